@@ -1,0 +1,67 @@
+# syncsim -- this Makefile only orchestrates: it installs what a fresh Debian 12
+# machine lacks, then lets meson and ninja build, and runs the suites.
+#
+#   make run     set up, build build/syncsim, run every scenario (one line each)
+#   make test    set up, build (gcc, clang, sanitizers), run the whole test suite
+#   make bench   set up, build an optimised binary, print the benchmark figures
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Debian packages the build, the tests and the report scripts need.
+DEB_PACKAGES := gcc make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
+                libfyaml-dev clang python3 python3-matplotlib
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MESON_SETUP = meson setup --wipe
+BUILD := build
+
+.PHONY: all deps build run test bench clean
+
+all: build
+
+deps:
+	missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || echo "$$p"; \
+	done)
+	if [ -n "$$missing" ]; then
+	  echo "installing Debian packages:" $$missing
+	  export DEBIAN_FRONTEND=noninteractive
+	  $(SUDO) apt-get update -q
+	  $(SUDO) apt-get install -y -q --no-install-recommends $$missing
+	fi
+
+# configure once; ninja rebuilds whatever changed
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) >/dev/null
+
+build-clang/build.ninja:
+	CC=clang meson setup build-clang >/dev/null
+
+build-san/build.ninja:
+	meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+build-release/build.ninja:
+	meson setup build-release --buildtype=release -Db_ndebug=false >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	./$(BUILD)/syncsim suite scenarios
+
+test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
+	ninja -C $(BUILD)
+	ninja -C build-clang
+	ninja -C build-san
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild
+	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
+
+bench: deps build-release/build.ninja
+	ninja -C build-release
+	build-release/tests/bench/bench-sim
+
+clean:
+	rm -rf $(BUILD) build-clang build-san build-release

@@ -1,0 +1,138 @@
+/*
+ * node: the one seam between the simulated world (sim/) and a replica.
+ *
+ * The world drives every replica -- the server and each device -- only
+ * through node_ops, and a replica reaches the world only through node_host.
+ * A replica never reads a clock, a random number or a socket: the time is
+ * handed to it as an argument (its own wall clock, skewed as the world
+ * decides), timers are requested from the host, and messages are JSON values
+ * given to the host to carry. That is what lets an external implementation
+ * (a process speaking newline-delimited JSON) stand in for the built-in
+ * engine later: it is one more implementation of node_ops.
+ *
+ * Provenance: every user write has a write_id assigned by the world. A
+ * replica keeps, next to each field value, the id of the write that produced
+ * it, and reports it (observations during the run, snapshot at the end). The
+ * world keeps the causal history; the replica never sees it.
+ */
+#ifndef ENGINE_NODE_H
+#define ENGINE_NODE_H
+
+#include "engine/value.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* (node index << 32) | per-node counter starting at 1. 0 means "no write". */
+typedef uint64_t write_id;
+#define WRITE_NONE ((write_id)0)
+#define WRITE_ID(node, counter) (((uint64_t)(uint32_t)(node) << 32) | (uint32_t)(counter))
+#define WRITE_NODE(w) ((int)((w) >> 32))
+#define WRITE_COUNTER(w) ((uint32_t)((w)&0xffffffffu))
+
+/* Node 0 is the server; devices are 1..n. */
+#define NODE_SERVER 0
+
+typedef enum op_kind {
+    OP_CREATE,
+    OP_UPDATE,
+    OP_DELETE,
+} op_kind;
+
+const char *op_kind_name(op_kind op);
+bool op_kind_parse(const char *text, op_kind *out);
+
+typedef struct op_field {
+    const char *name;
+    value v;
+} op_field;
+
+/* A user operation on a device. Strings are borrowed for the call only. */
+typedef struct user_op {
+    op_kind kind;
+    const char *type;        /* entity type, e.g. "workout" */
+    const char *id;          /* record id, chosen by the client */
+    write_id w;              /* the id the world assigned to this write */
+    int n_fields;
+    const op_field *fields;  /* create/update: fields written, sorted by name */
+} user_op;
+
+typedef enum node_control {
+    CTL_SYNC_NOW,   /* the user pressed "sync" */
+    CTL_NET_UP,     /* the device's network came back (navigator.onLine) */
+    CTL_NET_DOWN,   /* the device knows it is offline */
+} node_control;
+
+typedef enum obs_kind {
+    OBS_RECORD,      /* a record's stored state on this node changed */
+    OBS_RECEIVED,    /* server: a change carrying write `w` was processed */
+    OBS_CONFLICT,    /* a concurrent modification was detected and resolved */
+    OBS_SYNC_BEGIN,  /* device: a sync round started */
+    OBS_SYNC_END,    /* device: a sync round completed (pushed all, pulled to the head) */
+    OBS_RETRY,       /* device: a request failed and will be retried (count = attempt) */
+    OBS_GAVE_UP,     /* device: the retry schedule ran out */
+    OBS_SERVED_HEAD, /* server: answered device `peer` with everything it has (a pull to the head) */
+} obs_kind;
+
+typedef struct observation {
+    obs_kind kind;
+    const char *type;          /* record key, when the observation is about a record */
+    const char *id;
+    /* OBS_RECORD: the record's provenance after the change. */
+    bool deleted;
+    write_id record_w;         /* last write applied to the record as a whole */
+    write_id delete_w;         /* the delete in effect, when deleted */
+    int n_writes;
+    const write_id *writes;    /* OBS_RECORD: provenance of every field */
+    /* OBS_RECEIVED: the write carried; OBS_CONFLICT: the winning and losing writes. */
+    write_id w;
+    write_id loser;
+    const char *detail;        /* OBS_CONFLICT: conflict kind and strategy; OBS_GAVE_UP: reason */
+    int64_t count;             /* OBS_RETRY: attempt number; OBS_SYNC_END: changes pulled */
+    int peer;                  /* OBS_SERVED_HEAD: the device served */
+} observation;
+
+typedef struct node_host {
+    void *ctx;
+    /* Give a message to the network. Ownership of msg passes to the host. */
+    void (*send)(void *ctx, int from, int to, cJSON *msg);
+    /* Call node_ops.timer(token) after delay_us of the node's monotonic clock. */
+    void (*set_timer)(void *ctx, int node, int64_t delay_us, uint64_t token);
+    /* Report what happened; the observation is borrowed for the call. */
+    void (*observe)(void *ctx, int node, const observation *obs);
+} node_host;
+
+typedef struct node node;
+
+typedef struct node_ops {
+    /* Start, or restart after a crash: recover from durable state. */
+    void (*boot)(node *n, int64_t now_us);
+    /* Lose all volatile state (in-flight requests, caches); keep the store. */
+    void (*crash)(node *n);
+    /* A user operation. Returns false, with a static reason, when refused. */
+    bool (*user_op)(node *n, const user_op *op, int64_t now_us, const char **reason);
+    /* A message arrived. msg is borrowed for the call. */
+    void (*deliver)(node *n, int from, const cJSON *msg, int64_t now_us);
+    void (*timer)(node *n, uint64_t token, int64_t now_us);
+    void (*control)(node *n, node_control ctl, int64_t now_us);
+    /* True when the node has nothing left to do on its own initiative:
+     * no local change waiting to be pushed and no request in flight. */
+    bool (*idle)(node *n);
+    /*
+     * The replica's whole state, for checking:
+     *   {"records": [{"type","id","deleted","w","del_w","version",
+     *                 "fields": {name: {"v": value, "w": write}}}],   sorted by (type, id)
+     *    "kept":    [{"type","id","w"}]}   losing writes kept for the user
+     * The caller frees the result with cJSON_Delete.
+     */
+    cJSON *(*snapshot)(node *n);
+    void (*destroy)(node *n);
+} node_ops;
+
+/* Every implementation embeds this first. */
+struct node {
+    const node_ops *ops;
+};
+
+#endif

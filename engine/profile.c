@@ -1,0 +1,76 @@
+/*
+ * profile: defaults and lookups. See profile.h.
+ */
+#include "engine/profile.h"
+#include "engine/strategy.h"
+
+#include <string.h>
+
+void profile_defaults(profile *p)
+{
+    memset(p, 0, sizeof *p);
+    p->name = "default";
+    p->sync_interval_us = 5 * INT64_C(60000000);
+    p->sync_after_write_us = 2 * INT64_C(1000000);
+    p->sync_on_reconnect = true;
+    p->push_batch_max = 50;
+    p->pull_page_max = 100;
+    p->request_timeout_us = 10 * INT64_C(1000000);
+    static const int64_t schedule_s[] = { 1, 2, 5, 10, 30, 60 };
+    p->n_retry = (int)(sizeof schedule_s / sizeof schedule_s[0]);
+    for (int i = 0; i < p->n_retry; i++)
+        p->retry_us[i] = schedule_s[i] * INT64_C(1000000);
+    p->retry_stop_when_exhausted = false;
+    p->idempotency = true;
+    p->fallback.type = "*";
+    p->fallback.strategy = strategy_find("lww-hlc");
+    p->fallback.grain = GRAIN_FIELD;
+    p->fallback.on_delete = DELETE_BY_STRATEGY;
+}
+
+const entity_rules *profile_rules(const profile *p, const char *type)
+{
+    for (int i = 0; i < p->n_entities; i++)
+        if (strcmp(p->entities[i].type, type) == 0)
+            return &p->entities[i];
+    return &p->fallback;
+}
+
+const char *grain_name(grain g)
+{
+    return g == GRAIN_RECORD ? "record" : "field";
+}
+
+bool grain_parse(const char *text, grain *out)
+{
+    if (strcmp(text, "record") == 0)
+        *out = GRAIN_RECORD;
+    else if (strcmp(text, "field") == 0)
+        *out = GRAIN_FIELD;
+    else
+        return false;
+    return true;
+}
+
+const char *delete_rule_name(delete_rule r)
+{
+    switch (r) {
+    case DELETE_BY_STRATEGY: return "strategy";
+    case DELETE_WINS: return "delete-wins";
+    case DELETE_EDIT_WINS: return "edit-wins";
+    }
+    return "?";
+}
+
+bool delete_rule_parse(const char *text, delete_rule *out)
+{
+    if (strcmp(text, "strategy") == 0)
+        *out = DELETE_BY_STRATEGY;
+    else if (strcmp(text, "delete-wins") == 0)
+        *out = DELETE_WINS;
+    else if (strcmp(text, "edit-wins") == 0)
+        *out = DELETE_EDIT_WINS;
+    else
+        return false;
+    return true;
+}

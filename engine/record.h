@@ -1,0 +1,77 @@
+/*
+ * record: the engine's record model. A record is a typed entity (type, id)
+ * with named fields, a soft-delete flag (tombstone) and a server version for
+ * optimistic locking. Every field carries the stamp of the write that set
+ * it: the write id (provenance, reported to the world), the writer's wall
+ * clock, its hybrid logical clock and the server's clock at first apply --
+ * whichever of these a profile's strategy compares.
+ *
+ * Records live in an arena: strings and the field array belong to whoever
+ * owns the arena the record was built or decoded in.
+ */
+#ifndef ENGINE_RECORD_H
+#define ENGINE_RECORD_H
+
+#include "base/arena.h"
+#include "engine/hlc.h"
+#include "engine/node.h"
+#include "engine/value.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A bound on fields per record; a scenario that exceeds it is refused. */
+#define RECORD_FIELDS_MAX 64
+
+typedef struct stamp {
+    write_id w;          /* the write; WRITE_NONE for "never" */
+    int64_t ts_us;       /* writer's wall clock at the write */
+    hlc h;               /* writer's hybrid logical clock at the write */
+    int64_t server_us;   /* server's wall clock when the server applied it; 0 before */
+} stamp;
+
+typedef struct field {
+    const char *name;
+    value v;
+    stamp st;
+} field;
+
+typedef struct record {
+    const char *type;
+    const char *id;
+    bool deleted;
+    int64_t version;     /* server version this state is (based on); 0 = never acknowledged */
+    int64_t seq;         /* server change-log sequence of this state; 0 = none */
+    stamp st;            /* the last write applied to the record, of any kind */
+    stamp del;           /* the delete in effect while deleted; w == WRITE_NONE otherwise */
+    int n_fields;
+    int cap_fields;
+    field *fields;       /* sorted by name, unique names */
+} record;
+
+void record_init(record *r, arena *a, const char *type, const char *id);
+/* Deep copy into arena a. */
+void record_copy(record *dst, const record *src, arena *a);
+const field *record_field(const record *r, const char *name);
+/* Set (or add) a field. name and v are copied into a. */
+void record_set_field(record *r, arena *a, const char *name, const value *v, const stamp *st);
+/* Same visible state: deleted flag, field names and values (stamps ignored). */
+bool record_same_state(const record *a, const record *b);
+/* Same state and the same provenance of every field. */
+bool record_same_provenance(const record *a, const record *b);
+
+cJSON *record_to_json(const record *r);
+/* Decodes; on malformed input returns false with a static reason. */
+bool record_from_json(const cJSON *j, arena *a, record *out, const char **why);
+
+cJSON *stamp_to_json(const stamp *st);
+bool stamp_from_json(const cJSON *j, stamp *out);
+
+/*
+ * Fill an OBS_RECORD observation for r. writes must hold RECORD_FIELDS_MAX
+ * entries; the observation borrows it and r.
+ */
+void record_observation(const record *r, observation *obs, write_id *writes);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * server: the sync server.
+ *
+ * A push is applied in one transaction: for each change, in order, the
+ * server loads its record, detects a concurrent modification by comparing
+ * the change's base version with its own (optimistic locking), lets the
+ * entity's strategy decide, and -- when the record changed -- bumps the
+ * version, assigns the next change-log sequence number and stores it. Pulls
+ * page through records by sequence number; a record appears once, at its
+ * latest sequence, so a cursor never misses a change and never needs more
+ * than one page per changed record.
+ *
+ * Invariants: seq is strictly increasing and durable (meta "seq"); a record's
+ * version increases by one per stored change; with idempotency on, a change
+ * (device, op_id) is applied at most once and its first result is replayed.
+ */
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "engine/strategy.h"
+#include "engine/wire.h"
+
+#include <assert.h>
+#include <string.h>
+
+typedef struct server {
+    node base;
+    engine_config cfg;
+    const profile *profile;
+    store *store;
+    arena scratch;
+    bool booted;
+    hlc clock;
+    int64_t seq;    /* last change-log sequence number assigned */
+} server;
+
+static void observe(server *s, const observation *obs)
+{
+    s->cfg.host.observe(s->cfg.host.ctx, s->cfg.index, obs);
+}
+
+/* Stamp the parts of the incoming record that this change wrote with the server's clock. */
+static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
+{
+    rec->st.server_us = now_us;
+    if (rec->deleted)
+        rec->del.server_us = now_us;
+    for (int i = 0; i < c->n_changed; i++) {
+        for (int k = 0; k < rec->n_fields; k++)
+            if (strcmp(rec->fields[k].name, c->changed[i]) == 0)
+                rec->fields[k].st.server_us = now_us;
+    }
+}
+
+static const char *status_name(resolve_verdict v)
+{
+    switch (v) {
+    case RESOLVE_INCOMING: return "applied";
+    case RESOLVE_MERGED: return "merged";
+    case RESOLVE_CURRENT: return "rejected";
+    }
+    return "?";
+}
+
+static cJSON *apply_change(server *s, wire_change *c, int64_t now_us)
+{
+    observation received = { .kind = OBS_RECEIVED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w };
+    observe(s, &received);
+    hlc_observe(&s->clock, c->rec.st.h, now_us);
+    stamp_arrival(&c->rec, c, now_us);
+
+    record cur;
+    bool found = store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &cur);
+    resolve_input in = {
+        .current = found ? &cur : NULL,
+        .incoming = &c->rec,
+        .op = c->op,
+        .n_changed = c->n_changed,
+        .changed = c->changed,
+        .concurrent = found && c->base_version != cur.version,
+        .rules = profile_rules(s->profile, c->rec.type),
+    };
+    resolve_output out;
+    strategy_resolve(&in, &out, &s->scratch);
+
+    bool changed = !found || !record_same_provenance(&out.result, &cur);
+    if (changed) {
+        out.result.version = (found ? cur.version : 0) + 1;
+        out.result.seq = ++s->seq;
+        store_record_put(s->store, &out.result);
+        store_changelog_add(s->store, &out.result);
+        engine_observe_record(&s->cfg, &out.result);
+    } else {
+        out.result = cur;
+    }
+    if (out.conflict) {
+        bool incoming_won = out.verdict != RESOLVE_CURRENT;
+        observation conflict = {
+            .kind = OBS_CONFLICT,
+            .type = c->rec.type,
+            .id = c->rec.id,
+            .w = incoming_won ? c->rec.st.w : cur.st.w,
+            .loser = incoming_won ? cur.st.w : c->rec.st.w,
+            .detail = out.kind,
+        };
+        observe(s, &conflict);
+    }
+    return wire_result_json(c->op_id, status_name(out.verdict), out.conflict, &out.result);
+}
+
+static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
+{
+    int n;
+    wire_change *changes;
+    if (!wire_push_parse(msg, &s->scratch, &n, &changes))
+        return;   /* malformed: no reply, as a server rejecting garbage would not help */
+    cJSON *results = cJSON_CreateArray();
+    store_begin(s->store);
+    for (int i = 0; i < n; i++) {
+        wire_change *c = &changes[i];
+        if (s->profile->idempotency) {
+            const char *prior = store_applied_get(s->store, from, c->op_id, &s->scratch);
+            if (prior) {
+                cJSON *replay = cJSON_Parse(prior);
+                assert(replay);
+                cJSON_AddItemToArray(results, replay);
+                continue;
+            }
+        }
+        cJSON *result = apply_change(s, c, now_us);
+        if (s->profile->idempotency) {
+            char *text = cJSON_PrintUnformatted(result);
+            store_applied_put(s->store, from, c->op_id, text);
+            cJSON_free(text);
+        }
+        cJSON_AddItemToArray(results, result);
+    }
+    /* The clock is persisted with the changes it stamped, so it never runs backwards across a restart. */
+    store_meta_set(s->store, "seq", s->seq);
+    store_meta_set(s->store, "hlc_l", s->clock.l_us);
+    store_meta_set(s->store, "hlc_c", s->clock.c);
+    store_commit(s->store);
+
+    cJSON *reply = wire_push_result_new(req, s->clock);
+    cJSON_ReplaceItemInObjectCaseSensitive(reply, "results", results);
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, reply);
+}
+
+static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
+{
+    int64_t since;
+    int limit;
+    if (!wire_pull_parse(msg, &since, &limit))
+        return;
+    (void)now_us;
+    record *records;
+    /* Ask for one more than the page to learn whether another page follows. */
+    int n = store_changes_since(s->store, since, limit + 1, &s->scratch, &records);
+    bool has_more = n > limit;
+    if (has_more)
+        n = limit;
+    int64_t next = n > 0 ? records[n - 1].seq : since;
+    if (!has_more) {
+        /* Lets the world tell "caught up" from "idle": nothing newer exists for this device. */
+        observation served = { .kind = OBS_SERVED_HEAD, .peer = from };
+        observe(s, &served);
+    }
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, wire_pull_result(req, s->clock, n, records, next, has_more));
+}
+
+static void server_boot(node *n, int64_t now_us)
+{
+    server *s = (server *)n;
+    (void)now_us;
+    s->booted = true;
+    s->seq = store_meta_get(s->store, "seq", 0);
+    s->clock.l_us = store_meta_get(s->store, "hlc_l", 0);
+    s->clock.c = (uint32_t)store_meta_get(s->store, "hlc_c", 0);
+}
+
+static void server_crash(node *n)
+{
+    server *s = (server *)n;
+    s->booted = false;
+}
+
+static bool server_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
+{
+    (void)n;
+    (void)op;
+    (void)now_us;
+    *reason = "the server takes no user operations";
+    return false;
+}
+
+static void server_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
+{
+    server *s = (server *)n;
+    int64_t req;
+    if (!s->booted || from == NODE_SERVER || !wire_req(msg, &req))
+        return;
+    arena_reset(&s->scratch);
+    switch (wire_type(msg)) {
+    case MSG_PUSH: on_push(s, from, msg, req, now_us); break;
+    case MSG_PULL: on_pull(s, from, msg, req, now_us); break;
+    default: break;
+    }
+}
+
+static void server_timer(node *n, uint64_t token, int64_t now_us)
+{
+    (void)n;
+    (void)token;
+    (void)now_us;
+}
+
+static void server_control(node *n, node_control ctl, int64_t now_us)
+{
+    (void)n;
+    (void)ctl;
+    (void)now_us;
+}
+
+static bool server_idle(node *n)
+{
+    (void)n;
+    return true;
+}
+
+static cJSON *server_snapshot(node *n)
+{
+    server *s = (server *)n;
+    return engine_snapshot(s->store, &s->scratch);
+}
+
+static void server_destroy(node *n)
+{
+    server *s = (server *)n;
+    if (!s)
+        return;
+    store_close(s->store);
+    arena_release(&s->scratch);
+    xfree(s);
+}
+
+static const node_ops SERVER_OPS = {
+    .boot = server_boot,
+    .crash = server_crash,
+    .user_op = server_user_op,
+    .deliver = server_deliver,
+    .timer = server_timer,
+    .control = server_control,
+    .idle = server_idle,
+    .snapshot = server_snapshot,
+    .destroy = server_destroy,
+};
+
+node *server_new(const engine_config *cfg, store *st)
+{
+    server *s = xcalloc(1, sizeof *s);
+    s->base.ops = &SERVER_OPS;
+    s->cfg = *cfg;
+    s->profile = cfg->profile;
+    s->store = st;
+    arena_init(&s->scratch, 64 * 1024);
+    return &s->base;
+}

@@ -1,0 +1,75 @@
+/*
+ * store: a replica's durable state in its own SQLite database.
+ *
+ * Tables (open a --store-dir file with sqlite3 to read them):
+ *   records(type, id, seq, version, deleted, body)  body = record JSON (record.h)
+ *   changes(seq, type, id, version, w)             server: append-only change log
+ *   outbox(seq, type, id, op, base_version, w, changed, body)   client: sync queue
+ *   applied_ops(device, op, result)                server: idempotency keys
+ *   kept(type, id, w, body)                        losing versions kept for the user
+ *   meta(key, value)                               cursors and counters
+ *
+ * Every statement is prepared once at open. A failing statement on an open
+ * store is a bug in the engine (or a full disk), not bad input: it aborts
+ * with SQLite's message.
+ */
+#ifndef ENGINE_STORE_H
+#define ENGINE_STORE_H
+
+#include "base/arena.h"
+#include "engine/node.h"
+#include "engine/record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+typedef struct outbox_entry {
+    int64_t seq;              /* local operation id; the server deduplicates on (device, seq) */
+    op_kind op;
+    const char *type;
+    const char *id;
+    int64_t base_version;     /* server version the change was made on; 0 = none */
+    write_id w;
+    int n_changed;
+    const char **changed;     /* field names the change wrote */
+    record body;              /* the whole record after the change */
+} outbox_entry;
+
+/* path NULL: in memory. An existing file is replaced. On failure returns NULL
+ * and sets *error (free with xfree). */
+store *store_open(const char *path, char **error);
+void store_close(store *s);
+
+void store_begin(store *s);
+void store_commit(store *s);
+
+bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out);
+void store_record_put(store *s, const record *r);
+/* Records with seq > since, by seq, at most limit. Returns the count; *out in a. */
+int store_changes_since(store *s, int64_t since, int limit, arena *a, record **out);
+void store_changelog_add(store *s, const record *r);
+/* Every record in (type, id) order. */
+void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *r), void *ctx);
+
+int64_t store_meta_get(store *s, const char *key, int64_t fallback);
+void store_meta_set(store *s, const char *key, int64_t number);
+
+int64_t store_outbox_add(store *s, const outbox_entry *e);
+/* The oldest entries, at most max. Returns the count; *out in a. */
+int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out);
+void store_outbox_remove(store *s, int64_t seq);
+bool store_outbox_has(store *s, const char *type, const char *id);
+/* Pending changes of (type, id) made on from_version now count as made on to_version. */
+void store_outbox_rebase(store *s, const char *type, const char *id, int64_t from_version, int64_t to_version);
+int64_t store_outbox_count(store *s);
+
+/* Idempotency: the stored result JSON text (copied into a), or NULL. */
+const char *store_applied_get(store *s, int64_t device, int64_t op, arena *a);
+void store_applied_put(store *s, int64_t device, int64_t op, const char *result_json);
+
+void store_kept_add(store *s, const record *r, write_id w);
+void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const char *id, write_id w), void *ctx);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * strategy: conflict resolution. Every strategy has one signature: given the
+ * record the resolver holds (current) and a change arriving from another
+ * replica (incoming), produce the resolver's new record. Adding a strategy
+ * is one function and one row in the table in strategy.c.
+ *
+ * Strategies are pure: no clock, no randomness, no I/O. They compare only
+ * what the stamps carry, so the same inputs give the same record everywhere.
+ */
+#ifndef ENGINE_STRATEGY_H
+#define ENGINE_STRATEGY_H
+
+#include "base/arena.h"
+#include "engine/node.h"
+#include "engine/profile.h"
+#include "engine/record.h"
+
+#include <stdbool.h>
+
+typedef struct resolve_input {
+    const record *current;          /* the resolver's record; NULL when it has none */
+    const record *incoming;         /* the sender's whole record after its change */
+    op_kind op;                     /* what the incoming change did */
+    int n_changed;
+    const char *const *changed;     /* fields the change wrote (create/update) */
+    bool concurrent;                /* the change was not based on current's version */
+    const entity_rules *rules;
+} resolve_input;
+
+typedef enum resolve_verdict {
+    RESOLVE_INCOMING,   /* the incoming change took effect in full */
+    RESOLVE_CURRENT,    /* the current record stands; the change had no effect */
+    RESOLVE_MERGED,     /* parts of both */
+} resolve_verdict;
+
+typedef struct resolve_output {
+    record result;              /* the resolver's new record, in the caller's arena */
+    resolve_verdict verdict;
+    bool conflict;              /* a concurrent modification was detected */
+    const char *kind;           /* conflict kind: "update-update", "delete-update", ... */
+} resolve_output;
+
+typedef void (*strategy_fn)(const resolve_input *in, resolve_output *out, arena *a);
+
+struct strategy_def {
+    const char *name;           /* as written in profiles */
+    strategy_fn resolve;
+    const char *summary;        /* one line for --help and documentation */
+};
+
+const strategy_def *strategy_find(const char *name);
+int strategy_count(void);
+const strategy_def *strategy_at(int index);
+
+/*
+ * Resolve a change: applies the entity's delete rule to delete-versus-edit
+ * conflicts, and its strategy to everything else.
+ */
+void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * value: the typed values a record field holds (null, bool, integer, real,
+ * string), their JSON form and their comparison.
+ */
+#ifndef ENGINE_VALUE_H
+#define ENGINE_VALUE_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum value_kind {
+    VAL_NULL,
+    VAL_BOOL,
+    VAL_INT,
+    VAL_REAL,
+    VAL_STRING,
+} value_kind;
+
+typedef struct value {
+    value_kind kind;
+    bool b;
+    int64_t i;
+    double r;
+    const char *s;   /* owned by whoever owns the value's arena */
+} value;
+
+bool value_equal(const value *a, const value *b);
+const char *value_kind_name(value_kind kind);
+/* JSON form; integers beyond 2^53 would lose precision and are asserted against. */
+cJSON *value_to_json(const value *v);
+/* Reads a JSON scalar; strings are copied into a. Returns false for arrays/objects. */
+bool value_from_json(const cJSON *j, arena *a, value *out);
+/* A short literal for messages and witnesses: "abc", 3, 2.5, true, null. */
+void value_format(const value *v, buf *out);
+
+#endif

@@ -1,0 +1,566 @@
+/*
+ * check: classification of writes and run-level invariants.
+ *
+ * The final state is the server's snapshot after quiescence. For a write W
+ * that reached the server, with contributors(R) = the record's last writer
+ * and the provenance of each of its fields:
+ *
+ *   update/create W on a live record, per field f that W wrote, p = f's
+ *   provenance now:
+ *     p == W                          kept
+ *     p causally after W              superseded
+ *     p concurrent with W             concurrent overwrite
+ *     p before W (or f gone):         if some contributor is concurrent
+ *                                     with W, a concurrent overwrite by it
+ *                                     (a whole-record winner carried the old
+ *                                     value); otherwise lost-update
+ *   update/create W on a deleted record (delete D):
+ *     D after W: superseded; D concurrent: concurrent overwrite;
+ *     D before W: lost-update
+ *   delete W: record deleted: kept. Live: a contributor after W:
+ *     superseded; one concurrent: overwritten-concurrent (nothing a user
+ *     wrote is gone); all before W: lost-update (and the record is a
+ *     resurrection).
+ * A concurrent overwrite is overwritten-concurrent when some replica keeps
+ * W for the user (the "kept" list), silent-overwrite otherwise. A write's
+ * class is the worst of its fields'. A write that never reached the server
+ * is undelivered (after quiescence every device was online long enough).
+ *
+ * Record level: a live record with a delete D in its history is a
+ * resurrection unless a contributor follows D, or one is concurrent with D
+ * and the entity's delete rule lets edits win. Replica level: every device
+ * must hold the server's visible state (divergence).
+ */
+#include "sim/check.h"
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "engine/record.h"
+#include "sim/clock.h"
+#include "sim/duration.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KEPT (-1)
+
+typedef struct checker {
+    const check_input *in;
+    check_result *out;
+    const snapshot *server;
+} checker;
+
+void check_write_name(const scenario *sc, write_id w, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s:%u", scenario_node_name(sc, WRITE_NODE(w)), WRITE_COUNTER(w));
+}
+
+/* Severity order for combining a write's per-field classes. */
+static int severity(int cls)
+{
+    switch (cls) {
+    case KEPT: return 0;
+    case VC_SUPERSEDED: return 1;
+    case VC_OVERWRITTEN_CONCURRENT: return 2;
+    case VC_SILENT_OVERWRITE: return 3;
+    case VC_LOST_UPDATE: return 4;
+    default: return 5;
+    }
+}
+
+/* --- witnesses ----------------------------------------------------------- */
+
+static void describe_values(buf *b, const write_rec *wr)
+{
+    if (wr->op == OP_DELETE)
+        return;
+    buf_puts(b, " {");
+    for (int i = 0; i < wr->n_fields; i++) {
+        buf_printf(b, "%s%s: ", i ? ", " : "", wr->fields[i].name);
+        value_format(&wr->fields[i].v, b);
+    }
+    buf_puts(b, "}");
+}
+
+static void describe_write(const checker *c, buf *b, write_id w)
+{
+    const scenario *sc = c->in->sc;
+    const write_rec *wr = history_write(c->in->h, w);
+    char name[96], at[DURATION_TEXT_MAX], skew[DURATION_TEXT_MAX], stamp[40];
+    check_write_name(sc, w, name, sizeof name);
+    if (!wr) {
+        buf_printf(b, "%s (not a write the simulator made)", name);
+        return;
+    }
+    const hist_record *r = &c->in->h->records[wr->record];
+    buf_printf(b, "%s %s %s", name, op_kind_name(wr->op), r->key);
+    describe_values(b, wr);
+    duration_format(wr->true_us, at, sizeof at);
+    duration_format(wr->skew_us, skew, sizeof skew);
+    timestamp_format(wr->local_us, stamp, sizeof stamp);
+    buf_printf(b, " at t=%s (%s clock %s, skew %s%s", at, scenario_node_name(sc, wr->node), stamp,
+               wr->skew_us > 0 ? "+" : "", skew);
+    if (!wr->online)
+        buf_puts(b, ", offline");
+    if (wr->cut)
+        buf_printf(b, ", link cut %s", wr->cut == DIR_BOTH ? "both ways" : wr->cut == DIR_UP ? "upstream" : "downstream");
+    buf_puts(b, ")");
+}
+
+/* Which writes this write had seen: its causal parents on the record. */
+static void describe_past(const checker *c, buf *b, const write_rec *wr)
+{
+    if (wr->past.n == 0) {
+        buf_puts(b, "    it had seen no earlier write to this record\n");
+        return;
+    }
+    buf_puts(b, "    it had seen:");
+    for (uint32_t i = 0; i < wr->past.n; i++) {
+        const vc_entry *e = &wr->past.e[i];
+        buf_printf(b, " %s up to #%u", scenario_node_name(c->in->sc, (int)e->node), e->counter);
+        if (i + 1 < wr->past.n)
+            buf_putc(b, ',');
+    }
+    buf_putc(b, '\n');
+}
+
+static void describe_final(buf *b, const snap_record *r)
+{
+    if (!r) {
+        buf_puts(b, "    final state on the server: no such record\n");
+        return;
+    }
+    if (r->deleted) {
+        buf_puts(b, "    final state on the server: deleted\n");
+        return;
+    }
+    buf_puts(b, "    final state on the server: {");
+    for (int i = 0; i < r->n_fields; i++) {
+        buf_printf(b, "%s%s: ", i ? ", " : "", r->fields[i].name);
+        value_format(&r->fields[i].v, b);
+    }
+    buf_puts(b, "}\n");
+}
+
+static void add_finding(checker *c, vclass cls, const char *record, write_id w, write_id competitor, int node,
+                        const char *summary, const char *witness)
+{
+    check_result *out = c->out;
+    out->counts[cls]++;
+    if (vclass_benign(cls) || out->counts[cls] > CHECK_FINDINGS_PER_CLASS_MAX)
+        return;
+    if (out->n_findings == out->cap_findings) {
+        out->cap_findings = out->cap_findings ? out->cap_findings * 2 : 16;
+        out->findings = xrealloc(out->findings, (size_t)out->cap_findings * sizeof *out->findings);
+    }
+    out->findings[out->n_findings++] = (finding){
+        .cls = cls,
+        .record = record ? arena_strdup(&out->a, record) : NULL,
+        .w = w,
+        .competitor = competitor,
+        .node = node,
+        .summary = arena_strdup(&out->a, summary),
+        .witness = arena_strdup(&out->a, witness ? witness : ""),
+    };
+}
+
+/* How `other` relates to the write it is compared with, as a clause. */
+static const char *relation_words(causal other_to_write)
+{
+    switch (other_to_write) {
+    case CAUSAL_BEFORE: return "causally precedes it: its device had already seen that write";
+    case CAUSAL_AFTER: return "causally follows it";
+    case CAUSAL_CONCURRENT: return "is concurrent with it: neither device had seen the other's write";
+    case CAUSAL_SAME: return "is the same write";
+    }
+    return "?";
+}
+
+/* how: what happened to the write; "%s" in it stands for the competing write's name. */
+static void report_write(checker *c, vclass cls, const write_rec *wr, write_id competitor, const snap_record *final,
+                         const char *how)
+{
+    const hist_record *r = &c->in->h->records[wr->record];
+    char name[96], other[96];
+    check_write_name(c->in->sc, wr->w, name, sizeof name);
+    buf summary, witness;
+    buf_init(&summary);
+    buf_init(&witness);
+    buf_printf(&summary, "%s: write %s ", r->key, name);
+    if (competitor)
+        check_write_name(c->in->sc, competitor, other, sizeof other);
+    else
+        snprintf(other, sizeof other, "another write");
+    buf_printf(&summary, how, other);
+    buf_puts(&witness, "    write       ");
+    describe_write(c, &witness, wr->w);
+    buf_putc(&witness, '\n');
+    describe_past(c, &witness, wr);
+    if (competitor) {
+        buf_puts(&witness, "    won instead ");
+        describe_write(c, &witness, competitor);
+        buf_putc(&witness, '\n');
+        if (history_write(c->in->h, competitor))
+            buf_printf(&witness, "    the winner %s\n", relation_words(history_relation(c->in->h, competitor, wr->w)));
+    }
+    describe_final(&witness, final);
+    add_finding(c, cls, r->key, wr->w, competitor, -1, summary.data, witness.data);
+    buf_free(&summary);
+    buf_free(&witness);
+}
+
+/* --- classification ---------------------------------------------------------- */
+
+static bool is_known(const checker *c, write_id w)
+{
+    const write_rec *wr = w ? history_write(c->in->h, w) : NULL;
+    return wr && wr->accepted;
+}
+
+/* A contributor of the final record concurrent with w, or WRITE_NONE. */
+static write_id concurrent_contributor(const checker *c, const snap_record *r, write_id w)
+{
+    if (is_known(c, r->w) && history_relation(c->in->h, r->w, w) == CAUSAL_CONCURRENT)
+        return r->w;
+    for (int i = 0; i < r->n_fields; i++)
+        if (is_known(c, r->fields[i].w) && history_relation(c->in->h, r->fields[i].w, w) == CAUSAL_CONCURRENT)
+            return r->fields[i].w;
+    return WRITE_NONE;
+}
+
+static write_id following_contributor(const checker *c, const snap_record *r, write_id w)
+{
+    if (is_known(c, r->w) && history_relation(c->in->h, r->w, w) == CAUSAL_AFTER)
+        return r->w;
+    for (int i = 0; i < r->n_fields; i++)
+        if (is_known(c, r->fields[i].w) && history_relation(c->in->h, r->fields[i].w, w) == CAUSAL_AFTER)
+            return r->fields[i].w;
+    return WRITE_NONE;
+}
+
+static bool kept_anywhere(const checker *c, const char *key, write_id w)
+{
+    for (int n = 0; n < c->in->n_nodes; n++)
+        if (snapshot_keeps(&c->in->snaps[n], key, w))
+            return true;
+    return false;
+}
+
+static int concurrent_class(const checker *c, const char *key, write_id w)
+{
+    return kept_anywhere(c, key, w) ? VC_OVERWRITTEN_CONCURRENT : VC_SILENT_OVERWRITE;
+}
+
+
+/* Class of an update/create that reached the server. */
+static int classify_update(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
+{
+    const hist_record *hr = &c->in->h->records[wr->record];
+    *competitor = WRITE_NONE;
+    if (r->deleted) {
+        write_id d = r->del_w;
+        *competitor = d;
+        if (!is_known(c, d))
+            return VC_LOST_UPDATE;
+        switch (history_relation(c->in->h, d, wr->w)) {
+        case CAUSAL_AFTER: return VC_SUPERSEDED;
+        case CAUSAL_CONCURRENT: return concurrent_class(c, hr->key, wr->w);
+        default: return VC_LOST_UPDATE;
+        }
+    }
+    int worst = KEPT;
+    for (int i = 0; i < wr->n_fields; i++) {
+        const snap_field *f = snap_record_field(r, wr->fields[i].name);
+        write_id p = f ? f->w : WRITE_NONE;
+        int cls;
+        write_id who = p;
+        if (p == wr->w) {
+            cls = KEPT;
+            who = WRITE_NONE;
+        } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_AFTER) {
+            cls = VC_SUPERSEDED;
+        } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {
+            cls = concurrent_class(c, hr->key, wr->w);
+        } else {
+            /* An older value stands. Carried by a concurrent whole-record winner, or the older write won. */
+            write_id rival = concurrent_contributor(c, r, wr->w);
+            if (rival) {
+                cls = concurrent_class(c, hr->key, wr->w);
+                who = rival;
+            } else {
+                cls = VC_LOST_UPDATE;
+                if (is_known(c, r->w) && r->w != wr->w)
+                    who = r->w;
+            }
+        }
+        if (severity(cls) > severity(worst)) {
+            worst = cls;
+            *competitor = who;
+        }
+    }
+    return worst;
+}
+
+static int classify_delete(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
+{
+    *competitor = WRITE_NONE;
+    if (r->deleted)
+        return KEPT;
+    if ((*competitor = following_contributor(c, r, wr->w)))
+        return VC_SUPERSEDED;
+    if ((*competitor = concurrent_contributor(c, r, wr->w)))
+        return VC_OVERWRITTEN_CONCURRENT;
+    *competitor = is_known(c, r->w) ? r->w : WRITE_NONE;
+    return VC_LOST_UPDATE;
+}
+
+static bool reached_server(const write_rec *wr, const snap_record *r)
+{
+    if (wr->received > 0)
+        return true;
+    /* An implementation that does not report receipt still shows provenance. */
+    if (!r)
+        return false;
+    if (r->w == wr->w || r->del_w == wr->w)
+        return true;
+    for (int i = 0; i < r->n_fields; i++)
+        if (r->fields[i].w == wr->w)
+            return true;
+    return false;
+}
+
+static void classify_writes(checker *c)
+{
+    const history *h = c->in->h;
+    for (size_t i = 0; i < h->n_writes; i++) {
+        const write_rec *wr = &h->writes[i];
+        if (!wr->accepted)
+            continue;
+        c->out->writes_checked++;
+        const hist_record *hr = &h->records[wr->record];
+        const snap_record *r = snapshot_find(c->server, hr->key);
+        if (!reached_server(wr, r)) {
+            if (c->in->quiesced)
+                report_write(c, VC_UNDELIVERED, wr, WRITE_NONE, r,
+                             "never reached the server, though its device was online and synced afterwards");
+            continue;
+        }
+        if (!r) {
+            report_write(c, VC_LOST_UPDATE, wr, WRITE_NONE, r, "reached the server, but the record is gone");
+            continue;
+        }
+        write_id competitor;
+        int cls = wr->op == OP_DELETE ? classify_delete(c, wr, r, &competitor) : classify_update(c, wr, r, &competitor);
+        switch (cls) {
+        case KEPT:
+            c->out->writes_kept++;
+            break;
+        case VC_SUPERSEDED:
+        case VC_OVERWRITTEN_CONCURRENT:
+            c->out->counts[cls]++;
+            break;
+        case VC_SILENT_OVERWRITE:
+            report_write(c, VC_SILENT_OVERWRITE, wr, competitor, r,
+                         "was overwritten by the concurrent write %s, and no copy was kept for the user");
+            break;
+        case VC_LOST_UPDATE:
+            report_write(c, VC_LOST_UPDATE, wr, competitor, r,
+                         competitor ? "was overwritten by %s, a causally older write its device had already seen"
+                                    : "vanished: its value is nowhere in the final state");
+            break;
+        default:
+            assert(0 && "unexpected class");
+        }
+    }
+}
+
+/* --- record and replica level -------------------------------------------------- */
+
+static void check_resurrections(checker *c)
+{
+    const history *h = c->in->h;
+    const scenario *sc = c->in->sc;
+    for (size_t i = 0; i < h->n_writes; i++) {
+        const write_rec *d = &h->writes[i];
+        if (!d->accepted || d->op != OP_DELETE || !reached_server(d, NULL))
+            continue;
+        const hist_record *hr = &h->records[d->record];
+        const snap_record *r = snapshot_find(c->server, hr->key);
+        if (!r || r->deleted)
+            continue;
+        if (following_contributor(c, r, d->w))
+            continue;
+        write_id rival = concurrent_contributor(c, r, d->w);
+        delete_rule rule = profile_rules(&sc->profile.engine, hr->type)->on_delete;
+        if (rival && rule != DELETE_WINS)
+            continue;
+        char name[96];
+        check_write_name(sc, d->w, name, sizeof name);
+        buf summary, witness;
+        buf_init(&summary);
+        buf_init(&witness);
+        if (rival)
+            buf_printf(&summary, "%s came back after delete %s, against the profile's delete-wins rule", hr->key,
+                       name);
+        else
+            buf_printf(&summary, "%s came back after delete %s with no causally later edit", hr->key, name);
+        buf_puts(&witness, "    delete      ");
+        describe_write(c, &witness, d->w);
+        buf_putc(&witness, '\n');
+        write_id back = rival ? rival : r->w;
+        if (is_known(c, back)) {
+            buf_puts(&witness, "    live state  ");
+            describe_write(c, &witness, back);
+            buf_printf(&witness, "\n    that write %s\n", relation_words(history_relation(h, back, d->w)));
+        }
+        describe_final(&witness, r);
+        add_finding(c, VC_RESURRECTION, hr->key, d->w, back, -1, summary.data, witness.data);
+        buf_free(&summary);
+        buf_free(&witness);
+    }
+}
+
+static void describe_state(buf *b, const snap_record *r)
+{
+    if (!r) {
+        buf_puts(b, "absent");
+        return;
+    }
+    if (r->deleted) {
+        buf_puts(b, "deleted");
+        return;
+    }
+    buf_putc(b, '{');
+    for (int i = 0; i < r->n_fields; i++) {
+        buf_printf(b, "%s%s: ", i ? ", " : "", r->fields[i].name);
+        value_format(&r->fields[i].v, b);
+    }
+    buf_putc(b, '}');
+}
+
+static bool same_visible(const snap_record *a, const snap_record *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->deleted != b->deleted || a->n_fields != b->n_fields)
+        return false;
+    for (int i = 0; i < a->n_fields; i++)
+        if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || !value_equal(&a->fields[i].v, &b->fields[i].v))
+            return false;
+    return true;
+}
+
+/* Every device must hold exactly the server's visible state. */
+static void check_divergence(checker *c)
+{
+    const scenario *sc = c->in->sc;
+    for (int node = 1; node < c->in->n_nodes; node++) {
+        const snapshot *dev = &c->in->snaps[node];
+        buf witness;
+        buf_init(&witness);
+        int differences = 0;
+        const char *first = NULL;
+        /* Walk both sorted key lists together. */
+        int i = 0, k = 0;
+        while (i < c->server->n_records || k < dev->n_records) {
+            const snap_record *s = i < c->server->n_records ? &c->server->records[i] : NULL;
+            const snap_record *d = k < dev->n_records ? &dev->records[k] : NULL;
+            int cmp = !s ? 1 : !d ? -1 : strcmp(s->key, d->key);
+            const snap_record *sr = cmp <= 0 ? s : NULL;
+            const snap_record *dr = cmp >= 0 ? d : NULL;
+            if (cmp <= 0)
+                i++;
+            if (cmp >= 0)
+                k++;
+            if (same_visible(sr, dr))
+                continue;
+            if (!first)
+                first = sr ? sr->key : dr->key;
+            if (++differences <= 3) {
+                buf_printf(&witness, "    %s: server ", sr ? sr->key : dr->key);
+                describe_state(&witness, sr);
+                buf_printf(&witness, ", %s ", scenario_node_name(sc, node));
+                describe_state(&witness, dr);
+                buf_putc(&witness, '\n');
+            }
+        }
+        if (differences) {
+            if (differences > 3)
+                buf_printf(&witness, "    ... and %d more records\n", differences - 3);
+            char summary[256];
+            snprintf(summary, sizeof summary, "%s disagrees with the server on %d record%s after quiescence",
+                     scenario_node_name(sc, node), differences, differences == 1 ? "" : "s");
+            add_finding(c, VC_DIVERGENCE, first, WRITE_NONE, WRITE_NONE, node, summary, witness.data);
+        }
+        buf_free(&witness);
+    }
+}
+
+/* A write touches one record: its id in the state of two records means it was applied twice. */
+static void check_duplicates(checker *c)
+{
+    u64map owner;
+    u64map_init(&owner);
+    const snapshot *s = c->server;
+    for (int i = 0; i < s->n_records; i++) {
+        const snap_record *r = &s->records[i];
+        write_id ws[RECORD_FIELDS_MAX + 2];
+        int n = 0;
+        ws[n++] = r->w;
+        ws[n++] = r->del_w;
+        for (int k = 0; k < r->n_fields && n < RECORD_FIELDS_MAX + 2; k++)
+            ws[n++] = r->fields[k].w;
+        for (int k = 0; k < n; k++) {
+            if (!is_known(c, ws[k]))
+                continue;
+            int first = u64map_get(&owner, ws[k]);
+            if (first < 0) {
+                u64map_put(&owner, ws[k], i);
+                continue;
+            }
+            if (first == i)
+                continue;
+            char name[96];
+            check_write_name(c->in->sc, ws[k], name, sizeof name);
+            buf summary, witness;
+            buf_init(&summary);
+            buf_init(&witness);
+            buf_printf(&summary, "write %s was applied to both %s and %s", name, s->records[first].key, r->key);
+            buf_puts(&witness, "    write       ");
+            describe_write(c, &witness, ws[k]);
+            buf_putc(&witness, '\n');
+            add_finding(c, VC_DUPLICATE, r->key, ws[k], WRITE_NONE, -1, summary.data, witness.data);
+            buf_free(&summary);
+            buf_free(&witness);
+            u64map_put(&owner, ws[k], i);
+        }
+    }
+    u64map_free(&owner);
+}
+
+void check_run(const check_input *in, check_result *out)
+{
+    memset(out, 0, sizeof *out);
+    arena_init(&out->a, 16 * 1024);
+    checker c = { .in = in, .out = out, .server = &in->snaps[NODE_SERVER] };
+    classify_writes(&c);
+    check_resurrections(&c);
+    check_duplicates(&c);
+    if (in->quiesced) {
+        check_divergence(&c);
+    } else {
+        char bound[DURATION_TEXT_MAX];
+        duration_format(in->deadline_us - in->heal_us, bound, sizeof bound);
+        char summary[256];
+        snprintf(summary, sizeof summary, "sync did not settle within %s of the final heal", bound);
+        add_finding(&c, VC_NO_QUIESCENCE, NULL, WRITE_NONE, WRITE_NONE, -1, summary,
+                    in->liveness ? in->liveness : "");
+    }
+}
+
+void check_result_free(check_result *r)
+{
+    xfree(r->findings);
+    arena_release(&r->a);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,204 @@
+/*
+ * history: writes, causal pasts and views. See history.h.
+ */
+#include "sim/history.h"
+#include "base/xalloc.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+uint32_t vclock_get(const vclock *vc, uint32_t node)
+{
+    uint32_t lo = 0, hi = vc->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (vc->e[mid].node < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < vc->n && vc->e[lo].node == node ? vc->e[lo].counter : 0;
+}
+
+void vclock_raise(vclock *vc, uint32_t node, uint32_t counter)
+{
+    uint32_t lo = 0, hi = vc->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (vc->e[mid].node < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < vc->n && vc->e[lo].node == node) {
+        if (vc->e[lo].counter < counter)
+            vc->e[lo].counter = counter;
+        return;
+    }
+    if (vc->n == vc->cap) {
+        vc->cap = vc->cap ? vc->cap * 2 : 4;
+        vc->e = xrealloc(vc->e, vc->cap * sizeof *vc->e);
+    }
+    memmove(&vc->e[lo + 1], &vc->e[lo], (vc->n - lo) * sizeof *vc->e);
+    vc->e[lo] = (vc_entry){ node, counter };
+    vc->n++;
+}
+
+void vclock_merge(vclock *dst, const vclock *src)
+{
+    for (uint32_t i = 0; i < src->n; i++)
+        vclock_raise(dst, src->e[i].node, src->e[i].counter);
+}
+
+void vclock_free(vclock *vc)
+{
+    xfree(vc->e);
+    memset(vc, 0, sizeof *vc);
+}
+
+void history_init(history *h)
+{
+    memset(h, 0, sizeof *h);
+    arena_init(&h->a, 64 * 1024);
+    u64map_init(&h->by_id);
+    strmap_init(&h->record_index);
+    u64map_init(&h->seen_index);
+}
+
+void history_free(history *h)
+{
+    for (size_t i = 0; i < h->n_writes; i++)
+        vclock_free(&h->writes[i].past);
+    for (size_t i = 0; i < h->n_seen; i++)
+        vclock_free(&h->seen[i]);
+    xfree(h->writes);
+    xfree(h->records);
+    xfree(h->seen);
+    u64map_free(&h->by_id);
+    strmap_free(&h->record_index);
+    u64map_free(&h->seen_index);
+    arena_release(&h->a);
+}
+
+int history_find_record(const history *h, const char *type, const char *id)
+{
+    char key[512];
+    int n = snprintf(key, sizeof key, "%s/%s", type, id);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return -1;
+    return strmap_get(&h->record_index, key);
+}
+
+int history_record(history *h, const char *type, const char *id)
+{
+    int found = history_find_record(h, type, id);
+    if (found >= 0)
+        return found;
+    xgrow(&h->records, &h->cap_records, h->n_records + 1, sizeof *h->records);
+    hist_record *r = &h->records[h->n_records];
+    r->type = arena_strdup(&h->a, type);
+    r->id = arena_strdup(&h->a, id);
+    r->key = arena_printf(&h->a, "%s/%s", type, id);
+    strmap_put(&h->record_index, r->key, (int)h->n_records);
+    return (int)h->n_records++;
+}
+
+static vclock *seen_of(history *h, int node, int record)
+{
+    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)record;
+    int i = u64map_get(&h->seen_index, key);
+    if (i < 0) {
+        xgrow(&h->seen, &h->cap_seen, h->n_seen + 1, sizeof *h->seen);
+        memset(&h->seen[h->n_seen], 0, sizeof *h->seen);
+        i = (int)h->n_seen++;
+        u64map_put(&h->seen_index, key, i);
+    }
+    return &h->seen[i];
+}
+
+int history_add_write(history *h, int node, write_id w, const user_op *op, int64_t true_us, int64_t local_us,
+                      int64_t skew_us, bool online, int cut, int step)
+{
+    assert(u64map_get(&h->by_id, w) < 0);
+    int record = history_record(h, op->type, op->id);
+    xgrow(&h->writes, &h->cap_writes, h->n_writes + 1, sizeof *h->writes);
+    write_rec *wr = &h->writes[h->n_writes];
+    memset(wr, 0, sizeof *wr);
+    wr->w = w;
+    wr->node = node;
+    wr->record = record;
+    wr->op = op->kind;
+    wr->n_fields = op->n_fields;
+    wr->fields = arena_alloc(&h->a, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *wr->fields);
+    for (int i = 0; i < op->n_fields; i++) {
+        wr->fields[i].name = arena_strdup(&h->a, op->fields[i].name);
+        wr->fields[i].v = op->fields[i].v;
+        if (op->fields[i].v.kind == VAL_STRING)
+            wr->fields[i].v.s = arena_strdup(&h->a, op->fields[i].v.s);
+    }
+    wr->true_us = true_us;
+    wr->local_us = local_us;
+    wr->skew_us = skew_us;
+    wr->online = online;
+    wr->cut = cut;
+    wr->step = step;
+    vclock_merge(&wr->past, seen_of(h, node, record));
+    u64map_put(&h->by_id, w, (int)h->n_writes);
+    return (int)h->n_writes++;
+}
+
+void history_write_done(history *h, int index, bool accepted, const char *refused)
+{
+    write_rec *wr = &h->writes[index];
+    wr->accepted = accepted;
+    wr->refused = refused ? arena_strdup(&h->a, refused) : NULL;
+    /* A device has always seen its own write. */
+    if (accepted)
+        vclock_raise(seen_of(h, wr->node, wr->record), (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w));
+}
+
+const write_rec *history_write(const history *h, write_id w)
+{
+    int i = u64map_get(&h->by_id, w);
+    return i >= 0 ? &h->writes[i] : NULL;
+}
+
+void history_observe(history *h, int node, const char *type, const char *id, const write_id *writes, int n_writes)
+{
+    int record = -1;
+    for (int i = 0; i < n_writes; i++) {
+        const write_rec *wr = writes[i] ? history_write(h, writes[i]) : NULL;
+        if (!wr || !wr->accepted)
+            continue;
+        if (record < 0)
+            record = history_record(h, type, id);
+        if (wr->record != record)
+            continue;   /* provenance from another record cannot be causal here */
+        vclock *seen = seen_of(h, node, record);
+        /* seen_of may move h->writes? No: it grows h->seen only, so wr stays valid. */
+        vclock_merge(seen, &wr->past);
+        vclock_raise(seen, (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w));
+    }
+}
+
+void history_received(history *h, write_id w)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0)
+        h->writes[i].received++;
+}
+
+causal history_relation(const history *h, write_id a, write_id b)
+{
+    if (a == b)
+        return CAUSAL_SAME;
+    const write_rec *wa = history_write(h, a);
+    const write_rec *wb = history_write(h, b);
+    assert(wa && wb);
+    if (vclock_get(&wb->past, (uint32_t)WRITE_NODE(a)) >= WRITE_COUNTER(a))
+        return CAUSAL_BEFORE;
+    if (vclock_get(&wa->past, (uint32_t)WRITE_NODE(b)) >= WRITE_COUNTER(b))
+        return CAUSAL_AFTER;
+    return CAUSAL_CONCURRENT;
+}

@@ -1,0 +1,111 @@
+/*
+ * history: the ground truth the simulator keeps and the engine never sees.
+ *
+ * For every user write: who wrote it, when (true time, device clock, skew),
+ * in what network state, and its causal parents -- the writes to the same
+ * record the device had seen when it wrote. "Seen" means reflected in the
+ * device's stored state at some point: the simulator learns it from the
+ * provenance replicas report (OBS_RECORD), closed transitively.
+ *
+ * Causal pasts are per record and stored as sparse vector clocks: entry
+ * (node, counter) means "every write by node to this record with a counter
+ * up to this one". That is exact because a node's writes to a record are
+ * sequential and each includes the node's earlier ones in its past.
+ */
+#ifndef SIM_HISTORY_H
+#define SIM_HISTORY_H
+
+#include "base/arena.h"
+#include "base/hash.h"
+#include "engine/node.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vc_entry {
+    uint32_t node;
+    uint32_t counter;
+} vc_entry;
+
+/* Sorted by node, one entry per node. */
+typedef struct vclock {
+    vc_entry *e;
+    uint32_t n;
+    uint32_t cap;
+} vclock;
+
+uint32_t vclock_get(const vclock *vc, uint32_t node);
+void vclock_raise(vclock *vc, uint32_t node, uint32_t counter);
+void vclock_merge(vclock *dst, const vclock *src);
+void vclock_free(vclock *vc);
+
+typedef struct write_rec {
+    write_id w;
+    int node;               /* the writer */
+    int record;             /* index into history.records */
+    op_kind op;
+    int n_fields;
+    op_field *fields;       /* copied into the history's arena */
+    int64_t true_us;
+    int64_t local_us;       /* the writer's wall clock */
+    int64_t skew_us;        /* the writer's clock error at the time */
+    bool online;            /* the device believed it was online */
+    int cut;                /* DIR_* bits of its link cut at the time */
+    vclock past;            /* causal parents on this record */
+    bool accepted;          /* false when the device refused the operation */
+    const char *refused;    /* the reason, when refused */
+    int received;           /* times the server processed a change carrying it */
+    int step;               /* scenario step index, or -1 */
+} write_rec;
+
+typedef struct hist_record {
+    const char *type;
+    const char *id;
+    const char *key;        /* "type/id" */
+} hist_record;
+
+typedef struct history {
+    arena a;
+    write_rec *writes;
+    size_t n_writes;
+    size_t cap_writes;
+    u64map by_id;           /* write_id -> index in writes */
+    hist_record *records;
+    size_t n_records;
+    size_t cap_records;
+    strmap record_index;    /* key -> index in records */
+    vclock *seen;           /* what a node has seen of a record */
+    size_t n_seen;
+    size_t cap_seen;
+    u64map seen_index;      /* (node << 32 | record) -> index in seen */
+} history;
+
+typedef enum causal {
+    CAUSAL_SAME,
+    CAUSAL_BEFORE,          /* a happened before b */
+    CAUSAL_AFTER,           /* a happened after b */
+    CAUSAL_CONCURRENT,
+} causal;
+
+void history_init(history *h);
+void history_free(history *h);
+
+int history_record(history *h, const char *type, const char *id);
+int history_find_record(const history *h, const char *type, const char *id);
+
+/* A write the world is about to hand to a device; its past is the device's view now. Returns its index. */
+int history_add_write(history *h, int node, write_id w, const user_op *op, int64_t true_us, int64_t local_us,
+                      int64_t skew_us, bool online, int cut, int step);
+void history_write_done(history *h, int index, bool accepted, const char *refused);
+/* The write, or NULL for an unknown id. */
+const write_rec *history_write(const history *h, write_id w);
+
+/* A node's stored record now reflects these writes (any may be WRITE_NONE). */
+void history_observe(history *h, int node, const char *type, const char *id, const write_id *writes, int n_writes);
+void history_received(history *h, write_id w);
+
+/* How a relates to b. Both must be writes to the same record. */
+causal history_relation(const history *h, write_id a, write_id b);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * profile_load: reading profile YAML into the engine's profile struct.
+ *
+ *   name: lww-device-clock
+ *   description: plain last-write-wins on the device's wall clock
+ *   accepts: [silent-overwrite]          # classes this design accepts by design
+ *   sync:
+ *     interval: 5m                       # or never
+ *     after_write: 2s                    # or never
+ *     on_reconnect: true
+ *     push_batch: 50
+ *     pull_page: 100
+ *     request_timeout: 10s
+ *     retry: { schedule: [1s, 2s, 5s], then: repeat-last }   # or stop
+ *     idempotency: true
+ *   conflicts:
+ *     strategy: lww-device-clock         # the default for every entity type
+ *     grain: record                      # or field
+ *     on_delete: strategy                # or delete-wins, edit-wins
+ *     types:
+ *       workout: { strategy: server-wins }
+ *
+ * A scenario names a profile (found as profiles/<name>.yaml in the
+ * scenario's directory or the nearest ancestor that has one), gives a path,
+ * or writes the mapping inline.
+ */
+#ifndef SIM_PROFILE_LOAD_H
+#define SIM_PROFILE_LOAD_H
+
+#include "base/arena.h"
+#include "sim/scenario.h"
+#include "sim/yaml.h"
+
+/* The scenario's `profile:` node: a name, a path or an inline mapping. */
+bool profile_load_reference(yaml_doc *doc, struct fy_node *ref, const char *scenario_path, arena *a,
+                            scenario_profile *out, diag *d);
+bool profile_load_file(const char *path, arena *a, scenario_profile *out, diag *d);
+/* A YAML list of violation class names. */
+bool load_vclass_list(yaml_doc *doc, struct fy_node *n, vclass_set *out, diag *d, const char *what);
+
+#endif

@@ -1,0 +1,861 @@
+/*
+ * scenario: loading scenario YAML. Every function here either fills its
+ * output or records exactly one error in the diag and returns false; the
+ * first error stops loading. Nothing is accepted silently: unknown keys,
+ * wrong types, out-of-range numbers and unknown names are all errors.
+ */
+#include "sim/scenario.h"
+#include "base/hash.h"
+#include "base/xalloc.h"
+#include "engine/record.h"
+#include "sim/duration.h"
+#include "sim/profile_load.h"
+#include "sim/yaml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+typedef struct loader {
+    yaml_doc doc;
+    scenario *sc;
+    diag *d;
+    strmap device_index;   /* name -> node index */
+} loader;
+
+static src_pos pos_of(loader *L, struct fy_node *n)
+{
+    return yaml_pos(&L->doc, n);
+}
+
+void net_config_default(net_config *net)
+{
+    memset(net, 0, sizeof *net);
+    net->up.latency = dist_constant(50000);
+    net->down.latency = dist_constant(50000);
+}
+
+const char *step_kind_name(step_kind kind)
+{
+    switch (kind) {
+    case STEP_OP: return "op";
+    case STEP_SYNC: return "sync";
+    case STEP_OFFLINE: return "offline";
+    case STEP_ONLINE: return "online";
+    case STEP_PARTITION: return "partition";
+    case STEP_HEAL: return "heal";
+    case STEP_CRASH: return "crash";
+    case STEP_RESTART: return "restart";
+    case STEP_CLOCK: return "clock_step";
+    }
+    return "?";
+}
+
+int scenario_node(const scenario *sc, const char *name)
+{
+    if (strcmp(name, "server") == 0)
+        return NODE_SERVER;
+    for (int i = 0; i < sc->n_devices; i++)
+        if (strcmp(sc->devices[i].name, name) == 0)
+            return i + 1;
+    return -1;
+}
+
+const char *scenario_node_name(const scenario *sc, int node)
+{
+    if (node == NODE_SERVER)
+        return "server";
+    return node >= 1 && node <= sc->n_devices ? sc->devices[node - 1].name : "?";
+}
+
+/* --- network --------------------------------------------------------------- */
+
+static const char *const DIST_NAMES[] = { "constant", "uniform", "exponential", "lognormal" };
+#define LATENCY_MAX_US (INT64_C(3600) * 1000000)
+
+static bool load_latency(loader *L, struct fy_node *n, dist *out)
+{
+    if (yaml_is_scalar(n)) {
+        int64_t us;
+        if (!yaml_duration(&L->doc, n, false, &us, L->d, "latency"))
+            return false;
+        *out = dist_constant(us);
+        return true;
+    }
+    if (!yaml_want_mapping(&L->doc, n, L->d, "a latency (a duration such as 80ms, or a distribution)"))
+        return false;
+    static const char *const KEYS[] = { "dist", "value", "min", "max", "mean", "median", "sigma" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "latency"))
+        return false;
+    struct fy_node *kind_node = yaml_get(n, "dist");
+    if (!kind_node) {
+        diag_error(L->d, pos_of(L, n), "latency needs 'dist': one of constant, uniform, exponential, lognormal");
+        return false;
+    }
+    const char *kind;
+    if (!yaml_text(&L->doc, kind_node, &kind, L->d, "latency dist"))
+        return false;
+    memset(out, 0, sizeof *out);
+    int k = -1;
+    for (int i = 0; i < N(DIST_NAMES); i++)
+        if (strcmp(kind, DIST_NAMES[i]) == 0)
+            k = i;
+    if (k < 0) {
+        const char *hint = diag_suggest(kind, DIST_NAMES, N(DIST_NAMES));
+        diag_error(L->d, pos_of(L, kind_node),
+                   "unknown latency distribution '%s'%s%s%s; expected constant, uniform, exponential or lognormal",
+                   kind, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        return false;
+    }
+    out->kind = (dist_kind)k;
+    out->min_us = 0;
+    out->max_us = LATENCY_MAX_US;
+    out->sigma = 0.5;
+
+    /* Which parameters each distribution needs. */
+    static const char *const REQUIRED[][2] = {
+        [DIST_CONSTANT] = { "value", NULL },
+        [DIST_UNIFORM] = { "min", "max" },
+        [DIST_EXPONENTIAL] = { "mean", NULL },
+        [DIST_LOGNORMAL] = { "median", NULL },
+    };
+    for (int i = 0; i < 2; i++) {
+        const char *need = REQUIRED[k][i];
+        if (need && !yaml_get(n, need)) {
+            diag_error(L->d, pos_of(L, n), "a %s latency needs '%s'", kind, need);
+            return false;
+        }
+    }
+    static const char *const DURATIONS[] = { "value", "min", "max", "mean", "median" };
+    int64_t *targets[] = { &out->value_us, &out->min_us, &out->max_us, &out->mean_us, &out->median_us };
+    for (int i = 0; i < N(DURATIONS); i++) {
+        struct fy_node *v = yaml_get(n, DURATIONS[i]);
+        if (!v)
+            continue;
+        char what[48];
+        snprintf(what, sizeof what, "latency %s", DURATIONS[i]);
+        if (!yaml_duration(&L->doc, v, false, targets[i], L->d, what))
+            return false;
+    }
+    struct fy_node *sigma = yaml_get(n, "sigma");
+    if (sigma && !yaml_number(&L->doc, sigma, 0.0, 5.0, &out->sigma, L->d, "latency sigma"))
+        return false;
+    if (out->kind == DIST_CONSTANT) {
+        out->min_us = out->max_us = out->value_us;
+    }
+    if (out->min_us > out->max_us) {
+        diag_error(L->d, pos_of(L, yaml_get(n, "min") ? yaml_get(n, "min") : n),
+                   "latency min must not exceed max");
+        return false;
+    }
+    if (out->kind == DIST_UNIFORM && out->max_us > LATENCY_MAX_US) {
+        diag_error(L->d, pos_of(L, yaml_get(n, "max")), "latency max must be at most 1h");
+        return false;
+    }
+    return true;
+}
+
+static bool load_probability(loader *L, struct fy_node *n, double *out, const char *what)
+{
+    return yaml_number(&L->doc, n, 0.0, 1.0, out, L->d, what);
+}
+
+static bool load_link(loader *L, struct fy_node *n, link_config *link, const char *context)
+{
+    if (!yaml_want_mapping(&L->doc, n, L->d, context))
+        return false;
+    static const char *const KEYS[] = { "latency", "loss", "duplicate" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, context))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "latency")) && !load_latency(L, v, &link->latency))
+        return false;
+    if ((v = yaml_get(n, "loss")) && !load_probability(L, v, &link->loss, "loss"))
+        return false;
+    if ((v = yaml_get(n, "duplicate")) && !load_probability(L, v, &link->duplicate, "duplicate"))
+        return false;
+    return true;
+}
+
+/* Both directions first, then per-direction overrides. `net` holds the defaults on entry. */
+static bool load_network(loader *L, struct fy_node *n, net_config *net)
+{
+    if (!yaml_want_mapping(&L->doc, n, L->d, "network settings"))
+        return false;
+    static const char *const KEYS[] = { "latency", "loss", "duplicate", "lost_response", "up", "down" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "network settings"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "latency"))) {
+        if (!load_latency(L, v, &net->up.latency))
+            return false;
+        net->down.latency = net->up.latency;
+    }
+    if ((v = yaml_get(n, "loss"))) {
+        if (!load_probability(L, v, &net->up.loss, "loss"))
+            return false;
+        net->down.loss = net->up.loss;
+    }
+    if ((v = yaml_get(n, "duplicate"))) {
+        if (!load_probability(L, v, &net->up.duplicate, "duplicate"))
+            return false;
+        net->down.duplicate = net->up.duplicate;
+    }
+    if ((v = yaml_get(n, "lost_response")) && !load_probability(L, v, &net->lost_response, "lost_response"))
+        return false;
+    if ((v = yaml_get(n, "up")) && !load_link(L, v, &net->up, "network 'up' (device to server) settings"))
+        return false;
+    if ((v = yaml_get(n, "down")) && !load_link(L, v, &net->down, "network 'down' (server to device) settings"))
+        return false;
+    return true;
+}
+
+/* --- clocks and devices ------------------------------------------------------ */
+
+static step *add_step(loader *L, size_t *cap)
+{
+    scenario *sc = L->sc;
+    if ((size_t)sc->n_steps == *cap) {
+        size_t next = *cap ? *cap * 2 : 16;
+        step *grown = arena_alloc(&sc->arena, next * sizeof *grown);
+        if (sc->n_steps)
+            memcpy(grown, sc->steps, (size_t)sc->n_steps * sizeof *grown);
+        sc->steps = grown;
+        *cap = next;
+    }
+    step *s = &sc->steps[sc->n_steps++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+static int *one_node(loader *L, int node)
+{
+    int *nodes = arena_alloc(&L->sc->arena, sizeof *nodes);
+    nodes[0] = node;
+    return nodes;
+}
+
+static bool load_clock(loader *L, struct fy_node *n, clock_config *clock, int node, size_t *step_cap)
+{
+    if (!yaml_want_mapping(&L->doc, n, L->d, "clock settings"))
+        return false;
+    static const char *const KEYS[] = { "offset", "drift_ppm", "steps" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "clock settings"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "offset")) && !yaml_duration(&L->doc, v, true, &clock->offset_us, L->d, "clock offset"))
+        return false;
+    if ((v = yaml_get(n, "drift_ppm"))) {
+        double ppm;
+        if (!yaml_number(&L->doc, v, -1000.0, 1000.0, &ppm, L->d, "clock drift_ppm"))
+            return false;
+        clock->drift_ppb = (int64_t)(ppm * 1000.0 + (ppm >= 0 ? 0.5 : -0.5));
+    }
+    if ((v = yaml_get(n, "steps"))) {
+        if (!yaml_want_sequence(&L->doc, v, L->d, "a list of clock steps"))
+            return false;
+        void *it = NULL;
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(v, &it))) {
+            if (!yaml_want_mapping(&L->doc, item, L->d, "a clock step ({ at: 3h, by: -2m })"))
+                return false;
+            static const char *const STEP_KEYS[] = { "at", "by" };
+            if (!yaml_check_keys(&L->doc, item, STEP_KEYS, N(STEP_KEYS), L->d, "a clock step"))
+                return false;
+            struct fy_node *at = yaml_get(item, "at"), *by = yaml_get(item, "by");
+            if (!at || !by) {
+                diag_error(L->d, pos_of(L, item), "a clock step needs 'at' and 'by'");
+                return false;
+            }
+            step *s = add_step(L, step_cap);
+            s->kind = STEP_CLOCK;
+            s->n_nodes = 1;
+            s->nodes = one_node(L, node);
+            s->pos = pos_of(L, item);
+            if (!yaml_duration(&L->doc, at, false, &s->at_us, L->d, "clock step 'at'") ||
+                !yaml_duration(&L->doc, by, true, &s->by_us, L->d, "clock step 'by'"))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool valid_device_name(const char *name)
+{
+    if (!*name || strlen(name) > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_mapping(&L->doc, n, L->d, "devices (a mapping from device name to settings)"))
+        return false;
+    int count = fy_node_mapping_item_count(n);
+    if (count < 1) {
+        diag_error(L->d, pos_of(L, n), "a scenario needs at least one device");
+        return false;
+    }
+    if (count > SCENARIO_DEVICES_MAX) {
+        diag_error(L->d, pos_of(L, n), "at most %d devices are supported", SCENARIO_DEVICES_MAX);
+        return false;
+    }
+    sc->devices = arena_alloc(&sc->arena, (size_t)count * sizeof *sc->devices);
+    /* Names first, so clock steps can name the device. */
+    yaml_iter it = { 0 };
+    struct fy_node *k, *v;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        device_config *dev = &sc->devices[sc->n_devices];
+        if (!yaml_string(&L->doc, k, &sc->arena, &dev->name, L->d, "a device name"))
+            return false;
+        if (!valid_device_name(dev->name) || strcmp(dev->name, "server") == 0 || strcmp(dev->name, "all") == 0) {
+            diag_error(L->d, pos_of(L, k),
+                       "invalid device name '%s': use letters, digits, '-' and '_' (not 'server' or 'all')",
+                       dev->name);
+            return false;
+        }
+        dev->pos = pos_of(L, k);
+        dev->net = sc->network;
+        dev->clock = (clock_config){ 0 };
+        sc->n_devices++;
+        strmap_put(&L->device_index, dev->name, sc->n_devices);
+    }
+    it = (yaml_iter){ 0 };
+    int index = 0;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        int node = ++index;   /* devices[node - 1] */
+        device_config *dev = &sc->devices[node - 1];
+        if (yaml_is_null(v))
+            continue;   /* "phone:" with no settings */
+        char context[96];
+        snprintf(context, sizeof context, "settings of device '%s'", dev->name);
+        if (!yaml_want_mapping(&L->doc, v, L->d, context))
+            return false;
+        static const char *const KEYS[] = { "clock", "network", "offline" };
+        if (!yaml_check_keys(&L->doc, v, KEYS, N(KEYS), L->d, context))
+            return false;
+        struct fy_node *x;
+        if ((x = yaml_get(v, "clock")) && !load_clock(L, x, &dev->clock, node, step_cap))
+            return false;
+        if ((x = yaml_get(v, "network")) && !load_network(L, x, &dev->net))
+            return false;
+        if ((x = yaml_get(v, "offline")) && !yaml_bool(&L->doc, x, &dev->starts_offline, L->d, "offline"))
+            return false;
+    }
+    return true;
+}
+
+/* --- steps ------------------------------------------------------------------ */
+
+/* "all", one name, or a list of names. allow_server admits "server". */
+static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, int **nodes, int *count)
+{
+    scenario *sc = L->sc;
+    const char **names = arena_alloc(&sc->arena, (size_t)(sc->n_devices + 1) * sizeof *names);
+    for (int i = 0; i < sc->n_devices; i++)
+        names[i] = sc->devices[i].name;
+    names[sc->n_devices] = "all";
+
+    if (yaml_is_scalar(n)) {
+        const char *name;
+        if (!yaml_text(&L->doc, n, &name, L->d, "a device name, a list of names, or 'all'"))
+            return false;
+        if (strcmp(name, "all") == 0) {
+            *nodes = arena_alloc(&sc->arena, (size_t)sc->n_devices * sizeof **nodes);
+            for (int i = 0; i < sc->n_devices; i++)
+                (*nodes)[i] = i + 1;
+            *count = sc->n_devices;
+            return true;
+        }
+        int node = strmap_get(&L->device_index, name);
+        if (node < 0 && allow_server && strcmp(name, "server") == 0)
+            node = NODE_SERVER;
+        if (node < 0) {
+            const char *hint = diag_suggest(name, names, sc->n_devices + 1);
+            if (hint)
+                diag_error(L->d, pos_of(L, n), "unknown device '%s'; did you mean '%s'?", name, hint);
+            else
+                diag_error(L->d, pos_of(L, n), "unknown device '%s'; the devices are listed under 'devices:'", name);
+            return false;
+        }
+        *nodes = one_node(L, node);
+        *count = 1;
+        return true;
+    }
+    if (!yaml_want_sequence(&L->doc, n, L->d, "a device name, a list of names, or 'all'"))
+        return false;
+    int total = fy_node_sequence_item_count(n);
+    if (total < 1) {
+        diag_error(L->d, pos_of(L, n), "expected at least one device in the list");
+        return false;
+    }
+    *nodes = arena_alloc(&sc->arena, (size_t)total * sizeof **nodes);
+    *count = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it))) {
+        int *one;
+        int c;
+        if (!yaml_is_scalar(item)) {
+            diag_error(L->d, pos_of(L, item), "expected a device name, found %s", yaml_describe(item));
+            return false;
+        }
+        if (!load_node_set(L, item, allow_server, &one, &c))
+            return false;
+        if (c != 1) {
+            diag_error(L->d, pos_of(L, item), "'all' cannot appear inside a list");
+            return false;
+        }
+        for (int i = 0; i < *count; i++) {
+            if ((*nodes)[i] == one[0]) {
+                diag_error(L->d, pos_of(L, item), "device '%s' is listed twice", scenario_node_name(sc, one[0]));
+                return false;
+            }
+        }
+        (*nodes)[(*count)++] = one[0];
+    }
+    return true;
+}
+
+static int compare_fields(const void *a, const void *b)
+{
+    return strcmp(((const op_field *)a)->name, ((const op_field *)b)->name);
+}
+
+static bool load_fields(loader *L, struct fy_node *n, op_field **fields, int *count, const char *context)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_mapping(&L->doc, n, L->d, context))
+        return false;
+    int total = fy_node_mapping_item_count(n);
+    if (total > RECORD_FIELDS_MAX) {
+        diag_error(L->d, pos_of(L, n), "at most %d fields per record are supported", RECORD_FIELDS_MAX);
+        return false;
+    }
+    *fields = arena_alloc(&sc->arena, (size_t)(total ? total : 1) * sizeof **fields);
+    *count = 0;
+    yaml_iter it = { 0 };
+    struct fy_node *k, *v;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        op_field *f = &(*fields)[(*count)++];
+        if (!yaml_string(&L->doc, k, &sc->arena, &f->name, L->d, "a field name"))
+            return false;
+        if (!yaml_value(&L->doc, v, &sc->arena, &f->v, L->d, "a field value (a string, number, boolean or null)"))
+            return false;
+    }
+    /* Names are unique (libfyaml refuses duplicate keys), so this order is total. */
+    qsort(*fields, (size_t)*count, sizeof **fields, compare_fields);
+    return true;
+}
+
+static bool valid_key_text(const char *s)
+{
+    if (!*s || strlen(s) > 200)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p == '/' || (unsigned char)*p < 0x20)
+            return false;
+    return true;
+}
+
+static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
+{
+    scenario *sc = L->sc;
+    static const char *const NAMES[] = { "create", "update", "delete" };
+    char context[64];
+    snprintf(context, sizeof context, "a %s operation", NAMES[kind]);
+    if (!yaml_want_mapping(&L->doc, n, L->d, context))
+        return false;
+    static const char *const KEYS[] = { "type", "id", "fields" };
+    static const char *const DELETE_KEYS[] = { "type", "id" };
+    if (kind == OP_DELETE ? !yaml_check_keys(&L->doc, n, DELETE_KEYS, N(DELETE_KEYS), L->d, context)
+                          : !yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, context))
+        return false;
+    struct fy_node *type = yaml_get(n, "type"), *id = yaml_get(n, "id"), *fields = yaml_get(n, "fields");
+    if (!type || !id) {
+        diag_error(L->d, pos_of(L, n), "%s needs 'type' and 'id'", context);
+        return false;
+    }
+    s->op.kind = kind;
+    if (!yaml_string(&L->doc, type, &sc->arena, &s->op.type, L->d, "an entity type") ||
+        !yaml_string(&L->doc, id, &sc->arena, &s->op.id, L->d, "a record id"))
+        return false;
+    if (!valid_key_text(s->op.type) || !valid_key_text(s->op.id)) {
+        diag_error(L->d, pos_of(L, !valid_key_text(s->op.type) ? type : id),
+                   "entity types and ids must be 1 to 200 characters without '/' or control characters");
+        return false;
+    }
+    if (kind != OP_DELETE) {
+        if (!fields) {
+            diag_error(L->d, pos_of(L, n), "%s needs 'fields'", context);
+            return false;
+        }
+        op_field *f;
+        if (!load_fields(L, fields, &f, &s->op.n_fields, "the fields to write (a mapping of name to value)"))
+            return false;
+        s->op.fields = f;
+        if (s->op.n_fields == 0 && kind == OP_UPDATE) {
+            diag_error(L->d, pos_of(L, fields), "an update must write at least one field");
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *const STEP_ACTIONS[] = { "create", "update", "delete",  "sync",  "offline",   "online",
+                                             "partition", "heal", "crash", "restart", "clock_step" };
+
+static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
+{
+    s->direction = DIR_BOTH;
+    if (!yaml_is_mapping(v))
+        return load_node_set(L, v, false, &s->nodes, &s->n_nodes);
+    char context[64];
+    snprintf(context, sizeof context, "a %s step", action);
+    static const char *const KEYS[] = { "devices", "direction" };
+    if (!yaml_check_keys(&L->doc, v, KEYS, N(KEYS), L->d, context))
+        return false;
+    struct fy_node *devices = yaml_get(v, "devices"), *direction = yaml_get(v, "direction");
+    if (!devices) {
+        diag_error(L->d, pos_of(L, v), "%s needs 'devices'", context);
+        return false;
+    }
+    if (!load_node_set(L, devices, false, &s->nodes, &s->n_nodes))
+        return false;
+    if (direction) {
+        const char *dir;
+        if (!yaml_text(&L->doc, direction, &dir, L->d, "a direction (up, down or both)"))
+            return false;
+        if (strcmp(dir, "up") == 0)
+            s->direction = DIR_UP;
+        else if (strcmp(dir, "down") == 0)
+            s->direction = DIR_DOWN;
+        else if (strcmp(dir, "both") == 0)
+            s->direction = DIR_BOTH;
+        else {
+            diag_error(L->d, pos_of(L, direction),
+                       "unknown direction '%s'; expected up (device to server), down (server to device) or both",
+                       dir);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
+{
+    if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
+        return false;
+    static const char *const KEYS[] = { "at",      "device",    "create", "update", "delete", "sync",
+                                        "offline", "online",    "partition", "heal", "crash", "restart",
+                                        "clock_step" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
+        return false;
+    const char *action = NULL;
+    struct fy_node *action_node = NULL;
+    for (int i = 0; i < N(STEP_ACTIONS); i++) {
+        struct fy_node *v = yaml_get(n, STEP_ACTIONS[i]);
+        if (!v)
+            continue;
+        if (action) {
+            diag_error(L->d, pos_of(L, yaml_key_node(n, STEP_ACTIONS[i])),
+                       "a step does one thing, but this one has both '%s' and '%s'; split it into two steps",
+                       action, STEP_ACTIONS[i]);
+            return false;
+        }
+        action = STEP_ACTIONS[i];
+        action_node = v;
+    }
+    if (!action) {
+        diag_error(L->d, pos_of(L, n),
+                   "a step needs an action: create, update, delete, sync, offline, online, partition, heal, "
+                   "crash, restart or clock_step");
+        return false;
+    }
+    struct fy_node *at = yaml_get(n, "at");
+    if (!at) {
+        diag_error(L->d, pos_of(L, n), "a step needs 'at' (when it happens, e.g. at: 5m)");
+        return false;
+    }
+    step *s = add_step(L, step_cap);
+    s->pos = pos_of(L, n);
+    if (!yaml_duration(&L->doc, at, false, &s->at_us, L->d, "step 'at'"))
+        return false;
+
+    struct fy_node *device = yaml_get(n, "device");
+    bool needs_device = strcmp(action, "create") == 0 || strcmp(action, "update") == 0 ||
+                        strcmp(action, "delete") == 0 || strcmp(action, "clock_step") == 0;
+    if (needs_device && !device) {
+        diag_error(L->d, pos_of(L, n), "a %s step needs 'device'", action);
+        return false;
+    }
+    if (!needs_device && device) {
+        diag_error(L->d, pos_of(L, yaml_key_node(n, "device")),
+                   "'device' does not apply to a %s step; name the devices in '%s:' itself", action, action);
+        return false;
+    }
+    if (needs_device) {
+        bool is_clock = strcmp(action, "clock_step") == 0;
+        if (!yaml_is_scalar(device)) {
+            diag_error(L->d, pos_of(L, device), "expected one device name, found %s", yaml_describe(device));
+            return false;
+        }
+        if (!load_node_set(L, device, is_clock, &s->nodes, &s->n_nodes))
+            return false;
+        if (s->n_nodes != 1) {
+            diag_error(L->d, pos_of(L, device), "a %s step acts on one device, not 'all'", action);
+            return false;
+        }
+    }
+
+    if (strcmp(action, "create") == 0 || strcmp(action, "update") == 0 || strcmp(action, "delete") == 0) {
+        s->kind = STEP_OP;
+        op_kind kind = action[0] == 'c' ? OP_CREATE : action[0] == 'u' ? OP_UPDATE : OP_DELETE;
+        return load_op(L, action_node, kind, s);
+    }
+    if (strcmp(action, "clock_step") == 0) {
+        s->kind = STEP_CLOCK;
+        return yaml_duration(&L->doc, action_node, true, &s->by_us, L->d, "clock_step");
+    }
+    if (strcmp(action, "partition") == 0 || strcmp(action, "heal") == 0) {
+        s->kind = action[0] == 'p' ? STEP_PARTITION : STEP_HEAL;
+        return load_partition(L, action_node, s, action);
+    }
+    static const struct {
+        const char *name;
+        step_kind kind;
+    } SETS[] = {
+        { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
+        { "crash", STEP_CRASH },       { "restart", STEP_RESTART },
+    };
+    for (int i = 0; i < N(SETS); i++) {
+        if (strcmp(action, SETS[i].name) == 0) {
+            s->kind = SETS[i].kind;
+            return load_node_set(L, action_node, false, &s->nodes, &s->n_nodes);
+        }
+    }
+    diag_error(L->d, s->pos, "internal: unhandled step action '%s'", action);
+    return false;
+}
+
+typedef struct step_order {
+    int64_t at_us;
+    int index;
+} step_order;
+
+static int compare_step_order(const void *a, const void *b)
+{
+    const step_order *x = a, *y = b;
+    if (x->at_us != y->at_us)
+        return x->at_us < y->at_us ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Stable sort by time: qsort with the original index as the final key. */
+static void sort_steps(scenario *sc)
+{
+    step_order *order = xmalloc((size_t)(sc->n_steps ? sc->n_steps : 1) * sizeof *order);
+    for (int i = 0; i < sc->n_steps; i++)
+        order[i] = (step_order){ sc->steps[i].at_us, i };
+    qsort(order, (size_t)sc->n_steps, sizeof *order, compare_step_order);
+    step *sorted = arena_alloc(&sc->arena, (size_t)(sc->n_steps ? sc->n_steps : 1) * sizeof *sorted);
+    for (int i = 0; i < sc->n_steps; i++)
+        sorted[i] = sc->steps[order[i].index];
+    sc->steps = sorted;
+    xfree(order);
+}
+
+static bool load_steps(loader *L, struct fy_node *n, size_t *step_cap)
+{
+    if (!yaml_want_sequence(&L->doc, n, L->d, "a list of steps"))
+        return false;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it)))
+        if (!load_step(L, item, step_cap))
+            return false;
+    return true;
+}
+
+/* --- expectations -------------------------------------------------------------- */
+
+static bool load_state(loader *L, struct fy_node *n)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_mapping(&L->doc, n, L->d, "expected final states (a mapping from type/id to a state)"))
+        return false;
+    int total = fy_node_mapping_item_count(n);
+    sc->expect.state = arena_alloc(&sc->arena, (size_t)(total ? total : 1) * sizeof *sc->expect.state);
+    yaml_iter it = { 0 };
+    struct fy_node *k, *v;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        state_expect *e = &sc->expect.state[sc->expect.n_state++];
+        e->pos = pos_of(L, k);
+        const char *key;
+        if (!yaml_text(&L->doc, k, &key, L->d, "a record key (type/id)"))
+            return false;
+        const char *slash = strchr(key, '/');
+        if (!slash || slash == key || !slash[1] || strchr(slash + 1, '/')) {
+            diag_error(L->d, e->pos, "expected a record key written type/id (e.g. workout/w1), found '%s'", key);
+            return false;
+        }
+        e->type = arena_strndup(&sc->arena, key, (size_t)(slash - key));
+        e->id = arena_strdup(&sc->arena, slash + 1);
+        if (yaml_is_scalar(v)) {
+            const char *word;
+            if (!yaml_text(&L->doc, v, &word, L->d, "a state"))
+                return false;
+            if (strcmp(word, "deleted") == 0) {
+                e->kind = STATE_DELETED;
+            } else if (strcmp(word, "absent") == 0) {
+                e->kind = STATE_ABSENT;
+            } else {
+                diag_error(L->d, pos_of(L, v), "expected 'deleted', 'absent' or a mapping of field values, found '%s'",
+                           word);
+                return false;
+            }
+            continue;
+        }
+        e->kind = STATE_FIELDS;
+        if (!load_fields(L, v, &e->fields, &e->n_fields,
+                         "'deleted', 'absent' or a mapping of field values"))
+            return false;
+    }
+    return true;
+}
+
+static bool load_expect(loader *L, struct fy_node *n)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_mapping(&L->doc, n, L->d, "expectations"))
+        return false;
+    static const char *const KEYS[] = { "quiesce_within", "violations", "state" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "expect"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "quiesce_within"))) {
+        if (!yaml_duration(&L->doc, v, false, &sc->expect.quiesce_within_us, L->d, "quiesce_within"))
+            return false;
+        if (sc->expect.quiesce_within_us == 0) {
+            diag_error(L->d, pos_of(L, v), "quiesce_within must be longer than 0s");
+            return false;
+        }
+    }
+    if ((v = yaml_get(n, "violations"))) {
+        if (!load_vclass_list(&L->doc, v, &sc->expect.violations, L->d, "a list of violation classes ([] for none)"))
+            return false;
+        sc->expect.has_violations = true;
+    }
+    if ((v = yaml_get(n, "state")) && !load_state(L, v))
+        return false;
+    return true;
+}
+
+/* --- the whole file ---------------------------------------------------------------- */
+
+static bool load_root(loader *L, struct fy_node *root)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_mapping(&L->doc, root, L->d, "a scenario"))
+        return false;
+    static const char *const KEYS[] = { "name",    "description", "profile", "seed",  "devices",
+                                        "server",  "network",     "steps",   "expect" };
+    if (!yaml_check_keys(&L->doc, root, KEYS, N(KEYS), L->d, "a scenario"))
+        return false;
+    size_t step_cap = 0;
+    struct fy_node *v;
+
+    if ((v = yaml_get(root, "name"))) {
+        if (!yaml_string(&L->doc, v, &sc->arena, &sc->name, L->d, "the scenario name"))
+            return false;
+    } else {
+        /* The file name without directory and extension. */
+        const char *base = strrchr(sc->path, '/');
+        base = base ? base + 1 : sc->path;
+        const char *dot = strrchr(base, '.');
+        sc->name = arena_strndup(&sc->arena, base, dot ? (size_t)(dot - base) : strlen(base));
+    }
+    if ((v = yaml_get(root, "description")) &&
+        !yaml_string(&L->doc, v, &sc->arena, &sc->description, L->d, "the description"))
+        return false;
+    if ((v = yaml_get(root, "seed"))) {
+        if (!yaml_u64(&L->doc, v, &sc->seed, L->d, "the seed"))
+            return false;
+        sc->has_seed = true;
+    }
+    /* The network before devices: a device's link starts from the scenario's network. */
+    if ((v = yaml_get(root, "network")) && !load_network(L, v, &sc->network))
+        return false;
+    struct fy_node *profile = yaml_get(root, "profile");
+    if (!profile) {
+        diag_error(L->d, pos_of(L, root), "a scenario needs 'profile' (a file in profiles/, e.g. reference)");
+        return false;
+    }
+    if (!profile_load_reference(&L->doc, profile, sc->path, &sc->arena, &sc->profile, L->d))
+        return false;
+    struct fy_node *devices = yaml_get(root, "devices");
+    if (!devices) {
+        diag_error(L->d, pos_of(L, root), "a scenario needs 'devices'");
+        return false;
+    }
+    if (!load_devices(L, devices, &step_cap))
+        return false;
+    if ((v = yaml_get(root, "server"))) {
+        if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
+            return false;
+        static const char *const SERVER_KEYS[] = { "clock" };
+        if (!yaml_check_keys(&L->doc, v, SERVER_KEYS, N(SERVER_KEYS), L->d, "server settings"))
+            return false;
+        struct fy_node *clock = yaml_get(v, "clock");
+        if (clock && !load_clock(L, clock, &sc->server_clock, NODE_SERVER, &step_cap))
+            return false;
+    }
+    struct fy_node *steps = yaml_get(root, "steps");
+    if (!steps) {
+        diag_error(L->d, pos_of(L, root), "a scenario needs 'steps'");
+        return false;
+    }
+    if (!load_steps(L, steps, &step_cap))
+        return false;
+    sort_steps(sc);
+    sc->expect.quiesce_within_us = SCENARIO_DEFAULT_QUIESCE_US;
+    if ((v = yaml_get(root, "expect")) && !load_expect(L, v))
+        return false;
+    return true;
+}
+
+scenario *scenario_load(const char *path, diag *d)
+{
+    scenario *sc = xcalloc(1, sizeof *sc);
+    arena_init(&sc->arena, 32 * 1024);
+    sc->path = arena_strdup(&sc->arena, path);
+    sc->seed = SCENARIO_DEFAULT_SEED;
+    net_config_default(&sc->network);
+    loader L = { .sc = sc, .d = d };
+    strmap_init(&L.device_index);
+    bool ok = yaml_open(&L.doc, sc->path, d);
+    if (ok) {
+        ok = load_root(&L, yaml_root(&L.doc));
+        yaml_close(&L.doc);
+    }
+    strmap_free(&L.device_index);
+    if (!ok) {
+        scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void scenario_free(scenario *sc)
+{
+    if (!sc)
+        return;
+    arena_release(&sc->arena);
+    xfree(sc);
+}

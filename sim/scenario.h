@@ -1,0 +1,146 @@
+/*
+ * scenario: a scenario as data -- devices, network, the profile, a timeline
+ * of steps and the expectations -- loaded from YAML (scenario.c) with every
+ * error reported at file:line:column.
+ *
+ * A loaded scenario is immutable while it runs and owns all its memory in
+ * one arena. Steps are plain data on purpose: the workload generator will
+ * produce the same step structs, and shrinking edits and writes them back.
+ *
+ * Node numbering follows engine/node.h: node 0 is the server, device i of
+ * devices[] is node i + 1.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include "base/arena.h"
+#include "engine/node.h"
+#include "engine/profile.h"
+#include "sim/classes.h"
+#include "sim/diag.h"
+#include "sim/dist.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One direction of a device's link to the server. */
+typedef struct link_config {
+    dist latency;
+    double loss;           /* probability a message is lost */
+    double duplicate;      /* probability a message is delivered twice */
+} link_config;
+
+typedef struct net_config {
+    link_config up;        /* device -> server */
+    link_config down;      /* server -> device */
+    double lost_response;  /* probability a server reply is lost after the server acted on the request */
+} net_config;
+
+typedef struct clock_config {
+    int64_t offset_us;     /* wall clock minus true time at the start */
+    int64_t drift_ppb;     /* parts per billion; YAML gives drift_ppm */
+} clock_config;
+
+typedef struct device_config {
+    const char *name;
+    clock_config clock;
+    net_config net;        /* the scenario's network unless the device overrides it */
+    bool starts_offline;
+    src_pos pos;
+} device_config;
+
+typedef enum step_kind {
+    STEP_OP,          /* a user operation on one device */
+    STEP_SYNC,        /* the user presses sync on each device */
+    STEP_OFFLINE,     /* devices go offline, and know it */
+    STEP_ONLINE,      /* devices come back online */
+    STEP_PARTITION,   /* links cut silently, in one or both directions */
+    STEP_HEAL,        /* cut links restored */
+    STEP_CRASH,       /* devices crash: volatile state lost, store kept */
+    STEP_RESTART,     /* crashed devices start again */
+    STEP_CLOCK,       /* one node's wall clock steps (NTP correction), possibly backwards */
+} step_kind;
+
+enum {
+    DIR_UP = 1,       /* device -> server */
+    DIR_DOWN = 2,     /* server -> device */
+    DIR_BOTH = 3,
+};
+
+typedef struct step {
+    int64_t at_us;         /* true time */
+    step_kind kind;
+    int n_nodes;
+    int *nodes;            /* node indexes the step acts on */
+    user_op op;            /* STEP_OP: op.w is assigned when the step runs */
+    int direction;         /* STEP_PARTITION, STEP_HEAL: DIR_* */
+    int64_t by_us;         /* STEP_CLOCK */
+    src_pos pos;
+} step;
+
+typedef enum state_kind {
+    STATE_DELETED,    /* a tombstone */
+    STATE_ABSENT,     /* no record at all */
+    STATE_FIELDS,     /* live, with at least these field values */
+} state_kind;
+
+typedef struct state_expect {
+    const char *type;
+    const char *id;
+    state_kind kind;
+    int n_fields;
+    op_field *fields;
+    src_pos pos;
+} state_expect;
+
+typedef struct expectations {
+    int64_t quiesce_within_us;   /* bound from the final heal to quiescence */
+    bool has_violations;         /* an explicit violations: list was given */
+    vclass_set violations;       /* classes the scenario exists to demonstrate */
+    int n_state;
+    state_expect *state;
+} expectations;
+
+/* The profile a scenario runs: the engine's configuration plus what the design accepts. */
+typedef struct scenario_profile {
+    const char *name;
+    const char *description;
+    const char *path;            /* file it came from, or the scenario's path when inline */
+    profile engine;
+    vclass_set accepts;          /* classes the design accepts by design (silent-overwrite) */
+} scenario_profile;
+
+typedef struct scenario {
+    const char *path;
+    const char *name;
+    const char *description;
+    bool has_seed;
+    uint64_t seed;
+    scenario_profile profile;
+    int n_devices;
+    device_config *devices;
+    clock_config server_clock;
+    net_config network;          /* the default for every link */
+    int n_steps;
+    step *steps;                 /* sorted by at_us; file order among equal times */
+    expectations expect;
+    arena arena;                 /* owns every string and array above */
+} scenario;
+
+#define SCENARIO_DEVICES_MAX 4096
+#define SCENARIO_DEFAULT_SEED 1
+#define SCENARIO_DEFAULT_QUIESCE_US (INT64_C(3600) * 1000000)
+
+/* NULL on error, with the error in d. */
+scenario *scenario_load(const char *path, diag *d);
+void scenario_free(scenario *sc);
+
+/* Node index of a device name (1..n), 0 for "server", -1 when unknown. */
+int scenario_node(const scenario *sc, const char *name);
+const char *scenario_node_name(const scenario *sc, int node);
+const char *step_kind_name(step_kind kind);
+
+/* Defaults, shared with the profile loader. */
+void net_config_default(net_config *net);
+
+#endif

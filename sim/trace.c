@@ -1,0 +1,199 @@
+/*
+ * trace: event hashing and JSON-lines output. Every field is hashed with a
+ * type tag and its key, so ("a", 12) and ("a1", 2) hash differently.
+ */
+#include "sim/trace.h"
+#include "base/hash.h"
+#include "base/xalloc.h"
+
+#include <math.h>
+#include <string.h>
+
+void trace_init(trace *t, FILE *out, bool keep_hashes)
+{
+    memset(t, 0, sizeof *t);
+    t->hash = HASH64_INIT;
+    t->out = out;
+    t->keep_hashes = keep_hashes;
+    buf_init(&t->line);
+}
+
+void trace_free(trace *t)
+{
+    buf_free(&t->line);
+    xfree(t->hashes);
+    t->hashes = NULL;
+}
+
+static void key_prefix(trace *t, const char *key)
+{
+    if (!t->out)
+        return;
+    buf_puts(&t->line, ",");
+    buf_put_json_string(&t->line, key);
+    buf_putc(&t->line, ':');
+}
+
+void trace_begin(trace *t, int64_t t_us, const char *kind)
+{
+    t->open_record = true;
+    t->hash = hash64_u64(t->hash, (uint64_t)t_us);
+    t->hash = hash64_str(t->hash, kind);
+    if (t->out) {
+        buf_clear(&t->line);
+        buf_printf(&t->line, "{\"t\":%lld,\"ev\":", (long long)t_us);
+        buf_put_json_string(&t->line, kind);
+    }
+}
+
+void trace_str(trace *t, const char *key, const char *value)
+{
+    t->hash = hash64_str(hash64_str(hash64_u64(t->hash, 's'), key), value);
+    if (t->out) {
+        key_prefix(t, key);
+        buf_put_json_string(&t->line, value);
+    }
+}
+
+void trace_int(trace *t, const char *key, int64_t value)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'i'), key), (uint64_t)value);
+    if (t->out) {
+        key_prefix(t, key);
+        buf_printf(&t->line, "%lld", (long long)value);
+    }
+}
+
+void trace_bool(trace *t, const char *key, bool value)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'b'), key), value);
+    if (t->out) {
+        key_prefix(t, key);
+        buf_puts(&t->line, value ? "true" : "false");
+    }
+}
+
+/* Digits of the compact form cJSON prints for a number. */
+static uint64_t number_bytes(double d)
+{
+    char text[32];
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        return (uint64_t)snprintf(text, sizeof text, "%.0f", d);
+    return (uint64_t)snprintf(text, sizeof text, "%1.15g", d);
+}
+
+static uint64_t string_bytes(const char *s)
+{
+    uint64_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' || *p == '\t') ? 2 : *p < 0x20 ? 6 : 1;
+    return n;
+}
+
+uint64_t json_hash_and_size(const cJSON *v, uint64_t h, uint64_t *bytes)
+{
+    uint64_t size = 0;
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool object = cJSON_IsObject(v);
+        h = hash64_u64(h, object ? '{' : '[');
+        size += 2;
+        int n = 0;
+        for (const cJSON *c = v->child; c; c = c->next, n++) {
+            if (n)
+                size++;
+            if (object) {
+                h = hash64_str(h, c->string);
+                size += string_bytes(c->string) + 1;
+            }
+            uint64_t child = 0;
+            h = json_hash_and_size(c, h, &child);
+            size += child;
+        }
+        h = hash64_u64(h, object ? '}' : ']');
+    } else if (cJSON_IsString(v)) {
+        h = hash64_str(hash64_u64(h, '"'), v->valuestring);
+        size = string_bytes(v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        uint64_t bits;
+        memcpy(&bits, &v->valuedouble, sizeof bits);
+        h = hash64_u64(hash64_u64(h, '#'), bits);
+        size = number_bytes(v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        h = hash64_u64(h, cJSON_IsTrue(v) ? 'T' : 'F');
+        size = cJSON_IsTrue(v) ? 4 : 5;
+    } else {
+        h = hash64_u64(h, 'N');
+        size = 4;
+    }
+    if (bytes)
+        *bytes = size;
+    return h;
+}
+
+void trace_json(trace *t, const char *key, const cJSON *value)
+{
+    t->hash = json_hash_and_size(value, hash64_str(hash64_u64(t->hash, 'j'), key), NULL);
+    if (t->out) {
+        key_prefix(t, key);
+        char *text = cJSON_PrintUnformatted(value);
+        buf_puts(&t->line, text);
+        cJSON_free(text);
+    }
+}
+
+void trace_json_unhashed(trace *t, const char *key, const cJSON *value)
+{
+    if (!t->out)
+        return;
+    key_prefix(t, key);
+    char *text = cJSON_PrintUnformatted(value);
+    buf_puts(&t->line, text);
+    cJSON_free(text);
+}
+
+void trace_hex(trace *t, const char *key, uint64_t value)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'x'), key), value);
+    if (t->out) {
+        char hex[17];
+        trace_hash_hex(value, hex);
+        key_prefix(t, key);
+        buf_printf(&t->line, "\"%s\"", hex);
+    }
+}
+
+void trace_int_list(trace *t, const char *key, const uint64_t *values, int n)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'l'), key), (uint64_t)n);
+    for (int i = 0; i < n; i++)
+        t->hash = hash64_u64(t->hash, values[i]);
+    if (t->out) {
+        key_prefix(t, key);
+        buf_putc(&t->line, '[');
+        for (int i = 0; i < n; i++)
+            buf_printf(&t->line, "%s%llu", i ? "," : "", (unsigned long long)values[i]);
+        buf_putc(&t->line, ']');
+    }
+}
+
+void trace_end(trace *t)
+{
+    t->open_record = false;
+    t->events++;
+    if (t->keep_hashes) {
+        xgrow(&t->hashes, &t->cap_hashes, (size_t)t->events, sizeof *t->hashes);
+        t->hashes[t->events - 1] = t->hash;
+    }
+    if (t->out) {
+        buf_puts(&t->line, "}\n");
+        fwrite(t->line.data, 1, t->line.len, t->out);
+    }
+}
+
+void trace_hash_hex(uint64_t hash, char out[17])
+{
+    static const char HEX[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++)
+        out[i] = HEX[(hash >> (60 - 4 * i)) & 0xf];
+    out[16] = '\0';
+}

@@ -1,0 +1,59 @@
+/*
+ * trace: the record of a run. Every simulated event is folded into a 64-bit
+ * hash (FNV-1a over a canonical encoding of its fields and of any message
+ * it carries) and, when a trace file is open, written as one JSON line.
+ *
+ * The hash never depends on how lines are printed: both are fed from the
+ * same calls, so a trace file and the trace hash describe the same events.
+ * When per-event hashes are kept, two runs can be compared event by event
+ * to name the first one that differs.
+ */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include "base/buf.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct trace {
+    uint64_t hash;           /* running hash over every event so far */
+    uint64_t events;         /* events recorded */
+    FILE *out;               /* JSON lines, or NULL */
+    buf line;                /* the line being built */
+    bool open_record;
+    bool keep_hashes;        /* record the running hash after every event */
+    uint64_t *hashes;
+    size_t cap_hashes;
+} trace;
+
+void trace_init(trace *t, FILE *out, bool keep_hashes);
+void trace_free(trace *t);
+
+/* Start an event at true time t_us of the given kind ("deliver", "op", ...). */
+void trace_begin(trace *t, int64_t t_us, const char *kind);
+void trace_str(trace *t, const char *key, const char *value);
+void trace_int(trace *t, const char *key, int64_t value);
+void trace_bool(trace *t, const char *key, bool value);
+/* A JSON value: hashed structurally; printed only when a file is open. */
+void trace_json(trace *t, const char *key, const cJSON *value);
+/* Print a JSON value without hashing it: for content already hashed under another key. */
+void trace_json_unhashed(trace *t, const char *key, const cJSON *value);
+/* A 64-bit id or hash, printed as 16 hex digits. */
+void trace_hex(trace *t, const char *key, uint64_t value);
+/* A list of integers, printed as a JSON array. */
+void trace_int_list(trace *t, const char *key, const uint64_t *values, int n);
+void trace_end(trace *t);
+
+/* 16 lowercase hex digits. */
+void trace_hash_hex(uint64_t hash, char out[17]);
+
+/*
+ * Hash a JSON tree and measure the bytes of its compact encoding in one walk.
+ * Used for message bytes in the metrics and for the trace hash.
+ */
+uint64_t json_hash_and_size(const cJSON *value, uint64_t hash, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,644 @@
+/*
+ * world: the event loop and the host side of the node interface.
+ *
+ * Invariants:
+ *   - time only moves forward: an event is never scheduled before now_us;
+ *   - every message handed to the network is freed exactly once: dropped at
+ *     send, or delivered (or dropped) when its event runs, or freed with
+ *     the queue at the end;
+ *   - a timer or message that predates a node's crash never reaches it
+ *     (timers carry the incarnation they were set in);
+ *   - every random draw comes from a named stream (net/<device>), never
+ *     from anything shared.
+ */
+#include "sim/world.h"
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "sim/clock.h"
+#include "sim/duration.h"
+#include "sim/history.h"
+#include "sim/queue.h"
+#include "sim/trace.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum ev_kind {
+    EV_STEP = 1,
+    EV_DELIVER,
+    EV_TIMER,
+    EV_HEAL,
+    EV_DEADLINE,
+};
+
+typedef struct slot {
+    node *n;
+    const char *name;
+    sim_clock clock;
+    bool up;                  /* running (not crashed) */
+    uint64_t incarnation;     /* bumped by each crash */
+    link_state link;          /* devices: the link to the server */
+    uint32_t write_counter;
+    int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
+} slot;
+
+typedef struct world {
+    const scenario *sc;
+    uint64_t seed;
+    const run_options *opt;
+    event_queue q;
+    int64_t now_us;
+    int n_nodes;
+    slot *slots;
+    history hist;
+    trace tr;
+    run_metrics m;
+    uint64_t in_flight;       /* messages scheduled for delivery */
+    bool settling;            /* after the final heal */
+    bool stop;
+    bool quiesced;
+    int64_t deadline_us;
+    int64_t server_changed_us; /* last change to the server's state */
+    int step_index;           /* the step running, for the history */
+    diag *d;
+} world;
+
+static int64_t local_now(const world *w, int node)
+{
+    return clock_local_now(&w->slots[node].clock, w->now_us);
+}
+
+static void push_event(world *w, event ev)
+{
+    assert(ev.time_us >= w->now_us);
+    if (!queue_push(&w->q, ev))
+        diag_error(w->d, (src_pos){ .file = w->sc->path }, "bound exceeded: more than %zu pending events",
+                   w->q.count_max);
+}
+
+static void trace_node(world *w, const char *key, int node)
+{
+    trace_str(&w->tr, key, w->slots[node].name);
+}
+
+/* --- node_host ------------------------------------------------------------ */
+
+static void host_send(void *ctx, int from, int to, cJSON *msg)
+{
+    world *w = ctx;
+    assert(from >= 0 && from < w->n_nodes && to >= 0 && to < w->n_nodes && from != to);
+    assert((from == NODE_SERVER) != (to == NODE_SERVER));
+    int device = from == NODE_SERVER ? to : from;
+    int direction = from == NODE_SERVER ? DIR_DOWN : DIR_UP;
+    uint64_t bytes = 0;
+    uint64_t msg_hash = json_hash_and_size(msg, 0, &bytes);
+    w->m.messages++;
+    w->m.bytes += bytes;
+    net_decision nd = link_decide(&w->slots[device].link, direction);
+
+    trace_begin(&w->tr, w->now_us, "send");
+    trace_node(w, "from", from);
+    trace_node(w, "to", to);
+    trace_hex(&w->tr, "msg_hash", msg_hash);
+    trace_int(&w->tr, "bytes", (int64_t)bytes);
+    if (nd.drop != DROP_NONE) {
+        trace_str(&w->tr, "drop", drop_reason_name(nd.drop));
+    } else {
+        trace_int(&w->tr, "delay_us", nd.delay_us);
+        if (nd.duplicate)
+            trace_int(&w->tr, "duplicate_delay_us", nd.duplicate_delay_us);
+    }
+    trace_json_unhashed(&w->tr, "msg", msg);
+    trace_end(&w->tr);
+
+    if (nd.drop != DROP_NONE) {
+        w->m.messages_dropped[nd.drop]++;
+        cJSON_Delete(msg);
+        return;
+    }
+    if (nd.duplicate) {
+        w->m.messages_duplicated++;
+        cJSON *copy = cJSON_Duplicate(msg, true);
+        push_event(w, (event){ .time_us = w->now_us + nd.duplicate_delay_us, .kind = EV_DELIVER, .node = to,
+                               .arg = (uint64_t)from, .arg2 = msg_hash, .payload = copy });
+        w->in_flight++;
+    }
+    push_event(w, (event){ .time_us = w->now_us + nd.delay_us, .kind = EV_DELIVER, .node = to,
+                           .arg = (uint64_t)from, .arg2 = msg_hash, .payload = msg });
+    w->in_flight++;
+}
+
+static void host_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token)
+{
+    world *w = ctx;
+    assert(node >= 0 && node < w->n_nodes && delay_us >= 0);
+    int64_t true_delay = clock_true_delay(&w->slots[node].clock, delay_us);
+    push_event(w, (event){ .time_us = w->now_us + true_delay, .kind = EV_TIMER, .node = node, .arg = token,
+                           .arg2 = w->slots[node].incarnation });
+}
+
+static void count_conflict(world *w, const char *kind)
+{
+    w->m.conflicts++;
+    kind = kind ? kind : "conflict";
+    for (int i = 0; i < w->m.n_conflict_kinds; i++) {
+        if (strcmp(w->m.conflict_kinds[i].kind, kind) == 0) {
+            w->m.conflict_kinds[i].count++;
+            return;
+        }
+    }
+    if (w->m.n_conflict_kinds < RUN_CONFLICT_KINDS_MAX)
+        w->m.conflict_kinds[w->m.n_conflict_kinds++] = (conflict_kind_count){ kind, 1 };
+}
+
+static const char *obs_name(obs_kind kind)
+{
+    switch (kind) {
+    case OBS_RECORD: return "record";
+    case OBS_RECEIVED: return "received";
+    case OBS_CONFLICT: return "conflict";
+    case OBS_SYNC_BEGIN: return "sync-begin";
+    case OBS_SYNC_END: return "sync-end";
+    case OBS_RETRY: return "retry";
+    case OBS_GAVE_UP: return "gave-up";
+    case OBS_SERVED_HEAD: return "served-head";
+    }
+    return "?";
+}
+
+static void host_observe(void *ctx, int node, const observation *obs)
+{
+    world *w = ctx;
+    trace_begin(&w->tr, w->now_us, "obs");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "kind", obs_name(obs->kind));
+    switch (obs->kind) {
+    case OBS_RECORD: {
+        write_id writes[RECORD_FIELDS_MAX + 2];
+        int n = 0;
+        writes[n++] = obs->record_w;
+        writes[n++] = obs->delete_w;
+        for (int i = 0; i < obs->n_writes && n < RECORD_FIELDS_MAX + 2; i++)
+            writes[n++] = obs->writes[i];
+        history_observe(&w->hist, node, obs->type, obs->id, writes, n);
+        if (node == NODE_SERVER)
+            w->server_changed_us = w->now_us;
+        trace_str(&w->tr, "type", obs->type);
+        trace_str(&w->tr, "id", obs->id);
+        trace_bool(&w->tr, "deleted", obs->deleted);
+        trace_int_list(&w->tr, "writes", writes, n);
+        break;
+    }
+    case OBS_RECEIVED:
+        history_received(&w->hist, obs->w);
+        trace_int(&w->tr, "w", (int64_t)obs->w);
+        break;
+    case OBS_CONFLICT:
+        count_conflict(w, obs->detail);
+        trace_str(&w->tr, "type", obs->type);
+        trace_str(&w->tr, "id", obs->id);
+        trace_int(&w->tr, "winner", (int64_t)obs->w);
+        trace_int(&w->tr, "loser", (int64_t)obs->loser);
+        trace_str(&w->tr, "detail", obs->detail ? obs->detail : "");
+        break;
+    case OBS_SYNC_BEGIN:
+        w->m.sync_rounds_started++;
+        break;
+    case OBS_SYNC_END:
+        w->m.sync_rounds++;
+        trace_int(&w->tr, "pulled", obs->count);
+        break;
+    case OBS_RETRY:
+        w->m.retries++;
+        trace_int(&w->tr, "attempt", obs->count);
+        break;
+    case OBS_GAVE_UP:
+        w->m.gave_up++;
+        break;
+    case OBS_SERVED_HEAD:
+        assert(obs->peer > 0 && obs->peer < w->n_nodes);
+        w->slots[obs->peer].served_head_us = w->now_us;
+        trace_node(w, "peer", obs->peer);
+        break;
+    }
+    trace_end(&w->tr);
+}
+
+/* --- steps ------------------------------------------------------------------ */
+
+static void control(world *w, int node, node_control ctl)
+{
+    slot *s = &w->slots[node];
+    if (s->up)
+        s->n->ops->control(s->n, ctl, local_now(w, node));
+}
+
+static void restart(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    if (s->up)
+        return;
+    s->up = true;
+    s->n->ops->boot(s->n, local_now(w, node));
+    if (node != NODE_SERVER)
+        control(w, node, s->link.online ? CTL_NET_UP : CTL_NET_DOWN);
+}
+
+static void run_op(world *w, const step *st)
+{
+    int node = st->nodes[0];
+    slot *s = &w->slots[node];
+    user_op op = st->op;
+    op.w = WRITE_ID(node, ++s->write_counter);
+    int64_t local = local_now(w, node);
+    int index = history_add_write(&w->hist, node, op.w, &op, w->now_us, local, clock_skew_us(&s->clock, w->now_us),
+                                  s->link.online, s->link.cut, w->step_index);
+    trace_begin(&w->tr, w->now_us, "op");
+    trace_node(w, "node", node);
+    trace_int(&w->tr, "w", (int64_t)op.w);
+    trace_str(&w->tr, "op", op_kind_name(op.kind));
+    trace_str(&w->tr, "type", op.type);
+    trace_str(&w->tr, "id", op.id);
+    trace_int(&w->tr, "local_us", local);
+    trace_end(&w->tr);
+
+    const char *reason = NULL;
+    bool accepted = false;
+    if (!s->up)
+        reason = "the device is down (crashed)";
+    else
+        accepted = s->n->ops->user_op(s->n, &op, local, &reason);
+    history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
+    if (accepted) {
+        w->m.writes++;
+    } else {
+        w->m.writes_refused++;
+        trace_begin(&w->tr, w->now_us, "refused");
+        trace_node(w, "node", node);
+        trace_int(&w->tr, "w", (int64_t)op.w);
+        trace_str(&w->tr, "reason", reason);
+        trace_end(&w->tr);
+    }
+}
+
+static void run_step(world *w, int index)
+{
+    const step *st = &w->sc->steps[index];
+    w->step_index = index;
+    if (st->kind == STEP_OP) {
+        run_op(w, st);
+        w->step_index = -1;
+        return;
+    }
+    trace_begin(&w->tr, w->now_us, "step");
+    trace_str(&w->tr, "kind", step_kind_name(st->kind));
+    for (int i = 0; i < st->n_nodes; i++)
+        trace_node(w, "node", st->nodes[i]);
+    if (st->kind == STEP_CLOCK)
+        trace_int(&w->tr, "by_us", st->by_us);
+    if (st->kind == STEP_PARTITION || st->kind == STEP_HEAL)
+        trace_int(&w->tr, "direction", st->direction);
+    trace_end(&w->tr);
+
+    for (int i = 0; i < st->n_nodes; i++) {
+        int node = st->nodes[i];
+        slot *s = &w->slots[node];
+        switch (st->kind) {
+        case STEP_SYNC:
+            control(w, node, CTL_SYNC_NOW);
+            break;
+        case STEP_OFFLINE:
+            s->link.online = false;
+            control(w, node, CTL_NET_DOWN);
+            break;
+        case STEP_ONLINE:
+            if (!s->link.online) {
+                s->link.online = true;
+                control(w, node, CTL_NET_UP);
+            }
+            break;
+        case STEP_PARTITION:
+            s->link.cut |= st->direction;
+            break;
+        case STEP_HEAL:
+            s->link.cut &= ~st->direction;
+            break;
+        case STEP_CRASH:
+            if (s->up) {
+                s->n->ops->crash(s->n);
+                s->up = false;
+                s->incarnation++;
+            }
+            break;
+        case STEP_RESTART:
+            restart(w, node);
+            break;
+        case STEP_CLOCK:
+            clock_step(&s->clock, st->by_us);
+            break;
+        case STEP_OP:
+            break;
+        }
+    }
+    w->step_index = -1;
+}
+
+/* The end of the timeline: every fault goes away and sync gets its chance. */
+static void heal_all(world *w)
+{
+    trace_begin(&w->tr, w->now_us, "heal");
+    trace_end(&w->tr);
+    for (int node = 1; node < w->n_nodes; node++) {
+        slot *s = &w->slots[node];
+        s->link.cut = 0;
+        link_calm(&s->link);
+        restart(w, node);
+        if (!s->link.online) {
+            s->link.online = true;
+            control(w, node, CTL_NET_UP);
+        }
+    }
+    w->settling = true;
+    w->m.heal_us = w->now_us;
+    w->deadline_us = w->now_us + w->sc->expect.quiesce_within_us;
+    push_event(w, (event){ .time_us = w->deadline_us, .kind = EV_DEADLINE, .node = -1 });
+}
+
+/* Quiet: nothing in flight, every device idle and served the server's latest state. */
+static bool quiescent(world *w)
+{
+    if (w->in_flight > 0)
+        return false;
+    for (int node = 1; node < w->n_nodes; node++)
+        if (w->slots[node].served_head_us < w->server_changed_us || w->slots[node].served_head_us < 0)
+            return false;
+    for (int node = 0; node < w->n_nodes; node++) {
+        slot *s = &w->slots[node];
+        if (!s->up || !s->n->ops->idle(s->n))
+            return false;
+    }
+    return true;
+}
+
+/* What kept the run from settling, for the no-quiescence witness. */
+static char *liveness_report(world *w)
+{
+    buf b;
+    buf_init(&b);
+    if (w->in_flight)
+        buf_printf(&b, "    %llu message(s) still in flight\n", (unsigned long long)w->in_flight);
+    for (int node = 1; node < w->n_nodes; node++) {
+        slot *s = &w->slots[node];
+        bool idle = s->up && s->n->ops->idle(s->n);
+        bool served = s->served_head_us >= 0 && s->served_head_us >= w->server_changed_us;
+        if (idle && served)
+            continue;
+        buf_printf(&b, "    %s: ", s->name);
+        if (!s->up)
+            buf_puts(&b, "down");
+        else if (!idle)
+            buf_puts(&b, "still has work (unsynced changes, a request in flight or a retry pending)");
+        if (!served) {
+            char when[DURATION_TEXT_MAX];
+            if (!idle || !s->up)
+                buf_puts(&b, "; ");
+            if (s->served_head_us < 0)
+                buf_puts(&b, "never pulled everything the server has");
+            else
+                buf_printf(&b, "last caught up at t=%s, before the server's last change",
+                           duration_format(s->served_head_us, when, sizeof when));
+        }
+        buf_putc(&b, '\n');
+    }
+    return buf_take(&b);
+}
+
+static void dispatch(world *w, const event *ev)
+{
+    switch (ev->kind) {
+    case EV_STEP:
+        run_step(w, (int)ev->arg);
+        break;
+    case EV_DELIVER: {
+        cJSON *msg = ev->payload;
+        int to = ev->node;
+        int from = (int)ev->arg;
+        int device = from == NODE_SERVER ? to : from;
+        int direction = from == NODE_SERVER ? DIR_DOWN : DIR_UP;
+        w->in_flight--;
+        drop_reason blocked = !w->slots[to].up ? DROP_NODE_DOWN : link_blocked(&w->slots[device].link, direction);
+        trace_begin(&w->tr, w->now_us, "deliver");
+        trace_node(w, "from", from);
+        trace_node(w, "to", to);
+        trace_hex(&w->tr, "msg_hash", ev->arg2);
+        if (blocked != DROP_NONE)
+            trace_str(&w->tr, "drop", drop_reason_name(blocked));
+        trace_end(&w->tr);
+        if (blocked == DROP_NONE) {
+            w->m.messages_delivered++;
+            w->slots[to].n->ops->deliver(w->slots[to].n, from, msg, local_now(w, to));
+        } else {
+            w->m.messages_dropped[blocked]++;
+        }
+        cJSON_Delete(msg);
+        break;
+    }
+    case EV_TIMER: {
+        slot *s = &w->slots[ev->node];
+        if (!s->up || ev->arg2 != s->incarnation)
+            break;
+        trace_begin(&w->tr, w->now_us, "timer");
+        trace_node(w, "node", ev->node);
+        trace_int(&w->tr, "token", (int64_t)ev->arg);
+        trace_end(&w->tr);
+        s->n->ops->timer(s->n, ev->arg, local_now(w, ev->node));
+        break;
+    }
+    case EV_HEAL:
+        heal_all(w);
+        break;
+    case EV_DEADLINE:
+        if (!w->quiesced)
+            w->stop = true;
+        break;
+    default:
+        assert(0 && "unknown event");
+    }
+}
+
+static void drop_payload(event *ev, void *ctx)
+{
+    (void)ctx;
+    if (ev->kind == EV_DELIVER)
+        cJSON_Delete(ev->payload);
+}
+
+static bool make_dir(const char *path, diag *d)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return true;
+    diag_error(d, (src_pos){ .file = path }, "cannot create the store directory: %s", strerror(errno));
+    return false;
+}
+
+static bool create_nodes(world *w)
+{
+    const scenario *sc = w->sc;
+    if (w->opt->store_dir && !make_dir(w->opt->store_dir, w->d))
+        return false;
+    for (int node = 0; node < w->n_nodes; node++) {
+        slot *s = &w->slots[node];
+        s->name = scenario_node_name(sc, node);
+        s->served_head_us = -1;
+        if (node == NODE_SERVER) {
+            s->clock = (sim_clock){ .offset_us = sc->server_clock.offset_us, .drift_ppb = sc->server_clock.drift_ppb };
+        } else {
+            const device_config *dev = &sc->devices[node - 1];
+            s->clock = (sim_clock){ .offset_us = dev->clock.offset_us, .drift_ppb = dev->clock.drift_ppb };
+            link_init(&s->link, &dev->net, w->seed, dev->name);
+            s->link.online = !dev->starts_offline;
+        }
+        char *path = NULL;
+        if (w->opt->store_dir) {
+            path = arena_printf(&w->hist.a, "%s/%s.sqlite", w->opt->store_dir, s->name);
+        }
+        engine_config cfg = {
+            .index = node,
+            .name = s->name,
+            .profile = &sc->profile.engine,
+            .store_path = path,
+            .host = { .ctx = w, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
+        };
+        char *error = NULL;
+        s->n = engine_node_new(&cfg, &error);
+        if (!s->n) {
+            diag_error(w->d, (src_pos){ .file = path }, "%s", error);
+            xfree(error);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool take_snapshots(world *w, run_result *res)
+{
+    res->n_nodes = w->n_nodes;
+    res->snaps = xcalloc((size_t)w->n_nodes, sizeof *res->snaps);
+    for (int node = 0; node < w->n_nodes; node++) {
+        cJSON *j = w->slots[node].n->ops->snapshot(w->slots[node].n);
+        const char *why = NULL;
+        bool ok = snapshot_parse(j, &res->a, &res->snaps[node], &why);
+        cJSON_Delete(j);
+        if (!ok) {
+            diag_error(w->d, (src_pos){ .file = w->sc->path }, "replica %s reported a malformed snapshot: %s",
+                       w->slots[node].name, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_result *res, diag *d)
+{
+    memset(res, 0, sizeof *res);
+    arena_init(&res->a, 64 * 1024);
+    res->seed = seed;
+    world w = { .sc = sc, .seed = seed, .opt = opt, .d = d, .step_index = -1 };
+    w.n_nodes = sc->n_devices + 1;
+    w.slots = xcalloc((size_t)w.n_nodes, sizeof *w.slots);
+    w.m.quiesced_us = -1;
+    uint64_t events_max = opt->events_max ? opt->events_max : RUN_EVENTS_MAX_DEFAULT;
+    queue_init(&w.q, 50u * 1000u * 1000u);
+    history_init(&w.hist);
+    trace_init(&w.tr, opt->trace_out, opt->keep_event_hashes);
+    bool ok = create_nodes(&w);
+
+    if (ok) {
+        trace_begin(&w.tr, 0, "start");
+        trace_str(&w.tr, "scenario", sc->name);
+        trace_str(&w.tr, "profile", sc->profile.name);
+        trace_int(&w.tr, "seed", (int64_t)seed);
+        trace_end(&w.tr);
+        restart(&w, NODE_SERVER);
+        for (int node = 1; node < w.n_nodes; node++)
+            restart(&w, node);
+        for (int i = 0; i < sc->n_steps; i++)
+            push_event(&w, (event){ .time_us = sc->steps[i].at_us, .kind = EV_STEP, .node = -1, .arg = (uint64_t)i });
+        int64_t last = sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0;
+        push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
+
+        event ev;
+        while (!w.stop && !diag_failed(d) && queue_pop(&w.q, &ev)) {
+            w.now_us = ev.time_us;
+            dispatch(&w, &ev);
+            if (++w.m.events > events_max) {
+                diag_error(d, (src_pos){ .file = sc->path },
+                           "bound exceeded: more than %llu simulated events (events_max)",
+                           (unsigned long long)events_max);
+                break;
+            }
+            if (w.settling && !w.quiesced && quiescent(&w)) {
+                w.quiesced = true;
+                w.m.quiesced_us = w.now_us;
+                break;
+            }
+        }
+        ok = !diag_failed(d);
+    }
+    w.m.end_us = w.now_us;
+
+    char *liveness = NULL;
+    if (ok) {
+        trace_begin(&w.tr, w.now_us, w.quiesced ? "quiesced" : "deadline");
+        trace_end(&w.tr);
+        ok = take_snapshots(&w, res);
+        if (!w.quiesced)
+            liveness = liveness_report(&w);
+    }
+    if (ok) {
+        check_input in = {
+            .sc = sc,
+            .h = &w.hist,
+            .n_nodes = w.n_nodes,
+            .snaps = res->snaps,
+            .quiesced = w.quiesced,
+            .liveness = liveness,
+            .heal_us = w.m.heal_us,
+            .deadline_us = w.deadline_us,
+        };
+        check_run(&in, &res->check);
+    }
+    xfree(liveness);
+
+    res->trace_hash = w.tr.hash;
+    res->quiesced = w.quiesced;
+    res->metrics = w.m;
+    res->metrics.events = w.m.events;
+    if (opt->keep_event_hashes) {
+        res->event_hashes = w.tr.hashes;
+        res->n_event_hashes = w.tr.events;
+        w.tr.hashes = NULL;
+    }
+    queue_free(&w.q, drop_payload, NULL);
+    for (int node = 0; node < w.n_nodes; node++)
+        if (w.slots[node].n)
+            w.slots[node].n->ops->destroy(w.slots[node].n);
+    xfree(w.slots);
+    trace_free(&w.tr);
+    history_free(&w.hist);
+    return ok;
+}
+
+void run_result_free(run_result *res)
+{
+    if (res->snaps)
+        for (int i = 0; i < res->n_nodes; i++)
+            snapshot_free(&res->snaps[i]);
+    xfree(res->snaps);
+    xfree(res->event_hashes);
+    check_result_free(&res->check);
+    arena_release(&res->a);
+    memset(res, 0, sizeof *res);
+}

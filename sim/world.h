@@ -1,0 +1,83 @@
+/*
+ * world: one run of a scenario with one seed. Owns true time, the event
+ * queue, every node's clock and link, and the history; drives the replicas
+ * through engine/node.h only.
+ *
+ * A run goes: boot every node at t=0; execute the steps at their times
+ * while the replicas sync on their own timers; right after the last step,
+ * heal every fault (devices online, links restored, crashed devices
+ * restarted, loss/duplication/lost responses off; latency stays); then run
+ * until quiescence -- no message in flight, every device idle and served
+ * everything the server has -- or until quiesce_within has passed. Then
+ * snapshot every replica and check.
+ *
+ * sim_run keeps no global state, so runs can be repeated in one process
+ * (shrinking) or in forked workers (sweeps).
+ */
+#ifndef SIM_WORLD_H
+#define SIM_WORLD_H
+
+#include "base/arena.h"
+#include "sim/check.h"
+#include "sim/net.h"
+#include "sim/scenario.h"
+#include "sim/snapshot.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct run_options {
+    FILE *trace_out;            /* JSON lines of every event, or NULL */
+    const char *store_dir;      /* one .sqlite file per replica, or NULL for in-memory */
+    bool keep_event_hashes;     /* record the running trace hash after every event */
+    uint64_t events_max;        /* bound on simulated events; 0 = default */
+} run_options;
+
+#define RUN_EVENTS_MAX_DEFAULT UINT64_C(200000000)
+#define RUN_CONFLICT_KINDS_MAX 16
+
+typedef struct conflict_kind_count {
+    const char *kind;           /* static string from the engine */
+    uint64_t count;
+} conflict_kind_count;
+
+typedef struct run_metrics {
+    uint64_t writes;                /* user writes the devices accepted */
+    uint64_t writes_refused;        /* operations a device refused (e.g. update of a deleted record) */
+    uint64_t conflicts;
+    int n_conflict_kinds;
+    conflict_kind_count conflict_kinds[RUN_CONFLICT_KINDS_MAX];
+    uint64_t sync_rounds;           /* rounds that completed */
+    uint64_t sync_rounds_started;
+    uint64_t messages;              /* sent */
+    uint64_t messages_delivered;
+    uint64_t messages_duplicated;
+    uint64_t messages_dropped[DROP_NODE_DOWN + 1];
+    uint64_t bytes;                 /* compact JSON bytes of every message sent */
+    uint64_t retries;
+    uint64_t gave_up;
+    uint64_t events;
+    int64_t heal_us;                /* true time of the final heal */
+    int64_t quiesced_us;            /* true time of quiescence, or -1 */
+    int64_t end_us;                 /* true time the run stopped */
+} run_metrics;
+
+typedef struct run_result {
+    uint64_t seed;
+    uint64_t trace_hash;
+    bool quiesced;
+    run_metrics metrics;
+    check_result check;
+    arena a;                        /* snapshots' strings */
+    int n_nodes;
+    snapshot *snaps;                /* final state of every node */
+    uint64_t *event_hashes;         /* when keep_event_hashes */
+    uint64_t n_event_hashes;
+} run_result;
+
+/* Runs the scenario. Returns false with d set when the run cannot start or a bound is exceeded. */
+bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_result *res, diag *d);
+void run_result_free(run_result *res);
+
+#endif
