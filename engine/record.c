@@ -7,6 +7,7 @@
  * with a stamp as {"w","t","hl","hc","s"} (write, wall clock, HLC, server clock).
  */
 #include "engine/record.h"
+#include "base/json.h"
 
 #include <assert.h>
 #include <string.h>
@@ -226,6 +227,172 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
         }
         record_set_field(out, a, f->string, &v, &st);
     }
+    return true;
+}
+
+static void encode_stamp_members(buf *b, const stamp *st)
+{
+    buf_puts(b, "\"w\":");
+    json_put_i64(b, (int64_t)st->w);
+    buf_puts(b, ",\"t\":");
+    json_put_i64(b, st->ts_us);
+    buf_puts(b, ",\"hl\":");
+    json_put_i64(b, st->h.l_us);
+    buf_puts(b, ",\"hc\":");
+    json_put_i64(b, st->h.c);
+    buf_puts(b, ",\"s\":");
+    json_put_i64(b, st->server_us);
+}
+
+static void encode_value(buf *b, const value *v)
+{
+    switch (v->kind) {
+    case VAL_NULL: buf_puts(b, "null"); break;
+    case VAL_BOOL: buf_puts(b, v->b ? "true" : "false"); break;
+    case VAL_INT: json_put_i64(b, v->i); break;
+    case VAL_REAL: json_put_number(b, v->r); break;
+    case VAL_STRING: buf_put_json_string(b, v->s); break;
+    }
+}
+
+void record_encode(const record *r, buf *b)
+{
+    buf_puts(b, "{\"type\":");
+    buf_put_json_string(b, r->type);
+    buf_puts(b, ",\"id\":");
+    buf_put_json_string(b, r->id);
+    buf_puts(b, ",\"version\":");
+    json_put_i64(b, r->version);
+    buf_puts(b, ",\"seq\":");
+    json_put_i64(b, r->seq);
+    buf_puts(b, r->deleted ? ",\"deleted\":true,\"st\":{" : ",\"deleted\":false,\"st\":{");
+    encode_stamp_members(b, &r->st);
+    buf_putc(b, '}');
+    if (r->del.w != WRITE_NONE) {
+        buf_puts(b, ",\"del\":{");
+        encode_stamp_members(b, &r->del);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, ",\"fields\":{");
+    for (int i = 0; i < r->n_fields; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_put_json_string(b, r->fields[i].name);
+        buf_puts(b, ":{\"v\":");
+        encode_value(b, &r->fields[i].v);
+        buf_putc(b, ',');
+        encode_stamp_members(b, &r->fields[i].st);
+        buf_putc(b, '}');
+    }
+    buf_puts(b, "}}");
+}
+
+/* A stamp's members, or a field's (which add "v"), read in any order. */
+static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v)
+{
+    int64_t w = -1, t = 0, hl = 0, hc = 0, s = 0;
+    bool have_v = false;
+    const char *key;
+    if (!jr_object(jr))
+        return false;
+    while (jr_key(jr, a, &key)) {
+        bool ok;
+        if (strcmp(key, "w") == 0)
+            ok = jr_int(jr, &w);
+        else if (strcmp(key, "t") == 0)
+            ok = jr_int(jr, &t);
+        else if (strcmp(key, "hl") == 0)
+            ok = jr_int(jr, &hl);
+        else if (strcmp(key, "hc") == 0)
+            ok = jr_int(jr, &hc);
+        else if (strcmp(key, "s") == 0)
+            ok = jr_int(jr, &s);
+        else if (v && strcmp(key, "v") == 0) {
+            have_v = true;
+            memset(v, 0, sizeof *v);
+            double d;
+            bool is_integer;
+            if (jr_null(jr)) {
+                v->kind = VAL_NULL;
+                ok = true;
+            } else if (jr->p < jr->end && (*jr->p == 't' || *jr->p == 'f')) {
+                v->kind = VAL_BOOL;
+                ok = jr_bool(jr, &v->b);
+            } else if (jr->p < jr->end && *jr->p == '"') {
+                v->kind = VAL_STRING;
+                ok = jr_string(jr, a, &v->s);
+            } else {
+                ok = jr_number(jr, &d, &is_integer, &v->i);
+                v->kind = is_integer ? VAL_INT : VAL_REAL;
+                v->r = is_integer ? 0.0 : d;
+            }
+        } else
+            ok = jr_skip(jr);
+        if (!ok)
+            return false;
+    }
+    if (!jr_ok(jr) || w < 0 || hc < 0 || hc > UINT32_MAX || (v && !have_v))
+        return false;
+    st->w = (write_id)w;
+    st->ts_us = t;
+    st->h.l_us = hl;
+    st->h.c = (uint32_t)hc;
+    st->server_us = s;
+    return true;
+}
+
+bool record_decode(const char *text, size_t len, arena *a, record *out, const char **why)
+{
+    json_reader jr;
+    jr_init(&jr, text, len);
+    memset(out, 0, sizeof *out);
+    bool have_type = false, have_id = false, have_st = false, have_fields = false, have_deleted = false;
+    const char *key;
+    *why = "record JSON is malformed";
+    if (!jr_object(&jr))
+        return false;
+    while (jr_key(&jr, a, &key)) {
+        bool ok = true;
+        if (strcmp(key, "type") == 0)
+            ok = have_type = jr_string(&jr, a, &out->type);
+        else if (strcmp(key, "id") == 0)
+            ok = have_id = jr_string(&jr, a, &out->id);
+        else if (strcmp(key, "version") == 0)
+            ok = jr_int(&jr, &out->version);
+        else if (strcmp(key, "seq") == 0)
+            ok = jr_int(&jr, &out->seq);
+        else if (strcmp(key, "deleted") == 0)
+            ok = have_deleted = jr_bool(&jr, &out->deleted);
+        else if (strcmp(key, "st") == 0)
+            ok = have_st = decode_stamped(&jr, a, &out->st, NULL);
+        else if (strcmp(key, "del") == 0)
+            ok = decode_stamped(&jr, a, &out->del, NULL);
+        else if (strcmp(key, "fields") == 0) {
+            have_fields = true;
+            const char *name;
+            ok = jr_object(&jr);
+            while (ok && jr_key(&jr, a, &name)) {
+                value v;
+                stamp st;
+                if (!decode_stamped(&jr, a, &st, &v)) {
+                    ok = false;
+                    break;
+                }
+                if (out->n_fields >= RECORD_FIELDS_MAX || record_field(out, name)) {
+                    *why = "record with too many or repeated fields";
+                    return false;
+                }
+                record_set_field(out, a, name, &v, &st);
+            }
+            ok = ok && jr_ok(&jr);
+        } else
+            ok = jr_skip(&jr);
+        if (!ok)
+            return false;
+    }
+    if (!jr_ok(&jr) || !jr_end(&jr) || !have_type || !have_id || !have_st || !have_fields || !have_deleted)
+        return false;
+    *why = NULL;
     return true;
 }
 

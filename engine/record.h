@@ -13,6 +13,7 @@
 #define ENGINE_RECORD_H
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "engine/hlc.h"
 #include "engine/node.h"
 #include "engine/value.h"
@@ -64,6 +65,10 @@ bool record_same_provenance(const record *a, const record *b);
 cJSON *record_to_json(const record *r);
 /* Decodes; on malformed input returns false with a static reason. */
 bool record_from_json(const cJSON *j, arena *a, record *out, const char **why);
+
+/* The same JSON as text, straight from and to the struct (the store's hot path). */
+void record_encode(const record *r, buf *out);
+bool record_decode(const char *text, size_t len, arena *a, record *out, const char **why);
 
 cJSON *stamp_to_json(const stamp *st);
 bool stamp_from_json(const cJSON *j, stamp *out);

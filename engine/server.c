@@ -14,6 +14,7 @@
  * version increases by one per stored change; with idempotency on, a change
  * (device, op_id) is applied at most once and its first result is replayed.
  */
+#include "base/json.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
 #include "engine/strategy.h"
@@ -128,9 +129,11 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         }
         cJSON *result = apply_change(s, c, now_us);
         if (s->profile->idempotency) {
-            char *text = cJSON_PrintUnformatted(result);
-            store_applied_put(s->store, from, c->op_id, text);
-            cJSON_free(text);
+            buf text;
+            buf_init(&text);
+            json_write(&text, result);
+            store_applied_put(s->store, from, c->op_id, text.data);
+            buf_free(&text);
         }
         cJSON_AddItemToArray(results, result);
     }

@@ -4,6 +4,7 @@
  * returns, so statements never hold read locks across calls.
  */
 #include "engine/store.h"
+#include "base/json.h"
 #include "base/xalloc.h"
 
 #include <assert.h>
@@ -81,6 +82,7 @@ static const char SCHEMA[] =
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
+    buf text;       /* reused for encoding bodies */
 };
 
 static _Noreturn void store_fail(store *s, const char *what)
@@ -113,6 +115,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
 store *store_open(const char *path, char **error)
 {
     store *s = xcalloc(1, sizeof *s);
+    buf_init(&s->text);
     if (path)
         unlink(path);   /* each run starts from an empty store */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -134,6 +137,7 @@ fail: {
     *error = xmalloc(n);
     snprintf(*error, n, "cannot create store %s: %s", path ? path : ":memory:", msg);
     sqlite3_close(s->db);
+    buf_free(&s->text);
     xfree(s);
     return NULL;
 }
@@ -146,6 +150,7 @@ void store_close(store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    buf_free(&s->text);
     xfree(s);
 }
 
@@ -162,12 +167,18 @@ void store_commit(store *s)
 static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)
 {
     const char *text = (const char *)sqlite3_column_text(st, col);
-    cJSON *j = cJSON_Parse(text);
     const char *why = NULL;
-    bool ok = j && record_from_json(j, a, out, &why);
-    cJSON_Delete(j);
+    bool ok = text && record_decode(text, (size_t)sqlite3_column_bytes(st, col), a, out, &why);
     assert(ok && "stored record body is malformed");
     return ok;
+}
+
+/* Encode r into the store's text buffer, valid until the next encode. */
+static const char *encode_body(store *s, const record *r)
+{
+    buf_clear(&s->text);
+    record_encode(r, &s->text);
+    return s->text.data;
 }
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out)
@@ -188,9 +199,7 @@ bool store_record_get(store *s, const char *type, const char *id, arena *a, reco
 void store_record_put(store *s, const record *r)
 {
     sqlite3_stmt *st = s->stmt[ST_RECORD_PUT];
-    cJSON *j = record_to_json(r);
-    char *body = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    const char *body = encode_body(s, r);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, r->seq);
@@ -198,7 +207,6 @@ void store_record_put(store *s, const record *r)
     sqlite3_bind_int(st, 5, r->deleted);
     bind_text(st, 6, body);
     run_done(s, ST_RECORD_PUT);
-    cJSON_free(body);
 }
 
 int store_changes_since(store *s, int64_t since, int limit, arena *a, record **out)
@@ -269,20 +277,22 @@ void store_meta_set(store *s, const char *key, int64_t number)
 
 static char *changed_to_json(int n, const char *const *names)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
-    char *text = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    return text;
+    buf b;
+    buf_init(&b);
+    buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        buf_put_json_string(&b, names[i]);
+    }
+    buf_putc(&b, ']');
+    return buf_take(&b);
 }
 
 int64_t store_outbox_add(store *s, const outbox_entry *e)
 {
     sqlite3_stmt *st = s->stmt[ST_OUTBOX_ADD];
-    cJSON *j = record_to_json(&e->body);
-    char *body = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    const char *body = encode_body(s, &e->body);
     char *changed = changed_to_json(e->n_changed, e->changed);
     bind_text(st, 1, e->type);
     bind_text(st, 2, e->id);
@@ -292,8 +302,7 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     bind_text(st, 6, changed);
     bind_text(st, 7, body);
     run_done(s, ST_OUTBOX_ADD);
-    cJSON_free(body);
-    cJSON_free(changed);
+    xfree(changed);
     return sqlite3_last_insert_rowid(s->db);
 }
 
@@ -311,15 +320,14 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
         e->op = (op_kind)sqlite3_column_int(st, 1);
         e->base_version = sqlite3_column_int64(st, 2);
         e->w = (write_id)sqlite3_column_int64(st, 3);
-        cJSON *changed = cJSON_Parse((const char *)sqlite3_column_text(st, 4));
-        assert(cJSON_IsArray(changed));
-        e->n_changed = cJSON_GetArraySize(changed);
-        e->changed = arena_alloc(a, (size_t)(e->n_changed ? e->n_changed : 1) * sizeof *e->changed);
-        int i = 0;
-        const cJSON *name;
-        cJSON_ArrayForEach(name, changed)
-            e->changed[i++] = arena_strdup(a, name->valuestring);
-        cJSON_Delete(changed);
+        json_reader jr;
+        jr_init(&jr, (const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+        e->n_changed = 0;
+        e->changed = arena_alloc(a, RECORD_FIELDS_MAX * sizeof *e->changed);
+        jr_array(&jr);
+        while (jr_item(&jr) && e->n_changed < RECORD_FIELDS_MAX)
+            jr_string(&jr, a, &e->changed[e->n_changed++]);
+        assert(jr_ok(&jr) && "stored outbox field list is malformed");
         decode_body(st, 5, a, &e->body);
         e->type = e->body.type;
         e->id = e->body.id;
@@ -396,15 +404,12 @@ void store_applied_put(store *s, int64_t device, int64_t op, const char *result_
 void store_kept_add(store *s, const record *r, write_id w)
 {
     sqlite3_stmt *st = s->stmt[ST_KEPT_ADD];
-    cJSON *j = record_to_json(r);
-    char *body = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    const char *body = encode_body(s, r);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)w);
     bind_text(st, 4, body);
     run_done(s, ST_KEPT_ADD);
-    cJSON_free(body);
 }
 
 void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const char *id, write_id w), void *ctx)

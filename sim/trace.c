@@ -4,6 +4,7 @@
  */
 #include "sim/trace.h"
 #include "base/hash.h"
+#include "base/json.h"
 #include "base/xalloc.h"
 
 #include <math.h>
@@ -73,15 +74,6 @@ void trace_bool(trace *t, const char *key, bool value)
     }
 }
 
-/* Digits of the compact form cJSON prints for a number. */
-static uint64_t number_bytes(double d)
-{
-    char text[32];
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)
-        return (uint64_t)snprintf(text, sizeof text, "%.0f", d);
-    return (uint64_t)snprintf(text, sizeof text, "%1.15g", d);
-}
-
 static uint64_t string_bytes(const char *s)
 {
     uint64_t n = 2;
@@ -117,7 +109,7 @@ uint64_t json_hash_and_size(const cJSON *v, uint64_t h, uint64_t *bytes)
         uint64_t bits;
         memcpy(&bits, &v->valuedouble, sizeof bits);
         h = hash64_u64(hash64_u64(h, '#'), bits);
-        size = number_bytes(v->valuedouble);
+        size = json_number_length(v->valuedouble);
     } else if (cJSON_IsBool(v)) {
         h = hash64_u64(h, cJSON_IsTrue(v) ? 'T' : 'F');
         size = cJSON_IsTrue(v) ? 4 : 5;
@@ -135,9 +127,7 @@ void trace_json(trace *t, const char *key, const cJSON *value)
     t->hash = json_hash_and_size(value, hash64_str(hash64_u64(t->hash, 'j'), key), NULL);
     if (t->out) {
         key_prefix(t, key);
-        char *text = cJSON_PrintUnformatted(value);
-        buf_puts(&t->line, text);
-        cJSON_free(text);
+        json_write(&t->line, value);
     }
 }
 
@@ -146,9 +136,7 @@ void trace_json_unhashed(trace *t, const char *key, const cJSON *value)
     if (!t->out)
         return;
     key_prefix(t, key);
-    char *text = cJSON_PrintUnformatted(value);
-    buf_puts(&t->line, text);
-    cJSON_free(text);
+    json_write(&t->line, value);
 }
 
 void trace_hex(trace *t, const char *key, uint64_t value)

@@ -1,0 +1,59 @@
+/*
+ * json: a compact JSON writer and a streaming reader.
+ *
+ * The writer prints cJSON trees (and lets callers print values directly)
+ * with an integer fast path: cJSON prints every number through
+ * printf("%1.15g") and a sscanf round-trip check, which dominated the
+ * simulator's profile. The reader walks JSON text token by token without
+ * building a tree, so stored records decode straight into structs.
+ *
+ * Output is the same JSON cJSON would accept; integers in doubles up to
+ * 2^53 print as integers, other finite numbers in the shortest of 15 or 17
+ * significant digits that reads back exactly.
+ */
+#ifndef BASE_JSON_H
+#define BASE_JSON_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void json_put_i64(buf *b, int64_t v);
+void json_put_number(buf *b, double v);
+/* Bytes json_put_number would write. */
+size_t json_number_length(double v);
+/* Compact form of a cJSON tree. */
+void json_write(buf *b, const cJSON *v);
+
+typedef struct json_reader {
+    const char *p;
+    const char *end;
+    const char *error;   /* first error, static text; NULL while fine */
+} json_reader;
+
+void jr_init(json_reader *r, const char *text, size_t len);
+bool jr_ok(const json_reader *r);
+/* '{' ; then jr_key until it returns false (at '}'). */
+bool jr_object(json_reader *r);
+/* Next key of the current object, copied into a (NUL-terminated); false at the end or on error. */
+bool jr_key(json_reader *r, arena *a, const char **key);
+/* '[' ; then jr_item until it returns false (at ']'). */
+bool jr_array(json_reader *r);
+bool jr_item(json_reader *r);
+bool jr_string(json_reader *r, arena *a, const char **out);
+/* An integral number that fits int64 (no fraction, no exponent). */
+bool jr_int(json_reader *r, int64_t *out);
+bool jr_number(json_reader *r, double *out, bool *is_integer, int64_t *integer);
+bool jr_bool(json_reader *r, bool *out);
+/* True and consumed if the next token is null. */
+bool jr_null(json_reader *r);
+/* Skip one value of any kind. */
+bool jr_skip(json_reader *r);
+/* Only whitespace left. */
+bool jr_end(json_reader *r);
+
+#endif
