@@ -196,6 +196,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         return;   /* malformed: treat as lost; the timeout retries */
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
+    int acknowledged = 0;
     store_begin(c->store);
     for (int i = 0; i < n; i++) {
         const wire_result *r = &results[i];
@@ -205,6 +206,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
                 s = &c->sent[k];
         if (!s)
             continue;
+        acknowledged++;
         store_outbox_remove(c->store, s->op_id);
         /* Our change became the server's version: later local changes build on it. */
         if (strcmp(r->status, "applied") == 0)
@@ -214,6 +216,12 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     }
     store_commit(c->store);
     c->n_sent = 0;
+    if (acknowledged == 0) {
+        /* A reply that settles none of our changes would have us resend the batch at once,
+         * forever; count it as a failed request so the retry schedule bounds it. */
+        request_failed(c);
+        return;
+    }
     c->failures = 0;
     c->gave_up = false;
     continue_round(c);
