@@ -4,6 +4,7 @@
  */
 #include "sim/duration.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,7 +77,9 @@ bool duration_parse(const char *text, int64_t *out_us, const char **why)
             }
             p++;
         }
+        /* The fraction as frac_num / frac_den, exact up to 18 digits; later digits must be zero. */
         int64_t frac_num = 0, frac_den = 1;
+        bool dropped_nonzero = false;
         if (*p == '.') {
             p++;
             if (!(*p >= '0' && *p <= '9')) {
@@ -84,9 +87,11 @@ bool duration_parse(const char *text, int64_t *out_us, const char **why)
                 return false;
             }
             while (*p >= '0' && *p <= '9') {
-                if (frac_den < INT64_C(1000000000)) {
+                if (frac_den < INT64_C(1000000000000000000)) {
                     frac_num = frac_num * 10 + (*p - '0');
                     frac_den *= 10;
+                } else if (*p != '0') {
+                    dropped_nonzero = true;
                 }
                 p++;
             }
@@ -103,11 +108,14 @@ bool duration_parse(const char *text, int64_t *out_us, const char **why)
             *why = "duration is too long (at most 400 days)";
             return false;
         }
-        int64_t part = whole * u->us + (frac_num * u->us) / frac_den;
-        if ((frac_num * u->us) % frac_den != 0) {
+        /* frac_num * us can exceed 64 bits (0.123456789d), so multiply in 128. */
+        __extension__ typedef unsigned __int128 u128;
+        u128 frac_us = (u128)(uint64_t)frac_num * (uint64_t)u->us;
+        if (dropped_nonzero || frac_us % (uint64_t)frac_den != 0) {
             *why = "duration is finer than a microsecond";
             return false;
         }
+        int64_t part = whole * u->us + (int64_t)(frac_us / (uint64_t)frac_den);
         total += part;
         if (total > DURATION_US_MAX) {
             *why = "duration is too long (at most 400 days)";

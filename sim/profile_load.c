@@ -257,9 +257,12 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "accepts"))) {
         if (!load_vclass_list(doc, v, &out->accepts, d, "the classes the design accepts"))
             return false;
-        for (int c = 0; c < VC_COUNT; c++) {
-            if ((out->accepts & VCLASS_BIT(c)) && !vclass_acceptable((vclass)c)) {
-                diag_error(d, yaml_pos(doc, v),
+        void *it = NULL;
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(v, &it))) {
+            int c = vclass_parse(fy_node_get_scalar0(item));
+            if (!vclass_acceptable((vclass)c)) {
+                diag_error(d, yaml_pos(doc, item),
                            "a profile may accept only silent-overwrite; '%s' is a violation in every design",
                            vclass_name((vclass)c));
                 return false;

@@ -113,17 +113,35 @@ static bool load_latency(loader *L, struct fy_node *n, dist *out)
     out->max_us = LATENCY_MAX_US;
     out->sigma = 0.5;
 
-    /* Which parameters each distribution needs. */
+    /* Which parameters each distribution needs, and which it takes at all. */
     static const char *const REQUIRED[][2] = {
         [DIST_CONSTANT] = { "value", NULL },
         [DIST_UNIFORM] = { "min", "max" },
         [DIST_EXPONENTIAL] = { "mean", NULL },
         [DIST_LOGNORMAL] = { "median", NULL },
     };
+    static const char *const TAKES[][4] = {
+        [DIST_CONSTANT] = { "value", NULL, NULL, NULL },
+        [DIST_UNIFORM] = { "min", "max", NULL, NULL },
+        [DIST_EXPONENTIAL] = { "mean", "min", "max", NULL },
+        [DIST_LOGNORMAL] = { "median", "sigma", "min", "max" },
+    };
     for (int i = 0; i < 2; i++) {
         const char *need = REQUIRED[k][i];
         if (need && !yaml_get(n, need)) {
             diag_error(L->d, pos_of(L, n), "a %s latency needs '%s'", kind, need);
+            return false;
+        }
+    }
+    yaml_iter pairs = { 0 };
+    struct fy_node *pk, *pv;
+    while (yaml_next_pair(n, &pairs, &pk, &pv)) {
+        const char *name = fy_node_get_scalar0(pk);
+        bool takes = strcmp(name, "dist") == 0;
+        for (int i = 0; i < 4 && !takes; i++)
+            takes = TAKES[k][i] && strcmp(name, TAKES[k][i]) == 0;
+        if (!takes) {
+            diag_error(L->d, pos_of(L, pk), "'%s' does not apply to a %s latency", name, kind);
             return false;
         }
     }
@@ -149,8 +167,11 @@ static bool load_latency(loader *L, struct fy_node *n, dist *out)
                    "latency min must not exceed max");
         return false;
     }
-    if (out->kind == DIST_UNIFORM && out->max_us > LATENCY_MAX_US) {
-        diag_error(L->d, pos_of(L, yaml_get(n, "max")), "latency max must be at most 1h");
+    struct fy_node *too_long = out->kind == DIST_CONSTANT ? yaml_get(n, "value") : yaml_get(n, "max");
+    if (out->max_us > LATENCY_MAX_US || out->mean_us > LATENCY_MAX_US || out->median_us > LATENCY_MAX_US) {
+        if (!too_long)
+            too_long = yaml_get(n, out->kind == DIST_EXPONENTIAL ? "mean" : "median");
+        diag_error(L->d, pos_of(L, too_long ? too_long : n), "latency must be at most 1h");
         return false;
     }
     return true;
@@ -353,8 +374,12 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
 
 /* --- steps ------------------------------------------------------------------ */
 
-/* "all", one name, or a list of names. allow_server admits "server". */
-static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, int **nodes, int *count)
+/*
+ * "all", one name, or a list of names. allow_server admits "server";
+ * one_only, when set, is the error for "all" where one device is needed.
+ */
+static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, const char *one_only, int **nodes,
+                          int *count)
 {
     scenario *sc = L->sc;
     const char **names = arena_alloc(&sc->arena, (size_t)(sc->n_devices + 1) * sizeof *names);
@@ -367,6 +392,10 @@ static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, int *
         if (!yaml_text(&L->doc, n, &name, L->d, "a device name, a list of names, or 'all'"))
             return false;
         if (strcmp(name, "all") == 0) {
+            if (one_only) {
+                diag_error(L->d, pos_of(L, n), "%s", one_only);
+                return false;
+            }
             *nodes = arena_alloc(&sc->arena, (size_t)sc->n_devices * sizeof **nodes);
             for (int i = 0; i < sc->n_devices; i++)
                 (*nodes)[i] = i + 1;
@@ -376,6 +405,10 @@ static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, int *
         int node = strmap_get(&L->device_index, name);
         if (node < 0 && allow_server && strcmp(name, "server") == 0)
             node = NODE_SERVER;
+        if (node < 0 && strcmp(name, "server") == 0) {
+            diag_error(L->d, pos_of(L, n), "the server cannot be named here; expected a device");
+            return false;
+        }
         if (node < 0) {
             const char *hint = diag_suggest(name, names, sc->n_devices + 1);
             if (hint)
@@ -406,12 +439,8 @@ static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, int *
             diag_error(L->d, pos_of(L, item), "expected a device name, found %s", yaml_describe(item));
             return false;
         }
-        if (!load_node_set(L, item, allow_server, &one, &c))
+        if (!load_node_set(L, item, allow_server, "'all' cannot appear inside a list", &one, &c))
             return false;
-        if (c != 1) {
-            diag_error(L->d, pos_of(L, item), "'all' cannot appear inside a list");
-            return false;
-        }
         for (int i = 0; i < *count; i++) {
             if ((*nodes)[i] == one[0]) {
                 diag_error(L->d, pos_of(L, item), "device '%s' is listed twice", scenario_node_name(sc, one[0]));
@@ -515,7 +544,7 @@ static bool load_partition(loader *L, struct fy_node *v, step *s, const char *ac
 {
     s->direction = DIR_BOTH;
     if (!yaml_is_mapping(v))
-        return load_node_set(L, v, false, &s->nodes, &s->n_nodes);
+        return load_node_set(L, v, false, NULL, &s->nodes, &s->n_nodes);
     char context[64];
     snprintf(context, sizeof context, "a %s step", action);
     static const char *const KEYS[] = { "devices", "direction" };
@@ -526,7 +555,7 @@ static bool load_partition(loader *L, struct fy_node *v, step *s, const char *ac
         diag_error(L->d, pos_of(L, v), "%s needs 'devices'", context);
         return false;
     }
-    if (!load_node_set(L, devices, false, &s->nodes, &s->n_nodes))
+    if (!load_node_set(L, devices, false, NULL, &s->nodes, &s->n_nodes))
         return false;
     if (direction) {
         const char *dir;
@@ -606,12 +635,10 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
             diag_error(L->d, pos_of(L, device), "expected one device name, found %s", yaml_describe(device));
             return false;
         }
-        if (!load_node_set(L, device, is_clock, &s->nodes, &s->n_nodes))
+        char one[96];
+        snprintf(one, sizeof one, "a %s step acts on one device, not 'all'", action);
+        if (!load_node_set(L, device, is_clock, one, &s->nodes, &s->n_nodes))
             return false;
-        if (s->n_nodes != 1) {
-            diag_error(L->d, pos_of(L, device), "a %s step acts on one device, not 'all'", action);
-            return false;
-        }
     }
 
     if (strcmp(action, "create") == 0 || strcmp(action, "update") == 0 || strcmp(action, "delete") == 0) {
@@ -637,7 +664,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
             s->kind = SETS[i].kind;
-            return load_node_set(L, action_node, false, &s->nodes, &s->n_nodes);
+            return load_node_set(L, action_node, false, NULL, &s->nodes, &s->n_nodes);
         }
     }
     diag_error(L->d, s->pos, "internal: unhandled step action '%s'", action);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void capture_output(struct fy_diag *fd, void *user, const char *text, size_t len)
 {
@@ -48,11 +49,56 @@ static bool file_is_blank(FILE *f)
     return true;
 }
 
+/*
+ * libfyaml's report of a syntax error, in our format: keep its
+ * "file:line:col: error: message" and the excerpt, name it a YAML syntax
+ * error, and drop libfyaml's internal "[ERR]: ..." lines.
+ */
+static void report_syntax_error(yaml_doc *doc, diag *d, src_pos whole)
+{
+    size_t plen = strlen(doc->path);
+    buf b;
+    buf_init(&b);
+    const char *p = doc->capture ? doc->capture : "";
+    bool have_error = false;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        bool internal = strncmp(p, "[ERR]", 5) == 0;
+        if (!internal) {
+            const char *err = !have_error && strncmp(p, doc->path, plen) == 0 ? strstr(p, ": error: ") : NULL;
+            if (err && err < p + len) {
+                buf_put(&b, p, (size_t)(err - p));
+                buf_puts(&b, ": error: YAML syntax: ");
+                const char *msg = err + strlen(": error: ");
+                buf_put(&b, msg, (size_t)(p + len - msg));
+                have_error = true;
+            } else if (have_error) {
+                buf_puts(&b, "\n  ");
+                buf_put(&b, p, len);
+            }
+        }
+        p += len + (eol ? 1 : 0);
+    }
+    while (b.len && (b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\n'))
+        b.data[--b.len] = '\0';
+    if (have_error)
+        diag_set_message(d, b.data);
+    else
+        diag_error(d, whole, "not a YAML document");
+    buf_free(&b);
+}
+
 bool yaml_open(yaml_doc *doc, const char *path, diag *d)
 {
     memset(doc, 0, sizeof *doc);
     doc->path = path;
     src_pos whole = { .file = path, .line = 1, .column = 1 };
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag_error(d, (src_pos){ .file = path }, "is a directory; expected a YAML file");
+        return false;
+    }
     FILE *f = fopen(path, "r");
     if (!f) {
         diag_error(d, (src_pos){ .file = path }, "cannot open file: %s", strerror(errno));
@@ -72,39 +118,44 @@ bool yaml_open(yaml_doc *doc, const char *path, diag *d)
     dc.user = doc;
     dc.colorize = false;
     doc->fy_diag = fy_diag_create(&dc);
-    if (!doc->fy_diag) {
-        diag_error(d, whole, "cannot set up the YAML parser");
-        return false;
-    }
     struct fy_parse_cfg cfg = {
         .flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT,
         .diag = doc->fy_diag,
     };
-    doc->fyd = fy_document_build_from_file(&cfg, path);
-    if (!doc->fyd || !fy_document_root(doc->fyd)) {
-        /* libfyaml's message already reads "file:line:col: error: ..." with an excerpt. */
-        if (doc->capture_len && strncmp(doc->capture, path, strlen(path)) == 0) {
-            size_t len = doc->capture_len;
-            while (len && (doc->capture[len - 1] == '\n' || doc->capture[len - 1] == ' '))
-                len--;
-            doc->capture[len] = '\0';
-            char *msg = xmalloc(len + 32);
-            snprintf(msg, len + 32, "%s", doc->capture);
-            /* Name the problem as YAML syntax so it reads as such next to our own errors. */
-            char *err = strstr(msg, ": error: ");
-            if (err) {
-                buf b;
-                buf_init(&b);
-                buf_put(&b, msg, (size_t)(err - msg));
-                buf_printf(&b, ": error: YAML syntax: %s", err + strlen(": error: "));
-                xfree(msg);
-                msg = buf_take(&b);
-            }
-            diag_set_message(d, msg);
-            xfree(msg);
-        } else {
-            diag_error(d, whole, "not a YAML document");
-        }
+    doc->parser = doc->fy_diag ? fy_parser_create(&cfg) : NULL;
+    if (!doc->parser || fy_parser_set_input_file(doc->parser, path) != 0) {
+        diag_error(d, whole, "cannot set up the YAML parser");
+        yaml_close(doc);
+        return false;
+    }
+    doc->fyd = fy_parse_load_document(doc->parser);
+    if (!doc->fyd) {
+        report_syntax_error(doc, d, whole);
+        yaml_close(doc);
+        return false;
+    }
+    if (!fy_document_root(doc->fyd)) {
+        diag_error(d, whole, "the file holds no YAML content; expected a YAML mapping");
+        yaml_close(doc);
+        return false;
+    }
+    /* One document per file: anything after a '---' would otherwise be ignored silently. */
+    capture_clear(doc);
+    struct fy_document *extra = fy_parse_load_document(doc->parser);
+    if (extra) {
+        /* Point at the '---' that starts it, or at its content when it starts implicitly. */
+        src_pos pos = fy_document_root(extra) ? yaml_pos(doc, fy_document_root(extra)) : whole;
+        struct fy_document_state *state = fy_document_get_document_state(extra);
+        const struct fy_mark *start = state ? fy_document_state_start_mark(state) : NULL;
+        if (start && !fy_document_state_start_implicit(state))
+            pos = (src_pos){ .file = path, .line = start->line + 1, .column = start->column + 1 };
+        fy_parse_document_destroy(doc->parser, extra);
+        diag_error(d, pos, "a file holds one YAML document, but a second document starts here");
+        yaml_close(doc);
+        return false;
+    }
+    if (doc->capture_len) {
+        report_syntax_error(doc, d, whole);
         yaml_close(doc);
         return false;
     }
@@ -115,9 +166,12 @@ bool yaml_open(yaml_doc *doc, const char *path, diag *d)
 void yaml_close(yaml_doc *doc)
 {
     if (doc->fyd)
-        fy_document_destroy(doc->fyd);
+        fy_parse_document_destroy(doc->parser, doc->fyd);
+    if (doc->parser)
+        fy_parser_destroy(doc->parser);
     if (doc->fy_diag)
         fy_diag_destroy(doc->fy_diag);
+    doc->parser = NULL;
     xfree(doc->capture);
     doc->fyd = NULL;
     doc->fy_diag = NULL;
@@ -156,6 +210,19 @@ src_pos yaml_pos(yaml_doc *doc, struct fy_node *n)
         }
     }
     capture_clear(doc);
+    if (pos.line == 0) {
+        /* An empty value ("devices:" with nothing after it) has no token; point at its key. */
+        struct fy_node *parent = fy_node_get_parent(n);
+        if (parent && fy_node_is_mapping(parent)) {
+            void *it = NULL;
+            struct fy_node_pair *pair;
+            while ((pair = fy_node_mapping_iterate(parent, &it)))
+                if (fy_node_pair_value(pair) == n && fy_node_pair_key(pair))
+                    return yaml_pos(doc, fy_node_pair_key(pair));
+        } else if (parent) {
+            return yaml_pos(doc, parent);
+        }
+    }
     return pos;
 }
 
@@ -268,7 +335,11 @@ static bool want(yaml_doc *doc, struct fy_node *n, bool ok, diag *d, const char 
 {
     if (ok)
         return true;
-    diag_error(d, yaml_pos(doc, n), "expected %s (%s), found %s", what, shape, yaml_describe(n));
+    /* A description that explains itself ("a step ({ at: 5m, ... })") needs no shape after it. */
+    if (strchr(what, '('))
+        diag_error(d, yaml_pos(doc, n), "expected %s, found %s", what, yaml_describe(n));
+    else
+        diag_error(d, yaml_pos(doc, n), "expected %s (%s), found %s", what, shape, yaml_describe(n));
     return false;
 }
 
@@ -336,6 +407,17 @@ struct fy_node *yaml_key_node(struct fy_node *map, const char *key)
 
 bool yaml_text(yaml_doc *doc, struct fy_node *n, const char **out, diag *d, const char *what)
 {
+    if (n && fy_node_is_scalar(n) && plain(n)) {
+        const char *text = fy_node_get_scalar0(n);
+        if (!text || !*text) {
+            diag_error(d, yaml_pos(doc, n), "expected %s, found nothing", what);
+            return false;
+        }
+        if (is_null_text(text)) {
+            diag_error(d, yaml_pos(doc, n), "expected %s, found null", what);
+            return false;
+        }
+    }
     if (!want(doc, n, yaml_is_scalar(n), d, what, "a scalar"))
         return false;
     const char *s = fy_node_get_scalar0(n);
@@ -350,10 +432,6 @@ bool yaml_string(yaml_doc *doc, struct fy_node *n, arena *a, const char **out, d
     const char *s;
     if (!yaml_text(doc, n, &s, d, what))
         return false;
-    if (plain(n) && is_null_text(s)) {
-        diag_error(d, yaml_pos(doc, n), "expected %s (a string), found null", what);
-        return false;
-    }
     *out = arena_strdup(a, s);
     return true;
 }
@@ -404,6 +482,10 @@ bool yaml_u64(yaml_doc *doc, struct fy_node *n, uint64_t *out, diag *d, const ch
         digits = *p >= '0' && *p <= '9';
     errno = 0;
     unsigned long long v = digits ? strtoull(s, NULL, 10) : 0;
+    if (plain(n) && s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
+        diag_error(d, yaml_pos(doc, n), "%s must not be negative, found %s", what, s);
+        return false;
+    }
     if (!digits || errno == ERANGE) {
         diag_error(d, yaml_pos(doc, n), "expected %s (an integer from 0 to 18446744073709551615), found %s '%s'",
                    what, yaml_describe(n), s);
@@ -447,19 +529,21 @@ bool yaml_bool(yaml_doc *doc, struct fy_node *n, bool *out, diag *d, const char 
 
 bool yaml_value(yaml_doc *doc, struct fy_node *n, arena *a, value *out, diag *d, const char *what)
 {
+    memset(out, 0, sizeof *out);
+    if (n && yaml_is_null(n)) {
+        out->kind = VAL_NULL;
+        return true;
+    }
     const char *s;
     if (!yaml_text(doc, n, &s, d, what))
         return false;
-    memset(out, 0, sizeof *out);
     if (!plain(n)) {
         out->kind = VAL_STRING;
         out->s = arena_strdup(a, s);
         return true;
     }
     int b;
-    if (is_null_text(s)) {
-        out->kind = VAL_NULL;
-    } else if ((b = bool_text(s)) >= 0) {
+    if ((b = bool_text(s)) >= 0) {
         out->kind = VAL_BOOL;
         out->b = b == 1;
     } else if (int_text(s, &out->i)) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 typedef struct yaml_doc {
+    struct fy_parser *parser;
     struct fy_document *fyd;
     struct fy_diag *fy_diag;
     const char *path;        /* borrowed */

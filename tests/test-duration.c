@@ -29,6 +29,9 @@ static void parses(void)
         { "+2m", 120 * SEC },
         { "1d2h3m4s5ms6us", INT64_C(93784005006) },
         { "400d", INT64_C(400) * 86400 * SEC },
+        { "0.500000000d", 12 * 3600 * SEC },            /* long fraction of a large unit: no overflow */
+        { "0.5000000000000000000w", 302400 * SEC },     /* beyond 18 digits, zeros are fine */
+        { "1.000000000000000000s", SEC },
     };
     for (size_t i = 0; i < sizeof OK / sizeof OK[0]; i++) {
         int64_t us = -1;
@@ -55,6 +58,9 @@ static void refuses(void)
         { "99999999999999w", "too long" },
         { "-", "expected a duration" },
         { "1h-5m", "unknown unit" },
+        { "1.0000000005s", "finer than a microsecond" },  /* the 10th digit is not dropped */
+        { "0.123456789d", "finer than a microsecond" },
+        { "0.0000000000000000001w", "finer than a microsecond" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         int64_t us = 0;
