@@ -10,10 +10,10 @@
  *     p == W                          kept
  *     p causally after W              superseded
  *     p concurrent with W             concurrent overwrite
- *     p before W (or f gone):         if some contributor is concurrent
- *                                     with W, a concurrent overwrite by it
- *                                     (a whole-record winner carried the old
- *                                     value); otherwise lost-update
+ *     p before W (or f gone):         under record grain, if the record's
+ *                                     last writer is concurrent with W, a
+ *                                     concurrent overwrite by it (it carried
+ *                                     the old value); otherwise lost-update
  *   update/create W on a deleted record (delete D):
  *     D after W: superseded; D concurrent: concurrent overwrite;
  *     D before W: lost-update
@@ -29,7 +29,8 @@
  * Record level: a live record with a delete D in its history is a
  * resurrection unless a contributor follows D, or one is concurrent with D
  * and the entity's delete rule lets edits win. Replica level: every device
- * must hold the server's visible state (divergence).
+ * must hold the server's visible state -- for a tombstone, just "deleted"
+ * (divergence).
  */
 #include "sim/check.h"
 #include "base/buf.h"
@@ -282,15 +283,25 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {
             cls = concurrent_class(c, hr->key, wr->w);
         } else {
-            /* An older value stands. Carried by a concurrent whole-record winner, or the older write won. */
-            write_id rival = concurrent_contributor(c, r, wr->w);
-            if (rival) {
+            /*
+             * An older value stands, or the field is gone. Under record grain the
+             * record's last writer carried every field, old values included: if it
+             * is concurrent with W, W lost to it. Under field grain no other write
+             * carries this field, so the older write itself won: a lost update.
+             */
+            grain g = profile_rules(&c->in->sc->profile.engine, hr->type)->grain;
+            if (g == GRAIN_RECORD && is_known(c, r->w) &&
+                history_relation(c->in->h, r->w, wr->w) == CAUSAL_CONCURRENT) {
                 cls = concurrent_class(c, hr->key, wr->w);
-                who = rival;
+                who = r->w;
             } else {
                 cls = VC_LOST_UPDATE;
-                if (is_known(c, r->w) && r->w != wr->w)
+                if (is_known(c, p))
+                    who = p;
+                else if (is_known(c, r->w) && history_relation(c->in->h, r->w, wr->w) == CAUSAL_BEFORE)
                     who = r->w;
+                else
+                    who = WRITE_NONE;
             }
         }
         if (severity(cls) > severity(worst)) {
@@ -442,7 +453,11 @@ static bool same_visible(const snap_record *a, const snap_record *b)
 {
     if (!a || !b)
         return a == b;
-    if (a->deleted != b->deleted || a->n_fields != b->n_fields)
+    if (a->deleted != b->deleted)
+        return false;
+    if (a->deleted)
+        return true;   /* a tombstone's leftover fields are not visible */
+    if (a->n_fields != b->n_fields)
         return false;
     for (int i = 0; i < a->n_fields; i++)
         if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || !value_equal(&a->fields[i].v, &b->fields[i].v))

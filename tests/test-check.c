@@ -1,0 +1,1176 @@
+/*
+ * test-check: the checker's classification, on hand-built histories and
+ * final snapshots -- one test per class with the smallest history that
+ * produces it, each also asserting that the neighbouring classes are not
+ * reported:
+ *
+ *   kept, superseded, overwritten-concurrent, silent-overwrite (per field
+ *   and by a whole-record winner carrying an older value), lost-update (a
+ *   causally older value won; the record vanished; the field vanished),
+ *   undelivered (only after quiescence), resurrection (no later edit; a
+ *   concurrent edit under delete-wins, edit-wins and strategy), duplicate,
+ *   divergence (field value, deleted flag, missing record; one finding per
+ *   device; only after quiescence), no-quiescence, the classes of deletes
+ *   and of edits to deleted records, the worst field deciding a write's
+ *   class, and the per-class cap on stored findings.
+ *
+ * Snapshots are written as JSON text with two shorthands expanded by
+ * snap(): single quotes for double quotes, and W(node,counter) for a write
+ * id. tests/data/check/devices.yaml names the devices (phone = 1, tablet =
+ * 2, laptop = 3) and the delete rules (workout: delete-wins, note:
+ * edit-wins, other types: strategy).
+ */
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "sim/check.h"
+#include "tests/testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SCENARIO_PATH "tests/data/check/devices.yaml"
+#define NODES 4
+#define FIELDS_MAX 8
+
+enum { PHONE = 1, TABLET = 2, LAPTOP = 3 };
+
+typedef struct fixture {
+    scenario *sc;
+    history h;
+    arena a;                  /* snapshot strings */
+    snapshot snaps[NODES];
+    check_result r;
+    bool ran;
+    int64_t now_us;           /* true time of the next write */
+} fixture;
+
+static void snap(fixture *f, int node, const char *text);
+
+static void fixture_init(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    diag d;
+    diag_init(&d);
+    f->sc = scenario_load(SCENARIO_PATH, &d);
+    if (!f->sc) {
+        fprintf(stderr, "%s: %s\n", SCENARIO_PATH, d.message ? d.message : "cannot load");
+        exit(1);
+    }
+    diag_free(&d);
+    if (f->sc->n_devices != NODES - 1) {
+        fprintf(stderr, "%s: expected %d devices\n", SCENARIO_PATH, NODES - 1);
+        exit(1);
+    }
+    history_init(&f->h);
+    arena_init(&f->a, 16 * 1024);
+    for (int n = 0; n < NODES; n++) {
+        strmap_init(&f->snaps[n].index);
+        snap(f, n, "{'records':[]}");
+    }
+}
+
+static void fixture_free(fixture *f)
+{
+    if (f->ran)
+        check_result_free(&f->r);
+    for (int n = 0; n < NODES; n++)
+        snapshot_free(&f->snaps[n]);
+    arena_release(&f->a);
+    history_free(&f->h);
+    scenario_free(f->sc);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+/* Expand the shorthands: ' -> ", W(node,counter) -> the write id. */
+static void expand(const char *text, buf *out)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'') {
+            buf_putc(out, '"');
+        } else if (p[0] == 'W' && p[1] == '(') {
+            char *end;
+            long node = strtol(p + 2, &end, 10);
+            long counter = end[0] == ',' ? strtol(end + 1, &end, 10) : -1;
+            if (end[0] != ')' || node < 0 || counter < 1) {
+                fprintf(stderr, "bad W(node,counter) in %s\n", text);
+                exit(1);
+            }
+            buf_printf(out, "%llu", (unsigned long long)WRITE_ID(node, counter));
+            p = end;
+        } else {
+            buf_putc(out, *p);
+        }
+    }
+}
+
+static void snap(fixture *f, int node, const char *text)
+{
+    buf b;
+    buf_init(&b);
+    expand(text, &b);
+    cJSON *j = cJSON_Parse(b.data);
+    if (!j) {
+        fprintf(stderr, "test-check: not JSON: %s\n", b.data);
+        exit(1);
+    }
+    snapshot_free(&f->snaps[node]);
+    const char *why = NULL;
+    if (!snapshot_parse(j, &f->a, &f->snaps[node], &why)) {
+        fprintf(stderr, "test-check: snapshot_parse: %s: %s\n", why, b.data);
+        exit(1);
+    }
+    cJSON_Delete(j);
+    buf_free(&b);
+}
+
+/* The same state on the server and every device. */
+static void snap_all(fixture *f, const char *text)
+{
+    for (int n = 0; n < NODES; n++)
+        snap(f, n, text);
+}
+
+/* --- the history ---------------------------------------------------------- */
+
+/* A write of spec ("n=1,text=a": digits make integers, anything else strings) to "type/id". */
+static write_id write_op(fixture *f, int node, uint32_t counter, op_kind kind, const char *key, const char *spec,
+                         bool accepted)
+{
+    char type[64], id[64], text[256];
+    const char *slash = strchr(key, '/');
+    snprintf(type, sizeof type, "%.*s", (int)(slash - key), key);
+    snprintf(id, sizeof id, "%s", slash + 1);
+    op_field fields[FIELDS_MAX];
+    int n = 0;
+    snprintf(text, sizeof text, "%s", spec ? spec : "");
+    for (char *save = NULL, *item = strtok_r(text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq || n == FIELDS_MAX) {
+            fprintf(stderr, "bad field spec %s\n", spec);
+            exit(1);
+        }
+        *eq = '\0';
+        op_field *fl = &fields[n];
+        /* Sorted by name, as user_op requires. */
+        while (fl > fields && strcmp(fl[-1].name, item) > 0) {
+            fl[0] = fl[-1];
+            fl--;
+        }
+        char *end;
+        long long i = strtoll(eq + 1, &end, 10);
+        fl->name = item;
+        fl->v = *end || end == eq + 1 ? (value){ .kind = VAL_STRING, .s = eq + 1 } : (value){ .kind = VAL_INT, .i = i };
+        n++;
+    }
+    user_op op = { .kind = kind, .type = type, .id = id, .w = WRITE_ID(node, counter), .n_fields = n, .fields = fields };
+    f->now_us += 60 * INT64_C(1000000);
+    int index = history_add_write(&f->h, node, op.w, &op, f->now_us, f->now_us, 0, true, 0, -1);
+    history_write_done(&f->h, index, accepted, accepted ? NULL : "refused by the test");
+    return op.w;
+}
+
+static write_id create(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_CREATE, key, spec, true);
+}
+
+static write_id update(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_UPDATE, key, spec, true);
+}
+
+static write_id delete(fixture *f, int node, uint32_t counter, const char *key)
+{
+    return write_op(f, node, counter, OP_DELETE, key, NULL, true);
+}
+
+/* node's stored "type/id" now reflects w. */
+static void observe(fixture *f, int node, const char *key, write_id w)
+{
+    char type[64];
+    const char *slash = strchr(key, '/');
+    snprintf(type, sizeof type, "%.*s", (int)(slash - key), key);
+    history_observe(&f->h, node, type, slash + 1, &w, 1);
+}
+
+static void receive(fixture *f, write_id w)
+{
+    history_received(&f->h, w);
+}
+
+static const check_result *run(fixture *f, bool quiesced, const char *liveness)
+{
+    if (f->ran)
+        check_result_free(&f->r);
+    check_input in = {
+        .sc = f->sc,
+        .h = &f->h,
+        .n_nodes = NODES,
+        .snaps = f->snaps,
+        .quiesced = quiesced,
+        .liveness = liveness,
+        .heal_us = 60 * INT64_C(1000000),
+        .deadline_us = 3660 * INT64_C(1000000),
+    };
+    check_run(&in, &f->r);
+    f->ran = true;
+    return &f->r;
+}
+
+/* --- assertions ------------------------------------------------------------- */
+
+/* Every class is counted as listed (class, count pairs); unlisted classes are zero. */
+static void expect_counts(const check_result *r, int line, const int *pairs, int n)
+{
+    uint64_t want[VC_COUNT] = { 0 };
+    for (int i = 0; i + 1 < n; i += 2)
+        want[pairs[i]] = (uint64_t)pairs[i + 1];
+    for (int c = 0; c < VC_COUNT; c++) {
+        if (r->counts[c] != want[c])
+            fprintf(stderr, "%s:%d: (from here) class %s:\n", __FILE__, line, vclass_name((vclass)c));
+        EXPECT_U64(r->counts[c], want[c]);
+    }
+}
+
+#define EXPECT_COUNTS(r, ...)                                                   \
+    do {                                                                        \
+        static const int pairs_[] = { __VA_ARGS__ };                            \
+        expect_counts((r), __LINE__, pairs_, (int)(sizeof pairs_ / sizeof pairs_[0])); \
+    } while (0)
+#define EXPECT_NO_COUNTS(r) expect_counts((r), __LINE__, NULL, 0)
+
+static int stored(const check_result *r, vclass cls)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_findings; i++)
+        n += r->findings[i].cls == cls;
+    return n;
+}
+
+/* The nth stored finding of a class; a failure and a blank finding when there is none. */
+static const finding *nth(const check_result *r, vclass cls, int k)
+{
+    static const finding none = { .cls = VC_COUNT, .node = -2 };
+    for (int i = 0, seen = 0; i < r->n_findings; i++)
+        if (r->findings[i].cls == cls && seen++ == k)
+            return &r->findings[i];
+    fprintf(stderr, "no %s finding #%d\n", vclass_name(cls), k);
+    test_failures++;
+    return &none;
+}
+
+static const finding *only(const check_result *r, vclass cls)
+{
+    EXPECT_INT(stored(r, cls), 1);
+    return nth(r, cls, 0);
+}
+
+/* --- per-write classes ------------------------------------------------------ */
+
+static void test_kept(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,1),"
+                 "'fields':{'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 1);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_NO_COUNTS(r);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* An implementation that does not report receipt: the server's provenance shows the write arrived. */
+static void test_kept_without_receipt(void)
+{
+    fixture f;
+    fixture_init(&f);
+    create(&f, PHONE, 1, "note/n1", "text=a");
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,1),"
+                 "'fields':{'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_NO_COUNTS(r);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* Refused writes are not writes: they are neither checked nor undelivered. */
+static void test_refused_not_checked(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_op(&f, PHONE, 1, OP_UPDATE, "note/n1", "text=a", false);
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 0);
+    EXPECT_U64(r->writes_kept, 0);
+    EXPECT_NO_COUNTS(r);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+static void test_superseded(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "note/n1", a1);
+    write_id b1 = update(&f, TABLET, 1, "note/n1", "text=b");
+    receive(&f, b1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'text':{'v':'b','w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 2);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1);
+    /* Benign classes are counted, never stored. */
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* Two concurrent creates of one field: the tablet's wins. */
+static void concurrent_pair(fixture *f)
+{
+    write_id a1 = create(f, PHONE, 1, "note/n1", "text=a");
+    write_id b1 = create(f, TABLET, 1, "note/n1", "text=b");
+    receive(f, a1);
+    receive(f, b1);
+}
+
+#define N1_B_BY_TABLET                                                                                     \
+    "{'type':'note','id':'n1','deleted':false,'w':W(2,1),'fields':{'text':{'v':'b','w':W(2,1)}}}"
+
+static void test_overwritten_concurrent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    concurrent_pair(&f);
+    snap_all(&f, "{'records':[" N1_B_BY_TABLET "]}");
+    /* Only the phone keeps the loser: some replica is enough. */
+    snap(&f, PHONE, "{'records':[" N1_B_BY_TABLET "],'kept':[{'type':'note','id':'n1','w':W(1,1)}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 2);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_OVERWRITTEN_CONCURRENT, 1);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+static void test_silent_overwrite_field(void)
+{
+    fixture f;
+    fixture_init(&f);
+    concurrent_pair(&f);
+    snap_all(&f, "{'records':[" N1_B_BY_TABLET "]}");
+    /* A kept copy of the same write under another record does not count. */
+    snap(&f, TABLET, "{'records':[" N1_B_BY_TABLET "],'kept':[{'type':'note','id':'n9','w':W(1,1)}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SILENT_OVERWRITE, 1);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_SILENT_OVERWRITE);
+    EXPECT_STR(x->record, "note/n1");
+    EXPECT_U64(x->w, WRITE_ID(PHONE, 1));
+    EXPECT_U64(x->competitor, WRITE_ID(TABLET, 1));
+    EXPECT_INT(x->node, -1);
+    EXPECT_STR(x->summary,
+               "note/n1: write phone:1 was overwritten by the concurrent write tablet:1, and no copy was kept for the user");
+    EXPECT_CONTAINS(x->witness, "    write       phone:1 create note/n1 {text: \"a\"}");
+    EXPECT_CONTAINS(x->witness, "    it had seen no earlier write to this record\n");
+    EXPECT_CONTAINS(x->witness, "    won instead tablet:1 create note/n1 {text: \"b\"}");
+    EXPECT_CONTAINS(x->witness, "the winner is concurrent with it");
+    EXPECT_CONTAINS(x->witness, "    final state on the server: {text: \"b\"}\n");
+    fixture_free(&f);
+}
+
+/*
+ * Record grain: the phone sets text, the tablet concurrently sets n and its
+ * whole record wins, carrying the text the phone had replaced. The field's
+ * provenance is then the (older) create, but the tablet's write is to blame.
+ */
+/* Record grain: the concurrent winner of the whole record carried an older value of the field. */
+static void whole_record(bool kept)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "doc/d1", "n=1,text=a");
+    observe(&f, TABLET, "doc/d1", a1);
+    write_id a2 = update(&f, PHONE, 2, "doc/d1", "text=b");
+    write_id b1 = update(&f, TABLET, 1, "doc/d1", "n=2");
+    receive(&f, a1);
+    receive(&f, a2);
+    receive(&f, b1);
+    snap_all(&f, kept ? "{'records':[{'type':'doc','id':'d1','deleted':false,'w':W(2,1),"
+                        "'fields':{'n':{'v':2,'w':W(2,1)},'text':{'v':'a','w':W(1,1)}}}],"
+                        "'kept':[{'type':'doc','id':'d1','w':W(1,2)}]}"
+                      : "{'records':[{'type':'doc','id':'d1','deleted':false,'w':W(2,1),"
+                        "'fields':{'n':{'v':2,'w':W(2,1)},'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 3);
+    /* b1 stands; a1's text stands but its n was superseded by b1, which had seen it. */
+    EXPECT_U64(r->writes_kept, 1);
+    if (kept) {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1);
+        EXPECT_INT(r->n_findings, 0);
+    } else {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1);
+        EXPECT_INT(r->n_findings, 1);
+        const finding *x = only(r, VC_SILENT_OVERWRITE);
+        EXPECT_STR(x->record, "doc/d1");
+        EXPECT_U64(x->w, WRITE_ID(PHONE, 2));
+        EXPECT_U64(x->competitor, WRITE_ID(TABLET, 1));
+        EXPECT_STR(x->summary, "doc/d1: write phone:2 was overwritten by the concurrent write tablet:1, and no copy "
+                               "was kept for the user");
+        EXPECT_CONTAINS(x->witness, "    it had seen: phone up to #1\n");
+        EXPECT_CONTAINS(x->witness, "    won instead tablet:1 update doc/d1 {n: 2}");
+        EXPECT_CONTAINS(x->witness, "the winner is concurrent with it");
+        EXPECT_CONTAINS(x->witness, "final state on the server: {n: 2, text: \"a\"}");
+        EXPECT_INT(stored(r, VC_LOST_UPDATE), 0);
+    }
+    fixture_free(&f);
+}
+
+static void test_silent_overwrite_whole_record(void)
+{
+    whole_record(false);
+    whole_record(true);
+}
+
+/*
+ * The same final state under field grain: nothing carries whole records, so
+ * the concurrent write to another field cannot be what beat phone:2 -- the
+ * older value of text won. A lost update, blamed on the write whose value stands.
+ */
+static void test_field_grain_older_value_is_lost_update(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "n=1,text=a");
+    observe(&f, TABLET, "note/n1", a1);
+    write_id a2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    write_id b1 = update(&f, TABLET, 1, "note/n1", "n=2");
+    receive(&f, a1);
+    receive(&f, a2);
+    receive(&f, b1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'n':{'v':2,'w':W(2,1)},'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_LOST_UPDATE, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_U64(x->w, WRITE_ID(PHONE, 2));
+    EXPECT_U64(x->competitor, WRITE_ID(PHONE, 1));
+    EXPECT_INT(stored(r, VC_SILENT_OVERWRITE), 0);
+    fixture_free(&f);
+}
+
+/* Two tombstones are the same visible state, whatever fields they still carry. */
+static void test_tombstones_do_not_diverge(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "item/i1", "text=a");
+    observe(&f, TABLET, "item/i1", a1);
+    write_id b1 = update(&f, TABLET, 1, "item/i1", "text=b");
+    observe(&f, PHONE, "item/i1", b1);
+    write_id d = delete(&f, PHONE, 2, "item/i1");
+    receive(&f, a1);
+    receive(&f, b1);
+    receive(&f, d);
+    const char *server = "{'records':[{'type':'item','id':'i1','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                         "'fields':{'text':{'v':'b','w':W(2,1)}}}]}";
+    const char *stale = "{'records':[{'type':'item','id':'i1','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                        "'fields':{'text':{'v':'a','w':W(1,1)}}}]}";
+    snap_all(&f, server);
+    snap(&f, TABLET, stale);
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_INT(r->counts[VC_DIVERGENCE], 0);
+    fixture_free(&f);
+}
+
+/* A write's class is its worst field's: one field stands, the other lost to a concurrent write. */
+static void test_worst_field_decides(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "n=1,text=a");
+    write_id b1 = create(&f, TABLET, 1, "note/n1", "text=b");
+    receive(&f, a1);
+    receive(&f, b1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'n':{'v':1,'w':W(1,1)},'text':{'v':'b','w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SILENT_OVERWRITE, 1);
+    const finding *x = only(r, VC_SILENT_OVERWRITE);
+    EXPECT_U64(x->w, WRITE_ID(PHONE, 1));
+    EXPECT_U64(x->competitor, WRITE_ID(TABLET, 1));
+    fixture_free(&f);
+}
+
+/* Clock skew: the phone had seen the tablet's write, yet the tablet's older value stands. */
+static void test_lost_update_skew(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id b1 = create(&f, TABLET, 1, "note/n1", "text=a");
+    receive(&f, b1);
+    observe(&f, PHONE, "note/n1", b1);
+    write_id a1 = update(&f, PHONE, 1, "note/n1", "text=b");
+    receive(&f, a1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'text':{'v':'a','w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_LOST_UPDATE, 1);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_STR(x->record, "note/n1");
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, b1);
+    EXPECT_STR(x->summary,
+               "note/n1: write phone:1 was overwritten by tablet:1, a causally older write its device had already seen");
+    EXPECT_CONTAINS(x->witness, "    write       phone:1 update note/n1 {text: \"b\"}");
+    EXPECT_CONTAINS(x->witness, "    it had seen: tablet up to #1\n");
+    EXPECT_CONTAINS(x->witness, "the winner causally precedes it");
+    fixture_free(&f);
+}
+
+/* Every contributor of the final record had been seen by the write: no one to blame but an older write. */
+static void test_lost_update_all_contributors_older(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "n=1,text=a");
+    observe(&f, TABLET, "note/n1", a1);
+    write_id b1 = update(&f, TABLET, 1, "note/n1", "n=2");
+    observe(&f, PHONE, "note/n1", b1);
+    write_id a2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    receive(&f, a1);
+    receive(&f, b1);
+    receive(&f, a2);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'n':{'v':2,'w':W(2,1)},'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    /* a1: n superseded by b1, text still its own; b1 stands; a2 lost. */
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_LOST_UPDATE, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_U64(x->w, a2);
+    EXPECT(x->competitor == a1 || x->competitor == b1);
+    EXPECT_CONTAINS(x->summary, "note/n1: write phone:2 was overwritten by ");
+    EXPECT_CONTAINS(x->summary, ", a causally older write its device had already seen");
+    EXPECT_CONTAINS(x->witness, "    it had seen: phone up to #1, tablet up to #1\n");
+    fixture_free(&f);
+}
+
+/* The write reached the server, and the record is not there at all. */
+static void test_lost_update_vanished_record(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 1);
+    EXPECT_U64(r->writes_kept, 0);
+    EXPECT_COUNTS(r, VC_LOST_UPDATE, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_STR(x->record, "note/n1");
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, WRITE_NONE);
+    EXPECT_STR(x->summary, "note/n1: write phone:1 reached the server, but the record is gone");
+    EXPECT_CONTAINS(x->witness, "final state on the server: no such record");
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 0);
+    fixture_free(&f);
+}
+
+/* The record is there, written by the write itself, but the field it wrote is gone. */
+static void test_lost_update_vanished_field(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "n=1,text=a");
+    receive(&f, a1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,1),"
+                 "'fields':{'n':{'v':1,'w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 0);
+    EXPECT_COUNTS(r, VC_LOST_UPDATE, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, WRITE_NONE);
+    EXPECT_STR(x->summary, "note/n1: write phone:1 vanished: its value is nowhere in the final state");
+    fixture_free(&f);
+}
+
+static void test_undelivered(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 1);
+    EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_UNDELIVERED);
+    EXPECT_STR(x->record, "note/n1");
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, WRITE_NONE);
+    EXPECT_STR(x->summary,
+               "note/n1: write phone:1 never reached the server, though its device was online and synced afterwards");
+    EXPECT_CONTAINS(x->witness, "phone:1 create note/n1 {text: \"a\"}");
+
+    /* Without quiescence the device may simply not have had the chance. */
+    r = run(&f, false, "phone: 1 change waiting to be pushed");
+    EXPECT_COUNTS(r, VC_NO_QUIESCENCE, 1);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 0);
+    EXPECT_INT(r->n_findings, 1);
+    fixture_free(&f);
+}
+
+/* The record exists on the server (another write), but this write is in neither its receipts nor its provenance. */
+static void test_undelivered_next_to_a_delivered_write(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    write_id b1 = create(&f, TABLET, 1, "note/n1", "text=b");
+    receive(&f, b1);
+    snap_all(&f, "{'records':[" N1_B_BY_TABLET "]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+    const finding *x = only(r, VC_UNDELIVERED);
+    EXPECT_U64(x->w, a1);
+    EXPECT_CONTAINS(x->witness, "final state on the server: {text: \"b\"}");
+    EXPECT_INT(stored(r, VC_SILENT_OVERWRITE), 0);
+    fixture_free(&f);
+}
+
+/* --- deletes and resurrection ---------------------------------------------- */
+
+static void test_delete_kept(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "workout/w1", "sets=3");
+    receive(&f, a1);
+    observe(&f, TABLET, "workout/w1", a1);
+    write_id d1 = delete(&f, TABLET, 1, "workout/w1");
+    receive(&f, d1);
+    snap_all(&f, "{'records':[{'type':'workout','id':'w1','deleted':true,'w':W(2,1),'del_w':W(2,1),'fields':{}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 2);
+    /* The delete stands; the create it had seen is superseded by it. */
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/*
+ * A delete overridden by a causally older edit: the tablet deleted the
+ * record after seeing the phone's create, and the create came back. The
+ * delete is a lost update, the record a resurrection, whatever the rule.
+ */
+static void test_resurrection_without_later_edit(void)
+{
+    static const char *const keys[] = { "workout/w1", "note/n1", "task/t1" };
+    static const char *const states[] = {
+        "{'records':[{'type':'workout','id':'w1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}]}",
+        "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}]}",
+        "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}]}",
+    };
+    for (int k = 0; k < 3; k++) {
+        fixture f;
+        fixture_init(&f);
+        write_id a1 = create(&f, PHONE, 1, keys[k], "text=a");
+        receive(&f, a1);
+        observe(&f, TABLET, keys[k], a1);
+        write_id d1 = delete(&f, TABLET, 1, keys[k]);
+        receive(&f, d1);
+        snap_all(&f, states[k]);
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->writes_kept, 1);
+        EXPECT_COUNTS(r, VC_LOST_UPDATE, 1, VC_RESURRECTION, 1);
+        EXPECT_INT(r->n_findings, 2);
+
+        const finding *lost = only(r, VC_LOST_UPDATE);
+        EXPECT_STR(lost->record, keys[k]);
+        EXPECT_U64(lost->w, d1);
+        EXPECT_U64(lost->competitor, a1);
+        EXPECT_CONTAINS(lost->summary, "write tablet:1 was overwritten by phone:1, a causally older write");
+
+        const finding *x = only(r, VC_RESURRECTION);
+        char want[128];
+        snprintf(want, sizeof want, "%s came back after delete tablet:1 with no causally later edit", keys[k]);
+        EXPECT_STR(x->record, keys[k]);
+        EXPECT_U64(x->w, d1);
+        EXPECT_U64(x->competitor, a1);
+        EXPECT_STR(x->summary, want);
+        snprintf(want, sizeof want, "    delete      tablet:1 delete %s at", keys[k]);
+        EXPECT_CONTAINS(x->witness, want);
+        snprintf(want, sizeof want, "    live state  phone:1 create %s {text: \"a\"}", keys[k]);
+        EXPECT_CONTAINS(x->witness, want);
+        EXPECT_CONTAINS(x->witness, "that write causally precedes it");
+        fixture_free(&f);
+    }
+}
+
+/* An edit that had seen the delete brings the record back legitimately, even under delete-wins. */
+static void test_no_resurrection_after_later_edit(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "workout/w1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "workout/w1", a1);
+    write_id d1 = delete(&f, TABLET, 1, "workout/w1");
+    receive(&f, d1);
+    observe(&f, PHONE, "workout/w1", d1);
+    write_id a2 = create(&f, PHONE, 2, "workout/w1", "text=b");
+    receive(&f, a2);
+    snap_all(&f, "{'records':[{'type':'workout','id':'w1','deleted':false,'w':W(1,2),"
+                 "'fields':{'text':{'v':'b','w':W(1,2)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    /* a1 (text replaced by a2) and d1 (the record re-created by a2, which had seen it). */
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 2);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* A delete and a concurrent edit, the edit winning: a resurrection only under delete-wins. */
+static void concurrent_delete_edit(const char *key, const char *state, bool resurrection)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, key, "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, key, a1);
+    write_id d1 = delete(&f, TABLET, 1, key);
+    write_id a2 = update(&f, PHONE, 2, key, "text=b");
+    receive(&f, d1);
+    receive(&f, a2);
+    snap_all(&f, state);
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    /* The delete lost to a concurrent edit: nothing a user wrote is gone. a1 is superseded by a2. */
+    if (resurrection) {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1, VC_RESURRECTION, 1);
+        EXPECT_INT(r->n_findings, 1);
+        const finding *x = only(r, VC_RESURRECTION);
+        char want[128];
+        snprintf(want, sizeof want, "%s came back after delete tablet:1, against the profile's delete-wins rule", key);
+        EXPECT_STR(x->record, key);
+        EXPECT_U64(x->w, d1);
+        EXPECT_U64(x->competitor, a2);
+        EXPECT_STR(x->summary, want);
+        snprintf(want, sizeof want, "    live state  phone:2 update %s {text: \"b\"}", key);
+        EXPECT_CONTAINS(x->witness, want);
+        EXPECT_CONTAINS(x->witness, "that write is concurrent with it");
+    } else {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1);
+        EXPECT_INT(r->n_findings, 0);
+    }
+    fixture_free(&f);
+}
+
+static void test_resurrection_concurrent_edit(void)
+{
+    concurrent_delete_edit("workout/w1",
+                           "{'records':[{'type':'workout','id':'w1','deleted':false,'w':W(1,2),"
+                           "'fields':{'text':{'v':'b','w':W(1,2)}}}]}",
+                           true);
+    concurrent_delete_edit("note/n1",
+                           "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,2),"
+                           "'fields':{'text':{'v':'b','w':W(1,2)}}}]}",
+                           false);
+    concurrent_delete_edit("task/t1",
+                           "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(1,2),"
+                           "'fields':{'text':{'v':'b','w':W(1,2)}}}]}",
+                           false);
+}
+
+/* A delete that never reached the server cannot be resurrected: it is undelivered. */
+static void test_no_resurrection_for_undelivered_delete(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "workout/w1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "workout/w1", a1);
+    write_id d1 = delete(&f, TABLET, 1, "workout/w1");
+    snap_all(&f, "{'records':[{'type':'workout','id':'w1','deleted':false,'w':W(1,1),"
+                 "'fields':{'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+    EXPECT_U64(only(r, VC_UNDELIVERED)->w, d1);
+    fixture_free(&f);
+}
+
+/* An edit to a record deleted concurrently, the delete winning (delete-wins): the edit is overwritten. */
+static void edit_lost_to_concurrent_delete(bool kept)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "workout/w1", "sets=3");
+    receive(&f, a1);
+    observe(&f, TABLET, "workout/w1", a1);
+    write_id d1 = delete(&f, PHONE, 2, "workout/w1");
+    write_id b1 = update(&f, TABLET, 1, "workout/w1", "sets=4");
+    receive(&f, d1);
+    receive(&f, b1);
+    snap_all(&f, kept ? "{'records':[{'type':'workout','id':'w1','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                        "'fields':{}}],'kept':[{'type':'workout','id':'w1','w':W(2,1)}]}"
+                      : "{'records':[{'type':'workout','id':'w1','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                        "'fields':{}}]}");
+    const check_result *r = run(&f, true, NULL);
+    /* d1 stands; a1 is superseded by the phone's own delete. */
+    EXPECT_U64(r->writes_kept, 1);
+    if (kept) {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1);
+        EXPECT_INT(r->n_findings, 0);
+    } else {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1);
+        const finding *x = only(r, VC_SILENT_OVERWRITE);
+        EXPECT_U64(x->w, b1);
+        EXPECT_U64(x->competitor, d1);
+        EXPECT_STR(x->summary, "workout/w1: write tablet:1 was overwritten by the concurrent write phone:2, and no copy "
+                               "was kept for the user");
+        EXPECT_CONTAINS(x->witness, "    won instead phone:2 delete workout/w1 at");
+        EXPECT_CONTAINS(x->witness, "final state on the server: deleted");
+    }
+    fixture_free(&f);
+}
+
+static void test_edit_lost_to_concurrent_delete(void)
+{
+    edit_lost_to_concurrent_delete(false);
+    edit_lost_to_concurrent_delete(true);
+}
+
+/* An edit made after seeing a delete (a re-create), yet the record stays deleted: lost-update. */
+static void test_edit_lost_to_older_delete(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    write_id d1 = delete(&f, TABLET, 1, "task/t1");
+    receive(&f, d1);
+    observe(&f, PHONE, "task/t1", d1);
+    write_id a2 = create(&f, PHONE, 2, "task/t1", "text=b");
+    receive(&f, a2);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':true,'w':W(2,1),'del_w':W(2,1),'fields':{}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_LOST_UPDATE, 1);
+    const finding *x = only(r, VC_LOST_UPDATE);
+    EXPECT_U64(x->w, a2);
+    EXPECT_U64(x->competitor, d1);
+    EXPECT_STR(x->summary,
+               "task/t1: write phone:2 was overwritten by tablet:1, a causally older write its device had already seen");
+    EXPECT_INT(stored(r, VC_RESURRECTION), 0);
+    fixture_free(&f);
+}
+
+/* --- duplicates ------------------------------------------------------------ */
+
+static void test_duplicate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    snap_all(&f, "{'records':["
+                 "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}},"
+                 "{'type':'note','id':'n2','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    /* Once, though the write is both n2's last writer and its field's provenance. */
+    EXPECT_COUNTS(r, VC_DUPLICATE, 1);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_DUPLICATE);
+    EXPECT_STR(x->record, "note/n2");
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, WRITE_NONE);
+    EXPECT_STR(x->summary, "write phone:1 was applied to both note/n1 and note/n2");
+    EXPECT_CONTAINS(x->witness, "    write       phone:1 create note/n1 {text: \"a\"}");
+    fixture_free(&f);
+}
+
+/* A delete applied to two records: the delete in effect on both. */
+static void test_duplicate_delete(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id d1 = delete(&f, PHONE, 1, "note/n1");
+    receive(&f, d1);
+    snap_all(&f, "{'records':["
+                 "{'type':'note','id':'n1','deleted':true,'w':W(1,1),'del_w':W(1,1),'fields':{}},"
+                 "{'type':'note','id':'n2','deleted':true,'w':W(3,9),'del_w':W(1,1),'fields':{}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_DUPLICATE, 1);
+    const finding *x = only(r, VC_DUPLICATE);
+    EXPECT_STR(x->record, "note/n2");
+    EXPECT_U64(x->w, d1);
+    EXPECT_STR(x->summary, "write phone:1 was applied to both note/n1 and note/n2");
+    fixture_free(&f);
+}
+
+/* One write as several fields' provenance of one record, and ids the simulator never made, are no duplicates. */
+static void test_no_duplicate_within_a_record(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "n=1,text=a");
+    receive(&f, a1);
+    snap_all(&f, "{'records':["
+                 "{'type':'note','id':'n1','deleted':false,'w':W(1,1),"
+                 "'fields':{'n':{'v':1,'w':W(1,1)},'text':{'v':'a','w':W(1,1)}}},"
+                 "{'type':'note','id':'n2','deleted':false,'w':W(3,9),'fields':{'text':{'v':'x','w':W(3,9)}}},"
+                 "{'type':'note','id':'n3','deleted':false,'w':W(3,9),'fields':{'text':{'v':'x','w':W(3,9)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_NO_COUNTS(r);
+    fixture_free(&f);
+}
+
+/* --- replica level ---------------------------------------------------------- */
+
+#define SERVER_STATE                                                                                   \
+    "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}},"    \
+    "{'type':'note','id':'n2','deleted':true,'w':W(1,2),'del_w':W(1,2),'fields':{'text':{'v':'x','w':W(1,3)}}}," \
+    "{'type':'note','id':'n3','deleted':false,'w':W(2,1),'fields':{'text':{'v':'c','w':W(2,1)}}}"
+
+static void differing_devices(fixture *f)
+{
+    snap(f, NODE_SERVER, "{'records':[" SERVER_STATE "]}");
+    /* A field value. */
+    snap(f, PHONE, "{'records':["
+                   "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'b','w':W(1,1)}}},"
+                   "{'type':'note','id':'n2','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                   "'fields':{'text':{'v':'x','w':W(1,3)}}},"
+                   "{'type':'note','id':'n3','deleted':false,'w':W(2,1),'fields':{'text':{'v':'c','w':W(2,1)}}}]}");
+    /* The deleted flag. */
+    snap(f, TABLET, "{'records':["
+                    "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}},"
+                    "{'type':'note','id':'n2','deleted':false,'w':W(1,3),'fields':{'text':{'v':'x','w':W(1,3)}}},"
+                    "{'type':'note','id':'n3','deleted':false,'w':W(2,1),'fields':{'text':{'v':'c','w':W(2,1)}}}]}");
+    /* A record missing. */
+    snap(f, LAPTOP, "{'records':["
+                    "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}},"
+                    "{'type':'note','id':'n2','deleted':true,'w':W(1,2),'del_w':W(1,2),"
+                    "'fields':{'text':{'v':'x','w':W(1,3)}}}]}");
+}
+
+static void test_divergence(void)
+{
+    fixture f;
+    fixture_init(&f);
+    differing_devices(&f);
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_DIVERGENCE, 3);
+    EXPECT_INT(r->n_findings, 3);
+    static const char *const records[] = { "note/n1", "note/n2", "note/n3" };
+    static const char *const summaries[] = {
+        "phone disagrees with the server on 1 record after quiescence",
+        "tablet disagrees with the server on 1 record after quiescence",
+        "laptop disagrees with the server on 1 record after quiescence",
+    };
+    static const char *const witnesses[] = {
+        "    note/n1: server {text: \"a\"}, phone {text: \"b\"}\n",
+        "    note/n2: server deleted, tablet {text: \"x\"}\n",
+        "    note/n3: server {text: \"c\"}, laptop absent\n",
+    };
+    for (int k = 0; k < 3; k++) {
+        const finding *x = nth(r, VC_DIVERGENCE, k);
+        EXPECT_INT(x->node, k + 1);
+        EXPECT_STR(x->record, records[k]);
+        EXPECT_U64(x->w, WRITE_NONE);
+        EXPECT_STR(x->summary, summaries[k]);
+        EXPECT_STR(x->witness, witnesses[k]);
+    }
+    fixture_free(&f);
+}
+
+/* A device holding a record the server lacks, and more differences than the witness lists. */
+static void test_divergence_extra_records(void)
+{
+    fixture f;
+    fixture_init(&f);
+    snap_all(&f, "{'records':[" SERVER_STATE "]}");
+    snap(&f, TABLET, "{'records':[" SERVER_STATE ","
+                     "{'type':'note','id':'n4','deleted':false,'w':W(2,2),'fields':{'text':{'v':'d','w':W(2,2)}}}]}");
+    snap(&f, LAPTOP, "{'records':["
+                     "{'type':'note','id':'n0','deleted':false,'w':W(3,1),'fields':{}},"
+                     "{'type':'note','id':'n1','deleted':false,'w':W(1,1),'fields':{'text':{'v':1,'w':W(1,1)}}},"
+                     "{'type':'note','id':'n3','deleted':true,'w':W(3,2),'fields':{}},"
+                     "{'type':'note','id':'n5','deleted':false,'w':W(3,3),'fields':{}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_DIVERGENCE, 2);
+    const finding *t = nth(r, VC_DIVERGENCE, 0);
+    EXPECT_INT(t->node, TABLET);
+    EXPECT_STR(t->record, "note/n4");
+    EXPECT_STR(t->summary, "tablet disagrees with the server on 1 record after quiescence");
+    EXPECT_STR(t->witness, "    note/n4: server absent, tablet {text: \"d\"}\n");
+    /* n0 extra, n1 an integer for a string, n2 missing, n3 deleted, n5 extra. */
+    const finding *l = nth(r, VC_DIVERGENCE, 1);
+    EXPECT_INT(l->node, LAPTOP);
+    EXPECT_STR(l->record, "note/n0");
+    EXPECT_STR(l->summary, "laptop disagrees with the server on 5 records after quiescence");
+    EXPECT_STR(l->witness, "    note/n0: server absent, laptop {}\n"
+                           "    note/n1: server {text: \"a\"}, laptop {text: 1}\n"
+                           "    note/n2: server deleted, laptop absent\n"
+                           "    ... and 2 more records\n");
+    fixture_free(&f);
+}
+
+/* Same visible state with other provenance or other kept copies is no divergence. */
+static void test_no_divergence_when_identical(void)
+{
+    fixture f;
+    fixture_init(&f);
+    snap_all(&f, "{'records':[" SERVER_STATE "]}");
+    snap(&f, PHONE, "{'records':["
+                    "{'type':'note','id':'n3','deleted':false,'w':W(2,1),'fields':{'text':{'v':'c','w':W(3,7)}}},"
+                    "{'type':'note','id':'n1','deleted':false,'w':W(3,8),'fields':{'text':{'v':'a','w':W(1,1)}}},"
+                    "{'type':'note','id':'n2','deleted':true,'w':W(1,2),'fields':{'text':{'v':'x','w':W(1,3)}}}],"
+                    "'kept':[{'type':'note','id':'n1','w':W(2,5)}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_NO_COUNTS(r);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+static void test_no_divergence_without_quiescence(void)
+{
+    fixture f;
+    fixture_init(&f);
+    differing_devices(&f);
+    const check_result *r = run(&f, false, "laptop: a pull in flight");
+    EXPECT_COUNTS(r, VC_NO_QUIESCENCE, 1);
+    EXPECT_INT(stored(r, VC_DIVERGENCE), 0);
+    fixture_free(&f);
+}
+
+static void test_no_quiescence(void)
+{
+    fixture f;
+    fixture_init(&f);
+    const char *liveness = "    phone: 2 changes waiting to be pushed\n    tablet: retrying after 30s\n";
+    const check_result *r = run(&f, false, liveness);
+    EXPECT_COUNTS(r, VC_NO_QUIESCENCE, 1);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_NO_QUIESCENCE);
+    EXPECT(x->record == NULL);
+    EXPECT_U64(x->w, WRITE_NONE);
+    EXPECT_U64(x->competitor, WRITE_NONE);
+    EXPECT_INT(x->node, -1);
+    /* heal at 1m, deadline at 1h1m. */
+    EXPECT_STR(x->summary, "sync did not settle within 1h of the final heal");
+    EXPECT_CONTAINS(x->witness, liveness);
+    /* A copy, not the caller's pointer. */
+    EXPECT(x->witness != liveness);
+
+    r = run(&f, false, NULL);
+    EXPECT_COUNTS(r, VC_NO_QUIESCENCE, 1);
+    EXPECT_STR(only(r, VC_NO_QUIESCENCE)->witness, "");
+
+    r = run(&f, true, NULL);
+    EXPECT_NO_COUNTS(r);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* --- bounds -------------------------------------------------------------------- */
+
+static void test_findings_cap(void)
+{
+    fixture f;
+    fixture_init(&f);
+    char key[32];
+    int total = CHECK_FINDINGS_PER_CLASS_MAX + 10;
+    for (int i = 1; i <= total; i++) {
+        snprintf(key, sizeof key, "note/n%d", i);
+        create(&f, PHONE, (uint32_t)i, key, "text=a");
+    }
+    /* Another class stays under its own cap. */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(key, sizeof key, "note/m%d", i);
+        receive(&f, create(&f, TABLET, (uint32_t)i, key, "text=a"));
+    }
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, (uint64_t)total + 3);
+    EXPECT_COUNTS(r, VC_UNDELIVERED, CHECK_FINDINGS_PER_CLASS_MAX + 10, VC_LOST_UPDATE, 3);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), CHECK_FINDINGS_PER_CLASS_MAX);
+    EXPECT_INT(stored(r, VC_LOST_UPDATE), 3);
+    EXPECT_INT(r->n_findings, CHECK_FINDINGS_PER_CLASS_MAX + 3);
+    /* The first ones are the ones kept. */
+    EXPECT_U64(nth(r, VC_UNDELIVERED, 0)->w, WRITE_ID(PHONE, 1));
+    EXPECT_U64(nth(r, VC_UNDELIVERED, CHECK_FINDINGS_PER_CLASS_MAX - 1)->w,
+               WRITE_ID(PHONE, CHECK_FINDINGS_PER_CLASS_MAX));
+    fixture_free(&f);
+}
+
+static void test_write_name(void)
+{
+    fixture f;
+    fixture_init(&f);
+    char name[96];
+    check_write_name(f.sc, WRITE_ID(PHONE, 3), name, sizeof name);
+    EXPECT_STR(name, "phone:3");
+    check_write_name(f.sc, WRITE_ID(LAPTOP, 12), name, sizeof name);
+    EXPECT_STR(name, "laptop:12");
+    check_write_name(f.sc, WRITE_ID(NODE_SERVER, 1), name, sizeof name);
+    EXPECT_STR(name, "server:1");
+    fixture_free(&f);
+}
+
+int main(void)
+{
+    xalloc_install_cjson();
+    test_kept();
+    test_kept_without_receipt();
+    test_refused_not_checked();
+    test_superseded();
+    test_overwritten_concurrent();
+    test_silent_overwrite_field();
+    test_silent_overwrite_whole_record();
+    test_field_grain_older_value_is_lost_update();
+    test_tombstones_do_not_diverge();
+    test_worst_field_decides();
+    test_lost_update_skew();
+    test_lost_update_all_contributors_older();
+    test_lost_update_vanished_record();
+    test_lost_update_vanished_field();
+    test_undelivered();
+    test_undelivered_next_to_a_delivered_write();
+    test_delete_kept();
+    test_resurrection_without_later_edit();
+    test_no_resurrection_after_later_edit();
+    test_resurrection_concurrent_edit();
+    test_no_resurrection_for_undelivered_delete();
+    test_edit_lost_to_concurrent_delete();
+    test_edit_lost_to_older_delete();
+    test_duplicate();
+    test_duplicate_delete();
+    test_no_duplicate_within_a_record();
+    test_divergence();
+    test_divergence_extra_records();
+    test_no_divergence_when_identical();
+    test_no_divergence_without_quiescence();
+    test_no_quiescence();
+    test_findings_cap();
+    test_write_name();
+    return test_exit("test-check");
+}
