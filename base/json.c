@@ -104,6 +104,35 @@ void json_write(buf *b, const cJSON *v)
     }
 }
 
+static void indent(buf *b, int depth)
+{
+    buf_putc(b, '\n');
+    for (int i = 0; i < depth; i++)
+        buf_puts(b, "  ");
+}
+
+void json_write_pretty(buf *b, const cJSON *v, int depth)
+{
+    if (!(cJSON_IsObject(v) || cJSON_IsArray(v)) || !v->child) {
+        json_write(b, v);
+        return;
+    }
+    bool object = cJSON_IsObject(v);
+    buf_putc(b, object ? '{' : '[');
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (c != v->child)
+            buf_putc(b, ',');
+        indent(b, depth + 1);
+        if (object) {
+            buf_put_json_string(b, c->string);
+            buf_puts(b, ": ");
+        }
+        json_write_pretty(b, c, depth + 1);
+    }
+    indent(b, depth);
+    buf_putc(b, object ? '}' : ']');
+}
+
 /* --- reader ---------------------------------------------------------------- */
 
 void jr_init(json_reader *r, const char *text, size_t len)

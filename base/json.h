@@ -28,6 +28,8 @@ void json_put_number(buf *b, double v);
 size_t json_number_length(double v);
 /* Compact form of a cJSON tree. */
 void json_write(buf *b, const cJSON *v);
+/* Indented form (two spaces a level) for files people read. */
+void json_write_pretty(buf *b, const cJSON *v, int depth);
 
 typedef struct json_reader {
     const char *p;

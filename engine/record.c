@@ -151,7 +151,7 @@ bool stamp_from_json(const cJSON *j, stamp *out)
 {
     int64_t w, t, hl, hc, s;
     if (!cJSON_IsObject(j) || !get_i64(j, "w", &w) || !get_i64(j, "t", &t) || !get_i64(j, "hl", &hl) ||
-        !get_i64(j, "hc", &hc) || !get_i64(j, "s", &s) || w < 0 || hc < 0)
+        !get_i64(j, "hc", &hc) || !get_i64(j, "s", &s) || w < 0 || hc < 0 || hc > UINT32_MAX)
         return false;
     out->w = (write_id)w;
     out->ts_us = t;

@@ -108,6 +108,30 @@ static cJSON *apply_change(server *s, wire_change *c, int64_t now_us)
     return wire_result_json(c->op_id, status_name(out.verdict), out.conflict, &out.result);
 }
 
+/*
+ * A client rebases its pending changes of a record when the server applies
+ * an earlier one (client.c). Changes that travel in one push have not been
+ * rebased yet, so the server applies the same rule within the batch: a
+ * change made on the base version of an earlier, applied change in this
+ * batch counts as made on that change's result.
+ */
+static void rebase_within_batch(wire_change *changes, int i, const cJSON *const *results)
+{
+    wire_change *c = &changes[i];
+    for (int k = i - 1; k >= 0; k--) {
+        const wire_change *prev = &changes[k];
+        if (strcmp(prev->rec.type, c->rec.type) != 0 || strcmp(prev->rec.id, c->rec.id) != 0)
+            continue;
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(results[k], "status");
+        const cJSON *version =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results[k], "record"), "version");
+        if (cJSON_IsString(status) && strcmp(status->valuestring, "applied") == 0 && cJSON_IsNumber(version) &&
+            c->base_version == prev->base_version)
+            c->base_version = (int64_t)version->valuedouble;
+        return;   /* only the latest earlier change of the record matters */
+    }
+}
+
 static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
 {
     int n;
@@ -115,6 +139,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     if (!wire_push_parse(msg, &s->scratch, &n, &changes))
         return;   /* malformed: no reply, as a server rejecting garbage would not help */
     cJSON *results = cJSON_CreateArray();
+    const cJSON **by_change = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *by_change);
     store_begin(s->store);
     for (int i = 0; i < n; i++) {
         wire_change *c = &changes[i];
@@ -124,10 +149,13 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                 cJSON *replay = cJSON_Parse(prior);
                 assert(replay);
                 cJSON_AddItemToArray(results, replay);
+                by_change[i] = replay;
                 continue;
             }
         }
+        rebase_within_batch(changes, i, by_change);
         cJSON *result = apply_change(s, c, now_us);
+        by_change[i] = result;
         if (s->profile->idempotency) {
             buf text;
             buf_init(&text);

@@ -22,13 +22,18 @@ static const char *conflict_kind(const resolve_input *in)
     return "update-update";
 }
 
-/* The incoming change takes effect in full. */
+/*
+ * The incoming change takes effect in full. A record that comes back from a
+ * tombstone (re-created, or resurrected by an edit) is the sender's record
+ * as a whole: the tombstone's leftover fields were deleted and stay so.
+ */
 static void take_incoming(const resolve_input *in, resolve_output *out, arena *a)
 {
     const record *cur = in->current;
     const record *inc = in->incoming;
     out->verdict = RESOLVE_INCOMING;
-    if (!cur || (in->op != OP_DELETE && in->rules->grain == GRAIN_RECORD)) {
+    bool whole = !cur || (in->op != OP_DELETE && (in->rules->grain == GRAIN_RECORD || cur->deleted));
+    if (whole) {
         record_copy(&out->result, inc, a);
         if (cur) {
             out->result.version = cur->version;

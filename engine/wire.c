@@ -59,7 +59,8 @@ static bool get_hlc(const cJSON *msg, hlc *out)
         return false;
     const cJSON *l = cJSON_GetArrayItem(arr, 0);
     const cJSON *c = cJSON_GetArrayItem(arr, 1);
-    if (!cJSON_IsNumber(l) || !cJSON_IsNumber(c) || c->valuedouble < 0)
+    if (!cJSON_IsNumber(l) || !cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > (double)UINT32_MAX ||
+        c->valuedouble != (double)(uint32_t)c->valuedouble)
         return false;
     out->l_us = (int64_t)l->valuedouble;
     out->c = (uint32_t)c->valuedouble;

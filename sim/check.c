@@ -28,7 +28,8 @@
  *
  * Record level: a live record with a delete D in its history is a
  * resurrection unless a contributor follows D, or one is concurrent with D
- * and the entity's delete rule lets edits win. Replica level: every device
+ * and the entity's delete rule lets edits win; and once re-created after D,
+ * none of its fields may hold a value written before D. Replica level: every device
  * must hold the server's visible state -- for a tombstone, just "deleted"
  * (divergence).
  */
@@ -49,6 +50,9 @@ typedef struct checker {
     const check_input *in;
     check_result *out;
     const snapshot *server;
+    /* Deletes that reached the server, by history record index: first index, then a chain. */
+    int *first_delete;        /* per record, index into h->writes or -1 */
+    int *next_delete;         /* per write, the record's next delete or -1 */
 } checker;
 
 void check_write_name(const scenario *sc, write_id w, char *out, size_t cap)
@@ -253,6 +257,35 @@ static int concurrent_class(const checker *c, const char *key, write_id w)
 }
 
 
+static void index_deletes(checker *c)
+{
+    const history *h = c->in->h;
+    c->first_delete = xmalloc((h->n_records ? h->n_records : 1) * sizeof *c->first_delete);
+    c->next_delete = xmalloc((h->n_writes ? h->n_writes : 1) * sizeof *c->next_delete);
+    for (size_t i = 0; i < h->n_records; i++)
+        c->first_delete[i] = -1;
+    /* Walk backwards so each chain lists deletes in history order. */
+    for (size_t i = h->n_writes; i-- > 0;) {
+        const write_rec *wr = &h->writes[i];
+        c->next_delete[i] = -1;
+        if (wr->accepted && wr->op == OP_DELETE && wr->received > 0) {
+            c->next_delete[i] = c->first_delete[wr->record];
+            c->first_delete[wr->record] = (int)i;
+        }
+    }
+}
+
+/* A delete of w's record that causally follows w, or WRITE_NONE. */
+static write_id later_delete(const checker *c, const write_rec *wr)
+{
+    for (int i = c->first_delete[wr->record]; i >= 0; i = c->next_delete[i]) {
+        write_id d = c->in->h->writes[i].w;
+        if (history_relation(c->in->h, d, wr->w) == CAUSAL_AFTER)
+            return d;
+    }
+    return WRITE_NONE;
+}
+
 /* Class of an update/create that reached the server. */
 static int classify_update(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
 {
@@ -275,9 +308,14 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
         write_id p = f ? f->w : WRITE_NONE;
         int cls;
         write_id who = p;
+        write_id deleted_by;
         if (p == wr->w) {
             cls = KEPT;
             who = WRITE_NONE;
+        } else if (!f && (deleted_by = later_delete(c, wr))) {
+            /* The field went with a later delete, and the record was created again without it. */
+            cls = VC_SUPERSEDED;
+            who = deleted_by;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_AFTER) {
             cls = VC_SUPERSEDED;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {
@@ -387,6 +425,36 @@ static void classify_writes(checker *c)
 
 /* --- record and replica level -------------------------------------------------- */
 
+/*
+ * A record re-created after a delete (a contributor follows the delete) must
+ * not carry values written before the delete: those were deleted, and
+ * bringing them back is a resurrection of the data, field by field.
+ */
+static void check_recreated_fields(checker *c, const write_rec *d, const snap_record *r)
+{
+    for (int i = 0; i < r->n_fields; i++) {
+        write_id p = r->fields[i].w;
+        if (!is_known(c, p) || history_relation(c->in->h, p, d->w) != CAUSAL_BEFORE)
+            continue;
+        char name[96];
+        check_write_name(c->in->sc, d->w, name, sizeof name);
+        buf summary, witness;
+        buf_init(&summary);
+        buf_init(&witness);
+        buf_printf(&summary, "%s was re-created after delete %s, but its field '%s' came back from before the delete",
+                   r->key, name, r->fields[i].name);
+        buf_puts(&witness, "    delete      ");
+        describe_write(c, &witness, d->w);
+        buf_puts(&witness, "\n    old value   ");
+        describe_write(c, &witness, p);
+        buf_putc(&witness, '\n');
+        describe_final(&witness, r);
+        add_finding(c, VC_RESURRECTION, r->key, d->w, p, -1, summary.data, witness.data);
+        buf_free(&summary);
+        buf_free(&witness);
+    }
+}
+
 static void check_resurrections(checker *c)
 {
     const history *h = c->in->h;
@@ -399,8 +467,10 @@ static void check_resurrections(checker *c)
         const snap_record *r = snapshot_find(c->server, hr->key);
         if (!r || r->deleted)
             continue;
-        if (following_contributor(c, r, d->w))
+        if (following_contributor(c, r, d->w)) {
+            check_recreated_fields(c, d, r);
             continue;
+        }
         write_id rival = concurrent_contributor(c, r, d->w);
         delete_rule rule = profile_rules(&sc->profile.engine, hr->type)->on_delete;
         if (rival && rule != DELETE_WINS)
@@ -558,6 +628,7 @@ void check_run(const check_input *in, check_result *out)
     memset(out, 0, sizeof *out);
     arena_init(&out->a, 16 * 1024);
     checker c = { .in = in, .out = out, .server = &in->snaps[NODE_SERVER] };
+    index_deletes(&c);
     classify_writes(&c);
     check_resurrections(&c);
     check_duplicates(&c);
@@ -571,6 +642,8 @@ void check_run(const check_input *in, check_result *out)
         add_finding(&c, VC_NO_QUIESCENCE, NULL, WRITE_NONE, WRITE_NONE, -1, summary,
                     in->liveness ? in->liveness : "");
     }
+    xfree(c.first_delete);
+    xfree(c.next_delete);
 }
 
 void check_result_free(check_result *r)

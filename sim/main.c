@@ -8,6 +8,7 @@
  * Exit codes: 0 expectations met; 1 violation or unmet expectation;
  * 2 bad input or usage; 3 no quiescence.
  */
+#include "base/json.h"
 #include "base/xalloc.h"
 #include "engine/strategy.h"
 #include "sim/report.h"
@@ -92,10 +93,14 @@ static bool write_json_file(const char *path, cJSON *json)
         fprintf(stderr, "syncsim: cannot write %s: %s\n", path, strerror(errno));
         return false;
     }
-    char *text = cJSON_Print(json);
-    fprintf(f, "%s\n", text);
-    cJSON_free(text);
-    bool ok = fclose(f) == 0;
+    /* Our writer, not cJSON_Print: cJSON rounds integers beyond 15 digits. */
+    buf text;
+    buf_init(&text);
+    json_write_pretty(&text, json, 0);
+    buf_putc(&text, '\n');
+    bool ok = fwrite(text.data, 1, text.len, f) == text.len;
+    buf_free(&text);
+    ok = fclose(f) == 0 && ok;
     if (!ok)
         fprintf(stderr, "syncsim: cannot write %s: %s\n", path, strerror(errno));
     return ok;

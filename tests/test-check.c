@@ -468,6 +468,41 @@ static void test_field_grain_older_value_is_lost_update(void)
     fixture_free(&f);
 }
 
+/* Re-created after a delete, a record must not carry a field written before the delete. */
+static void test_recreate_brings_back_deleted_field(void)
+{
+    for (int leak = 0; leak < 2; leak++) {
+        fixture f;
+        fixture_init(&f);
+        write_id a1 = create(&f, PHONE, 1, "item/i1", "secret=pin,text=old");
+        write_id d = delete(&f, PHONE, 2, "item/i1");
+        write_id a3 = create(&f, PHONE, 3, "item/i1", "text=new");
+        receive(&f, a1);
+        receive(&f, d);
+        receive(&f, a3);
+        snap_all(&f, leak ? "{'records':[{'type':'item','id':'i1','deleted':false,'w':W(1,3),"
+                            "'fields':{'secret':{'v':'pin','w':W(1,1)},'text':{'v':'new','w':W(1,3)}}}]}"
+                          : "{'records':[{'type':'item','id':'i1','deleted':false,'w':W(1,3),"
+                            "'fields':{'text':{'v':'new','w':W(1,3)}}}]}");
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->counts[VC_RESURRECTION], leak ? 1 : 0);
+        /* The old fields went with the delete: superseded, not lost. */
+        EXPECT_U64(r->counts[VC_LOST_UPDATE], 0);
+        if (!leak) {
+            /* a1 (its text by a3, its secret by the delete) and the delete (by the re-create). */
+            EXPECT_COUNTS(r, VC_SUPERSEDED, 2);
+            EXPECT_U64(r->writes_kept, 1);
+        }
+        if (leak) {
+            const finding *x = only(r, VC_RESURRECTION);
+            EXPECT_U64(x->w, d);
+            EXPECT_U64(x->competitor, a1);
+            EXPECT_CONTAINS(x->summary, "field 'secret' came back from before the delete");
+        }
+        fixture_free(&f);
+    }
+}
+
 /* Two tombstones are the same visible state, whatever fields they still carry. */
 static void test_tombstones_do_not_diverge(void)
 {
@@ -1148,6 +1183,7 @@ int main(void)
     test_silent_overwrite_whole_record();
     test_field_grain_older_value_is_lost_update();
     test_tombstones_do_not_diverge();
+    test_recreate_brings_back_deleted_field();
     test_worst_field_decides();
     test_lost_update_skew();
     test_lost_update_all_contributors_older();

@@ -1,0 +1,1755 @@
+/*
+ * test-engine: the built-in client and server together (engine/client.c,
+ * engine/server.c), created with engine_node_new and driven by hand through
+ * node_ops with a fake host: send appends the message to a list the test
+ * owns, set_timer records (node, delay, token), observe records a copy of
+ * the observation. The test delivers messages and fires timers itself.
+ *
+ * Covered: the first round pulls; a create is observed with its write id,
+ * queued, pushed by a later round, applied by the server and acknowledged
+ * (the outbox empties, idle() turns true when the round ends); a duplicated
+ * push is applied once with idempotency (identical replayed reply, no new
+ * change-log seq) and twice without (a stale retry overwrites a newer write);
+ * replies that do not answer the request in flight are ignored; pull paging
+ * follows the returned cursor, which survives a restart; a page never
+ * overwrites a record with unpushed changes; refused user operations write
+ * nothing; crash
+ * and boot keep the store and forget the request in flight (and the HLC
+ * resumes above the stored stamps); a server restart keeps seq and
+ * deduplication; request timeouts retry on the profile's schedule (a
+ * successful push ends the failure streak) and, with
+ * `then: stop`, give up and push again only on CTL_SYNC_NOW; malformed
+ * messages to either side change nothing. Two end-to-end checks of
+ * conflict handling: two local writes to one record pushed in one batch are
+ * not a conflict with each other, and a record re-created after a delete
+ * does not bring back the deleted record's fields.
+ */
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "engine/strategy.h"
+#include "engine/wire.h"
+#include "tests/testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 INT64_C(1735689600000000)   /* 2025-01-01T00:00:00Z */
+#define SEC INT64_C(1000000)
+
+/* --- the fake host -------------------------------------------------------------- */
+
+#define MAX_MSGS 64
+#define MAX_TIMERS 512
+#define MAX_OBS 512
+#define MAX_NODES 3
+
+typedef struct sent_msg {
+    int from, to;
+    cJSON *msg;
+} sent_msg;
+
+typedef struct timer_rec {
+    int node;
+    int64_t delay_us;
+    uint64_t token;
+} timer_rec;
+
+typedef struct obs_rec {
+    int node;
+    obs_kind kind;
+    char type[32];
+    char id[32];
+    bool deleted;
+    write_id record_w, delete_w, w, loser;
+    int n_writes;
+    write_id writes[8];
+    char detail[96];
+    int64_t count;
+    int peer;
+} obs_rec;
+
+typedef struct fake_host {
+    sent_msg msgs[MAX_MSGS];
+    int n_msgs;
+    timer_rec timers[MAX_TIMERS];
+    int n_timers;
+    obs_rec obs[MAX_OBS];
+    int n_obs;
+} fake_host;
+
+static void host_send(void *ctx, int from, int to, cJSON *msg)
+{
+    fake_host *h = ctx;
+    if (h->n_msgs == MAX_MSGS) {
+        fprintf(stderr, "%s: too many messages in flight\n", __FILE__);
+        test_failures++;
+        cJSON_Delete(msg);
+        return;
+    }
+    h->msgs[h->n_msgs++] = (sent_msg){ .from = from, .to = to, .msg = msg };
+}
+
+static void host_set_timer(void *ctx, int node_index, int64_t delay_us, uint64_t token)
+{
+    fake_host *h = ctx;
+    if (h->n_timers == MAX_TIMERS) {
+        fprintf(stderr, "%s: too many timers\n", __FILE__);
+        test_failures++;
+        return;
+    }
+    h->timers[h->n_timers++] = (timer_rec){ .node = node_index, .delay_us = delay_us, .token = token };
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static void host_observe(void *ctx, int node_index, const observation *o)
+{
+    fake_host *h = ctx;
+    if (h->n_obs == MAX_OBS) {
+        fprintf(stderr, "%s: too many observations\n", __FILE__);
+        test_failures++;
+        return;
+    }
+    obs_rec *r = &h->obs[h->n_obs++];
+    memset(r, 0, sizeof *r);
+    r->node = node_index;
+    r->kind = o->kind;
+    copy_str(r->type, sizeof r->type, o->type);
+    copy_str(r->id, sizeof r->id, o->id);
+    copy_str(r->detail, sizeof r->detail, o->detail);
+    r->deleted = o->deleted;
+    r->record_w = o->record_w;
+    r->delete_w = o->delete_w;
+    r->w = o->w;
+    r->loser = o->loser;
+    r->count = o->count;
+    r->peer = o->peer;
+    r->n_writes = o->n_writes;
+    for (int i = 0; i < o->n_writes && i < 8; i++)
+        r->writes[i] = o->writes[i];
+}
+
+/* --- the rig: a server (0), a phone (1) and optionally a tablet (2) -------------- */
+
+typedef struct rig {
+    fake_host host;
+    profile p;
+    node *nodes[MAX_NODES];
+    int n_nodes;
+    int64_t now;
+} rig;
+
+#define PHONE 1
+#define TABLET 2
+
+/* Defaults with every timer delay distinct, so a test can find a timer by its delay. */
+static void rig_init(rig *r)
+{
+    memset(r, 0, sizeof *r);
+    profile_defaults(&r->p);
+    r->p.sync_after_write_us = 2500000;   /* default 2s equals the second retry delay */
+    r->p.request_timeout_us = 7 * SEC;    /* default 10s equals the fourth retry delay */
+    r->now = T0;
+}
+
+static void rig_start(rig *r, int n_devices)
+{
+    static const char *const names[MAX_NODES] = { "server", "phone", "tablet" };
+    r->n_nodes = n_devices + 1;
+    for (int i = 0; i < r->n_nodes; i++) {
+        engine_config cfg = {
+            .index = i,
+            .name = names[i],
+            .profile = &r->p,
+            .store_path = NULL,
+            .host = { .ctx = &r->host, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
+        };
+        char *err = NULL;
+        r->nodes[i] = engine_node_new(&cfg, &err);
+        if (!r->nodes[i]) {
+            fprintf(stderr, "engine_node_new(%s): %s\n", names[i], err ? err : "?");
+            xfree(err);
+            exit(1);
+        }
+        r->nodes[i]->ops->boot(r->nodes[i], r->now);
+    }
+}
+
+static void rig_stop(rig *r)
+{
+    for (int i = 0; i < r->host.n_msgs; i++)
+        cJSON_Delete(r->host.msgs[i].msg);
+    r->host.n_msgs = 0;
+    for (int i = 0; i < r->n_nodes; i++)
+        r->nodes[i]->ops->destroy(r->nodes[i]);
+}
+
+static node *N(rig *r, int i)
+{
+    return r->nodes[i];
+}
+
+/* Take the oldest message sent by `from` (the caller frees it), or NULL. */
+static cJSON *take_from(rig *r, int from)
+{
+    for (int i = 0; i < r->host.n_msgs; i++) {
+        if (r->host.msgs[i].from == from) {
+            cJSON *m = r->host.msgs[i].msg;
+            memmove(&r->host.msgs[i], &r->host.msgs[i + 1], (size_t)(r->host.n_msgs - i - 1) * sizeof r->host.msgs[0]);
+            r->host.n_msgs--;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static int msgs_from(const rig *r, int from)
+{
+    int n = 0;
+    for (int i = 0; i < r->host.n_msgs; i++)
+        n += r->host.msgs[i].from == from;
+    return n;
+}
+
+static void deliver(rig *r, int from, int to, const cJSON *msg)
+{
+    N(r, to)->ops->deliver(N(r, to), from, msg, r->now);
+}
+
+/* Deliver every message, oldest first, until none is left. */
+static void pump(rig *r)
+{
+    for (int guard = 0; r->host.n_msgs > 0; guard++) {
+        if (guard > 200) {
+            fprintf(stderr, "%s: pump does not settle\n", __FILE__);
+            test_failures++;
+            return;
+        }
+        sent_msg m = r->host.msgs[0];
+        memmove(&r->host.msgs[0], &r->host.msgs[1], (size_t)(r->host.n_msgs - 1) * sizeof r->host.msgs[0]);
+        r->host.n_msgs--;
+        r->now += 1000;
+        deliver(r, m.from, m.to, m.msg);
+        cJSON_Delete(m.msg);
+    }
+}
+
+static int count_obs(const rig *r, int node_index, obs_kind kind)
+{
+    int n = 0;
+    for (int i = 0; i < r->host.n_obs; i++)
+        n += r->host.obs[i].node == node_index && r->host.obs[i].kind == kind;
+    return n;
+}
+
+/* The latest observation of that kind by the node; a blank one (and a failure) if none. */
+static const obs_rec *last_obs(const rig *r, int node_index, obs_kind kind)
+{
+    static const obs_rec none;
+    for (int i = r->host.n_obs - 1; i >= 0; i--)
+        if (r->host.obs[i].node == node_index && r->host.obs[i].kind == kind)
+            return &r->host.obs[i];
+    fprintf(stderr, "%s: node %d made no observation of kind %d\n", __FILE__, node_index, (int)kind);
+    test_failures++;
+    return &none;
+}
+
+static int count_timers(const rig *r, int node_index, int64_t delay_us)
+{
+    int n = 0;
+    for (int i = 0; i < r->host.n_timers; i++)
+        n += r->host.timers[i].node == node_index && r->host.timers[i].delay_us == delay_us;
+    return n;
+}
+
+/* The token of the latest timer the node set with this delay. */
+static uint64_t last_timer(const rig *r, int node_index, int64_t delay_us)
+{
+    for (int i = r->host.n_timers - 1; i >= 0; i--)
+        if (r->host.timers[i].node == node_index && r->host.timers[i].delay_us == delay_us)
+            return r->host.timers[i].token;
+    fprintf(stderr, "%s: node %d set no timer of %lld us\n", __FILE__, node_index, (long long)delay_us);
+    test_failures++;
+    return 0;
+}
+
+static void fire(rig *r, int node_index, uint64_t token, int64_t advance_us)
+{
+    r->now += advance_us;
+    N(r, node_index)->ops->timer(N(r, node_index), token, r->now);
+}
+
+static void control(rig *r, int node_index, node_control ctl)
+{
+    N(r, node_index)->ops->control(N(r, node_index), ctl, r->now);
+}
+
+/* A user operation on note/<id> writing one field (none for a delete). */
+static bool user(rig *r, int node_index, op_kind kind, const char *id, write_id w, const char *field, value v,
+                 const char **reason)
+{
+    op_field f = { .name = field, .v = v };
+    user_op op = {
+        .kind = kind,
+        .type = "note",
+        .id = id,
+        .w = w,
+        .n_fields = field ? 1 : 0,
+        .fields = field ? &f : NULL,
+    };
+    const char *why = NULL;
+    r->now += 1000;
+    bool ok = N(r, node_index)->ops->user_op(N(r, node_index), &op, r->now, &why);
+    if (reason)
+        *reason = why;
+    return ok;
+}
+
+static value STR(const char *s)
+{
+    return (value){ .kind = VAL_STRING, .s = s };
+}
+
+/* --- reading messages and snapshots ------------------------------------------------- */
+
+static int64_t jint(const cJSON *o, const char *key)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(j)) {
+        fprintf(stderr, "%s: no number \"%s\"\n", __FILE__, key);
+        test_failures++;
+        return -1;
+    }
+    return (int64_t)j->valuedouble;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+static const cJSON *jget(const cJSON *o, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+static const cJSON *jitem(const cJSON *o, const char *array_key, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, array_key), i);
+}
+
+static int jsize(const cJSON *o, const char *array_key)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, array_key);
+    return cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+}
+
+/* One record of a node's snapshot, copied out. */
+typedef struct view {
+    bool found;
+    bool deleted;
+    int64_t version;
+    write_id w, del_w;
+    int n_fields;
+    bool has_field;
+    char text[64];
+    write_id field_w;
+} view;
+
+static view look(rig *r, int node_index, const char *id, const char *field)
+{
+    view v;
+    memset(&v, 0, sizeof v);
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, jget(snap, "records"))
+    {
+        if (strcmp(jstr(rec, "type"), "note") != 0 || strcmp(jstr(rec, "id"), id) != 0)
+            continue;
+        v.found = true;
+        v.deleted = cJSON_IsTrue(jget(rec, "deleted"));
+        v.version = jint(rec, "version");
+        v.w = (write_id)jint(rec, "w");
+        v.del_w = (write_id)jint(rec, "del_w");
+        v.n_fields = cJSON_GetArraySize(jget(rec, "fields"));
+        const cJSON *f = field ? jget(jget(rec, "fields"), field) : NULL;
+        if (f) {
+            v.has_field = true;
+            copy_str(v.text, sizeof v.text, jstr(f, "v"));
+            v.field_w = (write_id)jint(f, "w");
+        }
+    }
+    cJSON_Delete(snap);
+    return v;
+}
+
+/* The whole snapshot as text (xfree it), to compare before and after. */
+static char *snap_text(rig *r, int node_index)
+{
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    char *text = cJSON_PrintUnformatted(snap);
+    cJSON_Delete(snap);
+    char *copy = xstrdup(text);
+    cJSON_free(text);
+    return copy;
+}
+
+/* What the server holds, read through its own protocol: a pull from an unused device index. */
+static int64_t server_head_seq(rig *r)
+{
+    cJSON *pull = wire_pull(999, 0, 1000);
+    deliver(r, MAX_NODES + 5, 0, pull);
+    cJSON_Delete(pull);
+    cJSON *reply = take_from(r, 0);
+    int64_t next = reply ? jint(reply, "next") : -1;
+    cJSON_Delete(reply);
+    return next;
+}
+
+/* A whole sync round for a device, started by the user, delivered to the end. */
+static void sync_now(rig *r, int device)
+{
+    control(r, device, CTL_SYNC_NOW);
+    pump(r);
+}
+
+/* Fire the device's latest after-write timer: the round a local write schedules. */
+static void after_write(rig *r, int device)
+{
+    fire(r, device, last_timer(r, device, r->p.sync_after_write_us), r->p.sync_after_write_us);
+}
+
+/* --- tests ------------------------------------------------------------------------- */
+
+static void first_round_pulls(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    EXPECT_INT(count_timers(&r, PHONE, r.p.sync_interval_us), 1);   /* periodic sync armed at boot */
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    EXPECT(N(&r, 0)->ops->idle(N(&r, 0)));
+
+    /* Offline: a manual sync sends nothing. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_BEGIN), 0);
+
+    control(&r, PHONE, CTL_NET_UP);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_BEGIN), 1);
+    EXPECT_INT(r.host.n_msgs, 1);
+    EXPECT_INT(r.host.msgs[0].to, 0);
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT(pull != NULL);
+    if (!pull) {
+        rig_stop(&r);
+        return;
+    }
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    EXPECT(jint(pull, "req") > 0);
+    EXPECT_INT(jint(pull, "since"), 0);
+    EXPECT_INT(jint(pull, "limit"), r.p.pull_page_max);
+    EXPECT_INT(count_timers(&r, PHONE, r.p.request_timeout_us), 1);   /* the request timeout */
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+
+    deliver(&r, PHONE, 0, pull);
+    cJSON *reply = take_from(&r, 0);
+    EXPECT(reply != NULL);
+    EXPECT_STR(jstr(reply, "type"), "pull_result");
+    EXPECT_INT(jint(reply, "req"), jint(pull, "req"));
+    EXPECT_INT(jsize(reply, "changes"), 0);
+    EXPECT(cJSON_IsFalse(jget(reply, "has_more")));
+    EXPECT_INT(jint(reply, "next"), 0);
+    EXPECT_INT(count_obs(&r, 0, OBS_SERVED_HEAD), 1);
+    EXPECT_INT(last_obs(&r, 0, OBS_SERVED_HEAD)->peer, PHONE);
+
+    deliver(&r, 0, PHONE, reply);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 1);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_SYNC_END)->count, 0);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    EXPECT_INT(r.host.n_msgs, 0);
+    cJSON_Delete(pull);
+    cJSON_Delete(reply);
+    rig_stop(&r);
+}
+
+static void create_is_pushed_applied_and_acknowledged(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    int timers_before = count_timers(&r, PHONE, r.p.sync_after_write_us);
+
+    const write_id w = WRITE_ID(PHONE, 1);
+    const char *why = NULL;
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", w, "text", STR("hi"), &why));
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), 1);
+    const obs_rec *o = last_obs(&r, PHONE, OBS_RECORD);
+    EXPECT_STR(o->type, "note");
+    EXPECT_STR(o->id, "n1");
+    EXPECT(!o->deleted);
+    EXPECT_U64(o->record_w, w);
+    EXPECT_U64(o->delete_w, WRITE_NONE);
+    EXPECT_INT(o->n_writes, 1);
+    EXPECT_U64(o->writes[0], w);
+    view v = look(&r, PHONE, "n1", "text");
+    EXPECT(v.found);
+    EXPECT_STR(v.text, "hi");
+    EXPECT_U64(v.field_w, w);
+    EXPECT_INT(v.version, 0);
+    EXPECT_INT(r.host.n_msgs, 0);   /* nothing sent yet: the after-write sync is delayed */
+    EXPECT_INT(count_timers(&r, PHONE, r.p.sync_after_write_us), timers_before + 1);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+
+    /* The after-write round pushes the change. */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.sync_after_write_us), r.p.sync_after_write_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_BEGIN), 2);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT(push != NULL);
+    if (!push) {
+        rig_stop(&r);
+        return;
+    }
+    EXPECT_STR(jstr(push, "type"), "push");
+    EXPECT_STR(jstr(push, "device"), "phone");
+    EXPECT_INT(jsize(push, "changes"), 1);
+    const cJSON *c = jitem(push, "changes", 0);
+    EXPECT_STR(jstr(c, "op"), "create");
+    EXPECT(jint(c, "op_id") > 0);
+    EXPECT_INT(jint(c, "base_version"), 0);
+    EXPECT_INT(jsize(c, "changed"), 1);
+    EXPECT_STR(cJSON_GetArrayItem(jget(c, "changed"), 0)->valuestring, "text");
+    EXPECT_U64(jint(jget(jget(c, "record"), "st"), "w"), w);
+    EXPECT_U64(jint(jget(jget(jget(c, "record"), "fields"), "text"), "w"), w);
+    EXPECT_STR(jstr(jget(jget(jget(c, "record"), "fields"), "text"), "v"), "hi");
+
+    /* The server applies it. */
+    deliver(&r, PHONE, 0, push);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+    o = last_obs(&r, 0, OBS_RECEIVED);
+    EXPECT_U64(o->w, w);
+    EXPECT_STR(o->type, "note");
+    EXPECT_STR(o->id, "n1");
+    EXPECT_INT(count_obs(&r, 0, OBS_RECORD), 1);
+    EXPECT_U64(last_obs(&r, 0, OBS_RECORD)->record_w, w);
+    EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT), 0);
+    v = look(&r, 0, "n1", "text");
+    EXPECT(v.found);
+    EXPECT_STR(v.text, "hi");
+    EXPECT_U64(v.field_w, w);
+    EXPECT_U64(v.w, w);
+    EXPECT_INT(v.version, 1);
+
+    cJSON *reply = take_from(&r, 0);
+    EXPECT(reply != NULL);
+    EXPECT_STR(jstr(reply, "type"), "push_result");
+    EXPECT_INT(jint(reply, "req"), jint(push, "req"));
+    EXPECT_INT(jsize(reply, "results"), 1);
+    const cJSON *res = jitem(reply, "results", 0);
+    EXPECT_INT(jint(res, "op_id"), jint(c, "op_id"));
+    EXPECT_STR(jstr(res, "status"), "applied");
+    EXPECT(cJSON_IsFalse(jget(res, "conflict")));
+    EXPECT_INT(jint(jget(res, "record"), "version"), 1);
+
+    /* The reply removes the change from the outbox; the round goes on to pull. */
+    deliver(&r, 0, PHONE, reply);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* the pull is in flight */
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT(pull != NULL);
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    deliver(&r, PHONE, 0, pull);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 2);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    v = look(&r, PHONE, "n1", "text");
+    EXPECT_INT(v.version, 1);   /* the server's version was adopted */
+    EXPECT_U64(v.field_w, w);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), 1);   /* a new version of the same state is no new state */
+
+    /* Nothing left to push: the next round only pulls. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *next = take_from(&r, PHONE);
+    EXPECT_STR(jstr(next, "type"), "pull");
+    deliver(&r, PHONE, 0, next);
+    cJSON_Delete(next);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+
+    /* The server stamped what the change wrote with its own clock when it applied it. */
+    const cJSON *srec = jget(res, "record");
+    EXPECT(jint(jget(srec, "st"), "s") > T0);
+    EXPECT(jint(jget(jget(srec, "fields"), "text"), "s") > T0);
+
+    /* An update of the acknowledged record is made on its version: no conflict. */
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("bye"), NULL));
+    after_write(&r, PHONE);
+    cJSON *upd = take_from(&r, PHONE);
+    EXPECT_STR(jstr(upd, "type"), "push");
+    EXPECT_STR(jstr(jitem(upd, "changes", 0), "op"), "update");
+    EXPECT_INT(jint(jitem(upd, "changes", 0), "base_version"), 1);
+    deliver(&r, PHONE, 0, upd);
+    cJSON_Delete(upd);
+    cJSON *upd_reply = take_from(&r, 0);
+    EXPECT(cJSON_IsFalse(jget(jitem(upd_reply, "results", 0), "conflict")));
+    EXPECT_STR(jstr(jitem(upd_reply, "results", 0), "status"), "applied");
+    cJSON_Delete(upd_reply);
+    EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT), 0);
+    v = look(&r, 0, "n1", "text");
+    EXPECT_INT(v.version, 2);
+    EXPECT_STR(v.text, "bye");
+    EXPECT_U64(v.field_w, WRITE_ID(PHONE, 2));
+    cJSON_Delete(push);
+    cJSON_Delete(reply);
+    cJSON_Delete(pull);
+    rig_stop(&r);
+}
+
+/* Create n1 on the phone and return its push, not yet delivered. */
+static cJSON *phone_push_of_create(rig *r, write_id w, const char *text)
+{
+    control(r, PHONE, CTL_NET_UP);
+    pump(r);
+    EXPECT(user(r, PHONE, OP_CREATE, "n1", w, "text", STR(text), NULL));
+    after_write(r, PHONE);
+    cJSON *push = take_from(r, PHONE);
+    EXPECT(push != NULL);
+    EXPECT_STR(jstr(push, "type"), "push");
+    return push;
+}
+
+static void duplicate_push_is_applied_once_with_idempotency(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    const write_id w = WRITE_ID(PHONE, 1);
+    cJSON *push = phone_push_of_create(&r, w, "hi");
+    if (!push) {
+        rig_stop(&r);
+        return;
+    }
+    deliver(&r, PHONE, 0, push);
+    cJSON *first = take_from(&r, 0);
+    int64_t seq = server_head_seq(&r);
+    EXPECT_INT(seq, 1);
+
+    r.now += 30 * SEC;   /* a retry, later */
+    deliver(&r, PHONE, 0, push);
+    cJSON *second = take_from(&r, 0);
+    EXPECT(first != NULL && second != NULL);
+    EXPECT(cJSON_Compare(first, second, true));   /* the first result, replayed */
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECORD), 1);
+    EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT), 0);
+    EXPECT_INT(server_head_seq(&r), seq);   /* the change log did not advance */
+    EXPECT_INT(look(&r, 0, "n1", "text").version, 1);
+
+    /* The phone takes the first reply; the duplicate reply answers nothing in flight. */
+    deliver(&r, 0, PHONE, first);
+    int obs_before = r.host.n_obs;
+    cJSON *pull = take_from(&r, PHONE);
+    deliver(&r, 0, PHONE, second);
+    EXPECT_INT(r.host.n_obs, obs_before);
+    EXPECT_INT(r.host.n_msgs, 0);
+    deliver(&r, PHONE, 0, pull);
+    pump(&r);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    cJSON_Delete(pull);
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    cJSON_Delete(push);
+    rig_stop(&r);
+}
+
+static void duplicate_push_is_applied_twice_without_idempotency(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.idempotency = false;
+    rig_start(&r, 1);
+    const write_id w = WRITE_ID(PHONE, 1);
+    cJSON *push = phone_push_of_create(&r, w, "hi");
+    if (!push) {
+        rig_stop(&r);
+        return;
+    }
+    deliver(&r, PHONE, 0, push);
+    cJSON *first = take_from(&r, 0);
+    r.now += 30 * SEC;
+    deliver(&r, PHONE, 0, push);
+    cJSON *second = take_from(&r, 0);
+    EXPECT(first != NULL && second != NULL);
+    /* Processed again: received twice, and the second answer is not a replay of the first. */
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 2);
+    EXPECT(!cJSON_Compare(first, second, true));
+    EXPECT_STR(jstr(jitem(first, "results", 0), "status"), "applied");
+    /* The server now sees its own write as a concurrent create (base 0, version 1). */
+    EXPECT(cJSON_IsTrue(jget(jitem(second, "results", 0), "conflict")));
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    cJSON_Delete(push);
+    rig_stop(&r);
+}
+
+/*
+ * The harm a replayed change does without deduplication: the phone's create
+ * is applied, the tablet updates the record, then a retry of the phone's
+ * push arrives. Under client-wins it is applied a second time (the version
+ * advances twice) and overwrites the tablet's newer write; with idempotency
+ * the retry is answered from the first result and changes nothing.
+ */
+static void stale_retry(bool idempotency, int64_t *version, write_id *text_w, int *received)
+{
+    rig r;
+    rig_init(&r);
+    r.p.idempotency = idempotency;
+    r.p.fallback.strategy = strategy_find("client-wins");
+    r.p.fallback.grain = GRAIN_RECORD;
+    rig_start(&r, 2);
+    const write_id wp = WRITE_ID(PHONE, 1), wt = WRITE_ID(TABLET, 1);
+    cJSON *push = phone_push_of_create(&r, wp, "draft");
+    if (!push) {
+        rig_stop(&r);
+        return;
+    }
+    deliver(&r, PHONE, 0, push);   /* applied: version 1; the reply is lost */
+    cJSON_Delete(take_from(&r, 0));
+    EXPECT_INT(look(&r, 0, "n1", "text").version, 1);
+
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT_STR(look(&r, TABLET, "n1", "text").text, "draft");
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", wt, "text", STR("tablet's"), NULL));
+    sync_now(&r, TABLET);
+    EXPECT_INT(look(&r, 0, "n1", "text").version, 2);
+    EXPECT_U64(look(&r, 0, "n1", "text").field_w, wt);
+
+    r.now += 60 * SEC;
+    deliver(&r, PHONE, 0, push);   /* the phone's retry of the same push */
+    cJSON_Delete(take_from(&r, 0));
+    view v = look(&r, 0, "n1", "text");
+    *version = v.version;
+    *text_w = v.field_w;
+    *received = count_obs(&r, 0, OBS_RECEIVED);
+    cJSON_Delete(push);
+    rig_stop(&r);
+}
+
+static void stale_retry_with_and_without_idempotency(void)
+{
+    int64_t version;
+    write_id text_w;
+    int received;
+    stale_retry(true, &version, &text_w, &received);
+    EXPECT_INT(version, 2);
+    EXPECT_U64(text_w, WRITE_ID(TABLET, 1));
+    EXPECT_INT(received, 2);   /* the phone's create once, the tablet's update once */
+
+    stale_retry(false, &version, &text_w, &received);
+    EXPECT_INT(version, 3);    /* the phone's create applied twice */
+    EXPECT_U64(text_w, WRITE_ID(PHONE, 1));
+    EXPECT_INT(received, 3);
+}
+
+static void replies_to_other_requests_are_ignored(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 2);
+    /* The server holds n1, from the phone. */
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("hi"), NULL));
+    sync_now(&r, PHONE);
+
+    /* The tablet pulls; the reply is tampered with in various ways before the real one arrives. */
+    control(&r, TABLET, CTL_NET_UP);
+    cJSON *pull = take_from(&r, TABLET);
+    deliver(&r, TABLET, 0, pull);
+    cJSON *reply = take_from(&r, 0);
+    EXPECT(reply != NULL && jsize(reply, "changes") == 1);
+    int64_t req = jint(reply, "req");
+    char *before = snap_text(&r, TABLET);
+    int obs_before = r.host.n_obs;
+
+    cJSON *other = cJSON_Duplicate(reply, true);
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(other, "req"), (double)(req + 1));
+    deliver(&r, 0, TABLET, other);                          /* a later request id */
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(other, "req"), (double)(req - 1));
+    deliver(&r, 0, TABLET, other);                          /* an earlier one */
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(other, "req"), 0);
+    deliver(&r, 0, TABLET, other);                          /* "nothing in flight" */
+    deliver(&r, PHONE, TABLET, reply);                      /* right id, not from the server */
+    cJSON *as_push = cJSON_Duplicate(reply, true);
+    cJSON_ReplaceItemInObjectCaseSensitive(as_push, "type", cJSON_CreateString("push_result"));
+    cJSON_AddItemToObject(as_push, "results", cJSON_CreateArray());
+    deliver(&r, 0, TABLET, as_push);                        /* right id, wrong kind of answer */
+
+    char *after = snap_text(&r, TABLET);
+    EXPECT_STR(after, before);
+    EXPECT_INT(r.host.n_obs, obs_before);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT(!N(&r, TABLET)->ops->idle(N(&r, TABLET)));
+
+    /* The real reply is still accepted, once. */
+    deliver(&r, 0, TABLET, reply);
+    EXPECT_INT(count_obs(&r, TABLET, OBS_SYNC_END), 1);
+    EXPECT_STR(look(&r, TABLET, "n1", "text").text, "hi");
+    EXPECT_INT(count_obs(&r, TABLET, OBS_RECORD), 1);
+    deliver(&r, 0, TABLET, reply);
+    EXPECT_INT(count_obs(&r, TABLET, OBS_SYNC_END), 1);
+    EXPECT_INT(count_obs(&r, TABLET, OBS_RECORD), 1);
+    EXPECT(N(&r, TABLET)->ops->idle(N(&r, TABLET)));
+
+    xfree(before);
+    xfree(after);
+    cJSON_Delete(pull);
+    cJSON_Delete(reply);
+    cJSON_Delete(other);
+    cJSON_Delete(as_push);
+    rig_stop(&r);
+}
+
+static void pull_pages_follow_the_cursor(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.pull_page_max = 1;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("two"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT_INT(look(&r, 0, "n2", "text").version, 1);
+    int served_before = count_obs(&r, 0, OBS_SERVED_HEAD);
+
+    control(&r, TABLET, CTL_NET_UP);
+    cJSON *p1 = take_from(&r, TABLET);
+    EXPECT_STR(jstr(p1, "type"), "pull");
+    EXPECT_INT(jint(p1, "since"), 0);
+    EXPECT_INT(jint(p1, "limit"), 1);
+    deliver(&r, TABLET, 0, p1);
+    cJSON *r1 = take_from(&r, 0);
+    EXPECT_INT(jsize(r1, "changes"), 1);
+    EXPECT(cJSON_IsTrue(jget(r1, "has_more")));
+    int64_t next1 = jint(r1, "next");
+    EXPECT(next1 > 0);
+    EXPECT_INT(count_obs(&r, 0, OBS_SERVED_HEAD), served_before);   /* not at the head yet */
+
+    deliver(&r, 0, TABLET, r1);
+    cJSON *p2 = take_from(&r, TABLET);
+    EXPECT(p2 != NULL);
+    EXPECT_STR(jstr(p2, "type"), "pull");
+    EXPECT_INT(jint(p2, "since"), next1);
+    EXPECT_INT(jint(p2, "limit"), 1);
+    EXPECT(jint(p2, "req") != jint(p1, "req"));
+    EXPECT_INT(count_obs(&r, TABLET, OBS_SYNC_END), 0);
+
+    deliver(&r, TABLET, 0, p2);
+    cJSON *r2 = take_from(&r, 0);
+    EXPECT_INT(jsize(r2, "changes"), 1);
+    EXPECT(cJSON_IsFalse(jget(r2, "has_more")));
+    EXPECT(jint(r2, "next") > next1);
+    EXPECT_STR(jstr(jitem(r2, "changes", 0), "id"), "n2");
+    EXPECT_STR(jstr(jitem(r1, "changes", 0), "id"), "n1");
+    EXPECT_INT(count_obs(&r, 0, OBS_SERVED_HEAD), served_before + 1);
+    deliver(&r, 0, TABLET, r2);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT_INT(count_obs(&r, TABLET, OBS_SYNC_END), 1);
+    EXPECT_INT(last_obs(&r, TABLET, OBS_SYNC_END)->count, 2);
+    EXPECT_STR(look(&r, TABLET, "n1", "text").text, "one");
+    EXPECT_STR(look(&r, TABLET, "n2", "text").text, "two");
+
+    /* The cursor is kept: the next round asks from the last page's next... */
+    control(&r, TABLET, CTL_SYNC_NOW);
+    cJSON *p3 = take_from(&r, TABLET);
+    EXPECT_INT(jint(p3, "since"), jint(r2, "next"));
+    /* ...and so does the first round after a restart: the cursor is durable. */
+    N(&r, TABLET)->ops->crash(N(&r, TABLET));
+    N(&r, TABLET)->ops->boot(N(&r, TABLET), r.now);
+    control(&r, TABLET, CTL_NET_UP);
+    cJSON *p4 = take_from(&r, TABLET);
+    EXPECT_STR(jstr(p4, "type"), "pull");
+    EXPECT_INT(jint(p4, "since"), jint(r2, "next"));
+    cJSON_Delete(p4);
+    cJSON_Delete(p1);
+    cJSON_Delete(r1);
+    cJSON_Delete(p2);
+    cJSON_Delete(r2);
+    cJSON_Delete(p3);
+    rig_stop(&r);
+}
+
+/*
+ * A page that arrives while the device has an unpushed change to a record
+ * must not overwrite that record: the server decides, through the push.
+ */
+static void a_pull_does_not_overwrite_pending_changes(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    sync_now(&r, PHONE);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+    sync_now(&r, TABLET);
+    EXPECT_U64(look(&r, 0, "n1", "text").field_w, WRITE_ID(TABLET, 1));
+
+    /* The phone's pull is in flight when the user edits n1. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("phone"), NULL));
+    int records_before = count_obs(&r, PHONE, OBS_RECORD);
+    deliver(&r, PHONE, 0, pull);
+    cJSON *page = take_from(&r, 0);
+    EXPECT_INT(jsize(page, "changes"), 1);
+    deliver(&r, 0, PHONE, page);
+    view v = look(&r, PHONE, "n1", "text");
+    EXPECT_STR(v.text, "phone");
+    EXPECT_U64(v.field_w, WRITE_ID(PHONE, 2));
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), records_before);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 3);   /* the round itself completed */
+    cJSON_Delete(pull);
+    cJSON_Delete(page);
+    rig_stop(&r);
+}
+
+static void refused_user_ops_write_nothing(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    char *empty = snap_text(&r, PHONE);
+    int timers = r.host.n_timers;
+    const char *why = NULL;
+
+    EXPECT(!user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 1), "text", STR("x"), &why));
+    EXPECT_CONTAINS(why, "no such record");
+    why = NULL;
+    EXPECT(!user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 2), NULL, STR(""), &why));
+    EXPECT_CONTAINS(why, "no such record");
+
+    /* More fields than a record holds. */
+    enum { TOO_MANY = RECORD_FIELDS_MAX + 1 };
+    static char names[TOO_MANY][8];
+    static op_field fields[TOO_MANY];
+    for (int i = 0; i < TOO_MANY; i++) {
+        snprintf(names[i], sizeof names[i], "f%02d", i);
+        fields[i] = (op_field){ .name = names[i], .v = { .kind = VAL_INT, .i = i } };
+    }
+    user_op big = { .kind = OP_CREATE, .type = "note", .id = "big", .w = WRITE_ID(PHONE, 3), .n_fields = TOO_MANY,
+                    .fields = fields };
+    why = NULL;
+    EXPECT(!N(&r, PHONE)->ops->user_op(N(&r, PHONE), &big, r.now, &why));
+    EXPECT(why != NULL && why[0] != '\0');
+
+    char *still_empty = snap_text(&r, PHONE);
+    EXPECT_STR(still_empty, empty);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), 0);
+    EXPECT_INT(r.host.n_timers, timers);   /* no after-write sync for nothing */
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+
+    const write_id w = WRITE_ID(PHONE, 4);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", w, "text", STR("first"), NULL));
+    char *one = snap_text(&r, PHONE);
+    why = NULL;
+    EXPECT(!user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 5), "text", STR("second"), &why));
+    EXPECT_CONTAINS(why, "already exists");
+    char *still_one = snap_text(&r, PHONE);
+    EXPECT_STR(still_one, one);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), 1);
+
+    EXPECT(user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 6), NULL, STR(""), NULL));
+    why = NULL;
+    EXPECT(!user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 7), "text", STR("x"), &why));
+    EXPECT_CONTAINS(why, "deleted");
+    why = NULL;
+    EXPECT(!user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 8), NULL, STR(""), &why));
+    EXPECT_CONTAINS(why, "deleted");
+    view v = look(&r, PHONE, "n1", "text");
+    EXPECT(v.deleted);
+    EXPECT_U64(v.del_w, WRITE_ID(PHONE, 6));
+
+    /* Only the two accepted writes are queued. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    EXPECT_INT(jsize(push, "changes"), 2);
+    EXPECT_STR(jstr(jitem(push, "changes", 0), "op"), "create");
+    EXPECT_STR(jstr(jitem(push, "changes", 1), "op"), "delete");
+    EXPECT_U64(jint(jget(jget(jitem(push, "changes", 1), "record"), "del"), "w"), WRITE_ID(PHONE, 6));
+
+    /* The server refuses user operations. */
+    why = NULL;
+    EXPECT(!user(&r, 0, OP_CREATE, "s1", WRITE_ID(0, 1), "text", STR("x"), &why));
+    EXPECT(why != NULL);
+    EXPECT(!look(&r, 0, "s1", NULL).found);
+
+    xfree(empty);
+    xfree(still_empty);
+    xfree(one);
+    xfree(still_one);
+    cJSON_Delete(push);
+    rig_stop(&r);
+}
+
+static void crash_keeps_the_store_and_forgets_the_request(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    const write_id w = WRITE_ID(PHONE, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", w, "text", STR("hi"), NULL));
+    uint64_t after_write = last_timer(&r, PHONE, r.p.sync_after_write_us);
+    control(&r, PHONE, CTL_SYNC_NOW);
+    uint64_t timeout = last_timer(&r, PHONE, r.p.request_timeout_us);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    deliver(&r, PHONE, 0, push);
+    cJSON *reply = take_from(&r, 0);   /* held: the phone crashes before it arrives */
+    char *before = snap_text(&r, PHONE);
+
+    uint64_t periodic_token = last_timer(&r, PHONE, r.p.sync_interval_us);
+    N(&r, PHONE)->ops->crash(N(&r, PHONE));
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* a crashed node does nothing */
+    int periodic = count_timers(&r, PHONE, r.p.sync_interval_us);
+    r.now += 5 * SEC;
+    N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);
+    EXPECT_INT(count_timers(&r, PHONE, r.p.sync_interval_us), periodic + 1);
+
+    /* Records and outbox survived. */
+    char *after = snap_text(&r, PHONE);
+    EXPECT_STR(after, before);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* the change still waits to be acknowledged */
+
+    /* The request in flight, its timeout and the old after-write timer are forgotten. */
+    int obs_before = r.host.n_obs;
+    deliver(&r, 0, PHONE, reply);
+    fire(&r, PHONE, timeout, r.p.request_timeout_us);
+    fire(&r, PHONE, after_write, 0);
+    EXPECT_INT(r.host.n_obs, obs_before);
+    EXPECT_INT(r.host.n_msgs, 0);
+    char *after2 = snap_text(&r, PHONE);
+    EXPECT_STR(after2, before);
+    EXPECT_INT(look(&r, PHONE, "n1", "text").version, 0);   /* the lost reply was not applied */
+
+    /* The same change goes out again; the server recognises it. */
+    control(&r, PHONE, CTL_NET_UP);
+    cJSON *again = take_from(&r, PHONE);
+    EXPECT_STR(jstr(again, "type"), "push");
+    EXPECT_INT(jint(jitem(again, "changes", 0), "op_id"), jint(jitem(push, "changes", 0), "op_id"));
+    EXPECT_U64(jint(jget(jget(jitem(again, "changes", 0), "record"), "st"), "w"), w);
+    EXPECT(jint(again, "req") != jint(push, "req"));
+    deliver(&r, PHONE, 0, again);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    EXPECT_INT(look(&r, PHONE, "n1", "text").version, 1);
+
+    /* Online and idle now: timers set before the crash still start nothing. */
+    int rounds = count_obs(&r, PHONE, OBS_SYNC_BEGIN);
+    fire(&r, PHONE, after_write, 0);
+    fire(&r, PHONE, periodic_token, 0);
+    fire(&r, PHONE, timeout, 0);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_BEGIN), rounds);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
+
+    /* The HLC is recovered from the stored stamps: after a restart, and before
+     * hearing from the server, a write at an earlier wall time than the create
+     * still stamps above it. */
+    const cJSON *create_st = jget(jget(jitem(push, "changes", 0), "record"), "st");
+    hlc create_h = { .l_us = jint(create_st, "hl"), .c = (uint32_t)jint(create_st, "hc") };
+    N(&r, PHONE)->ops->crash(N(&r, PHONE));
+    r.now -= 3600 * SEC;   /* the phone's clock was stepped back an hour */
+    N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("later"), NULL));
+    control(&r, PHONE, CTL_NET_UP);
+    cJSON *upd = take_from(&r, PHONE);
+    EXPECT_STR(jstr(upd, "type"), "push");
+    const cJSON *st = jget(jget(jitem(upd, "changes", 0), "record"), "st");
+    hlc upd_h = { .l_us = jint(st, "hl"), .c = (uint32_t)jint(st, "hc") };
+    EXPECT(hlc_compare(upd_h, create_h) > 0);
+    deliver(&r, PHONE, 0, upd);
+    pump(&r);
+    EXPECT_U64(look(&r, 0, "n1", "text").field_w, WRITE_ID(PHONE, 2));   /* lww-hlc: the later write wins */
+
+    xfree(before);
+    xfree(after);
+    xfree(after2);
+    cJSON_Delete(push);
+    cJSON_Delete(reply);
+    cJSON_Delete(again);
+    cJSON_Delete(upd);
+    rig_stop(&r);
+}
+
+static void server_restart_keeps_seq_and_deduplication(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    cJSON *push = phone_push_of_create(&r, WRITE_ID(PHONE, 1), "hi");
+    deliver(&r, PHONE, 0, push);
+    cJSON *first = take_from(&r, 0);
+    EXPECT_INT(server_head_seq(&r), 1);
+
+    N(&r, 0)->ops->crash(N(&r, 0));
+    deliver(&r, PHONE, 0, push);   /* a crashed server does nothing */
+    EXPECT_INT(msgs_from(&r, 0), 0);
+    N(&r, 0)->ops->boot(N(&r, 0), r.now);
+
+    deliver(&r, PHONE, 0, push);   /* a retry after the restart: still deduplicated */
+    cJSON *second = take_from(&r, 0);
+    EXPECT(cJSON_Compare(first, second, true));
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+
+    /* The next change gets the next seq, not a reused one. */
+    deliver(&r, 0, PHONE, first);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("two"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT_INT(server_head_seq(&r), 2);
+    cJSON_Delete(push);
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    rig_stop(&r);
+}
+
+static void timeouts_retry_on_schedule(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.n_retry = 2;
+    r.p.retry_us[0] = 1 * SEC;
+    r.p.retry_us[1] = 3 * SEC;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    cJSON *pull1 = take_from(&r, PHONE);
+    uint64_t t1 = last_timer(&r, PHONE, r.p.request_timeout_us);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 0);
+
+    fire(&r, PHONE, t1, r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_RETRY)->count, 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);   /* the first delay of the schedule */
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* a retry is pending */
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 0);
+
+    /* The same timeout again, and a late reply to the failed request: nothing. */
+    fire(&r, PHONE, t1, 0);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    deliver(&r, PHONE, 0, pull1);
+    cJSON *late = take_from(&r, 0);
+    int obs_before = r.host.n_obs;
+    deliver(&r, 0, PHONE, late);
+    EXPECT_INT(r.host.n_obs, obs_before);
+    EXPECT_INT(r.host.n_msgs, 0);
+
+    /* The retry starts a new round with a new request; it times out too: the second delay. */
+    uint64_t retry1 = last_timer(&r, PHONE, 1 * SEC);
+    fire(&r, PHONE, retry1, 1 * SEC);
+    cJSON *pull2 = take_from(&r, PHONE);
+    EXPECT_STR(jstr(pull2, "type"), "pull");
+    EXPECT(jint(pull2, "req") != jint(pull1, "req"));
+    fire(&r, PHONE, t1, 0);   /* the failed request's timeout does not fail the new one */
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 2);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_RETRY)->count, 2);
+    EXPECT_INT(count_timers(&r, PHONE, 3 * SEC), 1);
+
+    /* A stale retry timer does nothing. */
+    fire(&r, PHONE, retry1, 0);
+    EXPECT_INT(r.host.n_msgs, 0);
+
+    /* Past the schedule (repeat-last): the last delay again. */
+    fire(&r, PHONE, last_timer(&r, PHONE, 3 * SEC), 3 * SEC);
+    cJSON_Delete(take_from(&r, PHONE));
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 3);
+    EXPECT_INT(count_timers(&r, PHONE, 3 * SEC), 2);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_GAVE_UP), 0);
+
+    /* A round that succeeds resets the count: the next failure waits the first delay again. */
+    fire(&r, PHONE, last_timer(&r, PHONE, 3 * SEC), 3 * SEC);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 1);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON_Delete(take_from(&r, PHONE));
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_RETRY)->count, 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 2);
+
+    cJSON_Delete(pull1);
+    cJSON_Delete(pull2);
+    cJSON_Delete(late);
+    rig_stop(&r);
+}
+
+/* A push that succeeds ends the failure streak, even if the pull after it fails. */
+static void a_successful_push_resets_the_retry_count(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.n_retry = 2;
+    r.p.retry_us[0] = 1 * SEC;
+    r.p.retry_us[1] = 3 * SEC;
+    rig_start(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("hi"), NULL));
+    control(&r, PHONE, CTL_NET_UP);
+    cJSON_Delete(take_from(&r, PHONE));   /* the push is lost */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_RETRY)->count, 1);
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    deliver(&r, PHONE, 0, push);
+    cJSON *reply = take_from(&r, 0);
+    deliver(&r, 0, PHONE, reply);         /* acknowledged */
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT_STR(jstr(pull, "type"), "pull");   /* ...and this one is lost */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 2);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_RETRY)->count, 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 2);
+    EXPECT_INT(count_timers(&r, PHONE, 3 * SEC), 0);
+    cJSON_Delete(push);
+    cJSON_Delete(reply);
+    cJSON_Delete(pull);
+    rig_stop(&r);
+}
+
+static void gives_up_then_waits_for_a_manual_sync(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.n_retry = 1;
+    r.p.retry_us[0] = 1 * SEC;
+    r.p.retry_stop_when_exhausted = true;
+    rig_start(&r, 1);
+    const write_id w = WRITE_ID(PHONE, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", w, "text", STR("hi"), NULL));
+
+    control(&r, PHONE, CTL_NET_UP);
+    cJSON *m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "push");
+    cJSON_Delete(m);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_GAVE_UP), 0);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);
+
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "push");
+    cJSON_Delete(m);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_GAVE_UP), 1);
+    EXPECT_INT(last_obs(&r, PHONE, OBS_GAVE_UP)->count, 2);
+    EXPECT(last_obs(&r, PHONE, OBS_GAVE_UP)->detail[0] != '\0');
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);   /* no further retry */
+    EXPECT_INT(r.host.n_msgs, 0);
+
+    /* Automatic rounds (after-write, periodic, reconnect) pull but do not push. */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.sync_after_write_us), 0);
+    m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "pull");
+    deliver(&r, PHONE, 0, m);
+    cJSON_Delete(m);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 1);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.sync_interval_us), r.p.sync_interval_us);
+    m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "pull");
+    deliver(&r, PHONE, 0, m);
+    cJSON_Delete(m);
+    pump(&r);
+    control(&r, PHONE, CTL_NET_DOWN);
+    control(&r, PHONE, CTL_NET_UP);
+    m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "pull");
+    deliver(&r, PHONE, 0, m);
+    cJSON_Delete(m);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 0);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* given up: waiting for the user */
+
+    /* The user presses sync: the change is pushed. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    m = take_from(&r, PHONE);
+    EXPECT_STR(jstr(m, "type"), "push");
+    EXPECT_U64(jint(jget(jget(jitem(m, "changes", 0), "record"), "st"), "w"), w);
+    deliver(&r, PHONE, 0, m);
+    cJSON_Delete(m);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
+    EXPECT_U64(look(&r, 0, "n1", "text").field_w, w);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    rig_stop(&r);
+}
+
+/* A well-formed change, and records, for building malformed variants. */
+#define STAMP_W1 "\"w\":4294967297,\"t\":1,\"hl\":1,\"hc\":0,\"s\":0"
+#define GOOD_RECORD                                                                     \
+    "{\"type\":\"note\",\"id\":\"n9\",\"version\":0,\"seq\":0,\"deleted\":false,\"st\":{" \
+    STAMP_W1 "},\"fields\":{\"text\":{\"v\":\"x\"," STAMP_W1 "}}}"
+#define DELETED_RECORD                                                                                  \
+    "{\"type\":\"note\",\"id\":\"n9\",\"version\":0,\"seq\":0,\"deleted\":true,\"st\":{" STAMP_W1 "},\"del\":{" \
+    STAMP_W1 "},\"fields\":{\"text\":{\"v\":\"x\"," STAMP_W1 "}}}"
+#define GOOD_CHANGE "{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD "}"
+#define PUSH_WITH(changes) "{\"type\":\"push\",\"req\":7,\"device\":\"phone\",\"changes\":" changes "}"
+
+static void malformed_messages_to_the_server_change_nothing(void)
+{
+    static const char *const bad[] = {
+        "{}",
+        "[]",
+        "42",
+        "\"push\"",
+        "null",
+        "{\"type\":\"push\",\"device\":\"phone\",\"changes\":[" GOOD_CHANGE "]}",              /* no req */
+        "{\"type\":\"push\",\"req\":\"7\",\"device\":\"phone\",\"changes\":[" GOOD_CHANGE "]}", /* req a string */
+        "{\"req\":7,\"changes\":[" GOOD_CHANGE "]}",                                            /* no type */
+        "{\"type\":7,\"req\":7,\"changes\":[" GOOD_CHANGE "]}",
+        "{\"type\":\"bogus\",\"req\":7,\"changes\":[" GOOD_CHANGE "]}",
+        "{\"type\":\"push_result\",\"req\":7,\"hlc\":[1,0],\"results\":[]}",                    /* wrong direction */
+        "{\"type\":\"push\",\"req\":7,\"device\":\"phone\"}",                                   /* no changes */
+        PUSH_WITH("{}"),
+        PUSH_WITH("[{\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[{\"op_id\":\"1\",\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"upsert\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":0,\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"changed\":[\"text\"],\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":null,\"changed\":[\"text\"],\"record\":" GOOD_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":\"text\",\"record\":" GOOD_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[1],\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"nope\"],\"record\":" GOOD_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"]}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":{\"type\":"
+                  "\"note\",\"id\":\"n9\"}}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" DELETED_RECORD
+                  "}]"),
+        PUSH_WITH("[{\"op_id\":1,\"op\":\"delete\",\"base_version\":0,\"changed\":[],\"record\":" GOOD_RECORD "}]"),
+        /* One good change and one bad: nothing at all is applied. */
+        PUSH_WITH("[" GOOD_CHANGE ",{\"op\":\"update\",\"base_version\":0,\"changed\":[],\"record\":" GOOD_RECORD "}]"),
+        PUSH_WITH("[" GOOD_CHANGE ",7]"),
+        "{\"type\":\"pull\",\"req\":7,\"since\":0}",
+        "{\"type\":\"pull\",\"req\":7,\"limit\":10}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":0,\"limit\":0}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":0,\"limit\":-3}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":0,\"limit\":100001}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":0,\"limit\":\"10\"}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":-1,\"limit\":10}",
+        "{\"type\":\"pull\",\"req\":7,\"since\":\"0\",\"limit\":10}",
+    };
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    /* The server holds a record, so "nothing changed" is about something. */
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("hi"), NULL));
+    sync_now(&r, PHONE);
+    char *before = snap_text(&r, 0);
+    int obs_before = r.host.n_obs;
+    int64_t seq_before = server_head_seq(&r);
+    EXPECT_INT(seq_before, 1);
+    obs_before = r.host.n_obs;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *m = cJSON_Parse(bad[i]);
+        if (!m) {
+            fprintf(stderr, "%s:%d: test message %zu is not JSON\n", __FILE__, __LINE__, i);
+            test_failures++;
+            continue;
+        }
+        deliver(&r, TABLET, 0, m);   /* a device that never pushed: nothing to replay */
+        cJSON_Delete(m);
+        if (r.host.n_msgs || r.host.n_obs != obs_before) {
+            fprintf(stderr, "%s:%d: the server reacted to malformed message %zu: %s\n", __FILE__, __LINE__, i,
+                    bad[i]);
+            test_failures++;
+            for (int k = 0; k < r.host.n_msgs; k++)
+                cJSON_Delete(r.host.msgs[k].msg);
+            r.host.n_msgs = 0;
+            obs_before = r.host.n_obs;
+        }
+    }
+    /* A well-formed push from the server's own index is not a device's: ignored too. */
+    cJSON *good = cJSON_Parse(PUSH_WITH("[" GOOD_CHANGE "]"));
+    deliver(&r, 0, 0, good);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT_INT(r.host.n_obs, obs_before);
+
+    char *after = snap_text(&r, 0);
+    EXPECT_STR(after, before);
+    EXPECT_INT(server_head_seq(&r), seq_before);
+
+    /* The control: the same push, well-formed and from a device, is applied. */
+    deliver(&r, TABLET, 0, good);
+    cJSON *reply = take_from(&r, 0);
+    EXPECT(reply != NULL);
+    EXPECT_STR(jstr(jitem(reply, "results", 0), "status"), "applied");
+    EXPECT(look(&r, 0, "n9", "text").found);
+    cJSON_Delete(reply);
+    cJSON_Delete(good);
+    xfree(before);
+    xfree(after);
+    rig_stop(&r);
+}
+
+/* Deliver a mutated copy of reply; the client must not react. */
+static void expect_client_ignores(rig *r, const cJSON *reply, const char *what, void (*mutate)(cJSON *m))
+{
+    cJSON *m = cJSON_Duplicate(reply, true);
+    mutate(m);
+    char *before = snap_text(r, PHONE);
+    int obs_before = r->host.n_obs;
+    deliver(r, 0, PHONE, m);
+    char *after = snap_text(r, PHONE);
+    if (r->host.n_msgs || r->host.n_obs != obs_before || strcmp(before, after) != 0) {
+        fprintf(stderr, "%s:%d: the client reacted to a malformed reply (%s)\n", __FILE__, __LINE__, what);
+        test_failures++;
+        for (int k = 0; k < r->host.n_msgs; k++)
+            cJSON_Delete(r->host.msgs[k].msg);
+        r->host.n_msgs = 0;
+    }
+    xfree(before);
+    xfree(after);
+    cJSON_Delete(m);
+}
+
+static void drop_has_more(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "has_more");
+}
+
+static void has_more_string(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "has_more", cJSON_CreateString("no"));
+}
+
+static void drop_next(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "next");
+}
+
+static void next_string(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "next", cJSON_CreateString("5"));
+}
+
+static void drop_hlc(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "hlc");
+}
+
+static void hlc_short(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "hlc", cJSON_Parse("[5]"));
+}
+
+static void hlc_negative(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "hlc", cJSON_Parse("[5,-1]"));
+}
+
+static void hlc_strings(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "hlc", cJSON_Parse("[\"5\",\"0\"]"));
+}
+
+static void changes_object(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "changes", cJSON_CreateObject());
+}
+
+static void drop_changes(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "changes");
+}
+
+static void drop_type(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "type");
+}
+
+static void drop_results(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "results");
+}
+
+static void results_object(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(m, "results", cJSON_CreateObject());
+}
+
+/* A second, bad record after a good one: nothing of the page may be applied. */
+static void bad_second_record(cJSON *m)
+{
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(m, "changes"), cJSON_Parse("{\"type\":\"note\"}"));
+}
+
+static void record_field_not_scalar(cJSON *m)
+{
+    cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, "changes"), 0);
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "fields"), "text");
+    cJSON_ReplaceItemInObjectCaseSensitive(f, "v", cJSON_Parse("[1]"));
+}
+
+static cJSON *first_result(cJSON *m)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, "results"), 0);
+}
+
+static void result_without_status(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(first_result(m), "status");
+}
+
+static void result_conflict_string(cJSON *m)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(first_result(m), "conflict", cJSON_CreateString("no"));
+}
+
+static void result_without_op_id(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(first_result(m), "op_id");
+}
+
+static void result_without_record(cJSON *m)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(first_result(m), "record");
+}
+
+static void result_record_stamp_bad(cJSON *m)
+{
+    cJSON *rec = cJSON_GetObjectItemCaseSensitive(first_result(m), "record");
+    cJSON_ReplaceItemInObjectCaseSensitive(rec, "st", cJSON_CreateString("now"));
+}
+
+static void malformed_replies_to_the_client_change_nothing(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 2);
+    /* The server holds n1 from the tablet, which the phone has not pulled yet;
+     * the phone has its own change to push. */
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, TABLET, OP_CREATE, "n1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, PHONE, OP_CREATE, "p1", WRITE_ID(PHONE, 1), "text", STR("phone"), NULL));
+
+    /* A push in flight: malformed results leave the change in the outbox and the round waiting. */
+    after_write(&r, PHONE);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    deliver(&r, PHONE, 0, push);
+    cJSON *result = take_from(&r, 0);
+    EXPECT_STR(jstr(result, "type"), "push_result");
+    static const struct {
+        const char *what;
+        void (*mutate)(cJSON *m);
+    } push_cases[] = {
+        { "no results", drop_results },
+        { "results an object", results_object },
+        { "no hlc", drop_hlc },
+        { "hlc of one number", hlc_short },
+        { "negative hlc counter", hlc_negative },
+        { "hlc of strings", hlc_strings },
+        { "no type", drop_type },
+        { "result without status", result_without_status },
+        { "result with a string conflict", result_conflict_string },
+        { "result without op_id", result_without_op_id },
+        { "result without record", result_without_record },
+        { "result record with a bad stamp", result_record_stamp_bad },
+    };
+    for (size_t i = 0; i < sizeof push_cases / sizeof push_cases[0]; i++)
+        expect_client_ignores(&r, result, push_cases[i].what, push_cases[i].mutate);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    /* The real result is still accepted: the change leaves the outbox, the round pulls. */
+    deliver(&r, 0, PHONE, result);
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    EXPECT_INT(look(&r, PHONE, "p1", "text").version, 1);
+
+    /* A pull in flight, with n1 in the page. */
+    deliver(&r, PHONE, 0, pull);
+    cJSON *page = take_from(&r, 0);
+    EXPECT_STR(jstr(page, "type"), "pull_result");
+    EXPECT(jsize(page, "changes") >= 1);
+    static const struct {
+        const char *what;
+        void (*mutate)(cJSON *m);
+    } pull_cases[] = {
+        { "no has_more", drop_has_more },
+        { "has_more a string", has_more_string },
+        { "no next", drop_next },
+        { "next a string", next_string },
+        { "no hlc", drop_hlc },
+        { "hlc of one number", hlc_short },
+        { "negative hlc counter", hlc_negative },
+        { "changes an object", changes_object },
+        { "no changes", drop_changes },
+        { "no type", drop_type },
+        { "a bad record after a good one", bad_second_record },
+        { "a field holding an array", record_field_not_scalar },
+    };
+    for (size_t i = 0; i < sizeof pull_cases / sizeof pull_cases[0]; i++)
+        expect_client_ignores(&r, page, pull_cases[i].what, pull_cases[i].mutate);
+    EXPECT(!look(&r, PHONE, "n1", "text").found);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 1);   /* only the first, empty round */
+
+    deliver(&r, 0, PHONE, page);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), 2);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "tablet");
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    cJSON_Delete(push);
+    cJSON_Delete(result);
+    cJSON_Delete(pull);
+    cJSON_Delete(page);
+    rig_stop(&r);
+}
+
+/*
+ * Two writes the phone made one after the other, to one record, before it
+ * could sync: they go out in one push. The second was made on the first, so
+ * the server must not treat it as concurrent with it -- under server-wins a
+ * "conflict" drops the user's second write. Pushed one per batch, the client
+ * rebases the second onto the version the first produced; one batch must
+ * give the same result.
+ */
+static void local_writes_in_one_batch(const char *strategy, int batch, bool *conflict, write_id *server_w,
+                                      write_id *phone_w)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find(strategy);
+    r.p.fallback.grain = GRAIN_RECORD;
+    r.p.push_batch_max = batch;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("first"), NULL));
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("second"), NULL));
+    after_write(&r, PHONE);
+    pump(&r);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    *conflict = count_obs(&r, 0, OBS_CONFLICT) > 0;
+    *server_w = look(&r, 0, "n1", "text").field_w;
+    *phone_w = look(&r, PHONE, "n1", "text").field_w;
+    rig_stop(&r);
+}
+
+static void local_writes_in_one_batch_are_not_concurrent(void)
+{
+    static const char *const strategies[] = { "server-wins", "lww-hlc" };
+    for (size_t s = 0; s < sizeof strategies / sizeof strategies[0]; s++) {
+        for (int batch = 1; batch <= 50; batch += 49) {
+            bool conflict;
+            write_id server_w, phone_w;
+            local_writes_in_one_batch(strategies[s], batch, &conflict, &server_w, &phone_w);
+            if (conflict || server_w != WRITE_ID(PHONE, 2) || phone_w != WRITE_ID(PHONE, 2)) {
+                fprintf(stderr,
+                        "%s:%d: %s, push batch %d: create then update of one record -> conflict %s, server "
+                        "keeps phone:%u, phone keeps phone:%u (expected no conflict, phone:2 everywhere)\n",
+                        __FILE__, __LINE__, strategies[s], batch, conflict ? "reported" : "none",
+                        WRITE_COUNTER(server_w), WRITE_COUNTER(phone_w));
+                test_failures++;
+            }
+        }
+    }
+}
+
+/*
+ * A record deleted and created again (default profile: lww-hlc, field grain)
+ * must not bring back fields of the deleted record that the new create did
+ * not write; the device that re-created it holds only what it wrote.
+ */
+static void recreated_record_does_not_resurrect_deleted_fields(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    op_field two[] = { { .name = "secret", .v = STR("pin 1234") }, { .name = "text", .v = STR("old") } };
+    user_op create = { .kind = OP_CREATE, .type = "note", .id = "n1", .w = WRITE_ID(PHONE, 1), .n_fields = 2,
+                       .fields = two };
+    const char *why;
+    r.now += SEC;
+    EXPECT(N(&r, PHONE)->ops->user_op(N(&r, PHONE), &create, r.now, &why));
+    sync_now(&r, PHONE);
+    EXPECT(user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 2), NULL, STR(""), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(look(&r, 0, "n1", NULL).deleted);
+
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 3), "text", STR("new"), NULL));
+    view local = look(&r, PHONE, "n1", "secret");
+    EXPECT(!local.deleted);
+    EXPECT(!local.has_field);   /* the phone's own view of its create */
+    EXPECT_INT(local.n_fields, 1);
+    sync_now(&r, PHONE);
+
+    view server = look(&r, 0, "n1", "secret");
+    EXPECT(server.found && !server.deleted);
+    EXPECT_U64(look(&r, 0, "n1", "text").field_w, WRITE_ID(PHONE, 3));
+    EXPECT(!server.has_field);
+    EXPECT_INT(server.n_fields, 1);
+    view phone = look(&r, PHONE, "n1", "secret");
+    EXPECT(!phone.has_field);
+    rig_stop(&r);
+}
+
+int main(void)
+{
+    xalloc_install_cjson();
+    first_round_pulls();
+    create_is_pushed_applied_and_acknowledged();
+    duplicate_push_is_applied_once_with_idempotency();
+    duplicate_push_is_applied_twice_without_idempotency();
+    stale_retry_with_and_without_idempotency();
+    replies_to_other_requests_are_ignored();
+    pull_pages_follow_the_cursor();
+    a_pull_does_not_overwrite_pending_changes();
+    refused_user_ops_write_nothing();
+    crash_keeps_the_store_and_forgets_the_request();
+    server_restart_keeps_seq_and_deduplication();
+    timeouts_retry_on_schedule();
+    a_successful_push_resets_the_retry_count();
+    gives_up_then_waits_for_a_manual_sync();
+    malformed_messages_to_the_server_change_nothing();
+    malformed_replies_to_the_client_change_nothing();
+    local_writes_in_one_batch_are_not_concurrent();
+    recreated_record_does_not_resurrect_deleted_fields();
+    return test_exit("engine");
+}

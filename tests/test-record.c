@@ -1,0 +1,726 @@
+/*
+ * test-record: the record model and its JSON form (engine/record.c,
+ * engine/value.c).
+ *
+ * Fields stay sorted by name with unique names (set replaces); lookups hit
+ * and miss; record_copy is deep (the copy outlives the source's arena and
+ * mutating it leaves the source alone); record_to_json / record_from_json
+ * round-trip every value kind, every stamp member, the deleted flag and the
+ * delete stamp, also through the printed text; record_from_json refuses
+ * malformed input with a reason and stamp_from_json refuses malformed stamps;
+ * record_same_state ignores stamps but not values, record_same_provenance
+ * notices a different write id; value_equal treats int 3 and real 3.0 as
+ * equal but not 3 and "3"; record_observation reports field provenance.
+ */
+#include "base/arena.h"
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "engine/record.h"
+#include "tests/testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static value V_INT(int64_t i)
+{
+    return (value){ .kind = VAL_INT, .i = i };
+}
+
+static value V_REAL(double r)
+{
+    return (value){ .kind = VAL_REAL, .r = r };
+}
+
+static value V_STR(const char *s)
+{
+    return (value){ .kind = VAL_STRING, .s = s };
+}
+
+static value V_BOOL(bool b)
+{
+    return (value){ .kind = VAL_BOOL, .b = b };
+}
+
+static value V_NULL(void)
+{
+    return (value){ .kind = VAL_NULL };
+}
+
+static stamp ST(write_id w, int64_t ts, int64_t hl, uint32_t hc, int64_t server)
+{
+    return (stamp){ .w = w, .ts_us = ts, .h = { .l_us = hl, .c = hc }, .server_us = server };
+}
+
+static void expect_stamp_eq(const stamp *a, const stamp *b, int line)
+{
+    if (a->w != b->w || a->ts_us != b->ts_us || a->h.l_us != b->h.l_us || a->h.c != b->h.c ||
+        a->server_us != b->server_us) {
+        fprintf(stderr, "%s:%d: stamps differ\n", __FILE__, line);
+        test_failures++;
+    }
+}
+
+/* Parse text into a record; the parsed cJSON is freed here. */
+static bool decode_text(const char *text, arena *a, record *out, const char **why)
+{
+    cJSON *j = cJSON_Parse(text);
+    if (!j) {
+        fprintf(stderr, "%s: test input is not JSON: %s\n", __FILE__, text);
+        test_failures++;
+        return false;
+    }
+    *why = NULL;
+    bool ok = record_from_json(j, a, out, why);
+    cJSON_Delete(j);
+    return ok;
+}
+
+/* --- fields -------------------------------------------------------------- */
+
+static void set_field_keeps_fields_sorted_and_unique(void)
+{
+    arena a;
+    arena_init(&a, 1024);
+    record r;
+    record_init(&r, &a, "note", "n1");
+    EXPECT_STR(r.type, "note");
+    EXPECT_STR(r.id, "n1");
+    EXPECT_INT(r.n_fields, 0);
+    EXPECT(!r.deleted);
+    EXPECT_INT(r.version, 0);
+    EXPECT_U64(r.st.w, WRITE_NONE);
+    EXPECT(record_field(&r, "anything") == NULL);   /* miss on an empty record */
+
+    const char *names[] = { "m", "c", "x", "a", "q", "b", "z", "k", "d", "y", "e" };
+    int n = (int)(sizeof names / sizeof names[0]);
+    for (int i = 0; i < n; i++) {
+        value v = V_INT(i);
+        stamp st = ST(WRITE_ID(1, i + 1), 0, 0, 0, 0);
+        record_set_field(&r, &a, names[i], &v, &st);
+    }
+    EXPECT_INT(r.n_fields, n);   /* more than the first allocation of 8: growth kept everything */
+    for (int i = 1; i < r.n_fields; i++)
+        EXPECT(strcmp(r.fields[i - 1].name, r.fields[i].name) < 0);
+    for (int i = 0; i < n; i++) {
+        const field *f = record_field(&r, names[i]);
+        EXPECT(f != NULL);
+        if (f) {
+            EXPECT_STR(f->name, names[i]);
+            EXPECT_INT(f->v.kind, VAL_INT);
+            EXPECT_INT(f->v.i, i);
+            EXPECT_U64(f->st.w, WRITE_ID(1, i + 1));
+        }
+    }
+    /* Misses before the first, between and after the last name. */
+    EXPECT(record_field(&r, "") == NULL);
+    EXPECT(record_field(&r, "aa") == NULL);
+    EXPECT(record_field(&r, "zz") == NULL);
+    EXPECT(record_field(&r, "M") == NULL);   /* case matters */
+
+    /* Replacing keeps the count and the order, and takes the new value and stamp. */
+    value s = V_STR("replaced");
+    stamp st2 = ST(WRITE_ID(2, 9), 77, 78, 3, 79);
+    record_set_field(&r, &a, "q", &s, &st2);
+    EXPECT_INT(r.n_fields, n);
+    const field *q = record_field(&r, "q");
+    EXPECT(q != NULL);
+    if (q) {
+        EXPECT_INT(q->v.kind, VAL_STRING);
+        EXPECT_STR(q->v.s, "replaced");
+        expect_stamp_eq(&q->st, &st2, __LINE__);
+    }
+    for (int i = 1; i < r.n_fields; i++)
+        EXPECT(strcmp(r.fields[i - 1].name, r.fields[i].name) < 0);
+    arena_release(&a);
+}
+
+static void set_field_copies_name_and_string(void)
+{
+    arena a;
+    arena_init(&a, 256);
+    record r;
+    record_init(&r, &a, "note", "n1");
+    char name[16], text[16];
+    strcpy(name, "title");
+    strcpy(text, "hello");
+    value v = V_STR(text);
+    stamp st = ST(1, 0, 0, 0, 0);
+    record_set_field(&r, &a, name, &v, &st);
+    /* The caller's buffers are reused: the record must not notice. */
+    strcpy(name, "XXXXX");
+    strcpy(text, "YYYYY");
+    const field *f = record_field(&r, "title");
+    EXPECT(f != NULL);
+    if (f)
+        EXPECT_STR(f->v.s, "hello");
+    EXPECT(record_field(&r, "XXXXX") == NULL);
+    arena_release(&a);
+}
+
+/* --- copy ---------------------------------------------------------------- */
+
+static void copy_is_deep(void)
+{
+    arena src_arena, dst_arena;
+    arena_init(&src_arena, 256);
+    arena_init(&dst_arena, 256);
+    record src;
+    record_init(&src, &src_arena, "note", "n1");
+    src.deleted = true;
+    src.version = 4;
+    src.seq = 17;
+    src.st = ST(WRITE_ID(1, 3), 10, 11, 2, 12);
+    src.del = ST(WRITE_ID(1, 3), 10, 11, 2, 12);
+    value title = V_STR("title text");
+    value count = V_INT(3);
+    stamp s1 = ST(WRITE_ID(1, 1), 1, 1, 0, 1);
+    stamp s2 = ST(WRITE_ID(1, 2), 2, 2, 0, 2);
+    record_set_field(&src, &src_arena, "title", &title, &s1);
+    record_set_field(&src, &src_arena, "count", &count, &s2);
+
+    record dst;
+    record_copy(&dst, &src, &dst_arena);
+    EXPECT(record_same_provenance(&dst, &src));
+    EXPECT(dst.type != src.type);
+    EXPECT(dst.id != src.id);
+    EXPECT(dst.fields != src.fields);
+    EXPECT(record_field(&dst, "title")->v.s != record_field(&src, "title")->v.s);
+    EXPECT(record_field(&dst, "title")->name != record_field(&src, "title")->name);
+
+    /* Mutating the copy leaves the source intact. */
+    value other = V_STR("changed");
+    stamp s3 = ST(WRITE_ID(2, 1), 5, 5, 0, 5);
+    record_set_field(&dst, &dst_arena, "title", &other, &s3);
+    record_set_field(&dst, &dst_arena, "added", &other, &s3);
+    dst.deleted = false;
+    EXPECT_STR(record_field(&src, "title")->v.s, "title text");
+    EXPECT_U64(record_field(&src, "title")->st.w, WRITE_ID(1, 1));
+    EXPECT(record_field(&src, "added") == NULL);
+    EXPECT_INT(src.n_fields, 2);
+    EXPECT(src.deleted);
+
+    /* The copy does not borrow from the source's arena: free it, the copy still reads. */
+    record keep;
+    record_copy(&keep, &src, &dst_arena);
+    arena_release(&src_arena);
+    EXPECT_STR(keep.type, "note");
+    EXPECT_STR(keep.id, "n1");
+    EXPECT_INT(keep.version, 4);
+    EXPECT_INT(keep.seq, 17);
+    EXPECT(keep.deleted);
+    EXPECT_U64(keep.del.w, WRITE_ID(1, 3));
+    EXPECT_INT(keep.n_fields, 2);
+    EXPECT_STR(record_field(&keep, "title")->v.s, "title text");
+    EXPECT_INT(record_field(&keep, "count")->v.i, 3);
+    EXPECT_U64(record_field(&keep, "count")->st.w, WRITE_ID(1, 2));
+    arena_release(&dst_arena);
+}
+
+static void copy_of_an_empty_record(void)
+{
+    arena a;
+    arena_init(&a, 256);
+    record src, dst;
+    record_init(&src, &a, "t", "i");
+    record_copy(&dst, &src, &a);
+    EXPECT_INT(dst.n_fields, 0);
+    EXPECT(record_same_provenance(&dst, &src));
+    value v = V_INT(1);
+    stamp st = ST(1, 0, 0, 0, 0);
+    record_set_field(&dst, &a, "f", &v, &st);
+    EXPECT_INT(src.n_fields, 0);
+    EXPECT_INT(dst.n_fields, 1);
+    arena_release(&a);
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static void build_every_kind(record *r, arena *a)
+{
+    record_init(r, a, "note", "id with \"quotes\"");
+    r->version = 12;
+    r->seq = 345;
+    r->st = ST(WRITE_ID(3, 9), 1735689600123456, 1735689600123457, 42, 1735689600999999);
+    static const char unicode[] = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80";   /* café ✓ 😀 */
+    struct {
+        const char *name;
+        value v;
+    } fields[] = {
+        { "b_false", V_BOOL(false) },
+        { "b_true", V_BOOL(true) },
+        { "i_big", V_INT(INT64_C(1234567890123457)) },
+        { "i_neg", V_INT(-17) },
+        { "i_zero", V_INT(0) },
+        { "nothing", V_NULL() },
+        { "r_half", V_REAL(2.5) },
+        { "r_neg_tiny", V_REAL(-1.25e-300) },
+        { "r_tenth", V_REAL(0.1) },
+        { "s_empty", V_STR("") },
+        { "s_escapes", V_STR("say \"hi\"\nnew line\ttab \\ backslash /") },
+        { "s_unicode", V_STR(unicode) },
+        { "with space & \"quote\"", V_STR("x") },
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        stamp st = ST(WRITE_ID(1 + (int)i % 3, (uint32_t)i + 1), 1000 + (int64_t)i, -5 - (int64_t)i, (uint32_t)i * 7,
+                      (int64_t)i * 1000);
+        record_set_field(r, a, fields[i].name, &fields[i].v, &st);
+    }
+}
+
+static void expect_records_identical(const record *a, const record *b, int line)
+{
+    int before = test_failures;
+    EXPECT_STR(a->type, b->type);
+    EXPECT_STR(a->id, b->id);
+    EXPECT_INT(a->version, b->version);
+    EXPECT_INT(a->seq, b->seq);
+    EXPECT_INT(a->deleted, b->deleted);
+    expect_stamp_eq(&a->st, &b->st, line);
+    expect_stamp_eq(&a->del, &b->del, line);
+    EXPECT_INT(a->n_fields, b->n_fields);
+    for (int i = 0; i < a->n_fields && i < b->n_fields; i++) {
+        EXPECT_STR(a->fields[i].name, b->fields[i].name);
+        EXPECT_INT(a->fields[i].v.kind, b->fields[i].v.kind);
+        EXPECT(value_equal(&a->fields[i].v, &b->fields[i].v));
+        expect_stamp_eq(&a->fields[i].st, &b->fields[i].st, line);
+    }
+    EXPECT(record_same_provenance(a, b));
+    if (test_failures != before)
+        fprintf(stderr, "%s:%d: (records above differ)\n", __FILE__, line);
+}
+
+static void json_round_trips_every_kind(void)
+{
+    arena a;
+    arena_init(&a, 4096);
+    record r;
+    build_every_kind(&r, &a);
+
+    /* Through the cJSON tree. */
+    cJSON *j = record_to_json(&r);
+    EXPECT(cJSON_GetObjectItemCaseSensitive(j, "del") == NULL);   /* only while deleted */
+    record back;
+    const char *why = NULL;
+    EXPECT(record_from_json(j, &a, &back, &why));
+    EXPECT(why == NULL);
+    expect_records_identical(&back, &r, __LINE__);
+
+    /* Through the printed text, as the store and the wire carry it. */
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    record back2;
+    EXPECT(decode_text(text, &a, &back2, &why));
+    cJSON_free(text);
+    expect_records_identical(&back2, &r, __LINE__);
+    EXPECT_U64(back2.del.w, WRITE_NONE);
+    /* The real that prints as an integer still equals; the others keep their kind. */
+    EXPECT_INT(record_field(&back2, "r_half")->v.kind, VAL_REAL);
+    EXPECT_INT(record_field(&back2, "i_big")->v.kind, VAL_INT);
+    EXPECT_INT(record_field(&back2, "i_big")->v.i, INT64_C(1234567890123457));
+    EXPECT_INT(record_field(&back2, "nothing")->v.kind, VAL_NULL);
+    EXPECT_INT(record_field(&back2, "b_true")->v.b, 1);
+    EXPECT_INT(record_field(&back2, "b_false")->v.b, 0);
+    EXPECT_STR(record_field(&back2, "s_escapes")->v.s, "say \"hi\"\nnew line\ttab \\ backslash /");
+    EXPECT_STR(record_field(&back2, "s_unicode")->v.s, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
+    EXPECT_STR(back2.id, "id with \"quotes\"");
+    arena_release(&a);
+}
+
+static void json_round_trips_a_tombstone(void)
+{
+    arena a;
+    arena_init(&a, 1024);
+    record r;
+    record_init(&r, &a, "workout", "w1");
+    value v = V_INT(3);
+    stamp fst = ST(WRITE_ID(1, 1), 100, 100, 0, 150);
+    record_set_field(&r, &a, "sets", &v, &fst);
+    r.deleted = true;
+    r.version = 2;
+    r.seq = 9;
+    r.st = ST(WRITE_ID(2, 4), 200, 210, 1, 250);
+    r.del = ST(WRITE_ID(2, 4), 200, 210, 1, 250);
+
+    cJSON *j = record_to_json(&r);
+    EXPECT(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "deleted")));
+    EXPECT(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "del")));
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    record back;
+    const char *why;
+    EXPECT(decode_text(text, &a, &back, &why));
+    cJSON_free(text);
+    expect_records_identical(&back, &r, __LINE__);
+    EXPECT(back.deleted);
+    EXPECT_U64(back.del.w, WRITE_ID(2, 4));
+    EXPECT_INT(back.del.server_us, 250);
+    EXPECT_INT(back.del.h.c, 1);
+
+    /* A delete stamp distinct from the record's last write also survives. */
+    r.st = ST(WRITE_ID(3, 1), 300, 310, 0, 350);
+    j = record_to_json(&r);
+    record back2;
+    EXPECT(record_from_json(j, &a, &back2, &why));
+    cJSON_Delete(j);
+    EXPECT_U64(back2.st.w, WRITE_ID(3, 1));
+    EXPECT_U64(back2.del.w, WRITE_ID(2, 4));
+    arena_release(&a);
+}
+
+static void stamp_json_round_trip_and_refusals(void)
+{
+    stamp st = ST(WRITE_ID(7, 123), -5, 1735689600000001, 65535, 1735689600000002);
+    cJSON *j = stamp_to_json(&st);
+    stamp back;
+    memset(&back, 0xab, sizeof back);
+    EXPECT(stamp_from_json(j, &back));
+    expect_stamp_eq(&back, &st, __LINE__);
+    cJSON_Delete(j);
+
+    static const char *const bad[] = {
+        "null",
+        "[1,2,3,4,5]",
+        "{\"t\":1,\"hl\":1,\"hc\":0,\"s\":0}",              /* no w */
+        "{\"w\":1,\"hl\":1,\"hc\":0,\"s\":0}",              /* no t */
+        "{\"w\":1,\"t\":1,\"hc\":0,\"s\":0}",               /* no hl */
+        "{\"w\":1,\"t\":1,\"hl\":1,\"s\":0}",               /* no hc */
+        "{\"w\":1,\"t\":1,\"hl\":1,\"hc\":0}",              /* no s */
+        "{\"w\":\"1\",\"t\":1,\"hl\":1,\"hc\":0,\"s\":0}",  /* w a string */
+        "{\"w\":1,\"t\":true,\"hl\":1,\"hc\":0,\"s\":0}",   /* t a bool */
+        "{\"w\":-1,\"t\":1,\"hl\":1,\"hc\":0,\"s\":0}",     /* negative write id */
+        "{\"w\":1,\"t\":1,\"hl\":1,\"hc\":-1,\"s\":0}",     /* negative counter */
+        "{\"w\":1,\"t\":1,\"hl\":1,\"hc\":4294967296,\"s\":0}",   /* counter beyond 32 bits */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *b = cJSON_Parse(bad[i]);
+        EXPECT(b != NULL);
+        stamp out;
+        if (stamp_from_json(b, &out)) {
+            fprintf(stderr, "%s:%d: stamp_from_json accepted %s\n", __FILE__, __LINE__, bad[i]);
+            test_failures++;
+        }
+        cJSON_Delete(b);
+    }
+    stamp out;
+    EXPECT(!stamp_from_json(NULL, &out));
+}
+
+/* A valid record to mutate: each case replaces one part of it. */
+#define GOOD_STAMP "{\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4}"
+#define GOOD_FIELD "{\"v\":1,\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4}"
+
+static void from_json_refuses_malformed_input(void)
+{
+    arena a;
+    arena_init(&a, 1024);
+    record r;
+    const char *why = NULL;
+
+    /* The well-formed baseline is accepted, so each refusal below is about its one change. */
+    EXPECT(decode_text("{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+                       "\"st\":" GOOD_STAMP ",\"fields\":{\"f\":" GOOD_FIELD "}}",
+                       &a, &r, &why));
+    EXPECT(why == NULL);
+    EXPECT_INT(r.n_fields, 1);
+    /* An empty fields object is fine too. */
+    EXPECT(decode_text("{\"type\":\"t\",\"id\":\"i\",\"version\":0,\"seq\":0,\"deleted\":false,"
+                       "\"st\":" GOOD_STAMP ",\"fields\":{}}",
+                       &a, &r, &why));
+
+    static const struct {
+        const char *json;
+        const char *reason;   /* a word the reason must contain */
+    } cases[] = {
+        { "{\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP ",\"fields\":{}}", "type" },
+        { "{\"type\":\"t\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP ",\"fields\":{}}", "id" },
+        { "{\"type\":7,\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP ",\"fields\":{}}",
+          "type" },
+        { "{\"type\":\"t\",\"id\":null,\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{}}",
+          "id" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP ",\"fields\":{}}",
+          "version" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"deleted\":false,\"st\":" GOOD_STAMP ",\"fields\":{}}",
+          "seq" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":0,\"st\":" GOOD_STAMP ",\"fields\":{}}",
+          "deleted" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"fields\":{}}", "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":{\"w\":1},\"fields\":{}}",
+          "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":true,\"st\":" GOOD_STAMP
+          ",\"del\":\"yesterday\",\"fields\":{}}",
+          "delete stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP "}", "fields" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":[]}",
+          "fields" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":{\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4}}}",
+          "field" },   /* a field without "v" */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":{\"v\":[1,2],\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4}}}",
+          "field" },   /* an array value */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":{\"v\":{\"x\":1},\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4}}}",
+          "field" },   /* an object value */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":{\"v\":1,\"w\":1,\"t\":2,\"hl\":3,\"s\":4}}}",
+          "field" },   /* a field whose stamp lacks hc */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":5}}",
+          "field" },   /* a field that is not an object */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,\"st\":" GOOD_STAMP
+          ",\"fields\":{\"f\":" GOOD_FIELD ",\"f\":" GOOD_FIELD "}}",
+          "repeated" },
+        { "[1,2,3]", "type" },
+        { "\"record\"", "type" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        why = NULL;
+        bool ok = decode_text(cases[i].json, &a, &r, &why);
+        if (ok) {
+            fprintf(stderr, "%s:%d: record_from_json accepted case %zu: %s\n", __FILE__, __LINE__, i,
+                    cases[i].json);
+            test_failures++;
+            continue;
+        }
+        EXPECT_CONTAINS(why, cases[i].reason);
+    }
+
+    /* NULL (e.g. a missing "record" member) is refused, not dereferenced. */
+    why = NULL;
+    EXPECT(!record_from_json(NULL, &a, &r, &why));
+    EXPECT(why != NULL && why[0] != '\0');
+    arena_release(&a);
+}
+
+static void from_json_refuses_too_many_fields(void)
+{
+    arena a;
+    arena_init(&a, 4096);
+    record r;
+    record_init(&r, &a, "t", "i");
+    stamp st = ST(1, 0, 0, 0, 0);
+    value v = V_INT(1);
+    char name[16];
+    for (int i = 0; i < RECORD_FIELDS_MAX; i++) {
+        snprintf(name, sizeof name, "f%03d", i);
+        record_set_field(&r, &a, name, &v, &st);
+    }
+    cJSON *j = record_to_json(&r);
+    const char *why = NULL;
+    record back;
+    EXPECT(record_from_json(j, &a, &back, &why));   /* exactly the bound is fine */
+    EXPECT_INT(back.n_fields, RECORD_FIELDS_MAX);
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(j, "fields"), "g_one_more",
+                          cJSON_Parse(GOOD_FIELD));
+    EXPECT(!record_from_json(j, &a, &back, &why));
+    EXPECT_CONTAINS(why, "too many");
+    cJSON_Delete(j);
+    arena_release(&a);
+}
+
+/*
+ * value.h promises every integer below 2^53 in magnitude a faithful JSON form
+ * (value_to_json asserts that bound). The record must survive every text form
+ * the product writes: the store's body (record_encode) and JSON printed with
+ * json_write (traces, and the wire to an external process). cJSON's own
+ * printer is not one of them: it rounds such integers to 15 digits.
+ */
+static void large_integers_survive_printing(void)
+{
+    static const int64_t ints[] = {
+        (INT64_C(1) << 53) - 1, -((INT64_C(1) << 53) - 1), INT64_C(5000000000000001), INT64_C(9007199254740989),
+        INT64_C(4503599627370497), INT64_C(1000000000000001),
+    };
+    arena a;
+    arena_init(&a, 1024);
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        record r;
+        record_init(&r, &a, "t", "i");
+        value v = V_INT(ints[i]);
+        stamp st = ST(1, 0, 0, 0, 0);
+        record_set_field(&r, &a, "n", &v, &st);
+        cJSON *j = record_to_json(&r);
+        buf printed, encoded;
+        buf_init(&printed);
+        buf_init(&encoded);
+        json_write(&printed, j);
+        cJSON_Delete(j);
+        record_encode(&r, &encoded);
+        const char *texts[] = { printed.data, encoded.data };
+        for (int k = 0; k < 2; k++) {
+            record back;
+            const char *why;
+            bool ok = decode_text(texts[k], &a, &back, &why);
+            EXPECT(ok);
+            if (ok && record_field(&back, "n")->v.i != ints[i]) {
+                fprintf(stderr, "%s:%d: integer %lld came back as %lld from %s\n", __FILE__, __LINE__,
+                        (long long)ints[i], (long long)record_field(&back, "n")->v.i, texts[k]);
+                test_failures++;
+            }
+            /* The store's own decoder reads the same text exactly. */
+            ok = record_decode(texts[k], strlen(texts[k]), &a, &back, &why);
+            EXPECT(ok);
+            if (ok)
+                EXPECT_INT(record_field(&back, "n")->v.i, ints[i]);
+        }
+        buf_free(&printed);
+        buf_free(&encoded);
+    }
+    arena_release(&a);
+}
+
+/* --- comparisons ----------------------------------------------------------- */
+
+static void value_equality(void)
+{
+    value i3 = V_INT(3), r3 = V_REAL(3.0), r35 = V_REAL(3.5), s3 = V_STR("3"), s3b = V_STR("3");
+    value t = V_BOOL(true), f = V_BOOL(false), n = V_NULL(), i0 = V_INT(0), i1 = V_INT(1);
+    EXPECT(value_equal(&i3, &r3));
+    EXPECT(value_equal(&r3, &i3));
+    EXPECT(!value_equal(&i3, &r35));
+    EXPECT(!value_equal(&r35, &i3));
+    EXPECT(!value_equal(&i3, &s3));
+    EXPECT(!value_equal(&s3, &i3));
+    EXPECT(!value_equal(&r3, &s3));
+    EXPECT(value_equal(&s3, &s3b));   /* by content, not pointer */
+    EXPECT(value_equal(&n, &n));
+    EXPECT(!value_equal(&n, &i0));
+    EXPECT(!value_equal(&f, &i0));    /* false is not 0 */
+    EXPECT(!value_equal(&t, &i1));    /* true is not 1 */
+    EXPECT(!value_equal(&t, &f));
+    EXPECT(value_equal(&t, &t));
+    value e = V_STR(""), sn = V_STR("null");
+    EXPECT(!value_equal(&e, &n));
+    EXPECT(!value_equal(&sn, &n));
+    value big = V_INT(INT64_C(9007199254740991)), big2 = V_INT(INT64_C(9007199254740990));
+    EXPECT(!value_equal(&big, &big2));
+}
+
+static void build_pair(record *x, record *y, arena *a)
+{
+    record_init(x, a, "note", "n1");
+    value v1 = V_STR("one"), v2 = V_INT(2);
+    stamp s1 = ST(WRITE_ID(1, 1), 10, 10, 0, 10), s2 = ST(WRITE_ID(1, 2), 20, 20, 0, 20);
+    record_set_field(x, a, "a", &v1, &s1);
+    record_set_field(x, a, "b", &v2, &s2);
+    x->st = s2;
+    record_copy(y, x, a);
+}
+
+static void same_state_and_same_provenance(void)
+{
+    arena a;
+    arena_init(&a, 2048);
+    record x, y;
+
+    build_pair(&x, &y, &a);
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(record_same_provenance(&x, &y));
+
+    /* Different clocks, same write ids: same state and same provenance. */
+    y.fields[0].st.ts_us = 999;
+    y.fields[0].st.h.l_us = 999;
+    y.fields[0].st.server_us = 999;
+    y.st.ts_us = 555;
+    y.version = 77;
+    y.seq = 78;
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(record_same_provenance(&x, &y));
+
+    /* A different write id on one field: same state, different provenance. */
+    build_pair(&x, &y, &a);
+    y.fields[1].st.w = WRITE_ID(2, 1);
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(!record_same_provenance(&x, &y));
+    EXPECT(!record_same_provenance(&y, &x));
+
+    /* A different last write or delete write: different provenance. */
+    build_pair(&x, &y, &a);
+    y.st.w = WRITE_ID(2, 2);
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(!record_same_provenance(&x, &y));
+    build_pair(&x, &y, &a);
+    x.deleted = y.deleted = true;
+    x.del.w = WRITE_ID(1, 3);
+    y.del.w = WRITE_ID(2, 3);
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(!record_same_provenance(&x, &y));
+
+    /* A different value: neither. */
+    build_pair(&x, &y, &a);
+    value other = V_INT(3);
+    record_set_field(&y, &a, "b", &other, &x.fields[1].st);
+    EXPECT(!record_same_state(&x, &y));
+    EXPECT(!record_same_provenance(&x, &y));
+
+    /* A value of another kind that prints alike: neither. */
+    build_pair(&x, &y, &a);
+    value str2 = V_STR("2");
+    record_set_field(&y, &a, "b", &str2, &x.fields[1].st);
+    EXPECT(!record_same_state(&x, &y));
+
+    /* 2 and 2.0 are one JSON number: the same state. */
+    build_pair(&x, &y, &a);
+    value real2 = V_REAL(2.0);
+    record_set_field(&y, &a, "b", &real2, &x.fields[1].st);
+    EXPECT(record_same_state(&x, &y));
+
+    /* Deleted flag, an extra field, a renamed field: not the same state. */
+    build_pair(&x, &y, &a);
+    y.deleted = true;
+    EXPECT(!record_same_state(&x, &y));
+    build_pair(&x, &y, &a);
+    record_set_field(&y, &a, "c", &other, &x.st);
+    EXPECT(!record_same_state(&x, &y));
+    EXPECT(!record_same_state(&y, &x));
+    build_pair(&x, &y, &a);
+    y.fields[1].name = "bb";
+    EXPECT(!record_same_state(&x, &y));
+    arena_release(&a);
+}
+
+static void observation_reports_provenance(void)
+{
+    arena a;
+    arena_init(&a, 1024);
+    record r, dummy;
+    build_pair(&r, &dummy, &a);
+    r.deleted = true;
+    r.del = ST(WRITE_ID(4, 4), 0, 0, 0, 0);
+    r.st = r.del;
+    observation obs;
+    write_id writes[RECORD_FIELDS_MAX];
+    record_observation(&r, &obs, writes);
+    EXPECT_INT(obs.kind, OBS_RECORD);
+    EXPECT_STR(obs.type, "note");
+    EXPECT_STR(obs.id, "n1");
+    EXPECT(obs.deleted);
+    EXPECT_U64(obs.record_w, WRITE_ID(4, 4));
+    EXPECT_U64(obs.delete_w, WRITE_ID(4, 4));
+    EXPECT_INT(obs.n_writes, 2);
+    EXPECT(obs.writes == writes);
+    EXPECT_U64(obs.writes[0], WRITE_ID(1, 1));   /* field "a" */
+    EXPECT_U64(obs.writes[1], WRITE_ID(1, 2));   /* field "b" */
+    arena_release(&a);
+}
+
+int main(void)
+{
+    xalloc_install_cjson();
+    set_field_keeps_fields_sorted_and_unique();
+    set_field_copies_name_and_string();
+    copy_is_deep();
+    copy_of_an_empty_record();
+    json_round_trips_every_kind();
+    json_round_trips_a_tombstone();
+    stamp_json_round_trip_and_refusals();
+    large_integers_survive_printing();
+    from_json_refuses_malformed_input();
+    from_json_refuses_too_many_fields();
+    value_equality();
+    same_state_and_same_provenance();
+    observation_reports_provenance();
+    return test_exit("record");
+}

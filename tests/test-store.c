@@ -1,0 +1,617 @@
+/*
+ * test-store: a replica's SQLite store (engine/store.c).
+ *
+ * In memory: records (get hit and miss, upsert replaces, every field, stamp
+ * and flag survives); store_changes_since (seq > since, by seq, at most
+ * limit; paging with the last seq as the cursor visits every record exactly
+ * once, an upserted record once at its new seq); records_each order; meta
+ * (fallback, set, overwrite, extremes); the outbox (increasing seqs that are
+ * never reused, oldest first up to max with body, changed fields and base
+ * version intact, remove, has, count, rebase of the matching entries only);
+ * applied_ops (miss, hit per device and op, replace); kept (add, duplicates
+ * ignored, ordered listing).
+ *
+ * On disk, in a mkdtemp directory: a second sqlite3 connection sees the rows
+ * (records, change log, outbox, meta), sees nothing of an open transaction
+ * until it commits, and opening an existing path starts empty. An unwritable
+ * path gives NULL and an error naming the path.
+ */
+#include "base/arena.h"
+#include "base/xalloc.h"
+#include "engine/store.h"
+#include "tests/testlib.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static stamp ST(write_id w, int64_t t)
+{
+    return (stamp){ .w = w, .ts_us = t, .h = { .l_us = t + 1, .c = 2 }, .server_us = t + 3 };
+}
+
+/* A record with one integer field "n" and one string field "s". */
+static void make_record(record *r, arena *a, const char *type, const char *id, int64_t seq, int64_t n,
+                        write_id w)
+{
+    record_init(r, a, type, id);
+    r->seq = seq;
+    r->version = seq * 10;
+    r->st = ST(w, 1000 + seq);
+    value vn = { .kind = VAL_INT, .i = n };
+    value vs = { .kind = VAL_STRING, .s = id };
+    record_set_field(r, a, "n", &vn, &r->st);
+    record_set_field(r, a, "s", &vs, &r->st);
+}
+
+static store *open_memory(void)
+{
+    char *err = NULL;
+    store *s = store_open(NULL, &err);
+    EXPECT(s != NULL);
+    EXPECT(err == NULL);
+    if (!s) {
+        fprintf(stderr, "store_open(NULL): %s\n", err ? err : "?");
+        xfree(err);
+        exit(1);
+    }
+    return s;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static void records_get_put_upsert(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 4096);
+    record r, got;
+
+    EXPECT(!store_record_get(s, "note", "n1", &a, &got));
+
+    make_record(&r, &a, "note", "n1", 1, 5, WRITE_ID(1, 1));
+    r.deleted = true;
+    r.del = ST(WRITE_ID(1, 2), 2000);
+    store_record_put(s, &r);
+    memset(&got, 0, sizeof got);
+    EXPECT(store_record_get(s, "note", "n1", &a, &got));
+    EXPECT_STR(got.type, "note");
+    EXPECT_STR(got.id, "n1");
+    EXPECT_INT(got.seq, 1);
+    EXPECT_INT(got.version, 10);
+    EXPECT(got.deleted);
+    EXPECT_U64(got.del.w, WRITE_ID(1, 2));
+    EXPECT_INT(got.del.server_us, 2003);
+    EXPECT_INT(got.st.h.c, 2);
+    EXPECT(record_same_provenance(&got, &r));
+    EXPECT_INT(record_field(&got, "n")->v.i, 5);
+    EXPECT_STR(record_field(&got, "s")->v.s, "n1");
+
+    /* The key is (type, id): neither alone matches. */
+    EXPECT(!store_record_get(s, "note", "n2", &a, &got));
+    EXPECT(!store_record_get(s, "task", "n1", &a, &got));
+    EXPECT(!store_record_get(s, "note", "N1", &a, &got));
+
+    /* Same id under another type is another record. */
+    record t;
+    make_record(&t, &a, "task", "n1", 2, 6, WRITE_ID(2, 1));
+    store_record_put(s, &t);
+
+    /* Upsert replaces the whole record. */
+    record r2;
+    make_record(&r2, &a, "note", "n1", 7, 99, WRITE_ID(3, 1));
+    store_record_put(s, &r2);
+    EXPECT(store_record_get(s, "note", "n1", &a, &got));
+    EXPECT_INT(got.seq, 7);
+    EXPECT_INT(got.version, 70);
+    EXPECT(!got.deleted);
+    EXPECT_U64(got.del.w, WRITE_NONE);
+    EXPECT_INT(record_field(&got, "n")->v.i, 99);
+    EXPECT_U64(record_field(&got, "n")->st.w, WRITE_ID(3, 1));
+    EXPECT(store_record_get(s, "task", "n1", &a, &got));
+    EXPECT_INT(record_field(&got, "n")->v.i, 6);
+
+    arena_release(&a);
+    store_close(s);
+}
+
+typedef struct each_ctx {
+    int n;
+    char keys[16][32];
+} each_ctx;
+
+static void collect_record(void *ctx, const record *r)
+{
+    each_ctx *e = ctx;
+    if (e->n < 16)
+        snprintf(e->keys[e->n], sizeof e->keys[0], "%s/%s", r->type, r->id);
+    e->n++;
+}
+
+static void changes_since_pages_by_seq(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 4096);
+
+    /* Stored out of seq order, with gaps; one record at seq 0 (never in the change log). */
+    static const struct {
+        const char *id;
+        int64_t seq;
+    } rows[] = { { "e", 9 }, { "a", 3 }, { "d", 1 }, { "c", 12 }, { "b", 4 }, { "z", 0 }, { "f", 7 } };
+    enum { N = sizeof rows / sizeof rows[0] };
+    for (int i = 0; i < N; i++) {
+        record r;
+        make_record(&r, &a, "note", rows[i].id, rows[i].seq, i, WRITE_ID(1, i + 1));
+        store_record_put(s, &r);
+    }
+
+    record *out;
+    int n = store_changes_since(s, 0, 100, &a, &out);
+    EXPECT_INT(n, N - 1);   /* seq 0 is not after 0 */
+    static const int64_t want[] = { 1, 3, 4, 7, 9, 12 };
+    for (int i = 0; i < n && i < 6; i++)
+        EXPECT_INT(out[i].seq, want[i]);
+    EXPECT_STR(out[0].id, "d");
+    EXPECT_STR(out[5].id, "c");
+    EXPECT_INT(record_field(&out[5], "n")->v.i, 3);
+
+    /* Strictly after since, even when since is itself a seq. */
+    n = store_changes_since(s, 4, 100, &a, &out);
+    EXPECT_INT(n, 3);
+    EXPECT_INT(out[0].seq, 7);
+    n = store_changes_since(s, 12, 100, &a, &out);
+    EXPECT_INT(n, 0);
+    n = store_changes_since(s, 1000, 100, &a, &out);
+    EXPECT_INT(n, 0);
+
+    /* The limit holds, and takes the oldest. */
+    n = store_changes_since(s, 0, 2, &a, &out);
+    EXPECT_INT(n, 2);
+    EXPECT_INT(out[0].seq, 1);
+    EXPECT_INT(out[1].seq, 3);
+    n = store_changes_since(s, 0, 1, &a, &out);
+    EXPECT_INT(n, 1);
+    EXPECT_INT(out[0].seq, 1);
+
+    /* Paging with every page size: each record exactly once, in seq order. */
+    for (int limit = 1; limit <= N + 1; limit++) {
+        int seen[16] = { 0 };
+        int64_t cursor = 0, last = 0;
+        int pages = 0, total = 0;
+        for (;;) {
+            n = store_changes_since(s, cursor, limit, &a, &out);
+            EXPECT(n <= limit);
+            if (n == 0)
+                break;
+            for (int i = 0; i < n; i++) {
+                EXPECT(out[i].seq > last);
+                last = out[i].seq;
+                seen[out[i].seq]++;
+                total++;
+            }
+            cursor = out[n - 1].seq;
+            if (++pages > 20)
+                break;
+        }
+        EXPECT_INT(total, N - 1);
+        for (int i = 0; i < 6; i++)
+            EXPECT_INT(seen[want[i]], 1);
+        EXPECT_INT(pages, (N - 1 + limit - 1) / limit);
+    }
+
+    /* An upserted record moves to its new seq and appears once, there. */
+    record moved;
+    make_record(&moved, &a, "note", "d", 20, 42, WRITE_ID(2, 1));
+    store_record_put(s, &moved);
+    n = store_changes_since(s, 0, 100, &a, &out);
+    EXPECT_INT(n, N - 1);
+    EXPECT_INT(out[0].seq, 3);
+    EXPECT_INT(out[n - 1].seq, 20);
+    EXPECT_STR(out[n - 1].id, "d");
+    EXPECT_INT(record_field(&out[n - 1], "n")->v.i, 42);
+    n = store_changes_since(s, 12, 100, &a, &out);
+    EXPECT_INT(n, 1);
+    EXPECT_STR(out[0].id, "d");
+
+    /* records_each: every record, including seq 0, by (type, id). */
+    record other;
+    make_record(&other, &a, "alpha", "zz", 30, 0, WRITE_ID(3, 1));
+    store_record_put(s, &other);
+    each_ctx e = { 0 };
+    store_records_each(s, &a, collect_record, &e);
+    EXPECT_INT(e.n, N + 1);
+    EXPECT_STR(e.keys[0], "alpha/zz");
+    EXPECT_STR(e.keys[1], "note/a");
+    EXPECT_STR(e.keys[2], "note/b");
+    EXPECT_STR(e.keys[N], "note/z");
+
+    arena_release(&a);
+    store_close(s);
+}
+
+static void meta_fallback_set_overwrite(void)
+{
+    store *s = open_memory();
+    EXPECT_INT(store_meta_get(s, "cursor", 0), 0);
+    EXPECT_INT(store_meta_get(s, "cursor", -7), -7);
+    store_meta_set(s, "cursor", 41);
+    EXPECT_INT(store_meta_get(s, "cursor", 0), 41);
+    EXPECT_INT(store_meta_get(s, "cursor", -7), 41);   /* a stored value wins over any fallback */
+    store_meta_set(s, "cursor", 57);
+    EXPECT_INT(store_meta_get(s, "cursor", 0), 57);
+    store_meta_set(s, "cursor", 0);
+    EXPECT_INT(store_meta_get(s, "cursor", 99), 0);    /* a stored 0 is not "missing" */
+    store_meta_set(s, "seq", INT64_MAX);
+    store_meta_set(s, "hlc_l", INT64_MIN);
+    EXPECT_INT(store_meta_get(s, "seq", 0), INT64_MAX);
+    EXPECT_INT(store_meta_get(s, "hlc_l", 0), INT64_MIN);
+    EXPECT_INT(store_meta_get(s, "cursor", 99), 0);    /* keys are independent */
+    EXPECT_INT(store_meta_get(s, "Cursor", 5), 5);
+    store_close(s);
+}
+
+/* --- outbox -------------------------------------------------------------- */
+
+static int64_t add_entry(store *s, arena *a, op_kind op, const char *type, const char *id, int64_t base,
+                         write_id w, int n_changed, const char *const *changed, int64_t value_n)
+{
+    outbox_entry e = { 0 };
+    record_init(&e.body, a, type, id);
+    e.body.st = ST(w, value_n);
+    value v = { .kind = VAL_INT, .i = value_n };
+    for (int i = 0; i < n_changed; i++)
+        record_set_field(&e.body, a, changed[i], &v, &e.body.st);
+    if (op == OP_DELETE) {
+        e.body.deleted = true;
+        e.body.del = e.body.st;
+    }
+    e.op = op;
+    e.type = type;
+    e.id = id;
+    e.base_version = base;
+    e.w = w;
+    e.n_changed = op == OP_DELETE ? 0 : n_changed;
+    e.changed = (const char **)arena_alloc(a, (size_t)(n_changed ? n_changed : 1) * sizeof *e.changed);
+    for (int i = 0; i < n_changed; i++)
+        e.changed[i] = changed[i];
+    return store_outbox_add(s, &e);
+}
+
+static void outbox_queue(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    outbox_entry *out;
+
+    EXPECT_INT(store_outbox_count(s), 0);
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &out), 0);
+    EXPECT(!store_outbox_has(s, "note", "n1"));
+
+    static const char *const two[] = { "sets", "reps" };
+    static const char *const one[] = { "title" };
+    int64_t s1 = add_entry(s, &a, OP_CREATE, "note", "n1", 0, WRITE_ID(1, 1), 1, one, 10);
+    int64_t s2 = add_entry(s, &a, OP_UPDATE, "workout", "w1", 3, WRITE_ID(1, 2), 2, two, 20);
+    int64_t s3 = add_entry(s, &a, OP_DELETE, "note", "n1", 0, WRITE_ID(1, 3), 0, NULL, 30);
+    EXPECT(s1 > 0);
+    EXPECT(s2 > s1);
+    EXPECT(s3 > s2);
+    EXPECT_INT(store_outbox_count(s), 3);
+    EXPECT(store_outbox_has(s, "note", "n1"));
+    EXPECT(store_outbox_has(s, "workout", "w1"));
+    EXPECT(!store_outbox_has(s, "note", "w1"));
+    EXPECT(!store_outbox_has(s, "workout", "n1"));
+
+    /* Oldest first, at most max. */
+    int n = store_outbox_peek(s, 2, &a, &out);
+    EXPECT_INT(n, 2);
+    EXPECT_INT(out[0].seq, s1);
+    EXPECT_INT(out[1].seq, s2);
+    EXPECT_INT(store_outbox_count(s), 3);   /* peek does not consume */
+
+    n = store_outbox_peek(s, 10, &a, &out);
+    EXPECT_INT(n, 3);
+    /* Entry 1: a create of note/n1. */
+    EXPECT_INT(out[0].op, OP_CREATE);
+    EXPECT_STR(out[0].type, "note");
+    EXPECT_STR(out[0].id, "n1");
+    EXPECT_INT(out[0].base_version, 0);
+    EXPECT_U64(out[0].w, WRITE_ID(1, 1));
+    EXPECT_INT(out[0].n_changed, 1);
+    EXPECT_STR(out[0].changed[0], "title");
+    EXPECT_INT(out[0].body.n_fields, 1);
+    EXPECT_INT(record_field(&out[0].body, "title")->v.i, 10);
+    EXPECT_U64(out[0].body.st.w, WRITE_ID(1, 1));
+    EXPECT(!out[0].body.deleted);
+    /* Entry 2: an update with two changed fields, in the order given. */
+    EXPECT_INT(out[1].op, OP_UPDATE);
+    EXPECT_STR(out[1].type, "workout");
+    EXPECT_INT(out[1].base_version, 3);
+    EXPECT_U64(out[1].w, WRITE_ID(1, 2));
+    EXPECT_INT(out[1].n_changed, 2);
+    EXPECT_STR(out[1].changed[0], "sets");
+    EXPECT_STR(out[1].changed[1], "reps");
+    EXPECT_INT(record_field(&out[1].body, "reps")->v.i, 20);
+    EXPECT_U64(record_field(&out[1].body, "sets")->st.w, WRITE_ID(1, 2));
+    EXPECT_INT(record_field(&out[1].body, "sets")->st.server_us, 23);
+    /* Entry 3: a delete, no changed fields, a tombstone body. */
+    EXPECT_INT(out[2].op, OP_DELETE);
+    EXPECT_INT(out[2].n_changed, 0);
+    EXPECT(out[2].body.deleted);
+    EXPECT_U64(out[2].body.del.w, WRITE_ID(1, 3));
+
+    /* Remove the middle: the others stay in order. */
+    store_outbox_remove(s, s2);
+    EXPECT_INT(store_outbox_count(s), 2);
+    EXPECT(!store_outbox_has(s, "workout", "w1"));
+    n = store_outbox_peek(s, 10, &a, &out);
+    EXPECT_INT(n, 2);
+    EXPECT_INT(out[0].seq, s1);
+    EXPECT_INT(out[1].seq, s3);
+    /* Removing what is gone (or never was) changes nothing. */
+    store_outbox_remove(s, s2);
+    store_outbox_remove(s, 12345);
+    EXPECT_INT(store_outbox_count(s), 2);
+
+    /* has() stays true while any entry of the record remains. */
+    store_outbox_remove(s, s1);
+    EXPECT(store_outbox_has(s, "note", "n1"));
+    store_outbox_remove(s, s3);
+    EXPECT(!store_outbox_has(s, "note", "n1"));
+    EXPECT_INT(store_outbox_count(s), 0);
+
+    /* Sequence numbers are never reused, even after the queue empties: the
+     * server deduplicates on (device, seq), so a reused seq would replay an
+     * old result for a new change. */
+    int64_t s4 = add_entry(s, &a, OP_CREATE, "note", "n2", 0, WRITE_ID(1, 4), 1, one, 40);
+    EXPECT(s4 > s3);
+    n = store_outbox_peek(s, 1, &a, &out);
+    EXPECT_INT(n, 1);
+    EXPECT_INT(out[0].seq, s4);
+
+    arena_release(&a);
+    store_close(s);
+}
+
+static void outbox_rebase_matches_record_and_base(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    static const char *const f[] = { "f" };
+    int64_t e1 = add_entry(s, &a, OP_UPDATE, "note", "n1", 3, WRITE_ID(1, 1), 1, f, 1);
+    int64_t e2 = add_entry(s, &a, OP_UPDATE, "note", "n1", 3, WRITE_ID(1, 2), 1, f, 2);
+    int64_t e3 = add_entry(s, &a, OP_UPDATE, "note", "n1", 5, WRITE_ID(1, 3), 1, f, 3);
+    int64_t e4 = add_entry(s, &a, OP_UPDATE, "note", "n2", 3, WRITE_ID(1, 4), 1, f, 4);
+    int64_t e5 = add_entry(s, &a, OP_UPDATE, "task", "n1", 3, WRITE_ID(1, 5), 1, f, 5);
+
+    store_outbox_rebase(s, "note", "n1", 3, 7);
+    outbox_entry *out;
+    int n = store_outbox_peek(s, 10, &a, &out);
+    EXPECT_INT(n, 5);
+    EXPECT_INT(out[0].seq, e1);
+    EXPECT_INT(out[0].base_version, 7);
+    EXPECT_INT(out[1].seq, e2);
+    EXPECT_INT(out[1].base_version, 7);
+    EXPECT_INT(out[2].seq, e3);
+    EXPECT_INT(out[2].base_version, 5);   /* another base: untouched */
+    EXPECT_INT(out[3].seq, e4);
+    EXPECT_INT(out[3].base_version, 3);   /* another id: untouched */
+    EXPECT_INT(out[4].seq, e5);
+    EXPECT_INT(out[4].base_version, 3);   /* another type: untouched */
+    /* Nothing else about the entries changed. */
+    EXPECT_U64(out[0].w, WRITE_ID(1, 1));
+    EXPECT_INT(out[0].op, OP_UPDATE);
+    EXPECT_INT(record_field(&out[1].body, "f")->v.i, 2);
+    EXPECT_STR(out[1].changed[0], "f");
+
+    /* A rebase from a base no entry has is a no-op. */
+    store_outbox_rebase(s, "note", "n1", 99, 100);
+    n = store_outbox_peek(s, 10, &a, &out);
+    EXPECT_INT(out[0].base_version, 7);
+    EXPECT_INT(out[2].base_version, 5);
+    EXPECT_INT(store_outbox_count(s), 5);
+
+    arena_release(&a);
+    store_close(s);
+}
+
+/* --- idempotency keys and kept versions --------------------------------------- */
+
+static void applied_ops_get_put(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 1024);
+    EXPECT(store_applied_get(s, 1, 12, &a) == NULL);
+    store_applied_put(s, 1, 12, "{\"op_id\":12,\"status\":\"applied\"}");
+    const char *got = store_applied_get(s, 1, 12, &a);
+    EXPECT_STR(got, "{\"op_id\":12,\"status\":\"applied\"}");
+    /* The key is (device, op): another device's op 12 and our op 13 are misses. */
+    EXPECT(store_applied_get(s, 2, 12, &a) == NULL);
+    EXPECT(store_applied_get(s, 1, 13, &a) == NULL);
+    store_applied_put(s, 2, 12, "{\"device\":2}");
+    EXPECT_STR(store_applied_get(s, 2, 12, &a), "{\"device\":2}");
+    EXPECT_STR(store_applied_get(s, 1, 12, &a), "{\"op_id\":12,\"status\":\"applied\"}");
+    /* The result is a copy in the caller's arena, not a pointer into SQLite. */
+    store_applied_put(s, 1, 12, "{\"replaced\":true}");
+    EXPECT_STR(got, "{\"op_id\":12,\"status\":\"applied\"}");
+    EXPECT_STR(store_applied_get(s, 1, 12, &a), "{\"replaced\":true}");
+    arena_release(&a);
+    store_close(s);
+}
+
+typedef struct kept_ctx {
+    int n;
+    char rows[8][64];
+} kept_ctx;
+
+static void collect_kept(void *ctx, const char *type, const char *id, write_id w)
+{
+    kept_ctx *k = ctx;
+    if (k->n < 8)
+        snprintf(k->rows[k->n], sizeof k->rows[0], "%s/%s@%llx", type, id, (unsigned long long)w);
+    k->n++;
+}
+
+static void kept_add_each(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 2048);
+    kept_ctx k = { 0 };
+    store_kept_each(s, collect_kept, &k);
+    EXPECT_INT(k.n, 0);
+
+    record r1, r2, r3;
+    make_record(&r1, &a, "note", "n2", 1, 1, WRITE_ID(2, 1));
+    make_record(&r2, &a, "note", "n1", 2, 2, WRITE_ID(1, 5));
+    make_record(&r3, &a, "alpha", "x", 3, 3, WRITE_ID(1, 1));
+    store_kept_add(s, &r1, WRITE_ID(2, 1));
+    store_kept_add(s, &r2, WRITE_ID(1, 5));
+    store_kept_add(s, &r2, WRITE_ID(1, 3));
+    store_kept_add(s, &r3, WRITE_ID(1, 1));
+    store_kept_add(s, &r2, WRITE_ID(1, 5));   /* the same losing write again: kept once */
+    store_kept_each(s, collect_kept, &k);
+    EXPECT_INT(k.n, 4);
+    EXPECT_STR(k.rows[0], "alpha/x@100000001");
+    EXPECT_STR(k.rows[1], "note/n1@100000003");
+    EXPECT_STR(k.rows[2], "note/n1@100000005");
+    EXPECT_STR(k.rows[3], "note/n2@200000001");
+    arena_release(&a);
+    store_close(s);
+}
+
+/* --- on disk ------------------------------------------------------------- */
+
+static void open_unwritable_path_fails_with_the_path(void)
+{
+    char *err = NULL;
+    store *s = store_open("/nonexistent-dir/x.sqlite", &err);
+    EXPECT(s == NULL);
+    EXPECT_CONTAINS(err, "/nonexistent-dir/x.sqlite");
+    EXPECT_CONTAINS(err, "cannot create store");
+    xfree(err);
+    store_close(s);   /* NULL is fine */
+}
+
+/* One integer from the other connection, or -1. */
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t out = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s: %s\n", __FILE__, sql, sqlite3_errmsg(db));
+        test_failures++;
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void file_store_is_visible_to_another_connection(void)
+{
+    char dir[] = "/tmp/syncsim-test-store-XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/phone.sqlite", dir);
+
+    char *err = NULL;
+    store *s = store_open(path, &err);
+    EXPECT(s != NULL);
+    if (!s) {
+        fprintf(stderr, "store_open(%s): %s\n", path, err ? err : "?");
+        xfree(err);
+        rmdir(dir);
+        return;
+    }
+    arena a;
+    arena_init(&a, 4096);
+    record r;
+    make_record(&r, &a, "note", "n1", 5, 77, WRITE_ID(1, 9));
+    store_record_put(s, &r);
+    store_changelog_add(s, &r);
+    store_meta_set(s, "cursor", 33);
+    static const char *const f[] = { "n" };
+    add_entry(s, &a, OP_CREATE, "note", "n1", 0, WRITE_ID(1, 9), 1, f, 77);
+
+    sqlite3 *db = NULL;
+    EXPECT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM records"), 1);
+    EXPECT_INT(query_int(db, "SELECT seq FROM records WHERE type = 'note' AND id = 'n1'"), 5);
+    EXPECT_INT(query_int(db, "SELECT version FROM records WHERE type = 'note' AND id = 'n1'"), 50);
+    EXPECT_INT(query_int(db, "SELECT deleted FROM records WHERE type = 'note' AND id = 'n1'"), 0);
+    EXPECT_INT(query_int(db, "SELECT json_extract(body, '$.fields.n.v') FROM records"), 77);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM changes"), 1);
+    EXPECT_INT(query_int(db, "SELECT seq FROM changes WHERE type = 'note' AND id = 'n1'"), 5);
+    EXPECT_INT(query_int(db, "SELECT version FROM changes"), 50);
+    EXPECT_INT(query_int(db, "SELECT w FROM changes"), (int64_t)WRITE_ID(1, 9));
+    EXPECT_INT(query_int(db, "SELECT value FROM meta WHERE key = 'cursor'"), 33);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM outbox"), 1);
+    EXPECT_INT(query_int(db, "SELECT w FROM outbox"), (int64_t)WRITE_ID(1, 9));
+
+    /* The change log is append-only: a second entry is a second row. */
+    r.seq = 6;
+    r.version = 60;
+    store_changelog_add(s, &r);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM changes"), 2);
+    EXPECT_INT(query_int(db, "SELECT max(seq) FROM changes"), 6);
+
+    /* The first kept version of a losing write is the one kept. */
+    record k1, k2;
+    make_record(&k1, &a, "note", "k", 1, 111, WRITE_ID(2, 7));
+    make_record(&k2, &a, "note", "k", 2, 222, WRITE_ID(2, 7));
+    store_kept_add(s, &k1, WRITE_ID(2, 7));
+    store_kept_add(s, &k2, WRITE_ID(2, 7));
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM kept"), 1);
+    EXPECT_INT(query_int(db, "SELECT json_extract(body, '$.fields.n.v') FROM kept"), 111);
+
+    /* Inside a transaction nothing is visible until the commit. */
+    store_begin(s);
+    record r2;
+    make_record(&r2, &a, "note", "n2", 7, 1, WRITE_ID(1, 10));
+    store_record_put(s, &r2);
+    store_meta_set(s, "cursor", 34);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM records"), 1);
+    EXPECT_INT(query_int(db, "SELECT value FROM meta WHERE key = 'cursor'"), 33);
+    store_commit(s);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM records"), 2);
+    EXPECT_INT(query_int(db, "SELECT value FROM meta WHERE key = 'cursor'"), 34);
+    sqlite3_close(db);
+    store_close(s);
+
+    /* Opening an existing path starts from an empty store (each run starts afresh). */
+    s = store_open(path, &err);
+    EXPECT(s != NULL);
+    if (s) {
+        record got;
+        EXPECT(!store_record_get(s, "note", "n1", &a, &got));
+        EXPECT_INT(store_outbox_count(s), 0);
+        EXPECT_INT(store_meta_get(s, "cursor", -1), -1);
+        store_close(s);
+    }
+
+    arena_release(&a);
+    EXPECT(unlink(path) == 0);
+    EXPECT(rmdir(dir) == 0);   /* fails if the store left other files behind */
+}
+
+int main(void)
+{
+    xalloc_install_cjson();
+    records_get_put_upsert();
+    changes_since_pages_by_seq();
+    meta_fallback_set_overwrite();
+    outbox_queue();
+    outbox_rebase_matches_record_and_base();
+    applied_ops_get_put();
+    kept_add_each();
+    open_unwritable_path_fails_with_the_path();
+    file_store_is_visible_to_another_connection();
+    return test_exit("store");
+}
