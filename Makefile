@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build, the tests and the report scripts need.
-DEB_PACKAGES := gcc make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
+DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
                 libfyaml-dev clang python3 python3-matplotlib
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
