@@ -110,7 +110,7 @@ static void adopt(client *c, const record *incoming)
         return;
     store_record_put(c->store, incoming);
     if (!found || !record_same_provenance(&local, incoming))
-        engine_observe_record(&c->cfg, incoming);
+        engine_observe_record(&c->cfg, incoming, &c->scratch);
 }
 
 /* --- the sync round ------------------------------------------------------ */
@@ -208,6 +208,8 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             continue;
         acknowledged++;
         store_outbox_remove(c->store, s->op_id);
+        if (strcmp(r->status, "forbidden") == 0)
+            continue;   /* the server will never take it; nothing of it to adopt */
         /* Our change became the server's version: later local changes build on it. */
         if (strcmp(r->status, "applied") == 0)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
@@ -306,6 +308,38 @@ static void set_field_values(record *r, arena *a, const user_op *op, const stamp
         record_set_field(r, a, op->fields[i].name, &op->fields[i].v, st);
 }
 
+/* Apply an increment to rec. Returns the op that travels: an update of the new
+ * total (absolute counters) or the increment with this device's contribution (CRDT). */
+static op_kind apply_increment(client *c, record *rec, const user_op *op, const stamp *st)
+{
+    const op_field *amount = &op->fields[0];
+    const entity_rules *rules = profile_rules(c->profile, op->type);
+    const field *f = record_field(rec, amount->name);
+    if (rules->counters == COUNTER_ABSOLUTE) {
+        /* Read, add, write back: what a plain last-write-wins design does. */
+        value total = { .kind = VAL_INT, .i = (f && f->v.kind == VAL_INT ? f->v.i : 0) + amount->v.i };
+        record_set_field(rec, &c->scratch, amount->name, &total, st);
+        return OP_UPDATE;
+    }
+    counter_part *parts;
+    int n = counter_parts_of(f, &c->scratch, &parts);
+    counter_part mine = { .node = c->cfg.index, .p = amount->v.i > 0 ? amount->v.i : 0,
+                          .n = amount->v.i < 0 ? -amount->v.i : 0 };
+    counter_part *joined;
+    int found = -1;
+    for (int i = 0; i < n; i++)
+        if (parts[i].node == mine.node)
+            found = i;
+    if (found >= 0) {
+        /* This device's contribution grows; a join keeps the larger, so it must only grow. */
+        mine.p += parts[found].p;
+        mine.n += parts[found].n;
+    }
+    n = counter_join(parts, n, &mine, 1, &c->scratch, &joined);
+    record_set_counter(rec, &c->scratch, amount->name, joined, n, st);
+    return OP_INCREMENT;
+}
+
 static bool client_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
 {
     client *c = (client *)n;
@@ -313,6 +347,10 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     arena_reset(&c->scratch);
     if (op->n_fields > RECORD_FIELDS_MAX) {
         *reason = "too many fields";
+        return false;
+    }
+    if (op->kind == OP_INCREMENT && (op->n_fields != 1 || op->fields[0].v.kind != VAL_INT)) {
+        *reason = "an increment names one field and an integer amount";
         return false;
     }
     store_begin(c->store);
@@ -337,38 +375,58 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     } else {
         /* A create starts clean, even over a tombstone, but keeps the version it was made on. */
         record_init(&rec, &c->scratch, op->type, op->id);
+        rec.tenant = c->cfg.tenant ? c->cfg.tenant : "";
         if (found) {
             rec.version = cur.version;
             rec.seq = cur.seq;
         }
     }
     rec.st = st;
-    if (op->kind == OP_DELETE) {
+    op_kind travels = op->kind;
+    int n_changed = op->n_fields;
+    switch (op->kind) {
+    case OP_DELETE:
         rec.deleted = true;
         rec.del = st;
-    } else {
+        n_changed = 0;
+        break;
+    case OP_CREATE:
+    case OP_UPDATE:
         rec.deleted = false;
         memset(&rec.del, 0, sizeof rec.del);
         set_field_values(&rec, &c->scratch, op, &st);
+        break;
+    case OP_INCREMENT:
+        travels = apply_increment(c, &rec, op, &st);
+        break;
+    case OP_APPEND: {
+        op_field *fields = arena_alloc(&c->scratch, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *fields);
+        memcpy(fields, op->fields, (size_t)op->n_fields * sizeof *fields);
+        log_event e = { .w = op->w, .at_us = now_us, .n_fields = op->n_fields, .fields = fields };
+        const entity_rules *rules = profile_rules(c->profile, op->type);
+        record_add_event(&rec, &c->scratch, &e, rules->events_order, true);
+        n_changed = 0;
+        break;
+    }
     }
     store_record_put(c->store, &rec);
 
     const char **changed = arena_alloc(&c->scratch, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *changed);
-    for (int i = 0; i < op->n_fields; i++)
+    for (int i = 0; i < n_changed; i++)
         changed[i] = op->fields[i].name;
     outbox_entry e = {
-        .op = op->kind,
+        .op = travels,
         .type = op->type,
         .id = op->id,
         .base_version = found ? cur.version : 0,
         .w = op->w,
-        .n_changed = op->kind == OP_DELETE ? 0 : op->n_fields,
+        .n_changed = n_changed,
         .changed = changed,
         .body = rec,
     };
     store_outbox_add(c->store, &e);
     store_commit(c->store);
-    engine_observe_record(&c->cfg, &rec);
+    engine_observe_record(&c->cfg, &rec, &c->scratch);
 
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
         c->after_write_pending = true;

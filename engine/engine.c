@@ -14,11 +14,10 @@ node *engine_node_new(const engine_config *cfg, char **error)
     return cfg->index == NODE_SERVER ? server_new(cfg, st) : client_new(cfg, st);
 }
 
-void engine_observe_record(const engine_config *cfg, const record *r)
+void engine_observe_record(const engine_config *cfg, const record *r, arena *scratch)
 {
     observation obs;
-    write_id writes[RECORD_FIELDS_MAX];
-    record_observation(r, &obs, writes);
+    record_observation(r, &obs, scratch);
     cfg->host.observe(cfg->host.ctx, cfg->index, &obs);
 }
 
@@ -33,6 +32,7 @@ static void snapshot_record(void *ctx, const record *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", r->type);
     cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "tenant", r->tenant ? r->tenant : "");
     cJSON_AddBoolToObject(o, "deleted", r->deleted);
     cJSON_AddNumberToObject(o, "version", (double)r->version);
     cJSON_AddNumberToObject(o, "w", (double)r->st.w);
@@ -43,6 +43,14 @@ static void snapshot_record(void *ctx, const record *r)
         cJSON_AddItemToObject(f, "v", value_to_json(&r->fields[i].v));
         cJSON_AddNumberToObject(f, "w", (double)r->fields[i].st.w);
         cJSON_AddItemToObject(fields, r->fields[i].name, f);
+    }
+    if (r->n_events) {
+        cJSON *events = cJSON_AddArrayToObject(o, "events");
+        for (int i = 0; i < r->n_events; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "w", (double)r->events[i].w);
+            cJSON_AddItemToArray(events, e);
+        }
     }
     cJSON_AddItemToArray(sc->records, o);
 }

@@ -12,6 +12,9 @@
 typedef struct engine_config {
     int index;                 /* NODE_SERVER or a device, 1..n */
     const char *name;          /* "server", "phone", ... */
+    const char *tenant;        /* a device's user; the server's is NULL */
+    const char *const *tenants;  /* the server: every node's tenant, by node index */
+    int n_nodes;
     const profile *profile;    /* borrowed; outlives the node */
     const char *store_path;    /* SQLite file, or NULL for in-memory */
     node_host host;
@@ -24,6 +27,6 @@ node *engine_node_new(const engine_config *cfg, char **error);
 node *client_new(const engine_config *cfg, store *st);
 node *server_new(const engine_config *cfg, store *st);
 cJSON *engine_snapshot(store *st, arena *scratch);
-void engine_observe_record(const engine_config *cfg, const record *r);
+void engine_observe_record(const engine_config *cfg, const record *r, arena *scratch);
 
 #endif

@@ -11,13 +11,15 @@ const char *op_kind_name(op_kind op)
     case OP_CREATE: return "create";
     case OP_UPDATE: return "update";
     case OP_DELETE: return "delete";
+    case OP_INCREMENT: return "increment";
+    case OP_APPEND: return "append";
     }
     return "?";
 }
 
 bool op_kind_parse(const char *text, op_kind *out)
 {
-    for (int i = OP_CREATE; i <= OP_DELETE; i++) {
+    for (int i = OP_CREATE; i <= OP_APPEND; i++) {
         if (strcmp(text, op_kind_name((op_kind)i)) == 0) {
             *out = (op_kind)i;
             return true;

@@ -38,6 +38,8 @@ typedef enum op_kind {
     OP_CREATE,
     OP_UPDATE,
     OP_DELETE,
+    OP_INCREMENT,   /* add to a counter field: fields[0] names it, its value is the int amount */
+    OP_APPEND,      /* append an event to the record's log: fields are the event's */
 } op_kind;
 
 const char *op_kind_name(op_kind op);
@@ -53,9 +55,10 @@ typedef struct user_op {
     op_kind kind;
     const char *type;        /* entity type, e.g. "workout" */
     const char *id;          /* record id, chosen by the client */
-    write_id w;              /* the id the world assigned to this write */
+    write_id w;              /* the id the world assigned to this write; also an appended event's id */
     int n_fields;
-    const op_field *fields;  /* create/update: fields written, sorted by name */
+    const op_field *fields;  /* create/update: fields written; increment: {field, amount};
+                                append: the event's fields. Sorted by name. */
 } user_op;
 
 typedef enum node_control {
@@ -121,8 +124,9 @@ typedef struct node_ops {
     bool (*idle)(node *n);
     /*
      * The replica's whole state, for checking:
-     *   {"records": [{"type","id","deleted","w","del_w","version",
-     *                 "fields": {name: {"v": value, "w": write}}}],   sorted by (type, id)
+     *   {"records": [{"type","id","tenant","deleted","w","del_w","version",
+     *                 "fields": {name: {"v": value, "w": write}},
+     *                 "events": [{"w": write}, ...]}],   sorted by (type, id); events in log order
      *    "kept":    [{"type","id","w"}]}   losing writes kept for the user
      * The caller frees the result with cJSON_Delete.
      */

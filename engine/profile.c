@@ -26,6 +26,9 @@ void profile_defaults(profile *p)
     p->fallback.strategy = strategy_find("lww-hlc");
     p->fallback.grain = GRAIN_FIELD;
     p->fallback.on_delete = DELETE_BY_STRATEGY;
+    p->fallback.counters = COUNTER_CRDT;
+    p->fallback.events_order = EVENT_ORDER_OCCURRED;
+    p->fallback.events_dedup = true;
 }
 
 const entity_rules *profile_rules(const profile *p, const char *type)
@@ -70,6 +73,38 @@ bool delete_rule_parse(const char *text, delete_rule *out)
         *out = DELETE_WINS;
     else if (strcmp(text, "edit-wins") == 0)
         *out = DELETE_EDIT_WINS;
+    else
+        return false;
+    return true;
+}
+
+const char *counter_mode_name(counter_mode m)
+{
+    return m == COUNTER_CRDT ? "crdt" : "absolute";
+}
+
+bool counter_mode_parse(const char *text, counter_mode *out)
+{
+    if (strcmp(text, "crdt") == 0)
+        *out = COUNTER_CRDT;
+    else if (strcmp(text, "absolute") == 0)
+        *out = COUNTER_ABSOLUTE;
+    else
+        return false;
+    return true;
+}
+
+const char *event_order_name(event_order o)
+{
+    return o == EVENT_ORDER_SERVER ? "server" : "occurred";
+}
+
+bool event_order_parse(const char *text, event_order *out)
+{
+    if (strcmp(text, "occurred") == 0)
+        *out = EVENT_ORDER_OCCURRED;
+    else if (strcmp(text, "server") == 0)
+        *out = EVENT_ORDER_SERVER;
     else
         return false;
     return true;

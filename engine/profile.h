@@ -7,6 +7,8 @@
 #ifndef ENGINE_PROFILE_H
 #define ENGINE_PROFILE_H
 
+#include "engine/record.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,11 +30,20 @@ typedef enum delete_rule {
     DELETE_EDIT_WINS,     /* an edit resurrects a concurrently deleted record */
 } delete_rule;
 
+/* How an increment travels and merges. */
+typedef enum counter_mode {
+    COUNTER_ABSOLUTE,   /* the client writes the new total as a plain field; the strategy decides */
+    COUNTER_CRDT,       /* each device's contribution travels; merge takes the per-device maximum */
+} counter_mode;
+
 typedef struct entity_rules {
     const char *type;                 /* entity type; "*" for the fallback */
     const strategy_def *strategy;
     grain grain;
     delete_rule on_delete;
+    counter_mode counters;
+    event_order events_order;         /* how an event log is ordered */
+    bool events_dedup;                /* an event arriving twice is stored once (by its id) */
 } entity_rules;
 
 typedef struct profile {
@@ -65,5 +76,9 @@ const char *grain_name(grain g);
 bool grain_parse(const char *text, grain *out);
 const char *delete_rule_name(delete_rule r);
 bool delete_rule_parse(const char *text, delete_rule *out);
+const char *counter_mode_name(counter_mode m);
+bool counter_mode_parse(const char *text, counter_mode *out);
+const char *event_order_name(event_order o);
+bool event_order_parse(const char *text, event_order *out);
 
 #endif

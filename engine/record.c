@@ -17,6 +17,7 @@ void record_init(record *r, arena *a, const char *type, const char *id)
     memset(r, 0, sizeof *r);
     r->type = arena_strdup(a, type);
     r->id = arena_strdup(a, id);
+    r->tenant = "";
 }
 
 static void reserve_fields(record *r, arena *a, int need)
@@ -41,11 +42,46 @@ static value copy_value(const value *v, arena *a)
     return out;
 }
 
+static counter_part *copy_parts(const counter_part *parts, int n, arena *a)
+{
+    if (n == 0)
+        return NULL;
+    counter_part *out = arena_alloc(a, (size_t)n * sizeof *out);
+    memcpy(out, parts, (size_t)n * sizeof *out);
+    return out;
+}
+
+static log_event copy_event(const log_event *e, arena *a)
+{
+    log_event out = *e;
+    out.fields = arena_alloc(a, (size_t)(e->n_fields ? e->n_fields : 1) * sizeof *out.fields);
+    for (int i = 0; i < e->n_fields; i++) {
+        out.fields[i].name = arena_strdup(a, e->fields[i].name);
+        out.fields[i].v = copy_value(&e->fields[i].v, a);
+    }
+    return out;
+}
+
+static void reserve_events(record *r, arena *a, int need)
+{
+    if (need <= r->cap_events)
+        return;
+    int cap = r->cap_events ? r->cap_events * 2 : 8;
+    while (cap < need)
+        cap *= 2;
+    log_event *events = arena_alloc(a, (size_t)cap * sizeof *events);
+    if (r->n_events)
+        memcpy(events, r->events, (size_t)r->n_events * sizeof *events);
+    r->events = events;
+    r->cap_events = cap;
+}
+
 void record_copy(record *dst, const record *src, arena *a)
 {
     *dst = *src;
     dst->type = arena_strdup(a, src->type);
     dst->id = arena_strdup(a, src->id);
+    dst->tenant = arena_strdup(a, src->tenant ? src->tenant : "");
     dst->fields = NULL;
     dst->cap_fields = 0;
     dst->n_fields = 0;
@@ -54,8 +90,17 @@ void record_copy(record *dst, const record *src, arena *a)
         dst->fields[i].name = arena_strdup(a, src->fields[i].name);
         dst->fields[i].v = copy_value(&src->fields[i].v, a);
         dst->fields[i].st = src->fields[i].st;
+        dst->fields[i].n_parts = src->fields[i].n_parts;
+        dst->fields[i].parts = copy_parts(src->fields[i].parts, src->fields[i].n_parts, a);
     }
     dst->n_fields = src->n_fields;
+    dst->events = NULL;
+    dst->cap_events = 0;
+    dst->n_events = 0;
+    reserve_events(dst, a, src->n_events);
+    for (int i = 0; i < src->n_events; i++)
+        dst->events[i] = copy_event(&src->events[i], a);
+    dst->n_events = src->n_events;
 }
 
 /* Index of name, or -(insertion point) - 1. */
@@ -95,11 +140,105 @@ void record_set_field(record *r, arena *a, const char *name, const value *v, con
     }
     r->fields[i].v = copy_value(v, a);
     r->fields[i].st = *st;
+    r->fields[i].n_parts = 0;
+    r->fields[i].parts = NULL;
+}
+
+int64_t counter_total(const counter_part *parts, int n_parts)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n_parts; i++)
+        total += parts[i].p - parts[i].n;
+    return total;
+}
+
+void record_set_counter(record *r, arena *a, const char *name, const counter_part *parts, int n_parts,
+                        const stamp *st)
+{
+    value v = { .kind = VAL_INT, .i = counter_total(parts, n_parts) };
+    record_set_field(r, a, name, &v, st);
+    field *f = &r->fields[find_field(r, name)];
+    f->n_parts = n_parts;
+    f->parts = copy_parts(parts, n_parts, a);
+}
+
+int counter_join(const counter_part *x, int nx, const counter_part *y, int ny, arena *a, counter_part **out)
+{
+    counter_part *joined = arena_alloc(a, (size_t)(nx + ny ? nx + ny : 1) * sizeof *joined);
+    int i = 0, k = 0, n = 0;
+    while (i < nx || k < ny) {
+        if (k >= ny || (i < nx && x[i].node < y[k].node)) {
+            joined[n++] = x[i++];
+        } else if (i >= nx || y[k].node < x[i].node) {
+            joined[n++] = y[k++];
+        } else {
+            joined[n] = x[i];
+            if (y[k].p > joined[n].p)
+                joined[n].p = y[k].p;
+            if (y[k].n > joined[n].n)
+                joined[n].n = y[k].n;
+            n++;
+            i++;
+            k++;
+        }
+    }
+    *out = joined;
+    return n;
+}
+
+int record_find_event(const record *r, write_id w)
+{
+    for (int i = 0; i < r->n_events; i++)
+        if (r->events[i].w == w)
+            return i;
+    return -1;
+}
+
+static int event_compare(const log_event *x, const log_event *y, event_order order)
+{
+    if (order == EVENT_ORDER_SERVER && x->server_us != y->server_us) {
+        /* Events the server has not stored yet go last, in occurrence order. */
+        if (x->server_us == 0 || y->server_us == 0)
+            return x->server_us == 0 ? 1 : -1;
+        return x->server_us < y->server_us ? -1 : 1;
+    }
+    if (x->at_us != y->at_us)
+        return x->at_us < y->at_us ? -1 : 1;
+    return x->w < y->w ? -1 : x->w > y->w;
+}
+
+bool record_add_event(record *r, arena *a, const log_event *e, event_order order, bool dedup)
+{
+    if (dedup && record_find_event(r, e->w) >= 0)
+        return false;
+    reserve_events(r, a, r->n_events + 1);
+    int at = r->n_events;
+    while (at > 0 && event_compare(&r->events[at - 1], e, order) > 0) {
+        r->events[at] = r->events[at - 1];
+        at--;
+    }
+    r->events[at] = copy_event(e, a);
+    r->n_events++;
+    return true;
+}
+
+void record_sort_events(record *r, event_order order)
+{
+    /* Insertion sort: logs arrive nearly sorted, and it is stable. */
+    for (int i = 1; i < r->n_events; i++) {
+        log_event e = r->events[i];
+        int k = i;
+        while (k > 0 && event_compare(&r->events[k - 1], &e, order) > 0) {
+            r->events[k] = r->events[k - 1];
+            k--;
+        }
+        r->events[k] = e;
+    }
 }
 
 bool record_same_state(const record *a, const record *b)
 {
-    if (a->deleted != b->deleted || a->n_fields != b->n_fields)
+    if (a->deleted != b->deleted || a->n_fields != b->n_fields || a->n_events != b->n_events)
         return false;
     for (int i = 0; i < a->n_fields; i++) {
         if (strcmp(a->fields[i].name, b->fields[i].name) != 0)
@@ -107,6 +246,9 @@ bool record_same_state(const record *a, const record *b)
         if (!value_equal(&a->fields[i].v, &b->fields[i].v))
             return false;
     }
+    for (int i = 0; i < a->n_events; i++)
+        if (a->events[i].w != b->events[i].w)
+            return false;
     return true;
 }
 
@@ -116,8 +258,15 @@ bool record_same_provenance(const record *a, const record *b)
         return false;
     if (a->st.w != b->st.w || a->del.w != b->del.w)
         return false;
-    for (int i = 0; i < a->n_fields; i++)
-        if (a->fields[i].st.w != b->fields[i].st.w)
+    for (int i = 0; i < a->n_fields; i++) {
+        const field *x = &a->fields[i], *y = &b->fields[i];
+        if (x->st.w != y->st.w || x->n_parts != y->n_parts)
+            return false;
+        if (x->n_parts && memcmp(x->parts, y->parts, (size_t)x->n_parts * sizeof *x->parts) != 0)
+            return false;
+    }
+    for (int i = 0; i < a->n_events; i++)
+        if (a->events[i].server_us != b->events[i].server_us)
             return false;
     return true;
 }
@@ -161,11 +310,37 @@ bool stamp_from_json(const cJSON *j, stamp *out)
     return true;
 }
 
+static cJSON *parts_to_json(const counter_part *parts, int n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        cJSON *part = cJSON_CreateArray();
+        cJSON_AddItemToArray(part, cJSON_CreateNumber(parts[i].node));
+        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].p));
+        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].n));
+        cJSON_AddItemToArray(arr, part);
+    }
+    return arr;
+}
+
+static cJSON *event_to_json(const log_event *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "w", (double)e->w);
+    cJSON_AddNumberToObject(o, "t", (double)e->at_us);
+    cJSON_AddNumberToObject(o, "s", (double)e->server_us);
+    cJSON *f = cJSON_AddObjectToObject(o, "f");
+    for (int i = 0; i < e->n_fields; i++)
+        cJSON_AddItemToObject(f, e->fields[i].name, value_to_json(&e->fields[i].v));
+    return o;
+}
+
 cJSON *record_to_json(const record *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", r->type);
     cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "tenant", r->tenant ? r->tenant : "");
     cJSON_AddNumberToObject(o, "version", (double)r->version);
     cJSON_AddNumberToObject(o, "seq", (double)r->seq);
     cJSON_AddBoolToObject(o, "deleted", r->deleted);
@@ -177,9 +352,64 @@ cJSON *record_to_json(const record *r)
         cJSON *f = cJSON_CreateObject();
         cJSON_AddItemToObject(f, "v", value_to_json(&r->fields[i].v));
         add_stamp_members(f, &r->fields[i].st);
+        if (r->fields[i].n_parts)
+            cJSON_AddItemToObject(f, "c", parts_to_json(r->fields[i].parts, r->fields[i].n_parts));
         cJSON_AddItemToObject(fields, r->fields[i].name, f);
     }
+    if (r->n_events) {
+        cJSON *events = cJSON_AddArrayToObject(o, "events");
+        for (int i = 0; i < r->n_events; i++)
+            cJSON_AddItemToArray(events, event_to_json(&r->events[i]));
+    }
     return o;
+}
+
+static bool parts_from_json(const cJSON *arr, arena *a, counter_part **out, int *n)
+{
+    if (!cJSON_IsArray(arr))
+        return false;
+    int count = cJSON_GetArraySize(arr);
+    counter_part *parts = arena_alloc(a, (size_t)(count ? count : 1) * sizeof *parts);
+    int i = 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, arr)
+    {
+        const cJSON *node = cJSON_GetArrayItem(part, 0), *p = cJSON_GetArrayItem(part, 1),
+                    *m = cJSON_GetArrayItem(part, 2);
+        if (!cJSON_IsArray(part) || cJSON_GetArraySize(part) != 3 || !cJSON_IsNumber(node) || !cJSON_IsNumber(p) ||
+            !cJSON_IsNumber(m) || p->valuedouble < 0 || m->valuedouble < 0 || node->valuedouble < 0 ||
+            node->valuedouble > INT32_MAX)
+            return false;
+        parts[i] = (counter_part){ (int32_t)node->valuedouble, (int64_t)p->valuedouble, (int64_t)m->valuedouble };
+        if (i > 0 && parts[i].node <= parts[i - 1].node)
+            return false;   /* sorted by node, each once */
+        i++;
+    }
+    *out = parts;
+    *n = count;
+    return true;
+}
+
+static bool event_from_json(const cJSON *j, arena *a, log_event *out)
+{
+    int64_t w;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "f");
+    if (!cJSON_IsObject(j) || !get_i64(j, "w", &w) || w <= 0 || !get_i64(j, "t", &out->at_us) ||
+        !get_i64(j, "s", &out->server_us) || !cJSON_IsObject(f))
+        return false;
+    out->w = (write_id)w;
+    int count = cJSON_GetArraySize(f);
+    out->fields = arena_alloc(a, (size_t)(count ? count : 1) * sizeof *out->fields);
+    out->n_fields = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, f)
+    {
+        op_field *of = &out->fields[out->n_fields++];
+        of->name = arena_strdup(a, v->string);
+        if (!value_from_json(v, a, &of->v))
+            return false;
+    }
+    return true;
 }
 
 bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
@@ -191,6 +421,13 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
         return false;
     }
     record_init(out, a, type->valuestring, id->valuestring);
+    const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(j, "tenant");
+    if (tenant && !cJSON_IsString(tenant)) {
+        *why = "record with a non-string tenant";
+        return false;
+    }
+    if (tenant)
+        out->tenant = arena_strdup(a, tenant->valuestring);
     const cJSON *deleted = cJSON_GetObjectItemCaseSensitive(j, "deleted");
     if (!cJSON_IsBool(deleted) || !get_i64(j, "version", &out->version) || !get_i64(j, "seq", &out->seq)) {
         *why = "record without version, seq or deleted";
@@ -225,7 +462,35 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
             *why = "record with too many or repeated fields";
             return false;
         }
-        record_set_field(out, a, f->string, &v, &st);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "c");
+        if (c) {
+            counter_part *parts;
+            int n;
+            if (!parts_from_json(c, a, &parts, &n) || v.kind != VAL_INT || v.i != counter_total(parts, n)) {
+                *why = "record with a malformed counter";
+                return false;
+            }
+            record_set_counter(out, a, f->string, parts, n, &st);
+        } else {
+            record_set_field(out, a, f->string, &v, &st);
+        }
+    }
+    const cJSON *events = cJSON_GetObjectItemCaseSensitive(j, "events");
+    if (events) {
+        if (!cJSON_IsArray(events)) {
+            *why = "record whose events are not an array";
+            return false;
+        }
+        reserve_events(out, a, cJSON_GetArraySize(events));
+        const cJSON *e;
+        cJSON_ArrayForEach(e, events)
+        {
+            if (!event_from_json(e, a, &out->events[out->n_events])) {
+                *why = "record with a malformed event";
+                return false;
+            }
+            out->n_events++;
+        }
     }
     return true;
 }
@@ -261,6 +526,8 @@ void record_encode(const record *r, buf *b)
     buf_put_json_string(b, r->type);
     buf_puts(b, ",\"id\":");
     buf_put_json_string(b, r->id);
+    buf_puts(b, ",\"tenant\":");
+    buf_put_json_string(b, r->tenant ? r->tenant : "");
     buf_puts(b, ",\"version\":");
     json_put_i64(b, r->version);
     buf_puts(b, ",\"seq\":");
@@ -282,17 +549,144 @@ void record_encode(const record *r, buf *b)
         encode_value(b, &r->fields[i].v);
         buf_putc(b, ',');
         encode_stamp_members(b, &r->fields[i].st);
+        if (r->fields[i].n_parts) {
+            buf_puts(b, ",\"c\":[");
+            for (int k = 0; k < r->fields[i].n_parts; k++) {
+                const counter_part *cp = &r->fields[i].parts[k];
+                buf_puts(b, k ? ",[" : "[");
+                json_put_i64(b, cp->node);
+                buf_putc(b, ',');
+                json_put_i64(b, cp->p);
+                buf_putc(b, ',');
+                json_put_i64(b, cp->n);
+                buf_putc(b, ']');
+            }
+            buf_putc(b, ']');
+        }
         buf_putc(b, '}');
     }
-    buf_puts(b, "}}");
+    buf_putc(b, '}');
+    if (r->n_events) {
+        buf_puts(b, ",\"events\":[");
+        for (int i = 0; i < r->n_events; i++) {
+            const log_event *e = &r->events[i];
+            buf_puts(b, i ? ",{\"w\":" : "{\"w\":");
+            json_put_i64(b, (int64_t)e->w);
+            buf_puts(b, ",\"t\":");
+            json_put_i64(b, e->at_us);
+            buf_puts(b, ",\"s\":");
+            json_put_i64(b, e->server_us);
+            buf_puts(b, ",\"f\":{");
+            for (int k = 0; k < e->n_fields; k++) {
+                if (k)
+                    buf_putc(b, ',');
+                buf_put_json_string(b, e->fields[k].name);
+                buf_putc(b, ':');
+                encode_value(b, &e->fields[k].v);
+            }
+            buf_puts(b, "}}");
+        }
+        buf_putc(b, ']');
+    }
+    buf_putc(b, '}');
 }
 
-/* A stamp's members, or a field's (which add "v"), read in any order. */
-static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v)
+static bool decode_value(json_reader *jr, arena *a, value *v)
+{
+    memset(v, 0, sizeof *v);
+    double d;
+    bool is_integer;
+    if (jr_null(jr)) {
+        v->kind = VAL_NULL;
+        return true;
+    }
+    if (jr->p < jr->end && (*jr->p == 't' || *jr->p == 'f')) {
+        v->kind = VAL_BOOL;
+        return jr_bool(jr, &v->b);
+    }
+    if (jr->p < jr->end && *jr->p == '"') {
+        v->kind = VAL_STRING;
+        return jr_string(jr, a, &v->s);
+    }
+    bool ok = jr_number(jr, &d, &is_integer, &v->i);
+    v->kind = is_integer ? VAL_INT : VAL_REAL;
+    v->r = is_integer ? 0.0 : d;
+    return ok;
+}
+
+static bool decode_parts(json_reader *jr, arena *a, counter_part **out, int *n)
+{
+    int cap = 4, count = 0;
+    counter_part *parts = arena_alloc(a, (size_t)cap * sizeof *parts);
+    if (!jr_array(jr))
+        return false;
+    while (jr_item(jr)) {
+        int64_t node, p, m;
+        if (!jr_array(jr) || !jr_item(jr) || !jr_int(jr, &node) || !jr_item(jr) || !jr_int(jr, &p) ||
+            !jr_item(jr) || !jr_int(jr, &m) || jr_item(jr))
+            return false;
+        if (count == cap) {
+            counter_part *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
+            memcpy(grown, parts, (size_t)count * sizeof *parts);
+            parts = grown;
+            cap *= 2;
+        }
+        parts[count++] = (counter_part){ (int32_t)node, p, m };
+    }
+    *out = parts;
+    *n = count;
+    return jr_ok(jr);
+}
+
+/* A stamp's members, or a field's (which add "v" and maybe "c"), read in any order. */
+static bool decode_event(json_reader *jr, arena *a, log_event *e)
+{
+    int64_t w = -1;
+    const char *key;
+    memset(e, 0, sizeof *e);
+    if (!jr_object(jr))
+        return false;
+    while (jr_key(jr, a, &key)) {
+        bool ok;
+        if (strcmp(key, "w") == 0)
+            ok = jr_int(jr, &w);
+        else if (strcmp(key, "t") == 0)
+            ok = jr_int(jr, &e->at_us);
+        else if (strcmp(key, "s") == 0)
+            ok = jr_int(jr, &e->server_us);
+        else if (strcmp(key, "f") == 0) {
+            int cap = 4;
+            e->fields = arena_alloc(a, (size_t)cap * sizeof *e->fields);
+            const char *name;
+            ok = jr_object(jr);
+            while (ok && jr_key(jr, a, &name)) {
+                if (e->n_fields == cap) {
+                    op_field *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
+                    memcpy(grown, e->fields, (size_t)e->n_fields * sizeof *grown);
+                    e->fields = grown;
+                    cap *= 2;
+                }
+                op_field *f = &e->fields[e->n_fields++];
+                f->name = name;
+                ok = decode_value(jr, a, &f->v);
+            }
+            ok = ok && jr_ok(jr);
+        } else
+            ok = jr_skip(jr);
+        if (!ok)
+            return false;
+    }
+    e->w = (write_id)w;
+    return jr_ok(jr) && w > 0;
+}
+
+static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v, counter_part **parts, int *n_parts)
 {
     int64_t w = -1, t = 0, hl = 0, hc = 0, s = 0;
     bool have_v = false;
     const char *key;
+    if (n_parts)
+        *n_parts = 0;
     if (!jr_object(jr))
         return false;
     while (jr_key(jr, a, &key)) {
@@ -309,24 +703,10 @@ static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v)
             ok = jr_int(jr, &s);
         else if (v && strcmp(key, "v") == 0) {
             have_v = true;
-            memset(v, 0, sizeof *v);
-            double d;
-            bool is_integer;
-            if (jr_null(jr)) {
-                v->kind = VAL_NULL;
-                ok = true;
-            } else if (jr->p < jr->end && (*jr->p == 't' || *jr->p == 'f')) {
-                v->kind = VAL_BOOL;
-                ok = jr_bool(jr, &v->b);
-            } else if (jr->p < jr->end && *jr->p == '"') {
-                v->kind = VAL_STRING;
-                ok = jr_string(jr, a, &v->s);
-            } else {
-                ok = jr_number(jr, &d, &is_integer, &v->i);
-                v->kind = is_integer ? VAL_INT : VAL_REAL;
-                v->r = is_integer ? 0.0 : d;
-            }
-        } else
+            ok = decode_value(jr, a, v);
+        } else if (parts && strcmp(key, "c") == 0)
+            ok = decode_parts(jr, a, parts, n_parts);
+        else
             ok = jr_skip(jr);
         if (!ok)
             return false;
@@ -355,6 +735,8 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
         bool ok = true;
         if (strcmp(key, "type") == 0)
             ok = have_type = jr_string(&jr, a, &out->type);
+        else if (strcmp(key, "tenant") == 0)
+            ok = jr_string(&jr, a, &out->tenant);
         else if (strcmp(key, "id") == 0)
             ok = have_id = jr_string(&jr, a, &out->id);
         else if (strcmp(key, "version") == 0)
@@ -364,9 +746,22 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
         else if (strcmp(key, "deleted") == 0)
             ok = have_deleted = jr_bool(&jr, &out->deleted);
         else if (strcmp(key, "st") == 0)
-            ok = have_st = decode_stamped(&jr, a, &out->st, NULL);
+            ok = have_st = decode_stamped(&jr, a, &out->st, NULL, NULL, NULL);
         else if (strcmp(key, "del") == 0)
-            ok = decode_stamped(&jr, a, &out->del, NULL);
+            ok = decode_stamped(&jr, a, &out->del, NULL, NULL, NULL);
+        else if (strcmp(key, "events") == 0) {
+            ok = jr_array(&jr);
+            while (ok && jr_item(&jr)) {
+                log_event e;
+                if (!decode_event(&jr, a, &e)) {
+                    ok = false;
+                    break;
+                }
+                reserve_events(out, a, out->n_events + 1);
+                out->events[out->n_events++] = e;
+            }
+            ok = ok && jr_ok(&jr);
+        }
         else if (strcmp(key, "fields") == 0) {
             have_fields = true;
             const char *name;
@@ -374,7 +769,9 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
             while (ok && jr_key(&jr, a, &name)) {
                 value v;
                 stamp st;
-                if (!decode_stamped(&jr, a, &st, &v)) {
+                counter_part *parts = NULL;
+                int n_parts = 0;
+                if (!decode_stamped(&jr, a, &st, &v, &parts, &n_parts)) {
                     ok = false;
                     break;
                 }
@@ -382,7 +779,10 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
                     *why = "record with too many or repeated fields";
                     return false;
                 }
-                record_set_field(out, a, name, &v, &st);
+                if (n_parts)
+                    record_set_counter(out, a, name, parts, n_parts, &st);
+                else
+                    record_set_field(out, a, name, &v, &st);
             }
             ok = ok && jr_ok(&jr);
         } else
@@ -396,7 +796,7 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
     return true;
 }
 
-void record_observation(const record *r, observation *obs, write_id *writes)
+void record_observation(const record *r, observation *obs, arena *a)
 {
     memset(obs, 0, sizeof *obs);
     obs->kind = OBS_RECORD;
@@ -405,8 +805,12 @@ void record_observation(const record *r, observation *obs, write_id *writes)
     obs->deleted = r->deleted;
     obs->record_w = r->st.w;
     obs->delete_w = r->del.w;
+    write_id *writes = arena_alloc(a, (size_t)(r->n_fields + r->n_events + 1) * sizeof *writes);
+    int n = 0;
     for (int i = 0; i < r->n_fields; i++)
-        writes[i] = r->fields[i].st.w;
-    obs->n_writes = r->n_fields;
+        writes[n++] = r->fields[i].st.w;
+    for (int i = 0; i < r->n_events; i++)
+        writes[n++] = r->events[i].w;
+    obs->n_writes = n;
     obs->writes = writes;
 }

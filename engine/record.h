@@ -32,15 +32,40 @@ typedef struct stamp {
     int64_t server_us;   /* server's wall clock when the server applied it; 0 before */
 } stamp;
 
+/* One node's contribution to a counter CRDT: increments (p) and decrements (n) so far. */
+typedef struct counter_part {
+    int32_t node;
+    int64_t p;
+    int64_t n;
+} counter_part;
+
 typedef struct field {
     const char *name;
     value v;
     stamp st;
+    int n_parts;
+    counter_part *parts;   /* a counter CRDT's contributions, sorted by node; none for plain fields */
 } field;
+
+/* An entry of a record's append-only event log. */
+typedef struct log_event {
+    write_id w;            /* the append, and the event's id */
+    int64_t at_us;         /* occurredAt: the writer's wall clock */
+    int64_t server_us;     /* the server's clock when it first stored the event; 0 before */
+    int n_fields;
+    op_field *fields;      /* sorted by name */
+} log_event;
+
+/* How a log is ordered: by occurredAt, or by the server's receive time first. Ties: event id. */
+typedef enum event_order {
+    EVENT_ORDER_OCCURRED,
+    EVENT_ORDER_SERVER,
+} event_order;
 
 typedef struct record {
     const char *type;
     const char *id;
+    const char *tenant;  /* the user the record belongs to; "" when none */
     bool deleted;
     int64_t version;     /* server version this state is (based on); 0 = never acknowledged */
     int64_t seq;         /* server change-log sequence of this state; 0 = none */
@@ -49,6 +74,9 @@ typedef struct record {
     int n_fields;
     int cap_fields;
     field *fields;       /* sorted by name, unique names */
+    int n_events;
+    int cap_events;
+    log_event *events;       /* in log order */
 } record;
 
 void record_init(record *r, arena *a, const char *type, const char *id);
@@ -57,10 +85,25 @@ void record_copy(record *dst, const record *src, arena *a);
 const field *record_field(const record *r, const char *name);
 /* Set (or add) a field. name and v are copied into a. */
 void record_set_field(record *r, arena *a, const char *name, const value *v, const stamp *st);
-/* Same visible state: deleted flag, field names and values (stamps ignored). */
+/* Same visible state: deleted flag, field names and values, the event log (stamps ignored). */
 bool record_same_state(const record *a, const record *b);
-/* Same state and the same provenance of every field. */
+/* Same state and the same provenance of every field and counter contribution. */
 bool record_same_provenance(const record *a, const record *b);
+
+/* Replace a field's counter contributions (copied into a) and set its value to their total. */
+void record_set_counter(record *r, arena *a, const char *name, const counter_part *parts, int n_parts,
+                        const stamp *st);
+int64_t counter_total(const counter_part *parts, int n_parts);
+/* The join of two contribution lists: per node, the larger p and the larger n. Result in a. */
+int counter_join(const counter_part *x, int nx, const counter_part *y, int ny, arena *a, counter_part **out);
+
+/* Index of the event with this id, or -1. */
+int record_find_event(const record *r, write_id w);
+/* Insert a copy of e in log order. With dedup, an event already present is not added again.
+ * Returns true when it was added. */
+bool record_add_event(record *r, arena *a, const log_event *e, event_order order, bool dedup);
+/* Re-sort the log (after server times were stamped). */
+void record_sort_events(record *r, event_order order);
 
 cJSON *record_to_json(const record *r);
 /* Decodes; on malformed input returns false with a static reason. */
@@ -73,10 +116,7 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
 cJSON *stamp_to_json(const stamp *st);
 bool stamp_from_json(const cJSON *j, stamp *out);
 
-/*
- * Fill an OBS_RECORD observation for r. writes must hold RECORD_FIELDS_MAX
- * entries; the observation borrows it and r.
- */
-void record_observation(const record *r, observation *obs, write_id *writes);
+/* Fill an OBS_RECORD observation for r: the provenance of every field and event (array in a). */
+void record_observation(const record *r, observation *obs, arena *a);
 
 #endif

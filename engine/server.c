@@ -45,6 +45,11 @@ static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
     rec->st.server_us = now_us;
     if (rec->deleted)
         rec->del.server_us = now_us;
+    if (c->op == OP_APPEND) {
+        int i = record_find_event(rec, rec->st.w);
+        if (i >= 0 && rec->events[i].server_us == 0)
+            rec->events[i].server_us = now_us;
+    }
     for (int i = 0; i < c->n_changed; i++) {
         for (int k = 0; k < rec->n_fields; k++)
             if (strcmp(rec->fields[k].name, c->changed[i]) == 0)
@@ -62,7 +67,13 @@ static const char *status_name(resolve_verdict v)
     return "?";
 }
 
-static cJSON *apply_change(server *s, wire_change *c, int64_t now_us)
+static const char *tenant_of(const server *s, int node)
+{
+    const char *t = s->cfg.tenants && node >= 0 && node < s->cfg.n_nodes ? s->cfg.tenants[node] : NULL;
+    return t ? t : "";
+}
+
+static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
 {
     observation received = { .kind = OBS_RECEIVED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w };
     observe(s, &received);
@@ -71,6 +82,14 @@ static cJSON *apply_change(server *s, wire_change *c, int64_t now_us)
 
     record cur;
     bool found = store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &cur);
+    /* A device writes only its own user's records (family / tenant isolation). */
+    const char *tenant = tenant_of(s, from);
+    if (strcmp(c->rec.tenant, tenant) != 0 || (found && strcmp(cur.tenant, tenant) != 0)) {
+        record none;
+        record_init(&none, &s->scratch, c->rec.type, c->rec.id);
+        none.tenant = tenant;
+        return wire_result_json(c->op_id, "forbidden", false, found && strcmp(cur.tenant, tenant) == 0 ? &cur : &none);
+    }
     resolve_input in = {
         .current = found ? &cur : NULL,
         .incoming = &c->rec,
@@ -83,13 +102,16 @@ static cJSON *apply_change(server *s, wire_change *c, int64_t now_us)
     resolve_output out;
     strategy_resolve(&in, &out, &s->scratch);
 
+    const entity_rules *rules = profile_rules(s->profile, c->rec.type);
+    if (rules->events_order == EVENT_ORDER_SERVER)
+        record_sort_events(&out.result, rules->events_order);
     bool changed = !found || !record_same_provenance(&out.result, &cur);
     if (changed) {
         out.result.version = (found ? cur.version : 0) + 1;
         out.result.seq = ++s->seq;
         store_record_put(s->store, &out.result);
         store_changelog_add(s->store, &out.result);
-        engine_observe_record(&s->cfg, &out.result);
+        engine_observe_record(&s->cfg, &out.result, &s->scratch);
     } else {
         out.result = cur;
     }
@@ -154,7 +176,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
             }
         }
         rebase_within_batch(changes, i, by_change);
-        cJSON *result = apply_change(s, c, now_us);
+        cJSON *result = apply_change(s, from, c, now_us);
         by_change[i] = result;
         if (s->profile->idempotency) {
             buf text;
@@ -185,7 +207,7 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     (void)now_us;
     record *records;
     /* Ask for one more than the page to learn whether another page follows. */
-    int n = store_changes_since(s->store, since, limit + 1, &s->scratch, &records);
+    int n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->scratch, &records);
     bool has_more = n > limit;
     if (has_more)
         n = limit;

@@ -41,9 +41,10 @@ static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_RECORD_GET] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
-    [ST_RECORD_PUT] = ("INSERT INTO records(type, id, seq, version, deleted, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                       "ON CONFLICT(type, id) DO UPDATE SET seq = ?3, version = ?4, deleted = ?5, body = ?6"),
-    [ST_CHANGES_SINCE] = "SELECT body FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_RECORD_PUT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body) "
+                       "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT(type, id) DO UPDATE SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6"),
+    [ST_CHANGES_SINCE] = "SELECT body FROM records WHERE tenant = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_CHANGELOG_ADD] = "INSERT INTO changes(seq, type, id, version, w) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_RECORDS_ALL] = "SELECT body FROM records ORDER BY type, id",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -63,10 +64,10 @@ static const char *const SQL[ST_COUNT] = {
 static const char SCHEMA[] =
     "PRAGMA journal_mode = MEMORY;"
     "PRAGMA synchronous = OFF;"
-    "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
     "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
-    "CREATE INDEX records_seq ON records(seq);"
+    "CREATE INDEX records_seq ON records(tenant, seq);"
     "CREATE TABLE changes(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  version INTEGER NOT NULL, w INTEGER NOT NULL);"
     "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, id TEXT NOT NULL,"
@@ -206,15 +207,17 @@ void store_record_put(store *s, const record *r)
     sqlite3_bind_int64(st, 4, r->version);
     sqlite3_bind_int(st, 5, r->deleted);
     bind_text(st, 6, body);
+    bind_text(st, 7, r->tenant ? r->tenant : "");
     run_done(s, ST_RECORD_PUT);
 }
 
-int store_changes_since(store *s, int64_t since, int limit, arena *a, record **out)
+int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out)
 {
     sqlite3_stmt *st = s->stmt[ST_CHANGES_SINCE];
     record *records = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *records);
     sqlite3_bind_int64(st, 1, since);
     sqlite3_bind_int(st, 2, limit);
+    bind_text(st, 3, tenant ? tenant : "");
     int n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -2,7 +2,7 @@
  * store: a replica's durable state in its own SQLite database.
  *
  * Tables (open a --store-dir file with sqlite3 to read them):
- *   records(type, id, seq, version, deleted, body)  body = record JSON (record.h)
+ *   records(type, id, tenant, seq, version, deleted, body)  body = record JSON (record.h)
  *   changes(seq, type, id, version, w)             server: append-only change log
  *   outbox(seq, type, id, op, base_version, w, changed, body)   client: sync queue
  *   applied_ops(device, op, result)                server: idempotency keys
@@ -47,8 +47,8 @@ void store_commit(store *s);
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out);
 void store_record_put(store *s, const record *r);
-/* Records with seq > since, by seq, at most limit. Returns the count; *out in a. */
-int store_changes_since(store *s, int64_t since, int limit, arena *a, record **out);
+/* A tenant's records with seq > since, by seq, at most limit. Returns the count; *out in a. */
+int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out);
 void store_changelog_add(store *s, const record *r);
 /* Every record in (type, id) order. */
 void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *r), void *ctx);

@@ -11,6 +11,25 @@
 #include <assert.h>
 #include <string.h>
 
+/* A plain integer field seen as a counter: its value is the contribution of the node that wrote it.
+ * Every replica derives the same part from the same write, so joins stay consistent. */
+int counter_parts_of(const field *f, arena *a, counter_part **out)
+{
+    if (f && f->n_parts) {
+        *out = f->parts;
+        return f->n_parts;
+    }
+    int64_t base = f && f->v.kind == VAL_INT ? f->v.i : 0;
+    if (base == 0) {
+        *out = NULL;
+        return 0;
+    }
+    counter_part *part = arena_alloc(a, sizeof *part);
+    *part = (counter_part){ .node = WRITE_NODE(f->st.w), .p = base > 0 ? base : 0, .n = base < 0 ? -base : 0 };
+    *out = part;
+    return 1;
+}
+
 static const char *conflict_kind(const resolve_input *in)
 {
     if (in->op == OP_DELETE)
@@ -61,6 +80,34 @@ static void keep_current(const resolve_input *in, resolve_output *out, arena *a)
 {
     out->verdict = RESOLVE_CURRENT;
     record_copy(&out->result, in->current, a);
+}
+
+/*
+ * Appends and counter-CRDT increments commute with everything on a live
+ * record: the event joins the log, the contributions join per node.
+ */
+static void merge_commutative(const resolve_input *in, resolve_output *out, arena *a)
+{
+    const record *inc = in->incoming;
+    out->verdict = RESOLVE_INCOMING;
+    record_copy(&out->result, in->current, a);
+    out->result.st = inc->st;
+    if (in->op == OP_APPEND) {
+        int i = record_find_event(inc, inc->st.w);
+        assert(i >= 0);
+        if (!record_add_event(&out->result, a, &inc->events[i], in->rules->events_order, in->rules->events_dedup))
+            out->verdict = RESOLVE_CURRENT;   /* already there: a retry */
+        return;
+    }
+    for (int k = 0; k < in->n_changed; k++) {
+        const field *f = record_field(inc, in->changed[k]);
+        assert(f);
+        counter_part *mine, *theirs, *joined;
+        int n_mine = counter_parts_of(record_field(in->current, f->name), a, &mine);
+        int n_theirs = counter_parts_of(f, a, &theirs);
+        int n = counter_join(mine, n_mine, theirs, n_theirs, a, &joined);
+        record_set_counter(&out->result, a, f->name, joined, n, &f->st);
+    }
 }
 
 /* --- last-write-wins ----------------------------------------------------- */
@@ -236,6 +283,11 @@ void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a)
     memset(out, 0, sizeof *out);
     if (!in->current) {
         take_incoming(in, out, a);
+        return;
+    }
+    bool commutative = in->op == OP_APPEND || in->op == OP_INCREMENT;
+    if (commutative && !in->current->deleted) {
+        merge_commutative(in, out, a);   /* no conflict: the order of arrival does not matter */
         return;
     }
     out->conflict = in->concurrent;

@@ -53,9 +53,14 @@ int strategy_count(void);
 const strategy_def *strategy_at(int index);
 
 /*
- * Resolve a change: applies the entity's delete rule to delete-versus-edit
- * conflicts, and its strategy to everything else.
+ * Resolve a change: appends and counter increments merge on a live record;
+ * the entity's delete rule decides delete-versus-edit conflicts; its
+ * strategy decides everything else. An increment reaches a resolver only
+ * under COUNTER_CRDT; under COUNTER_ABSOLUTE the client sends an update.
  */
 void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a);
+
+/* A field's counter contributions; a plain integer counts as its writer's. Result may be in a. */
+int counter_parts_of(const field *f, arena *a, counter_part **out);
 
 #endif

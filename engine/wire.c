@@ -118,6 +118,11 @@ bool wire_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes)
         }
         if ((wc->op == OP_DELETE) != wc->rec.deleted)
             return false;
+        /* An append carries its event, identified by the append's write id. */
+        if (wc->op == OP_APPEND && record_find_event(&wc->rec, wc->rec.st.w) < 0)
+            return false;
+        if (wc->op == OP_INCREMENT && wc->n_changed != 1)
+            return false;
     }
     *n = count;
     *changes = out;

@@ -5,7 +5,7 @@
  *                        {"op_id":12,"op":"update","base_version":3,
  *                         "changed":["sets"],"record":{...record.h JSON...}}]}
  *   server -> client  {"type":"push_result","req":7,"hlc":[l,c],"results":[
- *                        {"op_id":12,"status":"applied"|"merged"|"rejected",
+ *                        {"op_id":12,"status":"applied"|"merged"|"rejected"|"forbidden",
  *                         "conflict":false,"record":{...server's record...}}]}
  *   client -> server  {"type":"pull","req":8,"since":41,"limit":100}
  *   server -> client  {"type":"pull_result","req":8,"hlc":[l,c],
@@ -47,7 +47,7 @@ typedef struct wire_change {
 /* The server's answer to one change. */
 typedef struct wire_result {
     int64_t op_id;
-    const char *status;      /* "applied", "merged" or "rejected" */
+    const char *status;      /* "applied", "merged", "rejected" or "forbidden" (another tenant's record) */
     bool conflict;
     record rec;              /* the server's record after the change */
 } wire_result;

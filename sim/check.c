@@ -50,9 +50,9 @@ typedef struct checker {
     const check_input *in;
     check_result *out;
     const snapshot *server;
-    /* Deletes that reached the server, by history record index: first index, then a chain. */
-    int *first_delete;        /* per record, index into h->writes or -1 */
-    int *next_delete;         /* per write, the record's next delete or -1 */
+    /* Every accepted write of a record, in history order: a chain through h->writes. */
+    int *first_write;         /* per record, index into h->writes or -1 */
+    int *next_write;          /* per write, the record's next accepted write or -1 */
 } checker;
 
 void check_write_name(const scenario *sc, write_id w, char *out, size_t cap)
@@ -144,7 +144,10 @@ static void describe_final(buf *b, const snap_record *r)
         buf_printf(b, "%s%s: ", i ? ", " : "", r->fields[i].name);
         value_format(&r->fields[i].v, b);
     }
-    buf_puts(b, "}\n");
+    buf_putc(b, '}');
+    if (r->n_events)
+        buf_printf(b, " and %d event%s", r->n_events, r->n_events == 1 ? "" : "s");
+    buf_putc(b, '\n');
 }
 
 static void add_finding(checker *c, vclass cls, const char *record, write_id w, write_id competitor, int node,
@@ -257,33 +260,51 @@ static int concurrent_class(const checker *c, const char *key, write_id w)
 }
 
 
-static void index_deletes(checker *c)
+static void index_writes(checker *c)
 {
     const history *h = c->in->h;
-    c->first_delete = xmalloc((h->n_records ? h->n_records : 1) * sizeof *c->first_delete);
-    c->next_delete = xmalloc((h->n_writes ? h->n_writes : 1) * sizeof *c->next_delete);
+    c->first_write = xmalloc((h->n_records ? h->n_records : 1) * sizeof *c->first_write);
+    c->next_write = xmalloc((h->n_writes ? h->n_writes : 1) * sizeof *c->next_write);
     for (size_t i = 0; i < h->n_records; i++)
-        c->first_delete[i] = -1;
-    /* Walk backwards so each chain lists deletes in history order. */
+        c->first_write[i] = -1;
+    /* Walk backwards so each chain lists writes in history order. */
     for (size_t i = h->n_writes; i-- > 0;) {
         const write_rec *wr = &h->writes[i];
-        c->next_delete[i] = -1;
-        if (wr->accepted && wr->op == OP_DELETE && wr->received > 0) {
-            c->next_delete[i] = c->first_delete[wr->record];
-            c->first_delete[wr->record] = (int)i;
+        c->next_write[i] = -1;
+        if (wr->accepted) {
+            c->next_write[i] = c->first_write[wr->record];
+            c->first_write[wr->record] = (int)i;
         }
     }
 }
 
-/* A delete of w's record that causally follows w, or WRITE_NONE. */
+/* A delete of w's record that reached the server and causally follows w, or WRITE_NONE. */
 static write_id later_delete(const checker *c, const write_rec *wr)
 {
-    for (int i = c->first_delete[wr->record]; i >= 0; i = c->next_delete[i]) {
-        write_id d = c->in->h->writes[i].w;
-        if (history_relation(c->in->h, d, wr->w) == CAUSAL_AFTER)
-            return d;
+    for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+        const write_rec *d = &c->in->h->writes[i];
+        if (d->op == OP_DELETE && d->received > 0 && history_relation(c->in->h, d->w, wr->w) == CAUSAL_AFTER)
+            return d->w;
     }
     return WRITE_NONE;
+}
+
+/* The user a record belongs to: its first writer's. NULL when no device wrote it. */
+static const char *record_tenant(const checker *c, const char *key)
+{
+    int record = strmap_get(&c->in->h->record_index, key);
+    if (record < 0 || c->first_write[record] < 0)
+        return NULL;
+    int node = c->in->h->writes[c->first_write[record]].node;
+    return node >= 1 && node <= c->in->sc->n_devices ? c->in->sc->devices[node - 1].user : NULL;
+}
+
+static int count_event(const snap_record *r, write_id w)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_events; i++)
+        n += r->events[i] == w;
+    return n;
 }
 
 /* Class of an update/create that reached the server. */
@@ -375,7 +396,23 @@ static bool reached_server(const write_rec *wr, const snap_record *r)
     for (int i = 0; i < r->n_fields; i++)
         if (r->fields[i].w == wr->w)
             return true;
-    return false;
+    return count_event(r, wr->w) > 0;
+}
+
+/* An append: its event must be in the log exactly once, unless the record went with a later delete. */
+static int classify_append(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
+{
+    if (r->deleted)
+        return classify_update(c, wr, r, competitor);
+    *competitor = WRITE_NONE;
+    int n = count_event(r, wr->w);
+    if (n == 1)
+        return KEPT;
+    if (n > 1)
+        return VC_DUPLICATE;
+    if ((*competitor = later_delete(c, wr)))
+        return VC_SUPERSEDED;
+    return VC_LOST_UPDATE;
 }
 
 static void classify_writes(checker *c)
@@ -398,8 +435,17 @@ static void classify_writes(checker *c)
             report_write(c, VC_LOST_UPDATE, wr, WRITE_NONE, r, "reached the server, but the record is gone");
             continue;
         }
-        write_id competitor;
-        int cls = wr->op == OP_DELETE ? classify_delete(c, wr, r, &competitor) : classify_update(c, wr, r, &competitor);
+        write_id competitor = WRITE_NONE;
+        int cls;
+        switch (wr->op) {
+        case OP_DELETE: cls = classify_delete(c, wr, r, &competitor); break;
+        case OP_APPEND: cls = classify_append(c, wr, r, &competitor); break;
+        case OP_INCREMENT:
+            /* An increment adds; it overwrites nothing. check_counters judges the sum. */
+            cls = r->deleted ? classify_update(c, wr, r, &competitor) : KEPT;
+            break;
+        default: cls = classify_update(c, wr, r, &competitor); break;
+        }
         switch (cls) {
         case KEPT:
             c->out->writes_kept++;
@@ -416,6 +462,9 @@ static void classify_writes(checker *c)
             report_write(c, VC_LOST_UPDATE, wr, competitor, r,
                          competitor ? "was overwritten by %s, a causally older write its device had already seen"
                                     : "vanished: its value is nowhere in the final state");
+            break;
+        case VC_DUPLICATE:
+            report_write(c, VC_DUPLICATE, wr, WRITE_NONE, r, "appended one event that the log holds more than once");
             break;
         default:
             assert(0 && "unexpected class");
@@ -501,7 +550,7 @@ static void check_resurrections(checker *c)
     }
 }
 
-static void describe_state(buf *b, const snap_record *r)
+static void describe_state(const checker *c, buf *b, const snap_record *r)
 {
     if (!r) {
         buf_puts(b, "absent");
@@ -517,16 +566,19 @@ static void describe_state(buf *b, const snap_record *r)
         value_format(&r->fields[i].v, b);
     }
     buf_putc(b, '}');
+    if (r->n_events) {
+        buf_puts(b, " events [");
+        for (int i = 0; i < r->n_events && i < 6; i++) {
+            char name[96];
+            check_write_name(c->in->sc, r->events[i], name, sizeof name);
+            buf_printf(b, "%s%s", i ? " " : "", name);
+        }
+        buf_puts(b, r->n_events > 6 ? " ...]" : "]");
+    }
 }
 
-static bool same_visible(const snap_record *a, const snap_record *b)
+static bool same_fields(const snap_record *a, const snap_record *b)
 {
-    if (!a || !b)
-        return a == b;
-    if (a->deleted != b->deleted)
-        return false;
-    if (a->deleted)
-        return true;   /* a tombstone's leftover fields are not visible */
     if (a->n_fields != b->n_fields)
         return false;
     for (int i = 0; i < a->n_fields; i++)
@@ -535,16 +587,68 @@ static bool same_visible(const snap_record *a, const snap_record *b)
     return true;
 }
 
-/* Every device must hold exactly the server's visible state. */
+/* The same events, in any order (each log's entries are few enough for O(n^2)). */
+static bool same_event_set(const snap_record *a, const snap_record *b)
+{
+    if (a->n_events != b->n_events)
+        return false;
+    for (int i = 0; i < a->n_events; i++)
+        if (count_event(a, a->events[i]) != count_event(b, a->events[i]))
+            return false;
+    return true;
+}
+
+static bool same_event_order(const snap_record *a, const snap_record *b)
+{
+    return a->n_events == b->n_events && memcmp(a->events, b->events, (size_t)a->n_events * sizeof *a->events) == 0;
+}
+
+typedef enum sameness {
+    SAME,
+    DIFFERENT,
+    ORDER_ONLY,     /* the same events in another order */
+} sameness;
+
+static sameness compare_visible(const snap_record *a, const snap_record *b)
+{
+    if (!a || !b)
+        return a == b ? SAME : DIFFERENT;
+    if (a->deleted != b->deleted)
+        return DIFFERENT;
+    if (a->deleted)
+        return SAME;   /* a tombstone's leftover fields are not visible */
+    if (!same_fields(a, b) || !same_event_set(a, b))
+        return DIFFERENT;
+    return same_event_order(a, b) ? SAME : ORDER_ONLY;
+}
+
+/* Does the record belong to this user? Tenancy comes from the history, else from what the replica
+ * reports; a record of unknown tenancy is given the benefit of the doubt. */
+static bool belongs_to(const checker *c, const snap_record *r, const char *user)
+{
+    const char *tenant = record_tenant(c, r->key);
+    if (!tenant)
+        tenant = r->tenant;
+    return !*tenant || strcmp(tenant, user) == 0;
+}
+
+/*
+ * Every device must hold exactly the server's visible state of its user's
+ * records: fields, tombstones and event logs. Logs with the same events in
+ * another order are an order-divergence; any other difference a divergence.
+ * A record of another user on a device is a tenant leak.
+ */
 static void check_divergence(checker *c)
 {
     const scenario *sc = c->in->sc;
     for (int node = 1; node < c->in->n_nodes; node++) {
         const snapshot *dev = &c->in->snaps[node];
-        buf witness;
+        const char *user = sc->devices[node - 1].user;
+        buf witness, order_witness;
         buf_init(&witness);
-        int differences = 0;
-        const char *first = NULL;
+        buf_init(&order_witness);
+        int differences = 0, reorders = 0;
+        const char *first = NULL, *first_order = NULL;
         /* Walk both sorted key lists together. */
         int i = 0, k = 0;
         while (i < c->server->n_records || k < dev->n_records) {
@@ -557,16 +661,31 @@ static void check_divergence(checker *c)
                 i++;
             if (cmp >= 0)
                 k++;
-            if (same_visible(sr, dr))
+            if (dr && !belongs_to(c, dr, user)) {
+                char summary[512];
+                snprintf(summary, sizeof summary, "%s holds %s, a record of another user (it belongs to %s)",
+                         scenario_node_name(sc, node), dr->key, record_tenant(c, dr->key) ? record_tenant(c, dr->key) : dr->tenant);
+                add_finding(c, VC_TENANT_LEAK, dr->key, WRITE_NONE, WRITE_NONE, node, summary, "");
                 continue;
-            if (!first)
-                first = sr ? sr->key : dr->key;
-            if (++differences <= 3) {
-                buf_printf(&witness, "    %s: server ", sr ? sr->key : dr->key);
-                describe_state(&witness, sr);
-                buf_printf(&witness, ", %s ", scenario_node_name(sc, node));
-                describe_state(&witness, dr);
-                buf_putc(&witness, '\n');
+            }
+            if (sr && !belongs_to(c, sr, user))
+                sr = NULL;   /* another user's record: not this device's to hold */
+            if (!sr && !dr)
+                continue;
+            sameness same = compare_visible(sr, dr);
+            if (same == SAME)
+                continue;
+            buf *b = same == ORDER_ONLY ? &order_witness : &witness;
+            int *count = same == ORDER_ONLY ? &reorders : &differences;
+            const char **firstp = same == ORDER_ONLY ? &first_order : &first;
+            if (!*firstp)
+                *firstp = sr ? sr->key : dr->key;
+            if (++*count <= 3) {
+                buf_printf(b, "    %s: server ", sr ? sr->key : dr->key);
+                describe_state(c, b, sr);
+                buf_printf(b, ", %s ", scenario_node_name(sc, node));
+                describe_state(c, b, dr);
+                buf_putc(b, '\n');
             }
         }
         if (differences) {
@@ -577,8 +696,125 @@ static void check_divergence(checker *c)
                      scenario_node_name(sc, node), differences, differences == 1 ? "" : "s");
             add_finding(c, VC_DIVERGENCE, first, WRITE_NONE, WRITE_NONE, node, summary, witness.data);
         }
+        if (reorders) {
+            if (reorders > 3)
+                buf_printf(&order_witness, "    ... and %d more logs\n", reorders - 3);
+            char summary[256];
+            snprintf(summary, sizeof summary, "%s holds the same events as the server in another order in %d log%s",
+                     scenario_node_name(sc, node), reorders, reorders == 1 ? "" : "s");
+            add_finding(c, VC_ORDER_DIVERGENCE, first_order, WRITE_NONE, WRITE_NONE, node, summary, order_witness.data);
+        }
         buf_free(&witness);
+        buf_free(&order_witness);
     }
+}
+
+/*
+ * A counter's final value must be its initial value plus every increment
+ * that reached the server. Checked where that sum is well defined: the
+ * record was created once, with or without the field, never deleted, and
+ * the field was never set outright after the create.
+ */
+static void check_counters(checker *c)
+{
+    const history *h = c->in->h;
+    for (size_t rec = 0; rec < h->n_records; rec++) {
+        const snap_record *r = snapshot_find(c->server, h->records[rec].key);
+        if (!r || r->deleted)
+            continue;
+        /* Each counter field of this record, once. */
+        for (int i = c->first_write[rec]; i >= 0; i = c->next_write[i]) {
+            const write_rec *inc = &h->writes[i];
+            if (inc->op != OP_INCREMENT)
+                continue;
+            const char *name = inc->fields[0].name;
+            bool first_of_field = true;
+            for (int k = c->first_write[rec]; k != i; k = c->next_write[k])
+                if (h->writes[k].op == OP_INCREMENT && strcmp(h->writes[k].fields[0].name, name) == 0)
+                    first_of_field = false;
+            if (!first_of_field)
+                continue;
+            int64_t expected = 0, increments = 0;
+            int creates = 0;
+            bool defined = true;
+            for (int k = c->first_write[rec]; k >= 0 && defined; k = c->next_write[k]) {
+                const write_rec *wr = &h->writes[k];
+                if (wr->op == OP_DELETE) {
+                    defined = false;
+                } else if (wr->op == OP_CREATE) {
+                    creates++;
+                    for (int f = 0; f < wr->n_fields; f++)
+                        if (strcmp(wr->fields[f].name, name) == 0)
+                            expected += wr->fields[f].v.kind == VAL_INT ? wr->fields[f].v.i : 0;
+                } else if (wr->op == OP_UPDATE) {
+                    for (int f = 0; f < wr->n_fields; f++)
+                        if (strcmp(wr->fields[f].name, name) == 0)
+                            defined = false;
+                } else if (wr->op == OP_INCREMENT && strcmp(wr->fields[0].name, name) == 0 && wr->received > 0) {
+                    expected += wr->fields[0].v.i;
+                    increments++;
+                }
+            }
+            if (!defined || creates != 1)
+                continue;
+            const snap_field *f = snap_record_field(r, name);
+            int64_t actual = f && f->v.kind == VAL_INT ? f->v.i : 0;
+            if (f && f->v.kind != VAL_INT && f->v.kind != VAL_NULL)
+                actual = INT64_MIN;
+            if (actual == expected)
+                continue;
+            buf summary, witness;
+            buf_init(&summary);
+            buf_init(&witness);
+            if (actual == INT64_MIN)
+                buf_printf(&summary, "%s.%s is not a number, but %lld increments add up to %lld", r->key, name,
+                           (long long)increments, (long long)expected);
+            else
+                buf_printf(&summary, "%s.%s is %lld, but its initial value and %lld increments add up to %lld",
+                           r->key, name, (long long)actual, (long long)increments, (long long)expected);
+            int listed = 0;
+            for (int k = c->first_write[rec]; k >= 0; k = c->next_write[k]) {
+                const write_rec *wr = &h->writes[k];
+                if (wr->op != OP_INCREMENT || strcmp(wr->fields[0].name, name) != 0 || wr->received == 0)
+                    continue;
+                if (listed++ == 6) {
+                    buf_puts(&witness, "    ...\n");
+                    break;
+                }
+                buf_puts(&witness, "    increment   ");
+                describe_write(c, &witness, wr->w);
+                buf_putc(&witness, '\n');
+            }
+            describe_final(&witness, r);
+            add_finding(c, VC_COUNTER_DRIFT, r->key, inc->w, WRITE_NONE, -1, summary.data, witness.data);
+            buf_free(&summary);
+            buf_free(&witness);
+        }
+    }
+}
+
+static void note_owner(checker *c, u64map *owner, const snapshot *s, int record, write_id w)
+{
+    if (!is_known(c, w))
+        return;
+    int first = u64map_get(owner, w);
+    if (first < 0 || first == record) {
+        u64map_put(owner, w, record);
+        return;
+    }
+    char name[96];
+    check_write_name(c->in->sc, w, name, sizeof name);
+    buf summary, witness;
+    buf_init(&summary);
+    buf_init(&witness);
+    buf_printf(&summary, "write %s was applied to both %s and %s", name, s->records[first].key, s->records[record].key);
+    buf_puts(&witness, "    write       ");
+    describe_write(c, &witness, w);
+    buf_putc(&witness, '\n');
+    add_finding(c, VC_DUPLICATE, s->records[record].key, w, WRITE_NONE, -1, summary.data, witness.data);
+    buf_free(&summary);
+    buf_free(&witness);
+    u64map_put(owner, w, record);
 }
 
 /* A write touches one record: its id in the state of two records means it was applied twice. */
@@ -589,36 +825,12 @@ static void check_duplicates(checker *c)
     const snapshot *s = c->server;
     for (int i = 0; i < s->n_records; i++) {
         const snap_record *r = &s->records[i];
-        write_id ws[RECORD_FIELDS_MAX + 2];
-        int n = 0;
-        ws[n++] = r->w;
-        ws[n++] = r->del_w;
-        for (int k = 0; k < r->n_fields && n < RECORD_FIELDS_MAX + 2; k++)
-            ws[n++] = r->fields[k].w;
-        for (int k = 0; k < n; k++) {
-            if (!is_known(c, ws[k]))
-                continue;
-            int first = u64map_get(&owner, ws[k]);
-            if (first < 0) {
-                u64map_put(&owner, ws[k], i);
-                continue;
-            }
-            if (first == i)
-                continue;
-            char name[96];
-            check_write_name(c->in->sc, ws[k], name, sizeof name);
-            buf summary, witness;
-            buf_init(&summary);
-            buf_init(&witness);
-            buf_printf(&summary, "write %s was applied to both %s and %s", name, s->records[first].key, r->key);
-            buf_puts(&witness, "    write       ");
-            describe_write(c, &witness, ws[k]);
-            buf_putc(&witness, '\n');
-            add_finding(c, VC_DUPLICATE, r->key, ws[k], WRITE_NONE, -1, summary.data, witness.data);
-            buf_free(&summary);
-            buf_free(&witness);
-            u64map_put(&owner, ws[k], i);
-        }
+        note_owner(c, &owner, s, i, r->w);
+        note_owner(c, &owner, s, i, r->del_w);
+        for (int k = 0; k < r->n_fields; k++)
+            note_owner(c, &owner, s, i, r->fields[k].w);
+        for (int k = 0; k < r->n_events; k++)
+            note_owner(c, &owner, s, i, r->events[k]);
     }
     u64map_free(&owner);
 }
@@ -628,10 +840,11 @@ void check_run(const check_input *in, check_result *out)
     memset(out, 0, sizeof *out);
     arena_init(&out->a, 16 * 1024);
     checker c = { .in = in, .out = out, .server = &in->snaps[NODE_SERVER] };
-    index_deletes(&c);
+    index_writes(&c);
     classify_writes(&c);
     check_resurrections(&c);
     check_duplicates(&c);
+    check_counters(&c);
     if (in->quiesced) {
         check_divergence(&c);
     } else {
@@ -642,8 +855,8 @@ void check_run(const check_input *in, check_result *out)
         add_finding(&c, VC_NO_QUIESCENCE, NULL, WRITE_NONE, WRITE_NONE, -1, summary,
                     in->liveness ? in->liveness : "");
     }
-    xfree(c.first_delete);
-    xfree(c.next_delete);
+    xfree(c.first_write);
+    xfree(c.next_write);
 }
 
 void check_result_free(check_result *r)

@@ -190,6 +190,40 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, entity_rules *rules, di
             return false;
         }
     }
+    if ((v = yaml_get(n, "counters"))) {
+        const char *text;
+        if (!yaml_text(doc, v, &text, d, "a counter mode"))
+            return false;
+        if (!counter_mode_parse(text, &rules->counters)) {
+            diag_error(d, yaml_pos(doc, v),
+                       "unknown counters '%s'; expected absolute (write the new total) or crdt (merge "
+                       "per-device contributions)",
+                       text);
+            return false;
+        }
+    }
+    if ((v = yaml_get(n, "events"))) {
+        if (!yaml_want_mapping(doc, v, d, "event log rules"))
+            return false;
+        static const char *const EVENT_KEYS[] = { "order", "dedup" };
+        if (!yaml_check_keys(doc, v, EVENT_KEYS, N(EVENT_KEYS), d, "event log rules"))
+            return false;
+        struct fy_node *x;
+        if ((x = yaml_get(v, "order"))) {
+            const char *text;
+            if (!yaml_text(doc, x, &text, d, "an event order"))
+                return false;
+            if (!event_order_parse(text, &rules->events_order)) {
+                diag_error(d, yaml_pos(doc, x),
+                           "unknown event order '%s'; expected occurred (occurredAt, then id) or server (server "
+                           "receive time first)",
+                           text);
+                return false;
+            }
+        }
+        if ((x = yaml_get(v, "dedup")) && !yaml_bool(doc, x, &rules->events_dedup, d, "events dedup"))
+            return false;
+    }
     return true;
 }
 
@@ -197,7 +231,7 @@ static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *
 {
     if (!yaml_want_mapping(doc, n, d, "conflict rules"))
         return false;
-    static const char *const KEYS[] = { "strategy", "grain", "on_delete", "types" };
+    static const char *const KEYS[] = { "strategy", "grain", "on_delete", "counters", "events", "types" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "conflict rules"))
         return false;
     if (!load_rules(doc, n, &p->fallback, d))
@@ -222,7 +256,7 @@ static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *
         snprintf(context, sizeof context, "conflict rules for '%s'", rules->type);
         if (!yaml_want_mapping(doc, v, d, context))
             return false;
-        static const char *const TYPE_KEYS[] = { "strategy", "grain", "on_delete" };
+        static const char *const TYPE_KEYS[] = { "strategy", "grain", "on_delete", "counters", "events" };
         if (!yaml_check_keys(doc, v, TYPE_KEYS, N(TYPE_KEYS), d, context) || !load_rules(doc, v, rules, d))
             return false;
         p->n_entities++;

@@ -342,6 +342,7 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
             return false;
         }
         dev->pos = pos_of(L, k);
+        dev->user = SCENARIO_DEFAULT_USER;
         dev->net = sc->network;
         dev->clock = (clock_config){ 0 };
         sc->n_devices++;
@@ -358,10 +359,18 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
         snprintf(context, sizeof context, "settings of device '%s'", dev->name);
         if (!yaml_want_mapping(&L->doc, v, L->d, context))
             return false;
-        static const char *const KEYS[] = { "clock", "network", "offline" };
+        static const char *const KEYS[] = { "user", "clock", "network", "offline" };
         if (!yaml_check_keys(&L->doc, v, KEYS, N(KEYS), L->d, context))
             return false;
         struct fy_node *x;
+        if ((x = yaml_get(v, "user"))) {
+            if (!yaml_string(&L->doc, x, &sc->arena, &dev->user, L->d, "a user (the tenant the device belongs to)"))
+                return false;
+            if (!valid_device_name(dev->user)) {
+                diag_error(L->d, pos_of(L, x), "invalid user '%s': use letters, digits, '-' and '_'", dev->user);
+                return false;
+            }
+        }
         if ((x = yaml_get(v, "clock")) && !load_clock(L, x, &dev->clock, node, step_cap))
             return false;
         if ((x = yaml_get(v, "network")) && !load_network(L, x, &dev->net))
@@ -496,15 +505,23 @@ static bool valid_key_text(const char *s)
 static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 {
     scenario *sc = L->sc;
-    static const char *const NAMES[] = { "create", "update", "delete" };
     char context[64];
-    snprintf(context, sizeof context, "a %s operation", NAMES[kind]);
+    snprintf(context, sizeof context, "a%s %s operation", kind == OP_INCREMENT || kind == OP_APPEND ? "n" : "",
+             op_kind_name(kind));
     if (!yaml_want_mapping(&L->doc, n, L->d, context))
         return false;
     static const char *const KEYS[] = { "type", "id", "fields" };
     static const char *const DELETE_KEYS[] = { "type", "id" };
-    if (kind == OP_DELETE ? !yaml_check_keys(&L->doc, n, DELETE_KEYS, N(DELETE_KEYS), L->d, context)
-                          : !yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, context))
+    static const char *const INCREMENT_KEYS[] = { "type", "id", "field", "by" };
+    static const char *const APPEND_KEYS[] = { "type", "id", "event" };
+    bool keys_ok;
+    switch (kind) {
+    case OP_DELETE: keys_ok = yaml_check_keys(&L->doc, n, DELETE_KEYS, N(DELETE_KEYS), L->d, context); break;
+    case OP_INCREMENT: keys_ok = yaml_check_keys(&L->doc, n, INCREMENT_KEYS, N(INCREMENT_KEYS), L->d, context); break;
+    case OP_APPEND: keys_ok = yaml_check_keys(&L->doc, n, APPEND_KEYS, N(APPEND_KEYS), L->d, context); break;
+    default: keys_ok = yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, context); break;
+    }
+    if (!keys_ok)
         return false;
     struct fy_node *type = yaml_get(n, "type"), *id = yaml_get(n, "id"), *fields = yaml_get(n, "fields");
     if (!type || !id) {
@@ -519,6 +536,34 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
         diag_error(L->d, pos_of(L, !valid_key_text(s->op.type) ? type : id),
                    "entity types and ids must be 1 to 200 characters without '/' or control characters");
         return false;
+    }
+    if (kind == OP_INCREMENT) {
+        struct fy_node *field = yaml_get(n, "field"), *by = yaml_get(n, "by");
+        if (!field) {
+            diag_error(L->d, pos_of(L, n), "%s needs 'field' (the counter to add to)", context);
+            return false;
+        }
+        op_field *f = arena_alloc(&sc->arena, sizeof *f);
+        if (!yaml_string(&L->doc, field, &sc->arena, &f->name, L->d, "a field name"))
+            return false;
+        f->v = (value){ .kind = VAL_INT, .i = 1 };
+        if (by && !yaml_int(&L->doc, by, -(INT64_C(1) << 40), INT64_C(1) << 40, &f->v.i, L->d, "the amount ('by')"))
+            return false;
+        s->op.n_fields = 1;
+        s->op.fields = f;
+        return true;
+    }
+    if (kind == OP_APPEND) {
+        struct fy_node *ev = yaml_get(n, "event");
+        if (!ev) {
+            diag_error(L->d, pos_of(L, n), "%s needs 'event' (the event's fields)", context);
+            return false;
+        }
+        op_field *f;
+        if (!load_fields(L, ev, &f, &s->op.n_fields, "the event's fields (a mapping of name to value)"))
+            return false;
+        s->op.fields = f;
+        return true;
     }
     if (kind != OP_DELETE) {
         if (!fields) {
@@ -537,8 +582,9 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
     return true;
 }
 
-static const char *const STEP_ACTIONS[] = { "create", "update", "delete",  "sync",  "offline",   "online",
-                                             "partition", "heal", "crash", "restart", "clock_step" };
+static const char *const STEP_ACTIONS[] = { "create",  "update",    "delete", "increment", "append",  "sync",
+                                             "offline", "online",    "partition", "heal", "crash", "restart",
+                                             "clock_step" };
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -581,9 +627,9 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
 {
     if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
         return false;
-    static const char *const KEYS[] = { "at",      "device",    "create", "update", "delete", "sync",
-                                        "offline", "online",    "partition", "heal", "crash", "restart",
-                                        "clock_step" };
+    static const char *const KEYS[] = { "at",     "device",    "create", "update", "delete",  "increment",
+                                        "append", "sync",      "offline", "online", "partition", "heal",
+                                        "crash",  "restart",   "clock_step" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -603,8 +649,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     }
     if (!action) {
         diag_error(L->d, pos_of(L, n),
-                   "a step needs an action: create, update, delete, sync, offline, online, partition, heal, "
-                   "crash, restart or clock_step");
+                   "a step needs an action: create, update, delete, increment, append, sync, offline, online, "
+                   "partition, heal, crash, restart or clock_step");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -618,8 +664,9 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         return false;
 
     struct fy_node *device = yaml_get(n, "device");
-    bool needs_device = strcmp(action, "create") == 0 || strcmp(action, "update") == 0 ||
-                        strcmp(action, "delete") == 0 || strcmp(action, "clock_step") == 0;
+    op_kind kind = OP_CREATE;
+    bool is_op = op_kind_parse(action, &kind);
+    bool needs_device = is_op || strcmp(action, "clock_step") == 0;
     if (needs_device && !device) {
         diag_error(L->d, pos_of(L, n), "a %s step needs 'device'", action);
         return false;
@@ -641,9 +688,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
             return false;
     }
 
-    if (strcmp(action, "create") == 0 || strcmp(action, "update") == 0 || strcmp(action, "delete") == 0) {
+    if (is_op) {
         s->kind = STEP_OP;
-        op_kind kind = action[0] == 'c' ? OP_CREATE : action[0] == 'u' ? OP_UPDATE : OP_DELETE;
         return load_op(L, action_node, kind, s);
     }
     if (strcmp(action, "clock_step") == 0) {

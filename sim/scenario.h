@@ -43,6 +43,7 @@ typedef struct clock_config {
 
 typedef struct device_config {
     const char *name;
+    const char *user;      /* the tenant the device belongs to; its records are that user's */
     clock_config clock;
     net_config net;        /* the scenario's network unless the device overrides it */
     bool starts_offline;
@@ -128,6 +129,7 @@ typedef struct scenario {
 } scenario;
 
 #define SCENARIO_DEVICES_MAX 4096
+#define SCENARIO_DEFAULT_USER "user"
 #define SCENARIO_DEFAULT_SEED 1
 #define SCENARIO_DEFAULT_QUIESCE_US (INT64_C(3600) * 1000000)
 

@@ -57,6 +57,30 @@ bool snapshot_parse(const cJSON *j, arena *a, snapshot *out, const char **why)
         }
         sr->type = arena_strdup(a, type->valuestring);
         sr->id = arena_strdup(a, id->valuestring);
+        const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(r, "tenant");
+        if (tenant && !cJSON_IsString(tenant)) {
+            *why = "snapshot record tenant must be a string";
+            return false;
+        }
+        sr->tenant = arena_strdup(a, tenant ? tenant->valuestring : "");
+        const cJSON *events = cJSON_GetObjectItemCaseSensitive(r, "events");
+        if (events && !cJSON_IsArray(events)) {
+            *why = "snapshot record events must be an array";
+            return false;
+        }
+        int ne = events ? cJSON_GetArraySize(events) : 0;
+        sr->events = arena_alloc(a, (size_t)(ne ? ne : 1) * sizeof *sr->events);
+        const cJSON *e;
+        if (events) {
+            cJSON_ArrayForEach(e, events)
+            {
+                if (!get_write(e, "w", &sr->events[sr->n_events]) || sr->events[sr->n_events] == WRITE_NONE) {
+                    *why = "snapshot event needs a write w";
+                    return false;
+                }
+                sr->n_events++;
+            }
+        }
         sr->key = arena_printf(a, "%s/%s", sr->type, sr->id);
         sr->deleted = cJSON_IsTrue(deleted);
         int nf = cJSON_GetArraySize(fields);

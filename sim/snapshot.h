@@ -25,11 +25,14 @@ typedef struct snap_record {
     const char *type;
     const char *id;
     const char *key;          /* "type/id" */
+    const char *tenant;       /* as the replica reports it; "" when it does not */
     bool deleted;
     write_id w;               /* last write applied to the record */
     write_id del_w;           /* the delete in effect */
     int n_fields;
     snap_field *fields;       /* sorted by name */
+    int n_events;
+    write_id *events;         /* the event log, in the replica's order */
 } snap_record;
 
 typedef struct snap_kept {

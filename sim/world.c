@@ -62,6 +62,7 @@ typedef struct world {
     int64_t deadline_us;
     int64_t server_changed_us; /* last change to the server's state */
     int step_index;           /* the step running, for the history */
+    const char **tenants;     /* every node's user, by node index (the server's is NULL) */
     diag *d;
 } world;
 
@@ -176,19 +177,16 @@ static void host_observe(void *ctx, int node, const observation *obs)
     trace_str(&w->tr, "kind", obs_name(obs->kind));
     switch (obs->kind) {
     case OBS_RECORD: {
-        write_id writes[RECORD_FIELDS_MAX + 2];
-        int n = 0;
-        writes[n++] = obs->record_w;
-        writes[n++] = obs->delete_w;
-        for (int i = 0; i < obs->n_writes && n < RECORD_FIELDS_MAX + 2; i++)
-            writes[n++] = obs->writes[i];
-        history_observe(&w->hist, node, obs->type, obs->id, writes, n);
+        write_id whole[2] = { obs->record_w, obs->delete_w };
+        history_observe(&w->hist, node, obs->type, obs->id, whole, 2);
+        history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
         if (node == NODE_SERVER)
             w->server_changed_us = w->now_us;
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_bool(&w->tr, "deleted", obs->deleted);
-        trace_int_list(&w->tr, "writes", writes, n);
+        trace_int_list(&w->tr, "record", whole, 2);
+        trace_int_list(&w->tr, "writes", obs->writes, obs->n_writes);
         break;
     }
     case OBS_RECEIVED:
@@ -488,6 +486,9 @@ static bool create_nodes(world *w)
     const scenario *sc = w->sc;
     if (w->opt->store_dir && !make_dir(w->opt->store_dir, w->d))
         return false;
+    w->tenants = xcalloc((size_t)w->n_nodes, sizeof *w->tenants);
+    for (int node = 1; node < w->n_nodes; node++)
+        w->tenants[node] = sc->devices[node - 1].user;
     for (int node = 0; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
         s->name = scenario_node_name(sc, node);
@@ -507,6 +508,9 @@ static bool create_nodes(world *w)
         engine_config cfg = {
             .index = node,
             .name = s->name,
+            .tenant = node == NODE_SERVER ? NULL : sc->devices[node - 1].user,
+            .tenants = w->tenants,
+            .n_nodes = w->n_nodes,
             .profile = &sc->profile.engine,
             .store_path = path,
             .host = { .ctx = w, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
@@ -626,6 +630,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         if (w.slots[node].n)
             w.slots[node].n->ops->destroy(w.slots[node].n);
     xfree(w.slots);
+    xfree(w.tenants);
     trace_free(&w.tr);
     history_free(&w.hist);
     return ok;

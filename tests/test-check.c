@@ -46,19 +46,19 @@ typedef struct fixture {
 
 static void snap(fixture *f, int node, const char *text);
 
-static void fixture_init(fixture *f)
+static void fixture_init_from(fixture *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     diag d;
     diag_init(&d);
-    f->sc = scenario_load(SCENARIO_PATH, &d);
+    f->sc = scenario_load(path, &d);
     if (!f->sc) {
-        fprintf(stderr, "%s: %s\n", SCENARIO_PATH, d.message ? d.message : "cannot load");
+        fprintf(stderr, "%s: %s\n", path, d.message ? d.message : "cannot load");
         exit(1);
     }
     diag_free(&d);
     if (f->sc->n_devices != NODES - 1) {
-        fprintf(stderr, "%s: expected %d devices\n", SCENARIO_PATH, NODES - 1);
+        fprintf(stderr, "%s: expected %d devices\n", path, NODES - 1);
         exit(1);
     }
     history_init(&f->h);
@@ -67,6 +67,11 @@ static void fixture_init(fixture *f)
         strmap_init(&f->snaps[n].index);
         snap(f, n, "{'records':[]}");
     }
+}
+
+static void fixture_init(fixture *f)
+{
+    fixture_init_from(f, SCENARIO_PATH);
 }
 
 static void fixture_free(fixture *f)
@@ -1157,6 +1162,129 @@ static void test_findings_cap(void)
     fixture_free(&f);
 }
 
+/* --- counters, event logs, tenants ------------------------------------------------ */
+
+static write_id increment(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_INCREMENT, key, spec, true);
+}
+
+static write_id append(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_APPEND, key, spec, true);
+}
+
+/* A counter must end at its initial value plus every increment that reached the server. */
+static void test_counter_drift(void)
+{
+    for (int correct = 0; correct < 2; correct++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "volume/v1", "sets=2");
+        observe(&f, TABLET, "volume/v1", c1);
+        observe(&f, LAPTOP, "volume/v1", c1);
+        write_id i1 = increment(&f, TABLET, 1, "volume/v1", "sets=4");
+        write_id i2 = increment(&f, LAPTOP, 1, "volume/v1", "sets=3");
+        increment(&f, LAPTOP, 2, "volume/v1", "sets=100");   /* never reached the server: not in the sum */
+        receive(&f, c1);
+        receive(&f, i1);
+        receive(&f, i2);
+        snap_all(&f, correct ? "{'records':[{'type':'volume','id':'v1','deleted':false,'w':W(3,1),"
+                               "'fields':{'sets':{'v':9,'w':W(3,1)}}}]}"
+                             : "{'records':[{'type':'volume','id':'v1','deleted':false,'w':W(3,1),"
+                               "'fields':{'sets':{'v':5,'w':W(3,1)}}}]}");
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->counts[VC_UNDELIVERED], 1);
+        EXPECT_U64(r->counts[VC_COUNTER_DRIFT], correct ? 0 : 1);
+        EXPECT_U64(r->counts[VC_LOST_UPDATE] + r->counts[VC_SILENT_OVERWRITE], 0);
+        if (!correct) {
+            const finding *x = only(r, VC_COUNTER_DRIFT);
+            EXPECT_STR(x->summary, "volume/v1.sets is 5, but its initial value and 2 increments add up to 9");
+            EXPECT_CONTAINS(x->witness, "increment   tablet:1 increment volume/v1 {sets: 4}");
+            EXPECT_CONTAINS(x->witness, "increment   laptop:1 increment volume/v1 {sets: 3}");
+        }
+        fixture_free(&f);
+    }
+}
+
+/* Each appended event once in the log: twice is a duplicate, never is a lost update. */
+static void test_event_duplicate_and_vanished(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    observe(&f, TABLET, "attempt/a1", c1);
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    write_id e2 = append(&f, TABLET, 1, "attempt/a1", "kind=note");
+    receive(&f, c1);
+    receive(&f, e1);
+    receive(&f, e1);
+    receive(&f, e2);
+    snap_all(&f, "{'records':[{'type':'attempt','id':'a1','deleted':false,'w':W(1,2),"
+                 "'fields':{'activity':{'v':'plank','w':W(1,1)}},'events':[{'w':W(1,2)},{'w':W(1,2)}]}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_DUPLICATE, 1, VC_LOST_UPDATE, 1);
+    EXPECT_U64(only(r, VC_DUPLICATE)->w, e1);
+    EXPECT_CONTAINS(only(r, VC_DUPLICATE)->summary, "appended one event that the log holds more than once");
+    EXPECT_U64(only(r, VC_LOST_UPDATE)->w, e2);
+    fixture_free(&f);
+}
+
+/* The same events in another order on one device: order-divergence, not divergence. */
+static void test_order_divergence(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    write_id e2 = append(&f, PHONE, 3, "attempt/a1", "kind=stop");
+    receive(&f, c1);
+    receive(&f, e1);
+    receive(&f, e2);
+    const char *ordered = "{'records':[{'type':'attempt','id':'a1','deleted':false,'w':W(1,3),"
+                          "'fields':{'activity':{'v':'plank','w':W(1,1)}},'events':[{'w':W(1,2)},{'w':W(1,3)}]}]}";
+    snap_all(&f, ordered);
+    snap(&f, TABLET, "{'records':[{'type':'attempt','id':'a1','deleted':false,'w':W(1,3),"
+                     "'fields':{'activity':{'v':'plank','w':W(1,1)}},'events':[{'w':W(1,3)},{'w':W(1,2)}]}]}");
+    snap(&f, LAPTOP, "{'records':[{'type':'attempt','id':'a1','deleted':false,'w':W(1,3),"
+                     "'fields':{'activity':{'v':'plank','w':W(1,1)}},'events':[{'w':W(1,2)}]}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_ORDER_DIVERGENCE], 1);
+    EXPECT_U64(r->counts[VC_DIVERGENCE], 1);   /* the laptop lacks an event: that is not an order */
+    EXPECT_INT(only(r, VC_ORDER_DIVERGENCE)->node, TABLET);
+    EXPECT_CONTAINS(only(r, VC_ORDER_DIVERGENCE)->witness, "events [phone:3 phone:2]");
+    EXPECT_INT(only(r, VC_DIVERGENCE)->node, LAPTOP);
+    fixture_free(&f);
+}
+
+/* A device holds its user's records, all of them, and nothing of another user's. */
+static void test_tenants(void)
+{
+    fixture f;
+    fixture_init_from(&f, "tests/data/check/tenants.yaml");
+    write_id a = create(&f, PHONE, 1, "note/alice-1", "text=a");
+    write_id b = create(&f, LAPTOP, 1, "note/bob-1", "text=b");
+    receive(&f, a);
+    receive(&f, b);
+    const char *both = "{'records':[{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),"
+                       "'fields':{'text':{'v':'a','w':W(1,1)}}},"
+                       "{'type':'note','id':'bob-1','deleted':false,'w':W(3,1),'fields':{'text':{'v':'b','w':W(3,1)}}}]}";
+    const char *alice = "{'records':[{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),"
+                        "'fields':{'text':{'v':'a','w':W(1,1)}}}]}";
+    snap(&f, 0, both);
+    snap(&f, PHONE, alice);
+    snap(&f, TABLET, "{'records':[]}");   /* alice's tablet lacks her note: divergence */
+    snap(&f, LAPTOP, both);                /* bob's laptop holds alice's note: a leak */
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_TENANT_LEAK], 1);
+    EXPECT_U64(r->counts[VC_DIVERGENCE], 1);
+    const finding *leak = only(r, VC_TENANT_LEAK);
+    EXPECT_INT(leak->node, LAPTOP);
+    EXPECT_STR(leak->summary, "laptop holds note/alice-1, a record of another user (it belongs to alice)");
+    EXPECT_INT(only(r, VC_DIVERGENCE)->node, TABLET);
+    fixture_free(&f);
+}
+
 static void test_write_name(void)
 {
     fixture f;
@@ -1207,6 +1335,10 @@ int main(void)
     test_no_divergence_without_quiescence();
     test_no_quiescence();
     test_findings_cap();
+    test_counter_drift();
+    test_event_duplicate_and_vanished();
+    test_order_divergence();
+    test_tenants();
     test_write_name();
     return test_exit("test-check");
 }

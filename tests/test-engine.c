@@ -140,6 +140,7 @@ typedef struct rig {
     node *nodes[MAX_NODES];
     int n_nodes;
     int64_t now;
+    const char *const *tenants;   /* by node index, or NULL: every device in one tenant */
 } rig;
 
 #define PHONE 1
@@ -163,6 +164,9 @@ static void rig_start(rig *r, int n_devices)
         engine_config cfg = {
             .index = i,
             .name = names[i],
+            .tenant = r->tenants && i > 0 ? r->tenants[i] : NULL,
+            .tenants = r->tenants,
+            .n_nodes = r->n_nodes,
             .profile = &r->p,
             .store_path = NULL,
             .host = { .ctx = &r->host, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
@@ -1319,6 +1323,168 @@ static void gives_up_then_waits_for_a_manual_sync(void)
 #define GOOD_CHANGE "{\"op_id\":1,\"op\":\"create\",\"base_version\":0,\"changed\":[\"text\"],\"record\":" GOOD_RECORD "}"
 #define PUSH_WITH(changes) "{\"type\":\"push\",\"req\":7,\"device\":\"phone\",\"changes\":" changes "}"
 
+/* --- counters, event logs, tenants ------------------------------------------------ */
+
+/* A field of note/<id> on a node, read from its snapshot: its integer value, or -1. */
+static int64_t int_field(rig *r, int node_index, const char *id, const char *field)
+{
+    int64_t out = -1;
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, jget(snap, "records"))
+    {
+        if (strcmp(jstr(rec, "id"), id) != 0)
+            continue;
+        const cJSON *v = jget(jget(jget(rec, "fields"), field), "v");
+        if (cJSON_IsNumber(v))
+            out = (int64_t)v->valuedouble;
+    }
+    cJSON_Delete(snap);
+    return out;
+}
+
+/* The ids of note/<id>'s events on a node, in log order; returns how many. */
+static int event_ids(rig *r, int node_index, const char *id, write_id *out, int max)
+{
+    int n = 0;
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, jget(snap, "records"))
+    {
+        if (strcmp(jstr(rec, "id"), id) != 0)
+            continue;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, jget(rec, "events"))
+            if (n < max)
+                out[n++] = (write_id)jint(e, "w");
+    }
+    cJSON_Delete(snap);
+    return n;
+}
+
+static value INT(int64_t i)
+{
+    return (value){ .kind = VAL_INT, .i = i };
+}
+
+/* Concurrent increments: a CRDT counter keeps both; an absolute one loses one. */
+static void concurrent_increments(counter_mode mode)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.counters = mode;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "v1", WRITE_ID(PHONE, 1), "sets", INT(2), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT_INT(int_field(&r, TABLET, "v1", "sets"), 2);
+    /* Both add without having seen the other's addition. */
+    EXPECT(user(&r, PHONE, OP_INCREMENT, "v1", WRITE_ID(PHONE, 2), "sets", INT(4), NULL));
+    EXPECT(user(&r, TABLET, OP_INCREMENT, "v1", WRITE_ID(TABLET, 1), "sets", INT(3), NULL));
+    EXPECT_INT(int_field(&r, PHONE, "v1", "sets"), 6);    /* locally, at once */
+    EXPECT_INT(int_field(&r, TABLET, "v1", "sets"), 5);
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    if (mode == COUNTER_CRDT) {
+        for (int n = 0; n <= TABLET; n++)
+            EXPECT_INT(int_field(&r, n, "v1", "sets"), 9);
+    } else {
+        /* The tablet's "new total" 5 overwrote the phone's 6: the phone's +4 is gone everywhere. */
+        for (int n = 0; n <= TABLET; n++)
+            EXPECT_INT(int_field(&r, n, "v1", "sets"), 5);
+    }
+    rig_stop(&r);
+}
+
+static void increments_merge_only_as_a_crdt(void)
+{
+    concurrent_increments(COUNTER_CRDT);
+    concurrent_increments(COUNTER_ABSOLUTE);
+}
+
+/* Appended events reach every replica once, in occurredAt order; a replayed push adds none again
+ * when the log deduplicates, and a second copy when it does not. */
+static void appends(bool dedup)
+{
+    rig r;
+    rig_init(&r);
+    r.p.idempotency = false;   /* so the duplicated push reaches the log */
+    r.p.fallback.events_dedup = dedup;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "a1", WRITE_ID(PHONE, 1), "activity", STR("plank"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, TABLET, OP_APPEND, "a1", WRITE_ID(TABLET, 1), "kind", STR("early"), NULL));
+    EXPECT(user(&r, PHONE, OP_APPEND, "a1", WRITE_ID(PHONE, 2), "kind", STR("late"), NULL));
+    /* The phone's push arrives twice (a retry without idempotency). */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT(push && strcmp(jstr(push, "type"), "push") == 0);
+    deliver(&r, PHONE, 0, push);
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    cJSON_Delete(take_from(&r, 0));   /* the first reply is lost */
+    pump(&r);
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    write_id ids[8];
+    for (int n = 0; n <= TABLET; n++) {
+        int count = event_ids(&r, n, "a1", ids, 8);
+        if (dedup) {
+            EXPECT_INT(count, 2);
+            if (count == 2) {
+                EXPECT_U64(ids[0], WRITE_ID(TABLET, 1));   /* occurred first */
+                EXPECT_U64(ids[1], WRITE_ID(PHONE, 2));
+            }
+        } else {
+            EXPECT_INT(count, 3);
+        }
+    }
+    rig_stop(&r);
+}
+
+static void appends_reach_everyone_once_in_order(void)
+{
+    appends(true);
+    appends(false);
+}
+
+/* A device sees and writes only its own user's records. */
+static void tenants_are_isolated(void)
+{
+    static const char *const tenants[] = { NULL, "alice", "bob" };
+    rig r;
+    rig_init(&r);
+    r.tenants = tenants;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "a", WRITE_ID(PHONE, 1), "text", STR("alice's"), NULL));
+    EXPECT(user(&r, TABLET, OP_CREATE, "b", WRITE_ID(TABLET, 1), "text", STR("bob's"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    EXPECT(look(&r, 0, "a", "text").found && look(&r, 0, "b", "text").found);
+    EXPECT(look(&r, PHONE, "a", "text").found);
+    EXPECT(!look(&r, PHONE, "b", "text").found);
+    EXPECT(!look(&r, TABLET, "a", "text").found);
+    /* Bob's device tries to write alice's record: refused, nothing changes on the server. */
+    EXPECT(user(&r, TABLET, OP_CREATE, "a", WRITE_ID(TABLET, 2), "text", STR("bob was here"), NULL));
+    sync_now(&r, TABLET);
+    view server_a = look(&r, 0, "a", "text");
+    EXPECT_STR(server_a.text, "alice's");
+    EXPECT_U64(server_a.field_w, WRITE_ID(PHONE, 1));
+    rig_stop(&r);
+}
+
 static void malformed_messages_to_the_server_change_nothing(void)
 {
     static const char *const bad[] = {
@@ -1732,6 +1898,9 @@ static void recreated_record_does_not_resurrect_deleted_fields(void)
 
 int main(void)
 {
+    increments_merge_only_as_a_crdt();
+    appends_reach_everyone_once_in_order();
+    tenants_are_isolated();
     xalloc_install_cjson();
     first_round_pulls();
     create_is_pushed_applied_and_acknowledged();

@@ -691,8 +691,7 @@ static void observation_reports_provenance(void)
     r.del = ST(WRITE_ID(4, 4), 0, 0, 0, 0);
     r.st = r.del;
     observation obs;
-    write_id writes[RECORD_FIELDS_MAX];
-    record_observation(&r, &obs, writes);
+    record_observation(&r, &obs, &a);
     EXPECT_INT(obs.kind, OBS_RECORD);
     EXPECT_STR(obs.type, "note");
     EXPECT_STR(obs.id, "n1");
@@ -700,9 +699,14 @@ static void observation_reports_provenance(void)
     EXPECT_U64(obs.record_w, WRITE_ID(4, 4));
     EXPECT_U64(obs.delete_w, WRITE_ID(4, 4));
     EXPECT_INT(obs.n_writes, 2);
-    EXPECT(obs.writes == writes);
     EXPECT_U64(obs.writes[0], WRITE_ID(1, 1));   /* field "a" */
     EXPECT_U64(obs.writes[1], WRITE_ID(1, 2));   /* field "b" */
+    /* Events are provenance too: a device that shows an event has seen its append. */
+    log_event e = { .w = WRITE_ID(2, 7), .at_us = 5 };
+    record_add_event(&r, &a, &e, EVENT_ORDER_OCCURRED, true);
+    record_observation(&r, &obs, &a);
+    EXPECT_INT(obs.n_writes, 3);
+    EXPECT_U64(obs.writes[2], WRITE_ID(2, 7));
     arena_release(&a);
 }
 

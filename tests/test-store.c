@@ -149,7 +149,7 @@ static void changes_since_pages_by_seq(void)
     }
 
     record *out;
-    int n = store_changes_since(s, 0, 100, &a, &out);
+    int n = store_changes_since(s, "", 0, 100, &a, &out);
     EXPECT_INT(n, N - 1);   /* seq 0 is not after 0 */
     static const int64_t want[] = { 1, 3, 4, 7, 9, 12 };
     for (int i = 0; i < n && i < 6; i++)
@@ -159,20 +159,20 @@ static void changes_since_pages_by_seq(void)
     EXPECT_INT(record_field(&out[5], "n")->v.i, 3);
 
     /* Strictly after since, even when since is itself a seq. */
-    n = store_changes_since(s, 4, 100, &a, &out);
+    n = store_changes_since(s, "", 4, 100, &a, &out);
     EXPECT_INT(n, 3);
     EXPECT_INT(out[0].seq, 7);
-    n = store_changes_since(s, 12, 100, &a, &out);
+    n = store_changes_since(s, "", 12, 100, &a, &out);
     EXPECT_INT(n, 0);
-    n = store_changes_since(s, 1000, 100, &a, &out);
+    n = store_changes_since(s, "", 1000, 100, &a, &out);
     EXPECT_INT(n, 0);
 
     /* The limit holds, and takes the oldest. */
-    n = store_changes_since(s, 0, 2, &a, &out);
+    n = store_changes_since(s, "", 0, 2, &a, &out);
     EXPECT_INT(n, 2);
     EXPECT_INT(out[0].seq, 1);
     EXPECT_INT(out[1].seq, 3);
-    n = store_changes_since(s, 0, 1, &a, &out);
+    n = store_changes_since(s, "", 0, 1, &a, &out);
     EXPECT_INT(n, 1);
     EXPECT_INT(out[0].seq, 1);
 
@@ -182,7 +182,7 @@ static void changes_since_pages_by_seq(void)
         int64_t cursor = 0, last = 0;
         int pages = 0, total = 0;
         for (;;) {
-            n = store_changes_since(s, cursor, limit, &a, &out);
+            n = store_changes_since(s, "", cursor, limit, &a, &out);
             EXPECT(n <= limit);
             if (n == 0)
                 break;
@@ -206,13 +206,13 @@ static void changes_since_pages_by_seq(void)
     record moved;
     make_record(&moved, &a, "note", "d", 20, 42, WRITE_ID(2, 1));
     store_record_put(s, &moved);
-    n = store_changes_since(s, 0, 100, &a, &out);
+    n = store_changes_since(s, "", 0, 100, &a, &out);
     EXPECT_INT(n, N - 1);
     EXPECT_INT(out[0].seq, 3);
     EXPECT_INT(out[n - 1].seq, 20);
     EXPECT_STR(out[n - 1].id, "d");
     EXPECT_INT(record_field(&out[n - 1], "n")->v.i, 42);
-    n = store_changes_since(s, 12, 100, &a, &out);
+    n = store_changes_since(s, "", 12, 100, &a, &out);
     EXPECT_INT(n, 1);
     EXPECT_STR(out[0].id, "d");
 
@@ -228,6 +228,38 @@ static void changes_since_pages_by_seq(void)
     EXPECT_STR(e.keys[2], "note/b");
     EXPECT_STR(e.keys[N], "note/z");
 
+    arena_release(&a);
+    store_close(s);
+}
+
+/* Pulls see only the asking user's records, each user's in seq order. */
+static void changes_since_filters_by_tenant(void)
+{
+    char *err = NULL;
+    store *s = store_open(NULL, &err);
+    arena a;
+    arena_init(&a, 4096);
+    const char *tenants[] = { "alice", "bob", "alice", "bob", "alice" };
+    for (int i = 0; i < 5; i++) {
+        record r;
+        char id[8];
+        snprintf(id, sizeof id, "r%d", i);
+        make_record(&r, &a, "note", id, i + 1, i, WRITE_ID(1, i + 1));
+        r.tenant = tenants[i];
+        store_record_put(s, &r);
+    }
+    record *out;
+    int n = store_changes_since(s, "alice", 0, 100, &a, &out);
+    EXPECT_INT(n, 3);
+    for (int i = 0; i < n; i++)
+        EXPECT_STR(out[i].tenant, "alice");
+    if (n == 3) {
+        EXPECT_INT(out[0].seq, 1);
+        EXPECT_INT(out[1].seq, 3);
+        EXPECT_INT(out[2].seq, 5);
+    }
+    EXPECT_INT(store_changes_since(s, "bob", 2, 100, &a, &out), 1);
+    EXPECT_INT(store_changes_since(s, "carol", 0, 100, &a, &out), 0);
     arena_release(&a);
     store_close(s);
 }
@@ -603,6 +635,7 @@ static void file_store_is_visible_to_another_connection(void)
 
 int main(void)
 {
+    changes_since_filters_by_tenant();
     xalloc_install_cjson();
     records_get_put_upsert();
     changes_since_pages_by_seq();
