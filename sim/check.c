@@ -278,15 +278,20 @@ static void index_writes(checker *c)
     }
 }
 
-/* A delete of w's record that reached the server and causally follows w, or WRITE_NONE. */
-static write_id later_delete(const checker *c, const write_rec *wr)
+/* A delete of w's record that reached the server and relates to w as asked, or WRITE_NONE. */
+static write_id delete_of(const checker *c, const write_rec *wr, causal want)
 {
     for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
         const write_rec *d = &c->in->h->writes[i];
-        if (d->op == OP_DELETE && d->received > 0 && history_relation(c->in->h, d->w, wr->w) == CAUSAL_AFTER)
+        if (d->op == OP_DELETE && d->received > 0 && history_relation(c->in->h, d->w, wr->w) == want)
             return d->w;
     }
     return WRITE_NONE;
+}
+
+static write_id later_delete(const checker *c, const write_rec *wr)
+{
+    return delete_of(c, wr, CAUSAL_AFTER);
 }
 
 /* The user a record belongs to: its first writer's. NULL when no device wrote it. */
@@ -305,6 +310,27 @@ static int count_event(const snap_record *r, write_id w)
     for (int i = 0; i < r->n_events; i++)
         n += r->events[i] == w;
     return n;
+}
+
+/*
+ * The class of a write whose value is gone from the server, judged by the
+ * write that first left no trace of it there (history_server_state): it may
+ * have come much earlier than the final state's writers, which can only
+ * carry the loss forward. -2 when the history knows no such write.
+ */
+static int displaced_class(const checker *c, const write_rec *wr, const char *key, write_id *competitor)
+{
+    write_id by = wr->displaced_by;
+    if (!is_known(c, by))
+        return -2;
+    *competitor = by;
+    switch (history_relation(c->in->h, by, wr->w)) {
+    case CAUSAL_AFTER: return VC_SUPERSEDED;
+    case CAUSAL_CONCURRENT: return concurrent_class(c, key, wr->w);
+    case CAUSAL_BEFORE: return VC_LOST_UPDATE;
+    case CAUSAL_SAME: break;
+    }
+    return -2;
 }
 
 /* Class of an update/create that reached the server. */
@@ -337,6 +363,10 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
             /* The field went with a later delete, and the record was created again without it. */
             cls = VC_SUPERSEDED;
             who = deleted_by;
+        } else if (!f && (deleted_by = delete_of(c, wr, CAUSAL_CONCURRENT))) {
+            /* A concurrent delete beat it; the record was created again since. */
+            cls = concurrent_class(c, hr->key, wr->w);
+            who = deleted_by;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_AFTER) {
             cls = VC_SUPERSEDED;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {
@@ -349,16 +379,23 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
              * carries this field, so the older write itself won: a lost update.
              */
             grain g = profile_rules(&c->in->sc->profile.engine, hr->type)->grain;
-            if (g == GRAIN_RECORD && is_known(c, r->w) &&
-                history_relation(c->in->h, r->w, wr->w) == CAUSAL_CONCURRENT) {
+            write_id displacer = WRITE_NONE;
+            int by_history = displaced_class(c, wr, hr->key, &displacer);
+            if (by_history != -2) {
+                cls = by_history;
+                who = displacer;
+            } else if (g == GRAIN_RECORD && is_known(c, r->w) &&
+                       history_relation(c->in->h, r->w, wr->w) == CAUSAL_CONCURRENT) {
                 cls = concurrent_class(c, hr->key, wr->w);
                 who = r->w;
             } else {
+                /* Name the write that won: the record's last writer when it is older than W (it won
+                 * by its clock), else the older write whose value stands. */
                 cls = VC_LOST_UPDATE;
-                if (is_known(c, p))
-                    who = p;
-                else if (is_known(c, r->w) && history_relation(c->in->h, r->w, wr->w) == CAUSAL_BEFORE)
+                if (is_known(c, r->w) && history_relation(c->in->h, r->w, wr->w) == CAUSAL_BEFORE)
                     who = r->w;
+                else if (is_known(c, p))
+                    who = p;
                 else
                     who = WRITE_NONE;
             }
@@ -399,7 +436,13 @@ static bool reached_server(const write_rec *wr, const snap_record *r)
     return count_event(r, wr->w) > 0;
 }
 
-/* An append: its event must be in the log exactly once, unless the record went with a later delete. */
+/*
+ * An append: its event must be in the log exactly once. A missing event went
+ * with a later delete (superseded), lost to a concurrent delete before the
+ * record was created again, or -- under record grain -- to a concurrent
+ * whole-record winner that carried its own copy of the log, like any field
+ * it carried; otherwise it is lost.
+ */
 static int classify_append(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
 {
     if (r->deleted)
@@ -412,6 +455,18 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
         return VC_DUPLICATE;
     if ((*competitor = later_delete(c, wr)))
         return VC_SUPERSEDED;
+    const hist_record *hr = &c->in->h->records[wr->record];
+    if ((*competitor = delete_of(c, wr, CAUSAL_CONCURRENT)))
+        return concurrent_class(c, hr->key, wr->w);   /* a concurrent delete beat it; re-created since */
+    int by_history = displaced_class(c, wr, hr->key, competitor);
+    if (by_history != -2)
+        return by_history;
+    grain g = profile_rules(&c->in->sc->profile.engine, hr->type)->grain;
+    if (g == GRAIN_RECORD && is_known(c, r->w) && history_relation(c->in->h, r->w, wr->w) == CAUSAL_CONCURRENT) {
+        *competitor = r->w;
+        return concurrent_class(c, hr->key, wr->w);
+    }
+    *competitor = is_known(c, r->w) && history_relation(c->in->h, r->w, wr->w) == CAUSAL_BEFORE ? r->w : WRITE_NONE;
     return VC_LOST_UPDATE;
 }
 

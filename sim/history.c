@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint32_t vclock_get(const vclock *vc, uint32_t node)
@@ -68,6 +69,10 @@ void history_init(history *h)
 
 void history_free(history *h)
 {
+    for (size_t i = 0; i < h->n_records && i < h->cap_server; i++)
+        xfree(h->server[i].ws);
+    xfree(h->server);
+    xfree(h->arrivals);
     for (size_t i = 0; i < h->n_writes; i++)
         vclock_free(&h->writes[i].past);
     for (size_t i = 0; i < h->n_seen; i++)
@@ -185,8 +190,87 @@ void history_observe(history *h, int node, const char *type, const char *id, con
 void history_received(history *h, write_id w)
 {
     int i = u64map_get(&h->by_id, w);
-    if (i >= 0)
+    if (i >= 0) {
         h->writes[i].received++;
+        xgrow(&h->arrivals, &h->cap_arrivals, h->n_arrivals + 1, sizeof *h->arrivals);
+        h->arrivals[h->n_arrivals++] = w;
+    }
+}
+
+static int compare_writes(const void *a, const void *b)
+{
+    write_id x = *(const write_id *)a, y = *(const write_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool view_has(const server_view *v, write_id w)
+{
+    uint32_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v->ws[mid] < w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < v->n && v->ws[lo] == w;
+}
+
+static server_view *view_of(history *h, int record)
+{
+    if ((size_t)record >= h->cap_server) {
+        size_t old = h->cap_server;
+        xgrow(&h->server, &h->cap_server, (size_t)record + 1, sizeof *h->server);
+        memset(&h->server[old], 0, (h->cap_server - old) * sizeof *h->server);
+    }
+    return &h->server[record];
+}
+
+static void displace(history *h, write_id w, write_id by)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0 && h->writes[i].displaced_by == WRITE_NONE && by != w)
+        h->writes[i].displaced_by = by;
+}
+
+void history_server_state(history *h, const char *type, const char *id, write_id record_w, const write_id *writes,
+                          int n_writes)
+{
+    int record = history_record(h, type, id);
+    server_view *v = view_of(h, record);
+    server_view next = { .record_w = record_w };
+    next.cap = (uint32_t)n_writes + 1;
+    next.ws = xmalloc(next.cap * sizeof *next.ws);
+    for (int i = 0; i < n_writes; i++)
+        if (writes[i] != WRITE_NONE)
+            next.ws[next.n++] = writes[i];
+    if (record_w != WRITE_NONE)
+        next.ws[next.n++] = record_w;
+    qsort(next.ws, next.n, sizeof *next.ws, compare_writes);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < next.n; i++)   /* unique */
+        if (i == 0 || next.ws[i] != next.ws[i - 1])
+            next.ws[k++] = next.ws[i];
+    next.n = k;
+    for (uint32_t i = 0; i < v->n; i++)
+        if (!view_has(&next, v->ws[i]))
+            displace(h, v->ws[i], record_w);
+    xfree(v->ws);
+    *v = next;
+}
+
+void history_settle_arrivals(history *h)
+{
+    for (size_t i = 0; i < h->n_arrivals; i++) {
+        int index = u64map_get(&h->by_id, h->arrivals[i]);
+        if (index < 0)
+            continue;
+        const write_rec *wr = &h->writes[index];
+        server_view *v = view_of(h, wr->record);
+        if (!view_has(v, wr->w))
+            displace(h, wr->w, v->record_w);
+    }
+    h->n_arrivals = 0;
 }
 
 causal history_relation(const history *h, write_id a, write_id b)

@@ -57,6 +57,7 @@ typedef struct write_rec {
     const char *refused;    /* the reason, when refused */
     int received;           /* times the server processed a change carrying it */
     int step;               /* scenario step index, or -1 */
+    write_id displaced_by;  /* the write whose server version first left no trace of this one, or none */
 } write_rec;
 
 typedef struct hist_record {
@@ -65,8 +66,21 @@ typedef struct hist_record {
     const char *key;        /* "type/id" */
 } hist_record;
 
+/* What the server's copy of a record holds now: every write with a trace in it, sorted. */
+typedef struct server_view {
+    write_id *ws;
+    uint32_t n;
+    uint32_t cap;
+    write_id record_w;      /* the record's last writer */
+} server_view;
+
 typedef struct history {
     arena a;
+    server_view *server;    /* per record */
+    size_t cap_server;
+    write_id *arrivals;     /* writes the server received while handling the current message */
+    size_t n_arrivals;
+    size_t cap_arrivals;
     write_rec *writes;
     size_t n_writes;
     size_t cap_writes;
@@ -104,6 +118,16 @@ const write_rec *history_write(const history *h, write_id w);
 /* A node's stored record now reflects these writes (any may be WRITE_NONE). */
 void history_observe(history *h, int node, const char *type, const char *id, const write_id *writes, int n_writes);
 void history_received(history *h, write_id w);
+/*
+ * The server's copy of a record changed to hold exactly these writes (fields,
+ * events, its last writer and delete). A write that had a trace in the old
+ * copy and has none now was displaced by the new copy's last writer.
+ */
+void history_server_state(history *h, const char *type, const char *id, write_id record_w, const write_id *writes,
+                          int n_writes);
+/* The server finished handling a message: a change it received that left no trace was
+ * displaced on arrival by whatever holds the record. */
+void history_settle_arrivals(history *h);
 
 /* How a relates to b. Both must be writes to the same record. */
 causal history_relation(const history *h, write_id a, write_id b);

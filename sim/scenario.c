@@ -371,8 +371,11 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
                 return false;
             }
         }
-        if ((x = yaml_get(v, "clock")) && !load_clock(L, x, &dev->clock, node, step_cap))
-            return false;
+        if ((x = yaml_get(v, "clock"))) {
+            dev->has_clock = true;
+            if (!load_clock(L, x, &dev->clock, node, step_cap))
+                return false;
+        }
         if ((x = yaml_get(v, "network")) && !load_network(L, x, &dev->net))
             return false;
         if ((x = yaml_get(v, "offline")) && !yaml_bool(&L->doc, x, &dev->starts_offline, L->d, "offline"))
@@ -731,7 +734,7 @@ static int compare_step_order(const void *a, const void *b)
 }
 
 /* Stable sort by time: qsort with the original index as the final key. */
-static void sort_steps(scenario *sc)
+void scenario_sort_steps(scenario *sc)
 {
     step_order *order = xmalloc((size_t)(sc->n_steps ? sc->n_steps : 1) * sizeof *order);
     for (int i = 0; i < sc->n_steps; i++)
@@ -830,6 +833,251 @@ static bool load_expect(loader *L, struct fy_node *n)
     return true;
 }
 
+/* --- workload ----------------------------------------------------------------------- */
+
+static bool load_count(loader *L, struct fy_node *map, const char *key, int64_t min, int64_t max, int *out)
+{
+    struct fy_node *v = yaml_get(map, key);
+    int64_t n;
+    if (!v)
+        return true;
+    if (!yaml_int(&L->doc, v, min, max, &n, L->d, key))
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+static bool load_rate(loader *L, struct fy_node *map, const char *key, double max, double *out)
+{
+    struct fy_node *v = yaml_get(map, key);
+    return !v || yaml_number(&L->doc, v, 0.0, max, out, L->d, key);
+}
+
+static bool load_span(loader *L, struct fy_node *map, const char *key, int64_t *out)
+{
+    struct fy_node *v = yaml_get(map, key);
+    if (!v)
+        return true;
+    if (!yaml_duration(&L->doc, v, false, out, L->d, key))
+        return false;
+    if (*out <= 0) {
+        diag_error(L->d, pos_of(L, v), "%s must be longer than 0s", key);
+        return false;
+    }
+    return true;
+}
+
+static bool section(loader *L, struct fy_node *map, const char *key, const char *const *keys, int n_keys,
+                    struct fy_node **out)
+{
+    *out = yaml_get(map, key);
+    if (!*out)
+        return true;
+    char context[64];
+    snprintf(context, sizeof context, "workload %s settings", key);
+    return yaml_want_mapping(&L->doc, *out, L->d, context) && yaml_check_keys(&L->doc, *out, keys, n_keys, L->d, context);
+}
+
+static bool load_workload(loader *L, struct fy_node *n)
+{
+    scenario *sc = L->sc;
+    workload_config *w = &sc->workload;
+    if (!yaml_want_mapping(&L->doc, n, L->d, "workload settings"))
+        return false;
+    static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
+                                        "types",    "keys",    "popularity",       "fields",          "edit",
+                                        "offline",  "clocks",  "network",          "crashes",         "swarm" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
+        return false;
+    static const char *const DEFAULT_TYPES[] = { "item" };
+    *w = (workload_config){
+        .devices_per_user = 1,
+        .writes_per_hour = 20.0,
+        .mix = { [MIX_CREATE] = 5, [MIX_UPDATE] = 60, [MIX_DELETE] = 5, [MIX_INCREMENT] = 15, [MIX_APPEND] = 15 },
+        .n_types = 1,
+        .types = DEFAULT_TYPES,
+        .keys = 10,
+        .zipf_s = 1.1,
+        .fields = 3,
+        .online_mean_us = 30 * INT64_C(60000000),
+        .offline_mean_us = 5 * INT64_C(60000000),
+        .long_mean_us = 3 * INT64_C(86400000000),
+        .offset_dist = SKEW_UNIFORM,
+        .clock_step_max_us = INT64_C(60000000),
+        .partition_mean_us = 5 * INT64_C(60000000),
+        .crash_down_mean_us = 5 * INT64_C(60000000),
+    };
+    struct fy_node *v;
+    if (!(v = yaml_get(n, "duration"))) {
+        diag_error(L->d, pos_of(L, n), "a workload needs 'duration' (how long users keep working, e.g. 2h)");
+        return false;
+    }
+    if (!load_span(L, n, "duration", &w->duration_us))
+        return false;
+    if (!load_count(L, n, "users", 1, SCENARIO_DEVICES_MAX, &w->users) ||
+        !load_count(L, n, "devices_per_user", 1, SCENARIO_DEVICES_MAX, &w->devices_per_user) ||
+        !load_rate(L, n, "writes_per_hour", 100000.0, &w->writes_per_hour) ||
+        !load_count(L, n, "keys", 0, 100000, &w->keys) || !load_count(L, n, "fields", 1, 9, &w->fields))
+        return false;
+    if (yaml_get(n, "devices_per_user") && !yaml_get(n, "users")) {
+        diag_error(L->d, pos_of(L, yaml_key_node(n, "devices_per_user")), "devices_per_user needs users");
+        return false;
+    }
+    if ((v = yaml_get(n, "mix"))) {
+        static const char *const MIX_KEYS[] = { "create", "update", "delete", "increment", "append" };
+        if (!yaml_want_mapping(&L->doc, v, L->d, "the op mix (relative weights)") ||
+            !yaml_check_keys(&L->doc, v, MIX_KEYS, N(MIX_KEYS), L->d, "the op mix"))
+            return false;
+        double total = 0;
+        for (int i = 0; i < MIX_COUNT; i++) {
+            w->mix[i] = 0.0;
+            if (!load_rate(L, v, MIX_KEYS[i], 1e6, &w->mix[i]))
+                return false;
+            total += w->mix[i];
+        }
+        if (total <= 0.0) {
+            diag_error(L->d, pos_of(L, v), "the op mix needs at least one weight above 0");
+            return false;
+        }
+    }
+    if ((v = yaml_get(n, "types"))) {
+        if (!yaml_want_sequence(&L->doc, v, L->d, "a list of entity types"))
+            return false;
+        int count = fy_node_sequence_item_count(v);
+        if (count < 1) {
+            diag_error(L->d, pos_of(L, v), "types needs at least one entity type");
+            return false;
+        }
+        const char **types = arena_alloc(&sc->arena, (size_t)count * sizeof *types);
+        w->types = types;
+        w->n_types = 0;
+        void *it = NULL;
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(v, &it)))
+            if (!yaml_string(&L->doc, item, &sc->arena, &types[w->n_types++], L->d, "an entity type"))
+                return false;
+    }
+    if ((v = yaml_get(n, "popularity"))) {
+        static const char *const POP_KEYS[] = { "dist", "s" };
+        if (!yaml_want_mapping(&L->doc, v, L->d, "key popularity ({ dist: zipf, s: 1.1 } or { dist: uniform })") ||
+            !yaml_check_keys(&L->doc, v, POP_KEYS, N(POP_KEYS), L->d, "key popularity"))
+            return false;
+        const char *dist_name = "uniform";
+        struct fy_node *x = yaml_get(v, "dist");
+        if (x && !yaml_text(&L->doc, x, &dist_name, L->d, "a popularity distribution"))
+            return false;
+        if (strcmp(dist_name, "zipf") != 0 && strcmp(dist_name, "uniform") != 0) {
+            diag_error(L->d, pos_of(L, x), "unknown popularity '%s'; expected zipf or uniform", dist_name);
+            return false;
+        }
+        w->zipf = strcmp(dist_name, "zipf") == 0;
+        if ((x = yaml_get(v, "s")) && !yaml_number(&L->doc, x, 0.0, 10.0, &w->zipf_s, L->d, "the zipf exponent s"))
+            return false;
+    }
+    if ((v = yaml_get(n, "edit"))) {
+        const char *edit;
+        if (!yaml_text(&L->doc, v, &edit, L->d, "what an update writes (field or record)"))
+            return false;
+        if (strcmp(edit, "field") != 0 && strcmp(edit, "record") != 0) {
+            diag_error(L->d, pos_of(L, v), "unknown edit '%s'; expected field (one field per update) or record "
+                                          "(every field)", edit);
+            return false;
+        }
+        w->edit_whole_record = strcmp(edit, "record") == 0;
+    }
+    static const char *const OFFLINE_KEYS[] = { "online_mean", "offline_mean", "long_probability", "long_mean" };
+    if (!section(L, n, "offline", OFFLINE_KEYS, N(OFFLINE_KEYS), &v))
+        return false;
+    if (v) {
+        w->offline = true;
+        if (!load_span(L, v, "online_mean", &w->online_mean_us) || !load_span(L, v, "offline_mean", &w->offline_mean_us) ||
+            !load_rate(L, v, "long_probability", 1.0, &w->long_probability) || !load_span(L, v, "long_mean", &w->long_mean_us))
+            return false;
+    }
+    static const char *const CLOCK_KEYS[] = { "offset", "drift_ppm", "steps_per_day", "step_max" };
+    if (!section(L, n, "clocks", CLOCK_KEYS, N(CLOCK_KEYS), &v))
+        return false;
+    if (v) {
+        w->clocks = true;
+        struct fy_node *x;
+        if ((x = yaml_get(v, "offset"))) {
+            static const char *const OFFSET_KEYS[] = { "dist", "max", "sigma" };
+            if (!yaml_want_mapping(&L->doc, x, L->d, "a skew distribution ({ dist: uniform, max: 5m })") ||
+                !yaml_check_keys(&L->doc, x, OFFSET_KEYS, N(OFFSET_KEYS), L->d, "the clock offset distribution"))
+                return false;
+            const char *dist_name = "uniform";
+            struct fy_node *y = yaml_get(x, "dist");
+            if (y && !yaml_text(&L->doc, y, &dist_name, L->d, "a skew distribution"))
+                return false;
+            if (strcmp(dist_name, "uniform") != 0 && strcmp(dist_name, "normal") != 0) {
+                diag_error(L->d, pos_of(L, y), "unknown offset distribution '%s'; expected uniform or normal", dist_name);
+                return false;
+            }
+            w->offset_dist = strcmp(dist_name, "normal") == 0 ? SKEW_NORMAL : SKEW_UNIFORM;
+            if (!load_span(L, x, "max", &w->offset_max_us) || !load_span(L, x, "sigma", &w->offset_sigma_us))
+                return false;
+            if (w->offset_dist == SKEW_NORMAL && !yaml_get(x, "sigma")) {
+                diag_error(L->d, pos_of(L, x), "a normal clock offset needs 'sigma'");
+                return false;
+            }
+            if (w->offset_dist == SKEW_UNIFORM && !yaml_get(x, "max")) {
+                diag_error(L->d, pos_of(L, x), "a uniform clock offset needs 'max'");
+                return false;
+            }
+        }
+        if ((x = yaml_get(v, "drift_ppm"))) {
+            static const char *const DRIFT_KEYS[] = { "dist", "max" };
+            if (!yaml_want_mapping(&L->doc, x, L->d, "a drift distribution ({ dist: uniform, max: 50 })") ||
+                !yaml_check_keys(&L->doc, x, DRIFT_KEYS, N(DRIFT_KEYS), L->d, "the drift distribution"))
+                return false;
+            struct fy_node *y = yaml_get(x, "dist");
+            const char *dist_name = "uniform";
+            if (y && (!yaml_text(&L->doc, y, &dist_name, L->d, "a drift distribution") || strcmp(dist_name, "uniform") != 0)) {
+                if (strcmp(dist_name, "uniform") != 0)
+                    diag_error(L->d, pos_of(L, y), "unknown drift distribution '%s'; expected uniform", dist_name);
+                return false;
+            }
+            if (!load_rate(L, x, "max", 1000.0, &w->drift_ppm_max))
+                return false;
+        }
+        if (!load_rate(L, v, "steps_per_day", 10000.0, &w->clock_steps_per_day) ||
+            !load_span(L, v, "step_max", &w->clock_step_max_us))
+            return false;
+    }
+    static const char *const NET_KEYS[] = { "loss", "duplicate", "lost_response", "partitions_per_hour", "partition_mean" };
+    if (!section(L, n, "network", NET_KEYS, N(NET_KEYS), &v))
+        return false;
+    if (v) {
+        w->network = true;
+        if (!load_rate(L, v, "loss", 1.0, &w->loss) || !load_rate(L, v, "duplicate", 1.0, &w->duplicate) ||
+            !load_rate(L, v, "lost_response", 1.0, &w->lost_response) ||
+            !load_rate(L, v, "partitions_per_hour", 3600.0, &w->partitions_per_hour) ||
+            !load_span(L, v, "partition_mean", &w->partition_mean_us))
+            return false;
+    }
+    static const char *const CRASH_KEYS[] = { "per_day", "down_mean" };
+    if (!section(L, n, "crashes", CRASH_KEYS, N(CRASH_KEYS), &v))
+        return false;
+    if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us)))
+        return false;
+    if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
+        return false;
+    sc->has_workload = true;
+    return true;
+}
+
+scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d)
+{
+    if (tmpl->has_workload)
+        return workload_instantiate(tmpl, seed, d);
+    scenario *copy = xcalloc(1, sizeof *copy);
+    *copy = *tmpl;
+    arena_init(&copy->arena, 1024);   /* borrows everything; owns nothing yet */
+    copy->seed = seed;
+    copy->has_seed = true;
+    return copy;
+}
+
 /* --- the whole file ---------------------------------------------------------------- */
 
 static bool load_root(loader *L, struct fy_node *root)
@@ -837,8 +1085,8 @@ static bool load_root(loader *L, struct fy_node *root)
     scenario *sc = L->sc;
     if (!yaml_want_mapping(&L->doc, root, L->d, "a scenario"))
         return false;
-    static const char *const KEYS[] = { "name",    "description", "profile", "seed",  "devices",
-                                        "server",  "network",     "steps",   "expect" };
+    static const char *const KEYS[] = { "name",    "description", "profile", "seed",   "devices",
+                                        "server",  "network",     "steps",   "workload", "expect" };
     if (!yaml_check_keys(&L->doc, root, KEYS, N(KEYS), L->d, "a scenario"))
         return false;
     size_t step_cap = 0;
@@ -872,12 +1120,21 @@ static bool load_root(loader *L, struct fy_node *root)
     }
     if (!profile_load_reference(&L->doc, profile, sc->path, &sc->arena, &sc->profile, L->d))
         return false;
+    struct fy_node *workload = yaml_get(root, "workload");
+    if (workload && !load_workload(L, workload))
+        return false;
     struct fy_node *devices = yaml_get(root, "devices");
-    if (!devices) {
-        diag_error(L->d, pos_of(L, root), "a scenario needs 'devices'");
+    bool generated = sc->has_workload && sc->workload.users > 0;
+    if (generated && devices) {
+        diag_error(L->d, pos_of(L, yaml_key_node(root, "devices")),
+                   "give devices either under 'devices:' or as workload users and devices_per_user, not both");
         return false;
     }
-    if (!load_devices(L, devices, &step_cap))
+    if (!devices && !generated) {
+        diag_error(L->d, pos_of(L, root), "a scenario needs 'devices' (or a workload with users)");
+        return false;
+    }
+    if (devices && !load_devices(L, devices, &step_cap))
         return false;
     if ((v = yaml_get(root, "server"))) {
         if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
@@ -890,13 +1147,13 @@ static bool load_root(loader *L, struct fy_node *root)
             return false;
     }
     struct fy_node *steps = yaml_get(root, "steps");
-    if (!steps) {
-        diag_error(L->d, pos_of(L, root), "a scenario needs 'steps'");
+    if (!steps && !sc->has_workload) {
+        diag_error(L->d, pos_of(L, root), "a scenario needs 'steps' (or a workload)");
         return false;
     }
-    if (!load_steps(L, steps, &step_cap))
+    if (steps && !load_steps(L, steps, &step_cap))
         return false;
-    sort_steps(sc);
+    scenario_sort_steps(sc);
     sc->expect.quiesce_within_us = SCENARIO_DEFAULT_QUIESCE_US;
     if ((v = yaml_get(root, "expect")) && !load_expect(L, v))
         return false;

@@ -19,6 +19,7 @@
 #include "sim/classes.h"
 #include "sim/diag.h"
 #include "sim/dist.h"
+#include "sim/workload.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +45,7 @@ typedef struct clock_config {
 typedef struct device_config {
     const char *name;
     const char *user;      /* the tenant the device belongs to; its records are that user's */
+    bool has_clock;        /* the scenario set its clock (a workload's clock draws leave it alone) */
     clock_config clock;
     net_config net;        /* the scenario's network unless the device overrides it */
     bool starts_offline;
@@ -124,11 +126,15 @@ typedef struct scenario {
     net_config network;          /* the default for every link */
     int n_steps;
     step *steps;                 /* sorted by at_us; file order among equal times */
+    int64_t end_us;              /* the timeline runs at least this long before the final heal */
+    bool has_workload;
+    workload_config workload;    /* random activity, drawn per seed by workload_instantiate */
     expectations expect;
-    arena arena;                 /* owns every string and array above */
+    arena arena;                 /* owns every string and array above (an instance borrows its template's) */
 } scenario;
 
 #define SCENARIO_DEVICES_MAX 4096
+#define SCENARIO_STEPS_MAX 20000000
 #define SCENARIO_DEFAULT_USER "user"
 #define SCENARIO_DEFAULT_SEED 1
 #define SCENARIO_DEFAULT_QUIESCE_US (INT64_C(3600) * 1000000)
@@ -136,6 +142,14 @@ typedef struct scenario {
 /* NULL on error, with the error in d. */
 scenario *scenario_load(const char *path, diag *d);
 void scenario_free(scenario *sc);
+/*
+ * The scenario to run for a seed: for a workload, its instance with every
+ * step explicit; otherwise a shallow copy. The copy borrows tmpl's strings;
+ * free it before tmpl. NULL with d set when a bound is exceeded.
+ */
+scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d);
+/* Sort steps by time, keeping the given order among equal times. */
+void scenario_sort_steps(scenario *sc);
 
 /* Node index of a device name (1..n), 0 for "server", -1 when unknown. */
 int scenario_node(const scenario *sc, const char *name);

@@ -180,8 +180,14 @@ static void host_observe(void *ctx, int node, const observation *obs)
         write_id whole[2] = { obs->record_w, obs->delete_w };
         history_observe(&w->hist, node, obs->type, obs->id, whole, 2);
         history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
-        if (node == NODE_SERVER)
+        if (node == NODE_SERVER) {
             w->server_changed_us = w->now_us;
+            write_id *all = xmalloc((size_t)(obs->n_writes + 1) * sizeof *all);
+            memcpy(all, obs->writes, (size_t)obs->n_writes * sizeof *all);
+            all[obs->n_writes] = obs->delete_w;
+            history_server_state(&w->hist, obs->type, obs->id, obs->record_w, all, obs->n_writes + 1);
+            xfree(all);
+        }
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_bool(&w->tr, "deleted", obs->deleted);
@@ -437,6 +443,8 @@ static void dispatch(world *w, const event *ev)
         if (blocked == DROP_NONE) {
             w->m.messages_delivered++;
             w->slots[to].n->ops->deliver(w->slots[to].n, from, msg, local_now(w, to));
+            if (to == NODE_SERVER)
+                history_settle_arrivals(&w->hist);
         } else {
             w->m.messages_dropped[blocked]++;
         }
@@ -571,6 +579,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         for (int i = 0; i < sc->n_steps; i++)
             push_event(&w, (event){ .time_us = sc->steps[i].at_us, .kind = EV_STEP, .node = -1, .arg = (uint64_t)i });
         int64_t last = sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0;
+        if (last < sc->end_us)
+            last = sc->end_us;
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;

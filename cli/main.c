@@ -148,11 +148,20 @@ static int cmd_run(int argc, char **argv)
     }
     if (!seed_text)
         seed = sc->seed;
+    scenario *tmpl = sc;
+    sc = scenario_for_seed(tmpl, seed, &d);
+    if (!sc) {
+        fprintf(stderr, "%s\n", d.message);
+        scenario_free(tmpl);
+        diag_free(&d);
+        return EXIT_BAD_INPUT;
+    }
 
     FILE *trace_out = NULL;
     if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
         fprintf(stderr, "syncsim: cannot write %s: %s\n", trace_path, strerror(errno));
         scenario_free(sc);
+        scenario_free(tmpl);
         return EXIT_BAD_INPUT;
     }
     run_options opt = { .trace_out = trace_out, .store_dir = store_dir };
@@ -180,6 +189,7 @@ static int cmd_run(int argc, char **argv)
         code = EXIT_BAD_INPUT;
     }
     scenario_free(sc);
+    scenario_free(tmpl);
     diag_free(&d);
     return code;
 }
@@ -277,7 +287,8 @@ static int cmd_suite(int argc, char **argv)
     for (size_t i = 0; i < paths.n; i++) {
         diag d;
         diag_init(&d);
-        scenario *sc = scenario_load(paths.items[i], &d);
+        scenario *tmpl = scenario_load(paths.items[i], &d);
+        scenario *sc = tmpl ? scenario_for_seed(tmpl, tmpl->seed, &d) : NULL;
         run_result r;
         bool ran = sc && sim_run(sc, sc->seed, &(run_options){ 0 }, &r, &d);
         if (!ran) {
@@ -318,6 +329,7 @@ static int cmd_suite(int argc, char **argv)
             run_result_free(&r);
         }
         scenario_free(sc);
+        scenario_free(tmpl);
         diag_free(&d);
         fflush(stdout);
     }

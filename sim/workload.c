@@ -1,0 +1,450 @@
+/*
+ * workload: instantiating a workload for a seed. See workload.h.
+ *
+ * Invariants: every draw comes from a stream named after its purpose and
+ * device; a stream's draws depend only on the configuration and that
+ * device's earlier draws, never on another device's or on the run.
+ */
+#include "sim/workload.h"
+#include "base/xalloc.h"
+#include "sim/detmath.h"
+#include "sim/dist.h"
+#include "sim/pcg.h"
+#include "sim/scenario.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SEC INT64_C(1000000)
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
+
+/* The setup phase: each user's first device creates the records at 0s; everyone syncs at 1m. */
+#define SETUP_SYNC_US MINUTE
+#define WORK_START_US (2 * MINUTE)
+
+static const char *const EVENT_KINDS[] = { "start", "pause", "resume", "note", "stop" };
+
+typedef struct builder {
+    scenario *sc;
+    size_t cap;
+    diag *d;
+    bool overflow;
+} builder;
+
+static step *new_step(builder *b, int64_t at_us, step_kind kind, int node)
+{
+    scenario *sc = b->sc;
+    if ((size_t)sc->n_steps >= SCENARIO_STEPS_MAX) {
+        b->overflow = true;
+        return NULL;
+    }
+    if ((size_t)sc->n_steps == b->cap) {
+        size_t next = b->cap ? b->cap * 2 : 256;
+        step *grown = arena_alloc(&sc->arena, next * sizeof *grown);
+        if (sc->n_steps)
+            memcpy(grown, sc->steps, (size_t)sc->n_steps * sizeof *grown);
+        sc->steps = grown;
+        b->cap = next;
+    }
+    step *s = &sc->steps[sc->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->at_us = at_us;
+    s->kind = kind;
+    s->n_nodes = 1;
+    s->nodes = arena_alloc(&sc->arena, sizeof *s->nodes);
+    s->nodes[0] = node;
+    s->pos = (src_pos){ .file = sc->path };
+    return s;
+}
+
+/* Exponential with the given mean, at least 1 us. */
+static int64_t exp_us(pcg32 *rng, double mean_us)
+{
+    double u = pcg32_unit(rng);
+    double x = -mean_us * det_log(1.0 - u);
+    if (x > 400.0 * (double)DAY)
+        x = 400.0 * (double)DAY;
+    int64_t v = (int64_t)(x + 0.5);
+    return v > 0 ? v : 1;
+}
+
+static double unit_range(pcg32 *rng, double lo, double hi)
+{
+    return lo + (hi - lo) * pcg32_unit(rng);
+}
+
+static pcg32 stream(uint64_t seed, const char *purpose, const char *device)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s/%s", purpose, device);
+    return pcg_stream(seed, name);
+}
+
+swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
+{
+    swarm_choice c = {
+        .offline = w->offline,
+        .long_offline = w->offline && w->long_probability > 0,
+        .skew = w->clocks && (w->offset_max_us > 0 || w->offset_sigma_us > 0),
+        .drift = w->clocks && w->drift_ppm_max > 0,
+        .clock_steps = w->clocks && w->clock_steps_per_day > 0,
+        .loss = w->network && w->loss > 0,
+        .duplicate = w->network && w->duplicate > 0,
+        .lost_response = w->network && w->lost_response > 0,
+        .partitions = w->network && w->partitions_per_hour > 0,
+        .crashes = w->crashes_per_day > 0,
+        .loss_p = w->loss,
+        .duplicate_p = w->duplicate,
+        .lost_response_p = w->lost_response,
+        .partitions_per_hour = w->partitions_per_hour,
+        .crashes_per_day = w->crashes_per_day,
+        .clock_steps_per_day = w->clock_steps_per_day,
+        .long_probability = w->long_probability,
+    };
+    if (!w->swarm)
+        return c;
+    /* Swarm: each fault kind is on or off for this seed, and its rate is drawn below the configured one. */
+    pcg32 rng = pcg_stream(seed, "swarm");
+    bool *kinds[] = { &c.offline, &c.long_offline, &c.skew, &c.drift, &c.clock_steps,
+                      &c.loss, &c.duplicate, &c.lost_response, &c.partitions, &c.crashes };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        bool on = pcg32_bounded(&rng, 2) == 1;
+        *kinds[i] = *kinds[i] && on;
+    }
+    c.loss_p = unit_range(&rng, 0.0, w->loss);
+    c.duplicate_p = unit_range(&rng, 0.0, w->duplicate);
+    c.lost_response_p = unit_range(&rng, 0.0, w->lost_response);
+    c.partitions_per_hour = unit_range(&rng, 0.0, w->partitions_per_hour);
+    c.crashes_per_day = unit_range(&rng, 0.0, w->crashes_per_day);
+    c.clock_steps_per_day = unit_range(&rng, 0.0, w->clock_steps_per_day);
+    c.long_probability = unit_range(&rng, 0.0, w->long_probability);
+    return c;
+}
+
+/* Devices: the template's, or users x devices_per_user generated ones. */
+static bool add_devices(builder *b, const scenario *tmpl, const workload_config *w)
+{
+    scenario *sc = b->sc;
+    if (w->users == 0) {
+        sc->n_devices = tmpl->n_devices;
+        sc->devices = arena_alloc(&sc->arena, (size_t)(tmpl->n_devices ? tmpl->n_devices : 1) * sizeof *sc->devices);
+        memcpy(sc->devices, tmpl->devices, (size_t)tmpl->n_devices * sizeof *sc->devices);
+        return true;
+    }
+    int64_t total = (int64_t)w->users * w->devices_per_user;
+    if (total > SCENARIO_DEVICES_MAX) {
+        diag_error(b->d, (src_pos){ .file = tmpl->path }, "the workload would have %lld devices; at most %d",
+                   (long long)total, SCENARIO_DEVICES_MAX);
+        return false;
+    }
+    sc->n_devices = (int)total;
+    sc->devices = arena_alloc(&sc->arena, (size_t)total * sizeof *sc->devices);
+    for (int u = 0; u < w->users; u++) {
+        for (int k = 0; k < w->devices_per_user; k++) {
+            device_config *dev = &sc->devices[u * w->devices_per_user + k];
+            memset(dev, 0, sizeof *dev);
+            dev->user = arena_printf(&sc->arena, "u%d", u + 1);
+            dev->name = arena_printf(&sc->arena, "u%d-d%d", u + 1, k + 1);
+            dev->net = tmpl->network;
+            dev->pos = (src_pos){ .file = tmpl->path };
+        }
+    }
+    return true;
+}
+
+static void draw_clock(device_config *dev, const workload_config *w, const swarm_choice *c, uint64_t seed)
+{
+    if (dev->has_clock || !w->clocks)
+        return;
+    pcg32 rng = stream(seed, "clock", dev->name);
+    double offset = 0.0;
+    if (w->offset_dist == SKEW_NORMAL)
+        offset = dist_normal(&rng) * (double)w->offset_sigma_us;
+    else
+        offset = unit_range(&rng, -(double)w->offset_max_us, (double)w->offset_max_us);
+    if (w->offset_max_us > 0 && offset > (double)w->offset_max_us)
+        offset = (double)w->offset_max_us;
+    if (w->offset_max_us > 0 && offset < -(double)w->offset_max_us)
+        offset = -(double)w->offset_max_us;
+    double drift_ppm = unit_range(&rng, -w->drift_ppm_max, w->drift_ppm_max);
+    dev->clock.offset_us = c->skew ? (int64_t)offset : 0;
+    dev->clock.drift_ppb = c->drift ? (int64_t)(drift_ppm * 1000.0) : 0;
+}
+
+/* Per-user record keys: "<user>-k<i>", type types[i mod n]. */
+static const char *key_id(scenario *sc, const char *user, int k)
+{
+    return arena_printf(&sc->arena, "%s-k%d", user, k + 1);
+}
+
+static op_field *record_fields(builder *b, const workload_config *w, const char *device, uint32_t n, int *count)
+{
+    scenario *sc = b->sc;
+    op_field *f = arena_alloc(&sc->arena, (size_t)(w->fields + 1) * sizeof *f);
+    /* Sorted by name: "count" < "f1" < "f2" ... (fields is at most 9, so f10 never sorts early). */
+    f[0] = (op_field){ .name = "count", .v = { .kind = VAL_INT, .i = 0 } };
+    for (int i = 0; i < w->fields; i++) {
+        f[i + 1].name = arena_printf(&sc->arena, "f%d", i + 1);
+        f[i + 1].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", device, n) };
+    }
+    *count = w->fields + 1;
+    return f;
+}
+
+static void setup_records(builder *b, const workload_config *w)
+{
+    scenario *sc = b->sc;
+    for (int d = 0; d < sc->n_devices; d++) {
+        const char *user = sc->devices[d].user;
+        bool first_of_user = true;
+        for (int e = 0; e < d; e++)
+            if (strcmp(sc->devices[e].user, user) == 0)
+                first_of_user = false;
+        if (!first_of_user)
+            continue;
+        for (int k = 0; k < w->keys; k++) {
+            step *s = new_step(b, 0, STEP_OP, d + 1);
+            if (!s)
+                return;
+            s->op.kind = OP_CREATE;
+            s->op.type = w->types[k % w->n_types];
+            s->op.id = key_id(sc, user, k);
+            op_field *f = record_fields(b, w, sc->devices[d].name, (uint32_t)k, &s->op.n_fields);
+            s->op.fields = f;
+        }
+    }
+    step *sync = new_step(b, SETUP_SYNC_US, STEP_SYNC, 1);
+    if (!sync)
+        return;
+    sync->n_nodes = sc->n_devices;
+    sync->nodes = arena_alloc(&sc->arena, (size_t)sc->n_devices * sizeof *sync->nodes);
+    for (int d = 0; d < sc->n_devices; d++)
+        sync->nodes[d] = d + 1;
+}
+
+/* Cumulative popularity of keys 0..n-1. */
+static double *popularity_cdf(arena *a, const workload_config *w)
+{
+    double *cdf = arena_alloc(a, (size_t)w->keys * sizeof *cdf);
+    double total = 0.0;
+    for (int k = 0; k < w->keys; k++) {
+        total += w->zipf ? 1.0 / det_pow((double)(k + 1), w->zipf_s) : 1.0;
+        cdf[k] = total;
+    }
+    for (int k = 0; k < w->keys; k++)
+        cdf[k] /= total;
+    return cdf;
+}
+
+static int pick_key(pcg32 *rng, const double *cdf, int n)
+{
+    double u = pcg32_unit(rng);
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static int pick_op(pcg32 *rng, const double *mix)
+{
+    double total = 0.0;
+    for (int i = 0; i < MIX_COUNT; i++)
+        total += mix[i];
+    double u = pcg32_unit(rng) * total;
+    for (int i = 0; i < MIX_COUNT; i++) {
+        if (u < mix[i])
+            return i;
+        u -= mix[i];
+    }
+    return MIX_UPDATE;
+}
+
+static void user_ops(builder *b, const workload_config *w, int d, const double *cdf, uint64_t seed)
+{
+    scenario *sc = b->sc;
+    const device_config *dev = &sc->devices[d];
+    if (w->writes_per_hour <= 0.0)
+        return;
+    pcg32 rng = stream(seed, "workload", dev->name);
+    double mean_gap_us = 3600.0 * (double)SEC / w->writes_per_hour;
+    uint32_t n = 1000;   /* value numbers start above the setup creates' */
+    for (int64_t t = WORK_START_US + exp_us(&rng, mean_gap_us); t < w->duration_us; t += exp_us(&rng, mean_gap_us)) {
+        int kind = pick_op(&rng, w->mix);
+        int k = pick_key(&rng, cdf, w->keys);
+        uint32_t choice = pcg32_next(&rng);
+        step *s = new_step(b, t, STEP_OP, d + 1);
+        if (!s)
+            return;
+        n++;
+        s->op.type = w->types[k % w->n_types];
+        s->op.id = key_id(sc, dev->user, k);
+        switch (kind) {
+        case MIX_CREATE:
+            s->op.kind = OP_CREATE;
+            s->op.fields = record_fields(b, w, dev->name, n, &s->op.n_fields);
+            break;
+        case MIX_UPDATE: {
+            s->op.kind = OP_UPDATE;
+            int count = w->edit_whole_record ? w->fields : 1;
+            op_field *f = arena_alloc(&sc->arena, (size_t)count * sizeof *f);
+            for (int i = 0; i < count; i++) {
+                int field = w->edit_whole_record ? i : (int)(choice % (uint32_t)w->fields);
+                f[i].name = arena_printf(&sc->arena, "f%d", field + 1);
+                f[i].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, n) };
+            }
+            s->op.fields = f;
+            s->op.n_fields = count;
+            break;
+        }
+        case MIX_DELETE:
+            s->op.kind = OP_DELETE;
+            break;
+        case MIX_INCREMENT: {
+            s->op.kind = OP_INCREMENT;
+            op_field *f = arena_alloc(&sc->arena, sizeof *f);
+            f->name = "count";
+            f->v = (value){ .kind = VAL_INT, .i = 1 + (int64_t)(choice % 5u) };
+            s->op.fields = f;
+            s->op.n_fields = 1;
+            break;
+        }
+        default: {
+            s->op.kind = OP_APPEND;
+            op_field *f = arena_alloc(&sc->arena, 2 * sizeof *f);
+            f[0] = (op_field){ .name = "kind",
+                               .v = { .kind = VAL_STRING, .s = EVENT_KINDS[choice % (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])] } };
+            f[1] = (op_field){ .name = "seq", .v = { .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, n) } };
+            s->op.fields = f;
+            s->op.n_fields = 2;
+            break;
+        }
+        }
+    }
+}
+
+static void connectivity(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    if (!c->offline || w->online_mean_us <= 0)
+        return;
+    pcg32 rng = stream(seed, "offline", b->sc->devices[d].name);
+    int64_t t = WORK_START_US;
+    while (true) {
+        t += exp_us(&rng, (double)w->online_mean_us);
+        bool long_span = c->long_offline && pcg32_chance(&rng, c->long_probability);
+        int64_t span = exp_us(&rng, (double)(long_span ? w->long_mean_us : w->offline_mean_us));
+        if (t >= w->duration_us)
+            break;
+        if (!new_step(b, t, STEP_OFFLINE, d + 1))
+            return;
+        t += span;
+        if (t >= w->duration_us)
+            break;   /* the final heal brings it back */
+        if (!new_step(b, t, STEP_ONLINE, d + 1))
+            return;
+    }
+}
+
+/* Poisson arrivals of a fault at rate_per_us, each lasting about mean_us. */
+static void faults(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    pcg32 rng = stream(seed, "faults", b->sc->devices[d].name);
+    if (c->partitions && c->partitions_per_hour > 0) {
+        double gap = (double)HOUR / c->partitions_per_hour;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+            int direction = 1 + (int)pcg32_bounded(&rng, 3);
+            int64_t until = t + exp_us(&rng, (double)w->partition_mean_us);
+            step *s = new_step(b, t, STEP_PARTITION, d + 1);
+            if (!s)
+                return;
+            s->direction = direction;
+            if (until < w->duration_us) {
+                step *h = new_step(b, until, STEP_HEAL, d + 1);
+                if (!h)
+                    return;
+                h->direction = direction;
+            }
+        }
+    }
+    pcg32 crash_rng = stream(seed, "crashes", b->sc->devices[d].name);
+    if (c->crashes && c->crashes_per_day > 0) {
+        double gap = (double)DAY / c->crashes_per_day;
+        for (int64_t t = exp_us(&crash_rng, gap); t < w->duration_us; t += exp_us(&crash_rng, gap)) {
+            int64_t until = t + exp_us(&crash_rng, (double)w->crash_down_mean_us);
+            if (!new_step(b, t, STEP_CRASH, d + 1))
+                return;
+            if (until < w->duration_us && !new_step(b, until, STEP_RESTART, d + 1))
+                return;
+        }
+    }
+    pcg32 step_rng = stream(seed, "clock-steps", b->sc->devices[d].name);
+    if (c->clock_steps && c->clock_steps_per_day > 0) {
+        double gap = (double)DAY / c->clock_steps_per_day;
+        for (int64_t t = exp_us(&step_rng, gap); t < w->duration_us; t += exp_us(&step_rng, gap)) {
+            step *s = new_step(b, t, STEP_CLOCK, d + 1);
+            if (!s)
+                return;
+            s->by_us = (int64_t)unit_range(&step_rng, -(double)w->clock_step_max_us, (double)w->clock_step_max_us);
+        }
+    }
+}
+
+scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
+{
+    assert(tmpl->has_workload);
+    const workload_config *w = &tmpl->workload;
+    scenario *sc = xcalloc(1, sizeof *sc);
+    *sc = *tmpl;
+    arena_init(&sc->arena, 256 * 1024);
+    sc->has_workload = false;
+    sc->has_seed = true;
+    sc->seed = seed;
+    sc->n_steps = 0;
+    sc->steps = NULL;
+    if (sc->end_us < w->duration_us)
+        sc->end_us = w->duration_us;
+    builder b = { .sc = sc, .d = d };
+    if (!add_devices(&b, tmpl, w)) {
+        scenario_free(sc);
+        return NULL;
+    }
+    swarm_choice c = workload_swarm(w, seed);
+    for (int i = 0; i < tmpl->n_steps; i++) {
+        step *s = new_step(&b, 0, STEP_SYNC, 1);
+        if (s)
+            *s = tmpl->steps[i];
+    }
+    for (int i = 0; i < sc->n_devices; i++) {
+        device_config *dev = &sc->devices[i];
+        draw_clock(dev, w, &c, seed);
+        if (w->network) {
+            dev->net.up.loss = dev->net.down.loss = c.loss ? c.loss_p : 0.0;
+            dev->net.up.duplicate = dev->net.down.duplicate = c.duplicate ? c.duplicate_p : 0.0;
+            dev->net.lost_response = c.lost_response ? c.lost_response_p : 0.0;
+        }
+    }
+    if (w->keys > 0)
+        setup_records(&b, w);
+    double *cdf = w->keys > 0 ? popularity_cdf(&sc->arena, w) : NULL;
+    for (int i = 0; i < sc->n_devices && !b.overflow; i++) {
+        if (cdf)
+            user_ops(&b, w, i, cdf, seed);
+        connectivity(&b, w, &c, i, seed);
+        faults(&b, w, &c, i, seed);
+    }
+    if (b.overflow) {
+        diag_error(d, (src_pos){ .file = tmpl->path }, "the workload makes more than %d steps (a bound)",
+                   SCENARIO_STEPS_MAX);
+        scenario_free(sc);
+        return NULL;
+    }
+    scenario_sort_steps(sc);
+    return sc;
+}

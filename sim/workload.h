@@ -1,0 +1,102 @@
+/*
+ * workload: random user activity and faults, drawn from a seed.
+ *
+ *   workload:
+ *     duration: 2h                  # users work this long; then the world heals and settles
+ *     users: 2                      # with devices_per_user, generates devices u1-d1, u1-d2, ...
+ *     devices_per_user: 2           #   (or list devices: yourself, each with its user:)
+ *     writes_per_hour: 20           # per device, Poisson
+ *     mix: { create: 5, update: 60, delete: 5, increment: 15, append: 15 }   # relative weights
+ *     types: [note]                 # entity types
+ *     keys: 10                      # records per user
+ *     popularity: { dist: zipf, s: 1.1 }   # or uniform: how hot the hottest records are
+ *     fields: 3                     # fields per record
+ *     edit: field                   # an update writes one field; record: every field
+ *     offline: { online_mean: 30m, offline_mean: 5m, long_probability: 0.02, long_mean: 3d }
+ *     clocks: { offset: { dist: uniform, max: 5m }, drift_ppm: { dist: uniform, max: 50 },
+ *               steps_per_day: 1, step_max: 1m }
+ *     network: { loss: 0.01, duplicate: 0.001, lost_response: 0.01,
+ *                partitions_per_hour: 0.5, partition_mean: 5m }
+ *     crashes: { per_day: 1, down_mean: 5m }
+ *     swarm: true                   # the seed also decides which faults happen, and how often
+ *
+ * workload_instantiate turns a scenario with a workload into an ordinary
+ * scenario with explicit steps for one seed. Every device draws from its own
+ * streams (workload/<device>, offline/<device>, clock/<device>,
+ * faults/<device>) so that removing a device or a step shifts nothing else,
+ * and the values written are unique and name their write ("u1-d2#17").
+ */
+#ifndef SIM_WORKLOAD_H
+#define SIM_WORKLOAD_H
+
+#include "sim/diag.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct scenario scenario;
+
+enum { MIX_CREATE, MIX_UPDATE, MIX_DELETE, MIX_INCREMENT, MIX_APPEND, MIX_COUNT };
+
+typedef enum skew_dist {
+    SKEW_UNIFORM,     /* uniform in [-max, max] */
+    SKEW_NORMAL,      /* normal with sigma, clamped to [-max, max] */
+} skew_dist;
+
+typedef struct workload_config {
+    int64_t duration_us;
+    int users;                       /* 0: devices come from devices: */
+    int devices_per_user;
+    double writes_per_hour;          /* per device */
+    double mix[MIX_COUNT];           /* relative weights */
+    int n_types;
+    const char *const *types;
+    int keys;                        /* records per user */
+    bool zipf;                       /* popularity: zipf (else uniform) */
+    double zipf_s;
+    int fields;                      /* fields per record */
+    bool edit_whole_record;
+    /* Connectivity. */
+    bool offline;
+    int64_t online_mean_us;
+    int64_t offline_mean_us;
+    double long_probability;
+    int64_t long_mean_us;
+    /* Clocks. */
+    bool clocks;
+    skew_dist offset_dist;
+    int64_t offset_max_us;
+    int64_t offset_sigma_us;
+    double drift_ppm_max;
+    double clock_steps_per_day;
+    int64_t clock_step_max_us;
+    /* Network and crashes. */
+    bool network;
+    double loss;
+    double duplicate;
+    double lost_response;
+    double partitions_per_hour;
+    int64_t partition_mean_us;
+    double crashes_per_day;
+    int64_t crash_down_mean_us;
+    bool swarm;
+} workload_config;
+
+/* What swarm mode chose for a seed (all enabled without swarm). */
+typedef struct swarm_choice {
+    bool offline, long_offline, skew, drift, clock_steps, loss, duplicate, lost_response, partitions, crashes;
+    double loss_p, duplicate_p, lost_response_p;
+    double partitions_per_hour, crashes_per_day, clock_steps_per_day, long_probability;
+} swarm_choice;
+
+/*
+ * A scenario with explicit steps for this seed: a copy of tmpl (which must
+ * outlive it: the copy borrows its strings) with the workload's devices,
+ * clocks, network settings and steps added. Returns NULL with d set when the
+ * result would exceed a bound.
+ */
+scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d);
+/* The swarm choice workload_instantiate makes for a seed. */
+swarm_choice workload_swarm(const workload_config *w, uint64_t seed);
+
+#endif
