@@ -10,7 +10,9 @@
  */
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/sweep.h"
 #include "engine/strategy.h"
+#include "sim/determinism.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
@@ -28,6 +30,10 @@
 
 static const char USAGE[] =
     "usage: syncsim run FILE [--seed N] [--trace F.jsonl] [--json F.json] [--store-dir DIR] [--strict]\n"
+    "                        [--check-determinism]\n"
+    "       syncsim sweep FILE --seeds A..B [-j N] [--shard I/N] [--db results.sqlite] [--junit F.xml]\n"
+    "                          [--json F.json] [--strict] [--check-determinism]\n"
+    "       syncsim merge OUT.sqlite IN.sqlite...\n"
     "       syncsim suite [DIR|FILE]... [--strict] [--json F.json]\n"
     "       syncsim strategies\n"
     "       syncsim --help | --version\n";
@@ -42,6 +48,13 @@ static const char HELP[] =
     "    --store-dir D   keep each replica's SQLite store as D/<name>.sqlite\n"
     "    --strict        ignore the scenario's expect: and the profile's accepts:;\n"
     "                    fail on every class but superseded and overwritten-concurrent\n"
+    "    --check-determinism  run twice and compare event by event; name the first\n"
+    "                    event that differs (exit 1) or print the common hash\n"
+    "  sweep FILE      run seeds A..B (inclusive) in N worker processes; one row per seed\n"
+    "                  in the results database; a killed sweep resumes where it stopped\n"
+    "    --shard I/N     this machine's share: the seeds at positions I-1 modulo N\n"
+    "    --junit F --json F  CI results: one test case per seed, failures with witnesses\n"
+    "  merge OUT IN... combine shards' results databases\n"
     "  suite [DIR]...  run every scenario under the directories (default: scenarios),\n"
     "                  one line each; profiles/ and grids/ directories are skipped\n"
     "  strategies      list the conflict strategies profiles can name\n"
@@ -109,11 +122,13 @@ static bool write_json_file(const char *path, cJSON *json)
 static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *trace_path = NULL, *json_path = NULL, *store_dir = NULL, *seed_text = NULL;
-    bool strict = false;
+    bool strict = false, check_determinism = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--strict") == 0)
             strict = true;
+        else if (strcmp(argv[i], "--check-determinism") == 0)
+            check_determinism = true;
         else if (strncmp(argv[i], "--seed", 6) == 0 && (argv[i][6] == '\0' || argv[i][6] == '='))
             seed_text = (v = option_value(argc, argv, &i, "--seed")) ? v : "";
         else if (strncmp(argv[i], "--trace", 7) == 0 && (argv[i][7] == '\0' || argv[i][7] == '=')) {
@@ -155,6 +170,32 @@ static int cmd_run(int argc, char **argv)
         scenario_free(tmpl);
         diag_free(&d);
         return EXIT_BAD_INPUT;
+    }
+
+    if (check_determinism) {
+        determinism_report det;
+        int code = EXIT_PASS;
+        if (!determinism_check(sc, seed, &det, &d)) {
+            fprintf(stderr, "%s\n", d.message);
+            code = EXIT_BAD_INPUT;
+        } else if (det.same) {
+            char hex[17];
+            trace_hash_hex(det.hash, hex);
+            printf("deterministic: two runs of seed %llu agree on all %llu events\ntrace-hash: %s\n",
+                   (unsigned long long)seed, (unsigned long long)det.events, hex);
+        } else {
+            printf("NOT deterministic: seed %llu, event %llu differs between two runs\n  first run:  %s\n"
+                   "  second run: %s\n",
+                   (unsigned long long)seed, (unsigned long long)det.first_diff,
+                   det.first_run_line ? det.first_run_line : "(no such event)",
+                   det.second_run_line ? det.second_run_line : "(no such event)");
+            code = EXIT_VIOLATION;
+        }
+        determinism_report_free(&det);
+        scenario_free(sc);
+        scenario_free(tmpl);
+        diag_free(&d);
+        return code;
     }
 
     FILE *trace_out = NULL;
@@ -372,6 +413,10 @@ int main(int argc, char **argv)
         return cmd_run(argc, argv);
     if (strcmp(cmd, "suite") == 0)
         return cmd_suite(argc, argv);
+    if (strcmp(cmd, "sweep") == 0)
+        return cmd_sweep(argc, argv);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc, argv);
     if (strcmp(cmd, "strategies") == 0)
         return cmd_strategies();
     return usage_error("unknown command '%s'", cmd);

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Sweeps: a sweep killed with kill -9 or Ctrl-C resumes without running a
+# completed seed again and without losing one; shards 1/3..3/3 cover a range
+# exactly once and merge into one database; every failing seed a sweep
+# reports replays to the trace hash it recorded; sampled seeds are
+# deterministic (--check-determinism).
+# Usage: tests/sweep.sh path/to/syncsim   (run from the source root)
+set -u
+BIN=$1
+PY=/usr/bin/python3
+SCENARIO=scenarios/random/lww-skew.yaml
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+rows() {   # rows in a results database (0 when it does not exist yet)
+  $PY -c "import sqlite3,sys
+try: print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])
+except Exception: print(0)" "$1"
+}
+
+# --- kill -9, then resume ----------------------------------------------------
+db=$tmp/kill.sqlite
+"$BIN" sweep "$SCENARIO" --seeds 1..400 -j 2 --db "$db" >"$tmp/kill1.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  [ "$(rows "$db")" -ge 40 ] && break
+  sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.3
+before=$(rows "$db")
+[ "$before" -ge 40 ] && [ "$before" -lt 400 ] || fail "kill -9: expected a partial sweep, found $before rows"
+pgrep -f "sweep $SCENARIO --seeds 1..400" >/dev/null && fail "kill -9: workers outlived their parent"
+$PY -c "import sqlite3,sys
+db=sqlite3.connect(sys.argv[1])
+open(sys.argv[2],'w').write(repr(sorted(db.execute('select seed, finished_at, trace_hash from runs').fetchall())))" "$db" "$tmp/before.txt"
+"$BIN" sweep "$SCENARIO" --seeds 1..400 -j 2 --db "$db" >"$tmp/kill2.out" 2>"$tmp/kill2.err"
+code=$?
+[ "$code" -eq 1 ] || fail "resumed sweep: exit $code, expected 1 (it has failing seeds)"
+grep -q "$before already in" "$tmp/kill2.err" || fail "resumed sweep did not count the $before seeds already done: $(head -1 "$tmp/kill2.err")"
+grep -q "400 recorded, $((400 - before)) run now" "$tmp/kill2.out" || fail "resumed sweep ran the wrong number of seeds: $(grep seeds "$tmp/kill2.out")"
+$PY - "$db" "$tmp/before.txt" <<'PYEOF' || fail "kill -9 and resume lost or re-ran seeds"
+import sqlite3, sys, ast
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("select seed, finished_at, trace_hash from runs").fetchall()
+seeds = sorted(r[0] for r in rows)
+assert seeds == list(range(1, 401)), ("seeds recorded", len(seeds))
+before = ast.literal_eval(open(sys.argv[2]).read())
+now = {r[0]: r for r in rows}
+for seed, finished, trace in before:
+    assert now[seed][1] == finished, ("seed %d was run again" % seed)
+    assert now[seed][2] == trace
+PYEOF
+
+# --- Ctrl-C (SIGINT to the process group), then resume --------------------------
+db=$tmp/int.sqlite
+setsid "$BIN" sweep "$SCENARIO" --seeds 1..400 -j 2 --db "$db" >"$tmp/int1.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  [ "$(rows "$db")" -ge 40 ] && break
+  sleep 0.05
+done
+kill -INT -- "-$pid"
+wait "$pid"
+code=$?
+[ "$code" -eq 130 ] || fail "Ctrl-C: exit $code, expected 130"
+grep -q "interrupted: .* run the same command to resume" "$tmp/int1.out" || fail "Ctrl-C: no resume hint"
+partial=$(rows "$db")
+"$BIN" sweep "$SCENARIO" --seeds 1..400 -j 2 --db "$db" >"$tmp/int2.out" 2>/dev/null
+grep -q "400 recorded, $((400 - partial)) run now" "$tmp/int2.out" || fail "after Ctrl-C the resume ran the wrong seeds"
+
+# --- shards cover the range exactly once, and merge -------------------------------
+for i in 1 2 3; do
+  "$BIN" sweep "$SCENARIO" --seeds 10..99 --shard "$i/3" -j 2 --db "$tmp/shard$i.sqlite" \
+    --json "$tmp/shard$i.json" >/dev/null 2>&1
+done
+"$BIN" sweep "$SCENARIO" --seeds 10..99 -j 2 --db "$tmp/whole.sqlite" --junit "$tmp/whole.xml" >/dev/null 2>&1
+"$BIN" merge "$tmp/merged.sqlite" "$tmp/shard1.sqlite" "$tmp/shard2.sqlite" "$tmp/shard3.sqlite" >"$tmp/merge.out" \
+  || fail "merge failed: $(cat "$tmp/merge.out")"
+grep -q "shard3.sqlite: 30 rows added, 0 already present" "$tmp/merge.out" || fail "merge counts: $(cat "$tmp/merge.out")"
+"$BIN" merge "$tmp/merged.sqlite" "$tmp/shard1.sqlite" | grep -q "0 rows added, 30 already present" \
+  || fail "merging a shard twice added rows"
+$PY - "$tmp" <<'PYEOF' || fail "shards do not cover the range exactly once, or differ from the whole sweep"
+import json, sqlite3, sys, os
+tmp = sys.argv[1]
+seen = []
+for i in (1, 2, 3):
+    shard = json.load(open(os.path.join(tmp, "shard%d.json" % i)))
+    assert shard["shard"] == "%d/3" % i
+    seen += [int(r["seed"]) for r in shard["runs"]]
+assert sorted(seen) == list(range(10, 100)), sorted(seen)
+assert len(seen) == len(set(seen)), "a seed ran in two shards"
+merged = dict(sqlite3.connect(os.path.join(tmp, "merged.sqlite")).execute("select seed, trace_hash from runs"))
+whole = dict(sqlite3.connect(os.path.join(tmp, "whole.sqlite")).execute("select seed, trace_hash from runs"))
+assert sorted(merged) == list(range(10, 100))
+assert merged == whole, "a seed gave another trace hash in a shard than in the whole sweep"
+PYEOF
+$PY - "$tmp/whole.xml" <<'PYEOF' || fail "JUnit XML"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.findall("./testsuite/testcase")
+assert len(cases) == 90, len(cases)
+failed = [c for c in cases if c.find("failure") is not None]
+assert int(root.get("failures")) == len(failed) > 0
+for c in failed:
+    text = c.find("failure").text
+    assert "replay: syncsim run scenarios/random/lww-skew.yaml --seed " in text, text[-200:]
+    assert "won instead" in text or "vanished" in text or "came back" in text or "resurrection" in text, text[:300]
+PYEOF
+
+# --- every failing seed replays to the trace hash the sweep recorded --------------
+"$BIN" sweep "$SCENARIO" --seeds 1..60 -j 2 --json "$tmp/replay.json" >/dev/null 2>&1
+$PY -c "import json,sys
+for r in json.load(open(sys.argv[1]))['runs']:
+    if r['exit_code'] != 0: print(r['seed'], r['trace_hash'], r['exit_code'])" "$tmp/replay.json" >"$tmp/failing.txt"
+[ "$(wc -l <"$tmp/failing.txt")" -ge 10 ] || fail "expected failing seeds among 1..60, found $(wc -l <"$tmp/failing.txt")"
+while read -r seed hash code; do
+  out=$("$BIN" run "$SCENARIO" --seed "$seed")
+  got=$?
+  [ "$(tail -n1 <<<"$out")" = "trace-hash: $hash" ] || fail "seed $seed replays to $(tail -n1 <<<"$out"), recorded $hash"
+  [ "$got" -eq "$code" ] || fail "seed $seed replays with exit $got, recorded $code"
+done <"$tmp/failing.txt"
+
+# --- determinism on a sample of seeds ----------------------------------------------
+"$BIN" sweep "$SCENARIO" --seeds 200..219 -j 2 --check-determinism --json "$tmp/det.json" >/dev/null 2>&1
+$PY -c "import json,sys
+runs=json.load(open(sys.argv[1]))['runs']
+assert len(runs)==20 and not [r for r in runs if r['outcome']=='nondeterministic']" "$tmp/det.json" \
+  || fail "a sampled seed is not deterministic"
+for seed in 7 101 333; do
+  "$BIN" run "$SCENARIO" --seed "$seed" --check-determinism | grep -q "^deterministic: two runs of seed $seed agree" \
+    || fail "run --check-determinism --seed $seed"
+done
+
+# --- usage errors ---------------------------------------------------------------------
+"$BIN" sweep "$SCENARIO" --seeds 5..1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--seeds 5..1 accepted"
+"$BIN" sweep "$SCENARIO" --seeds 1..5 --shard 4/3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--shard 4/3 accepted"
+"$BIN" sweep "$SCENARIO" >/dev/null 2>&1; [ $? -eq 2 ] || fail "sweep without --seeds accepted"
+"$BIN" merge "$tmp/m.sqlite" "$tmp/missing.sqlite" >/dev/null 2>&1; [ $? -eq 2 ] || fail "merge of a missing file accepted"
+
+echo "sweep: $failures failure(s)"
+[ "$failures" -eq 0 ]
