@@ -10,6 +10,7 @@
  */
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/shrink.h"
 #include "cli/sweep.h"
 #include "engine/strategy.h"
 #include "sim/determinism.h"
@@ -34,6 +35,7 @@ static const char USAGE[] =
     "       syncsim sweep FILE --seeds A..B [-j N] [--shard I/N] [--db results.sqlite] [--junit F.xml]\n"
     "                          [--json F.json] [--strict] [--check-determinism]\n"
     "       syncsim merge OUT.sqlite IN.sqlite...\n"
+    "       syncsim shrink FILE --seed N -o minimal.yaml [--class CLASS] [--max-runs N]\n"
     "       syncsim suite [DIR|FILE]... [--strict] [--json F.json]\n"
     "       syncsim strategies\n"
     "       syncsim --help | --version\n";
@@ -55,6 +57,8 @@ static const char HELP[] =
     "    --shard I/N     this machine's share: the seeds at positions I-1 modulo N\n"
     "    --junit F --json F  CI results: one test case per seed, failures with witnesses\n"
     "  merge OUT IN... combine shards' results databases\n"
+    "  shrink FILE     turn a failing seed into the smallest explicit scenario that still\n"
+    "                  fails with the same class (fewer devices, steps, fields, skew, time)\n"
     "  suite [DIR]...  run every scenario under the directories (default: scenarios),\n"
     "                  one line each; profiles/ and grids/ directories are skipped\n"
     "  strategies      list the conflict strategies profiles can name\n"
@@ -417,6 +421,8 @@ int main(int argc, char **argv)
         return cmd_sweep(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
+    if (strcmp(cmd, "shrink") == 0)
+        return cmd_shrink(argc, argv);
     if (strcmp(cmd, "strategies") == 0)
         return cmd_strategies();
     return usage_error("unknown command '%s'", cmd);

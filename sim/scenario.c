@@ -1085,8 +1085,8 @@ static bool load_root(loader *L, struct fy_node *root)
     scenario *sc = L->sc;
     if (!yaml_want_mapping(&L->doc, root, L->d, "a scenario"))
         return false;
-    static const char *const KEYS[] = { "name",    "description", "profile", "seed",   "devices",
-                                        "server",  "network",     "steps",   "workload", "expect" };
+    static const char *const KEYS[] = { "name",    "description", "profile", "seed",     "devices", "server",
+                                        "network", "steps",       "end",     "workload", "expect" };
     if (!yaml_check_keys(&L->doc, root, KEYS, N(KEYS), L->d, "a scenario"))
         return false;
     size_t step_cap = 0;
@@ -1119,6 +1119,8 @@ static bool load_root(loader *L, struct fy_node *root)
         return false;
     }
     if (!profile_load_reference(&L->doc, profile, sc->path, &sc->arena, &sc->profile, L->d))
+        return false;
+    if ((v = yaml_get(root, "end")) && !yaml_duration(&L->doc, v, false, &sc->end_us, L->d, "end"))
         return false;
     struct fy_node *workload = yaml_get(root, "workload");
     if (workload && !load_workload(L, workload))

@@ -126,7 +126,7 @@ typedef struct scenario {
     net_config network;          /* the default for every link */
     int n_steps;
     step *steps;                 /* sorted by at_us; file order among equal times */
-    int64_t end_us;              /* the timeline runs at least this long before the final heal */
+    int64_t end_us;              /* end: the timeline runs at least this long before the final heal */
     bool has_workload;
     workload_config workload;    /* random activity, drawn per seed by workload_instantiate */
     expectations expect;

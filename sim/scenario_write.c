@@ -1,0 +1,375 @@
+/*
+ * scenario_write: a scenario with explicit steps back to YAML that
+ * scenario_load reads into the same scenario. The profile is written inline
+ * so the file stands alone (a bug report attachment, a regression test).
+ * Strings are plain where YAML would read them back as the same string,
+ * double-quoted (with JSON escapes, which YAML shares) otherwise.
+ */
+#include "sim/scenario_write.h"
+#include "base/buf.h"
+#include "engine/strategy.h"
+#include "sim/duration.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool plain_safe(const char *s)
+{
+    if (!*s)
+        return false;
+    static const char *const RESERVED[] = { "null", "Null", "NULL", "~", "true", "True", "TRUE", "false",
+                                            "False", "FALSE", "yes", "no", "on", "off", "y", "n", "Y", "N" };
+    for (size_t i = 0; i < sizeof RESERVED / sizeof RESERVED[0]; i++)
+        if (strcmp(s, RESERVED[i]) == 0)
+            return false;
+    bool numeric = true;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '#' || c == '.' || c == '/' || c == '@';
+        if (!ok)
+            return false;
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
+            numeric = false;
+    }
+    /* Things YAML reads as numbers, comments or other types must be quoted. */
+    return !numeric && s[0] != '#' && s[0] != '-' && s[0] != '.';
+}
+
+static void put_string(buf *b, const char *s)
+{
+    if (plain_safe(s))
+        buf_puts(b, s);
+    else
+        buf_put_json_string(b, s);
+}
+
+static void put_value(buf *b, const value *v)
+{
+    switch (v->kind) {
+    case VAL_STRING: put_string(b, v->s); break;
+    case VAL_REAL: {
+        char text[40];
+        snprintf(text, sizeof text, "%.17g", v->r);
+        if (!strpbrk(text, ".eEn"))
+            strcat(text, ".0");   /* keep it a real */
+        buf_puts(b, text);
+        break;
+    }
+    default: value_format(v, b); break;
+    }
+}
+
+static void put_duration(buf *b, int64_t us)
+{
+    char text[DURATION_TEXT_MAX];
+    buf_puts(b, duration_format(us, text, sizeof text));
+}
+
+static void put_fields(buf *b, const op_field *fields, int n)
+{
+    buf_puts(b, "{ ");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_string(b, fields[i].name);
+        buf_puts(b, ": ");
+        put_value(b, &fields[i].v);
+    }
+    buf_puts(b, n ? " }" : "}");
+}
+
+static void put_ppm(buf *b, int64_t ppb)
+{
+    if (ppb % 1000 == 0)
+        buf_printf(b, "%lld", (long long)(ppb / 1000));
+    else
+        buf_printf(b, "%.3f", (double)ppb / 1000.0);
+}
+
+static void put_latency(buf *b, const dist *d)
+{
+    switch (d->kind) {
+    case DIST_CONSTANT: put_duration(b, d->value_us); return;
+    case DIST_UNIFORM:
+        buf_puts(b, "{ dist: uniform, min: ");
+        put_duration(b, d->min_us);
+        buf_puts(b, ", max: ");
+        put_duration(b, d->max_us);
+        buf_puts(b, " }");
+        return;
+    case DIST_EXPONENTIAL:
+        buf_puts(b, "{ dist: exponential, mean: ");
+        put_duration(b, d->mean_us);
+        break;
+    case DIST_LOGNORMAL:
+        buf_puts(b, "{ dist: lognormal, median: ");
+        put_duration(b, d->median_us);
+        buf_printf(b, ", sigma: %.17g", d->sigma);
+        break;
+    }
+    buf_puts(b, ", min: ");
+    put_duration(b, d->min_us);
+    buf_puts(b, ", max: ");
+    put_duration(b, d->max_us);
+    buf_puts(b, " }");
+}
+
+static bool same_dist(const dist *a, const dist *b)
+{
+    return a->kind == b->kind && a->value_us == b->value_us && a->mean_us == b->mean_us &&
+           a->median_us == b->median_us && a->sigma == b->sigma && a->min_us == b->min_us && a->max_us == b->max_us;
+}
+
+static bool same_link(const link_config *a, const link_config *b)
+{
+    return same_dist(&a->latency, &b->latency) && a->loss == b->loss && a->duplicate == b->duplicate;
+}
+
+static bool same_net(const net_config *a, const net_config *b)
+{
+    return same_link(&a->up, &b->up) && same_link(&a->down, &b->down) && a->lost_response == b->lost_response;
+}
+
+static void put_link(buf *b, const link_config *l)
+{
+    buf_puts(b, "{ latency: ");
+    put_latency(b, &l->latency);
+    buf_printf(b, ", loss: %.17g, duplicate: %.17g }", l->loss, l->duplicate);
+}
+
+static void put_network(buf *b, const net_config *net)
+{
+    if (same_link(&net->up, &net->down)) {
+        buf_puts(b, "{ latency: ");
+        put_latency(b, &net->up.latency);
+        if (net->up.loss > 0)
+            buf_printf(b, ", loss: %.17g", net->up.loss);
+        if (net->up.duplicate > 0)
+            buf_printf(b, ", duplicate: %.17g", net->up.duplicate);
+    } else {
+        buf_puts(b, "{ up: ");
+        put_link(b, &net->up);
+        buf_puts(b, ", down: ");
+        put_link(b, &net->down);
+    }
+    if (net->lost_response > 0)
+        buf_printf(b, ", lost_response: %.17g", net->lost_response);
+    buf_puts(b, " }");
+}
+
+static void put_rules(buf *b, const entity_rules *r)
+{
+    buf_printf(b, "strategy: %s, grain: %s, on_delete: %s, counters: %s, events: { order: %s, dedup: %s }",
+               r->strategy->name, grain_name(r->grain), delete_rule_name(r->on_delete), counter_mode_name(r->counters),
+               event_order_name(r->events_order), r->events_dedup ? "true" : "false");
+}
+
+static void put_profile(buf *b, const scenario_profile *p)
+{
+    const profile *e = &p->engine;
+    buf_puts(b, "profile:\n  name: ");
+    put_string(b, p->name);
+    buf_puts(b, "\n");
+    bool any = false;
+    for (int c = 0; c < VC_COUNT; c++)
+        if (p->accepts & VCLASS_BIT(c)) {
+            buf_printf(b, "%s%s", any ? ", " : "  accepts: [", vclass_name((vclass)c));
+            any = true;
+        }
+    if (any)
+        buf_puts(b, "]\n");
+    buf_puts(b, "  sync:\n    interval: ");
+    if (e->sync_interval_us > 0)
+        put_duration(b, e->sync_interval_us);
+    else
+        buf_puts(b, "never");
+    buf_puts(b, "\n    after_write: ");
+    if (e->sync_after_write_us >= 0)
+        put_duration(b, e->sync_after_write_us);
+    else
+        buf_puts(b, "never");
+    buf_printf(b, "\n    on_reconnect: %s\n    push_batch: %d\n    pull_page: %d\n    request_timeout: ",
+               e->sync_on_reconnect ? "true" : "false", e->push_batch_max, e->pull_page_max);
+    put_duration(b, e->request_timeout_us);
+    buf_puts(b, "\n    retry: { schedule: [");
+    for (int i = 0; i < e->n_retry; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_duration(b, e->retry_us[i]);
+    }
+    buf_printf(b, "], then: %s }\n    idempotency: %s\n", e->retry_stop_when_exhausted ? "stop" : "repeat-last",
+               e->idempotency ? "true" : "false");
+    const entity_rules *r = &e->fallback;
+    buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
+                  "    events: { order: %s, dedup: %s }\n",
+               r->strategy->name, grain_name(r->grain), delete_rule_name(r->on_delete), counter_mode_name(r->counters),
+               event_order_name(r->events_order), r->events_dedup ? "true" : "false");
+    if (e->n_entities) {
+        buf_puts(b, "    types:\n");
+        for (int i = 0; i < e->n_entities; i++) {
+            buf_puts(b, "      ");
+            put_string(b, e->entities[i].type);
+            buf_puts(b, ": { ");
+            put_rules(b, &e->entities[i]);
+            buf_puts(b, " }\n");
+        }
+    }
+}
+
+static void put_nodes(buf *b, const scenario *sc, const step *s)
+{
+    if (s->n_nodes == sc->n_devices && sc->n_devices > 1) {
+        buf_puts(b, "all");
+        return;
+    }
+    if (s->n_nodes == 1) {
+        put_string(b, scenario_node_name(sc, s->nodes[0]));
+        return;
+    }
+    buf_putc(b, '[');
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_string(b, scenario_node_name(sc, s->nodes[i]));
+    }
+    buf_putc(b, ']');
+}
+
+static const char *direction_name(int direction)
+{
+    return direction == DIR_UP ? "up" : direction == DIR_DOWN ? "down" : "both";
+}
+
+static void put_step(buf *b, const scenario *sc, const step *s)
+{
+    buf_puts(b, "  - { at: ");
+    put_duration(b, s->at_us);
+    switch (s->kind) {
+    case STEP_OP:
+        buf_puts(b, ", device: ");
+        put_string(b, scenario_node_name(sc, s->nodes[0]));
+        buf_printf(b, ", %s: { type: ", op_kind_name(s->op.kind));
+        put_string(b, s->op.type);
+        buf_puts(b, ", id: ");
+        put_string(b, s->op.id);
+        switch (s->op.kind) {
+        case OP_CREATE:
+        case OP_UPDATE:
+            buf_puts(b, ", fields: ");
+            put_fields(b, s->op.fields, s->op.n_fields);
+            break;
+        case OP_INCREMENT:
+            buf_puts(b, ", field: ");
+            put_string(b, s->op.fields[0].name);
+            buf_printf(b, ", by: %lld", (long long)s->op.fields[0].v.i);
+            break;
+        case OP_APPEND:
+            buf_puts(b, ", event: ");
+            put_fields(b, s->op.fields, s->op.n_fields);
+            break;
+        case OP_DELETE:
+            break;
+        }
+        buf_puts(b, " }");
+        break;
+    case STEP_CLOCK:
+        buf_puts(b, ", device: ");
+        put_string(b, scenario_node_name(sc, s->nodes[0]));
+        buf_puts(b, ", clock_step: ");
+        put_duration(b, s->by_us);
+        break;
+    case STEP_PARTITION:
+    case STEP_HEAL:
+        buf_printf(b, ", %s: { devices: ", step_kind_name(s->kind));
+        put_nodes(b, sc, s);
+        buf_printf(b, ", direction: %s }", direction_name(s->direction));
+        break;
+    default:
+        buf_printf(b, ", %s: ", step_kind_name(s->kind));
+        put_nodes(b, sc, s);
+        break;
+    }
+    buf_puts(b, " }\n");
+}
+
+void scenario_write(const scenario *sc, const char *header, buf *b)
+{
+    if (header) {
+        /* Each header line as a comment. */
+        for (const char *p = header; *p;) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol ? (size_t)(eol - p) : strlen(p);
+            buf_puts(b, "# ");
+            buf_put(b, p, len);
+            buf_putc(b, '\n');
+            p += len + (eol ? 1 : 0);
+        }
+    }
+    buf_puts(b, "name: ");
+    put_string(b, sc->name);
+    buf_putc(b, '\n');
+    if (sc->description) {
+        buf_puts(b, "description: ");
+        buf_put_json_string(b, sc->description);
+        buf_putc(b, '\n');
+    }
+    put_profile(b, &sc->profile);
+    if (sc->has_seed)
+        buf_printf(b, "seed: %llu\n", (unsigned long long)sc->seed);
+    buf_puts(b, "network: ");
+    put_network(b, &sc->network);
+    buf_puts(b, "\n");
+    if (sc->server_clock.offset_us || sc->server_clock.drift_ppb) {
+        buf_puts(b, "server: { clock: { offset: ");
+        put_duration(b, sc->server_clock.offset_us);
+        buf_puts(b, ", drift_ppm: ");
+        put_ppm(b, sc->server_clock.drift_ppb);
+        buf_puts(b, " } }\n");
+    }
+    buf_puts(b, "devices:\n");
+    for (int i = 0; i < sc->n_devices; i++) {
+        const device_config *d = &sc->devices[i];
+        buf_puts(b, "  ");
+        put_string(b, d->name);
+        buf_puts(b, ": { user: ");
+        put_string(b, d->user);
+        if (d->clock.offset_us || d->clock.drift_ppb) {
+            buf_puts(b, ", clock: { offset: ");
+            put_duration(b, d->clock.offset_us);
+            buf_puts(b, ", drift_ppm: ");
+            put_ppm(b, d->clock.drift_ppb);
+            buf_puts(b, " }");
+        }
+        if (!same_net(&d->net, &sc->network)) {
+            buf_puts(b, ", network: ");
+            put_network(b, &d->net);
+        }
+        if (d->starts_offline)
+            buf_puts(b, ", offline: true");
+        buf_puts(b, " }\n");
+    }
+    buf_puts(b, "steps:\n");
+    for (int i = 0; i < sc->n_steps; i++)
+        put_step(b, sc, &sc->steps[i]);
+    if (sc->n_steps == 0)
+        buf_puts(b, "  []\n");
+    if (sc->end_us > (sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0)) {
+        buf_puts(b, "end: ");
+        put_duration(b, sc->end_us);
+        buf_putc(b, '\n');
+    }
+    buf_puts(b, "expect:\n  quiesce_within: ");
+    put_duration(b, sc->expect.quiesce_within_us);
+    buf_putc(b, '\n');
+    if (sc->expect.has_violations) {
+        buf_puts(b, "  violations: [");
+        bool any = false;
+        for (int c = 0; c < VC_COUNT; c++)
+            if (sc->expect.violations & VCLASS_BIT(c)) {
+                buf_printf(b, "%s%s", any ? ", " : "", vclass_name((vclass)c));
+                any = true;
+            }
+        buf_puts(b, "]\n");
+    }
+}

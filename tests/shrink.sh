@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Shrinking: a failing seed of the random last-write-wins scenario becomes a
+# seedless scenario with at most 2 devices and a handful of steps that fails
+# with the same class under --strict (and passes as shipped, since it expects
+# that class); shrinking is deterministic; seeds that do not fail, unknown
+# classes and bad arguments are refused clearly.
+# Usage: tests/shrink.sh path/to/syncsim   (run from the source root)
+set -u
+BIN=$(realpath "$1")
+PY=/usr/bin/python3
+SCENARIO=scenarios/random/lww-skew.yaml
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$BIN" sweep "$SCENARIO" --seeds 1..40 -j 2 --json "$tmp/sweep.json" >/dev/null 2>&1
+$PY -c "import json,sys
+runs=json.load(open(sys.argv[1]))['runs']
+print(' '.join(r['seed'] for r in runs if 'lost-update' in r['failing'].split(','))); " "$tmp/sweep.json" >"$tmp/seeds"
+read -ra seeds <"$tmp/seeds"
+[ ${#seeds[@]} -ge 3 ] || fail "expected lost-update seeds among 1..40, found ${#seeds[@]}"
+
+for seed in "${seeds[@]:0:3}"; do
+  out=$tmp/min-$seed.yaml
+  "$BIN" shrink "$SCENARIO" --seed "$seed" --class lost-update -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+  code=$?
+  [ "$code" -eq 0 ] || { fail "shrink seed $seed: exit $code: $(cat "$tmp/shrink.out" "$tmp/shrink.err" | tail -3)"; continue; }
+  grep -q "^verified: $out fails with lost-update under --strict (exit 1)" "$tmp/shrink.out" \
+    || fail "shrink seed $seed did not verify: $(cat "$tmp/shrink.out")"
+  grep -qE "^Shrunk in [0-9]+ runs: [0-9]+ of 3 devices and [0-9]+ of [0-9]+ steps kept" "$tmp/shrink.out" \
+    || fail "shrink seed $seed: no report of what was removed"
+  grep -q "^shrink: removed" "$tmp/shrink.err" || fail "shrink seed $seed: no progress notes"
+  devices=$(sed -n '/^devices:/,/^steps:/p' "$out" | grep -c '^  [a-z0-9-]*: {')
+  steps=$(grep -c '^  - { at:' "$out")
+  [ "$devices" -le 2 ] || fail "shrink seed $seed kept $devices devices"
+  [ "$steps" -ge 1 ] && [ "$steps" -le 8 ] || fail "shrink seed $seed kept $steps steps"
+  grep -q '^workload:' "$out" && fail "shrink seed $seed: the output still has a workload"
+  grep -q '^seed:' "$out" && fail "shrink seed $seed: the output still needs a seed"
+  "$BIN" run "$out" >/dev/null; [ $? -eq 0 ] || fail "shrunk seed $seed: exit $? as shipped, expected 0"
+  "$BIN" run "$out" --strict >"$tmp/strict.out"; code=$?
+  [ "$code" -eq 1 ] || fail "shrunk seed $seed: exit $code under --strict, expected 1"
+  grep -q "^  lost-update: " "$tmp/strict.out" || fail "shrunk seed $seed: --strict does not name lost-update"
+  # Seedless: any seed gives the same failure.
+  "$BIN" run "$out" --strict --seed 999 | grep -q "^  lost-update: " || fail "shrunk seed $seed depends on its seed"
+done
+
+# Deterministic: the same seed shrinks to the same file.
+seed=${seeds[0]}
+mkdir -p "$tmp/a" "$tmp/b"
+(cd "$tmp/a" && "$BIN" shrink "$OLDPWD/$SCENARIO" --seed "$seed" -o again.yaml >/dev/null 2>&1)
+(cd "$tmp/b" && "$BIN" shrink "$OLDPWD/$SCENARIO" --seed "$seed" -o again.yaml >/dev/null 2>&1)
+[ -s "$tmp/a/again.yaml" ] || fail "shrink from another directory wrote nothing"
+cmp -s "$tmp/a/again.yaml" "$tmp/b/again.yaml" || fail "shrinking seed $seed twice gave different files"
+
+# Refusals. (offline-edits fails under --strict only with silent-overwrite.)
+"$BIN" shrink scenarios/basic/offline-edits.yaml --class lost-update -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?
+[ "$code" -eq 1 ] || fail "shrinking for a class the seed lacks: exit $code, expected 1"
+grep -q "does not fail with lost-update; it fails with silent-overwrite" "$tmp/err" || fail "no clear refusal: $(cat "$tmp/err")"
+"$BIN" shrink scenarios/basic/crash-restart.yaml -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?
+[ "$code" -eq 1 ] && grep -q "does not fail, even under --strict: nothing to shrink" "$tmp/err" \
+  || fail "shrinking a passing seed: exit $code: $(cat "$tmp/err")"
+"$BIN" shrink "$SCENARIO" --seed 1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "shrink without -o accepted"
+"$BIN" shrink "$SCENARIO" --seed 1 --class lost-updates -o "$tmp/x.yaml" >/dev/null 2>&1; [ $? -eq 2 ] \
+  || fail "shrink with an unknown class accepted"
+
+echo "shrink: $failures failure(s)"
+[ "$failures" -eq 0 ]
