@@ -1,5 +1,6 @@
 /*
- * hash: FNV-1a and two small open-addressing maps.
+ * hash: a 64-bit streaming hash (MurmurHash3's block step, word at a time)
+ * and two small open-addressing maps.
  * Invariant of both maps: count < cap * 3/4, so probing always ends.
  */
 #include "base/hash.h"
@@ -7,16 +8,42 @@
 
 #include <string.h>
 
-#define FNV_PRIME UINT64_C(0x100000001b3)
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
 
+/* One word into the state (MurmurHash3's 64-bit block step). */
+static inline uint64_t absorb(uint64_t h, uint64_t w)
+{
+    w *= UINT64_C(0x87c37b91114253d5);
+    w = rotl64(w, 31);
+    w *= UINT64_C(0x4cf5ad432745937f);
+    h ^= w;
+    h = rotl64(h, 27);
+    return h * 5 + UINT64_C(0x52dce729);
+}
+
+/*
+ * Eight bytes at a time; words are assembled from bytes, so the hash is the
+ * same on machines of either byte order. The length goes in last, so inputs
+ * that differ only in trailing zero bytes differ.
+ */
 uint64_t hash64_bytes(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w = (uint64_t)p[i] | (uint64_t)p[i + 1] << 8 | (uint64_t)p[i + 2] << 16 | (uint64_t)p[i + 3] << 24 |
+                     (uint64_t)p[i + 4] << 32 | (uint64_t)p[i + 5] << 40 | (uint64_t)p[i + 6] << 48 |
+                     (uint64_t)p[i + 7] << 56;
+        h = absorb(h, w);
     }
-    return h;
+    uint64_t tail = 0;
+    for (size_t k = 0; i + k < len; k++)
+        tail |= (uint64_t)p[i + k] << (8 * k);
+    h = absorb(h, tail);
+    return absorb(h, (uint64_t)len);
 }
 
 uint64_t hash64_str(uint64_t h, const char *s)
@@ -26,10 +53,7 @@ uint64_t hash64_str(uint64_t h, const char *s)
 
 uint64_t hash64_u64(uint64_t h, uint64_t v)
 {
-    unsigned char bytes[8];
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    return hash64_bytes(h, bytes, 8);
+    return absorb(h, v);
 }
 
 void strmap_init(strmap *m)

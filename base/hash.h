@@ -1,7 +1,8 @@
 /*
- * hash: FNV-1a 64-bit hashing, used for the trace hash, stream derivation and
- * lookup tables. Never used to order anything: tables are looked up, and
- * iterated only through separate arrays kept in insertion order.
+ * hash: 64-bit streaming hashing, used for the trace hash, stream derivation
+ * and lookup tables. Never used to order anything: tables are looked up, and
+ * iterated only through separate arrays kept in insertion order. Defined on
+ * bytes, not on machine words, so every machine computes the same hashes.
  */
 #ifndef BASE_HASH_H
 #define BASE_HASH_H
@@ -9,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HASH64_INIT UINT64_C(0xcbf29ce484222325)
+#define HASH64_INIT UINT64_C(0xcbf29ce484222325)   /* any fixed start; FNV's offset basis */
 
 uint64_t hash64_bytes(uint64_t h, const void *data, size_t len);
 uint64_t hash64_str(uint64_t h, const char *s);   /* includes a terminator byte */

@@ -348,6 +348,20 @@ bool jr_key(json_reader *r, arena *a, const char **key)
 {
     if (!next_in(r, '}'))
         return false;
+    skip_space(r);
+    /* Fast path: a short key without escapes goes to the reader's buffer, not the arena. */
+    if (r->p < r->end && *r->p == '"') {
+        const char *start = r->p + 1, *q = start;
+        while (q < r->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20 && q - start < (ptrdiff_t)sizeof r->key - 1)
+            q++;
+        if (q < r->end && *q == '"') {
+            memcpy(r->key, start, (size_t)(q - start));
+            r->key[q - start] = '\0';
+            r->p = q + 1;
+            *key = r->key;
+            return expect_char(r, ':', "expected ':' after a key");
+        }
+    }
     if (!jr_string(r, a, key))
         return false;
     return expect_char(r, ':', "expected ':' after a key");

@@ -35,13 +35,15 @@ typedef struct json_reader {
     const char *p;
     const char *end;
     const char *error;   /* first error, static text; NULL while fine */
+    char key[128];       /* the last key read, when it fits */
 } json_reader;
 
 void jr_init(json_reader *r, const char *text, size_t len);
 bool jr_ok(const json_reader *r);
 /* '{' ; then jr_key until it returns false (at '}'). */
 bool jr_object(json_reader *r);
-/* Next key of the current object, copied into a (NUL-terminated); false at the end or on error. */
+/* Next key of the current object; false at the end or on error. *key is valid until the next
+ * call (it lives in the reader, or in a when longer than the reader's buffer): copy what you keep. */
 bool jr_key(json_reader *r, arena *a, const char **key);
 /* '[' ; then jr_item until it returns false (at ']'). */
 bool jr_array(json_reader *r);

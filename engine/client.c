@@ -101,15 +101,14 @@ static void send_msg(client *c, cJSON *msg)
     c->cfg.host.send(c->cfg.host.ctx, c->cfg.index, NODE_SERVER, msg);
 }
 
-/* Install a record from the server unless it changes nothing. */
+/* Install a record from the server unless the stored copy is already exactly it.
+ * A new version of the same state (same provenance) is stored but is no new state
+ * for the simulator to observe. */
 static void adopt(client *c, const record *incoming)
 {
-    record local;
-    bool found = store_record_get(c->store, incoming->type, incoming->id, &c->scratch, &local);
-    if (found && local.version == incoming->version && record_same_provenance(&local, incoming))
-        return;
-    store_record_put(c->store, incoming);
-    if (!found || !record_same_provenance(&local, incoming))
+    record old;
+    int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
+    if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
         engine_observe_record(&c->cfg, incoming, &c->scratch);
 }
 

@@ -667,7 +667,7 @@ static bool decode_event(json_reader *jr, arena *a, log_event *e)
                     cap *= 2;
                 }
                 op_field *f = &e->fields[e->n_fields++];
-                f->name = name;
+                f->name = arena_strdup(a, name);
                 ok = decode_value(jr, a, &f->v);
             }
             ok = ok && jr_ok(jr);
@@ -771,6 +771,9 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
                 stamp st;
                 counter_part *parts = NULL;
                 int n_parts = 0;
+                /* The field's own keys reuse the reader's key buffer: keep the name apart. */
+                if (name == jr.key)
+                    name = arena_strdup(a, name);
                 if (!decode_stamped(&jr, a, &st, &v, &parts, &n_parts)) {
                     ok = false;
                     break;

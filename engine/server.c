@@ -12,7 +12,8 @@
  *
  * Invariants: seq is strictly increasing and durable (meta "seq"); a record's
  * version increases by one per stored change; with idempotency on, a change
- * (device, op_id) is applied at most once and its first result is replayed.
+ * (device, op_id) is applied at most once, and a retry gets its first outcome
+ * with the record as it is now.
  */
 #include "base/json.h"
 #include "base/xalloc.h"
@@ -21,6 +22,7 @@
 #include "engine/wire.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct server {
@@ -168,8 +170,23 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         if (s->profile->idempotency) {
             const char *prior = store_applied_get(s->store, from, c->op_id, &s->scratch);
             if (prior) {
-                cJSON *replay = cJSON_Parse(prior);
-                assert(replay);
+                /*
+                 * A retry: replay the outcome, but with the record as it is now. The stored
+                 * copy may be older than what the device has pulled since, and adopting it
+                 * would leave the device behind a cursor that has already passed the newer one.
+                 */
+                cJSON *outcome = cJSON_Parse(prior);
+                assert(outcome);
+                const cJSON *status = cJSON_GetObjectItemCaseSensitive(outcome, "status");
+                const cJSON *conflict = cJSON_GetObjectItemCaseSensitive(outcome, "conflict");
+                record now;
+                if (!store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &now)) {
+                    record_init(&now, &s->scratch, c->rec.type, c->rec.id);
+                    now.tenant = tenant_of(s, from);
+                }
+                cJSON *replay = wire_result_json(c->op_id, cJSON_IsString(status) ? status->valuestring : "applied",
+                                                 cJSON_IsTrue(conflict), &now);
+                cJSON_Delete(outcome);
                 cJSON_AddItemToArray(results, replay);
                 by_change[i] = replay;
                 continue;
@@ -179,11 +196,12 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         cJSON *result = apply_change(s, from, c, now_us);
         by_change[i] = result;
         if (s->profile->idempotency) {
-            buf text;
-            buf_init(&text);
-            json_write(&text, result);
-            store_applied_put(s->store, from, c->op_id, text.data);
-            buf_free(&text);
+            /* Only the outcome: a replay answers with the record as it is then. */
+            const cJSON *status = cJSON_GetObjectItemCaseSensitive(result, "status");
+            char text[96];
+            snprintf(text, sizeof text, "{\"status\":\"%s\",\"conflict\":%s}", status->valuestring,
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "conflict")) ? "true" : "false");
+            store_applied_put(s->store, from, c->op_id, text);
         }
         cJSON_AddItemToArray(results, result);
     }

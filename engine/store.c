@@ -18,6 +18,7 @@ enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_RECORD_GET,
+    ST_RECORD_BODY,
     ST_RECORD_PUT,
     ST_CHANGES_SINCE,
     ST_CHANGELOG_ADD,
@@ -41,6 +42,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_RECORD_GET] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
+    [ST_RECORD_BODY] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
     [ST_RECORD_PUT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body) "
                        "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6) "
                        "ON CONFLICT(type, id) DO UPDATE SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6"),
@@ -197,10 +199,11 @@ bool store_record_get(store *s, const char *type, const char *id, arena *a, reco
     return found;
 }
 
-void store_record_put(store *s, const record *r)
+/* Upsert r with its body already encoded in s->text. */
+static void put_encoded(store *s, const record *r)
 {
     sqlite3_stmt *st = s->stmt[ST_RECORD_PUT];
-    const char *body = encode_body(s, r);
+    const char *body = s->text.data;
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, r->seq);
@@ -209,6 +212,36 @@ void store_record_put(store *s, const record *r)
     bind_text(st, 6, body);
     bind_text(st, 7, r->tenant ? r->tenant : "");
     run_done(s, ST_RECORD_PUT);
+}
+
+void store_record_put(store *s, const record *r)
+{
+    encode_body(s, r);
+    put_encoded(s, r);
+}
+
+int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
+{
+    encode_body(s, r);
+    sqlite3_stmt *st = s->stmt[ST_RECORD_BODY];
+    bind_text(st, 1, r->type);
+    bind_text(st, 2, r->id);
+    int rc = sqlite3_step(st);
+    int outcome = STORE_PUT_NEW;
+    if (rc == SQLITE_ROW) {
+        const char *old_text = (const char *)sqlite3_column_text(st, 0);
+        size_t old_len = (size_t)sqlite3_column_bytes(st, 0);
+        if (old_len == s->text.len && memcmp(old_text, s->text.data, old_len) == 0)
+            outcome = STORE_PUT_SAME;
+        else if (decode_body(st, 0, a, old))
+            outcome = STORE_PUT_CHANGED;
+    } else if (rc != SQLITE_DONE) {
+        store_fail(s, SQL[ST_RECORD_BODY]);
+    }
+    finish(s, ST_RECORD_BODY);
+    if (outcome != STORE_PUT_SAME)
+        put_encoded(s, r);
+    return outcome;
 }
 
 int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out)

@@ -5,7 +5,7 @@
  *   records(type, id, tenant, seq, version, deleted, body)  body = record JSON (record.h)
  *   changes(seq, type, id, version, w)             server: append-only change log
  *   outbox(seq, type, id, op, base_version, w, changed, body)   client: sync queue
- *   applied_ops(device, op, result)                server: idempotency keys
+ *   applied_ops(device, op, result)                server: idempotency keys and their outcome
  *   kept(type, id, w, body)                        losing versions kept for the user
  *   meta(key, value)                               cursors and counters
  *
@@ -47,6 +47,11 @@ void store_commit(store *s);
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out);
 void store_record_put(store *s, const record *r);
+/* Store r unless the stored body is already exactly r's. Returns STORE_PUT_*; on
+ * STORE_PUT_CHANGED *old (in a) is the copy r replaced. Comparing stored text first
+ * means the common case, a pulled record the device already has, decodes nothing. */
+enum { STORE_PUT_SAME, STORE_PUT_CHANGED, STORE_PUT_NEW };
+int store_record_put_if_changed(store *s, const record *r, arena *a, record *old);
 /* A tenant's records with seq > since, by seq, at most limit. Returns the count; *out in a. */
 int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out);
 void store_changelog_add(store *s, const record *r);

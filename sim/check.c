@@ -559,6 +559,42 @@ static void check_recreated_fields(checker *c, const write_rec *d, const snap_re
     }
 }
 
+static void report_resurrection(checker *c, const write_rec *d, const snap_record *r, write_id back, bool rule_broken,
+                                const char *label)
+{
+    const history *h = c->in->h;
+    const hist_record *hr = &h->records[d->record];
+    char name[96];
+    check_write_name(c->in->sc, d->w, name, sizeof name);
+    buf summary, witness;
+    buf_init(&summary);
+    buf_init(&witness);
+    if (rule_broken)
+        buf_printf(&summary, "%s came back after delete %s, against the profile's delete-wins rule", hr->key, name);
+    else
+        buf_printf(&summary, "%s came back after delete %s with no causally later edit", hr->key, name);
+    buf_puts(&witness, "    delete      ");
+    describe_write(c, &witness, d->w);
+    buf_putc(&witness, '\n');
+    if (is_known(c, back)) {
+        buf_puts(&witness, label);
+        describe_write(c, &witness, back);
+        buf_printf(&witness, "\n    that write %s\n", relation_words(history_relation(h, back, d->w)));
+    }
+    describe_final(&witness, r);
+    add_finding(c, VC_RESURRECTION, hr->key, d->w, back, -1, summary.data, witness.data);
+    buf_free(&summary);
+    buf_free(&witness);
+}
+
+/*
+ * A delete whose record is live at the end. Judged by the write that brought
+ * the record back after the delete took effect, or that beat the delete on
+ * arrival when it never did (history_server_state): a write that follows the
+ * delete is a re-create (and must not bring back deleted fields); a
+ * concurrent one may win unless the rule is delete-wins; an older one must
+ * not (clock skew). Without that history, the final state's writers decide.
+ */
 static void check_resurrections(checker *c)
 {
     const history *h = c->in->h;
@@ -571,37 +607,32 @@ static void check_resurrections(checker *c)
         const snap_record *r = snapshot_find(c->server, hr->key);
         if (!r || r->deleted)
             continue;
+        delete_rule rule = profile_rules(&sc->profile.engine, hr->type)->on_delete;
+        write_id back = d->took_effect ? d->revived_by : d->displaced_by;
+        if (is_known(c, back)) {
+            switch (history_relation(h, back, d->w)) {
+            case CAUSAL_AFTER:
+                if (d->took_effect)
+                    check_recreated_fields(c, d, r);
+                break;
+            case CAUSAL_CONCURRENT:
+                if (rule == DELETE_WINS)
+                    report_resurrection(c, d, r, back, true, d->took_effect ? "    brought back by " : "    kept by     ");
+                break;
+            default:
+                report_resurrection(c, d, r, back, false, d->took_effect ? "    brought back by " : "    kept by     ");
+                break;
+            }
+            continue;
+        }
         if (following_contributor(c, r, d->w)) {
             check_recreated_fields(c, d, r);
             continue;
         }
         write_id rival = concurrent_contributor(c, r, d->w);
-        delete_rule rule = profile_rules(&sc->profile.engine, hr->type)->on_delete;
         if (rival && rule != DELETE_WINS)
             continue;
-        char name[96];
-        check_write_name(sc, d->w, name, sizeof name);
-        buf summary, witness;
-        buf_init(&summary);
-        buf_init(&witness);
-        if (rival)
-            buf_printf(&summary, "%s came back after delete %s, against the profile's delete-wins rule", hr->key,
-                       name);
-        else
-            buf_printf(&summary, "%s came back after delete %s with no causally later edit", hr->key, name);
-        buf_puts(&witness, "    delete      ");
-        describe_write(c, &witness, d->w);
-        buf_putc(&witness, '\n');
-        write_id back = rival ? rival : r->w;
-        if (is_known(c, back)) {
-            buf_puts(&witness, "    live state  ");
-            describe_write(c, &witness, back);
-            buf_printf(&witness, "\n    that write %s\n", relation_words(history_relation(h, back, d->w)));
-        }
-        describe_final(&witness, r);
-        add_finding(c, VC_RESURRECTION, hr->key, d->w, back, -1, summary.data, witness.data);
-        buf_free(&summary);
-        buf_free(&witness);
+        report_resurrection(c, d, r, rival ? rival : r->w, rival != WRITE_NONE, "    live state  ");
     }
 }
 

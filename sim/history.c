@@ -233,12 +233,24 @@ static void displace(history *h, write_id w, write_id by)
         h->writes[i].displaced_by = by;
 }
 
-void history_server_state(history *h, const char *type, const char *id, write_id record_w, const write_id *writes,
-                          int n_writes)
+static write_rec *write_of(history *h, write_id w)
+{
+    int i = w ? u64map_get(&h->by_id, w) : -1;
+    return i >= 0 ? &h->writes[i] : NULL;
+}
+
+void history_server_state(history *h, const char *type, const char *id, write_id record_w, write_id delete_w,
+                          bool deleted, const write_id *writes, int n_writes)
 {
     int record = history_record(h, type, id);
     server_view *v = view_of(h, record);
-    server_view next = { .record_w = record_w };
+    /* Deletes taking effect, and the write that brings a deleted record back. */
+    write_rec *d;
+    if (deleted && (d = write_of(h, delete_w)))
+        d->took_effect = true;
+    if (!deleted && v->delete_w && (d = write_of(h, v->delete_w)) && d->revived_by == WRITE_NONE)
+        d->revived_by = record_w;
+    server_view next = { .record_w = record_w, .delete_w = deleted ? delete_w : WRITE_NONE };
     next.cap = (uint32_t)n_writes + 1;
     next.ws = xmalloc(next.cap * sizeof *next.ws);
     for (int i = 0; i < n_writes; i++)
@@ -259,6 +271,12 @@ void history_server_state(history *h, const char *type, const char *id, write_id
     *v = next;
 }
 
+/*
+ * A change that left no trace on arrival was beaten by what the record held.
+ * Which of its writes beat it is the engine's business; the strongest claim
+ * is taken: a write that follows it (it was already superseded), else one
+ * concurrent with it (a conflict it lost), else the record's last writer.
+ */
 void history_settle_arrivals(history *h)
 {
     for (size_t i = 0; i < h->n_arrivals; i++) {
@@ -267,8 +285,20 @@ void history_settle_arrivals(history *h)
             continue;
         const write_rec *wr = &h->writes[index];
         server_view *v = view_of(h, wr->record);
-        if (!view_has(v, wr->w))
-            displace(h, wr->w, v->record_w);
+        if (view_has(v, wr->w))
+            continue;
+        write_id after = WRITE_NONE, concurrent = WRITE_NONE;
+        for (uint32_t k = 0; k < v->n; k++) {
+            const write_rec *other = history_write(h, v->ws[k]);
+            if (!other || !other->accepted || other->record != wr->record)
+                continue;
+            causal rel = history_relation(h, v->ws[k], wr->w);
+            if (rel == CAUSAL_AFTER && !after)
+                after = v->ws[k];
+            else if (rel == CAUSAL_CONCURRENT && !concurrent)
+                concurrent = v->ws[k];
+        }
+        displace(h, wr->w, after ? after : concurrent ? concurrent : v->record_w);
     }
     h->n_arrivals = 0;
 }

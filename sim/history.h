@@ -58,6 +58,8 @@ typedef struct write_rec {
     int received;           /* times the server processed a change carrying it */
     int step;               /* scenario step index, or -1 */
     write_id displaced_by;  /* the write whose server version first left no trace of this one, or none */
+    bool took_effect;       /* a delete: the server's copy was deleted by it at some point */
+    write_id revived_by;    /* a delete that took effect: the write that brought the record back */
 } write_rec;
 
 typedef struct hist_record {
@@ -72,6 +74,7 @@ typedef struct server_view {
     uint32_t n;
     uint32_t cap;
     write_id record_w;      /* the record's last writer */
+    write_id delete_w;      /* the delete in effect, or none while live */
 } server_view;
 
 typedef struct history {
@@ -123,8 +126,8 @@ void history_received(history *h, write_id w);
  * events, its last writer and delete). A write that had a trace in the old
  * copy and has none now was displaced by the new copy's last writer.
  */
-void history_server_state(history *h, const char *type, const char *id, write_id record_w, const write_id *writes,
-                          int n_writes);
+void history_server_state(history *h, const char *type, const char *id, write_id record_w, write_id delete_w,
+                          bool deleted, const write_id *writes, int n_writes);
 /* The server finished handling a message: a change it received that left no trace was
  * displaced on arrival by whatever holds the record. */
 void history_settle_arrivals(history *h);

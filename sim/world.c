@@ -42,6 +42,7 @@ typedef struct slot {
     link_state link;          /* devices: the link to the server */
     uint32_t write_counter;
     int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
+    uint64_t served_changes;  /* the server's change count at that answer */
 } slot;
 
 typedef struct world {
@@ -61,6 +62,8 @@ typedef struct world {
     bool quiesced;
     int64_t deadline_us;
     int64_t server_changed_us; /* last change to the server's state */
+    uint64_t server_changes;   /* changes to the server's state so far: orders changes and answers
+                                  within one instant, which true time cannot */
     int step_index;           /* the step running, for the history */
     const char **tenants;     /* every node's user, by node index (the server's is NULL) */
     diag *d;
@@ -182,10 +185,12 @@ static void host_observe(void *ctx, int node, const observation *obs)
         history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
         if (node == NODE_SERVER) {
             w->server_changed_us = w->now_us;
+            w->server_changes++;
             write_id *all = xmalloc((size_t)(obs->n_writes + 1) * sizeof *all);
             memcpy(all, obs->writes, (size_t)obs->n_writes * sizeof *all);
             all[obs->n_writes] = obs->delete_w;
-            history_server_state(&w->hist, obs->type, obs->id, obs->record_w, all, obs->n_writes + 1);
+            history_server_state(&w->hist, obs->type, obs->id, obs->record_w, obs->delete_w, obs->deleted, all,
+                                 obs->n_writes + 1);
             xfree(all);
         }
         trace_str(&w->tr, "type", obs->type);
@@ -224,6 +229,7 @@ static void host_observe(void *ctx, int node, const observation *obs)
     case OBS_SERVED_HEAD:
         assert(obs->peer > 0 && obs->peer < w->n_nodes);
         w->slots[obs->peer].served_head_us = w->now_us;
+        w->slots[obs->peer].served_changes = w->server_changes;
         trace_node(w, "peer", obs->peer);
         break;
     }
@@ -376,7 +382,7 @@ static bool quiescent(world *w)
     if (w->in_flight > 0)
         return false;
     for (int node = 1; node < w->n_nodes; node++)
-        if (w->slots[node].served_head_us < w->server_changed_us || w->slots[node].served_head_us < 0)
+        if (w->slots[node].served_head_us < 0 || w->slots[node].served_changes != w->server_changes)
             return false;
     for (int node = 0; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
@@ -396,7 +402,7 @@ static char *liveness_report(world *w)
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
         bool idle = s->up && s->n->ops->idle(s->n);
-        bool served = s->served_head_us >= 0 && s->served_head_us >= w->server_changed_us;
+        bool served = s->served_head_us >= 0 && s->served_changes == w->server_changes;
         if (idle && served)
             continue;
         buf_printf(&b, "    %s: ", s->name);
