@@ -61,7 +61,7 @@ test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 
 bench: deps build-release/build.ninja
 	ninja -C build-release
-	build-release/tests/bench/bench-sim
+	/usr/bin/python3 tests/bench/bench.py build-release
 
 clean:
 	rm -rf $(BUILD) build-clang build-san build-release

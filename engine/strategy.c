@@ -149,6 +149,21 @@ static const stamp *newest_stamp(const record *r, stamp_cmp cmp)
     return best;
 }
 
+/*
+ * Field grain: an edit newer than a delete brings the record back with what
+ * was written after the delete, not with the values the delete removed. The
+ * sender, who had not seen the delete, still holds those older values; they
+ * stay deleted, field by field, as every newer field would have beaten them.
+ */
+static void drop_deleted_fields(record *r, const stamp *del, stamp_cmp cmp)
+{
+    int kept = 0;
+    for (int i = 0; i < r->n_fields; i++)
+        if (cmp(&r->fields[i].st, del) > 0)
+            r->fields[kept++] = r->fields[i];
+    r->n_fields = kept;
+}
+
 static void lww(const resolve_input *in, resolve_output *out, arena *a, stamp_cmp cmp)
 {
     const record *cur = in->current;
@@ -163,10 +178,13 @@ static void lww(const resolve_input *in, resolve_output *out, arena *a, stamp_cm
     }
     if (cur->deleted) {
         /* An edit against a tombstone resurrects the record only if newer than the delete. */
-        if (cmp(&inc->st, &cur->del) > 0)
-            take_incoming(in, out, a);
-        else
+        if (cmp(&inc->st, &cur->del) <= 0) {
             keep_current(in, out, a);
+            return;
+        }
+        take_incoming(in, out, a);
+        if (in->rules->grain == GRAIN_FIELD)
+            drop_deleted_fields(&out->result, &cur->del, cmp);
         return;
     }
     if (in->rules->grain == GRAIN_RECORD) {

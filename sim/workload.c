@@ -14,6 +14,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SEC INT64_C(1000000)
@@ -267,67 +268,151 @@ static int pick_op(pcg32 *rng, const double *mix)
     return MIX_UPDATE;
 }
 
-static void user_ops(builder *b, const workload_config *w, int d, const double *cdf, uint64_t seed)
+/* One drawn write, before the user's timeline decides what it means. */
+typedef struct draw {
+    int64_t at_us;
+    int device;
+    int kind;          /* MIX_* as drawn */
+    int key;
+    uint32_t choice;   /* picks the field, increment amount, event kind */
+    uint32_t n;        /* the device's value number */
+} draw;
+
+/* A device's writes, drawn from its own stream only. Returns the count; *out is xmalloc'd. */
+static size_t draw_writes(const workload_config *w, const scenario *sc, int d, const double *cdf, uint64_t seed,
+                          draw **out)
 {
-    scenario *sc = b->sc;
-    const device_config *dev = &sc->devices[d];
+    *out = NULL;
     if (w->writes_per_hour <= 0.0)
-        return;
-    pcg32 rng = stream(seed, "workload", dev->name);
+        return 0;
+    pcg32 rng = stream(seed, "workload", sc->devices[d].name);
     double mean_gap_us = 3600.0 * (double)SEC / w->writes_per_hour;
     uint32_t n = 1000;   /* value numbers start above the setup creates' */
+    size_t count = 0, cap = 0;
+    draw *v = NULL;
     for (int64_t t = WORK_START_US + exp_us(&rng, mean_gap_us); t < w->duration_us; t += exp_us(&rng, mean_gap_us)) {
-        int kind = pick_op(&rng, w->mix);
-        int k = pick_key(&rng, cdf, w->keys);
-        uint32_t choice = pcg32_next(&rng);
-        step *s = new_step(b, t, STEP_OP, d + 1);
-        if (!s)
-            return;
-        n++;
-        s->op.type = w->types[k % w->n_types];
-        s->op.id = key_id(sc, dev->user, k);
-        switch (kind) {
-        case MIX_CREATE:
-            s->op.kind = OP_CREATE;
-            s->op.fields = record_fields(b, w, dev->name, n, &s->op.n_fields);
-            break;
-        case MIX_UPDATE: {
-            s->op.kind = OP_UPDATE;
-            int count = w->edit_whole_record ? w->fields : 1;
-            op_field *f = arena_alloc(&sc->arena, (size_t)count * sizeof *f);
-            for (int i = 0; i < count; i++) {
-                int field = w->edit_whole_record ? i : (int)(choice % (uint32_t)w->fields);
-                f[i].name = arena_printf(&sc->arena, "f%d", field + 1);
-                f[i].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, n) };
-            }
-            s->op.fields = f;
-            s->op.n_fields = count;
-            break;
+        if (count == SCENARIO_STEPS_MAX)
+            break;   /* new_step reports the overflow */
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = xrealloc(v, cap * sizeof *v);
         }
-        case MIX_DELETE:
-            s->op.kind = OP_DELETE;
-            break;
-        case MIX_INCREMENT: {
-            s->op.kind = OP_INCREMENT;
-            op_field *f = arena_alloc(&sc->arena, sizeof *f);
-            f->name = "count";
-            f->v = (value){ .kind = VAL_INT, .i = 1 + (int64_t)(choice % 5u) };
-            s->op.fields = f;
-            s->op.n_fields = 1;
-            break;
-        }
-        default: {
-            s->op.kind = OP_APPEND;
-            op_field *f = arena_alloc(&sc->arena, 2 * sizeof *f);
-            f[0] = (op_field){ .name = "kind",
-                               .v = { .kind = VAL_STRING, .s = EVENT_KINDS[choice % (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])] } };
-            f[1] = (op_field){ .name = "seq", .v = { .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, n) } };
-            s->op.fields = f;
-            s->op.n_fields = 2;
-            break;
-        }
-        }
+        draw *x = &v[count++];
+        x->at_us = t;
+        x->device = d;
+        x->kind = pick_op(&rng, w->mix);
+        x->key = pick_key(&rng, cdf, w->keys);
+        x->choice = pcg32_next(&rng);
+        x->n = ++n;
     }
+    *out = v;
+    return count;
+}
+
+static int by_time_then_device(const void *pa, const void *pb)
+{
+    const draw *a = pa, *b = pb;
+    if (a->at_us != b->at_us)
+        return a->at_us < b->at_us ? -1 : 1;
+    if (a->device != b->device)
+        return a->device < b->device ? -1 : 1;
+    return a->n < b->n ? -1 : a->n > b->n;
+}
+
+static void emit_write(builder *b, const workload_config *w, const draw *x, int kind)
+{
+    scenario *sc = b->sc;
+    const device_config *dev = &sc->devices[x->device];
+    step *s = new_step(b, x->at_us, STEP_OP, x->device + 1);
+    if (!s)
+        return;
+    s->op.type = w->types[x->key % w->n_types];
+    s->op.id = key_id(sc, dev->user, x->key);
+    switch (kind) {
+    case MIX_CREATE:
+        s->op.kind = OP_CREATE;
+        s->op.fields = record_fields(b, w, dev->name, x->n, &s->op.n_fields);
+        break;
+    case MIX_UPDATE: {
+        s->op.kind = OP_UPDATE;
+        int count = w->edit_whole_record ? w->fields : 1;
+        op_field *f = arena_alloc(&sc->arena, (size_t)count * sizeof *f);
+        for (int i = 0; i < count; i++) {
+            int field = w->edit_whole_record ? i : (int)(x->choice % (uint32_t)w->fields);
+            f[i].name = arena_printf(&sc->arena, "f%d", field + 1);
+            f[i].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, x->n) };
+        }
+        s->op.fields = f;
+        s->op.n_fields = count;
+        break;
+    }
+    case MIX_DELETE:
+        s->op.kind = OP_DELETE;
+        break;
+    case MIX_INCREMENT: {
+        s->op.kind = OP_INCREMENT;
+        op_field *f = arena_alloc(&sc->arena, sizeof *f);
+        f->name = "count";
+        f->v = (value){ .kind = VAL_INT, .i = 1 + (int64_t)(x->choice % 5u) };
+        s->op.fields = f;
+        s->op.n_fields = 1;
+        break;
+    }
+    default: {
+        s->op.kind = OP_APPEND;
+        op_field *f = arena_alloc(&sc->arena, 2 * sizeof *f);
+        f[0] = (op_field){ .name = "kind",
+                           .v = { .kind = VAL_STRING, .s = EVENT_KINDS[x->choice % (sizeof EVENT_KINDS / sizeof EVENT_KINDS[0])] } };
+        f[1] = (op_field){ .name = "seq", .v = { .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, x->n) } };
+        s->op.fields = f;
+        s->op.n_fields = 2;
+        break;
+    }
+    }
+}
+
+/*
+ * A user's writes from all of their devices, in time order. People create
+ * records that do not exist and edit ones that do, so each write's meaning
+ * follows the user's timeline: a create of a live record becomes an update
+ * of it, any other write to a deleted record re-creates it. The timeline is
+ * the user's as a whole, not one device's view (which depends on sync), so
+ * writes to a record deleted on another device that has not synced yet
+ * still happen: that is the delete-vs-edit case the checker is for. Without
+ * this, most writes late in a long run would be refused as meaningless.
+ */
+static void user_writes(builder *b, const workload_config *w, const char *user, const double *cdf, uint64_t seed)
+{
+    scenario *sc = b->sc;
+    draw *all = NULL;
+    size_t n_all = 0;
+    for (int d = 0; d < sc->n_devices; d++) {
+        if (strcmp(sc->devices[d].user, user) != 0)
+            continue;
+        draw *mine;
+        size_t n = draw_writes(w, sc, d, cdf, seed, &mine);
+        all = xrealloc(all, (n_all + n + 1) * sizeof *all);
+        if (n)
+            memcpy(all + n_all, mine, n * sizeof *mine);
+        n_all += n;
+        free(mine);
+    }
+    qsort(all, n_all, sizeof *all, by_time_then_device);
+    bool *alive = xcalloc((size_t)w->keys, sizeof *alive);
+    for (int k = 0; k < w->keys; k++)
+        alive[k] = true;   /* setup_records created them all */
+    for (size_t i = 0; i < n_all && !b->overflow; i++) {
+        const draw *x = &all[i];
+        int kind = x->kind;
+        if (kind == MIX_CREATE && alive[x->key])
+            kind = MIX_UPDATE;
+        else if (kind != MIX_CREATE && !alive[x->key])
+            kind = MIX_CREATE;
+        alive[x->key] = kind != MIX_DELETE;
+        emit_write(b, w, x, kind);
+    }
+    free(alive);
+    free(all);
 }
 
 static void connectivity(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
@@ -434,8 +519,11 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         setup_records(&b, w);
     double *cdf = w->keys > 0 ? popularity_cdf(&sc->arena, w) : NULL;
     for (int i = 0; i < sc->n_devices && !b.overflow; i++) {
-        if (cdf)
-            user_ops(&b, w, i, cdf, seed);
+        bool first_of_user = true;
+        for (int e = 0; e < i && first_of_user; e++)
+            first_of_user = strcmp(sc->devices[e].user, sc->devices[i].user) != 0;
+        if (cdf && first_of_user)
+            user_writes(&b, w, sc->devices[i].user, cdf, seed);
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""syncsim benchmark: prints the figures DESIGN.md's performance targets name.
+
+Usage: tests/bench/bench.py BUILD_DIR [--quick]
+  (make bench runs it on build-release; run from the source root)
+
+Figures, each with its target:
+  sweep      seeds per second sweeping tests/bench/two-devices.yaml with 2
+             workers (target: >= 200 seeds/s on 2 cores)
+  week-100   wall time of tests/bench/week-100.yaml (target: <= 5 s, one core)
+  per-write  wall time per user write in week-100 against the bare SQLite
+             statements the write needs (target: within 3x)
+  linearity  10x devices and 10x simulated time against a base run
+             (target: at most ~11x the wall time)
+  memory     peak resident memory of a 1,000-device run (target: < 1 GiB)
+
+This is a benchmark, not a test: it reports, it does not assert. It times
+child processes from outside (wall clock and getrusage), so nothing in the
+simulator reads a clock for it.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+# What one user write costs in SQLite statements, counted from engine/:
+# on the writing device the record read, the record upsert and the outbox
+# insert (3); on the server the idempotency-key lookup, the record read and
+# upsert, the change-log insert, the idempotency-key insert and three meta
+# updates (8; the meta updates are per batch, counted per write to stay
+# conservative); back on the writer the outbox delete, the pending check
+# and the adoption of the server's copy, a read and an upsert (4); on each
+# of the user's three other devices the pending check and the read and
+# upsert of the pulled record (3 each). 3 + 8 + 4 + 3*3 = 24.
+STATEMENTS_PER_WRITE = 24
+
+
+def run(argv):
+    """Run argv; return (wall seconds, peak RSS of that child in KiB, CompletedProcess)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.monotonic()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(argv, child.returncode, out.read(), err.read())
+    return wall, usage.ru_maxrss, proc
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def variant(src, dst, **subst):
+    """Copy the scenario src to dst with 'key: value' lines of the workload replaced."""
+    text = open(src).read()
+    for key, value in subst.items():
+        text, n = re.subn(r"(?m)^(\s+%s:) .*$" % key, r"\1 %s" % value, text, count=1)
+        if n != 1:
+            die("%s has no '%s:' line to vary" % (src, key))
+    with open(dst, "w") as f:
+        f.write(text)
+    return dst
+
+
+def sim_run(binary, scenario, tmp):
+    out = os.path.join(tmp, "result.json")
+    wall, rss, proc = run([binary, "run", scenario, "--json", out])
+    if proc.returncode not in (0, 1):
+        die("%s run %s: exit %d\n%s" % (binary, scenario, proc.returncode, proc.stderr[-2000:]))
+    with open(out) as f:
+        metrics = json.load(f)["metrics"]
+    return wall, rss, metrics
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    quick = "--quick" in sys.argv
+    if len(args) != 1:
+        die("usage: tests/bench/bench.py BUILD_DIR [--quick]")
+    build = args[0]
+    binary = os.path.join(build, "syncsim")
+    inserts = os.path.join(build, "tests", "bench", "sqlite-inserts")
+    for path in (binary, inserts):
+        if not os.access(path, os.X_OK):
+            die("%s is not built (make bench builds it)" % path)
+    print("syncsim benchmark on %s, %d cores%s" % (os.uname().nodename, os.cpu_count() or 0,
+                                                   " (quick)" if quick else ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        # Bare SQLite.
+        _, _, proc = run([inserts, "200000" if quick else "1000000"])
+        fig = dict(line.split() for line in proc.stdout.splitlines())
+        insert_ns = float(fig["insert_ns"])
+        print("sqlite     %10.0f single-row inserts/s in one transaction (%.0f ns each)"
+              % (float(fig["inserts_per_s"]), insert_ns))
+
+        # Sweep rate.
+        seeds = 500 if quick else 2000
+        db = os.path.join(tmp, "sweep.sqlite")
+        wall, _, proc = run([binary, "sweep", "tests/bench/two-devices.yaml", "--seeds", "1..%d" % seeds,
+                             "-j", "2", "--db", db])
+        if proc.returncode != 0:
+            die("sweep failed (exit %d):\n%s" % (proc.returncode, proc.stdout[-2000:]))
+        print("sweep      %10.0f seeds/s    two-devices, %d seeds, 2 workers, %.1f s   (target >= 200)"
+              % (seeds / wall, seeds, wall))
+
+        # week-100 and the cost of one write.
+        week = "tests/bench/week-100.yaml"
+        if quick:
+            week = variant(week, os.path.join(tmp, "day-100.yaml"), duration="1d")
+        wall, rss, m = sim_run(binary, week, tmp)
+        writes = m["writes"]
+        per_write_us = wall * 1e6 / max(writes, 1)
+        bare_us = STATEMENTS_PER_WRITE * insert_ns / 1000.0
+        print("week-100   %10.1f s          %s, %d writes, %d messages, %.0f MiB peak   (target <= 5 s)"
+              % (wall, "1 day (quick)" if quick else "7 days", writes, m["messages"], rss / 1024))
+        print("per-write  %10.1f us         against %d bare statements = %.1f us: %.1fx   (target <= 3x)"
+              % (per_write_us, STATEMENTS_PER_WRITE, bare_us, per_write_us / bare_us))
+
+        # Linearity: 10x devices, 10x simulated time.
+        base_users, base_hours = (2, 2) if quick else (3, 6)
+        cases = [("base", base_users, base_hours),
+                 ("10x devices", base_users * 10, base_hours),
+                 ("10x time", base_users, base_hours * 10)]
+        walls = {}
+        for label, users, hours in cases:
+            path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "lin.yaml"),
+                           users=users, duration="%dh" % hours)
+            wall, _, m = sim_run(binary, path, tmp)
+            walls[label] = wall
+            ratio = "" if label == "base" else "%5.1fx the base   (target <= ~11x)" % (wall / walls["base"])
+            print("linearity  %10.2f s          %-12s %3d devices, %3d h, %6d writes  %s"
+                  % (wall, label, users * 4, hours, m["writes"], ratio))
+
+        # Memory at 1,000 devices.
+        path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "k.yaml"), users=250,
+                       duration="30m" if quick else "2h")
+        wall, rss, m = sim_run(binary, path, tmp)
+        print("memory     %10.0f MiB        1000 devices, %s, %d writes, %.1f s   (target < 1024 MiB)"
+              % (rss / 1024, "30m" if quick else "2h", m["writes"], wall))
+
+
+if __name__ == "__main__":
+    main()

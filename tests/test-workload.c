@@ -1,0 +1,452 @@
+/*
+ * test-workload: what a workload draws for a seed.
+ *
+ * The same seed gives the same steps and another seed other steps; a
+ * device's draws do not depend on other users' devices (removing one leaves
+ * the rest in place); writes follow the user's timeline (no create of a
+ * live record, no edit of a deleted one); Zipf popularity makes the first
+ * keys hot and uniform does not; the op mix holds its ratios; swarm mode
+ * switches each configured fault kind on for about half the seeds, never an
+ * unconfigured one, and draws rates no higher than configured; and a long
+ * run refuses almost none of its writes.
+ */
+#include "base/xalloc.h"
+#include "sim/scenario.h"
+#include "sim/workload.h"
+#include "sim/world.h"
+#include "tests/testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/syncsim-test-workload-XXXXXX";
+
+static scenario *load_text(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    fputs(text, f);
+    fclose(f);
+    diag d;
+    diag_init(&d);
+    scenario *sc = scenario_load(path, &d);
+    if (!sc)
+        fprintf(stderr, "%s: %s\n", path, d.message);
+    diag_free(&d);
+    return sc;
+}
+
+static scenario *instance(const scenario *tmpl, uint64_t seed)
+{
+    diag d;
+    diag_init(&d);
+    scenario *sc = workload_instantiate(tmpl, seed, &d);
+    if (!sc)
+        fprintf(stderr, "instantiate: %s\n", d.message);
+    diag_free(&d);
+    return sc;
+}
+
+static bool same_step(const step *a, const step *b)
+{
+    if (a->at_us != b->at_us || a->kind != b->kind || a->n_nodes != b->n_nodes || a->direction != b->direction ||
+        a->by_us != b->by_us)
+        return false;
+    for (int i = 0; i < a->n_nodes; i++)
+        if (a->nodes[i] != b->nodes[i])
+            return false;
+    if (a->kind != STEP_OP)
+        return true;
+    if (a->op.kind != b->op.kind || strcmp(a->op.id, b->op.id) != 0 || a->op.n_fields != b->op.n_fields)
+        return false;
+    for (int i = 0; i < a->op.n_fields; i++)
+        if (strcmp(a->op.fields[i].name, b->op.fields[i].name) != 0 ||
+            !value_equal(&a->op.fields[i].v, &b->op.fields[i].v))
+            return false;
+    return true;
+}
+
+static bool same_steps(const scenario *a, const scenario *b)
+{
+    if (a->n_steps != b->n_steps)
+        return false;
+    for (int i = 0; i < a->n_steps; i++)
+        if (!same_step(&a->steps[i], &b->steps[i]))
+            return false;
+    return true;
+}
+
+static const char FAULTY[] =
+    "name: faulty\n"
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+    "devices:\n"
+    "  a1: { user: ann }\n"
+    "  a2: { user: ann }\n"
+    "  b1: { user: bob }\n"
+    "workload:\n"
+    "  duration: 6h\n"
+    "  writes_per_hour: 30\n"
+    "  mix: { create: 5, update: 60, delete: 10, increment: 15, append: 10 }\n"
+    "  keys: 6\n"
+    "  fields: 2\n"
+    "  offline: { online_mean: 30m, offline_mean: 5m }\n"
+    "  clocks: { offset: { dist: uniform, max: 5m }, drift_ppm: { dist: uniform, max: 50 } }\n"
+    "  network: { loss: 0.01, partitions_per_hour: 0.5, partition_mean: 2m }\n"
+    "  crashes: { per_day: 4, down_mean: 1m }\n";
+
+/* FAULTY without device a2 (ann keeps a1) or without bob. */
+static const char WITHOUT_BOB[] =
+    "name: faulty\n"
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+    "devices:\n"
+    "  a1: { user: ann }\n"
+    "  a2: { user: ann }\n"
+    "workload:\n"
+    "  duration: 6h\n"
+    "  writes_per_hour: 30\n"
+    "  mix: { create: 5, update: 60, delete: 10, increment: 15, append: 10 }\n"
+    "  keys: 6\n"
+    "  fields: 2\n"
+    "  offline: { online_mean: 30m, offline_mean: 5m }\n"
+    "  clocks: { offset: { dist: uniform, max: 5m }, drift_ppm: { dist: uniform, max: 50 } }\n"
+    "  network: { loss: 0.01, partitions_per_hour: 0.5, partition_mean: 2m }\n"
+    "  crashes: { per_day: 4, down_mean: 1m }\n";
+
+static const char WITHOUT_A2[] =
+    "name: faulty\n"
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+    "devices:\n"
+    "  a1: { user: ann }\n"
+    "  b1: { user: bob }\n"
+    "workload:\n"
+    "  duration: 6h\n"
+    "  writes_per_hour: 30\n"
+    "  mix: { create: 5, update: 60, delete: 10, increment: 15, append: 10 }\n"
+    "  keys: 6\n"
+    "  fields: 2\n"
+    "  offline: { online_mean: 30m, offline_mean: 5m }\n"
+    "  clocks: { offset: { dist: uniform, max: 5m }, drift_ppm: { dist: uniform, max: 50 } }\n"
+    "  network: { loss: 0.01, partitions_per_hour: 0.5, partition_mean: 2m }\n"
+    "  crashes: { per_day: 4, down_mean: 1m }\n";
+
+static void test_seeds(void)
+{
+    scenario *tmpl = load_text("faulty", FAULTY);
+    EXPECT(tmpl != NULL);
+    if (!tmpl)
+        return;
+    scenario *x = instance(tmpl, 7), *y = instance(tmpl, 7), *z = instance(tmpl, 8);
+    EXPECT(x && y && z);
+    if (x && y && z) {
+        EXPECT(x->n_steps > 100);
+        EXPECT(same_steps(x, y));
+        EXPECT(!same_steps(x, z));
+        /* Every kind of step the configuration asks for is there. */
+        bool seen[STEP_CLOCK + 1] = { false };
+        for (int i = 0; i < x->n_steps; i++)
+            seen[x->steps[i].kind] = true;
+        EXPECT(seen[STEP_OP] && seen[STEP_OFFLINE] && seen[STEP_ONLINE] && seen[STEP_PARTITION] &&
+               seen[STEP_HEAL] && seen[STEP_CRASH] && seen[STEP_RESTART] && seen[STEP_SYNC]);
+        /* Steps are in time order. */
+        for (int i = 1; i < x->n_steps; i++)
+            EXPECT(x->steps[i - 1].at_us <= x->steps[i].at_us);
+        /* Clocks were drawn within the bounds. */
+        for (int d = 0; d < x->n_devices; d++) {
+            EXPECT(x->devices[d].clock.offset_us >= -300000000 && x->devices[d].clock.offset_us <= 300000000);
+            EXPECT(x->devices[d].clock.drift_ppb >= -50000 && x->devices[d].clock.drift_ppb <= 50000);
+        }
+    }
+    scenario_free(z);
+    scenario_free(y);
+    scenario_free(x);
+    scenario_free(tmpl);
+}
+
+/* The steps of device name (by name) in sc, in order. */
+static int device_steps(const scenario *sc, const char *name, const step **out, int cap)
+{
+    int node = scenario_node(sc, name), n = 0;
+    for (int i = 0; i < sc->n_steps && n < cap; i++)
+        if (sc->steps[i].n_nodes == 1 && sc->steps[i].nodes[0] == node && sc->steps[i].at_us > 0)
+            out[n++] = &sc->steps[i];
+    return n;
+}
+
+static void test_independence(void)
+{
+    scenario *full_t = load_text("full", FAULTY), *nobob_t = load_text("nobob", WITHOUT_BOB),
+             *noa2_t = load_text("noa2", WITHOUT_A2);
+    EXPECT(full_t && nobob_t && noa2_t);
+    if (!full_t || !nobob_t || !noa2_t)
+        return;
+    scenario *full = instance(full_t, 11), *nobob = instance(nobob_t, 11), *noa2 = instance(noa2_t, 11);
+    enum { CAP = 4096 };
+    const step **p = xcalloc(CAP, sizeof *p), **q = xcalloc(CAP, sizeof *q);
+
+    /* Removing another user's device changes nothing of ann's devices. */
+    int n = device_steps(full, "a1", p, CAP), m = device_steps(nobob, "a1", q, CAP);
+    EXPECT(n > 50);
+    EXPECT_INT(m, n);
+    bool same = m == n;
+    for (int i = 0; same && i < n; i++)
+        same = same_step(p[i], q[i]);
+    EXPECT(same);
+
+    /* Removing a device of the same user keeps a1's write times, records,
+     * faults and clock; only the meaning of a write may change (its edit
+     * becomes a re-create when the other device deleted the record). */
+    n = device_steps(full, "a1", p, CAP);
+    m = device_steps(noa2, "a1", q, CAP);
+    EXPECT_INT(m, n);
+    int kinds_changed = 0;
+    for (int i = 0; i < n && i < m; i++) {
+        EXPECT(p[i]->at_us == q[i]->at_us && p[i]->kind == q[i]->kind);
+        if (p[i]->kind == STEP_OP) {
+            EXPECT_STR(p[i]->op.id, q[i]->op.id);
+            kinds_changed += p[i]->op.kind != q[i]->op.kind;
+        }
+    }
+    EXPECT(kinds_changed < n / 4);
+    EXPECT_INT(full->devices[0].clock.offset_us, noa2->devices[0].clock.offset_us);
+    free(q);
+    free(p);
+    scenario_free(noa2);
+    scenario_free(nobob);
+    scenario_free(full);
+    scenario_free(noa2_t);
+    scenario_free(nobob_t);
+    scenario_free(full_t);
+}
+
+/* Along each user's timeline, creates make records and every other write finds one. */
+static void test_timeline(void)
+{
+    scenario *tmpl = load_text("timeline", FAULTY);
+    if (!tmpl)
+        return;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        scenario *sc = instance(tmpl, seed);
+        if (!sc)
+            continue;
+        /* Keys are "<user>-k<i>", unique across users: one liveness map covers all. */
+        enum { KEYS = 64 };
+        const char *ids[KEYS];
+        bool alive[KEYS];
+        int n_ids = 0, bad = 0, creates = 0, deletes = 0;
+        for (int i = 0; i < sc->n_steps; i++) {
+            const step *s = &sc->steps[i];
+            if (s->kind != STEP_OP)
+                continue;
+            int k = 0;
+            while (k < n_ids && strcmp(ids[k], s->op.id) != 0)
+                k++;
+            if (k == n_ids) {
+                if (n_ids == KEYS)
+                    break;
+                ids[n_ids] = s->op.id;
+                alive[n_ids++] = false;
+            }
+            if (s->op.kind == OP_CREATE) {
+                bad += alive[k];
+                alive[k] = true;
+                creates += s->at_us > 0;
+            } else {
+                bad += !alive[k];
+                if (s->op.kind == OP_DELETE) {
+                    alive[k] = false;
+                    deletes++;
+                }
+            }
+        }
+        EXPECT_INT(bad, 0);
+        EXPECT(creates > 0 && deletes > 0);
+        EXPECT_INT(n_ids, 12);   /* 6 keys for each of ann and bob */
+        scenario_free(sc);
+    }
+    scenario_free(tmpl);
+}
+
+/* Count writes per key index (the number after "-k") in an instance. */
+static void key_counts(const scenario *sc, int *counts, int keys)
+{
+    memset(counts, 0, (size_t)keys * sizeof *counts);
+    for (int i = 0; i < sc->n_steps; i++) {
+        const step *s = &sc->steps[i];
+        if (s->kind != STEP_OP || s->at_us == 0)
+            continue;
+        const char *k = strstr(s->op.id, "-k");
+        int idx = k ? atoi(k + 2) - 1 : -1;
+        if (idx >= 0 && idx < keys)
+            counts[idx]++;
+    }
+}
+
+static void test_popularity_and_mix(void)
+{
+    static const char ZIPF[] =
+        "name: zipf\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  writes_per_hour: 60\n"
+        "  mix: { update: 3, increment: 1 }\n"
+        "  keys: 10\n"
+        "  popularity: { dist: zipf, s: 1.2 }\n";
+    static const char UNIFORM[] =
+        "name: uniform\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  writes_per_hour: 60\n"
+        "  mix: { update: 3, increment: 1 }\n"
+        "  keys: 10\n";
+    scenario *zt = load_text("zipf", ZIPF), *ut = load_text("uniform", UNIFORM);
+    EXPECT(zt && ut);
+    if (!zt || !ut)
+        return;
+    scenario *z = instance(zt, 3), *u = instance(ut, 3);
+    int zc[10], uc[10];
+    key_counts(z, zc, 10);
+    key_counts(u, uc, 10);
+    int total = 0;
+    for (int k = 0; k < 10; k++)
+        total += uc[k];
+    EXPECT(total > 4000);   /* 2 devices x 60/h x 48h = 5760 expected */
+    /* Zipf s=1.2 over 10 keys: key 1 has ~41% of the writes, key 10 ~2.6%. */
+    EXPECT(zc[0] > 10 * zc[9]);
+    EXPECT(zc[0] > zc[1] && zc[1] > zc[3]);
+    /* Uniform: every key within 25% of the mean. */
+    for (int k = 0; k < 10; k++)
+        EXPECT(uc[k] > total / 10 * 3 / 4 && uc[k] < total / 10 * 5 / 4);
+    /* Mix 3:1, no creates or deletes: increments are a quarter, give or take. */
+    int incs = 0, others = 0;
+    for (int i = 0; i < u->n_steps; i++) {
+        const step *s = &u->steps[i];
+        if (s->kind != STEP_OP || s->at_us == 0)
+            continue;
+        if (s->op.kind == OP_INCREMENT)
+            incs++;
+        else if (s->op.kind == OP_UPDATE)
+            others++;
+        else
+            EXPECT(false);   /* the timeline never needs a create: nothing is deleted */
+    }
+    EXPECT(incs * 100 > (incs + others) * 22 && incs * 100 < (incs + others) * 28);
+    scenario_free(u);
+    scenario_free(z);
+    scenario_free(ut);
+    scenario_free(zt);
+}
+
+static void test_swarm(void)
+{
+    static const char SWARM[] =
+        "name: swarm\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 1h\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  keys: 2\n"
+        "  offline: { online_mean: 30m, offline_mean: 5m }\n"
+        "  clocks: { offset: { dist: uniform, max: 5m } }\n"
+        "  network: { loss: 0.02, lost_response: 0.05 }\n"
+        "  swarm: true\n";
+    scenario *tmpl = load_text("swarm", SWARM);
+    if (!tmpl)
+        return;
+    const workload_config *w = &tmpl->workload;
+    int on_offline = 0, on_skew = 0, on_loss = 0, on_lost = 0, both = 0, never = 0;
+    for (uint64_t seed = 1; seed <= 400; seed++) {
+        swarm_choice c = workload_swarm(w, seed);
+        on_offline += c.offline;
+        on_skew += c.skew;
+        on_loss += c.loss;
+        on_lost += c.lost_response;
+        both += c.loss && c.skew;
+        /* Kinds the workload does not configure stay off. */
+        never += c.drift + c.clock_steps + c.duplicate + c.partitions + c.crashes + c.long_offline;
+        EXPECT(c.loss_p >= 0.0 && c.loss_p <= 0.02);
+        EXPECT(c.lost_response_p >= 0.0 && c.lost_response_p <= 0.05);
+        swarm_choice again = workload_swarm(w, seed);
+        EXPECT(memcmp(&c, &again, sizeof c) == 0);
+    }
+    EXPECT_INT(never, 0);
+    EXPECT(on_offline > 150 && on_offline < 250);
+    EXPECT(on_skew > 150 && on_skew < 250);
+    EXPECT(on_loss > 150 && on_loss < 250);
+    EXPECT(on_lost > 150 && on_lost < 250);
+    EXPECT(both > 60 && both < 140);   /* independent choices */
+
+    /* A seed whose swarm turned skew off draws no clock offsets. */
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        swarm_choice c = workload_swarm(w, seed);
+        scenario *sc = instance(tmpl, seed);
+        if (!sc)
+            continue;
+        bool skewed = false;
+        for (int d = 0; d < sc->n_devices; d++)
+            skewed = skewed || sc->devices[d].clock.offset_us != 0;
+        EXPECT(skewed == c.skew);
+        scenario_free(sc);
+    }
+    scenario_free(tmpl);
+}
+
+/* A long run with deletes refuses few writes: the timeline keeps them meaningful. */
+static void test_few_refused(void)
+{
+    static const char LONG[] =
+        "name: long\n"
+        "profile: { name: p, accepts: [silent-overwrite], conflicts: { strategy: lww-hlc, counters: crdt } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 2\n"
+        "  devices_per_user: 2\n"
+        "  writes_per_hour: 10\n"
+        "  mix: { create: 3, update: 70, delete: 5, increment: 15, append: 7 }\n"
+        "  keys: 8\n";
+    scenario *tmpl = load_text("long", LONG);
+    if (!tmpl)
+        return;
+    scenario *sc = instance(tmpl, 5);
+    run_result r;
+    diag d;
+    diag_init(&d);
+    EXPECT(sim_run(sc, 5, &(run_options){ 0 }, &r, &d));
+    EXPECT(r.metrics.writes > 1500);
+    /* Refusals remain only where a device has not yet heard of another's re-create or delete. */
+    EXPECT(r.metrics.writes_refused * 100 < r.metrics.writes * 10);
+    run_result_free(&r);
+    diag_free(&d);
+    scenario_free(sc);
+    scenario_free(tmpl);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_seeds();
+    test_independence();
+    test_timeline();
+    test_popularity_and_mix();
+    test_swarm();
+    test_few_refused();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return test_exit("workload");
+}
