@@ -135,6 +135,13 @@ for seed in 7 101 333; do
     || fail "run --check-determinism --seed $seed"
 done
 
+# --- the reference profile under swarm faults: no violation -------------------------
+# (make bench and the README's 1,000-seed figure cover the full range; the
+# suite samples 100 seeds, sanitizer build included.)
+out=$("$BIN" sweep scenarios/random/reference-swarm.yaml --seeds 1..100 -j 2 --db "$tmp/ref.sqlite" 2>/dev/null); code=$?
+[ "$code" -eq 0 ] || fail "reference swarm sweep exit $code: $(grep -A3 '^failing' <<<"$out")"
+grep -q '^result 100 passed, 0 failed, 0 crashed, 0 bad input$' <<<"$out" || fail "reference swarm sweep: $out"
+
 # --- usage errors ---------------------------------------------------------------------
 "$BIN" sweep "$SCENARIO" --seeds 5..1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--seeds 5..1 accepted"
 "$BIN" sweep "$SCENARIO" --seeds 1..5 --shard 4/3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--shard 4/3 accepted"

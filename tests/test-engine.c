@@ -708,7 +708,8 @@ static void duplicate_push_is_applied_twice_without_idempotency(void)
  * advances twice) and overwrites the tablet's newer write; with idempotency
  * the retry is answered from the first result and changes nothing.
  */
-static void stale_retry(bool idempotency, int64_t *version, write_id *text_w, int *received)
+static void stale_retry(bool idempotency, int64_t *version, write_id *text_w, int *received, int64_t *reply_version,
+                        char *reply_text, size_t reply_text_size)
 {
     rig r;
     rig_init(&r);
@@ -736,7 +737,14 @@ static void stale_retry(bool idempotency, int64_t *version, write_id *text_w, in
 
     r.now += 60 * SEC;
     deliver(&r, PHONE, 0, push);   /* the phone's retry of the same push */
-    cJSON_Delete(take_from(&r, 0));
+    cJSON *reply = take_from(&r, 0);
+    const cJSON *res = jitem(reply, "results", 0);
+    EXPECT_STR(jstr(res, "status"), "applied");   /* the first outcome, replayed */
+    const cJSON *rec = jget(res, "record");
+    *reply_version = jint(rec, "version");
+    const char *text = jstr(jget(jget(rec, "fields"), "text"), "v");
+    snprintf(reply_text, reply_text_size, "%s", text ? text : "");
+    cJSON_Delete(reply);
     view v = look(&r, 0, "n1", "text");
     *version = v.version;
     *text_w = v.field_w;
@@ -747,18 +755,25 @@ static void stale_retry(bool idempotency, int64_t *version, write_id *text_w, in
 
 static void stale_retry_with_and_without_idempotency(void)
 {
-    int64_t version;
+    int64_t version, reply_version;
     write_id text_w;
     int received;
-    stale_retry(true, &version, &text_w, &received);
+    char reply_text[64];
+    stale_retry(true, &version, &text_w, &received, &reply_version, reply_text, sizeof reply_text);
     EXPECT_INT(version, 2);
     EXPECT_U64(text_w, WRITE_ID(TABLET, 1));
     EXPECT_INT(received, 2);   /* the phone's create once, the tablet's update once */
+    /* The replayed answer carries the record as it is now, not as the first
+     * answer had it: adopting a stale copy would roll the phone back. */
+    EXPECT_INT(reply_version, 2);
+    EXPECT_STR(reply_text, "tablet's");
 
-    stale_retry(false, &version, &text_w, &received);
+    stale_retry(false, &version, &text_w, &received, &reply_version, reply_text, sizeof reply_text);
     EXPECT_INT(version, 3);    /* the phone's create applied twice */
     EXPECT_U64(text_w, WRITE_ID(PHONE, 1));
     EXPECT_INT(received, 3);
+    EXPECT_INT(reply_version, 3);
+    EXPECT_STR(reply_text, "draft");
 }
 
 static void replies_to_other_requests_are_ignored(void)

@@ -7,7 +7,10 @@
  * not; history_observe makes an observed write and its whole causal past part
  * of the observer's later writes (transitively), per record, ignoring writes
  * to other records, unknown ids and refused writes; history_relation in
- * every direction; history_received counts receipts.
+ * every direction; history_received counts receipts; history_server_state
+ * names the write that displaced another, the deletes that took effect and
+ * the write that revived each; history_settle_arrivals blames a change that
+ * left no trace on a follower, else a concurrent write, else the last writer.
  */
 #include "base/xalloc.h"
 #include "sim/history.h"
@@ -347,6 +350,78 @@ static void test_delete_causality(void)
     history_free(&h);
 }
 
+/* The server's successive copies of a record: who displaced whom, which delete took effect, who revived it. */
+static void test_server_state(void)
+{
+    history h;
+    history_init(&h);
+    write_id c1 = add_write(&h, PHONE, 1, OP_CREATE, "note", "n1", true);
+    write_id p2 = put(&h, PHONE, 2, "n1");
+    write_id t1 = put(&h, TABLET, 1, "n1");   /* concurrent with both of the phone's */
+    history_server_state(&h, "note", "n1", c1, WRITE_NONE, false, &c1, 1);
+    EXPECT_U64(history_write(&h, c1)->displaced_by, WRITE_NONE);
+    /* p2 overwrites the field c1 wrote: c1 leaves no trace, p2 displaced it. */
+    history_server_state(&h, "note", "n1", p2, WRITE_NONE, false, &p2, 1);
+    EXPECT_U64(history_write(&h, c1)->displaced_by, p2);
+    /* t1 then overwrites p2; c1 keeps the first write that displaced it. */
+    history_server_state(&h, "note", "n1", t1, WRITE_NONE, false, &t1, 1);
+    EXPECT_U64(history_write(&h, p2)->displaced_by, t1);
+    EXPECT_U64(history_write(&h, c1)->displaced_by, p2);
+
+    /* A delete that takes effect, and the write that brings the record back. */
+    observe1(&h, LAPTOP, "n1", t1);
+    write_id d1 = add_write(&h, LAPTOP, 1, OP_DELETE, "note", "n1", true);
+    EXPECT(!history_write(&h, d1)->took_effect);
+    history_server_state(&h, "note", "n1", d1, d1, true, &t1, 1);
+    EXPECT(history_write(&h, d1)->took_effect);
+    EXPECT_U64(history_write(&h, d1)->revived_by, WRITE_NONE);
+    EXPECT_U64(history_write(&h, t1)->displaced_by, WRITE_NONE);   /* the tombstone still holds it */
+    write_id p3 = put(&h, PHONE, 3, "n1");
+    history_server_state(&h, "note", "n1", p3, WRITE_NONE, false, &p3, 1);
+    EXPECT_U64(history_write(&h, d1)->revived_by, p3);
+    EXPECT_U64(history_write(&h, d1)->displaced_by, p3);
+    EXPECT_U64(history_write(&h, t1)->displaced_by, p3);
+    /* A later copy does not rename the reviver. */
+    write_id p4 = put(&h, PHONE, 4, "n1");
+    history_server_state(&h, "note", "n1", p4, WRITE_NONE, false, &p4, 1);
+    EXPECT_U64(history_write(&h, d1)->revived_by, p3);
+    history_free(&h);
+}
+
+/*
+ * A change that arrives and leaves no trace is displaced by what the record
+ * holds: a write that follows it first, else a concurrent one, else the
+ * record's last writer.
+ */
+static void test_settle_arrivals(void)
+{
+    history h;
+    history_init(&h);
+    write_id a1 = put(&h, PHONE, 1, "n1");
+    observe1(&h, TABLET, "n1", a1);
+    write_id t1 = put(&h, TABLET, 1, "n1");          /* follows a1 */
+    write_id l1 = put(&h, LAPTOP, 1, "n1");          /* concurrent with a1 */
+    write_id both[] = { l1, t1 };
+    history_server_state(&h, "note", "n1", l1, WRITE_NONE, false, both, 2);
+    history_received(&h, a1);
+    history_settle_arrivals(&h);
+    EXPECT_U64(history_write(&h, a1)->displaced_by, t1);   /* the follower, though l1 wrote last */
+
+    write_id a2 = put(&h, PHONE, 2, "n2");
+    write_id l2 = put(&h, LAPTOP, 2, "n2");
+    history_server_state(&h, "note", "n2", l2, WRITE_NONE, false, &l2, 1);
+    history_received(&h, a2);
+    history_settle_arrivals(&h);
+    EXPECT_U64(history_write(&h, a2)->displaced_by, l2);   /* concurrent */
+
+    /* An arrival the server's copy holds is not displaced; settling twice changes nothing. */
+    history_received(&h, l2);
+    history_settle_arrivals(&h);
+    history_settle_arrivals(&h);
+    EXPECT_U64(history_write(&h, l2)->displaced_by, WRITE_NONE);
+    history_free(&h);
+}
+
 static void test_received(void)
 {
     history h;
@@ -409,6 +484,8 @@ int main(void)
     test_observe_refused();
     test_delete_causality();
     test_received();
+    test_server_state();
+    test_settle_arrivals();
     test_growth();
     return test_exit("test-history");
 }
