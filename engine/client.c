@@ -165,7 +165,7 @@ static void start_round(client *c, int64_t now_us)
     }
     c->phase = PHASE_PUSH;
     c->pulled = 0;
-    observe_simple(c, OBS_SYNC_BEGIN, 0, NULL);
+    observe_simple(c, OBS_SYNC_BEGIN, store_outbox_count(c->store), NULL);
     continue_round(c);
 }
 

@@ -71,7 +71,7 @@ typedef enum obs_kind {
     OBS_RECORD,      /* a record's stored state on this node changed */
     OBS_RECEIVED,    /* server: a change carrying write `w` was processed */
     OBS_CONFLICT,    /* a concurrent modification was detected and resolved */
-    OBS_SYNC_BEGIN,  /* device: a sync round started */
+    OBS_SYNC_BEGIN,  /* device: a sync round started (count = changes waiting to be pushed) */
     OBS_SYNC_END,    /* device: a sync round completed (pushed all, pulled to the head) */
     OBS_RETRY,       /* device: a request failed and will be retried (count = attempt) */
     OBS_GAVE_UP,     /* device: the retry schedule ran out */
@@ -92,7 +92,8 @@ typedef struct observation {
     write_id w;
     write_id loser;
     const char *detail;        /* OBS_CONFLICT: conflict kind and strategy; OBS_GAVE_UP: reason */
-    int64_t count;             /* OBS_RETRY: attempt number; OBS_SYNC_END: changes pulled */
+    int64_t count;             /* OBS_RETRY: attempt number; OBS_SYNC_END: changes pulled;
+                                  OBS_SYNC_BEGIN: the sync queue's depth */
     int peer;                  /* OBS_SERVED_HEAD: the device served */
 } observation;
 

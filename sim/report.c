@@ -125,6 +125,9 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON_AddNumberToObject(o, "writes_kept", (double)r->check.writes_kept);
     cJSON_AddNumberToObject(o, "sync_rounds", (double)m->sync_rounds);
     cJSON_AddNumberToObject(o, "sync_rounds_started", (double)m->sync_rounds_started);
+    cJSON_AddNumberToObject(o, "queue_depth_max", (double)m->queue_depth_max);
+    cJSON_AddNumberToObject(o, "queue_depth_mean",
+                            m->sync_rounds_started ? (double)m->queue_depth_sum / (double)m->sync_rounds_started : 0.0);
     cJSON_AddNumberToObject(o, "messages", (double)m->messages);
     cJSON_AddNumberToObject(o, "messages_delivered", (double)m->messages_delivered);
     cJSON_AddNumberToObject(o, "messages_duplicated", (double)m->messages_duplicated);

@@ -214,6 +214,10 @@ static void host_observe(void *ctx, int node, const observation *obs)
         break;
     case OBS_SYNC_BEGIN:
         w->m.sync_rounds_started++;
+        w->m.queue_depth_sum += (uint64_t)obs->count;
+        if ((uint64_t)obs->count > w->m.queue_depth_max)
+            w->m.queue_depth_max = (uint64_t)obs->count;
+        trace_int(&w->tr, "queue", obs->count);
         break;
     case OBS_SYNC_END:
         w->m.sync_rounds++;

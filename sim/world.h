@@ -50,6 +50,8 @@ typedef struct run_metrics {
     conflict_kind_count conflict_kinds[RUN_CONFLICT_KINDS_MAX];
     uint64_t sync_rounds;           /* rounds that completed */
     uint64_t sync_rounds_started;
+    uint64_t queue_depth_max;       /* the deepest sync queue a device started a round with */
+    uint64_t queue_depth_sum;       /* summed over rounds started: the mean is sum / rounds */
     uint64_t messages;              /* sent */
     uint64_t messages_delivered;
     uint64_t messages_duplicated;
