@@ -5,20 +5,34 @@
  * Volatile (lost on crash): the sync round in progress, timers, the HLC
  * (recovered at boot from the stamps in the store), the retry counter.
  *
- * A sync round pushes the outbox oldest first in batches, then pulls pages
- * from the cursor until the server says there is no more. One request is in
- * flight at a time; a request unanswered within the profile's timeout has
- * failed, and the round is retried after the next delay of the retry
- * schedule. Invariants:
- *   - a local change and its outbox entry are written in one transaction;
- *   - an outbox entry is removed only when the server's result for it
- *     arrives, so a lost request or reply means the entry is sent again
- *     (the server deduplicates by operation id when the profile says so);
- *   - a pulled record never overwrites a record that still has changes in
- *     the outbox: the server decides those, and its result comes back.
+ * A sync round pushes, then pulls pages from the cursor until the server
+ * says there is no more (per entity type when the profile keeps one cursor
+ * per type). One request is in flight at a time; a request unanswered within
+ * the profile's timeout has failed, and the round is retried after the next
+ * delay of the retry schedule.
+ *
+ * What a push carries depends on the profile's change detection:
+ *   outbox     the sync queue, by dependency rank then oldest first, in
+ *              batches. Invariants: a local change and its outbox entry are
+ *              written in one transaction; an entry is removed only when the
+ *              server's result for it arrives (or, with drop_after, when it
+ *              has gone unanswered that many times); a pulled record never
+ *              overwrites a record that still has entries: the server
+ *              decides those, and its result comes back.
+ *   watermark  every record whose clientUpdatedAt (the device clock of its
+ *              last write) is after the last successful push's timestamp,
+ *              whole; pulled records merge by clientUpdatedAt. A write made
+ *              while the device clock reads earlier than the watermark is
+ *              never found: that is the design's weakness, run faithfully.
+ *
+ * A conflict the server leaves to the user parks the record's entries and
+ * keeps the server's side in the conflict store until the user resolves it
+ * (OP_RESOLVE); the resolution is pushed with force.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "engine/reducer.h"
+#include "engine/schema.h"
 #include "engine/strategy.h"
 #include "engine/wire.h"
 
@@ -46,7 +60,10 @@ enum timer_kind {
 typedef struct sent_change {
     int64_t op_id;
     int64_t base_version;
+    write_id w;              /* watermark pushes: the write the record was sent with */
 } sent_change;
+
+#define WATERMARK_PUSH_MAX 10000   /* records one watermark push may carry: a bound, not a batch */
 
 typedef struct client {
     node base;
@@ -62,8 +79,9 @@ typedef struct client {
     round_phase phase;
     int64_t next_req;
     int64_t inflight_req;   /* 0: nothing in flight */
-    sent_change *sent;      /* the push in flight, push_batch_max entries */
+    sent_change *sent;      /* the push in flight: push_batch_max, or WATERMARK_PUSH_MAX, entries */
     int n_sent;
+    int pull_type;          /* per-type pulls: index into the profile's pull_types */
     uint64_t periodic_gen;
     uint64_t after_write_gen;
     uint64_t retry_gen;
@@ -72,9 +90,44 @@ typedef struct client {
     bool again;             /* a sync was asked for during a round */
     int failures;           /* consecutive failed requests */
     bool gave_up;           /* retry schedule exhausted, waiting for a manual sync */
-    int64_t cursor;         /* cached copy of meta "cursor" */
+    int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
 } client;
+
+static const char *cursor_key(const client *c, arena *a)
+{
+    if (c->profile->n_pull_types == 0)
+        return "cursor";
+    return arena_printf(a, "cursor:%s", c->profile->pull_types[c->pull_type]);
+}
+
+/* The next operation id: durable, so ids are never reused across a crash (the server dedups on them). */
+static int64_t next_op_id(client *c)
+{
+    int64_t id = store_meta_get(c->store, "op_seq", 0) + 1;
+    store_meta_set(c->store, "op_seq", id);
+    return id;
+}
+
+static void observe_write(client *c, obs_kind kind, write_id w, const char *type, const char *id, const char *detail)
+{
+    observation obs = { .kind = kind, .type = type, .id = id, .w = w, .detail = detail };
+    c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &obs);
+}
+
+/* The record is gone from this device (a refused create): the simulator sees no state for it. */
+static void observe_absent(client *c, const char *type, const char *id)
+{
+    observation obs = { .kind = OBS_RECORD, .type = type, .id = id };
+    c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &obs);
+}
+
+static void project(const client *c, record *r, arena *a)
+{
+    const entity_rules *rules = profile_rules(c->profile, r->type);
+    if (rules->reducer && r->n_events)
+        reducer_apply(rules->reducer, r, a);
+}
 
 static void start_round(client *c, int64_t now_us);
 
@@ -107,6 +160,14 @@ static void send_msg(client *c, cJSON *msg)
 static void adopt(client *c, const record *incoming)
 {
     record old;
+    if (c->profile->changes == CHANGES_WATERMARK) {
+        /* StrongLog: "compare clientUpdatedAt of local record with clientUpdatedAt of incoming
+         * server record" -- the newer by device clock stays. */
+        record local;
+        if (store_record_get(c->store, incoming->type, incoming->id, &c->scratch, &local) &&
+            local.st.ts_us > incoming->st.ts_us)
+            return;
+    }
     int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
     if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
         engine_observe_record(&c->cfg, incoming, &c->scratch);
@@ -127,8 +188,51 @@ static void finish_round(client *c, int64_t now_us)
 static void send_pull(client *c)
 {
     c->phase = PHASE_PULL;
+    c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     int64_t req = new_request(c);
-    send_msg(c, wire_pull(req, c->cursor, c->profile->pull_page_max));
+    const char *type = c->profile->n_pull_types ? c->profile->pull_types[c->pull_type] : NULL;
+    send_msg(c, wire_pull(req, c->cursor, type, c->profile->pull_page_max));
+}
+
+/* Watermark change detection: every record written locally since the last push, whole. */
+static bool send_watermark_push(client *c)
+{
+    record *changed;
+    int64_t watermark = store_meta_get(c->store, "watermark", INT64_MIN);
+    int n = store_local_changes_since(c->store, watermark, WATERMARK_PUSH_MAX, &c->scratch, &changed);
+    outbox_entry *entries = arena_alloc(&c->scratch, (size_t)(n ? n : 1) * sizeof *entries);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        record *r = &changed[i];
+        if (WRITE_NODE(r->st.w) != c->cfg.index)
+            continue;   /* pulled from another device; not ours to push */
+        const char **names = arena_alloc(&c->scratch, (size_t)(r->n_fields ? r->n_fields : 1) * sizeof *names);
+        for (int f = 0; f < r->n_fields; f++)
+            names[f] = r->fields[f].name;
+        store_begin(c->store);
+        int64_t op_id = next_op_id(c);
+        store_commit(c->store);
+        entries[k++] = (outbox_entry){
+            .seq = op_id,
+            .op = r->deleted ? OP_DELETE : r->version == 0 ? OP_CREATE : OP_UPDATE,
+            .type = r->type,
+            .id = r->id,
+            .base_version = r->version,
+            .w = r->st.w,
+            .n_changed = r->deleted ? 0 : r->n_fields,
+            .changed = names,
+            .body = *r,
+        };
+    }
+    if (k == 0)
+        return false;
+    int64_t req = new_request(c);
+    for (int i = 0; i < k; i++)
+        c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
+                                    .w = entries[i].w };
+    c->n_sent = k;
+    send_msg(c, wire_push(req, c->cfg.name, k, entries));
+    return true;
 }
 
 /*
@@ -139,13 +243,17 @@ static void send_pull(client *c)
  */
 static void continue_round(client *c)
 {
-    if (c->phase == PHASE_PUSH && !c->gave_up) {
+    if (c->phase == PHASE_PUSH && !c->gave_up && c->profile->changes == CHANGES_WATERMARK) {
+        if (send_watermark_push(c))
+            return;
+    } else if (c->phase == PHASE_PUSH && !c->gave_up) {
         outbox_entry *entries;
         int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
         if (n > 0) {
             int64_t req = new_request(c);
             for (int i = 0; i < n; i++)
-                c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version };
+                c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
+                                            .w = entries[i].w };
             c->n_sent = n;
             send_msg(c, wire_push(req, c->cfg.name, n, entries));
             return;
@@ -165,12 +273,38 @@ static void start_round(client *c, int64_t now_us)
     }
     c->phase = PHASE_PUSH;
     c->pulled = 0;
+    c->pull_type = 0;
     observe_simple(c, OBS_SYNC_BEGIN, store_outbox_count(c->store), NULL);
     continue_round(c);
 }
 
+/* SmartDMV's maxRetries: a change that has gone unanswered drop_after times is abandoned. */
+static void count_attempts(client *c)
+{
+    if (c->phase != PHASE_PUSH || c->profile->retry_drop_after <= 0 || c->profile->changes != CHANGES_OUTBOX)
+        return;
+    outbox_entry *entries;
+    int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
+    store_begin(c->store);
+    for (int i = 0; i < n; i++) {
+        bool sent = false;
+        for (int k = 0; k < c->n_sent; k++)
+            sent = sent || c->sent[k].op_id == entries[i].seq;
+        if (!sent)
+            continue;
+        if (store_outbox_attempted(c->store, entries[i].seq) >= c->profile->retry_drop_after) {
+            store_outbox_remove(c->store, entries[i].seq);
+            observe_write(c, OBS_DROPPED, entries[i].w, entries[i].type, entries[i].id,
+                          "retries exhausted: the change was marked failed and dropped from the sync queue");
+        }
+    }
+    store_commit(c->store);
+}
+
 static void request_failed(client *c)
 {
+    count_attempts(c);
+    c->n_sent = 0;
     c->inflight_req = 0;
     c->phase = PHASE_IDLE;
     c->again = false;
@@ -186,35 +320,102 @@ static void request_failed(client *c)
     set_timer(c, c->profile->retry_us[k], TOKEN(TIMER_RETRY, ++c->retry_gen));
 }
 
+/* The server left a conflict to the user: park the record's changes and keep its side. */
+static void park_conflict(client *c, const record *server_version)
+{
+    store_outbox_mark_conflict(c->store, server_version->type, server_version->id);
+    store_conflict_put(c->store, server_version);
+    observation seen;
+    record_observation(server_version, &seen, &c->scratch);
+    seen.kind = OBS_SEEN;
+    c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &seen);
+    observe_write(c, OBS_CONFLICT_PENDING, WRITE_NONE, server_version->type, server_version->id, NULL);
+}
+
+/* The server refused a change for good: the device takes the server's copy, or none. */
+static void roll_back(client *c, const record *server_copy)
+{
+    if (store_outbox_has(c->store, server_copy->type, server_copy->id))
+        return;   /* later changes of it are still to be decided */
+    if (server_copy->version == 0) {
+        record local;
+        if (store_record_get(c->store, server_copy->type, server_copy->id, &c->scratch, &local)) {
+            store_record_remove(c->store, server_copy->type, server_copy->id);
+            observe_absent(c, server_copy->type, server_copy->id);
+        }
+        return;
+    }
+    adopt(c, server_copy);
+}
+
+static const sent_change *find_sent(const client *c, int64_t op_id)
+{
+    for (int k = 0; k < c->n_sent; k++)
+        if (c->sent[k].op_id == op_id)
+            return &c->sent[k];
+    return NULL;
+}
+
 static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
 {
     hlc server_clock;
+    int64_t server_now;
     int n;
     wire_result *results;
-    if (!wire_push_result_parse(msg, &c->scratch, &server_clock, &n, &results))
+    if (!wire_push_result_parse(msg, &c->scratch, &server_clock, &server_now, &n, &results))
         return;   /* malformed: treat as lost; the timeout retries */
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
+    for (int i = 0; i < n; i++)
+        if (strcmp(results[i].status, "rolled-back") == 0) {
+            /* The server rolled the whole batch back: nothing of it was applied. The batch
+             * goes again after the retry delay -- and fails again while it holds the change
+             * the server cannot take. */
+            request_failed(c);
+            return;
+        }
+    bool watermark = c->profile->changes == CHANGES_WATERMARK;
     int acknowledged = 0;
     store_begin(c->store);
     for (int i = 0; i < n; i++) {
         const wire_result *r = &results[i];
-        const sent_change *s = NULL;
-        for (int k = 0; k < c->n_sent; k++)
-            if (c->sent[k].op_id == r->op_id)
-                s = &c->sent[k];
+        const sent_change *s = find_sent(c, r->op_id);
         if (!s)
             continue;
         acknowledged++;
+        if (watermark) {
+            /* Adopt the server's answer unless the record was written again since it was sent. */
+            record local;
+            bool same = store_record_get(c->store, r->rec.type, r->rec.id, &c->scratch, &local) && local.st.w == s->w;
+            if (!same || strcmp(r->status, "forbidden") == 0)
+                continue;
+            if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0) {
+                roll_back(c, &r->rec);
+            } else {
+                store_record_put(c->store, &r->rec);
+                engine_observe_record(&c->cfg, &r->rec, &c->scratch);
+            }
+            continue;
+        }
+        if (strcmp(r->status, "conflict") == 0) {
+            park_conflict(c, &r->rec);
+            continue;
+        }
         store_outbox_remove(c->store, s->op_id);
         if (strcmp(r->status, "forbidden") == 0)
             continue;   /* the server will never take it; nothing of it to adopt */
+        if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0) {
+            roll_back(c, &r->rec);
+            continue;
+        }
         /* Our change became the server's version: later local changes build on it. */
         if (strcmp(r->status, "applied") == 0)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);
     }
+    if (watermark && acknowledged)
+        store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
     store_commit(c->store);
     c->n_sent = 0;
     if (acknowledged == 0) {
@@ -225,7 +426,10 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     }
     c->failures = 0;
     c->gave_up = false;
-    continue_round(c);
+    if (watermark)
+        send_pull(c);   /* one watermark push carries everything found */
+    else
+        continue_round(c);
 }
 
 static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
@@ -233,9 +437,9 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     hlc server_clock;
     int n;
     record *records;
-    int64_t next;
+    int64_t next, server_now;
     bool has_more;
-    if (!wire_pull_result_parse(msg, &c->scratch, &server_clock, &n, &records, &next, &has_more))
+    if (!wire_pull_result_parse(msg, &c->scratch, &server_clock, &server_now, &n, &records, &next, &has_more))
         return;
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
@@ -243,15 +447,21 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     for (int i = 0; i < n; i++)
         if (!store_outbox_has(c->store, records[i].type, records[i].id))
             adopt(c, &records[i]);
+    if (c->profile->cursor == CURSOR_SERVER_TIME)
+        next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
     c->cursor = next;
-    store_meta_set(c->store, "cursor", next);
+    store_meta_set(c->store, cursor_key(c, &c->scratch), next);
     store_commit(c->store);
     c->pulled += n;
     c->failures = 0;
-    if (has_more)
+    if (has_more) {
         send_pull(c);
-    else
+    } else if (c->profile->n_pull_types && c->pull_type + 1 < c->profile->n_pull_types) {
+        c->pull_type++;
+        send_pull(c);
+    } else {
         finish_round(c, now_us);
+    }
 }
 
 /* --- node_ops ------------------------------------------------------------ */
@@ -274,7 +484,8 @@ static void client_boot(node *n, int64_t now_us)
     arena_reset(&c->scratch);
     c->booted = true;
     c->net_up = false;   /* the world says CTL_NET_UP right after boot when online */
-    c->cursor = store_meta_get(c->store, "cursor", 0);
+    c->pull_type = 0;
+    c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     memset(&c->clock, 0, sizeof c->clock);
     store_records_each(c->store, &c->scratch, recover_clock, &c->clock);
     arena_reset(&c->scratch);
@@ -314,11 +525,12 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     const op_field *amount = &op->fields[0];
     const entity_rules *rules = profile_rules(c->profile, op->type);
     const field *f = record_field(rec, amount->name);
-    if (rules->counters == COUNTER_ABSOLUTE) {
-        /* Read, add, write back: what a plain last-write-wins design does. */
+    if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX) {
+        /* Read, add, write back: the new total travels. Absolute counters send it as a plain
+         * update the strategy decides; max counters as an increment the server merges with max. */
         value total = { .kind = VAL_INT, .i = (f && f->v.kind == VAL_INT ? f->v.i : 0) + amount->v.i };
         record_set_field(rec, &c->scratch, amount->name, &total, st);
-        return OP_UPDATE;
+        return rules->counters == COUNTER_MAX ? OP_INCREMENT : OP_UPDATE;
     }
     counter_part *parts;
     int n = counter_parts_of(f, &c->scratch, &parts);
@@ -339,11 +551,15 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     return OP_INCREMENT;
 }
 
+static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
+
 static bool client_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
 {
     client *c = (client *)n;
     assert(c->booted);
     arena_reset(&c->scratch);
+    if (op->kind == OP_RESOLVE)
+        return resolve_conflict(c, op, now_us, reason);
     if (op->n_fields > RECORD_FIELDS_MAX) {
         *reason = "too many fields";
         return false;
@@ -407,26 +623,131 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         n_changed = 0;
         break;
     }
+    case OP_RESOLVE:
+        assert(0 && "handled above");
+        break;
     }
-    store_record_put(c->store, &rec);
+    project(c, &rec, &c->scratch);
 
     const char **changed = arena_alloc(&c->scratch, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *changed);
     for (int i = 0; i < n_changed; i++)
         changed[i] = op->fields[i].name;
-    outbox_entry e = {
-        .op = travels,
-        .type = op->type,
-        .id = op->id,
-        .base_version = found ? cur.version : 0,
-        .w = op->w,
-        .n_changed = n_changed,
-        .changed = changed,
-        .body = rec,
-    };
-    store_outbox_add(c->store, &e);
+    const entity_rules *rules = profile_rules(c->profile, op->type);
+    if (c->profile->validate_client) {
+        const char *why = schema_check(rules, &rec, op->kind, n_changed, changed, &c->scratch);
+        if (why) {
+            store_commit(c->store);
+            *reason = why;   /* in scratch: valid until the next entry point, which is all the caller needs */
+            return false;
+        }
+    }
+    store_record_put(c->store, &rec);
+    if (c->profile->changes == CHANGES_OUTBOX) {
+        outbox_entry e = {
+            .op = travels,
+            .type = op->type,
+            .id = op->id,
+            .base_version = found ? cur.version : 0,
+            .w = op->w,
+            .n_changed = n_changed,
+            .changed = changed,
+            .body = rec,
+            .rank = rules->rank,
+        };
+        store_outbox_add(c->store, &e);
+    }
     store_commit(c->store);
     engine_observe_record(&c->cfg, &rec, &c->scratch);
 
+    if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
+        c->after_write_pending = true;
+        set_timer(c, c->profile->sync_after_write_us, TOKEN(TIMER_AFTER_WRITE, ++c->after_write_gen));
+    }
+    return true;
+}
+
+/* The writes a version carries: its fields' and its last writer's. Kept when the user drops it. */
+static void keep_version(client *c, const record *r)
+{
+    for (int i = 0; i < r->n_fields; i++)
+        if (r->fields[i].st.w != WRITE_NONE)
+            store_kept_add(c->store, r, r->fields[i].st.w);
+    if (r->st.w != WRITE_NONE)
+        store_kept_add(c->store, r, r->st.w);
+}
+
+/*
+ * The user resolves a conflict the server left to them (IronFlow's "Keep Phone /
+ * Keep Tablet / Merge Both", SmartDMV's manual strategy). The side dropped stays in
+ * the kept list -- the user saw it and chose. A resolution that keeps anything of
+ * this device's is pushed with force, as "pushToServer(selectedVersion,
+ * forceOverwrite: true)" says: whatever reached the server meanwhile is overwritten.
+ */
+static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason)
+{
+    const char *pick_text = op->n_fields == 1 && op->fields[0].v.kind == VAL_STRING ? op->fields[0].v.s : "";
+    manual_pick pick;
+    if (!manual_pick_parse(pick_text, &pick) || pick == PICK_RANDOM) {
+        *reason = "a resolution picks local, server, merge or newest";
+        return false;
+    }
+    store_begin(c->store);
+    record server_side, local;
+    if (!store_conflict_get(c->store, op->type, op->id, &c->scratch, &server_side) ||
+        !store_record_get(c->store, op->type, op->id, &c->scratch, &local)) {
+        store_commit(c->store);
+        *reason = "no conflict waits on this record";
+        return false;
+    }
+    if (pick == PICK_NEWEST)
+        pick = local.st.ts_us > server_side.st.ts_us ? PICK_LOCAL : PICK_SERVER;
+    store_conflict_remove(c->store, op->type, op->id);
+    store_outbox_remove_record(c->store, op->type, op->id);
+    stamp st = { .w = op->w, .ts_us = now_us, .h = hlc_tick(&c->clock, now_us) };
+    record chosen;
+    if (pick == PICK_SERVER) {
+        keep_version(c, &local);
+        chosen = server_side;
+    } else {
+        if (pick == PICK_LOCAL || local.deleted || server_side.deleted) {
+            record_copy(&chosen, &local, &c->scratch);
+        } else {
+            /* Merge both: the server's record with this device's own values on top. */
+            record_copy(&chosen, &server_side, &c->scratch);
+            for (int i = 0; i < local.n_fields; i++) {
+                const field *f = &local.fields[i];
+                const field *sf = record_field(&server_side, f->name);
+                if (!sf || sf->st.w != f->st.w)
+                    record_set_field(&chosen, &c->scratch, f->name, &f->v, &f->st);
+            }
+        }
+        keep_version(c, &server_side);
+        chosen.version = server_side.version;
+        chosen.seq = server_side.seq;
+        chosen.st = st;
+        if (chosen.deleted)
+            chosen.del = st;
+        project(c, &chosen, &c->scratch);
+        const char **changed = arena_alloc(&c->scratch, (size_t)(chosen.n_fields ? chosen.n_fields : 1) * sizeof *changed);
+        for (int i = 0; i < chosen.n_fields; i++)
+            changed[i] = chosen.fields[i].name;
+        outbox_entry e = {
+            .op = chosen.deleted ? OP_DELETE : OP_UPDATE,
+            .type = op->type,
+            .id = op->id,
+            .base_version = server_side.version,
+            .w = op->w,
+            .n_changed = chosen.deleted ? 0 : chosen.n_fields,
+            .changed = changed,
+            .body = chosen,
+            .force = true,
+            .rank = profile_rules(c->profile, op->type)->rank,
+        };
+        store_outbox_add(c->store, &e);
+    }
+    store_record_put(c->store, &chosen);
+    store_commit(c->store);
+    engine_observe_record(&c->cfg, &chosen, &c->scratch);
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
         c->after_write_pending = true;
         set_timer(c, c->profile->sync_after_write_us, TOKEN(TIMER_AFTER_WRITE, ++c->after_write_gen));
@@ -518,7 +839,20 @@ static bool client_idle(node *n)
         return true;
     if (c->phase != PHASE_IDLE || c->retry_pending || c->after_write_pending)
         return false;
-    return c->gave_up || store_outbox_count(c->store) == 0;
+    if (c->gave_up)
+        return true;
+    if (c->profile->changes == CHANGES_WATERMARK) {
+        /* Idle when nothing this device wrote is after the watermark -- including writes the
+         * watermark skipped: the device does not know about them, so it has nothing to do. */
+        record *changed;
+        int count = store_local_changes_since(c->store, store_meta_get(c->store, "watermark", INT64_MIN), 64,
+                                              &c->scratch, &changed);
+        for (int i = 0; i < count; i++)
+            if (WRITE_NODE(changed[i].st.w) == c->cfg.index)
+                return false;
+        return true;
+    }
+    return store_outbox_count(c->store) == 0;
 }
 
 static cJSON *client_snapshot(node *n)
@@ -560,6 +894,7 @@ node *client_new(const engine_config *cfg, store *st)
     arena_init(&c->scratch, 64 * 1024);
     c->next_req = 1;
     assert(c->profile->push_batch_max >= 1 && c->profile->pull_page_max >= 1 && c->profile->n_retry >= 1);
-    c->sent = xcalloc((size_t)c->profile->push_batch_max, sizeof *c->sent);
+    int sent_max = c->profile->changes == CHANGES_WATERMARK ? WATERMARK_PUSH_MAX : c->profile->push_batch_max;
+    c->sent = xcalloc((size_t)sent_max, sizeof *c->sent);
     return &c->base;
 }

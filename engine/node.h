@@ -40,6 +40,8 @@ typedef enum op_kind {
     OP_DELETE,
     OP_INCREMENT,   /* add to a counter field: fields[0] names it, its value is the int amount */
     OP_APPEND,      /* append an event to the record's log: fields are the event's */
+    OP_RESOLVE,     /* the user resolves a conflict waiting on the record: fields[0] is
+                       {"pick": "local" | "server" | "merge"} */
 } op_kind;
 
 const char *op_kind_name(op_kind op);
@@ -76,6 +78,12 @@ typedef enum obs_kind {
     OBS_RETRY,       /* device: a request failed and will be retried (count = attempt) */
     OBS_GAVE_UP,     /* device: the retry schedule ran out */
     OBS_SERVED_HEAD, /* server: answered device `peer` with everything it has (a pull to the head) */
+    OBS_REFUSED,     /* server: the change carrying write `w` was refused by its type's rules;
+                        device: its write `w` was rolled back after the server refused it */
+    OBS_CONFLICT_PENDING, /* device: a conflict on the record waits for the user to resolve it */
+    OBS_SEEN,        /* device: the user was shown these writes (the other side of a conflict) */
+    OBS_DROPPED,     /* device: write `w` was abandoned unsent (detail says why) */
+    OBS_INVALID,     /* server: the change carrying write `w` failed validation (detail says why) */
 } obs_kind;
 
 typedef struct observation {

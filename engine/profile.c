@@ -22,6 +22,15 @@ void profile_defaults(profile *p)
         p->retry_us[i] = schedule_s[i] * INT64_C(1000000);
     p->retry_stop_when_exhausted = false;
     p->idempotency = true;
+    p->changes = CHANGES_OUTBOX;
+    p->watermark = WATERMARK_DEVICE;
+    p->cursor = CURSOR_SEQ;
+    p->cursor_next = NEXT_LAST_RECORD;
+    p->detect = DETECT_VERSION;
+    p->validate_client = true;
+    p->validate_server = true;
+    p->resolve_delay_us = 10 * INT64_C(60000000);
+    p->resolve_pick = PICK_LOCAL;
     p->fallback.type = "*";
     p->fallback.strategy = strategy_find("lww-hlc");
     p->fallback.grain = GRAIN_FIELD;
@@ -61,6 +70,7 @@ const char *delete_rule_name(delete_rule r)
     case DELETE_BY_STRATEGY: return "strategy";
     case DELETE_WINS: return "delete-wins";
     case DELETE_EDIT_WINS: return "edit-wins";
+    case DELETE_NEWER_TIMESTAMP: return "newer-timestamp";
     }
     return "?";
 }
@@ -73,6 +83,8 @@ bool delete_rule_parse(const char *text, delete_rule *out)
         *out = DELETE_WINS;
     else if (strcmp(text, "edit-wins") == 0)
         *out = DELETE_EDIT_WINS;
+    else if (strcmp(text, "newer-timestamp") == 0)
+        *out = DELETE_NEWER_TIMESTAMP;
     else
         return false;
     return true;
@@ -80,7 +92,12 @@ bool delete_rule_parse(const char *text, delete_rule *out)
 
 const char *counter_mode_name(counter_mode m)
 {
-    return m == COUNTER_CRDT ? "crdt" : "absolute";
+    switch (m) {
+    case COUNTER_ABSOLUTE: return "absolute";
+    case COUNTER_CRDT: return "crdt";
+    case COUNTER_MAX: return "max";
+    }
+    return "?";
 }
 
 bool counter_mode_parse(const char *text, counter_mode *out)
@@ -89,6 +106,8 @@ bool counter_mode_parse(const char *text, counter_mode *out)
         *out = COUNTER_CRDT;
     else if (strcmp(text, "absolute") == 0)
         *out = COUNTER_ABSOLUTE;
+    else if (strcmp(text, "max") == 0)
+        *out = COUNTER_MAX;
     else
         return false;
     return true;
@@ -108,4 +127,47 @@ bool event_order_parse(const char *text, event_order *out)
     else
         return false;
     return true;
+}
+
+static const char *const PICKS[] = { [PICK_LOCAL] = "local", [PICK_SERVER] = "server", [PICK_MERGE] = "merge",
+                                     [PICK_NEWEST] = "newest", [PICK_RANDOM] = "random" };
+
+const char *manual_pick_name(manual_pick p)
+{
+    return p <= PICK_RANDOM ? PICKS[p] : "?";
+}
+
+bool manual_pick_parse(const char *text, manual_pick *out)
+{
+    for (int i = 0; i <= PICK_RANDOM; i++)
+        if (strcmp(text, PICKS[i]) == 0) {
+            *out = (manual_pick)i;
+            return true;
+        }
+    return false;
+}
+
+const char *change_detection_name(change_detection c)
+{
+    return c == CHANGES_WATERMARK ? "watermark" : "outbox";
+}
+
+const char *watermark_clock_name(watermark_clock w)
+{
+    return w == WATERMARK_SERVER ? "server-clock" : "device-clock";
+}
+
+const char *cursor_kind_name(cursor_kind k)
+{
+    return k == CURSOR_SERVER_TIME ? "server-time" : "seq";
+}
+
+const char *cursor_next_name(cursor_next n)
+{
+    return n == NEXT_SERVER_NOW ? "server-now" : "last-record";
+}
+
+const char *conflict_detection_name(conflict_detection d)
+{
+    return d == DETECT_TIMESTAMP ? "timestamp" : "version";
 }

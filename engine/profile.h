@@ -14,6 +14,9 @@
 
 #define PROFILE_RETRY_MAX 16
 #define PROFILE_ENTITIES_MAX 32
+#define SCHEMA_FIELDS_MAX 16
+#define SCHEMA_ENUM_MAX 8
+#define REFS_MAX 4
 
 typedef struct strategy_def strategy_def;
 
@@ -28,13 +31,34 @@ typedef enum delete_rule {
     DELETE_BY_STRATEGY,   /* the entity's strategy decides, as for any other write */
     DELETE_WINS,          /* a delete beats every concurrent edit */
     DELETE_EDIT_WINS,     /* an edit resurrects a concurrently deleted record */
+    DELETE_NEWER_TIMESTAMP,  /* the newer device timestamp wins: an edit stamped after the delete
+                                resurrects the record, else the delete stands (IronFlow) */
 } delete_rule;
 
 /* How an increment travels and merges. */
 typedef enum counter_mode {
     COUNTER_ABSOLUTE,   /* the client writes the new total as a plain field; the strategy decides */
     COUNTER_CRDT,       /* each device's contribution travels; merge takes the per-device maximum */
+    COUNTER_MAX,        /* the client's new total travels; merge keeps the larger total (IronFlow's
+                           volume counters: concurrent increments are lost) */
 } counter_mode;
+
+#define DONE_WITH_MAX 8
+
+/* A field's expected shape, for payload validation (StrongLog's Zod schemas). */
+typedef struct schema_field {
+    const char *name;
+    value_kind kind;                  /* VAL_STRING, VAL_INT, VAL_REAL or VAL_BOOL */
+    bool required;                    /* a create must carry it */
+    int n_enum;                       /* strings: the allowed values, when any */
+    const char *enum_values[SCHEMA_ENUM_MAX];
+} schema_field;
+
+/* A field that names another record (petId -> pet): its value is that record's id. */
+typedef struct ref_field {
+    const char *field;
+    const char *type;
+} ref_field;
 
 typedef struct entity_rules {
     const char *type;                 /* entity type; "*" for the fallback */
@@ -44,7 +68,61 @@ typedef struct entity_rules {
     counter_mode counters;
     event_order events_order;         /* how an event log is ordered */
     bool events_dedup;                /* an event arriving twice is stored once (by its id) */
+    /* done-wins: the field and value that mean "done", and the fields that travel with it. */
+    const char *done_field;
+    value done_value;
+    int n_done_with;
+    const char *done_with[DONE_WITH_MAX];
+    /* Payload validation: the fields a change of this type may carry, when n_schema > 0. */
+    int n_schema;
+    schema_field schema[SCHEMA_FIELDS_MAX];
+    /* Dependencies: lower ranks are pushed first (parents before children). */
+    int rank;
+    int n_refs;
+    ref_field refs[REFS_MAX];
+    /* A reducer that recomputes projections from the event log after every merge, or NULL. */
+    const char *reducer;
 } entity_rules;
+
+/* How a client finds what to push. */
+typedef enum change_detection {
+    CHANGES_OUTBOX,      /* a sync queue written with each change, in one transaction */
+    CHANGES_WATERMARK,   /* records whose clientUpdatedAt is after the last push's timestamp */
+} change_detection;
+
+/* Which clock the watermark of CHANGES_WATERMARK is read from after a successful push. */
+typedef enum watermark_clock {
+    WATERMARK_DEVICE,    /* the device's clock when the push succeeded (StrongLog) */
+    WATERMARK_SERVER,    /* the server's timestamp in its answer (activity events' newSyncTimestamp) */
+} watermark_clock;
+
+/* What a pull cursor counts. */
+typedef enum cursor_kind {
+    CURSOR_SEQ,          /* the server's change-log sequence number: never misses a change */
+    CURSOR_SERVER_TIME,  /* the server's updatedAt timestamps (?since=ts) */
+} cursor_kind;
+
+/* Where a timestamp cursor moves after a page. */
+typedef enum cursor_next {
+    NEXT_LAST_RECORD,    /* the last record's updatedAt */
+    NEXT_SERVER_NOW,     /* the server's clock in the answer (lastSyncTimestamp = response.timestamp) */
+} cursor_next;
+
+/* How the server decides that a change is concurrent with its record. */
+typedef enum conflict_detection {
+    DETECT_VERSION,      /* optimistic locking: the change's base version is not the record's */
+    DETECT_TIMESTAMP,    /* SmartDMV: the record's updatedAt (server clock) is after the change's
+                            timestamp (device clock) */
+} conflict_detection;
+
+/* What the simulated user picks when resolving a conflict by hand. */
+typedef enum manual_pick {
+    PICK_LOCAL,          /* keep this device's version */
+    PICK_SERVER,         /* keep the server's version */
+    PICK_MERGE,          /* both: the server's, with this device's fields on top */
+    PICK_NEWEST,         /* the version with the later device timestamp */
+    PICK_RANDOM,         /* drawn by the world, per conflict, from the device's resolve stream */
+} manual_pick;
 
 typedef struct profile {
     const char *name;
@@ -60,7 +138,24 @@ typedef struct profile {
     int n_retry;                      /* entries in retry_us, >= 1 */
     int64_t retry_us[PROFILE_RETRY_MAX];  /* delay before retry k (k = failures - 1) */
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
+    int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    /* Change detection and cursors. */
+    change_detection changes;
+    watermark_clock watermark;
+    cursor_kind cursor;
+    cursor_next cursor_next;
+    bool cursor_inclusive;            /* a timestamp cursor asks for >= since (else > since) */
+    int n_pull_types;                 /* > 0: one cursor per entity type, pulled in this order */
+    const char *pull_types[PROFILE_ENTITIES_MAX];
+    /* Server behaviour. */
+    conflict_detection detect;
+    bool batch_atomic;                /* an invalid change rolls back its whole push */
+    bool validate_client;             /* a device refuses a write that fails its type's schema */
+    bool validate_server;             /* the server refuses a change that fails its type's schema */
+    /* Manual resolution: how long the simulated user takes, and what they pick. */
+    int64_t resolve_delay_us;
+    manual_pick resolve_pick;
     /* Conflict rules. */
     entity_rules fallback;            /* for entity types not listed */
     int n_entities;
@@ -80,5 +175,12 @@ const char *counter_mode_name(counter_mode m);
 bool counter_mode_parse(const char *text, counter_mode *out);
 const char *event_order_name(event_order o);
 bool event_order_parse(const char *text, event_order *out);
+const char *manual_pick_name(manual_pick p);
+bool manual_pick_parse(const char *text, manual_pick *out);
+const char *change_detection_name(change_detection c);
+const char *watermark_clock_name(watermark_clock w);
+const char *cursor_kind_name(cursor_kind k);
+const char *cursor_next_name(cursor_next n);
+const char *conflict_detection_name(conflict_detection d);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * record: the record model and its JSON form. The same JSON is the stored
  * body of a record (store.c) and its form on the wire (wire.c):
- *   {"type","id","version","seq","deleted",
+ *   {"type","id","version","seq"[,"su"],"deleted",   (su: the server's updatedAt, when stored)
  *    "st": stamp, "del": stamp (only while deleted),
  *    "fields": {name: {"v": value, "w","t","hl","hc","s"}}}
- * with a stamp as {"w","t","hl","hc","s"} (write, wall clock, HLC, server clock).
+ * with a stamp as {"w","t","hl","hc","s"[,"sv"]} (write, wall clock, HLC, server
+ * clock, and the record version the server stored it in, when it has).
  */
 #include "engine/record.h"
 #include "base/json.h"
@@ -278,6 +279,8 @@ static void add_stamp_members(cJSON *o, const stamp *st)
     cJSON_AddNumberToObject(o, "hl", (double)st->h.l_us);
     cJSON_AddNumberToObject(o, "hc", (double)st->h.c);
     cJSON_AddNumberToObject(o, "s", (double)st->server_us);
+    if (st->version)
+        cJSON_AddNumberToObject(o, "sv", (double)st->version);
 }
 
 cJSON *stamp_to_json(const stamp *st)
@@ -307,6 +310,13 @@ bool stamp_from_json(const cJSON *j, stamp *out)
     out->h.l_us = hl;
     out->h.c = (uint32_t)hc;
     out->server_us = s;
+    out->version = 0;
+    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(j, "sv");
+    if (sv) {
+        if (!cJSON_IsNumber(sv) || sv->valuedouble < 0)
+            return false;
+        out->version = (int64_t)sv->valuedouble;
+    }
     return true;
 }
 
@@ -343,6 +353,8 @@ cJSON *record_to_json(const record *r)
     cJSON_AddStringToObject(o, "tenant", r->tenant ? r->tenant : "");
     cJSON_AddNumberToObject(o, "version", (double)r->version);
     cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+    if (r->updated_us)
+        cJSON_AddNumberToObject(o, "su", (double)r->updated_us);
     cJSON_AddBoolToObject(o, "deleted", r->deleted);
     cJSON_AddItemToObject(o, "st", stamp_to_json(&r->st));
     if (r->del.w != WRITE_NONE)
@@ -434,6 +446,11 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
         return false;
     }
     out->deleted = cJSON_IsTrue(deleted);
+    const cJSON *su = cJSON_GetObjectItemCaseSensitive(j, "su");
+    if (su && !get_i64(j, "su", &out->updated_us)) {
+        *why = "record with a non-numeric su";
+        return false;
+    }
     if (!stamp_from_json(cJSON_GetObjectItemCaseSensitive(j, "st"), &out->st)) {
         *why = "record with a malformed stamp";
         return false;
@@ -507,6 +524,10 @@ static void encode_stamp_members(buf *b, const stamp *st)
     json_put_i64(b, st->h.c);
     buf_puts(b, ",\"s\":");
     json_put_i64(b, st->server_us);
+    if (st->version) {
+        buf_puts(b, ",\"sv\":");
+        json_put_i64(b, st->version);
+    }
 }
 
 static void encode_value(buf *b, const value *v)
@@ -532,6 +553,10 @@ void record_encode(const record *r, buf *b)
     json_put_i64(b, r->version);
     buf_puts(b, ",\"seq\":");
     json_put_i64(b, r->seq);
+    if (r->updated_us) {
+        buf_puts(b, ",\"su\":");
+        json_put_i64(b, r->updated_us);
+    }
     buf_puts(b, r->deleted ? ",\"deleted\":true,\"st\":{" : ",\"deleted\":false,\"st\":{");
     encode_stamp_members(b, &r->st);
     buf_putc(b, '}');
@@ -682,7 +707,7 @@ static bool decode_event(json_reader *jr, arena *a, log_event *e)
 
 static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v, counter_part **parts, int *n_parts)
 {
-    int64_t w = -1, t = 0, hl = 0, hc = 0, s = 0;
+    int64_t w = -1, t = 0, hl = 0, hc = 0, s = 0, sv = 0;
     bool have_v = false;
     const char *key;
     if (n_parts)
@@ -701,6 +726,8 @@ static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v, count
             ok = jr_int(jr, &hc);
         else if (strcmp(key, "s") == 0)
             ok = jr_int(jr, &s);
+        else if (strcmp(key, "sv") == 0)
+            ok = jr_int(jr, &sv);
         else if (v && strcmp(key, "v") == 0) {
             have_v = true;
             ok = decode_value(jr, a, v);
@@ -711,13 +738,14 @@ static bool decode_stamped(json_reader *jr, arena *a, stamp *st, value *v, count
         if (!ok)
             return false;
     }
-    if (!jr_ok(jr) || w < 0 || hc < 0 || hc > UINT32_MAX || (v && !have_v))
+    if (!jr_ok(jr) || w < 0 || hc < 0 || hc > UINT32_MAX || sv < 0 || (v && !have_v))
         return false;
     st->w = (write_id)w;
     st->ts_us = t;
     st->h.l_us = hl;
     st->h.c = (uint32_t)hc;
     st->server_us = s;
+    st->version = sv;
     return true;
 }
 
@@ -743,6 +771,8 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
             ok = jr_int(&jr, &out->version);
         else if (strcmp(key, "seq") == 0)
             ok = jr_int(&jr, &out->seq);
+        else if (strcmp(key, "su") == 0)
+            ok = jr_int(&jr, &out->updated_us);
         else if (strcmp(key, "deleted") == 0)
             ok = have_deleted = jr_bool(&jr, &out->deleted);
         else if (strcmp(key, "st") == 0)

@@ -30,6 +30,9 @@ typedef struct stamp {
     int64_t ts_us;       /* writer's wall clock at the write */
     hlc h;               /* writer's hybrid logical clock at the write */
     int64_t server_us;   /* server's wall clock when the server applied it; 0 before */
+    int64_t version;     /* the record version the server stored this value in; 0 before.
+                            A field whose version is at most a change's base version was
+                            not touched since the change's base: three-way merge's test. */
 } stamp;
 
 /* One node's contribution to a counter CRDT: increments (p) and decrements (n) so far. */
@@ -69,6 +72,7 @@ typedef struct record {
     bool deleted;
     int64_t version;     /* server version this state is (based on); 0 = never acknowledged */
     int64_t seq;         /* server change-log sequence of this state; 0 = none */
+    int64_t updated_us;  /* the server's clock when it stored this state (updatedAt); 0 = never */
     stamp st;            /* the last write applied to the record, of any kind */
     stamp del;           /* the delete in effect while deleted; w == WRITE_NONE otherwise */
     int n_fields;

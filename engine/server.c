@@ -18,6 +18,8 @@
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "engine/reducer.h"
+#include "engine/schema.h"
 #include "engine/strategy.h"
 #include "engine/wire.h"
 
@@ -59,12 +61,26 @@ static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
     }
 }
 
+/* Values this version stored for the first time carry its number (three-way merge's "changed since"). */
+static void stamp_versions(record *r)
+{
+    if (r->st.version == 0)
+        r->st.version = r->version;
+    if (r->deleted && r->del.version == 0)
+        r->del.version = r->version;
+    for (int i = 0; i < r->n_fields; i++)
+        if (r->fields[i].st.version == 0)
+            r->fields[i].st.version = r->version;
+}
+
 static const char *status_name(resolve_verdict v)
 {
     switch (v) {
     case RESOLVE_INCOMING: return "applied";
     case RESOLVE_MERGED: return "merged";
     case RESOLVE_CURRENT: return "rejected";
+    case RESOLVE_REFUSED: return "refused";
+    case RESOLVE_PENDING: return "conflict";
     }
     return "?";
 }
@@ -98,25 +114,41 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
         .op = c->op,
         .n_changed = c->n_changed,
         .changed = c->changed,
-        .concurrent = found && c->base_version != cur.version,
+        .concurrent = found && (s->profile->detect == DETECT_TIMESTAMP ? cur.updated_us > c->rec.st.ts_us
+                                                                       : c->base_version != cur.version),
+        .base_version = c->base_version,
+        .force = c->force,
         .rules = profile_rules(s->profile, c->rec.type),
     };
     resolve_output out;
     strategy_resolve(&in, &out, &s->scratch);
+    if (out.verdict == RESOLVE_REFUSED) {
+        observation refused = { .kind = OBS_REFUSED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w,
+                                .detail = in.rules->strategy->name };
+        observe(s, &refused);
+        return wire_result_json(c->op_id, status_name(out.verdict), false, &out.result);
+    }
 
-    const entity_rules *rules = profile_rules(s->profile, c->rec.type);
+    const entity_rules *rules = in.rules;
     if (rules->events_order == EVENT_ORDER_SERVER)
         record_sort_events(&out.result, rules->events_order);
-    bool changed = !found || !record_same_provenance(&out.result, &cur);
+    if (rules->reducer && out.result.n_events)
+        reducer_apply(rules->reducer, &out.result, &s->scratch);
+    bool changed = out.verdict != RESOLVE_PENDING && (!found || !record_same_provenance(&out.result, &cur));
     if (changed) {
         out.result.version = (found ? cur.version : 0) + 1;
         out.result.seq = ++s->seq;
+        out.result.updated_us = now_us;
+        stamp_versions(&out.result);
         store_record_put(s->store, &out.result);
         store_changelog_add(s->store, &out.result);
         engine_observe_record(&s->cfg, &out.result, &s->scratch);
     } else {
         out.result = cur;
     }
+    /* Losers the strategy keeps go to the conflict store, each with the version it lost as. */
+    for (int i = 0; i < out.n_kept; i++)
+        store_kept_add(s->store, out.kept[i] == c->rec.st.w || !found ? &c->rec : &cur, out.kept[i]);
     if (out.conflict) {
         bool incoming_won = out.verdict != RESOLVE_CURRENT;
         observation conflict = {
@@ -156,17 +188,79 @@ static void rebase_within_batch(wire_change *changes, int i, const cJSON *const 
     }
 }
 
+/* Why the change fails its type's schema, or NULL. */
+static const char *invalid(server *s, const wire_change *c)
+{
+    if (!s->profile->validate_server)
+        return NULL;
+    return schema_check(profile_rules(s->profile, c->rec.type), &c->rec, c->op, c->n_changed, c->changed,
+                        &s->scratch);
+}
+
+static cJSON *invalid_result(server *s, const wire_change *c, const char *why)
+{
+    observation obs = { .kind = OBS_INVALID, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w, .detail = why };
+    observe(s, &obs);
+    record now;
+    if (!store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &now)) {
+        record_init(&now, &s->scratch, c->rec.type, c->rec.id);
+        now.tenant = c->rec.tenant;
+    }
+    cJSON *result = wire_result_json(c->op_id, "invalid", false, &now);
+    cJSON_AddStringToObject(result, "error", why);
+    return result;
+}
+
+/*
+ * Batch transactions with rollback (the delta-sync API): one invalid change and
+ * the whole push is refused -- the invalid change with its reason, the rest as
+ * rolled back -- and nothing of it is applied.
+ */
+static bool reject_batch(server *s, int from, int64_t req, int64_t now_us, int n, const wire_change *changes)
+{
+    int bad = -1;
+    const char *why = NULL;
+    for (int i = 0; i < n && bad < 0; i++)
+        if ((why = invalid(s, &changes[i])))
+            bad = i;
+    if (bad < 0)
+        return false;
+    cJSON *reply = wire_push_result_new(req, s->clock, now_us);
+    for (int i = 0; i < n; i++) {
+        cJSON *result;
+        if (i == bad) {
+            result = invalid_result(s, &changes[i], why);
+        } else {
+            record none;
+            record_init(&none, &s->scratch, changes[i].rec.type, changes[i].rec.id);
+            result = wire_result_json(changes[i].op_id, "rolled-back", false, &none);
+        }
+        wire_push_result_add(reply, result);
+    }
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, reply);
+    return true;
+}
+
 static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
 {
     int n;
     wire_change *changes;
     if (!wire_push_parse(msg, &s->scratch, &n, &changes))
         return;   /* malformed: no reply, as a server rejecting garbage would not help */
+    if (s->profile->batch_atomic && reject_batch(s, from, req, now_us, n, changes))
+        return;
     cJSON *results = cJSON_CreateArray();
     const cJSON **by_change = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *by_change);
     store_begin(s->store);
     for (int i = 0; i < n; i++) {
         wire_change *c = &changes[i];
+        const char *why = invalid(s, c);
+        if (why) {
+            cJSON *result = invalid_result(s, c, why);
+            cJSON_AddItemToArray(results, result);
+            by_change[i] = result;
+            continue;
+        }
         if (s->profile->idempotency) {
             const char *prior = store_applied_get(s->store, from, c->op_id, &s->scratch);
             if (prior) {
@@ -211,7 +305,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     store_meta_set(s->store, "hlc_c", s->clock.c);
     store_commit(s->store);
 
-    cJSON *reply = wire_push_result_new(req, s->clock);
+    cJSON *reply = wire_push_result_new(req, s->clock, now_us);
     cJSON_ReplaceItemInObjectCaseSensitive(reply, "results", results);
     s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, reply);
 }
@@ -219,23 +313,29 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
 static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
 {
     int64_t since;
+    const char *type;
     int limit;
-    if (!wire_pull_parse(msg, &since, &limit))
+    if (!wire_pull_parse(msg, &s->scratch, &since, &type, &limit))
         return;
-    (void)now_us;
     record *records;
     /* Ask for one more than the page to learn whether another page follows. */
-    int n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->scratch, &records);
+    int n;
+    if (s->profile->cursor == CURSOR_SERVER_TIME)
+        n = store_changes_since_time(s->store, tenant_of(s, from), type, since, s->profile->cursor_inclusive,
+                                     limit + 1, &s->scratch, &records);
+    else
+        n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->scratch, &records);
     bool has_more = n > limit;
     if (has_more)
         n = limit;
-    int64_t next = n > 0 ? records[n - 1].seq : since;
+    int64_t next = n == 0 ? since : s->profile->cursor == CURSOR_SERVER_TIME ? records[n - 1].updated_us : records[n - 1].seq;
     if (!has_more) {
         /* Lets the world tell "caught up" from "idle": nothing newer exists for this device. */
         observation served = { .kind = OBS_SERVED_HEAD, .peer = from };
         observe(s, &served);
     }
-    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, wire_pull_result(req, s->clock, n, records, next, has_more));
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
+                     wire_pull_result(req, s->clock, now_us, n, records, next, has_more));
 }
 
 static void server_boot(node *n, int64_t now_us)

@@ -31,6 +31,17 @@ enum stmt_id {
     ST_OUTBOX_HAS,
     ST_OUTBOX_REBASE,
     ST_OUTBOX_COUNT,
+    ST_OUTBOX_MARK_CONFLICT,
+    ST_OUTBOX_REMOVE_RECORD,
+    ST_OUTBOX_ATTEMPTED,
+    ST_RECORD_REMOVE,
+    ST_CHANGES_SINCE_TIME,
+    ST_CHANGES_SINCE_TIME_TYPE,
+    ST_LOCAL_CHANGES_SINCE,
+    ST_CONFLICT_PUT,
+    ST_CONFLICT_GET,
+    ST_CONFLICT_REMOVE,
+    ST_CONFLICT_COUNT,
     ST_APPLIED_GET,
     ST_APPLIED_PUT,
     ST_KEPT_ADD,
@@ -43,20 +54,36 @@ static const char *const SQL[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_RECORD_GET] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
     [ST_RECORD_BODY] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
-    [ST_RECORD_PUT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body) "
-                       "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6) "
-                       "ON CONFLICT(type, id) DO UPDATE SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6"),
+    [ST_RECORD_PUT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body, server_ts, local_ts) "
+                       "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8, ?9) "
+                       "ON CONFLICT(type, id) DO UPDATE SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6,"
+                       " server_ts = ?8, local_ts = ?9"),
     [ST_CHANGES_SINCE] = "SELECT body FROM records WHERE tenant = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_CHANGELOG_ADD] = "INSERT INTO changes(seq, type, id, version, w) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_RECORDS_ALL] = "SELECT body FROM records ORDER BY type, id",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-    [ST_OUTBOX_ADD] = "INSERT INTO outbox(type, id, op, base_version, w, changed, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_OUTBOX_PEEK] = "SELECT seq, op, base_version, w, changed, body FROM outbox ORDER BY seq LIMIT ?1",
+    [ST_OUTBOX_ADD] = ("INSERT INTO outbox(type, id, op, base_version, w, changed, body, force, rank)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+    [ST_OUTBOX_PEEK] = ("SELECT seq, op, base_version, w, changed, body, force, attempts, rank FROM outbox"
+                        " WHERE state = 0 ORDER BY rank, seq LIMIT ?1"),
     [ST_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE seq = ?1",
     [ST_OUTBOX_HAS] = "SELECT 1 FROM outbox WHERE type = ?1 AND id = ?2 LIMIT 1",
     [ST_OUTBOX_REBASE] = "UPDATE outbox SET base_version = ?4 WHERE type = ?1 AND id = ?2 AND base_version = ?3",
-    [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
+    [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = 0",
+    [ST_OUTBOX_MARK_CONFLICT] = "UPDATE outbox SET state = 1 WHERE type = ?1 AND id = ?2",
+    [ST_OUTBOX_REMOVE_RECORD] = "DELETE FROM outbox WHERE type = ?1 AND id = ?2",
+    [ST_OUTBOX_ATTEMPTED] = "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1 RETURNING attempts",
+    [ST_RECORD_REMOVE] = "DELETE FROM records WHERE type = ?1 AND id = ?2",
+    [ST_CHANGES_SINCE_TIME] = ("SELECT body FROM records WHERE tenant = ?3 AND (server_ts > ?1 OR (?4 AND server_ts = ?1))"
+                               " ORDER BY server_ts, seq LIMIT ?2"),
+    [ST_CHANGES_SINCE_TIME_TYPE] = ("SELECT body FROM records WHERE tenant = ?3 AND type = ?5"
+                                    " AND (server_ts > ?1 OR (?4 AND server_ts = ?1)) ORDER BY server_ts, seq LIMIT ?2"),
+    [ST_LOCAL_CHANGES_SINCE] = "SELECT body FROM records WHERE local_ts > ?1 ORDER BY local_ts, type, id LIMIT ?2",
+    [ST_CONFLICT_PUT] = "INSERT OR REPLACE INTO conflicts(type, id, body) VALUES (?1, ?2, ?3)",
+    [ST_CONFLICT_GET] = "SELECT body FROM conflicts WHERE type = ?1 AND id = ?2",
+    [ST_CONFLICT_REMOVE] = "DELETE FROM conflicts WHERE type = ?1 AND id = ?2",
+    [ST_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts",
     [ST_APPLIED_GET] = "SELECT result FROM applied_ops WHERE device = ?1 AND op = ?2",
     [ST_APPLIED_PUT] = "INSERT OR REPLACE INTO applied_ops(device, op, result) VALUES (?1, ?2, ?3)",
     [ST_KEPT_ADD] = "INSERT OR IGNORE INTO kept(type, id, w, body) VALUES (?1, ?2, ?3, ?4)",
@@ -68,14 +95,23 @@ static const char SCHEMA[] =
     "PRAGMA synchronous = OFF;"
     "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
+    "  server_ts INTEGER NOT NULL, local_ts INTEGER NOT NULL,"
     "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
     "CREATE INDEX records_seq ON records(tenant, seq);"
+    "CREATE INDEX records_server_ts ON records(tenant, server_ts);"
+    "CREATE INDEX records_local_ts ON records(local_ts);"
     "CREATE TABLE changes(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  version INTEGER NOT NULL, w INTEGER NOT NULL);"
     "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  op INTEGER NOT NULL, base_version INTEGER NOT NULL, w INTEGER NOT NULL,"
-    "  changed TEXT NOT NULL, body TEXT NOT NULL);"
+    "  changed TEXT NOT NULL, body TEXT NOT NULL,"
+    "  force INTEGER NOT NULL DEFAULT 0,"      /* a user's resolution: overwrite whatever the version */
+    "  rank INTEGER NOT NULL DEFAULT 0,"       /* dependency rank: parents push before children */
+    "  state INTEGER NOT NULL DEFAULT 0,"      /* 0 pending, 1 waiting for the user (a conflict) */
+    "  attempts INTEGER NOT NULL DEFAULT 0);"  /* pushes that went unanswered */
     "CREATE INDEX outbox_record ON outbox(type, id);"
+    "CREATE TABLE conflicts(type TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,"
+    "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
     "CREATE TABLE applied_ops(device INTEGER NOT NULL, op INTEGER NOT NULL, result TEXT NOT NULL,"
     "  PRIMARY KEY(device, op)) WITHOUT ROWID;"
     "CREATE TABLE kept(type TEXT NOT NULL, id TEXT NOT NULL, w INTEGER NOT NULL, body TEXT NOT NULL,"
@@ -210,6 +246,8 @@ static void put_encoded(store *s, const record *r)
     sqlite3_bind_int64(st, 4, r->version);
     sqlite3_bind_int(st, 5, r->deleted);
     bind_text(st, 6, body);
+    sqlite3_bind_int64(st, 8, r->updated_us);
+    sqlite3_bind_int64(st, 9, r->st.ts_us);
     bind_text(st, 7, r->tenant ? r->tenant : "");
     run_done(s, ST_RECORD_PUT);
 }
@@ -337,6 +375,8 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     sqlite3_bind_int64(st, 5, (sqlite3_int64)e->w);
     bind_text(st, 6, changed);
     bind_text(st, 7, body);
+    sqlite3_bind_int(st, 8, e->force);
+    sqlite3_bind_int(st, 9, e->rank);
     run_done(s, ST_OUTBOX_ADD);
     xfree(changed);
     return sqlite3_last_insert_rowid(s->db);
@@ -367,6 +407,9 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
         decode_body(st, 5, a, &e->body);
         e->type = e->body.type;
         e->id = e->body.id;
+        e->force = sqlite3_column_int(st, 6) != 0;
+        e->attempts = sqlite3_column_int(st, 7);
+        e->rank = sqlite3_column_int(st, 8);
     }
     if (rc != SQLITE_DONE)
         store_fail(s, SQL[ST_OUTBOX_PEEK]);
@@ -458,4 +501,120 @@ void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const cha
     if (rc != SQLITE_DONE)
         store_fail(s, SQL[ST_KEPT_ALL]);
     finish(s, ST_KEPT_ALL);
+}
+
+static void bind_key(sqlite3_stmt *st, const char *type, const char *id)
+{
+    bind_text(st, 1, type);
+    bind_text(st, 2, id);
+}
+
+void store_outbox_mark_conflict(store *s, const char *type, const char *id)
+{
+    bind_key(s->stmt[ST_OUTBOX_MARK_CONFLICT], type, id);
+    run_done(s, ST_OUTBOX_MARK_CONFLICT);
+}
+
+void store_outbox_remove_record(store *s, const char *type, const char *id)
+{
+    bind_key(s->stmt[ST_OUTBOX_REMOVE_RECORD], type, id);
+    run_done(s, ST_OUTBOX_REMOVE_RECORD);
+}
+
+int store_outbox_attempted(store *s, int64_t seq)
+{
+    sqlite3_stmt *st = s->stmt[ST_OUTBOX_ATTEMPTED];
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    int attempts = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_OUTBOX_ATTEMPTED]);
+    finish(s, ST_OUTBOX_ATTEMPTED);
+    return attempts;
+}
+
+void store_record_remove(store *s, const char *type, const char *id)
+{
+    bind_key(s->stmt[ST_RECORD_REMOVE], type, id);
+    run_done(s, ST_RECORD_REMOVE);
+}
+
+/* Run a statement whose rows are record bodies; at most limit of them, decoded into a. */
+static int collect_bodies(store *s, enum stmt_id id, int limit, arena *a, record **out)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    record *records = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *records);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        assert(n < limit);
+        decode_body(st, 0, a, &records[n++]);
+    }
+    if (rc != SQLITE_DONE)
+        store_fail(s, SQL[id]);
+    finish(s, id);
+    *out = records;
+    return n;
+}
+
+int store_changes_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
+                             int limit, arena *a, record **out)
+{
+    enum stmt_id id = type ? ST_CHANGES_SINCE_TIME_TYPE : ST_CHANGES_SINCE_TIME;
+    sqlite3_stmt *st = s->stmt[id];
+    sqlite3_bind_int64(st, 1, since_us);
+    sqlite3_bind_int(st, 2, limit);
+    bind_text(st, 3, tenant);
+    sqlite3_bind_int(st, 4, inclusive);
+    if (type)
+        bind_text(st, 5, type);
+    return collect_bodies(s, id, limit, a, out);
+}
+
+int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, record **out)
+{
+    sqlite3_stmt *st = s->stmt[ST_LOCAL_CHANGES_SINCE];
+    sqlite3_bind_int64(st, 1, since_us);
+    sqlite3_bind_int(st, 2, limit);
+    return collect_bodies(s, ST_LOCAL_CHANGES_SINCE, limit, a, out);
+}
+
+void store_conflict_put(store *s, const record *server_version)
+{
+    sqlite3_stmt *st = s->stmt[ST_CONFLICT_PUT];
+    const char *body = encode_body(s, server_version);
+    bind_key(st, server_version->type, server_version->id);
+    bind_text(st, 3, body);
+    run_done(s, ST_CONFLICT_PUT);
+}
+
+bool store_conflict_get(store *s, const char *type, const char *id, arena *a, record *server_version)
+{
+    sqlite3_stmt *st = s->stmt[ST_CONFLICT_GET];
+    bind_key(st, type, id);
+    int rc = sqlite3_step(st);
+    bool found = false;
+    if (rc == SQLITE_ROW)
+        found = decode_body(st, 0, a, server_version);
+    else if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_CONFLICT_GET]);
+    finish(s, ST_CONFLICT_GET);
+    return found;
+}
+
+void store_conflict_remove(store *s, const char *type, const char *id)
+{
+    bind_key(s->stmt[ST_CONFLICT_REMOVE], type, id);
+    run_done(s, ST_CONFLICT_REMOVE);
+}
+
+int64_t store_conflict_count(store *s)
+{
+    sqlite3_stmt *st = s->stmt[ST_CONFLICT_COUNT];
+    if (sqlite3_step(st) != SQLITE_ROW)
+        store_fail(s, SQL[ST_CONFLICT_COUNT]);
+    int64_t n = sqlite3_column_int64(st, 0);
+    finish(s, ST_CONFLICT_COUNT);
+    return n;
 }

@@ -2,9 +2,15 @@
  * store: a replica's durable state in its own SQLite database.
  *
  * Tables (open a --store-dir file with sqlite3 to read them):
- *   records(type, id, tenant, seq, version, deleted, body)  body = record JSON (record.h)
+ *   records(type, id, tenant, seq, version, deleted, body, server_ts, local_ts)
+ *                                                  body = record JSON (record.h); server_ts =
+ *                                                  its updatedAt on the server; local_ts = the
+ *                                                  device clock of its last write (clientUpdatedAt)
  *   changes(seq, type, id, version, w)             server: append-only change log
- *   outbox(seq, type, id, op, base_version, w, changed, body)   client: sync queue
+ *   outbox(seq, type, id, op, base_version, w, changed, body, force, rank, state, attempts)
+ *                                                  client: sync queue
+ *   conflicts(type, id, body)                      client: the server's side of a conflict
+ *                                                  waiting for the user
  *   applied_ops(device, op, result)                server: idempotency keys and their outcome
  *   kept(type, id, w, body)                        losing versions kept for the user
  *   meta(key, value)                               cursors and counters
@@ -35,6 +41,9 @@ typedef struct outbox_entry {
     int n_changed;
     const char **changed;     /* field names the change wrote */
     record body;              /* the whole record after the change */
+    bool force;               /* a user's resolution of a conflict: the server takes it whole */
+    int rank;                 /* dependency rank of its type: lower ranks are pushed first */
+    int attempts;             /* pushes of it that went unanswered (read only) */
 } outbox_entry;
 
 /* path NULL: in memory. An existing file is replaced. On failure returns NULL
@@ -62,13 +71,35 @@ int64_t store_meta_get(store *s, const char *key, int64_t fallback);
 void store_meta_set(store *s, const char *key, int64_t number);
 
 int64_t store_outbox_add(store *s, const outbox_entry *e);
-/* The oldest entries, at most max. Returns the count; *out in a. */
+/* The pending entries (not waiting for the user) by rank, then oldest first, at most max.
+ * Returns the count; *out in a. */
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out);
 void store_outbox_remove(store *s, int64_t seq);
+/* Any entry of (type, id), pending or waiting for the user. */
 bool store_outbox_has(store *s, const char *type, const char *id);
 /* Pending changes of (type, id) made on from_version now count as made on to_version. */
 void store_outbox_rebase(store *s, const char *type, const char *id, int64_t from_version, int64_t to_version);
+/* Pending entries only. */
 int64_t store_outbox_count(store *s);
+/* The record's entries wait for the user: they are not pushed until resolved. */
+void store_outbox_mark_conflict(store *s, const char *type, const char *id);
+void store_outbox_remove_record(store *s, const char *type, const char *id);
+/* Count one more unanswered push of the entry; returns its attempts so far. */
+int store_outbox_attempted(store *s, int64_t seq);
+
+void store_record_remove(store *s, const char *type, const char *id);
+/* A tenant's records (of one type, unless type is NULL) stored after since_us by the
+ * server's clock (at since_us too when inclusive), by time, at most limit. *out in a. */
+int store_changes_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
+                             int limit, arena *a, record **out);
+/* Records whose last write's device clock is after since_us, by that clock, at most limit. */
+int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, record **out);
+
+/* The client's conflict store: the server's version of a record in conflict. */
+void store_conflict_put(store *s, const record *server_version);
+bool store_conflict_get(store *s, const char *type, const char *id, arena *a, record *server_version);
+void store_conflict_remove(store *s, const char *type, const char *id);
+int64_t store_conflict_count(store *s);
 
 /* Idempotency: the stored result JSON text (copied into a), or NULL. */
 const char *store_applied_get(store *s, int64_t device, int64_t op, arena *a);

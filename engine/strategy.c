@@ -5,6 +5,13 @@
  * field they compare; ties always break on the write id, so two replicas
  * resolving the same pair agree. A strategy never looks at anything but
  * its input.
+ *
+ * The merges: merge-two-way is SmartDMV's attemptMerge as its document
+ * writes it (the sender's whole record against the server's, no base);
+ * merge-three-way is the reference design's (per field, against the base
+ * version the change was made on, keeping every loser for the user). Manual
+ * leaves a conflict to the user; done-wins is the delta-sync API's rule;
+ * server-authoritative and immutable refuse what clients may not write.
  */
 #include "engine/strategy.h"
 
@@ -97,6 +104,27 @@ static void merge_commutative(const resolve_input *in, resolve_output *out, aren
         assert(i >= 0);
         if (!record_add_event(&out->result, a, &inc->events[i], in->rules->events_order, in->rules->events_dedup))
             out->verdict = RESOLVE_CURRENT;   /* already there: a retry */
+        return;
+    }
+    if (in->rules->counters == COUNTER_MAX) {
+        /* IronFlow's volume merge: Math.max of the two totals. Concurrent increments made
+         * on the same total are not added; the smaller one is gone. */
+        int taken = 0;
+        for (int k = 0; k < in->n_changed; k++) {
+            const field *f = record_field(inc, in->changed[k]);
+            const field *cf = record_field(in->current, in->changed[k]);
+            assert(f);
+            int64_t mine = cf && cf->v.kind == VAL_INT ? cf->v.i : 0;
+            int64_t theirs = f->v.kind == VAL_INT ? f->v.i : 0;
+            if (!cf || theirs > mine) {
+                record_set_field(&out->result, a, f->name, &f->v, &f->st);
+                taken++;
+            }
+        }
+        if (!taken) {
+            record_copy(&out->result, in->current, a);
+            out->verdict = RESOLVE_CURRENT;
+        }
         return;
     }
     for (int k = 0; k < in->n_changed; k++) {
@@ -225,6 +253,217 @@ static void strategy_lww_hlc(const resolve_input *in, resolve_output *out, arena
     lww(in, out, a, cmp_hlc);
 }
 
+/* --- merges -------------------------------------------------------------- */
+
+static void keep_loser(resolve_output *out, write_id w)
+{
+    if (w == WRITE_NONE)
+        return;
+    for (int i = 0; i < out->n_kept; i++)
+        if (out->kept[i] == w)
+            return;
+    assert(out->n_kept < RESOLVE_KEPT_MAX);
+    out->kept[out->n_kept++] = w;
+}
+
+static void pending(const resolve_input *in, resolve_output *out, arena *a)
+{
+    keep_current(in, out, a);
+    out->verdict = RESOLVE_PENDING;
+}
+
+/*
+ * Three-way merge against the change's base version. A field the server has
+ * not stored since the base takes the sender's value; a field both sides
+ * changed to different values is a real conflict, decided by the hybrid
+ * logical clock (so a causally later write always wins), and the loser is
+ * kept for the user. Deletes meet edits the same way: the newer wins, a
+ * losing edit is kept, and an edit that beats a delete revives the record
+ * without the values the delete removed.
+ */
+static void strategy_merge_three_way(const resolve_input *in, resolve_output *out, arena *a)
+{
+    const record *cur = in->current;
+    const record *inc = in->incoming;
+    int64_t base = in->base_version;
+    if (!in->concurrent) {
+        take_incoming(in, out, a);
+        return;
+    }
+    if (in->op == OP_DELETE) {
+        if (cur->deleted) {
+            keep_current(in, out, a);
+            return;
+        }
+        const stamp *newest = NULL;
+        for (int i = 0; i < cur->n_fields; i++)
+            if (cur->fields[i].st.version > base && (!newest || cmp_hlc(&cur->fields[i].st, newest) > 0))
+                newest = &cur->fields[i].st;
+        if (!newest || cmp_hlc(&inc->st, newest) > 0) {
+            take_incoming(in, out, a);
+            for (int i = 0; i < cur->n_fields; i++)
+                if (cur->fields[i].st.version > base)
+                    keep_loser(out, cur->fields[i].st.w);
+        } else {
+            keep_current(in, out, a);   /* a newer edit stands; the delete removed nothing a user wrote */
+        }
+        return;
+    }
+    if (cur->deleted) {
+        if (cmp_hlc(&inc->st, &cur->del) > 0) {
+            take_incoming(in, out, a);
+            drop_deleted_fields(&out->result, &cur->del, cmp_hlc);
+        } else {
+            keep_current(in, out, a);
+            keep_loser(out, inc->st.w);
+        }
+        return;
+    }
+    record_copy(&out->result, cur, a);
+    int taken = 0;
+    for (int i = 0; i < in->n_changed; i++) {
+        const field *f = record_field(inc, in->changed[i]);
+        const field *cf = record_field(cur, in->changed[i]);
+        assert(f);
+        if (!cf || cf->st.version <= base) {
+            record_set_field(&out->result, a, f->name, &f->v, &f->st);
+            taken++;
+        } else if (value_equal(&cf->v, &f->v)) {
+            keep_loser(out, f->st.w);   /* both wrote the same value: nothing is lost either way */
+        } else if (cmp_hlc(&f->st, &cf->st) > 0) {
+            record_set_field(&out->result, a, f->name, &f->v, &f->st);
+            keep_loser(out, cf->st.w);
+            taken++;
+        } else {
+            keep_loser(out, f->st.w);
+        }
+    }
+    if (taken)
+        out->result.st = inc->st;
+    out->verdict = taken == in->n_changed ? RESOLVE_INCOMING : taken ? RESOLVE_MERGED : RESOLVE_CURRENT;
+}
+
+/*
+ * SmartDMV's attemptMerge, as written: with no base, every field is compared
+ * between the sender's whole record and the server's; equal or one-sided
+ * fields merge, and any field that differs makes the merge fail ("cannot
+ * auto-merge"), which leaves the conflict to the user. A field only the
+ * server changed therefore fails the merge as surely as a real conflict.
+ */
+static void strategy_merge_two_way(const resolve_input *in, resolve_output *out, arena *a)
+{
+    const record *cur = in->current;
+    const record *inc = in->incoming;
+    if (!in->concurrent) {
+        take_incoming(in, out, a);
+        return;
+    }
+    if (in->op == OP_DELETE || cur->deleted) {
+        pending(in, out, a);   /* a deletion conflict has no fields to merge */
+        return;
+    }
+    record_copy(&out->result, cur, a);
+    int from_incoming = 0;
+    for (int i = 0; i < inc->n_fields; i++) {
+        const field *f = &inc->fields[i];
+        const field *cf = record_field(cur, f->name);
+        if (!cf) {
+            record_set_field(&out->result, a, f->name, &f->v, &f->st);
+            from_incoming++;
+        } else if (!value_equal(&cf->v, &f->v)) {
+            pending(in, out, a);
+            return;
+        }
+    }
+    out->result.st = inc->st;
+    out->verdict = from_incoming ? RESOLVE_MERGED : RESOLVE_CURRENT;
+}
+
+/* IronFlow's user confirmation: a concurrent change waits for the user; nothing is decided here. */
+static void strategy_manual(const resolve_input *in, resolve_output *out, arena *a)
+{
+    if (in->concurrent)
+        pending(in, out, a);
+    else
+        take_incoming(in, out, a);
+}
+
+static bool sets_done(const resolve_input *in)
+{
+    const char *name = in->rules->done_field;
+    if (!name)
+        return false;
+    for (int i = 0; i < in->n_changed; i++) {
+        if (strcmp(in->changed[i], name) != 0)
+            continue;
+        const field *f = record_field(in->incoming, name);
+        return f && value_equal(&f->v, &in->rules->done_value);
+    }
+    return false;
+}
+
+/*
+ * The delta-sync API on a version mismatch: a change that marks the task
+ * done wins that field (and the fields that travel with it, completedAt);
+ * the server's other fields stand ("apply done status + keep server title").
+ * Otherwise the server wins, done or not: the change is reported and dropped.
+ */
+static void strategy_done_wins(const resolve_input *in, resolve_output *out, arena *a)
+{
+    const record *cur = in->current;
+    const record *inc = in->incoming;
+    if (!in->concurrent) {
+        take_incoming(in, out, a);
+        return;
+    }
+    if (in->op == OP_DELETE || cur->deleted || !sets_done(in)) {
+        keep_current(in, out, a);
+        return;
+    }
+    record_copy(&out->result, cur, a);
+    const field *f = record_field(inc, in->rules->done_field);
+    record_set_field(&out->result, a, f->name, &f->v, &f->st);
+    int taken = 1;
+    for (int k = 0; k < in->rules->n_done_with; k++)
+        for (int i = 0; i < in->n_changed; i++)
+            if (strcmp(in->changed[i], in->rules->done_with[k]) == 0) {
+                const field *g = record_field(inc, in->changed[i]);
+                record_set_field(&out->result, a, g->name, &g->v, &g->st);
+                taken++;
+            }
+    out->result.st = inc->st;
+    out->verdict = taken == in->n_changed ? RESOLVE_INCOMING : RESOLVE_MERGED;
+}
+
+/* --- what clients may not write --------------------------------------------- */
+
+static void refuse(const resolve_input *in, resolve_output *out, arena *a)
+{
+    out->verdict = RESOLVE_REFUSED;
+    if (in->current) {
+        record_copy(&out->result, in->current, a);
+    } else {
+        /* The server has no such record: an empty one at version 0 tells the client so. */
+        record_init(&out->result, a, in->incoming->type, in->incoming->id);
+        out->result.tenant = arena_strdup(a, in->incoming->tenant);
+    }
+}
+
+/* IronFlow's exercise library, delta-sync's computed streaks: the server's data; a client's change is refused. */
+static void strategy_server_authoritative(const resolve_input *in, resolve_output *out, arena *a)
+{
+    refuse(in, out, a);
+}
+
+/* Delta-sync's points ledger and badges: created once, never changed or deleted. */
+static void strategy_immutable(const resolve_input *in, resolve_output *out, arena *a)
+{
+    if (in->op == OP_CREATE && !in->current)
+        take_incoming(in, out, a);
+    else
+        refuse(in, out, a);
+}
+
 /* --- fixed winners ------------------------------------------------------- */
 
 static void strategy_server_wins(const resolve_input *in, resolve_output *out, arena *a)
@@ -242,15 +481,29 @@ static void strategy_client_wins(const resolve_input *in, resolve_output *out, a
 
 static const strategy_def STRATEGIES[] = {
     { "lww-device-clock", strategy_lww_device_clock,
-      "newest device wall-clock timestamp wins (clock skew can let an older write win)" },
+      "newest device wall-clock timestamp wins (clock skew can let an older write win)", 0 },
     { "lww-server-clock", strategy_lww_server_clock,
-      "newest server receive time wins (the last change to arrive wins)" },
+      "newest server receive time wins (the last change to arrive wins)", 0 },
     { "lww-hlc", strategy_lww_hlc,
-      "newest hybrid logical clock wins (causally later writes always win)" },
+      "newest hybrid logical clock wins (causally later writes always win)", 0 },
     { "server-wins", strategy_server_wins,
-      "on a version conflict the server's record stands; the change is dropped" },
+      "on a version conflict the server's record stands; the change is dropped", 0 },
     { "client-wins", strategy_client_wins,
-      "every change overwrites the server's record, conflict or not" },
+      "every change overwrites the server's record, conflict or not", 0 },
+    { "merge-three-way", strategy_merge_three_way,
+      "per field against the change's base version; real conflicts go to the newer hybrid clock "
+      "and the loser is kept for the user", 0 },
+    { "merge-two-way", strategy_merge_two_way,
+      "SmartDMV's attemptMerge: whole records compared with no base; any differing field leaves the "
+      "conflict to the user", 0 },
+    { "manual", strategy_manual,
+      "a concurrent change waits in a conflict store until the user picks a side or merges", 0 },
+    { "done-wins", strategy_done_wins,
+      "on a version conflict a change that marks the record done wins that field; otherwise the server wins", 0 },
+    { "server-authoritative", strategy_server_authoritative,
+      "server data: every client change is refused and the server's copy stands", STRATEGY_DECIDES_ALL },
+    { "immutable", strategy_immutable,
+      "created once by a client, never changed or deleted: later changes are refused", STRATEGY_DECIDES_ALL },
 };
 
 const strategy_def *strategy_find(const char *name)
@@ -281,6 +534,18 @@ static void resolve_delete_rule(const resolve_input *in, resolve_output *out, ar
         take_incoming(in, out, a);
         return;
     }
+    if (in->rules->on_delete == DELETE_NEWER_TIMESTAMP) {
+        /* IronFlow: "if B's edit timestamp > A's delete: resurrect entity, apply edit; if A's
+         * delete timestamp > B's edit: delete wins". Device clocks decide, skew and all. */
+        const stamp *delete_st = in->op == OP_DELETE ? &in->incoming->st : &cur->del;
+        const stamp *edit_st = in->op == OP_DELETE ? newest_stamp(cur, cmp_device_clock) : &in->incoming->st;
+        bool delete_newer = cmp_device_clock(delete_st, edit_st) > 0;
+        if ((in->op == OP_DELETE) == delete_newer && !(in->op == OP_DELETE && cur->deleted))
+            take_incoming(in, out, a);
+        else
+            keep_current(in, out, a);
+        return;
+    }
     bool delete_wins = in->rules->on_delete == DELETE_WINS;
     if (in->op == OP_DELETE) {
         if (cur->deleted || !delete_wins)
@@ -295,10 +560,29 @@ static void resolve_delete_rule(const resolve_input *in, resolve_output *out, ar
     }
 }
 
+/* A user's resolution of a conflict: their chosen record replaces the server's, whole. */
+static void take_forced(const resolve_input *in, resolve_output *out, arena *a)
+{
+    out->verdict = RESOLVE_INCOMING;
+    record_copy(&out->result, in->incoming, a);
+    if (in->current) {
+        out->result.version = in->current->version;
+        out->result.seq = in->current->seq;
+    }
+}
+
 void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a)
 {
     assert(in->incoming && in->rules && in->rules->strategy);
     memset(out, 0, sizeof *out);
+    if (in->rules->strategy->flags & STRATEGY_DECIDES_ALL) {
+        in->rules->strategy->resolve(in, out, a);
+        return;
+    }
+    if (in->force) {
+        take_forced(in, out, a);
+        return;
+    }
     if (!in->current) {
         take_incoming(in, out, a);
         return;

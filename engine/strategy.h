@@ -24,6 +24,8 @@ typedef struct resolve_input {
     int n_changed;
     const char *const *changed;     /* fields the change wrote (create/update) */
     bool concurrent;                /* the change was not based on current's version */
+    int64_t base_version;           /* the server version the change was made on (three-way merge's base) */
+    bool force;                     /* a user's resolution of a conflict: overwrite, whatever the version */
     const entity_rules *rules;
 } resolve_input;
 
@@ -31,21 +33,36 @@ typedef enum resolve_verdict {
     RESOLVE_INCOMING,   /* the incoming change took effect in full */
     RESOLVE_CURRENT,    /* the current record stands; the change had no effect */
     RESOLVE_MERGED,     /* parts of both */
+    RESOLVE_REFUSED,    /* the entity's rules refuse the change (server-only data): no conflict */
+    RESOLVE_PENDING,    /* a conflict left for the user: the current record stands until resolved */
 } resolve_verdict;
+
+/* Bound on the losing writes one resolution keeps: one per field, plus the record's. */
+#define RESOLVE_KEPT_MAX (RECORD_FIELDS_MAX + 1)
 
 typedef struct resolve_output {
     record result;              /* the resolver's new record, in the caller's arena */
     resolve_verdict verdict;
     bool conflict;              /* a concurrent modification was detected */
     const char *kind;           /* conflict kind: "update-update", "delete-update", ... */
+    /* Losing writes the resolver keeps for the user (a conflict store): the caller stores
+     * each with the record it lost to. Only strategies that keep losers fill it. */
+    int n_kept;
+    write_id kept[RESOLVE_KEPT_MAX];
 } resolve_output;
 
 typedef void (*strategy_fn)(const resolve_input *in, resolve_output *out, arena *a);
+
+enum {
+    STRATEGY_DECIDES_ALL = 1,   /* decides every change to its type itself: creates, increments,
+                                   appends and deletes too, before any other rule */
+};
 
 struct strategy_def {
     const char *name;           /* as written in profiles */
     strategy_fn resolve;
     const char *summary;        /* one line for --help and documentation */
+    unsigned flags;             /* STRATEGY_* */
 };
 
 const strategy_def *strategy_find(const char *name);

@@ -78,6 +78,8 @@ cJSON *wire_push(int64_t req, const char *device, int n, const outbox_entry *ent
         cJSON_AddNumberToObject(c, "op_id", (double)e->seq);
         cJSON_AddStringToObject(c, "op", op_kind_name(e->op));
         cJSON_AddNumberToObject(c, "base_version", (double)e->base_version);
+        if (e->force)
+            cJSON_AddBoolToObject(c, "force", true);
         cJSON *changed = cJSON_AddArrayToObject(c, "changed");
         for (int k = 0; k < e->n_changed; k++)
             cJSON_AddItemToArray(changed, cJSON_CreateString(e->changed[k]));
@@ -106,6 +108,10 @@ bool wire_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes)
             !get_int(c, "base_version", &wc->base_version) || !cJSON_IsArray(changed) ||
             !record_from_json(cJSON_GetObjectItemCaseSensitive(c, "record"), a, &wc->rec, &why))
             return false;
+        const cJSON *force = cJSON_GetObjectItemCaseSensitive(c, "force");
+        if (force && !cJSON_IsBool(force))
+            return false;
+        wc->force = cJSON_IsTrue(force);
         wc->n_changed = cJSON_GetArraySize(changed);
         wc->changed = arena_alloc(a, (size_t)(wc->n_changed ? wc->n_changed : 1) * sizeof *wc->changed);
         int k = 0;
@@ -129,10 +135,11 @@ bool wire_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes)
     return true;
 }
 
-cJSON *wire_push_result_new(int64_t req, hlc clock)
+cJSON *wire_push_result_new(int64_t req, hlc clock, int64_t now_us)
 {
     cJSON *msg = message(MSG_NAMES[MSG_PUSH_RESULT], req);
     add_hlc(msg, clock);
+    cJSON_AddNumberToObject(msg, "now", (double)now_us);
     cJSON_AddArrayToObject(msg, "results");
     return msg;
 }
@@ -152,10 +159,10 @@ void wire_push_result_add(cJSON *msg, cJSON *result)
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(msg, "results"), result);
 }
 
-bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int *n, wire_result **results)
+bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, wire_result **results)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(msg, "results");
-    if (!cJSON_IsArray(arr) || !get_hlc(msg, clock))
+    if (!cJSON_IsArray(arr) || !get_hlc(msg, clock) || !get_int(msg, "now", now_us))
         return false;
     int count = cJSON_GetArraySize(arr);
     wire_result *out = arena_alloc(a, (size_t)(count ? count : 1) * sizeof *out);
@@ -178,27 +185,35 @@ bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int *n, wire
     return true;
 }
 
-cJSON *wire_pull(int64_t req, int64_t since, int limit)
+cJSON *wire_pull(int64_t req, int64_t since, const char *type, int limit)
 {
     cJSON *msg = message(MSG_NAMES[MSG_PULL], req);
     cJSON_AddNumberToObject(msg, "since", (double)since);
+    if (type)
+        cJSON_AddStringToObject(msg, "entity_type", type);
     cJSON_AddNumberToObject(msg, "limit", limit);
     return msg;
 }
 
-bool wire_pull_parse(const cJSON *msg, int64_t *since, int *limit)
+bool wire_pull_parse(const cJSON *msg, arena *a, int64_t *since, const char **type, int *limit)
 {
     int64_t l;
     if (!get_int(msg, "since", since) || !get_int(msg, "limit", &l) || l < 1 || l > 100000 || *since < 0)
         return false;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "entity_type");
+    if (t && !cJSON_IsString(t))
+        return false;
+    *type = t ? arena_strdup(a, t->valuestring) : NULL;
     *limit = (int)l;
     return true;
 }
 
-cJSON *wire_pull_result(int64_t req, hlc clock, int n, const record *records, int64_t next, bool has_more)
+cJSON *wire_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
+                        bool has_more)
 {
     cJSON *msg = message(MSG_NAMES[MSG_PULL_RESULT], req);
     add_hlc(msg, clock);
+    cJSON_AddNumberToObject(msg, "now", (double)now_us);
     cJSON *changes = cJSON_AddArrayToObject(msg, "changes");
     for (int i = 0; i < n; i++)
         cJSON_AddItemToArray(changes, record_to_json(&records[i]));
@@ -207,12 +222,13 @@ cJSON *wire_pull_result(int64_t req, hlc clock, int n, const record *records, in
     return msg;
 }
 
-bool wire_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int *n, record **records, int64_t *next,
-                            bool *has_more)
+bool wire_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
+                            int64_t *next, bool *has_more)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(msg, "changes");
     const cJSON *more = cJSON_GetObjectItemCaseSensitive(msg, "has_more");
-    if (!cJSON_IsArray(arr) || !cJSON_IsBool(more) || !get_int(msg, "next", next) || !get_hlc(msg, clock))
+    if (!cJSON_IsArray(arr) || !cJSON_IsBool(more) || !get_int(msg, "next", next) || !get_hlc(msg, clock) ||
+        !get_int(msg, "now", now_us))
         return false;
     int count = cJSON_GetArraySize(arr);
     record *out = arena_alloc(a, (size_t)(count ? count : 1) * sizeof *out);

@@ -2,14 +2,19 @@
  * wire: the built-in engine's sync protocol, as JSON messages.
  *
  *   client -> server  {"type":"push","req":7,"device":"phone","changes":[
- *                        {"op_id":12,"op":"update","base_version":3,
+ *                        {"op_id":12,"op":"update","base_version":3,["force":true,]
  *                         "changed":["sets"],"record":{...record.h JSON...}}]}
- *   server -> client  {"type":"push_result","req":7,"hlc":[l,c],"results":[
- *                        {"op_id":12,"status":"applied"|"merged"|"rejected"|"forbidden",
+ *   server -> client  {"type":"push_result","req":7,"hlc":[l,c],"now":t,"results":[
+ *                        {"op_id":12,"status":"applied"|"merged"|"rejected"|"refused"|
+ *                                             "conflict"|"forbidden"|"invalid",
  *                         "conflict":false,"record":{...server's record...}}]}
- *   client -> server  {"type":"pull","req":8,"since":41,"limit":100}
- *   server -> client  {"type":"pull_result","req":8,"hlc":[l,c],
+ *   client -> server  {"type":"pull","req":8,"since":41,["entity_type":"task",]"limit":100}
+ *   server -> client  {"type":"pull_result","req":8,"hlc":[l,c],"now":t,
  *                      "changes":[record...],"next":57,"has_more":false}
+ *
+ * "since" and "next" are a change-log sequence number or a server time in
+ * microseconds, as the profile's cursor says; "now" is the server's wall
+ * clock when it answered (a timestamp cursor may take it as the next one).
  *
  * Parsers validate shape and types and refuse anything else, so a replica
  * never acts on a malformed message (an external node may send one).
@@ -39,6 +44,7 @@ typedef struct wire_change {
     int64_t op_id;
     op_kind op;
     int64_t base_version;
+    bool force;              /* a user's resolution: the server takes it whole */
     int n_changed;
     const char **changed;
     record rec;
@@ -58,17 +64,19 @@ bool wire_req(const cJSON *msg, int64_t *req);
 cJSON *wire_push(int64_t req, const char *device, int n, const outbox_entry *entries);
 bool wire_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes);
 
-cJSON *wire_push_result_new(int64_t req, hlc clock);
+cJSON *wire_push_result_new(int64_t req, hlc clock, int64_t now_us);
 /* Append one result; returns the item (owned by msg) so it can be stored for idempotency. */
 cJSON *wire_result_json(int64_t op_id, const char *status, bool conflict, const record *r);
 void wire_push_result_add(cJSON *msg, cJSON *result);
-bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int *n, wire_result **results);
+bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, wire_result **results);
 
-cJSON *wire_pull(int64_t req, int64_t since, int limit);
-bool wire_pull_parse(const cJSON *msg, int64_t *since, int *limit);
+/* type NULL: every entity type. */
+cJSON *wire_pull(int64_t req, int64_t since, const char *type, int limit);
+bool wire_pull_parse(const cJSON *msg, arena *a, int64_t *since, const char **type, int *limit);
 
-cJSON *wire_pull_result(int64_t req, hlc clock, int n, const record *records, int64_t next, bool has_more);
-bool wire_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int *n, record **records, int64_t *next,
-                            bool *has_more);
+cJSON *wire_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
+                        bool has_more);
+bool wire_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
+                            int64_t *next, bool *has_more);
 
 #endif

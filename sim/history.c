@@ -197,6 +197,20 @@ void history_received(history *h, write_id w)
     }
 }
 
+void history_rejected(history *h, write_id w, const char *reason)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0 && !h->writes[i].rejected)
+        h->writes[i].rejected = arena_strdup(&h->a, reason ? reason : "refused");
+}
+
+void history_dropped(history *h, write_id w, const char *reason)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0 && !h->writes[i].dropped)
+        h->writes[i].dropped = arena_strdup(&h->a, reason ? reason : "dropped");
+}
+
 static int compare_writes(const void *a, const void *b)
 {
     write_id x = *(const write_id *)a, y = *(const write_id *)b;

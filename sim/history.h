@@ -60,6 +60,8 @@ typedef struct write_rec {
     write_id displaced_by;  /* the write whose server version first left no trace of this one, or none */
     bool took_effect;       /* a delete: the server's copy was deleted by it at some point */
     write_id revived_by;    /* a delete that took effect: the write that brought the record back */
+    const char *rejected;   /* why the server refused it by its type's rules or schema, or NULL */
+    const char *dropped;    /* why its device abandoned it unsent, or NULL */
 } write_rec;
 
 typedef struct hist_record {
@@ -121,6 +123,10 @@ const write_rec *history_write(const history *h, write_id w);
 /* A node's stored record now reflects these writes (any may be WRITE_NONE). */
 void history_observe(history *h, int node, const char *type, const char *id, const write_id *writes, int n_writes);
 void history_received(history *h, write_id w);
+/* The server refused w (reason copied); its device rolled it back. */
+void history_rejected(history *h, write_id w, const char *reason);
+/* w's device abandoned it unsent (reason copied). */
+void history_dropped(history *h, write_id w, const char *reason);
 /*
  * The server's copy of a record changed to hold exactly these writes (fields,
  * events, its last writer and delete). A write that had a trace in the old

@@ -115,6 +115,8 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "writes", (double)m->writes);
     cJSON_AddNumberToObject(o, "writes_refused", (double)m->writes_refused);
+    cJSON_AddNumberToObject(o, "writes_rejected", (double)m->writes_rejected);
+    cJSON_AddNumberToObject(o, "writes_dropped", (double)m->writes_dropped);
     cJSON_AddNumberToObject(o, "conflicts", (double)m->conflicts);
     cJSON *kinds = cJSON_AddObjectToObject(o, "conflicts_by_kind");
     for (int i = 0; i < m->n_conflict_kinds; i++)

@@ -517,8 +517,10 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
     static const char *const DELETE_KEYS[] = { "type", "id" };
     static const char *const INCREMENT_KEYS[] = { "type", "id", "field", "by" };
     static const char *const APPEND_KEYS[] = { "type", "id", "event" };
+    static const char *const RESOLVE_KEYS[] = { "type", "id", "pick" };
     bool keys_ok;
     switch (kind) {
+    case OP_RESOLVE: keys_ok = yaml_check_keys(&L->doc, n, RESOLVE_KEYS, N(RESOLVE_KEYS), L->d, context); break;
     case OP_DELETE: keys_ok = yaml_check_keys(&L->doc, n, DELETE_KEYS, N(DELETE_KEYS), L->d, context); break;
     case OP_INCREMENT: keys_ok = yaml_check_keys(&L->doc, n, INCREMENT_KEYS, N(INCREMENT_KEYS), L->d, context); break;
     case OP_APPEND: keys_ok = yaml_check_keys(&L->doc, n, APPEND_KEYS, N(APPEND_KEYS), L->d, context); break;
@@ -556,6 +558,30 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
         s->op.fields = f;
         return true;
     }
+    if (kind == OP_RESOLVE) {
+        struct fy_node *pick = yaml_get(n, "pick");
+        if (!pick) {
+            diag_error(L->d, pos_of(L, n), "%s needs 'pick' (local, server, merge or newest)", context);
+            return false;
+        }
+        op_field *f = arena_alloc(&sc->arena, sizeof *f);
+        f->name = "pick";
+        const char *text;
+        manual_pick p;
+        if (!yaml_string(&L->doc, pick, &sc->arena, &text, L->d, "a pick (local, server, merge or newest)"))
+            return false;
+        if (!manual_pick_parse(text, &p) || p == PICK_RANDOM) {
+            static const char *const PICK_NAMES[] = { "local", "server", "merge", "newest" };
+            const char *hint = diag_suggest(text, PICK_NAMES, N(PICK_NAMES));
+            diag_error(L->d, pos_of(L, pick), "unknown pick '%s'%s%s%s; expected local, server, merge or newest", text,
+                       hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+            return false;
+        }
+        f->v = (value){ .kind = VAL_STRING, .s = text };
+        s->op.n_fields = 1;
+        s->op.fields = f;
+        return true;
+    }
     if (kind == OP_APPEND) {
         struct fy_node *ev = yaml_get(n, "event");
         if (!ev) {
@@ -585,9 +611,9 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
     return true;
 }
 
-static const char *const STEP_ACTIONS[] = { "create",  "update",    "delete", "increment", "append",  "sync",
-                                             "offline", "online",    "partition", "heal", "crash", "restart",
-                                             "clock_step" };
+static const char *const STEP_ACTIONS[] = { "create",  "update",    "delete", "increment", "append",  "resolve",
+                                             "sync",    "offline",   "online", "partition", "heal",   "crash",
+                                             "restart", "clock_step" };
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -630,9 +656,9 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
 {
     if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
         return false;
-    static const char *const KEYS[] = { "at",     "device",    "create", "update", "delete",  "increment",
-                                        "append", "sync",      "offline", "online", "partition", "heal",
-                                        "crash",  "restart",   "clock_step" };
+    static const char *const KEYS[] = { "at",      "device",  "create", "update", "delete",    "increment",
+                                        "append",  "resolve", "sync",   "offline", "online",   "partition",
+                                        "heal",    "crash",   "restart", "clock_step" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -652,8 +678,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     }
     if (!action) {
         diag_error(L->d, pos_of(L, n),
-                   "a step needs an action: create, update, delete, increment, append, sync, offline, online, "
-                   "partition, heal, crash, restart or clock_step");
+                   "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
+                   "online, partition, heal, crash, restart or clock_step");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");

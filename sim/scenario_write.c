@@ -268,6 +268,9 @@ static void put_step(buf *b, const scenario *sc, const step *s)
             buf_puts(b, ", event: ");
             put_fields(b, s->op.fields, s->op.n_fields);
             break;
+        case OP_RESOLVE:
+            buf_printf(b, ", pick: %s", s->op.fields[0].v.s);
+            break;
         case OP_DELETE:
             break;
         }

@@ -17,11 +17,13 @@
 #include "sim/clock.h"
 #include "sim/duration.h"
 #include "sim/history.h"
+#include "sim/pcg.h"
 #include "sim/queue.h"
 #include "sim/trace.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -31,7 +33,16 @@ enum ev_kind {
     EV_TIMER,
     EV_HEAL,
     EV_DEADLINE,
+    EV_RESOLVE,       /* the simulated user resolves a conflict (arg: index into resolutions) */
 };
+
+/* A conflict a device's user will resolve (the profile's manual: delay and pick). */
+typedef struct resolution {
+    int node;
+    const char *type;         /* owned by the world's arena */
+    const char *id;
+    bool done;
+} resolution;
 
 typedef struct slot {
     node *n;
@@ -66,6 +77,11 @@ typedef struct world {
                                   within one instant, which true time cannot */
     int step_index;           /* the step running, for the history */
     const char **tenants;     /* every node's user, by node index (the server's is NULL) */
+    arena a;                  /* the world's own strings (resolutions) */
+    resolution *resolutions;
+    size_t n_resolutions;
+    size_t cap_resolutions;
+    size_t resolutions_pending;
     diag *d;
 } world;
 
@@ -157,6 +173,30 @@ static void count_conflict(world *w, const char *kind)
         w->m.conflict_kinds[w->m.n_conflict_kinds++] = (conflict_kind_count){ kind, 1 };
 }
 
+/*
+ * A conflict waits for this device's user: they resolve it after the profile's
+ * delay, picking as the profile says (or at random, from the device's resolve
+ * stream). A delay of "never" leaves it to the scenario's resolve: steps.
+ */
+static void schedule_resolution(world *w, int node, const char *type, const char *id)
+{
+    const profile *p = &w->sc->profile.engine;
+    if (p->resolve_delay_us < 0)
+        return;
+    for (size_t i = 0; i < w->n_resolutions; i++) {
+        const resolution *r = &w->resolutions[i];
+        if (!r->done && r->node == node && strcmp(r->type, type) == 0 && strcmp(r->id, id) == 0)
+            return;   /* already on the user's list */
+    }
+    xgrow(&w->resolutions, &w->cap_resolutions, w->n_resolutions + 1, sizeof *w->resolutions);
+    w->resolutions[w->n_resolutions] = (resolution){ .node = node, .type = arena_strdup(&w->a, type),
+                                                     .id = arena_strdup(&w->a, id) };
+    w->resolutions_pending++;
+    push_event(w, (event){ .time_us = w->now_us + p->resolve_delay_us, .kind = EV_RESOLVE, .node = node,
+                           .arg = (uint64_t)w->n_resolutions });
+    w->n_resolutions++;
+}
+
 static const char *obs_name(obs_kind kind)
 {
     switch (kind) {
@@ -168,6 +208,11 @@ static const char *obs_name(obs_kind kind)
     case OBS_RETRY: return "retry";
     case OBS_GAVE_UP: return "gave-up";
     case OBS_SERVED_HEAD: return "served-head";
+    case OBS_REFUSED: return "refused";
+    case OBS_CONFLICT_PENDING: return "conflict-pending";
+    case OBS_SEEN: return "seen";
+    case OBS_DROPPED: return "dropped";
+    case OBS_INVALID: return "invalid";
     }
     return "?";
 }
@@ -236,6 +281,29 @@ static void host_observe(void *ctx, int node, const observation *obs)
         w->slots[obs->peer].served_changes = w->server_changes;
         trace_node(w, "peer", obs->peer);
         break;
+    case OBS_REFUSED:
+    case OBS_INVALID:
+        history_rejected(&w->hist, obs->w, obs->detail);
+        w->m.writes_rejected++;
+        trace_int(&w->tr, "w", (int64_t)obs->w);
+        trace_str(&w->tr, "detail", obs->detail ? obs->detail : "");
+        break;
+    case OBS_DROPPED:
+        history_dropped(&w->hist, obs->w, obs->detail);
+        w->m.writes_dropped++;
+        trace_int(&w->tr, "w", (int64_t)obs->w);
+        break;
+    case OBS_SEEN:
+        history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
+        trace_str(&w->tr, "type", obs->type);
+        trace_str(&w->tr, "id", obs->id);
+        trace_int_list(&w->tr, "writes", obs->writes, obs->n_writes);
+        break;
+    case OBS_CONFLICT_PENDING:
+        trace_str(&w->tr, "type", obs->type);
+        trace_str(&w->tr, "id", obs->id);
+        schedule_resolution(w, node, obs->type, obs->id);
+        break;
     }
     trace_end(&w->tr);
 }
@@ -260,11 +328,9 @@ static void restart(world *w, int node)
         control(w, node, s->link.online ? CTL_NET_UP : CTL_NET_DOWN);
 }
 
-static void run_op(world *w, const step *st)
+static void run_user_op(world *w, int node, user_op op)
 {
-    int node = st->nodes[0];
     slot *s = &w->slots[node];
-    user_op op = st->op;
     op.w = WRITE_ID(node, ++s->write_counter);
     int64_t local = local_now(w, node);
     int index = history_add_write(&w->hist, node, op.w, &op, w->now_us, local, clock_skew_us(&s->clock, w->now_us),
@@ -295,6 +361,38 @@ static void run_op(world *w, const step *st)
         trace_str(&w->tr, "reason", reason);
         trace_end(&w->tr);
     }
+}
+
+static void run_op(world *w, const step *st)
+{
+    run_user_op(w, st->nodes[0], st->op);
+}
+
+/* The simulated user resolves a conflict; a device that is down is resolved on once it is back. */
+static void run_resolution(world *w, size_t index)
+{
+    resolution *r = &w->resolutions[index];
+    if (r->done)
+        return;
+    slot *s = &w->slots[r->node];
+    const profile *p = &w->sc->profile.engine;
+    if (!s->up) {
+        push_event(w, (event){ .time_us = w->now_us + p->resolve_delay_us, .kind = EV_RESOLVE, .node = r->node,
+                               .arg = (uint64_t)index });
+        return;
+    }
+    r->done = true;
+    w->resolutions_pending--;
+    manual_pick pick = p->resolve_pick;
+    if (pick == PICK_RANDOM) {
+        char name[160];
+        snprintf(name, sizeof name, "resolve/%s/%zu", s->name, index);
+        pcg32 rng = pcg_stream(w->seed, name);
+        pick = (manual_pick)pcg32_bounded(&rng, 3);   /* local, server or merge */
+    }
+    op_field f = { .name = "pick", .v = { .kind = VAL_STRING, .s = manual_pick_name(pick) } };
+    user_op op = { .kind = OP_RESOLVE, .type = r->type, .id = r->id, .n_fields = 1, .fields = &f };
+    run_user_op(w, r->node, op);
 }
 
 static void run_step(world *w, int index)
@@ -383,7 +481,7 @@ static void heal_all(world *w)
 /* Quiet: nothing in flight, every device idle and served the server's latest state. */
 static bool quiescent(world *w)
 {
-    if (w->in_flight > 0)
+    if (w->in_flight > 0 || w->resolutions_pending > 0)
         return false;
     for (int node = 1; node < w->n_nodes; node++)
         if (w->slots[node].served_head_us < 0 || w->slots[node].served_changes != w->server_changes)
@@ -403,6 +501,8 @@ static char *liveness_report(world *w)
     buf_init(&b);
     if (w->in_flight)
         buf_printf(&b, "    %llu message(s) still in flight\n", (unsigned long long)w->in_flight);
+    if (w->resolutions_pending)
+        buf_printf(&b, "    %zu conflict(s) still waiting for their user\n", w->resolutions_pending);
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
         bool idle = s->up && s->n->ops->idle(s->n);
@@ -478,6 +578,9 @@ static void dispatch(world *w, const event *ev)
     case EV_DEADLINE:
         if (!w->quiesced)
             w->stop = true;
+        break;
+    case EV_RESOLVE:
+        run_resolution(w, (size_t)ev->arg);
         break;
     default:
         assert(0 && "unknown event");
@@ -571,6 +674,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     w.n_nodes = sc->n_devices + 1;
     w.slots = xcalloc((size_t)w.n_nodes, sizeof *w.slots);
     w.m.quiesced_us = -1;
+    arena_init(&w.a, 4096);
     uint64_t events_max = opt->events_max ? opt->events_max : RUN_EVENTS_MAX_DEFAULT;
     queue_init(&w.q, 50u * 1000u * 1000u);
     history_init(&w.hist);
@@ -651,6 +755,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
             w.slots[node].n->ops->destroy(w.slots[node].n);
     xfree(w.slots);
     xfree(w.tenants);
+    xfree(w.resolutions);
+    arena_release(&w.a);
     trace_free(&w.tr);
     history_free(&w.hist);
     return ok;

@@ -45,6 +45,8 @@ typedef struct conflict_kind_count {
 typedef struct run_metrics {
     uint64_t writes;                /* user writes the devices accepted */
     uint64_t writes_refused;        /* operations a device refused (e.g. update of a deleted record) */
+    uint64_t writes_rejected;       /* writes the server refused by its type's rules or schema */
+    uint64_t writes_dropped;        /* writes a device abandoned unsent (retries exhausted) */
     uint64_t conflicts;
     int n_conflict_kinds;
     conflict_kind_count conflict_kinds[RUN_CONFLICT_KINDS_MAX];

@@ -405,7 +405,7 @@ static char *snap_text(rig *r, int node_index)
 /* What the server holds, read through its own protocol: a pull from an unused device index. */
 static int64_t server_head_seq(rig *r)
 {
-    cJSON *pull = wire_pull(999, 0, 1000);
+    cJSON *pull = wire_pull(999, 0, NULL, 1000);
     deliver(r, MAX_NODES + 5, 0, pull);
     cJSON_Delete(pull);
     cJSON *reply = take_from(r, 0);
@@ -647,7 +647,8 @@ static void duplicate_push_is_applied_once_with_idempotency(void)
     deliver(&r, PHONE, 0, push);
     cJSON *second = take_from(&r, 0);
     EXPECT(first != NULL && second != NULL);
-    EXPECT(cJSON_Compare(first, second, true));   /* the first result, replayed */
+    /* The first result, replayed (the answers differ only in the server's clock). */
+    EXPECT(cJSON_Compare(jget(first, "results"), jget(second, "results"), true));
     EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), 1);
     EXPECT_INT(count_obs(&r, 0, OBS_RECORD), 1);
     EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT), 0);

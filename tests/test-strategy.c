@@ -42,10 +42,15 @@ static const char *const LWW_NAME[] = {
     [CLK_HLC] = "lww-hlc",
 };
 
+/* Every strategy that decides conflicts; the common properties below hold for each. */
 static const char *const ALL_STRATEGIES[] = {
     "lww-device-clock", "lww-server-clock", "lww-hlc", "server-wins", "client-wins",
+    "merge-three-way", "merge-two-way", "manual", "done-wins",
 };
 #define N_STRATEGIES ((int)(sizeof ALL_STRATEGIES / sizeof ALL_STRATEGIES[0]))
+/* Strategies that refuse what clients may not write: tested on their own. */
+static const char *const REFUSING_STRATEGIES[] = { "server-authoritative", "immutable" };
+#define N_REFUSING ((int)(sizeof REFUSING_STRATEGIES / sizeof REFUSING_STRATEGIES[0]))
 
 /* Writes of the current record's device (A) and of the incoming change's (B). */
 #define A1 WRITE_ID(1, 1)
@@ -709,7 +714,7 @@ static void recreate_after_delete(void)
     int n_failing = 0;
     for (int s = 0; s < N_STRATEGIES; s++)
         for (int g = GRAIN_RECORD; g <= GRAIN_FIELD; g++)
-            for (int d = DELETE_BY_STRATEGY; d <= DELETE_EDIT_WINS; d++)
+            for (int d = DELETE_BY_STRATEGY; d <= DELETE_NEWER_TIMESTAMP; d++)
                 if (!recreate_after_delete_starts_clean(ALL_STRATEGIES[s], (grain)g, (delete_rule)d)) {
                     size_t len = strlen(failing);
                     snprintf(failing + len, sizeof failing - len, "\n    %s, %s grain, on_delete %s",
@@ -720,7 +725,7 @@ static void recreate_after_delete(void)
         fprintf(stderr,
                 "%s:%d: a create over a tombstone kept a field of the deleted record it did not write, in %d "
                 "of %d configurations:%s\n",
-                __FILE__, __LINE__, n_failing, N_STRATEGIES * 2 * 3, failing);
+                __FILE__, __LINE__, n_failing, N_STRATEGIES * 2 * 4, failing);
         test_failures++;
     }
 }
@@ -793,8 +798,12 @@ static void strategy_table(void)
     EXPECT(strategy_find("LWW-HLC") == NULL);
     EXPECT(strategy_find("lww") == NULL);
     EXPECT(strategy_find("lww-hlc ") == NULL);
-    EXPECT_INT(strategy_count(), N_STRATEGIES);
+    EXPECT_INT(strategy_count(), N_STRATEGIES + N_REFUSING);
     bool listed[N_STRATEGIES] = { false };
+    for (int k = 0; k < N_REFUSING; k++) {
+        const strategy_def *d = strategy_find(REFUSING_STRATEGIES[k]);
+        EXPECT(d != NULL && (d->flags & STRATEGY_DECIDES_ALL));
+    }
     for (int i = 0; i < strategy_count(); i++) {
         const strategy_def *d = strategy_at(i);
         EXPECT(d != NULL);
