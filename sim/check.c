@@ -475,15 +475,24 @@ static void classify_writes(checker *c)
     const history *h = c->in->h;
     for (size_t i = 0; i < h->n_writes; i++) {
         const write_rec *wr = &h->writes[i];
-        if (!wr->accepted)
-            continue;
+        if (!wr->accepted || wr->op == OP_RESOLVE)
+            continue;   /* a resolution is a decision about other writes, which are judged themselves */
         c->out->writes_checked++;
         const hist_record *hr = &h->records[wr->record];
         const snap_record *r = snapshot_find(c->server, hr->key);
+        if (wr->rejected) {
+            c->out->counts[VC_REJECTED]++;
+            continue;
+        }
         if (!reached_server(wr, r)) {
-            if (c->in->quiesced)
+            if (c->in->quiesced && wr->dropped) {
+                char how[512];
+                snprintf(how, sizeof how, "never reached the server: its device dropped it (%s)", wr->dropped);
+                report_write(c, VC_UNDELIVERED, wr, WRITE_NONE, r, how);
+            } else if (c->in->quiesced) {
                 report_write(c, VC_UNDELIVERED, wr, WRITE_NONE, r,
                              "never reached the server, though its device was online and synced afterwards");
+            }
             continue;
         }
         if (!r) {

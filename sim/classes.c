@@ -8,6 +8,7 @@
 static const char *const NAMES[VC_COUNT] = {
     [VC_SUPERSEDED] = "superseded",
     [VC_OVERWRITTEN_CONCURRENT] = "overwritten-concurrent",
+    [VC_REJECTED] = "rejected",
     [VC_SILENT_OVERWRITE] = "silent-overwrite",
     [VC_LOST_UPDATE] = "lost-update",
     [VC_UNDELIVERED] = "undelivered",
@@ -36,7 +37,7 @@ int vclass_parse(const char *name)
 
 bool vclass_benign(vclass c)
 {
-    return c == VC_SUPERSEDED || c == VC_OVERWRITTEN_CONCURRENT;
+    return c == VC_SUPERSEDED || c == VC_OVERWRITTEN_CONCURRENT || c == VC_REJECTED;
 }
 
 bool vclass_acceptable(vclass c)

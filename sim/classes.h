@@ -12,6 +12,8 @@
 typedef enum vclass {
     VC_SUPERSEDED,              /* overwritten by a causally later write: fine */
     VC_OVERWRITTEN_CONCURRENT,  /* a concurrent write won; the loser is kept for the user: fine */
+    VC_REJECTED,                /* the server refused it by its type's rules or schema, said why,
+                                   and its device rolled it back: fine (nothing silent) */
     VC_SILENT_OVERWRITE,        /* a concurrent write won and the loser is gone */
     VC_LOST_UPDATE,             /* overwritten by a causally earlier write, or vanished */
     VC_UNDELIVERED,             /* never reached the server though the device could sync */
@@ -32,7 +34,7 @@ typedef uint32_t vclass_set;   /* bit (1u << class) */
 const char *vclass_name(vclass c);
 /* Returns -1 when the name is unknown. */
 int vclass_parse(const char *name);
-/* Classes that are never violations (superseded, overwritten-concurrent). */
+/* Classes that are never violations (superseded, overwritten-concurrent, rejected). */
 bool vclass_benign(vclass c);
 /* Classes a profile may declare it accepts (only silent-overwrite). */
 bool vclass_acceptable(vclass c);

@@ -5,6 +5,7 @@
 #include "sim/profile_load.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/reducer.h"
 #include "engine/strategy.h"
 
 #include <dirent.h>
@@ -43,6 +44,31 @@ bool load_vclass_list(yaml_doc *doc, struct fy_node *n, vclass_set *out, diag *d
     return true;
 }
 
+/* One of words[] (index into it), or an error naming them all. */
+static bool one_of(yaml_doc *doc, struct fy_node *n, const char *const *words, int n_words, int *out, diag *d,
+                   const char *what)
+{
+    const char *text;
+    if (!yaml_text(doc, n, &text, d, what))
+        return false;
+    for (int i = 0; i < n_words; i++)
+        if (strcmp(text, words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    buf list;
+    buf_init(&list);
+    for (int i = 0; i < n_words; i++)
+        buf_printf(&list, "%s%s", i == 0 ? "" : i == n_words - 1 ? " or " : ", ", words[i]);
+    const char *hint = diag_suggest(text, words, n_words);
+    if (hint)
+        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; did you mean '%s'? (expected %s)", what, text, hint, list.data);
+    else
+        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; expected %s", what, text, list.data);
+    buf_free(&list);
+    return false;
+}
+
 /* A duration, or "never" (stored as never_value). */
 static bool duration_or_never(yaml_doc *doc, struct fy_node *n, int64_t never_value, int64_t *out, diag *d,
                               const char *what)
@@ -59,7 +85,7 @@ static bool load_retry(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "retry settings"))
         return false;
-    static const char *const KEYS[] = { "schedule", "then" };
+    static const char *const KEYS[] = { "schedule", "then", "drop_after" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "retry settings"))
         return false;
     struct fy_node *v;
@@ -78,6 +104,12 @@ static bool load_retry(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
         while ((item = fy_node_sequence_iterate(v, &it)))
             if (!yaml_duration(doc, item, false, &p->retry_us[p->n_retry++], d, "a retry delay"))
                 return false;
+    }
+    if ((v = yaml_get(n, "drop_after"))) {
+        int64_t k;
+        if (!yaml_int(doc, v, 1, 1000, &k, d, "drop_after (unanswered pushes before a change is dropped)"))
+            return false;
+        p->retry_drop_after = (int)k;
     }
     if ((v = yaml_get(n, "then"))) {
         const char *then;
@@ -98,14 +130,87 @@ static bool load_retry(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
     return true;
 }
 
-static bool load_sync(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "sync settings"))
         return false;
-    static const char *const KEYS[] = { "interval",  "after_write",     "on_reconnect", "push_batch",
-                                        "pull_page", "request_timeout", "retry",        "idempotency" };
+    static const char *const KEYS[] = { "interval",   "after_write",     "on_reconnect",     "push_batch",
+                                        "pull_page",  "request_timeout", "retry",            "idempotency",
+                                        "changes",    "watermark",       "cursor",           "cursor_next",
+                                        "cursor_inclusive", "pull_types", "conflict_detection", "batch",
+                                        "validate" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
+    int choice;
+    struct fy_node *x;
+    static const char *const CHANGES[] = { "outbox", "watermark" };
+    if ((x = yaml_get(n, "changes"))) {
+        if (!one_of(doc, x, CHANGES, N(CHANGES), &choice, d, "change detection"))
+            return false;
+        p->changes = (change_detection)choice;
+    }
+    static const char *const WATERMARKS[] = { "device-clock", "server-clock" };
+    if ((x = yaml_get(n, "watermark"))) {
+        if (!one_of(doc, x, WATERMARKS, N(WATERMARKS), &choice, d, "watermark clock"))
+            return false;
+        p->watermark = (watermark_clock)choice;
+    }
+    static const char *const CURSORS[] = { "seq", "server-time" };
+    if ((x = yaml_get(n, "cursor"))) {
+        if (!one_of(doc, x, CURSORS, N(CURSORS), &choice, d, "pull cursor"))
+            return false;
+        p->cursor = (cursor_kind)choice;
+    }
+    static const char *const NEXTS[] = { "last-record", "server-now" };
+    if ((x = yaml_get(n, "cursor_next"))) {
+        if (!one_of(doc, x, NEXTS, N(NEXTS), &choice, d, "cursor_next"))
+            return false;
+        p->cursor_next = (cursor_next)choice;
+    }
+    if ((x = yaml_get(n, "cursor_inclusive")) && !yaml_bool(doc, x, &p->cursor_inclusive, d, "cursor_inclusive"))
+        return false;
+    if ((x = yaml_get(n, "pull_types"))) {
+        if (!yaml_want_sequence(doc, x, d, "pull_types (the entity types, each pulled with its own cursor)"))
+            return false;
+        void *it = NULL;
+        struct fy_node *item;
+        p->n_pull_types = 0;
+        while ((item = fy_node_sequence_iterate(x, &it))) {
+            if (p->n_pull_types == PROFILE_ENTITIES_MAX) {
+                diag_error(d, yaml_pos(doc, item), "at most %d pull types", PROFILE_ENTITIES_MAX);
+                return false;
+            }
+            if (!yaml_string(doc, item, a, &p->pull_types[p->n_pull_types++], d, "an entity type"))
+                return false;
+        }
+        if (p->n_pull_types == 0) {
+            diag_error(d, yaml_pos(doc, x), "pull_types needs at least one entity type");
+            return false;
+        }
+    }
+    static const char *const DETECTS[] = { "version", "timestamp" };
+    if ((x = yaml_get(n, "conflict_detection"))) {
+        if (!one_of(doc, x, DETECTS, N(DETECTS), &choice, d, "conflict detection"))
+            return false;
+        p->detect = (conflict_detection)choice;
+    }
+    static const char *const BATCHES[] = { "per-change", "atomic" };
+    if ((x = yaml_get(n, "batch"))) {
+        if (!one_of(doc, x, BATCHES, N(BATCHES), &choice, d, "batch mode"))
+            return false;
+        p->batch_atomic = choice == 1;
+    }
+    if ((x = yaml_get(n, "validate"))) {
+        static const char *const VKEYS[] = { "client", "server" };
+        if (!yaml_want_mapping(doc, x, d, "validation settings ({ client: true, server: true })") ||
+            !yaml_check_keys(doc, x, VKEYS, N(VKEYS), d, "validation settings"))
+            return false;
+        struct fy_node *y;
+        if ((y = yaml_get(x, "client")) && !yaml_bool(doc, y, &p->validate_client, d, "validate client"))
+            return false;
+        if ((y = yaml_get(x, "server")) && !yaml_bool(doc, y, &p->validate_server, d, "validate server"))
+            return false;
+    }
     struct fy_node *v;
     int64_t i;
     if ((v = yaml_get(n, "interval")) && !duration_or_never(doc, v, 0, &p->sync_interval_us, d, "sync interval"))
@@ -140,6 +245,26 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
     return true;
 }
 
+static bool load_manual(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "manual resolution settings ({ delay: 30m, pick: local })"))
+        return false;
+    static const char *const KEYS[] = { "delay", "pick" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "manual resolution settings"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "delay")) && !duration_or_never(doc, v, -1, &p->resolve_delay_us, d, "manual delay"))
+        return false;
+    static const char *const PICK_NAMES[] = { "local", "server", "merge", "newest", "random" };
+    int choice;
+    if ((v = yaml_get(n, "pick"))) {
+        if (!one_of(doc, v, PICK_NAMES, N(PICK_NAMES), &choice, d, "pick"))
+            return false;
+        p->resolve_pick = (manual_pick)choice;
+    }
+    return true;
+}
+
 static bool load_strategy_name(yaml_doc *doc, struct fy_node *n, const strategy_def **out, diag *d)
 {
     const char *name;
@@ -165,10 +290,143 @@ static bool load_strategy_name(yaml_doc *doc, struct fy_node *n, const strategy_
     return false;
 }
 
+static bool load_done(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules *rules, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "the done rule ({ field: status, value: done, with: [completedAt] })"))
+        return false;
+    static const char *const KEYS[] = { "field", "value", "with" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "the done rule"))
+        return false;
+    struct fy_node *field = yaml_get(n, "field"), *val = yaml_get(n, "value"), *with = yaml_get(n, "with");
+    if (!field || !val) {
+        diag_error(d, yaml_pos(doc, n), "the done rule needs 'field' and 'value'");
+        return false;
+    }
+    if (!yaml_string(doc, field, a, &rules->done_field, d, "the done field") ||
+        !yaml_value(doc, val, a, &rules->done_value, d, "the done value"))
+        return false;
+    rules->n_done_with = 0;
+    if (with) {
+        if (!yaml_want_sequence(doc, with, d, "the fields that travel with done"))
+            return false;
+        void *it = NULL;
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(with, &it))) {
+            if (rules->n_done_with == DONE_WITH_MAX) {
+                diag_error(d, yaml_pos(doc, item), "at most %d fields travel with done", DONE_WITH_MAX);
+                return false;
+            }
+            if (!yaml_string(doc, item, a, &rules->done_with[rules->n_done_with++], d, "a field name"))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* schema: { title: string, status: { type: string, enum: [open, done], required: true }, points: int } */
+static bool load_schema(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules *rules, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "a schema (a mapping from field name to type)"))
+        return false;
+    static const char *const TYPES[] = { "string", "int", "number", "bool" };
+    static const value_kind KINDS[] = { VAL_STRING, VAL_INT, VAL_REAL, VAL_BOOL };
+    rules->n_schema = 0;
+    yaml_iter it = { 0 };
+    struct fy_node *k, *v;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        if (rules->n_schema == SCHEMA_FIELDS_MAX) {
+            diag_error(d, yaml_pos(doc, k), "a schema names at most %d fields", SCHEMA_FIELDS_MAX);
+            return false;
+        }
+        schema_field *f = &rules->schema[rules->n_schema++];
+        memset(f, 0, sizeof *f);
+        if (!yaml_string(doc, k, a, &f->name, d, "a field name"))
+            return false;
+        struct fy_node *type = v;
+        if (yaml_is_mapping(v)) {
+            static const char *const KEYS[] = { "type", "enum", "required" };
+            if (!yaml_check_keys(doc, v, KEYS, N(KEYS), d, "a schema field"))
+                return false;
+            type = yaml_get(v, "type");
+            if (!type) {
+                diag_error(d, yaml_pos(doc, v), "a schema field needs 'type' (string, int, number or bool)");
+                return false;
+            }
+            struct fy_node *x;
+            if ((x = yaml_get(v, "required")) && !yaml_bool(doc, x, &f->required, d, "required"))
+                return false;
+            if ((x = yaml_get(v, "enum"))) {
+                if (!yaml_want_sequence(doc, x, d, "the allowed values"))
+                    return false;
+                void *sit = NULL;
+                struct fy_node *item;
+                while ((item = fy_node_sequence_iterate(x, &sit))) {
+                    if (f->n_enum == SCHEMA_ENUM_MAX) {
+                        diag_error(d, yaml_pos(doc, item), "at most %d allowed values", SCHEMA_ENUM_MAX);
+                        return false;
+                    }
+                    if (!yaml_string(doc, item, a, &f->enum_values[f->n_enum++], d, "an allowed value"))
+                        return false;
+                }
+            }
+        }
+        int choice;
+        if (!one_of(doc, type, TYPES, N(TYPES), &choice, d, "field type"))
+            return false;
+        f->kind = KINDS[choice];
+        if (f->n_enum && f->kind != VAL_STRING) {
+            diag_error(d, yaml_pos(doc, v), "only string fields take an enum");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool load_refs(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules *rules, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "references (a mapping from field to the entity type it names)"))
+        return false;
+    rules->n_refs = 0;
+    yaml_iter it = { 0 };
+    struct fy_node *k, *v;
+    while (yaml_next_pair(n, &it, &k, &v)) {
+        if (rules->n_refs == REFS_MAX) {
+            diag_error(d, yaml_pos(doc, k), "at most %d references per type", REFS_MAX);
+            return false;
+        }
+        ref_field *r = &rules->refs[rules->n_refs++];
+        if (!yaml_string(doc, k, a, &r->field, d, "a field name") ||
+            !yaml_string(doc, v, a, &r->type, d, "an entity type"))
+            return false;
+    }
+    return true;
+}
+
 /* Fill rules from a mapping with strategy / grain / on_delete; rules holds the inherited values. */
-static bool load_rules(yaml_doc *doc, struct fy_node *n, entity_rules *rules, diag *d)
+static bool load_rules(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules *rules, diag *d)
 {
     struct fy_node *v;
+    if ((v = yaml_get(n, "done")) && !load_done(doc, v, a, rules, d))
+        return false;
+    if ((v = yaml_get(n, "schema")) && !load_schema(doc, v, a, rules, d))
+        return false;
+    if ((v = yaml_get(n, "refs")) && !load_refs(doc, v, a, rules, d))
+        return false;
+    if ((v = yaml_get(n, "rank"))) {
+        int64_t rank;
+        if (!yaml_int(doc, v, 0, 100, &rank, d, "a dependency rank (0 pushes first)"))
+            return false;
+        rules->rank = (int)rank;
+    }
+    if ((v = yaml_get(n, "reducer"))) {
+        if (!yaml_string(doc, v, a, &rules->reducer, d, "a reducer"))
+            return false;
+        if (!reducer_known(rules->reducer)) {
+            diag_error(d, yaml_pos(doc, v), "unknown reducer '%s'; the reducers are: %s", rules->reducer,
+                       reducer_names());
+            return false;
+        }
+    }
     if ((v = yaml_get(n, "strategy")) && !load_strategy_name(doc, v, &rules->strategy, d))
         return false;
     if ((v = yaml_get(n, "grain"))) {
@@ -185,8 +443,8 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, entity_rules *rules, di
         if (!yaml_text(doc, v, &text, d, "a delete rule"))
             return false;
         if (!delete_rule_parse(text, &rules->on_delete)) {
-            diag_error(d, yaml_pos(doc, v), "unknown on_delete '%s'; expected strategy, delete-wins or edit-wins",
-                       text);
+            diag_error(d, yaml_pos(doc, v),
+                       "unknown on_delete '%s'; expected strategy, delete-wins, edit-wins or newer-timestamp", text);
             return false;
         }
     }
@@ -196,8 +454,8 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, entity_rules *rules, di
             return false;
         if (!counter_mode_parse(text, &rules->counters)) {
             diag_error(d, yaml_pos(doc, v),
-                       "unknown counters '%s'; expected absolute (write the new total) or crdt (merge "
-                       "per-device contributions)",
+                       "unknown counters '%s'; expected absolute (write the new total), crdt (merge "
+                       "per-device contributions) or max (keep the larger total)",
                        text);
             return false;
         }
@@ -227,14 +485,26 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, entity_rules *rules, di
     return true;
 }
 
+/* Rules that only make sense together. */
+static bool check_rules(yaml_doc *doc, struct fy_node *n, const entity_rules *rules, diag *d)
+{
+    if (strcmp(rules->strategy->name, "done-wins") == 0 && !rules->done_field) {
+        diag_error(d, yaml_pos(doc, n),
+                   "strategy done-wins needs a done rule: done: { field: status, value: done }");
+        return false;
+    }
+    return true;
+}
+
 static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "conflict rules"))
         return false;
-    static const char *const KEYS[] = { "strategy", "grain", "on_delete", "counters", "events", "types" };
+    static const char *const KEYS[] = { "strategy", "grain", "on_delete", "counters", "events", "done",
+                                        "schema",   "refs",  "rank",      "reducer",  "types" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "conflict rules"))
         return false;
-    if (!load_rules(doc, n, &p->fallback, d))
+    if (!load_rules(doc, n, a, &p->fallback, d) || !check_rules(doc, n, &p->fallback, d))
         return false;
     struct fy_node *types = yaml_get(n, "types");
     if (!types)
@@ -256,8 +526,13 @@ static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *
         snprintf(context, sizeof context, "conflict rules for '%s'", rules->type);
         if (!yaml_want_mapping(doc, v, d, context))
             return false;
-        static const char *const TYPE_KEYS[] = { "strategy", "grain", "on_delete", "counters", "events" };
-        if (!yaml_check_keys(doc, v, TYPE_KEYS, N(TYPE_KEYS), d, context) || !load_rules(doc, v, rules, d))
+        static const char *const TYPE_KEYS[] = { "strategy", "grain", "on_delete", "counters", "events",
+                                                 "done",     "schema", "refs",    "rank",     "reducer" };
+        /* A type's own schema, refs and reducer are its own, not the fallback's. */
+        rules->n_schema = 0;
+        rules->n_refs = 0;
+        if (!yaml_check_keys(doc, v, TYPE_KEYS, N(TYPE_KEYS), d, context) || !load_rules(doc, v, a, rules, d) ||
+            !check_rules(doc, v, rules, d))
             return false;
         p->n_entities++;
     }
@@ -269,7 +544,7 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
 {
     if (!yaml_want_mapping(doc, n, d, "a profile"))
         return false;
-    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "conflicts" };
+    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "manual", "conflicts" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "a profile"))
         return false;
     memset(out, 0, sizeof *out);
@@ -303,10 +578,25 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
             }
         }
     }
-    if ((v = yaml_get(n, "sync")) && !load_sync(doc, v, &out->engine, d))
+    if ((v = yaml_get(n, "sync")) && !load_sync(doc, v, a, &out->engine, d))
+        return false;
+    if ((v = yaml_get(n, "manual")) && !load_manual(doc, v, &out->engine, d))
         return false;
     if ((v = yaml_get(n, "conflicts")) && !load_conflicts(doc, v, a, &out->engine, d))
         return false;
+    const profile *e = &out->engine;
+    if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {
+        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "pull_types")),
+                   "per-type pulls keep one timestamp per type: they need cursor: server-time");
+        return false;
+    }
+    if (e->changes == CHANGES_WATERMARK && e->retry_drop_after) {
+        struct fy_node *retry = yaml_get(yaml_get(n, "sync"), "retry");
+        struct fy_node *at = retry && yaml_is_mapping(retry) ? yaml_get(retry, "drop_after") : yaml_get(n, "sync");
+        diag_error(d, yaml_pos(doc, at),
+                   "drop_after drops sync-queue entries; with changes: watermark there is no queue");
+        return false;
+    }
     return true;
 }
 

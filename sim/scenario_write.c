@@ -158,11 +158,82 @@ static void put_network(buf *b, const net_config *net)
     buf_puts(b, " }");
 }
 
+static const char *schema_kind_name(value_kind k)
+{
+    switch (k) {
+    case VAL_INT: return "int";
+    case VAL_REAL: return "number";
+    case VAL_BOOL: return "bool";
+    default: return "string";
+    }
+}
+
+/* The rules beyond strategy, grain, delete rule, counters and events, when set. */
+static void put_rules_extra(buf *b, const entity_rules *r, const char *sep, const char *end)
+{
+    if (r->done_field) {
+        buf_puts(b, sep);
+        buf_puts(b, "done: { field: ");
+        put_string(b, r->done_field);
+        buf_puts(b, ", value: ");
+        value_format(&r->done_value, b);
+        buf_puts(b, ", with: [");
+        for (int i = 0; i < r->n_done_with; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            put_string(b, r->done_with[i]);
+        }
+        buf_puts(b, "] }");
+        buf_puts(b, end);
+    }
+    if (r->n_schema) {
+        buf_puts(b, sep);
+        buf_puts(b, "schema: { ");
+        for (int i = 0; i < r->n_schema; i++) {
+            const schema_field *f = &r->schema[i];
+            if (i)
+                buf_puts(b, ", ");
+            put_string(b, f->name);
+            buf_printf(b, ": { type: %s, required: %s", schema_kind_name(f->kind), f->required ? "true" : "false");
+            if (f->n_enum) {
+                buf_puts(b, ", enum: [");
+                for (int k = 0; k < f->n_enum; k++) {
+                    if (k)
+                        buf_puts(b, ", ");
+                    put_string(b, f->enum_values[k]);
+                }
+                buf_putc(b, ']');
+            }
+            buf_puts(b, " }");
+        }
+        buf_puts(b, " }");
+        buf_puts(b, end);
+    }
+    if (r->n_refs) {
+        buf_puts(b, sep);
+        buf_puts(b, "refs: { ");
+        for (int i = 0; i < r->n_refs; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            put_string(b, r->refs[i].field);
+            buf_puts(b, ": ");
+            put_string(b, r->refs[i].type);
+        }
+        buf_puts(b, " }");
+        buf_puts(b, end);
+    }
+    if (r->rank)
+        buf_printf(b, "%srank: %d%s", sep, r->rank, end);
+    if (r->reducer)
+        buf_printf(b, "%sreducer: %s%s", sep, r->reducer, end);
+}
+
 static void put_rules(buf *b, const entity_rules *r)
 {
     buf_printf(b, "strategy: %s, grain: %s, on_delete: %s, counters: %s, events: { order: %s, dedup: %s }",
                r->strategy->name, grain_name(r->grain), delete_rule_name(r->on_delete), counter_mode_name(r->counters),
                event_order_name(r->events_order), r->events_dedup ? "true" : "false");
+    put_rules_extra(b, r, ", ", "");
 }
 
 static void put_profile(buf *b, const scenario_profile *p)
@@ -198,13 +269,37 @@ static void put_profile(buf *b, const scenario_profile *p)
             buf_puts(b, ", ");
         put_duration(b, e->retry_us[i]);
     }
-    buf_printf(b, "], then: %s }\n    idempotency: %s\n", e->retry_stop_when_exhausted ? "stop" : "repeat-last",
-               e->idempotency ? "true" : "false");
+    buf_printf(b, "], then: %s", e->retry_stop_when_exhausted ? "stop" : "repeat-last");
+    if (e->retry_drop_after)
+        buf_printf(b, ", drop_after: %d", e->retry_drop_after);
+    buf_printf(b, " }\n    idempotency: %s\n", e->idempotency ? "true" : "false");
+    buf_printf(b, "    changes: %s\n    watermark: %s\n    cursor: %s\n    cursor_next: %s\n    cursor_inclusive: %s\n",
+               change_detection_name(e->changes), watermark_clock_name(e->watermark), cursor_kind_name(e->cursor),
+               cursor_next_name(e->cursor_next), e->cursor_inclusive ? "true" : "false");
+    if (e->n_pull_types) {
+        buf_puts(b, "    pull_types: [");
+        for (int i = 0; i < e->n_pull_types; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            put_string(b, e->pull_types[i]);
+        }
+        buf_puts(b, "]\n");
+    }
+    buf_printf(b, "    conflict_detection: %s\n    batch: %s\n    validate: { client: %s, server: %s }\n",
+               conflict_detection_name(e->detect), e->batch_atomic ? "atomic" : "per-change",
+               e->validate_client ? "true" : "false", e->validate_server ? "true" : "false");
+    buf_puts(b, "  manual: { delay: ");
+    if (e->resolve_delay_us >= 0)
+        put_duration(b, e->resolve_delay_us);
+    else
+        buf_puts(b, "never");
+    buf_printf(b, ", pick: %s }\n", manual_pick_name(e->resolve_pick));
     const entity_rules *r = &e->fallback;
     buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
                   "    events: { order: %s, dedup: %s }\n",
                r->strategy->name, grain_name(r->grain), delete_rule_name(r->on_delete), counter_mode_name(r->counters),
                event_order_name(r->events_order), r->events_dedup ? "true" : "false");
+    put_rules_extra(b, r, "    ", "\n");
     if (e->n_entities) {
         buf_puts(b, "    types:\n");
         for (int i = 0; i < e->n_entities; i++) {
