@@ -161,12 +161,27 @@ static void adopt(client *c, const record *incoming)
 {
     record old;
     if (c->profile->changes == CHANGES_WATERMARK) {
-        /* StrongLog: "compare clientUpdatedAt of local record with clientUpdatedAt of incoming
-         * server record" -- the newer by device clock stays. */
         record local;
-        if (store_record_get(c->store, incoming->type, incoming->id, &c->scratch, &local) &&
-            local.st.ts_us > incoming->st.ts_us)
-            return;
+        if (store_record_get(c->store, incoming->type, incoming->id, &c->scratch, &local)) {
+            if (local.n_events || incoming->n_events) {
+                /* Activity events: "merge the newly received remote events with its local event
+                 * stream" -- events this device has not managed to send stay in its log. */
+                record merged;
+                record_copy(&merged, incoming, &c->scratch);
+                const entity_rules *rules = profile_rules(c->profile, incoming->type);
+                for (int i = 0; i < local.n_events; i++)
+                    record_add_event(&merged, &c->scratch, &local.events[i], rules->events_order, true);
+                project(c, &merged, &c->scratch);
+                int outcome = store_record_put_if_changed(c->store, &merged, &c->scratch, &old);
+                if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, &merged)))
+                    engine_observe_record(&c->cfg, &merged, &c->scratch);
+                return;
+            }
+            /* StrongLog: "compare clientUpdatedAt of local record with clientUpdatedAt of incoming
+             * server record" -- the newer by device clock stays. */
+            if (local.st.ts_us > incoming->st.ts_us)
+                return;
+        }
     }
     int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
     if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
@@ -194,42 +209,71 @@ static void send_pull(client *c)
     send_msg(c, wire_pull(req, c->cursor, type, c->profile->pull_page_max));
 }
 
-/* Watermark change detection: every record written locally since the last push, whole. */
+/*
+ * Watermark change detection: what this device wrote after the watermark, by
+ * its own clock -- each event appended since as an append (activity events:
+ * "local ActivityEvents that have not yet been sent"), the fields written
+ * since as one update of the record (or its delete). Writes stamped before
+ * the watermark are not found, however recent they are in truth.
+ */
 static bool send_watermark_push(client *c)
 {
     record *changed;
     int64_t watermark = store_meta_get(c->store, "watermark", INT64_MIN);
     int n = store_local_changes_since(c->store, watermark, WATERMARK_PUSH_MAX, &c->scratch, &changed);
-    outbox_entry *entries = arena_alloc(&c->scratch, (size_t)(n ? n : 1) * sizeof *entries);
+    int cap = 0;
+    for (int i = 0; i < n; i++)
+        cap += 1 + changed[i].n_events;
+    outbox_entry *entries = arena_alloc(&c->scratch, (size_t)(cap ? cap : 1) * sizeof *entries);
     int k = 0;
-    for (int i = 0; i < n; i++) {
+    int me = c->cfg.index;
+    store_begin(c->store);
+    for (int i = 0; i < n && k < WATERMARK_PUSH_MAX; i++) {
         record *r = &changed[i];
-        if (WRITE_NODE(r->st.w) != c->cfg.index)
-            continue;   /* pulled from another device; not ours to push */
+        for (int e = 0; e < r->n_events && k < WATERMARK_PUSH_MAX; e++) {
+            const log_event *ev = &r->events[e];
+            if (WRITE_NODE(ev->w) != me || ev->at_us <= watermark)
+                continue;
+            record body = *r;
+            body.st = (stamp){ .w = ev->w, .ts_us = ev->at_us, .h = r->st.h };
+            entries[k++] = (outbox_entry){ .seq = next_op_id(c), .op = OP_APPEND, .type = r->type, .id = r->id,
+                                           .base_version = r->version, .w = ev->w, .body = body };
+        }
         const char **names = arena_alloc(&c->scratch, (size_t)(r->n_fields ? r->n_fields : 1) * sizeof *names);
-        for (int f = 0; f < r->n_fields; f++)
-            names[f] = r->fields[f].name;
-        store_begin(c->store);
-        int64_t op_id = next_op_id(c);
-        store_commit(c->store);
+        int n_names = 0;
+        const stamp *latest = NULL;
+        for (int f = 0; f < r->n_fields; f++) {
+            const stamp *st = &r->fields[f].st;
+            if (WRITE_NODE(st->w) != me || st->ts_us <= watermark)
+                continue;
+            names[n_names++] = r->fields[f].name;
+            if (!latest || st->ts_us > latest->ts_us)
+                latest = st;
+        }
+        bool deleted_here = r->deleted && WRITE_NODE(r->del.w) == me && r->del.ts_us > watermark;
+        if ((n_names == 0 && !deleted_here) || k == WATERMARK_PUSH_MAX)
+            continue;
+        record body = *r;
+        body.st = deleted_here ? r->del : *latest;
         entries[k++] = (outbox_entry){
-            .seq = op_id,
-            .op = r->deleted ? OP_DELETE : r->version == 0 ? OP_CREATE : OP_UPDATE,
+            .seq = next_op_id(c),
+            .op = deleted_here ? OP_DELETE : r->version == 0 ? OP_CREATE : OP_UPDATE,
             .type = r->type,
             .id = r->id,
             .base_version = r->version,
-            .w = r->st.w,
-            .n_changed = r->deleted ? 0 : r->n_fields,
+            .w = body.st.w,
+            .n_changed = deleted_here ? 0 : n_names,
             .changed = names,
-            .body = *r,
+            .body = body,
         };
     }
+    store_commit(c->store);
     if (k == 0)
         return false;
     int64_t req = new_request(c);
     for (int i = 0; i < k; i++)
         c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
-                                    .w = entries[i].w };
+                                    .w = entries[i].body.st.w };
     c->n_sent = k;
     send_msg(c, wire_push(req, c->cfg.name, k, entries));
     return true;
@@ -408,8 +452,11 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             roll_back(c, &r->rec);
             continue;
         }
-        /* Our change became the server's version: later local changes build on it. */
-        if (strcmp(r->status, "applied") == 0)
+        /* Our change became the server's next version, on exactly the version it was made on:
+         * later local changes build on it. A change merged into a newer version (a concurrent
+         * increment, say) is no such base: the server holds changes this device has not seen,
+         * and a three-way merge must still see them as concurrent. */
+        if (strcmp(r->status, "applied") == 0 && r->rec.version == s->base_version + 1)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);
@@ -534,7 +581,7 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     }
     counter_part *parts;
     int n = counter_parts_of(f, &c->scratch, &parts);
-    counter_part mine = { .node = c->cfg.index, .p = amount->v.i > 0 ? amount->v.i : 0,
+    counter_part mine = { .node = c->cfg.index, .w = op->w, .p = amount->v.i > 0 ? amount->v.i : 0,
                           .n = amount->v.i < 0 ? -amount->v.i : 0 };
     counter_part *joined;
     int found = -1;

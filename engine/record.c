@@ -2,7 +2,7 @@
  * record: the record model and its JSON form. The same JSON is the stored
  * body of a record (store.c) and its form on the wire (wire.c):
  *   {"type","id","version","seq"[,"su"],"deleted",   (su: the server's updatedAt, when stored)
- *    "st": stamp, "del": stamp (only while deleted),
+ *    "st": stamp, "del": stamp (only while deleted), ["bv": n, "pd": stamp] (incarnations),
  *    "fields": {name: {"v": value, "w","t","hl","hc","s"}}}
  * with a stamp as {"w","t","hl","hc","s"[,"sv"]} (write, wall clock, HLC, server
  * clock, and the record version the server stored it in, when it has).
@@ -178,6 +178,9 @@ int counter_join(const counter_part *x, int nx, const counter_part *y, int ny, a
                 joined[n].p = y[k].p;
             if (y[k].n > joined[n].n)
                 joined[n].n = y[k].n;
+            /* A node's contribution only grows: the larger one is the later, and names its write. */
+            if (y[k].p + y[k].n > x[i].p + x[i].n)
+                joined[n].w = y[k].w;
             n++;
             i++;
             k++;
@@ -328,6 +331,7 @@ static cJSON *parts_to_json(const counter_part *parts, int n)
         cJSON_AddItemToArray(part, cJSON_CreateNumber(parts[i].node));
         cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].p));
         cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].n));
+        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].w));
         cJSON_AddItemToArray(arr, part);
     }
     return arr;
@@ -359,6 +363,10 @@ cJSON *record_to_json(const record *r)
     cJSON_AddItemToObject(o, "st", stamp_to_json(&r->st));
     if (r->del.w != WRITE_NONE)
         cJSON_AddItemToObject(o, "del", stamp_to_json(&r->del));
+    if (r->born_version) {
+        cJSON_AddNumberToObject(o, "bv", (double)r->born_version);
+        cJSON_AddItemToObject(o, "pd", stamp_to_json(&r->prev_del));
+    }
     cJSON *fields = cJSON_AddObjectToObject(o, "fields");
     for (int i = 0; i < r->n_fields; i++) {
         cJSON *f = cJSON_CreateObject();
@@ -387,12 +395,13 @@ static bool parts_from_json(const cJSON *arr, arena *a, counter_part **out, int 
     cJSON_ArrayForEach(part, arr)
     {
         const cJSON *node = cJSON_GetArrayItem(part, 0), *p = cJSON_GetArrayItem(part, 1),
-                    *m = cJSON_GetArrayItem(part, 2);
-        if (!cJSON_IsArray(part) || cJSON_GetArraySize(part) != 3 || !cJSON_IsNumber(node) || !cJSON_IsNumber(p) ||
-            !cJSON_IsNumber(m) || p->valuedouble < 0 || m->valuedouble < 0 || node->valuedouble < 0 ||
-            node->valuedouble > INT32_MAX)
+                    *m = cJSON_GetArrayItem(part, 2), *w = cJSON_GetArrayItem(part, 3);
+        if (!cJSON_IsArray(part) || cJSON_GetArraySize(part) != 4 || !cJSON_IsNumber(node) || !cJSON_IsNumber(p) ||
+            !cJSON_IsNumber(m) || !cJSON_IsNumber(w) || p->valuedouble < 0 || m->valuedouble < 0 ||
+            node->valuedouble < 0 || node->valuedouble > INT32_MAX || w->valuedouble < 0)
             return false;
-        parts[i] = (counter_part){ (int32_t)node->valuedouble, (int64_t)p->valuedouble, (int64_t)m->valuedouble };
+        parts[i] = (counter_part){ (int32_t)node->valuedouble, (int64_t)p->valuedouble, (int64_t)m->valuedouble,
+                                   (write_id)w->valuedouble };
         if (i > 0 && parts[i].node <= parts[i - 1].node)
             return false;   /* sorted by node, each once */
         i++;
@@ -458,6 +467,12 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
     const cJSON *del = cJSON_GetObjectItemCaseSensitive(j, "del");
     if (del && !stamp_from_json(del, &out->del)) {
         *why = "record with a malformed delete stamp";
+        return false;
+    }
+    const cJSON *bv = cJSON_GetObjectItemCaseSensitive(j, "bv");
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(j, "pd");
+    if ((bv && !get_i64(j, "bv", &out->born_version)) || (pd && !stamp_from_json(pd, &out->prev_del))) {
+        *why = "record with a malformed incarnation";
         return false;
     }
     const cJSON *fields = cJSON_GetObjectItemCaseSensitive(j, "fields");
@@ -565,6 +580,13 @@ void record_encode(const record *r, buf *b)
         encode_stamp_members(b, &r->del);
         buf_putc(b, '}');
     }
+    if (r->born_version) {
+        buf_puts(b, ",\"bv\":");
+        json_put_i64(b, r->born_version);
+        buf_puts(b, ",\"pd\":{");
+        encode_stamp_members(b, &r->prev_del);
+        buf_putc(b, '}');
+    }
     buf_puts(b, ",\"fields\":{");
     for (int i = 0; i < r->n_fields; i++) {
         if (i)
@@ -584,6 +606,8 @@ void record_encode(const record *r, buf *b)
                 json_put_i64(b, cp->p);
                 buf_putc(b, ',');
                 json_put_i64(b, cp->n);
+                buf_putc(b, ',');
+                json_put_i64(b, (int64_t)cp->w);
                 buf_putc(b, ']');
             }
             buf_putc(b, ']');
@@ -646,9 +670,9 @@ static bool decode_parts(json_reader *jr, arena *a, counter_part **out, int *n)
     if (!jr_array(jr))
         return false;
     while (jr_item(jr)) {
-        int64_t node, p, m;
+        int64_t node, p, m, w;
         if (!jr_array(jr) || !jr_item(jr) || !jr_int(jr, &node) || !jr_item(jr) || !jr_int(jr, &p) ||
-            !jr_item(jr) || !jr_int(jr, &m) || jr_item(jr))
+            !jr_item(jr) || !jr_int(jr, &m) || !jr_item(jr) || !jr_int(jr, &w) || jr_item(jr))
             return false;
         if (count == cap) {
             counter_part *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
@@ -656,7 +680,7 @@ static bool decode_parts(json_reader *jr, arena *a, counter_part **out, int *n)
             parts = grown;
             cap *= 2;
         }
-        parts[count++] = (counter_part){ (int32_t)node, p, m };
+        parts[count++] = (counter_part){ (int32_t)node, p, m, (write_id)w };
     }
     *out = parts;
     *n = count;
@@ -779,6 +803,10 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
             ok = have_st = decode_stamped(&jr, a, &out->st, NULL, NULL, NULL);
         else if (strcmp(key, "del") == 0)
             ok = decode_stamped(&jr, a, &out->del, NULL, NULL, NULL);
+        else if (strcmp(key, "bv") == 0)
+            ok = jr_int(&jr, &out->born_version);
+        else if (strcmp(key, "pd") == 0)
+            ok = decode_stamped(&jr, a, &out->prev_del, NULL, NULL, NULL);
         else if (strcmp(key, "events") == 0) {
             ok = jr_array(&jr);
             while (ok && jr_item(&jr)) {
@@ -838,10 +866,18 @@ void record_observation(const record *r, observation *obs, arena *a)
     obs->deleted = r->deleted;
     obs->record_w = r->st.w;
     obs->delete_w = r->del.w;
-    write_id *writes = arena_alloc(a, (size_t)(r->n_fields + r->n_events + 1) * sizeof *writes);
+    int cap = r->n_fields + r->n_events + 1;
+    for (int i = 0; i < r->n_fields; i++)
+        cap += r->fields[i].n_parts;
+    write_id *writes = arena_alloc(a, (size_t)cap * sizeof *writes);
     int n = 0;
     for (int i = 0; i < r->n_fields; i++)
         writes[n++] = r->fields[i].st.w;
+    /* A counter's other contributions are seen too, though the field names only its last writer. */
+    for (int i = 0; i < r->n_fields; i++)
+        for (int k = 0; k < r->fields[i].n_parts; k++)
+            if (r->fields[i].parts[k].w != r->fields[i].st.w)
+                writes[n++] = r->fields[i].parts[k].w;
     for (int i = 0; i < r->n_events; i++)
         writes[n++] = r->events[i].w;
     obs->n_writes = n;

@@ -35,11 +35,13 @@ typedef struct stamp {
                             not touched since the change's base: three-way merge's test. */
 } stamp;
 
-/* One node's contribution to a counter CRDT: increments (p) and decrements (n) so far. */
+/* One node's contribution to a counter CRDT: increments (p) and decrements (n) so far, and the
+ * write that brought it to this size (provenance: whoever holds the part has seen that write). */
 typedef struct counter_part {
     int32_t node;
     int64_t p;
     int64_t n;
+    write_id w;
 } counter_part;
 
 typedef struct field {
@@ -75,6 +77,11 @@ typedef struct record {
     int64_t updated_us;  /* the server's clock when it stored this state (updatedAt); 0 = never */
     stamp st;            /* the last write applied to the record, of any kind */
     stamp del;           /* the delete in effect while deleted; w == WRITE_NONE otherwise */
+    /* Incarnations: a record created again after a delete is a new incarnation. born_version is
+     * the version that created the current one (0 for the first); prev_del the delete that ended
+     * the one before. A change made on an older version was made on an older incarnation. */
+    int64_t born_version;
+    stamp prev_del;
     int n_fields;
     int cap_fields;
     field *fields;       /* sorted by name, unique names */

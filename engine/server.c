@@ -139,6 +139,10 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
         out.result.version = (found ? cur.version : 0) + 1;
         out.result.seq = ++s->seq;
         out.result.updated_us = now_us;
+        if (found && cur.deleted && !out.result.deleted) {
+            out.result.born_version = out.result.version;   /* a new incarnation */
+            out.result.prev_del = cur.del;
+        }
         stamp_versions(&out.result);
         store_record_put(s->store, &out.result);
         store_changelog_add(s->store, &out.result);
@@ -149,6 +153,15 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
     /* Losers the strategy keeps go to the conflict store, each with the version it lost as. */
     for (int i = 0; i < out.n_kept; i++)
         store_kept_add(s->store, out.kept[i] == c->rec.st.w || !found ? &c->rec : &cur, out.kept[i]);
+    if (out.n_kept && found && !cur.deleted && out.result.deleted && in.concurrent) {
+        /* A delete beat edits its device had not seen. A counter's contributions and the
+         * appended events carry no single write, so every change since the delete's base,
+         * from the change log, goes to the conflict store with the record it deleted. */
+        write_id *since;
+        int n = store_changelog_writes_since(s->store, cur.type, cur.id, c->base_version, &s->scratch, &since);
+        for (int i = 0; i < n; i++)
+            store_kept_add(s->store, &cur, since[i]);
+    }
     if (out.conflict) {
         bool incoming_won = out.verdict != RESOLVE_CURRENT;
         observation conflict = {
@@ -181,8 +194,9 @@ static void rebase_within_batch(wire_change *changes, int i, const cJSON *const 
         const cJSON *status = cJSON_GetObjectItemCaseSensitive(results[k], "status");
         const cJSON *version =
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results[k], "record"), "version");
+        /* Only when the earlier change was applied right on its base (version base + 1), as the client rule. */
         if (cJSON_IsString(status) && strcmp(status->valuestring, "applied") == 0 && cJSON_IsNumber(version) &&
-            c->base_version == prev->base_version)
+            c->base_version == prev->base_version && (int64_t)version->valuedouble == prev->base_version + 1)
             c->base_version = (int64_t)version->valuedouble;
         return;   /* only the latest earlier change of the record matters */
     }

@@ -42,6 +42,7 @@ enum stmt_id {
     ST_CONFLICT_GET,
     ST_CONFLICT_REMOVE,
     ST_CONFLICT_COUNT,
+    ST_CHANGELOG_WRITES_SINCE,
     ST_APPLIED_GET,
     ST_APPLIED_PUT,
     ST_KEPT_ADD,
@@ -84,6 +85,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_CONFLICT_GET] = "SELECT body FROM conflicts WHERE type = ?1 AND id = ?2",
     [ST_CONFLICT_REMOVE] = "DELETE FROM conflicts WHERE type = ?1 AND id = ?2",
     [ST_CONFLICT_COUNT] = "SELECT count(*) FROM conflicts",
+    [ST_CHANGELOG_WRITES_SINCE] = "SELECT w FROM changes WHERE type = ?1 AND id = ?2 AND version > ?3 ORDER BY seq",
     [ST_APPLIED_GET] = "SELECT result FROM applied_ops WHERE device = ?1 AND op = ?2",
     [ST_APPLIED_PUT] = "INSERT OR REPLACE INTO applied_ops(device, op, result) VALUES (?1, ?2, ?3)",
     [ST_KEPT_ADD] = "INSERT OR IGNORE INTO kept(type, id, w, body) VALUES (?1, ?2, ?3, ?4)",
@@ -102,6 +104,7 @@ static const char SCHEMA[] =
     "CREATE INDEX records_local_ts ON records(local_ts);"
     "CREATE TABLE changes(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  version INTEGER NOT NULL, w INTEGER NOT NULL);"
+    "CREATE INDEX changes_record ON changes(type, id, version);"
     "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  op INTEGER NOT NULL, base_version INTEGER NOT NULL, w INTEGER NOT NULL,"
     "  changed TEXT NOT NULL, body TEXT NOT NULL,"
@@ -616,5 +619,29 @@ int64_t store_conflict_count(store *s)
         store_fail(s, SQL[ST_CONFLICT_COUNT]);
     int64_t n = sqlite3_column_int64(st, 0);
     finish(s, ST_CONFLICT_COUNT);
+    return n;
+}
+
+int store_changelog_writes_since(store *s, const char *type, const char *id, int64_t version, arena *a,
+                                 write_id **out)
+{
+    sqlite3_stmt *st = s->stmt[ST_CHANGELOG_WRITES_SINCE];
+    bind_key(st, type, id);
+    sqlite3_bind_int64(st, 3, version);
+    int n = 0, cap = 8, rc;
+    write_id *ws = arena_alloc(a, (size_t)cap * sizeof *ws);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            write_id *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
+            memcpy(grown, ws, (size_t)n * sizeof *grown);
+            ws = grown;
+            cap *= 2;
+        }
+        ws[n++] = (write_id)sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_CHANGELOG_WRITES_SINCE]);
+    finish(s, ST_CHANGELOG_WRITES_SINCE);
+    *out = ws;
     return n;
 }

@@ -64,6 +64,9 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
 /* A tenant's records with seq > since, by seq, at most limit. Returns the count; *out in a. */
 int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out);
 void store_changelog_add(store *s, const record *r);
+/* The writes the change log recorded for (type, id) after version, oldest first. *out in a. */
+int store_changelog_writes_since(store *s, const char *type, const char *id, int64_t version, arena *a,
+                                 write_id **out);
 /* Every record in (type, id) order. */
 void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *r), void *ctx);
 

@@ -32,7 +32,8 @@ int counter_parts_of(const field *f, arena *a, counter_part **out)
         return 0;
     }
     counter_part *part = arena_alloc(a, sizeof *part);
-    *part = (counter_part){ .node = WRITE_NODE(f->st.w), .p = base > 0 ? base : 0, .n = base < 0 ? -base : 0 };
+    *part = (counter_part){ .node = WRITE_NODE(f->st.w), .p = base > 0 ? base : 0, .n = base < 0 ? -base : 0,
+                            .w = f->st.w };
     *out = part;
     return 1;
 }
@@ -255,14 +256,21 @@ static void strategy_lww_hlc(const resolve_input *in, resolve_output *out, arena
 
 /* --- merges -------------------------------------------------------------- */
 
-static void keep_loser(resolve_output *out, write_id w)
+static void keep_loser(resolve_output *out, arena *a, write_id w)
 {
     if (w == WRITE_NONE)
         return;
     for (int i = 0; i < out->n_kept; i++)
         if (out->kept[i] == w)
             return;
-    assert(out->n_kept < RESOLVE_KEPT_MAX);
+    if (out->n_kept == out->cap_kept) {
+        int cap = out->cap_kept ? out->cap_kept * 2 : 8;
+        write_id *grown = arena_alloc(a, (size_t)cap * sizeof *grown);
+        if (out->n_kept)
+            memcpy(grown, out->kept, (size_t)out->n_kept * sizeof *grown);
+        out->kept = grown;
+        out->cap_kept = cap;
+    }
     out->kept[out->n_kept++] = w;
 }
 
@@ -303,7 +311,11 @@ static void strategy_merge_three_way(const resolve_input *in, resolve_output *ou
             take_incoming(in, out, a);
             for (int i = 0; i < cur->n_fields; i++)
                 if (cur->fields[i].st.version > base)
-                    keep_loser(out, cur->fields[i].st.w);
+                    keep_loser(out, a, cur->fields[i].st.w);
+            /* Events the deleter had not seen were appended concurrently: kept, not just gone. */
+            for (int i = 0; i < cur->n_events; i++)
+                if (record_find_event(inc, cur->events[i].w) < 0)
+                    keep_loser(out, a, cur->events[i].w);
         } else {
             keep_current(in, out, a);   /* a newer edit stands; the delete removed nothing a user wrote */
         }
@@ -315,7 +327,7 @@ static void strategy_merge_three_way(const resolve_input *in, resolve_output *ou
             drop_deleted_fields(&out->result, &cur->del, cmp_hlc);
         } else {
             keep_current(in, out, a);
-            keep_loser(out, inc->st.w);
+            keep_loser(out, a, inc->st.w);
         }
         return;
     }
@@ -329,13 +341,13 @@ static void strategy_merge_three_way(const resolve_input *in, resolve_output *ou
             record_set_field(&out->result, a, f->name, &f->v, &f->st);
             taken++;
         } else if (value_equal(&cf->v, &f->v)) {
-            keep_loser(out, f->st.w);   /* both wrote the same value: nothing is lost either way */
+            keep_loser(out, a, f->st.w);   /* both wrote the same value: nothing is lost either way */
         } else if (cmp_hlc(&f->st, &cf->st) > 0) {
             record_set_field(&out->result, a, f->name, &f->v, &f->st);
-            keep_loser(out, cf->st.w);
+            keep_loser(out, a, cf->st.w);
             taken++;
         } else {
-            keep_loser(out, f->st.w);
+            keep_loser(out, a, f->st.w);
         }
     }
     if (taken)
@@ -588,6 +600,19 @@ void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a)
         return;
     }
     bool commutative = in->op == OP_APPEND || in->op == OP_INCREMENT;
+    if (commutative && !in->current->deleted && in->rules->strategy->resolve == strategy_merge_three_way &&
+        in->concurrent && in->base_version < in->current->born_version) {
+        /* Three-way merge knows incarnations: an increment or append made on a record that has
+         * since been deleted and created again belongs to the deleted one. It meets that delete
+         * as any edit does -- newer than it, it joins the new record; older, it is kept aside. */
+        if (cmp_hlc(&in->incoming->st, &in->current->prev_del) <= 0) {
+            keep_current(in, out, a);
+            keep_loser(out, a, in->incoming->st.w);
+            out->conflict = true;
+            out->kind = "update-delete";
+            return;
+        }
+    }
     if (commutative && !in->current->deleted) {
         merge_commutative(in, out, a);   /* no conflict: the order of arrival does not matter */
         return;

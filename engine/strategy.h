@@ -37,9 +37,6 @@ typedef enum resolve_verdict {
     RESOLVE_PENDING,    /* a conflict left for the user: the current record stands until resolved */
 } resolve_verdict;
 
-/* Bound on the losing writes one resolution keeps: one per field, plus the record's. */
-#define RESOLVE_KEPT_MAX (RECORD_FIELDS_MAX + 1)
-
 typedef struct resolve_output {
     record result;              /* the resolver's new record, in the caller's arena */
     resolve_verdict verdict;
@@ -48,7 +45,8 @@ typedef struct resolve_output {
     /* Losing writes the resolver keeps for the user (a conflict store): the caller stores
      * each with the record it lost to. Only strategies that keep losers fill it. */
     int n_kept;
-    write_id kept[RESOLVE_KEPT_MAX];
+    int cap_kept;
+    write_id *kept;             /* in the caller's arena */
 } resolve_output;
 
 typedef void (*strategy_fn)(const resolve_input *in, resolve_output *out, arena *a);

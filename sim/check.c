@@ -333,6 +333,23 @@ static int displaced_class(const checker *c, const write_rec *wr, const char *ke
     return -2;
 }
 
+/* A write that follows W, wrote the same field and reached the server: W's value of the field was
+ * superseded by it, whatever became of that write later. WRITE_NONE when there is none. */
+static write_id field_superseded_by(const checker *c, const write_rec *wr, const char *name)
+{
+    for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+        const write_rec *x = &c->in->h->writes[i];
+        if (x->w == wr->w || x->received == 0 || x->op == OP_DELETE)
+            continue;
+        bool writes_it = false;
+        for (int k = 0; k < x->n_fields && !writes_it; k++)
+            writes_it = strcmp(x->fields[k].name, name) == 0;
+        if (writes_it && history_relation(c->in->h, x->w, wr->w) == CAUSAL_AFTER)
+            return x->w;
+    }
+    return WRITE_NONE;
+}
+
 /* Class of an update/create that reached the server. */
 static int classify_update(const checker *c, const write_rec *wr, const snap_record *r, write_id *competitor)
 {
@@ -340,6 +357,9 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
     *competitor = WRITE_NONE;
     if (r->deleted) {
         write_id d = r->del_w;
+        /* Overwritten first by a write that follows it, W was superseded whatever became of that write. */
+        if (displaced_class(c, wr, hr->key, competitor) == VC_SUPERSEDED)
+            return VC_SUPERSEDED;
         *competitor = d;
         if (!is_known(c, d))
             return VC_LOST_UPDATE;
@@ -356,7 +376,15 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
         int cls;
         write_id who = p;
         write_id deleted_by;
-        if (p == wr->w) {
+        const write_rec *pw = is_known(c, p) ? history_write(c->in->h, p) : NULL;
+        if (p == wr->w || (f && value_equal(&f->v, &wr->fields[i].v))) {
+            /* W's value stands (or an identical one: what the user wrote is what they see). */
+            cls = KEPT;
+            who = WRITE_NONE;
+        } else if (pw && pw->op == OP_INCREMENT &&
+                   profile_rules(&c->in->sc->profile.engine, hr->type)->counters == COUNTER_CRDT) {
+            /* A counter CRDT adds increments to the value W set rather than replacing it:
+             * the field's last writer is an increment, and check_counters judges the sum. */
             cls = KEPT;
             who = WRITE_NONE;
         } else if (!f && (deleted_by = later_delete(c, wr))) {
@@ -370,7 +398,16 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_AFTER) {
             cls = VC_SUPERSEDED;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {
-            cls = concurrent_class(c, hr->key, wr->w);
+            /* A concurrent value stands now, but W may have been overwritten first by a write
+             * that follows it (its own device's next edit): then the later write lost, not W. */
+            write_id displacer = WRITE_NONE;
+            if (displaced_class(c, wr, hr->key, &displacer) == VC_SUPERSEDED ||
+                (displacer = field_superseded_by(c, wr, wr->fields[i].name))) {
+                cls = VC_SUPERSEDED;
+                who = displacer;
+            } else {
+                cls = concurrent_class(c, hr->key, wr->w);
+            }
         } else {
             /*
              * An older value stands, or the field is gone. Under record grain the

@@ -231,11 +231,15 @@ static void host_observe(void *ctx, int node, const observation *obs)
         if (node == NODE_SERVER) {
             w->server_changed_us = w->now_us;
             w->server_changes++;
-            write_id *all = xmalloc((size_t)(obs->n_writes + 1) * sizeof *all);
-            memcpy(all, obs->writes, (size_t)obs->n_writes * sizeof *all);
-            all[obs->n_writes] = obs->delete_w;
+            /* A tombstone's leftover fields are deleted data, not traces of their writes: a
+             * delete displaces every write it removes (a later revival brings none of them back). */
+            int n_traces = obs->deleted ? 0 : obs->n_writes;
+            write_id *all = xmalloc((size_t)(n_traces + 1) * sizeof *all);
+            if (n_traces)
+                memcpy(all, obs->writes, (size_t)n_traces * sizeof *all);
+            all[n_traces] = obs->delete_w;
             history_server_state(&w->hist, obs->type, obs->id, obs->record_w, obs->delete_w, obs->deleted, all,
-                                 obs->n_writes + 1);
+                                 n_traces + 1);
             xfree(all);
         }
         trace_str(&w->tr, "type", obs->type);

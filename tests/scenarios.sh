@@ -66,7 +66,8 @@ for key in ("writes", "conflicts", "conflicts_by_kind", "sync_rounds", "messages
             "time_to_converge_us", "classes"):
     assert key in m, key
 assert m["writes"] == 8, m["writes"]
-assert m["classes"]["silent-overwrite"] == 1, m["classes"]
+assert m["classes"]["silent-overwrite"] == 0 and m["classes"]["overwritten-concurrent"] == 1, m["classes"]
+assert m["writes_kept"] == 5, m["writes_kept"]
 assert m["messages"] == m["messages_delivered"] + sum(m["messages_dropped"].values()) - m["messages_duplicated"], m
 assert m["time_to_converge_us"] > 0
 sent = sum(1 for e in events if e["ev"] == "send")
@@ -78,6 +79,9 @@ rows = dict(db.execute("select type || '/' || id, body from records"))
 body = json.loads(rows["note/n1"])
 assert body["fields"]["title"]["v"] == "Groceries" and body["fields"]["body"]["v"] == "milk, eggs", body
 assert db.execute("select count(*) from changes").fetchone()[0] >= 5
+# The three-way merge kept the losing title of task/t1 in the server's conflict store.
+kept = db.execute("select type, id from kept").fetchall()
+assert kept == [("task", "t1")], kept
 phone = sqlite3.connect(os.path.join(tmp, "stores", "phone.sqlite"))
 assert phone.execute("select count(*) from outbox").fetchone()[0] == 0, "phone outbox not empty after quiescence"
 PYEOF

@@ -53,8 +53,8 @@ mkdir -p "$tmp/a" "$tmp/b"
 [ -s "$tmp/a/again.yaml" ] || fail "shrink from another directory wrote nothing"
 cmp -s "$tmp/a/again.yaml" "$tmp/b/again.yaml" || fail "shrinking seed $seed twice gave different files"
 
-# Refusals. (offline-edits fails under --strict only with silent-overwrite.)
-"$BIN" shrink scenarios/basic/offline-edits.yaml --class lost-update -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?
+# Refusals. (delete-vs-edit-delete-wins fails under --strict only with silent-overwrite.)
+"$BIN" shrink scenarios/basic/delete-vs-edit-delete-wins.yaml --class lost-update -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?
 [ "$code" -eq 1 ] || fail "shrinking for a class the seed lacks: exit $code, expected 1"
 grep -q "does not fail with lost-update; it fails with silent-overwrite" "$tmp/err" || fail "no clear refusal: $(cat "$tmp/err")"
 "$BIN" shrink scenarios/basic/crash-restart.yaml -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?

@@ -33,7 +33,7 @@ wait "$pid" 2>/dev/null
 sleep 0.3
 before=$(rows "$db")
 [ "$before" -ge 40 ] && [ "$before" -lt 400 ] || fail "kill -9: expected a partial sweep, found $before rows"
-pgrep -f "sweep $SCENARIO --seeds 1..400" >/dev/null && fail "kill -9: workers outlived their parent"
+pgrep -f -- "--db $db" >/dev/null && fail "kill -9: workers outlived their parent"   # the db path is unique to this test
 $PY -c "import sqlite3,sys
 db=sqlite3.connect(sys.argv[1])
 open(sys.argv[2],'w').write(repr(sorted(db.execute('select seed, finished_at, trace_hash from runs').fetchall())))" "$db" "$tmp/before.txt"
