@@ -4,6 +4,8 @@
 #   make run     set up, build build/syncsim, run every scenario (one line each)
 #   make test    set up, build (gcc, clang, sanitizers), run the whole test suite
 #   make bench   set up, build an optimised binary, print the benchmark figures
+#   make report  set up, build an optimised binary, run the shipped grid and write its
+#                conflict-rate report to report/ (resumable: results in report/results.sqlite)
 
 SHELL := /bin/bash
 .ONESHELL:
@@ -17,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench report clean
 
 all: build
 
@@ -63,5 +65,13 @@ bench: deps build-release/build.ninja
 	ninja -C build-release
 	/usr/bin/python3 tests/bench/bench.py build-release
 
+# report/compare-designs.png is the picture README.md shows (docs/compare-designs.png).
+report: deps build-release/build.ninja
+	ninja -C build-release
+	mkdir -p report
+	./build-release/syncsim grid scenarios/grids/compare-designs.yaml --db report/results.sqlite -j $$(nproc)
+	/usr/bin/python3 reports/conflict_report.py report/results.sqlite -o report --grid compare-designs \
+	  --main-png report/compare-designs.png
+
 clean:
-	rm -rf $(BUILD) build-clang build-san build-release
+	rm -rf $(BUILD) build-clang build-san build-release report

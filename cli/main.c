@@ -10,6 +10,7 @@
  */
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/grid.h"
 #include "cli/shrink.h"
 #include "cli/sweep.h"
 #include "engine/strategy.h"
@@ -35,6 +36,8 @@ static const char USAGE[] =
     "       syncsim sweep FILE --seeds A..B [-j N] [--shard I/N] [--db results.sqlite] [--junit F.xml]\n"
     "                          [--json F.json] [--strict] [--check-determinism]\n"
     "       syncsim merge OUT.sqlite IN.sqlite...\n"
+    "       syncsim grid FILE [--db results.sqlite] [-j N] [--shard I/N] [--json F.json]\n"
+    "       syncsim grid FILE --replay CELL:SEED [--strict]\n"
     "       syncsim shrink FILE --seed N -o minimal.yaml [--class CLASS] [--max-runs N]\n"
     "       syncsim suite [DIR|FILE]... [--strict] [--json F.json]\n"
     "       syncsim strategies\n"
@@ -57,6 +60,10 @@ static const char HELP[] =
     "    --shard I/N     this machine's share: the seeds at positions I-1 modulo N\n"
     "    --junit F --json F  CI results: one test case per seed, failures with witnesses\n"
     "  merge OUT IN... combine shards' results databases\n"
+    "  grid FILE       run every cell of a parameter grid (profiles x workload values) over\n"
+    "                  its seeds, into the results database; resumable and shardable like\n"
+    "                  sweep; reports/conflict_report.py turns it into tables and plots\n"
+    "    --replay C:S    run cell C with seed S again, printed as run prints it\n"
     "  shrink FILE     turn a failing seed into the smallest explicit scenario that still\n"
     "                  fails with the same class (fewer devices, steps, fields, skew, time)\n"
     "  suite [DIR]...  run every scenario under the directories (default: scenarios),\n"
@@ -421,6 +428,8 @@ int main(int argc, char **argv)
         return cmd_sweep(argc, argv);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc, argv);
+    if (strcmp(cmd, "grid") == 0)
+        return cmd_grid(argc, argv);
     if (strcmp(cmd, "shrink") == 0)
         return cmd_shrink(argc, argv);
     if (strcmp(cmd, "strategies") == 0)

@@ -23,7 +23,14 @@ static const char SCHEMA[] =
     "  failing TEXT NOT NULL, tolerated TEXT NOT NULL, trace_hash TEXT NOT NULL, wall_ms REAL NOT NULL,"
     "  metrics TEXT NOT NULL, finding TEXT NOT NULL, shard TEXT NOT NULL,"
     "  finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
-    "  PRIMARY KEY(scenario, params, seed, strict));";
+    "  PRIMARY KEY(scenario, params, seed, strict));"
+    "CREATE TABLE IF NOT EXISTS grids("
+    "  name TEXT PRIMARY KEY, file TEXT NOT NULL, scenario_file TEXT NOT NULL, description TEXT NOT NULL,"
+    "  seeds_lo INTEGER NOT NULL, seeds_hi INTEGER NOT NULL, cells INTEGER NOT NULL, axes TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));"
+    "CREATE TABLE IF NOT EXISTS grid_cells("
+    "  grid TEXT NOT NULL, cell INTEGER NOT NULL, scenario TEXT NOT NULL, params TEXT NOT NULL,"
+    "  PRIMARY KEY(grid, cell));";
 
 static char *error_text(sqlite3 *db, const char *what)
 {
@@ -172,6 +179,75 @@ bool results_each(results *r, const char *scenario, const char *params, bool str
     return true;
 }
 
+bool results_put_grid(results *r, const result_grid *g, char **error)
+{
+    sqlite3_stmt *grid = NULL, *cell = NULL;
+    bool ok = false;
+    if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    const char *grid_sql = "INSERT OR REPLACE INTO grids(name, file, scenario_file, description, seeds_lo, seeds_hi,"
+                           " cells, axes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    if (sqlite3_prepare_v2(r->db, grid_sql, -1, &grid, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(grid, 1, g->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(grid, 2, g->file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(grid, 3, g->scenario_file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(grid, 4, g->description ? g->description : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(grid, 5, (sqlite3_int64)g->seeds_lo);
+    sqlite3_bind_int64(grid, 6, (sqlite3_int64)g->seeds_hi);
+    sqlite3_bind_int64(grid, 7, (sqlite3_int64)g->n_cells);
+    sqlite3_bind_text(grid, 8, g->axes, -1, SQLITE_STATIC);
+    if (sqlite3_step(grid) != SQLITE_DONE)
+        goto rollback;
+    /* An edited grid may have fewer cells than last time: its old list goes. */
+    if (sqlite3_prepare_v2(r->db, "DELETE FROM grid_cells WHERE grid = ?1", -1, &cell, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(cell, 1, g->name, -1, SQLITE_STATIC);
+    if (sqlite3_step(cell) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(cell);
+    cell = NULL;
+    if (sqlite3_prepare_v2(r->db, "INSERT INTO grid_cells(grid, cell, scenario, params) VALUES (?1, ?2, ?3, ?4)", -1,
+                           &cell, NULL) != SQLITE_OK)
+        goto rollback;
+    for (int64_t i = 0; i < g->n_cells; i++) {
+        sqlite3_bind_text(cell, 1, g->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(cell, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(cell, 3, g->cell_scenario[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(cell, 4, g->cell_params[i], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(cell);
+        sqlite3_reset(cell);
+        if (rc != SQLITE_DONE)
+            goto rollback;
+    }
+    if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        ok = true;
+rollback:
+    if (!ok) {
+        *error = error_text(r->db, "recording the grid");
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_finalize(grid);
+    sqlite3_finalize(cell);
+    return ok;
+out:
+    *error = error_text(r->db, "recording the grid");
+    return false;
+}
+
+/* Does the attached database "other" have this table? (Files written before grids existed do not.) */
+static bool other_has_table(sqlite3 *db, const char *table)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM other.sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    return has;
+}
+
 bool results_merge(results *into, const char *path, int64_t *added, int64_t *skipped, char **error)
 {
     sqlite3_stmt *attach = NULL;
@@ -193,6 +269,14 @@ bool results_merge(results *into, const char *path, int64_t *added, int64_t *ski
     sqlite3_finalize(count);
     if (sqlite3_exec(into->db, "INSERT OR IGNORE INTO main.runs SELECT * FROM other.runs", NULL, NULL, NULL) !=
         SQLITE_OK)
+        goto detach;
+    /* Shards of one grid carry the same grid description; the incoming one replaces ours. */
+    if (other_has_table(into->db, "grids") && other_has_table(into->db, "grid_cells") &&
+        sqlite3_exec(into->db,
+                     "DELETE FROM main.grid_cells WHERE grid IN (SELECT name FROM other.grids);"
+                     "INSERT OR REPLACE INTO main.grids SELECT * FROM other.grids;"
+                     "INSERT OR REPLACE INTO main.grid_cells SELECT * FROM other.grid_cells;",
+                     NULL, NULL, NULL) != SQLITE_OK)
         goto detach;
     if (sqlite3_prepare_v2(into->db, "SELECT count(*) FROM main.runs", -1, &count, NULL) != SQLITE_OK)
         goto detach;

@@ -11,6 +11,28 @@
  * one as results arrive, so a killed sweep loses only the seeds in flight,
  * and a resumed one skips every seed already in the table. Several sweeps
  * (shards on one machine) may share a file: WAL mode and a busy timeout.
+ *
+ * A grid (syncsim grid, sim/grid.h) writes its runs into the same table,
+ * one row per cell and seed, with strict 0 and params the cell's canonical
+ * JSON (sorted keys, durations in microseconds, the profile's name):
+ *   {"offline_mean_us":300000000,"profile":"reference","skew_max_us":0}
+ * and says which cells it has in two more tables, rewritten on every run
+ * of the grid:
+ *
+ *   grids(name,                              -- the key: the grid's name:
+ *         file, scenario_file, description,  -- the grid file and its base scenario
+ *         seeds_lo, seeds_hi, cells,         -- seeds per cell (inclusive), cell count
+ *         axes,                              -- JSON, see grid_axes_json in sim/grid.h
+ *         updated_at)
+ *   grid_cells(grid, cell,                   -- the key: grid name, cell index (grid order)
+ *              scenario, params)             -- the runs key of the cell's rows
+ *
+ * so a cell's rows are
+ *   SELECT r.* FROM grid_cells c JOIN grids g ON g.name = c.grid
+ *     JOIN runs r ON r.scenario = c.scenario AND r.params = c.params AND r.strict = 0
+ *                AND r.seed BETWEEN g.seeds_lo AND g.seeds_hi
+ *   WHERE c.grid = ?;
+ * Cells of two grids with the same base, profile and values share rows.
  */
 #ifndef CLI_RESULTS_H
 #define CLI_RESULTS_H
@@ -40,6 +62,19 @@ typedef struct result_row {
     const char *shard;         /* "2/3", or "" */
 } result_row;
 
+/* A grid's description for the grids and grid_cells tables (see above). */
+typedef struct result_grid {
+    const char *name;
+    const char *file;
+    const char *scenario_file;
+    const char *description;   /* "" when none */
+    uint64_t seeds_lo, seeds_hi;
+    const char *axes;          /* JSON */
+    int64_t n_cells;
+    char *const *cell_scenario;   /* by cell: the runs key's scenario */
+    char *const *cell_params;     /* by cell: the runs key's params */
+} result_grid;
+
 /* path NULL: in memory. */
 results *results_open(const char *path, char **error);
 void results_close(results *r);
@@ -49,7 +84,9 @@ bool results_done(results *r, const char *scenario, const char *params, bool str
 /* Rows of this key with lo <= seed <= hi, by seed. The row is borrowed for the call. */
 bool results_each(results *r, const char *scenario, const char *params, bool strict, uint64_t lo, uint64_t hi,
                   void (*fn)(void *ctx, const result_row *row), void *ctx, char **error);
-/* Copy every row of another results file that this one lacks. */
+/* Record a grid and its cells, replacing what an earlier run of the same grid name recorded. */
+bool results_put_grid(results *r, const result_grid *g, char **error);
+/* Copy every row of another results file that this one lacks; its grids replace ours of the same name. */
 bool results_merge(results *into, const char *path, int64_t *added, int64_t *skipped, char **error);
 
 #endif

@@ -1,23 +1,20 @@
 /*
- * sweep: seeds in worker processes. See sweep.h.
+ * sweep: seeds of one scenario in worker processes (pool.h). See sweep.h.
  *
- * The parent hands seeds to workers one at a time over a pipe and reads each
- * result back as a length-prefixed JSON row, which it commits to the results
- * database at once. Invariants:
+ * Invariants (the pool keeps them; see pool.h):
  *   - a seed is recorded only after its run completed, so an interrupted or
  *     killed sweep loses only the seeds in flight, and a resumed sweep runs
  *     exactly the seeds that have no row;
  *   - a worker that dies while running a seed leaves a "crash" row for it (a
- *     simulator crash is a finding) and is replaced;
- *   - workers die with the parent (PR_SET_PDEATHSIG) and ignore Ctrl-C, which
- *     the parent handles.
- * This file reads the wall clock (progress, timings); the simulation never does.
+ *     simulator crash is a finding) and is replaced.
+ * This file reads the wall clock (timings); the simulation never does.
  */
 #include "cli/sweep.h"
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/pool.h"
 #include "cli/results.h"
 #include "sim/determinism.h"
 #include "sim/report.h"
@@ -26,27 +23,12 @@
 #include "sim/world.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SEEDS_MAX UINT64_C(1000000000)
-#define WORKERS_MAX 256
-#define FRAME_MAX (64u * 1024u * 1024u)
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* --- one seed -------------------------------------------------------------- */
 
@@ -63,7 +45,7 @@ static void add_classes(cJSON *row, const char *key, vclass_set set)
 
 cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, bool strict, bool check_determinism)
 {
-    double start = now_ms();
+    double start = pool_now_ms();
     cJSON *row = cJSON_CreateObject();
     char text[32];
     snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
@@ -126,7 +108,7 @@ cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, bool strict, bool che
     }
     scenario_free(sc);
     diag_free(&d);
-    cJSON_AddNumberToObject(row, "wall_ms", now_ms() - start);
+    cJSON_AddNumberToObject(row, "wall_ms", pool_now_ms() - start);
     return row;
 }
 
@@ -194,131 +176,6 @@ bool sweep_parse_shard(const char *text, int *index, int *count)
     return true;
 }
 
-/* --- workers --------------------------------------------------------------------- */
-
-typedef struct worker {
-    pid_t pid;
-    int cmd_fd;          /* parent writes seeds */
-    int res_fd;          /* parent reads rows */
-    bool busy;
-    bool closed;         /* no more seeds will be sent */
-    uint64_t seed;
-    buf inbox;
-} worker;
-
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static bool write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-static bool read_all(int fd, void *data, size_t len)
-{
-    char *p = data;
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-static _Noreturn void worker_main(int cmd_fd, int res_fd, const scenario *tmpl, bool strict, bool check_det)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGPIPE, SIG_DFL);
-    uint64_t seed;
-    while (read_all(cmd_fd, &seed, sizeof seed)) {
-        cJSON *row = sweep_run_seed(tmpl, seed, strict, check_det);
-        buf text;
-        buf_init(&text);
-        json_write(&text, row);
-        cJSON_Delete(row);
-        uint32_t len = (uint32_t)text.len;
-        bool ok = write_all(res_fd, &len, sizeof len) && write_all(res_fd, text.data, text.len);
-        buf_free(&text);
-        if (!ok)
-            break;
-    }
-    _exit(0);
-}
-
-static bool spawn(worker *w, const scenario *tmpl, bool strict, bool check_det, worker *all, int n_all)
-{
-    int cmd[2], res[2];
-    if (pipe(cmd) != 0)
-        return false;
-    if (pipe(res) != 0) {
-        close(cmd[0]);
-        close(cmd[1]);
-        return false;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(cmd[0]);
-        close(cmd[1]);
-        close(res[0]);
-        close(res[1]);
-        return false;
-    }
-    if (pid == 0) {
-        /* The child keeps only its own two ends. */
-        for (int i = 0; i < n_all; i++) {
-            if (all[i].pid > 0) {
-                close(all[i].cmd_fd);
-                close(all[i].res_fd);
-            }
-        }
-        close(cmd[1]);
-        close(res[0]);
-        worker_main(cmd[0], res[1], tmpl, strict, check_det);
-    }
-    close(cmd[0]);
-    close(res[1]);
-    w->pid = pid;
-    w->cmd_fd = cmd[1];
-    w->res_fd = res[0];
-    w->busy = false;
-    w->closed = false;
-    buf_init(&w->inbox);
-    fcntl(w->res_fd, F_SETFL, fcntl(w->res_fd, F_GETFL) | O_NONBLOCK);
-    return true;
-}
-
-static void worker_finish(worker *w, int *status)
-{
-    if (!w->closed)
-        close(w->cmd_fd);
-    close(w->res_fd);
-    waitpid(w->pid, status, 0);
-    buf_free(&w->inbox);
-    w->pid = 0;
-}
-
 /* --- the sweep --------------------------------------------------------------------- */
 
 typedef struct tally {
@@ -341,7 +198,6 @@ typedef struct sweep_ctx {
     char shard_text[32];
     results *db;
     uint64_t ran_now;               /* seeds completed by this invocation */
-    uint64_t failed_now;
     int jobs;
 } sweep_ctx;
 
@@ -350,7 +206,7 @@ static bool in_shard(const sweep_ctx *s, uint64_t seed)
     return (seed - s->lo) % (uint64_t)s->shard_count == (uint64_t)(s->shard_index - 1);
 }
 
-static bool record_row(sweep_ctx *s, const cJSON *row)
+bool sweep_record(results *db, const result_row *key, const cJSON *row)
 {
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(row, "seed");
     uint64_t seed_value = 0;
@@ -367,206 +223,41 @@ static bool record_row(sweep_ctx *s, const cJSON *row)
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, strings[i]);
         values[i] = cJSON_IsString(v) ? v->valuestring : "";
     }
-    result_row r = {
-        .scenario = s->key,
-        .params = s->params,
-        .seed = seed_value,
-        .strict = s->strict,
-        .file = s->file,
-        .profile = s->tmpl->profile.name,
-        .outcome = values[0],
-        .exit_code = cJSON_IsNumber(exit_code) ? (int)exit_code->valuedouble : EXIT_VIOLATION,
-        .failing = values[1],
-        .tolerated = values[2],
-        .trace_hash = values[3],
-        .wall_ms = cJSON_IsNumber(wall) ? wall->valuedouble : 0.0,
-        .metrics = metrics.data ? metrics.data : "{}",
-        .finding = values[4],
-        .shard = s->shard_text,
-    };
+    result_row r = *key;
+    r.seed = seed_value;
+    r.outcome = values[0];
+    r.exit_code = cJSON_IsNumber(exit_code) ? (int)exit_code->valuedouble : EXIT_VIOLATION;
+    r.failing = values[1];
+    r.tolerated = values[2];
+    r.trace_hash = values[3];
+    r.wall_ms = cJSON_IsNumber(wall) ? wall->valuedouble : 0.0;
+    r.metrics = metrics.data ? metrics.data : "{}";
+    r.finding = values[4];
     char *error = NULL;
-    bool ok = results_insert(s->db, &r, &error);
+    bool ok = results_insert(db, &r, &error);
     if (!ok) {
         fprintf(stderr, "syncsim: %s\n", error);
         xfree(error);
     }
     buf_free(&metrics);
+    return ok;
+}
+
+/* The pool's record callback: one finished seed. */
+static bool record_job(void *ctx, const pool_job *job, const cJSON *row)
+{
+    (void)job;
+    sweep_ctx *s = ctx;
+    result_row key = {
+        .scenario = s->key,
+        .params = s->params,
+        .strict = s->strict,
+        .file = s->file,
+        .profile = s->tmpl->profile.name,
+        .shard = s->shard_text,
+    };
     s->ran_now++;
-    if (r.exit_code != 0)
-        s->failed_now++;
-    return ok;
-}
-
-static void record_crash(sweep_ctx *s, uint64_t seed, int status)
-{
-    char what[160];
-    if (WIFSIGNALED(status))
-        snprintf(what, sizeof what, "crash: the run was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(what, sizeof what, "crash: the worker exited with status %d before answering",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    char seed_text[32];
-    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
-    cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "seed", seed_text);
-    cJSON_AddStringToObject(row, "outcome", "crash");
-    cJSON_AddNumberToObject(row, "exit_code", EXIT_VIOLATION);
-    cJSON_AddStringToObject(row, "failing", "");
-    cJSON_AddStringToObject(row, "tolerated", "");
-    cJSON_AddStringToObject(row, "trace_hash", "");
-    cJSON_AddItemToObject(row, "metrics", cJSON_CreateObject());
-    cJSON_AddStringToObject(row, "finding", what);
-    cJSON_AddNumberToObject(row, "wall_ms", 0);
-    record_row(s, row);
-    cJSON_Delete(row);
-}
-
-/* Progress on stderr: a redrawn bar on a terminal, a line now and then otherwise. */
-typedef struct progress {
-    bool tty;
-    double start_ms;
-    double last_ms;
-    uint64_t last_done;
-    uint64_t todo;
-} progress;
-
-static void progress_show(progress *p, const sweep_ctx *s, bool final)
-{
-    double now = now_ms();
-    uint64_t done = s->ran_now;
-    if (!final) {
-        if (p->tty ? now - p->last_ms < 100 : (now - p->last_ms < 10000 && done - p->last_done < (p->todo + 9) / 10))
-            return;
-    } else if (!p->tty && done == p->last_done) {
-        return;   /* the last line already said it */
-    }
-    p->last_ms = now;
-    p->last_done = done;
-    double elapsed_s = (now - p->start_ms) / 1000.0;
-    double rate = elapsed_s > 0 ? (double)done / elapsed_s : 0.0;
-    double eta = rate > 0 ? (double)(p->todo - done) / rate : 0.0;
-    if (p->tty) {
-        int width = 30;
-        int filled = p->todo ? (int)((double)width * (double)done / (double)p->todo) : width;
-        char bar[64];
-        for (int i = 0; i < width; i++)
-            bar[i] = i < filled ? '#' : '.';
-        bar[width] = '\0';
-        fprintf(stderr, "\r\033[K[%s] %llu/%llu seeds  %llu failing  %.1f seeds/s  %.0fs left", bar,
-                (unsigned long long)done, (unsigned long long)p->todo, (unsigned long long)s->failed_now, rate, eta);
-        if (final)
-            fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "sweep: %llu/%llu seeds, %llu failing, %.1f seeds/s, %.0fs left\n", (unsigned long long)done,
-                (unsigned long long)p->todo, (unsigned long long)s->failed_now, rate, eta);
-    }
-    fflush(stderr);
-}
-
-static bool run_workers(sweep_ctx *s, const uint64_t *todo, uint64_t n_todo)
-{
-    int n_workers = s->jobs < (int64_t)n_todo ? s->jobs : (int)n_todo;
-    worker workers[WORKERS_MAX];
-    memset(workers, 0, sizeof workers);
-    uint64_t next = 0;
-    progress p = { .tty = isatty(STDERR_FILENO), .start_ms = now_ms(), .todo = n_todo };
-    p.last_ms = p.start_ms;
-    bool ok = true;
-    for (int i = 0; i < n_workers; i++) {
-        if (!spawn(&workers[i], s->tmpl, s->strict, s->check_det, workers, n_workers)) {
-            fprintf(stderr, "syncsim: cannot start a worker: %s\n", strerror(errno));
-            n_workers = i;
-            break;
-        }
-    }
-    if (n_workers == 0 && n_todo > 0)
-        return false;
-    for (;;) {
-        /* Hand out seeds to idle workers; close the pipe of those with nothing left. */
-        int alive = 0;
-        for (int i = 0; i < n_workers; i++) {
-            worker *w = &workers[i];
-            if (w->pid <= 0)
-                continue;
-            alive++;
-            if (w->busy || w->closed)
-                continue;
-            if (next < n_todo && !interrupted) {
-                w->seed = todo[next++];
-                if (write_all(w->cmd_fd, &w->seed, sizeof w->seed))
-                    w->busy = true;
-                else
-                    next--;   /* the worker died; its EOF is handled below */
-            } else {
-                close(w->cmd_fd);
-                w->closed = true;
-            }
-        }
-        if (!alive || interrupted)
-            break;
-        struct pollfd fds[WORKERS_MAX];
-        int map[WORKERS_MAX];
-        int n_fds = 0;
-        for (int i = 0; i < n_workers; i++) {
-            if (workers[i].pid > 0) {
-                fds[n_fds] = (struct pollfd){ .fd = workers[i].res_fd, .events = POLLIN };
-                map[n_fds++] = i;
-            }
-        }
-        int ready = poll(fds, (nfds_t)n_fds, 100);
-        if (ready < 0 && errno != EINTR)
-            break;
-        for (int k = 0; k < n_fds && ready > 0; k++) {
-            if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            worker *w = &workers[map[k]];
-            char chunk[65536];
-            ssize_t n = read(w->res_fd, chunk, sizeof chunk);
-            if (n > 0) {
-                buf_put(&w->inbox, chunk, (size_t)n);
-                /* Every complete frame is a row. */
-                while (w->inbox.len >= 4) {
-                    uint32_t len;
-                    memcpy(&len, w->inbox.data, sizeof len);
-                    if (len > FRAME_MAX || w->inbox.len < 4 + (size_t)len)
-                        break;
-                    cJSON *row = cJSON_ParseWithLength(w->inbox.data + 4, len);
-                    if (!row || !record_row(s, row))
-                        ok = false;
-                    cJSON_Delete(row);
-                    memmove(w->inbox.data, w->inbox.data + 4 + len, w->inbox.len - 4 - len);
-                    w->inbox.len -= 4 + len;
-                    w->busy = false;
-                }
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                /* The worker is gone: after its last seed, or while running one. */
-                int status = 0;
-                bool was_busy = w->busy;
-                uint64_t seed = w->seed;
-                worker_finish(w, &status);
-                if (was_busy) {
-                    record_crash(s, seed, status);
-                    if (next < n_todo &&
-                        !spawn(w, s->tmpl, s->strict, s->check_det, workers, n_workers)) {
-                        fprintf(stderr, "syncsim: cannot restart a worker: %s\n", strerror(errno));
-                        ok = false;
-                    }
-                }
-            }
-        }
-        progress_show(&p, s, false);
-    }
-    for (int i = 0; i < n_workers; i++) {
-        if (workers[i].pid > 0) {
-            if (interrupted)
-                kill(workers[i].pid, SIGKILL);
-            int status;
-            worker_finish(&workers[i], &status);
-        }
-    }
-    progress_show(&p, s, true);
-    return ok;
+    return sweep_record(s->db, &key, row);
 }
 
 /* --- summary, JUnit, JSON ------------------------------------------------------------ */
@@ -777,7 +468,7 @@ static int usage(const char *fmt, const char *arg)
     return EXIT_BAD_INPUT;
 }
 
-static const char *option(int argc, char **argv, int *i, const char *name)
+const char *sweep_option(int argc, char **argv, int *i, const char *name)
 {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) != 0)
@@ -789,10 +480,19 @@ static const char *option(int argc, char **argv, int *i, const char *name)
     return NULL;
 }
 
-static bool is_option(const char *arg, const char *name)
+bool sweep_is_option(const char *arg, const char *name)
 {
     size_t n = strlen(name);
     return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+bool sweep_parse_workers(const char *text, int *workers)
+{
+    uint64_t j;
+    if (!parse_u64(text, strlen(text), &j) || j < 1 || j > POOL_WORKERS_MAX)
+        return false;
+    *workers = (int)j;
+    return true;
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -806,23 +506,23 @@ int cmd_sweep(int argc, char **argv)
             strict = true;
         else if (strcmp(a, "--check-determinism") == 0)
             check_det = true;
-        else if (is_option(a, "--seeds")) {
-            if (!(seeds = option(argc, argv, &i, "--seeds")))
+        else if (sweep_is_option(a, "--seeds")) {
+            if (!(seeds = sweep_option(argc, argv, &i, "--seeds")))
                 return usage("%s needs a range such as 1..1000", "--seeds");
-        } else if (is_option(a, "--db")) {
-            if (!(db_path = option(argc, argv, &i, "--db")))
+        } else if (sweep_is_option(a, "--db")) {
+            if (!(db_path = sweep_option(argc, argv, &i, "--db")))
                 return usage("%s needs a file name", "--db");
-        } else if (is_option(a, "--junit")) {
-            if (!(junit = option(argc, argv, &i, "--junit")))
+        } else if (sweep_is_option(a, "--junit")) {
+            if (!(junit = sweep_option(argc, argv, &i, "--junit")))
                 return usage("%s needs a file name", "--junit");
-        } else if (is_option(a, "--json")) {
-            if (!(json = option(argc, argv, &i, "--json")))
+        } else if (sweep_is_option(a, "--json")) {
+            if (!(json = sweep_option(argc, argv, &i, "--json")))
                 return usage("%s needs a file name", "--json");
-        } else if (is_option(a, "--shard")) {
-            if (!(shard = option(argc, argv, &i, "--shard")))
+        } else if (sweep_is_option(a, "--shard")) {
+            if (!(shard = sweep_option(argc, argv, &i, "--shard")))
                 return usage("%s needs I/N, e.g. 2/3", "--shard");
-        } else if (is_option(a, "-j")) {
-            if (!(jobs_text = option(argc, argv, &i, "-j")))
+        } else if (sweep_is_option(a, "-j")) {
+            if (!(jobs_text = sweep_option(argc, argv, &i, "-j")))
                 return usage("%s needs a number of workers", "-j");
         } else if (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
             jobs_text = a + 2;
@@ -848,10 +548,8 @@ int cmd_sweep(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     s.jobs = cpus > 0 ? (int)cpus : 1;
     if (jobs_text) {
-        uint64_t j;
-        if (!parse_u64(jobs_text, strlen(jobs_text), &j) || j < 1 || j > WORKERS_MAX)
+        if (!sweep_parse_workers(jobs_text, &s.jobs))
             return usage("-j needs a number of workers from 1 to 256, not '%s'", jobs_text);
-        s.jobs = (int)j;
     }
 
     diag d;
@@ -907,14 +605,17 @@ int cmd_sweep(int argc, char **argv)
                 file, (unsigned long long)s.lo, (unsigned long long)s.hi, s.shard_text,
                 (unsigned long long)in_range, (unsigned long long)(in_range - n_todo),
                 db_path ? db_path : "memory", s.jobs, s.jobs == 1 ? "" : "s");
-        struct sigaction sa = { .sa_handler = on_interrupt };
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        double start = now_ms();
-        bool ok = n_todo == 0 || run_workers(&s, todo, n_todo);
-        double elapsed_s = (now_ms() - start) / 1000.0;
+        pool_catch_signals();
+        pool_job *jobs = xmalloc((n_todo ? n_todo : 1) * sizeof *jobs);
+        for (uint64_t i = 0; i < n_todo; i++)
+            jobs[i] = (pool_job){ .cell = 0, .seed = todo[i] };
+        const scenario *cells[] = { tmpl };
+        pool p = { .cells = cells, .n_cells = 1, .strict = s.strict, .check_determinism = s.check_det,
+                   .workers = s.jobs, .what = "sweep", .unit = "seeds", .record = record_job, .ctx = &s };
+        double start = pool_now_ms();
+        bool ok = pool_run(&p, jobs, n_todo);
+        double elapsed_s = (pool_now_ms() - start) / 1000.0;
+        xfree(jobs);
         if (!ok)
             code = EXIT_BAD_INPUT;
 
@@ -952,7 +653,7 @@ int cmd_sweep(int argc, char **argv)
                 buf_free(&replay);
             }
         }
-        if (interrupted) {
+        if (pool_interrupted) {
             printf("interrupted: %llu seeds of this shard have no result yet; run the same command to resume\n",
                    (unsigned long long)(in_range - t->total));
             code = 130;
