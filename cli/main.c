@@ -16,6 +16,7 @@
 #include "engine/strategy.h"
 #include "sim/determinism.h"
 #include "sim/report.h"
+#include "sim/profile_load.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
@@ -32,7 +33,7 @@
 
 static const char USAGE[] =
     "usage: syncsim run FILE [--seed N] [--trace F.jsonl] [--json F.json] [--store-dir DIR] [--strict]\n"
-    "                        [--check-determinism]\n"
+    "                        [--profile NAME|FILE] [--check-determinism]\n"
     "       syncsim sweep FILE --seeds A..B [-j N] [--shard I/N] [--db results.sqlite] [--junit F.xml]\n"
     "                          [--json F.json] [--strict] [--check-determinism]\n"
     "       syncsim merge OUT.sqlite IN.sqlite...\n"
@@ -51,6 +52,8 @@ static const char HELP[] =
     "    --trace F       write every simulated event as JSON lines to F\n"
     "    --json F        write the result (findings, witnesses, metrics) as JSON to F\n"
     "    --store-dir D   keep each replica's SQLite store as D/<name>.sqlite\n"
+    "    --profile P     run the steps under another profile (a name or a file): with\n"
+    "                    --strict, does that design keep every invariant here?\n"
     "    --strict        ignore the scenario's expect: and the profile's accepts:;\n"
     "                    fail on every class but superseded and overwritten-concurrent\n"
     "    --check-determinism  run twice and compare event by event; name the first\n"
@@ -130,9 +133,27 @@ static bool write_json_file(const char *path, cJSON *json)
     return ok;
 }
 
+/*
+ * --profile: run the scenario's steps under another design -- a profile name,
+ * found as a scenario's profile: is, or a profile file. The scenario's own
+ * expect: still applies; pair it with --strict to ask whether the other
+ * design keeps every invariant where this one documents a weakness.
+ */
+static bool replace_profile(scenario *sc, const char *text, diag *d)
+{
+    scenario_profile p;
+    src_pos pos = { .file = "--profile" };
+    bool ok = profile_is_name(text) ? profile_load_named(text, sc->path, NULL, pos, &sc->arena, &p, d)
+                                    : profile_load_file(text, &sc->arena, &p, d);
+    if (ok)
+        sc->profile = p;
+    return ok;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *trace_path = NULL, *json_path = NULL, *store_dir = NULL, *seed_text = NULL;
+    const char *profile_text = NULL;
     bool strict = false, check_determinism = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -151,6 +172,9 @@ static int cmd_run(int argc, char **argv)
         } else if (strncmp(argv[i], "--store-dir", 11) == 0 && (argv[i][11] == '\0' || argv[i][11] == '=')) {
             if (!(store_dir = option_value(argc, argv, &i, "--store-dir")))
                 return usage_error("%s needs a directory", "--store-dir");
+        } else if (strncmp(argv[i], "--profile", 9) == 0 && (argv[i][9] == '\0' || argv[i][9] == '=')) {
+            if (!(profile_text = option_value(argc, argv, &i, "--profile")))
+                return usage_error("%s needs a profile name or file", "--profile");
         } else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return usage_error("unknown option '%s'", argv[i]);
         else if (file)
@@ -169,6 +193,12 @@ static int cmd_run(int argc, char **argv)
     scenario *sc = scenario_load(file, &d);
     if (!sc) {
         fprintf(stderr, "%s\n", d.message);
+        diag_free(&d);
+        return EXIT_BAD_INPUT;
+    }
+    if (profile_text && !replace_profile(sc, profile_text, &d)) {
+        fprintf(stderr, "%s\n", d.message);
+        scenario_free(sc);
         diag_free(&d);
         return EXIT_BAD_INPUT;
     }

@@ -10,6 +10,7 @@
  */
 #include "sim/grid.h"
 #include "base/buf.h"
+#include "base/path.h"
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "sim/profile_load.h"
@@ -65,29 +66,6 @@ static src_pos pos_of(loader *L, struct fy_node *n)
 
 /* --- files and directories ------------------------------------------------------ */
 
-/* Directory part of path ("." when none), in a. */
-static char *dir_of(arena *a, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return arena_strdup(a, ".");
-    if (slash == path)
-        return arena_strdup(a, "/");
-    return arena_strndup(a, path, (size_t)(slash - path));
-}
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* --- seeds ------------------------------------------------------------------------ */
 
 static bool digits_u64(const char *s, size_t len, uint64_t *out)
@@ -136,85 +114,18 @@ static bool load_seeds(loader *L, struct fy_node *n)
 
 /* --- profiles ------------------------------------------------------------------- */
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Profile names (<name>.yaml) in dir, appended to names for a suggestion. */
-static int list_profiles(const char *dir, arena *a, const char **names, int max, int count)
-{
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return count;
-    struct dirent *e;
-    while ((e = readdir(dh)) && count < max) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0)
-            names[count++] = arena_strndup(a, e->d_name, len - 5);
-    }
-    closedir(dh);
-    return count;
-}
-
 /*
  * A profile named in the grid: profiles/<name>.yaml beside the grid file or
- * above it, then beside the base scenario's own profile file. Unknown names
- * get a "did you mean" over every directory searched.
+ * above it, then beside the base scenario's own profile file.
  */
 static bool load_profile_by_name(loader *L, struct fy_node *item, const char *name, scenario_profile *out)
 {
     grid *g = L->g;
-    arena *a = &g->arena;
-    const char *searched[40];
-    int n_searched = 0;
-    char resolved[PATH_MAX];
-    if (realpath(dir_of(a, g->path), resolved)) {
-        char *dir = arena_strdup(a, resolved);
-        for (int level = 0; level < 32; level++) {
-            char *profiles = arena_printf(a, "%s/profiles", strcmp(dir, "/") == 0 ? "" : dir);
-            if (is_dir(profiles)) {
-                searched[n_searched++] = profiles;
-                char *path = arena_printf(a, "%s/%s.yaml", profiles, name);
-                if (is_file(path))
-                    return profile_load_file(path, a, out, L->d);
-            }
-            if (strcmp(dir, "/") == 0)
-                break;
-            dir = dir_of(a, dir);
-        }
-    }
     const scenario_profile *own = &g->base->profile;
-    if (own->path && strcmp(own->path, g->base->path) != 0) {
-        char *dir = dir_of(a, own->path);
-        searched[n_searched++] = dir;
-        char *path = arena_printf(a, "%s/%s.yaml", dir, name);
-        if (is_file(path))
-            return profile_load_file(path, a, out, L->d);
-    }
-    const char *names[256];
-    int n_names = 0;
-    for (int i = 0; i < n_searched; i++)
-        n_names = list_profiles(searched[i], a, names, N(names), n_names);
-    /* readdir order varies between file systems; sort so the suggestion does not. */
-    qsort(names, (size_t)n_names, sizeof names[0], compare_names);
-    const char *hint = diag_suggest(name, names, n_names);
-    if (hint)
-        diag_error(L->d, pos_of(L, item), "unknown profile '%s'; did you mean '%s'?", name, hint);
-    else if (n_searched)
-        diag_error(L->d, pos_of(L, item), "unknown profile '%s': no %s.yaml in %s", name, name, searched[0]);
-    else
-        diag_error(L->d, pos_of(L, item),
-                   "unknown profile '%s': no profiles/ directory beside the grid file or above it", name);
-    return false;
-}
-
-static bool is_profile_name(const char *s)
-{
-    size_t len = strlen(s);
-    if (strchr(s, '/') || (len > 5 && strcmp(s + len - 5, ".yaml") == 0))
-        return false;
-    return true;
+    const char *also = NULL;
+    if (own->path && strcmp(own->path, g->base->path) != 0)
+        also = path_dir(&g->arena, own->path);
+    return profile_load_named(name, g->path, also, pos_of(L, item), &g->arena, out, L->d);
 }
 
 static bool load_profiles(loader *L, struct fy_node *n)
@@ -236,7 +147,7 @@ static bool load_profiles(loader *L, struct fy_node *n)
         bool ok;
         if (yaml_is_scalar(item) && !yaml_text(&L->doc, item, &text, L->d, "a profile"))
             return false;
-        if (text && is_profile_name(text))
+        if (text && profile_is_name(text))
             ok = load_profile_by_name(L, item, text, p);
         else
             ok = profile_load_reference(&L->doc, item, g->path, &g->arena, p, L->d);   /* a path or a mapping */
@@ -418,8 +329,8 @@ static bool load_base(loader *L, struct fy_node *n)
     if (!yaml_text(&L->doc, n, &text, L->d, "the base scenario (a path relative to the grid file)"))
         return false;
     char *path = text[0] == '/' ? arena_strdup(&g->arena, text)
-                                : arena_printf(&g->arena, "%s/%s", dir_of(&g->arena, g->path), text);
-    if (!is_file(path)) {
+                                : arena_printf(&g->arena, "%s/%s", path_dir(&g->arena, g->path), text);
+    if (!path_is_file(path)) {
         diag_error(L->d, pos_of(L, n), "scenario file '%s' not found (looked for %s)", text, path);
         return false;
     }

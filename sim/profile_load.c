@@ -4,6 +4,7 @@
  */
 #include "sim/profile_load.h"
 #include "base/buf.h"
+#include "base/path.h"
 #include "base/xalloc.h"
 #include "engine/reducer.h"
 #include "engine/strategy.h"
@@ -611,29 +612,6 @@ bool profile_load_file(const char *path, arena *a, scenario_profile *out, diag *
     return ok;
 }
 
-/* Directory part of path ("." when none), in a. */
-static char *dir_of(arena *a, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return arena_strdup(a, ".");
-    if (slash == path)
-        return arena_strdup(a, "/");
-    return arena_strndup(a, path, (size_t)(slash - path));
-}
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -655,51 +633,44 @@ static int list_profiles(const char *dir, arena *a, const char **names, int max,
     return count;
 }
 
-bool profile_load_reference(yaml_doc *doc, struct fy_node *ref, const char *scenario_path, arena *a,
-                            scenario_profile *out, diag *d)
+bool profile_is_name(const char *text)
 {
-    if (yaml_is_mapping(ref))
-        return load_profile_node(doc, ref, scenario_path, a, out, d);
-    const char *name;
-    if (!yaml_text(doc, ref, &name, d, "a profile (a name such as reference, a path, or a mapping)"))
+    if (!*text)
         return false;
-    char *scenario_dir = dir_of(a, scenario_path);
-    size_t len = strlen(name);
-    if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, ".yaml") == 0)) {
-        char *path = name[0] == '/' ? arena_strdup(a, name) : arena_printf(a, "%s/%s", scenario_dir, name);
-        if (!is_file(path)) {
-            diag_error(d, yaml_pos(doc, ref), "profile file '%s' not found (looked for %s)", name, path);
-            return false;
-        }
-        return profile_load_file(path, a, out, d);
-    }
-    for (const char *p = name; *p; p++) {
+    for (const char *p = text; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-              *p == '_')) {
-            diag_error(d, yaml_pos(doc, ref), "'%s' is not a profile name or a path to a .yaml file", name);
+              *p == '_'))
             return false;
-        }
-    }
-    /* profiles/<name>.yaml beside the scenario, then in each ancestor directory. */
-    char resolved[PATH_MAX];
-    if (!realpath(scenario_dir, resolved)) {
-        diag_error(d, yaml_pos(doc, ref), "cannot resolve the directory of %s", scenario_path);
-        return false;
-    }
-    char *dir = arena_strdup(a, resolved);
-    const char *searched[32];
+    return true;
+}
+
+bool profile_load_named(const char *name, const char *near_path, const char *also_dir, src_pos pos, arena *a,
+                        scenario_profile *out, diag *d)
+{
+    const char *searched[40];
     int n_searched = 0;
-    for (int level = 0; level < 32; level++) {
-        char *profiles = arena_printf(a, "%s/profiles", strcmp(dir, "/") == 0 ? "" : dir);
-        if (is_dir(profiles)) {
-            searched[n_searched++] = profiles;
-            char *path = arena_printf(a, "%s/%s.yaml", profiles, name);
-            if (is_file(path))
-                return profile_load_file(path, a, out, d);
+    /* profiles/<name>.yaml beside near_path, then in each ancestor directory. */
+    char resolved[PATH_MAX];
+    if (realpath(path_dir(a, near_path), resolved)) {
+        char *dir = arena_strdup(a, resolved);
+        for (int level = 0; level < 32; level++) {
+            char *profiles = arena_printf(a, "%s/profiles", strcmp(dir, "/") == 0 ? "" : dir);
+            if (path_is_dir(profiles)) {
+                searched[n_searched++] = profiles;
+                char *path = arena_printf(a, "%s/%s.yaml", profiles, name);
+                if (path_is_file(path))
+                    return profile_load_file(path, a, out, d);
+            }
+            if (strcmp(dir, "/") == 0)
+                break;
+            dir = path_dir(a, dir);
         }
-        if (strcmp(dir, "/") == 0)
-            break;
-        dir = dir_of(a, dir);
+    }
+    if (also_dir) {
+        searched[n_searched++] = also_dir;
+        char *path = arena_printf(a, "%s/%s.yaml", also_dir, name);
+        if (path_is_file(path))
+            return profile_load_file(path, a, out, d);
     }
     const char *names[256];
     int n_names = 0;
@@ -709,11 +680,34 @@ bool profile_load_reference(yaml_doc *doc, struct fy_node *ref, const char *scen
     qsort(names, (size_t)n_names, sizeof names[0], compare_names);
     const char *hint = diag_suggest(name, names, n_names);
     if (hint)
-        diag_error(d, yaml_pos(doc, ref), "unknown profile '%s'; did you mean '%s'?", name, hint);
+        diag_error(d, pos, "unknown profile '%s'; did you mean '%s'?", name, hint);
     else if (n_searched)
-        diag_error(d, yaml_pos(doc, ref), "unknown profile '%s': no %s.yaml in %s", name, name, searched[0]);
+        diag_error(d, pos, "unknown profile '%s': no %s.yaml in %s", name, name, searched[0]);
     else
-        diag_error(d, yaml_pos(doc, ref),
-                   "unknown profile '%s': no profiles/ directory beside the scenario or above it", name);
+        diag_error(d, pos, "unknown profile '%s': no profiles/ directory beside %s or above it", name, near_path);
     return false;
+}
+
+bool profile_load_reference(yaml_doc *doc, struct fy_node *ref, const char *scenario_path, arena *a,
+                            scenario_profile *out, diag *d)
+{
+    if (yaml_is_mapping(ref))
+        return load_profile_node(doc, ref, scenario_path, a, out, d);
+    const char *name;
+    if (!yaml_text(doc, ref, &name, d, "a profile (a name such as reference, a path, or a mapping)"))
+        return false;
+    size_t len = strlen(name);
+    if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, ".yaml") == 0)) {
+        char *path = name[0] == '/' ? arena_strdup(a, name) : arena_printf(a, "%s/%s", path_dir(a, scenario_path), name);
+        if (!path_is_file(path)) {
+            diag_error(d, yaml_pos(doc, ref), "profile file '%s' not found (looked for %s)", name, path);
+            return false;
+        }
+        return profile_load_file(path, a, out, d);
+    }
+    if (!profile_is_name(name)) {
+        diag_error(d, yaml_pos(doc, ref), "'%s' is not a profile name or a path to a .yaml file", name);
+        return false;
+    }
+    return profile_load_named(name, scenario_path, NULL, yaml_pos(doc, ref), a, out, d);
 }

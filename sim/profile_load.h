@@ -37,6 +37,16 @@
 bool profile_load_reference(yaml_doc *doc, struct fy_node *ref, const char *scenario_path, arena *a,
                             scenario_profile *out, diag *d);
 bool profile_load_file(const char *path, arena *a, scenario_profile *out, diag *d);
+/* Letters, digits, '-' and '_': a name to look up, not a path. */
+bool profile_is_name(const char *text);
+/*
+ * The profile called name: profiles/<name>.yaml beside near_path (a scenario
+ * or grid file) or in the nearest ancestor directory that has one, then in
+ * also_dir when given. An unknown name is reported at pos with a "did you
+ * mean" over every directory searched.
+ */
+bool profile_load_named(const char *name, const char *near_path, const char *also_dir, src_pos pos, arena *a,
+                        scenario_profile *out, diag *d);
 /* A YAML list of violation class names. */
 bool load_vclass_list(yaml_doc *doc, struct fy_node *n, vclass_set *out, diag *d, const char *what);
 

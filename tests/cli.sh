@@ -34,6 +34,13 @@ expect 2 "--trace needs a file name" -- run scenarios/basic/offline-edits.yaml -
 expect 2 "a second one" -- run scenarios/basic/offline-edits.yaml scenarios/basic/delete-vs-edit.yaml
 expect 2 '^tests/data/no-such-file.yaml: error: cannot open file: No such file or directory' -- run tests/data/no-such-file.yaml
 expect 2 'cannot write' -- run scenarios/basic/offline-edits.yaml --json /nonexistent-dir/r.json
+# --profile: the same steps under another design.
+expect 1 'lost-update: 1' -- run scenarios/basic/skew-lww-device-clock.yaml --strict
+expect 0 'result    PASS' -- run scenarios/basic/skew-lww-device-clock.yaml --strict --profile reference
+expect 0 'result    PASS' -- run scenarios/basic/skew-lww-device-clock.yaml --strict --profile scenarios/profiles/reference.yaml
+expect 2 "unknown profile 'referense'; did you mean 'reference'" -- run scenarios/basic/offline-edits.yaml --profile referense
+expect 2 "no-such.yaml: error: cannot open file" -- run scenarios/basic/offline-edits.yaml --profile /tmp/no-such.yaml
+expect 2 "--profile needs a profile name or file" -- run scenarios/basic/offline-edits.yaml --profile
 expect 0 'usage: syncsim run FILE' -- --help
 expect 0 '^syncsim [0-9]+\.[0-9]+\.[0-9]+$' -- --version
 expect 0 '^lww-device-clock +newest device wall-clock' -- strategies
