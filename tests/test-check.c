@@ -12,7 +12,10 @@
  *   divergence (field value, deleted flag, missing record; one finding per
  *   device; only after quiescence), no-quiescence, the classes of deletes
  *   and of edits to deleted records, the worst field deciding a write's
- *   class, and the per-class cap on stored findings.
+ *   class, and the per-class cap on stored findings; rejected writes
+ *   (benign), dropped writes (undelivered, with the reason), a write
+ *   superseded by its own next write before that one lost (superseded), and
+ *   an identical value standing for the write (kept).
  *
  * Snapshots are written as JSON text with two shorthands expanded by
  * snap(): single quotes for double quotes, and W(node,counter) for a write
@@ -1299,6 +1302,78 @@ static void test_write_name(void)
     fixture_free(&f);
 }
 
+/* The server refused the write (server data, or its schema): counted as rejected, nothing stored. */
+static void test_rejected(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    history_rejected(&f.h, a1, "server-authoritative");
+    snap_all(&f, "{'records':[]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_checked, 1);
+    EXPECT_COUNTS(r, VC_REJECTED, 1);
+    EXPECT_INT(r->n_findings, 0);
+    EXPECT(vclass_benign(VC_REJECTED));
+    fixture_free(&f);
+}
+
+/* A write its device dropped unsent is undelivered, and the witness says why. */
+static void test_dropped_is_undelivered(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    history_dropped(&f.h, a1, "retries exhausted");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+    EXPECT_STR(only(r, VC_UNDELIVERED)->summary,
+               "note/n1: write phone:1 never reached the server: its device dropped it (retries exhausted)");
+    fixture_free(&f);
+}
+
+/*
+ * The phone writes text twice; its second write then loses to the tablet's
+ * concurrent one and is kept. The first write was superseded by the second,
+ * whatever became of the second -- not silently overwritten by the tablet's.
+ */
+static void test_superseded_before_lost(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a,n=1");
+    receive(&f, a1);
+    write_id a2 = update(&f, PHONE, 2, "note/n1", "text=a2");
+    receive(&f, a2);
+    write_id b1 = update(&f, TABLET, 1, "note/n1", "text=b");
+    receive(&f, b1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'n':{'v':1,'w':W(1,1)},'text':{'v':'b','w':W(2,1)}}}],"
+                 "'kept':[{'type':'note','id':'n1','w':W(1,2)}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* What the user wrote is what they see: an identical value written by another write stands for it. */
+static void test_identical_value_is_kept(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "done=1");
+    write_id b1 = create(&f, TABLET, 1, "note/n1", "done=1");
+    receive(&f, a1);
+    receive(&f, b1);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(2,1),"
+                 "'fields':{'done':{'v':1,'w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 2);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -1318,6 +1393,10 @@ int main(void)
     test_lost_update_vanished_record();
     test_lost_update_vanished_field();
     test_undelivered();
+    test_rejected();
+    test_dropped_is_undelivered();
+    test_superseded_before_lost();
+    test_identical_value_is_kept();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
     test_resurrection_without_later_edit();

@@ -23,6 +23,15 @@
  * conflict handling: two local writes to one record pushed in one batch are
  * not a conflict with each other, and a record re-created after a delete
  * does not bring back the deleted record's fields.
+ *
+ * The seed designs' mechanisms: watermark change detection (by device clock,
+ * skipping a write stamped behind it; by server clock, merging pulled events
+ * into the local log); timestamp cursors (server-now and last-record skip,
+ * an inclusive cursor never gets past a shared timestamp); per-type pulls;
+ * schema validation on the device, per change on the server, and atomic
+ * batches rolled back and retried; changes dropped after drop_after
+ * unanswered pushes; manual resolution (parked, resolved, forced, the other
+ * side kept); refused changes rolled back; timestamp conflict detection.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -1912,6 +1921,377 @@ static void recreated_record_does_not_resurrect_deleted_fields(void)
     rig_stop(&r);
 }
 
+/* --- the mechanisms the seed designs use ---------------------------------------------- */
+
+/* Two devices online and caught up. */
+static void rig_online(rig *r, int n_devices)
+{
+    rig_start(r, n_devices);
+    for (int d = 1; d <= n_devices; d++)
+        control(r, d, CTL_NET_UP);
+    pump(r);
+}
+
+/* Idle once the round a local write scheduled has run. */
+static bool settled(rig *r, int device)
+{
+    if (count_timers(r, device, r->p.sync_after_write_us)) {
+        after_write(r, device);
+        pump(r);
+    }
+    return N(r, device)->ops->idle(N(r, device));
+}
+
+/* The device's push alone: its round's pull is dropped unanswered. */
+static void push_only(rig *r, int device)
+{
+    control(r, device, CTL_SYNC_NOW);
+    cJSON *push = take_from(r, device);
+    deliver(r, device, 0, push);
+    cJSON_Delete(push);
+    cJSON *reply = take_from(r, 0);
+    deliver(r, 0, device, reply);
+    cJSON_Delete(reply);
+    cJSON_Delete(take_from(r, device));
+    r->now += 10 * SEC;
+    fire(r, device, last_timer(r, device, r->p.request_timeout_us), 0);   /* the dropped pull fails: idle again */
+}
+
+static bool has_pending_push(rig *r, int device)
+{
+    control(r, device, CTL_SYNC_NOW);
+    cJSON *m = take_from(r, device);
+    bool push = m && strcmp(jstr(m, "type"), "push") == 0;
+    if (m) {
+        deliver(r, device, 0, m);
+        cJSON_Delete(m);
+    }
+    pump(r);
+    return push;
+}
+
+/* StrongLog: "records with clientUpdatedAt > lastPushTimestamp" -- a write stamped before the watermark is never found. */
+static void watermark_skips_writes_behind_the_clock(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.changes = CHANGES_WATERMARK;
+    r.p.watermark = WATERMARK_DEVICE;
+    r.p.fallback.grain = GRAIN_RECORD;
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("first"), NULL));
+    EXPECT(has_pending_push(&r, PHONE));
+    EXPECT_STR(look(&r, 0, "n1", "text").text, "first");
+    EXPECT(settled(&r, PHONE));
+    /* The device clock is stepped back a minute: the next write is stamped before the watermark. */
+    r.now -= 60 * SEC;
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("lost"), NULL));
+    EXPECT(settled(&r, PHONE));   /* it does not know it has anything to push */
+    EXPECT(!has_pending_push(&r, PHONE));
+    EXPECT(!look(&r, 0, "n2", "text").found);
+    /* Once the clock passes the watermark again, new writes are found, the skipped one never. */
+    r.now += 120 * SEC;
+    EXPECT(user(&r, PHONE, OP_CREATE, "n3", WRITE_ID(PHONE, 3), "text", STR("later"), NULL));
+    EXPECT(has_pending_push(&r, PHONE));
+    EXPECT(look(&r, 0, "n3", "text").found);
+    EXPECT(!look(&r, 0, "n2", "text").found);
+    rig_stop(&r);
+}
+
+/* The server-clock watermark (activity events' newSyncTimestamp): a device clock behind the server's misses its writes. */
+static void server_clock_watermark(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.changes = CHANGES_WATERMARK;
+    r.p.watermark = WATERMARK_SERVER;
+    rig_online(&r, 2);
+    /* The phone's clock runs 5 minutes behind the server's (which the rig hands the server as r.now too). */
+    EXPECT(user(&r, PHONE, OP_CREATE, "a1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    EXPECT(has_pending_push(&r, PHONE));
+    int64_t server_now = r.now;
+    (void)server_now;
+    /* An event appended with a device clock 5 minutes behind the watermark the server handed out. */
+    r.now -= 5 * 60 * SEC;
+    op_field ev[] = { { .name = "kind", .v = STR("start") } };
+    user_op append = { .kind = OP_APPEND, .type = "note", .id = "a1", .w = WRITE_ID(PHONE, 2), .n_fields = 1,
+                       .fields = ev };
+    const char *why = NULL;
+    EXPECT(N(&r, PHONE)->ops->user_op(N(&r, PHONE), &append, r.now, &why));
+    r.now += 5 * 60 * SEC + SEC;
+    EXPECT(!has_pending_push(&r, PHONE));
+    /* The tablet syncs: the server has no event. The phone keeps its own in its log (merged on pull). */
+    sync_now(&r, TABLET);
+    cJSON *snap = N(&r, 0)->ops->snapshot(N(&r, 0));
+    EXPECT_INT(cJSON_GetArraySize(jget(cJSON_GetArrayItem(jget(snap, "records"), 0), "events")), 0);
+    cJSON_Delete(snap);
+    sync_now(&r, PHONE);
+    snap = N(&r, PHONE)->ops->snapshot(N(&r, PHONE));
+    EXPECT_INT(cJSON_GetArraySize(jget(cJSON_GetArrayItem(jget(snap, "records"), 0), "events")), 1);
+    cJSON_Delete(snap);
+    rig_stop(&r);
+}
+
+/* Three records from one push share an updatedAt; a one-record page and a server-time cursor. */
+static int pull_three_with_cursor(cursor_next next, bool inclusive, int *pulls)
+{
+    rig r;
+    rig_init(&r);
+    r.p.cursor = CURSOR_SERVER_TIME;
+    r.p.cursor_next = next;
+    r.p.cursor_inclusive = inclusive;
+    r.p.pull_page_max = 1;
+    rig_online(&r, 2);
+    EXPECT(user(&r, TABLET, OP_CREATE, "n1", WRITE_ID(TABLET, 1), "text", STR("1"), NULL));
+    EXPECT(user(&r, TABLET, OP_CREATE, "n2", WRITE_ID(TABLET, 2), "text", STR("2"), NULL));
+    EXPECT(user(&r, TABLET, OP_CREATE, "n3", WRITE_ID(TABLET, 3), "text", STR("3"), NULL));
+    push_only(&r, TABLET);
+    r.now += SEC;
+    control(&r, PHONE, CTL_SYNC_NOW);
+    *pulls = 0;
+    for (int i = 0; i < 10; i++) {
+        cJSON *m = take_from(&r, PHONE);
+        if (!m)
+            break;
+        *pulls += strcmp(jstr(m, "type"), "pull") == 0;
+        deliver(&r, PHONE, 0, m);
+        cJSON_Delete(m);
+        cJSON *reply = take_from(&r, 0);
+        if (reply) {
+            r.now += 1000;
+            deliver(&r, 0, PHONE, reply);
+            cJSON_Delete(reply);
+        }
+    }
+    int got = look(&r, PHONE, "n1", "text").found + look(&r, PHONE, "n2", "text").found +
+              look(&r, PHONE, "n3", "text").found;
+    rig_stop(&r);
+    return got;
+}
+
+static void timestamp_cursors(void)
+{
+    int pulls;
+    /* lastSyncTimestamp = the response's timestamp while hasMore: the rest of the pages are skipped. */
+    EXPECT_INT(pull_three_with_cursor(NEXT_SERVER_NOW, false, &pulls), 1);
+    /* The last record's updatedAt with ">": the records sharing it are skipped. */
+    EXPECT_INT(pull_three_with_cursor(NEXT_LAST_RECORD, false, &pulls), 1);
+    /* With ">=" the same record comes back page after page: it never gets past it. */
+    EXPECT_INT(pull_three_with_cursor(NEXT_LAST_RECORD, true, &pulls), 1);
+    EXPECT(pulls >= 10);
+}
+
+static void per_type_pulls(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.cursor = CURSOR_SERVER_TIME;
+    r.p.n_pull_types = 2;
+    r.p.pull_types[0] = "note";
+    r.p.pull_types[1] = "task";
+    rig_online(&r, 1);
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *first = take_from(&r, PHONE);
+    EXPECT_STR(jstr(first, "entity_type"), "note");
+    deliver(&r, PHONE, 0, first);
+    cJSON_Delete(first);
+    cJSON *reply = take_from(&r, 0);
+    deliver(&r, 0, PHONE, reply);
+    cJSON_Delete(reply);
+    cJSON *second = take_from(&r, PHONE);
+    EXPECT_STR(jstr(second, "entity_type"), "task");
+    deliver(&r, PHONE, 0, second);
+    cJSON_Delete(second);
+    pump(&r);
+    EXPECT(settled(&r, PHONE));
+    rig_stop(&r);
+}
+
+static entity_rules *note_schema(rig *r)
+{
+    entity_rules *e = &r->p.entities[r->p.n_entities++];
+    *e = r->p.fallback;
+    e->type = "note";
+    e->n_schema = 1;
+    e->schema[0] = (schema_field){ .name = "text", .kind = VAL_STRING, .n_enum = 2,
+                                   .enum_values = { "open", "done" } };
+    return e;
+}
+
+static void validation_and_batches(void)
+{
+    /* Client-side validation refuses the write with the reason. */
+    rig r;
+    rig_init(&r);
+    note_schema(&r);
+    rig_online(&r, 1);
+    const char *why = NULL;
+    EXPECT(!user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("maybe"), &why));
+    EXPECT_CONTAINS(why, "text must be one of open, done, not \"maybe\"");
+    EXPECT(!user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 2), "text", (value){ .kind = VAL_INT, .i = 3 }, &why));
+    EXPECT_CONTAINS(why, "text must be a string");
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 3), "text", STR("open"), NULL));
+    rig_stop(&r);
+
+    /* Only the server validates, change by change: the invalid one is refused and rolled back. */
+    rig_init(&r);
+    note_schema(&r);
+    r.p.validate_client = false;
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "bad", WRITE_ID(PHONE, 1), "text", STR("maybe"), NULL));
+    EXPECT(user(&r, PHONE, OP_CREATE, "good", WRITE_ID(PHONE, 2), "text", STR("done"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(!look(&r, 0, "bad", "text").found);
+    EXPECT(look(&r, 0, "good", "text").found);
+    EXPECT_INT(count_obs(&r, 0, OBS_INVALID), 1);
+    EXPECT_U64(last_obs(&r, 0, OBS_INVALID)->w, WRITE_ID(PHONE, 1));
+    EXPECT(!look(&r, PHONE, "bad", "text").found);   /* rolled back on the device */
+    EXPECT(settled(&r, PHONE));
+    rig_stop(&r);
+
+    /* An atomic batch: one invalid change and nothing is applied; the batch is retried, forever. */
+    rig_init(&r);
+    note_schema(&r);
+    r.p.validate_client = false;
+    r.p.batch_atomic = true;
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "good", WRITE_ID(PHONE, 1), "text", STR("done"), NULL));
+    EXPECT(user(&r, PHONE, OP_CREATE, "bad", WRITE_ID(PHONE, 2), "text", STR("maybe"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    cJSON *reply = take_from(&r, 0);
+    EXPECT_STR(jstr(jitem(reply, "results", 0), "status"), "rolled-back");
+    EXPECT_STR(jstr(jitem(reply, "results", 1), "status"), "invalid");
+    EXPECT_CONTAINS(jstr(jitem(reply, "results", 1), "error"), "text must be one of open, done");
+    deliver(&r, 0, PHONE, reply);
+    cJSON_Delete(reply);
+    EXPECT(!look(&r, 0, "good", "text").found);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);   /* a failed request: the retry schedule */
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    rig_stop(&r);
+}
+
+/* SmartDMV's "max 3 retries": a change unanswered drop_after times leaves the queue. */
+static void changes_dropped_after_retries(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.retry_drop_after = 2;
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("x"), NULL));
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        control(&r, PHONE, CTL_SYNC_NOW);
+        cJSON *push = take_from(&r, PHONE);
+        EXPECT(push && strcmp(jstr(push, "type"), "push") == 0);
+        cJSON_Delete(push);   /* lost */
+        fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    }
+    EXPECT_INT(count_obs(&r, PHONE, OBS_DROPPED), 1);
+    EXPECT_U64(last_obs(&r, PHONE, OBS_DROPPED)->w, WRITE_ID(PHONE, 1));
+    EXPECT(!has_pending_push(&r, PHONE));
+    EXPECT(!look(&r, 0, "n1", "text").found);
+    rig_stop(&r);
+}
+
+/* IronFlow's user confirmation: the conflict waits, the user picks, the pick is pushed with force. */
+static void manual_resolution(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find("manual");
+    r.p.fallback.grain = GRAIN_RECORD;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "w1", WRITE_ID(PHONE, 1), "text", STR("3x225"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "w1", WRITE_ID(PHONE, 2), "text", STR("phone"), NULL));
+    EXPECT(user(&r, TABLET, OP_UPDATE, "w1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    /* The server kept the phone's version; the tablet holds both and waits for its user. */
+    EXPECT_STR(look(&r, 0, "w1", "text").text, "phone");
+    EXPECT_INT(count_obs(&r, TABLET, OBS_CONFLICT_PENDING), 1);
+    EXPECT_INT(count_obs(&r, TABLET, OBS_SEEN), 1);
+    EXPECT_STR(look(&r, TABLET, "w1", "text").text, "tablet");
+    EXPECT(settled(&r, TABLET));   /* nothing it can do on its own */
+    EXPECT(!has_pending_push(&r, TABLET));
+    /* Without a conflict there is nothing to resolve. */
+    op_field pick = { .name = "pick", .v = STR("local") };
+    user_op none = { .kind = OP_RESOLVE, .type = "note", .id = "other", .w = WRITE_ID(TABLET, 2), .n_fields = 1,
+                     .fields = &pick };
+    const char *why = NULL;
+    EXPECT(!N(&r, TABLET)->ops->user_op(N(&r, TABLET), &none, r.now, &why));
+    EXPECT_CONTAINS(why, "no conflict waits");
+    /* "Keep Tablet": pushed with force over the server's version; the phone's version is kept for the user. */
+    user_op keep = { .kind = OP_RESOLVE, .type = "note", .id = "w1", .w = WRITE_ID(TABLET, 3), .n_fields = 1,
+                     .fields = &pick };
+    EXPECT(N(&r, TABLET)->ops->user_op(N(&r, TABLET), &keep, r.now, &why));
+    control(&r, TABLET, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, TABLET);
+    EXPECT(cJSON_IsTrue(jget(jitem(push, "changes", 0), "force")));
+    deliver(&r, TABLET, 0, push);
+    cJSON_Delete(push);
+    pump(&r);
+    sync_now(&r, PHONE);
+    EXPECT_STR(look(&r, 0, "w1", "text").text, "tablet");
+    EXPECT_U64(look(&r, 0, "w1", "text").field_w, WRITE_ID(TABLET, 1));   /* the tablet's write, not the resolution */
+    EXPECT_STR(look(&r, PHONE, "w1", "text").text, "tablet");
+    cJSON *snap = N(&r, TABLET)->ops->snapshot(N(&r, TABLET));
+    bool phone_kept = false;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, jget(snap, "kept")) phone_kept = phone_kept || (write_id)jint(k, "w") == WRITE_ID(PHONE, 2);
+    EXPECT(phone_kept);
+    cJSON_Delete(snap);
+    rig_stop(&r);
+}
+
+/* Server data: a client's create is refused and rolled back; the write is reported refused. */
+static void refused_changes_roll_back(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find("server-authoritative");
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "ex1", WRITE_ID(PHONE, 1), "text", STR("my squat"), NULL));
+    EXPECT(look(&r, PHONE, "ex1", "text").found);
+    sync_now(&r, PHONE);
+    EXPECT(!look(&r, 0, "ex1", "text").found);
+    EXPECT(!look(&r, PHONE, "ex1", "text").found);
+    EXPECT_INT(count_obs(&r, 0, OBS_REFUSED), 1);
+    EXPECT_U64(last_obs(&r, 0, OBS_REFUSED)->w, WRITE_ID(PHONE, 1));
+    EXPECT(settled(&r, PHONE));
+    rig_stop(&r);
+}
+
+/* SmartDMV: a conflict when the server's updatedAt is after the change's device timestamp. */
+static void timestamp_conflict_detection(void)
+{
+    for (int ahead = 0; ahead <= 1; ahead++) {
+        rig r;
+        rig_init(&r);
+        r.p.detect = DETECT_TIMESTAMP;
+        r.p.fallback.strategy = strategy_find("manual");
+        r.p.fallback.grain = GRAIN_RECORD;
+        rig_online(&r, 2);
+        EXPECT(user(&r, PHONE, OP_CREATE, "a1", WRITE_ID(PHONE, 1), "text", STR("v1"), NULL));
+        sync_now(&r, PHONE);
+        sync_now(&r, TABLET);
+        /* The tablet edits with its clock 10 minutes behind (or ahead of) the server's. */
+        int64_t skew = ahead ? 10 * 60 * SEC : -10 * 60 * SEC;
+        r.now += skew;
+        EXPECT(user(&r, TABLET, OP_UPDATE, "a1", WRITE_ID(TABLET, 1), "text", STR("v2"), NULL));
+        r.now -= skew;
+        sync_now(&r, TABLET);
+        /* Behind: the server's updatedAt is later than its timestamp, a conflict although the
+         * tablet had the latest version. Ahead: applied. */
+        EXPECT_INT(count_obs(&r, TABLET, OBS_CONFLICT_PENDING), ahead ? 0 : 1);
+        EXPECT_STR(look(&r, 0, "a1", "text").text, ahead ? "v2" : "v1");
+        rig_stop(&r);
+    }
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -1936,5 +2316,14 @@ int main(void)
     malformed_replies_to_the_client_change_nothing();
     local_writes_in_one_batch_are_not_concurrent();
     recreated_record_does_not_resurrect_deleted_fields();
+    watermark_skips_writes_behind_the_clock();
+    server_clock_watermark();
+    timestamp_cursors();
+    per_type_pulls();
+    validation_and_batches();
+    changes_dropped_after_retries();
+    manual_resolution();
+    refused_changes_roll_back();
+    timestamp_conflict_detection();
     return test_exit("engine");
 }

@@ -54,7 +54,7 @@ static stamp ST(write_id w, int64_t ts, int64_t hl, uint32_t hc, int64_t server)
 static void expect_stamp_eq(const stamp *a, const stamp *b, int line)
 {
     if (a->w != b->w || a->ts_us != b->ts_us || a->h.l_us != b->h.l_us || a->h.c != b->h.c ||
-        a->server_us != b->server_us) {
+        a->server_us != b->server_us || a->version != b->version) {
         fprintf(stderr, "%s:%d: stamps differ\n", __FILE__, line);
         test_failures++;
     }
@@ -323,6 +323,89 @@ static void json_round_trips_every_kind(void)
     EXPECT_STR(record_field(&back2, "s_escapes")->v.s, "say \"hi\"\nnew line\ttab \\ backslash /");
     EXPECT_STR(record_field(&back2, "s_unicode")->v.s, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
     EXPECT_STR(back2.id, "id with \"quotes\"");
+    arena_release(&a);
+}
+
+/*
+ * What the merges added travels through both codecs: a stamp's stored version
+ * ("sv"), the record's updatedAt ("su"), its incarnation ("bv", "pd") and the
+ * write that grew each counter contribution. A record without them prints
+ * none of them.
+ */
+static void merge_members_round_trip(void)
+{
+    arena a;
+    arena_init(&a, 8192);
+    record r;
+    record_init(&r, &a, "note", "n1");
+    r.version = 9;
+    r.seq = 30;
+    r.updated_us = 1735689600555000;
+    r.born_version = 7;
+    r.prev_del = ST(WRITE_ID(2, 4), 100, 101, 1, 102);
+    r.prev_del.version = 6;
+    r.st = ST(WRITE_ID(1, 5), 200, 201, 0, 202);
+    r.st.version = 9;
+    stamp fst = ST(WRITE_ID(1, 5), 200, 201, 0, 202);
+    fst.version = 8;
+    value text = V_STR("x");
+    record_set_field(&r, &a, "text", &text, &fst);
+    counter_part parts[] = { { .node = 1, .p = 5, .n = 1, .w = WRITE_ID(1, 5) },
+                             { .node = 2, .p = 3, .n = 0, .w = WRITE_ID(2, 9) } };
+    record_set_counter(&r, &a, "count", parts, 2, &fst);
+
+    buf text_a;
+    buf_init(&text_a);
+    record_encode(&r, &text_a);
+    cJSON *j = record_to_json(&r);
+    buf text_b;   /* the project's writer: cJSON's printer rounds 16-digit integers */
+    buf_init(&text_b);
+    json_write(&text_b, j);
+    const char *texts[] = { text_a.data, text_b.data };
+    for (int k = 0; k < 2; k++) {
+        record back;
+        const char *why = NULL;
+        EXPECT(record_decode(texts[k], strlen(texts[k]), &a, &back, &why));
+        expect_records_identical(&back, &r, __LINE__);
+        EXPECT_INT(back.updated_us, r.updated_us);
+        EXPECT_INT(back.born_version, 7);
+        expect_stamp_eq(&back.prev_del, &r.prev_del, __LINE__);
+        const field *c = record_field(&back, "count");
+        EXPECT(c && c->n_parts == 2 && c->parts[1].w == WRITE_ID(2, 9) && c->v.i == 7);
+        record back2;
+        EXPECT(decode_text(texts[k], &a, &back2, &why));
+        expect_records_identical(&back2, &r, __LINE__);
+        EXPECT_INT(back2.born_version, 7);
+        EXPECT_U64(record_field(&back2, "count")->parts[0].w, WRITE_ID(1, 5));
+    }
+    EXPECT_CONTAINS(text_a.data, "\"sv\":8");
+    EXPECT_CONTAINS(text_a.data, "\"su\":1735689600555000");
+    EXPECT_CONTAINS(text_a.data, "\"bv\":7");
+    /* The observation names every contribution's write, so a device is seen to have seen it. */
+    observation obs;
+    record_observation(&r, &obs, &a);
+    bool names_other = false;
+    for (int i = 0; i < obs.n_writes; i++)
+        names_other = names_other || obs.writes[i] == WRITE_ID(2, 9);
+    EXPECT(names_other);
+    /* A record without them prints none. */
+    record plain;
+    record_init(&plain, &a, "note", "n2");
+    buf text_c;
+    buf_init(&text_c);
+    record_encode(&plain, &text_c);
+    EXPECT(!strstr(text_c.data, "\"sv\"") && !strstr(text_c.data, "\"su\"") && !strstr(text_c.data, "\"bv\""));
+    /* A counter contribution without its write is malformed. */
+    record bad;
+    const char *why = NULL;
+    EXPECT(!decode_text("{\"type\":\"n\",\"id\":\"1\",\"version\":1,\"seq\":1,\"deleted\":false,"
+                        "\"st\":{\"w\":1,\"t\":0,\"hl\":0,\"hc\":0,\"s\":0},\"fields\":{\"c\":{\"v\":1,\"w\":1,"
+                        "\"t\":0,\"hl\":0,\"hc\":0,\"s\":0,\"c\":[[1,1,0]]}}}",
+                        &a, &bad, &why));
+    buf_free(&text_a);
+    buf_free(&text_b);
+    buf_free(&text_c);
+    cJSON_Delete(j);
     arena_release(&a);
 }
 
@@ -718,6 +801,7 @@ int main(void)
     copy_is_deep();
     copy_of_an_empty_record();
     json_round_trips_every_kind();
+    merge_members_round_trip();
     json_round_trips_a_tombstone();
     stamp_json_round_trip_and_refusals();
     large_integers_survive_printing();

@@ -633,6 +633,120 @@ static void file_store_is_visible_to_another_connection(void)
     EXPECT(rmdir(dir) == 0);   /* fails if the store left other files behind */
 }
 
+/* The sync queue's states: ranks order pushes, parked entries wait, attempts count, a record's entries go together. */
+static void outbox_ranks_states_attempts(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    static const char *const one[] = { "title" };
+    int64_t child = add_entry(s, &a, OP_CREATE, "appointment", "a1", 0, WRITE_ID(1, 1), 1, one, 1);
+    outbox_entry parent = { 0 };
+    record_init(&parent.body, &a, "pet", "p1");
+    parent.body.st = ST(WRITE_ID(1, 2), 2);
+    parent.op = OP_CREATE;
+    parent.type = "pet";
+    parent.id = "p1";
+    parent.w = WRITE_ID(1, 2);
+    parent.force = true;
+    parent.rank = -1;   /* pushed before rank 0, though queued after */
+    int64_t first = store_outbox_add(s, &parent);
+    outbox_entry *out;
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &out), 2);
+    EXPECT_INT(out[0].seq, first);
+    EXPECT(out[0].force);
+    EXPECT_INT(out[0].rank, -1);
+    EXPECT_INT(out[1].seq, child);
+    EXPECT(!out[1].force);
+    /* Attempts count per entry. */
+    EXPECT_INT(store_outbox_attempted(s, child), 1);
+    EXPECT_INT(store_outbox_attempted(s, child), 2);
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &out), 2);
+    EXPECT_INT(out[1].attempts, 2);
+    /* Parked: not pushed, not pending, still "has" (pulls must not overwrite it). */
+    store_outbox_mark_conflict(s, "appointment", "a1");
+    EXPECT_INT(store_outbox_count(s), 1);
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &out), 1);
+    EXPECT(store_outbox_has(s, "appointment", "a1"));
+    store_outbox_remove_record(s, "appointment", "a1");
+    EXPECT(!store_outbox_has(s, "appointment", "a1"));
+    EXPECT_INT(store_outbox_count(s), 1);
+    store_close(s);
+    arena_release(&a);
+}
+
+/* Pulls by the server's clock and pushes by the device's: the timestamps the seed designs use as cursors. */
+static void changes_by_time(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 16384);
+    record r;
+    const char *ids[] = { "n1", "n2", "n3", "t1" };
+    int64_t server_ts[] = { 100, 200, 200, 300 };
+    for (int i = 0; i < 4; i++) {
+        make_record(&r, &a, i == 3 ? "task" : "note", ids[i], i + 1, i, WRITE_ID(1, (uint32_t)i + 1));
+        r.tenant = "u1";
+        r.updated_us = server_ts[i];
+        r.st.ts_us = 1000 - server_ts[i];   /* device clocks in the opposite order */
+        store_record_put(s, &r);
+    }
+    record *got;
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 100, false, 10, &a, &got), 3);
+    EXPECT_STR(got[0].id, "n2");
+    EXPECT_INT(got[0].updated_us, 200);
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, false, 10, &a, &got), 1);   /* > skips both at 200 */
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, true, 10, &a, &got), 3);    /* >= returns them again */
+    EXPECT_INT(store_changes_since_time(s, "u1", "note", 0, false, 10, &a, &got), 3);
+    EXPECT_INT(store_changes_since_time(s, "u1", "task", 0, false, 10, &a, &got), 1);
+    EXPECT_INT(store_changes_since_time(s, "u2", NULL, 0, false, 10, &a, &got), 0);
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 0, false, 2, &a, &got), 2);        /* the limit */
+    /* By the device clock of the last write: the watermark query. */
+    EXPECT_INT(store_local_changes_since(s, 750, 10, &a, &got), 3);   /* 800, 800, 900 */
+    EXPECT_STR(got[0].id, "n2");
+    EXPECT_INT(got[0].st.ts_us, 800);
+    EXPECT_INT(store_local_changes_since(s, INT64_MIN, 10, &a, &got), 4);
+    store_record_remove(s, "note", "n1");
+    record back;
+    EXPECT(!store_record_get(s, "note", "n1", &a, &back));
+    EXPECT_INT(store_local_changes_since(s, INT64_MIN, 10, &a, &got), 3);
+    store_close(s);
+    arena_release(&a);
+}
+
+static void conflicts_and_change_log(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    record r, back;
+    make_record(&r, &a, "workout", "w1", 4, 7, WRITE_ID(2, 3));
+    EXPECT_INT(store_conflict_count(s), 0);
+    EXPECT(!store_conflict_get(s, "workout", "w1", &a, &back));
+    store_conflict_put(s, &r);
+    store_conflict_put(s, &r);   /* one per record */
+    EXPECT_INT(store_conflict_count(s), 1);
+    EXPECT(store_conflict_get(s, "workout", "w1", &a, &back));
+    EXPECT(record_same_provenance(&back, &r));
+    store_conflict_remove(s, "workout", "w1");
+    EXPECT_INT(store_conflict_count(s), 0);
+    /* The writes the change log recorded after a version, oldest first. */
+    for (int v = 1; v <= 4; v++) {
+        make_record(&r, &a, "workout", "w1", v, v, WRITE_ID(1, (uint32_t)v));
+        r.version = v;
+        store_changelog_add(s, &r);
+    }
+    make_record(&r, &a, "workout", "w2", 5, 5, WRITE_ID(1, 9));
+    store_changelog_add(s, &r);
+    write_id *ws;
+    EXPECT_INT(store_changelog_writes_since(s, "workout", "w1", 2, &a, &ws), 2);
+    EXPECT_U64(ws[0], WRITE_ID(1, 3));
+    EXPECT_U64(ws[1], WRITE_ID(1, 4));
+    EXPECT_INT(store_changelog_writes_since(s, "workout", "w1", 4, &a, &ws), 0);
+    store_close(s);
+    arena_release(&a);
+}
+
 int main(void)
 {
     changes_since_filters_by_tenant();
@@ -644,6 +758,9 @@ int main(void)
     outbox_rebase_matches_record_and_base();
     applied_ops_get_put();
     kept_add_each();
+    outbox_ranks_states_attempts();
+    changes_by_time();
+    conflicts_and_change_log();
     open_unwritable_path_fails_with_the_path();
     file_store_is_visible_to_another_connection();
     return test_exit("store");

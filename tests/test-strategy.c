@@ -825,6 +825,371 @@ static void strategy_table(void)
     }
 }
 
+/* --- the merges and the rules of the seed designs ------------------------------------ */
+
+#define B2 WRITE_ID(2, 2)
+#define C1 WRITE_ID(3, 1)
+
+/* resolve with a base version and force, for strategies whose verdict depends on them. */
+static resolve_output resolve_based(arena *a, const record *cur, const record *inc, op_kind op, int n_changed,
+                                    const char *const *changed, bool concurrent, int64_t base, bool force,
+                                    const entity_rules *r)
+{
+    resolve_input in = { .current = cur, .incoming = inc, .op = op, .n_changed = n_changed, .changed = changed,
+                         .concurrent = concurrent, .base_version = base, .force = force, .rules = r };
+    resolve_output out;
+    memset(&out, 0xa5, sizeof out);
+    strategy_resolve(&in, &out, a);
+    return out;
+}
+
+static bool kept_has(const resolve_output *out, write_id w)
+{
+    for (int i = 0; i < out->n_kept; i++)
+        if (out->kept[i] == w)
+            return true;
+    return false;
+}
+
+/* A field stored by the server at a version (three-way merge's "changed since the base"). */
+static void put_v(record *r, arena *a, const char *name, int64_t v, stamp st, int64_t version)
+{
+    st.version = version;
+    put(r, a, name, v, st);
+}
+
+static void merge_three_way_fields(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("merge-three-way", GRAIN_FIELD, DELETE_BY_STRATEGY);
+    /* The server: a untouched since base 4; b and c stored at version 5 by A, after the base. */
+    record cur = rec(&a, all_clocks(50, A2));
+    put_v(&cur, &a, "a", 1, all_clocks(10, A1), 3);
+    put_v(&cur, &a, "b", 2, all_clocks(50, A2), 5);
+    put_v(&cur, &a, "c", 3, all_clocks(50, A2), 5);
+    /* B made its change on version 4: a, b (newer than A's), c (older than A's), d (new). */
+    static const char *const abcd[] = { "a", "b", "c", "d" };
+    record inc = rec(&a, all_clocks(60, B1));
+    put(&inc, &a, "a", 10, all_clocks(60, B1));
+    put(&inc, &a, "b", 20, all_clocks(60, B1));
+    put(&inc, &a, "c", 30, all_clocks(40, B1));
+    put(&inc, &a, "d", 40, all_clocks(60, B1));
+    resolve_output out = resolve_based(&a, &cur, &inc, OP_UPDATE, 4, abcd, true, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_MERGED);
+    EXPECT(out.conflict);
+    EXPECT_FIELD(&out.result, "a", 10, B1);   /* only B changed it: B's, no conflict */
+    EXPECT_FIELD(&out.result, "b", 20, B1);   /* both changed: the newer hybrid clock */
+    EXPECT_FIELD(&out.result, "c", 3, A2);    /* both changed: A's is newer */
+    EXPECT_FIELD(&out.result, "d", 40, B1);
+    EXPECT(kept_has(&out, A2));               /* A's b lost: kept */
+    EXPECT(kept_has(&out, B1));               /* B's c lost: kept */
+    EXPECT_INT(out.n_kept, 2);
+
+    /* Made on the current version: no conflict, the change's fields only, nothing kept. */
+    static const char *const b_only[] = { "b" };
+    out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, b_only, false, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT(!out.conflict);
+    EXPECT_FIELD(&out.result, "b", 20, B1);
+    EXPECT_FIELD(&out.result, "a", 1, A1);
+    EXPECT_NO_FIELD(&out.result, "d");
+    EXPECT_INT(out.n_kept, 0);
+
+    /* Both wrote the same value: nothing is lost, the current stands, the other is kept. */
+    record same = rec(&a, all_clocks(60, B1));
+    put(&same, &a, "b", 2, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &same, OP_UPDATE, 1, b_only, true, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+    EXPECT_FIELD(&out.result, "b", 2, A2);
+    EXPECT(kept_has(&out, B1));
+    arena_release(&a);
+}
+
+static void merge_three_way_deletes(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("merge-three-way", GRAIN_FIELD, DELETE_BY_STRATEGY);
+    record cur = rec(&a, all_clocks(50, A2));
+    put_v(&cur, &a, "a", 1, all_clocks(10, A1), 3);
+    put_v(&cur, &a, "b", 2, all_clocks(50, A2), 5);
+    log_event ev = { .w = A3, .at_us = 55 };
+    record_add_event(&cur, &a, &ev, EVENT_ORDER_OCCURRED, true);
+
+    /* A delete made on version 4, newer than A's edits since: it wins; A's b and A's event are kept. */
+    record del = rec(&a, all_clocks(70, B1));
+    put_v(&del, &a, "a", 1, all_clocks(10, A1), 3);
+    make_tombstone(&del, all_clocks(70, B1));
+    resolve_output out = resolve_based(&a, &cur, &del, OP_DELETE, 0, NULL, true, 4, false, &r);
+    EXPECT(out.result.deleted);
+    EXPECT(kept_has(&out, A2));
+    EXPECT(kept_has(&out, A3));
+    EXPECT(!kept_has(&out, A1));   /* the deleter had seen a: deleting it loses nothing */
+
+    /* Older than the edits since its base: the edits stand. */
+    record old_del = rec(&a, all_clocks(20, B1));
+    make_tombstone(&old_del, all_clocks(20, B1));
+    out = resolve_based(&a, &cur, &old_del, OP_DELETE, 0, NULL, true, 4, false, &r);
+    EXPECT(!out.result.deleted);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+
+    /* An edit meets a tombstone: newer revives without the deleted values; older is kept aside. */
+    record tomb = rec(&a, all_clocks(40, A2));
+    put_v(&tomb, &a, "a", 1, all_clocks(10, A1), 3);
+    make_tombstone(&tomb, all_clocks(40, A2));
+    static const char *const b_only[] = { "b" };
+    record edit = rec(&a, all_clocks(60, B1));
+    put_v(&edit, &a, "a", 1, all_clocks(10, A1), 3);
+    put(&edit, &a, "b", 9, all_clocks(60, B1));
+    out = resolve_based(&a, &tomb, &edit, OP_UPDATE, 1, b_only, true, 2, false, &r);
+    EXPECT(!out.result.deleted);
+    EXPECT_FIELD(&out.result, "b", 9, B1);
+    EXPECT_NO_FIELD(&out.result, "a");
+    record late = rec(&a, all_clocks(30, B1));
+    put(&late, &a, "b", 9, all_clocks(30, B1));
+    out = resolve_based(&a, &tomb, &late, OP_UPDATE, 1, b_only, true, 2, false, &r);
+    EXPECT(out.result.deleted);
+    EXPECT(kept_has(&out, B1));
+    arena_release(&a);
+}
+
+/* An increment made on a deleted incarnation meets that delete, not the record created since. */
+static void merge_three_way_incarnations(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("merge-three-way", GRAIN_FIELD, DELETE_BY_STRATEGY);
+    r.counters = COUNTER_CRDT;
+    record cur = rec(&a, all_clocks(80, C1));
+    put_v(&cur, &a, "count", 0, all_clocks(80, C1), 8);
+    cur.born_version = 8;
+    cur.prev_del = all_clocks(50, A2);
+    static const char *const count[] = { "count" };
+    record old_inc = rec(&a, all_clocks(40, B1));
+    put(&old_inc, &a, "count", 3, all_clocks(40, B1));
+    resolve_output out = resolve_based(&a, &cur, &old_inc, OP_INCREMENT, 1, count, true, 5, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+    EXPECT(out.conflict);
+    EXPECT(kept_has(&out, B1));
+    EXPECT_FIELD(&out.result, "count", 0, C1);
+    /* Made after the delete (newer than it): it joins the new incarnation's counter. */
+    record new_inc = rec(&a, all_clocks(60, B1));
+    put(&new_inc, &a, "count", 3, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &new_inc, OP_INCREMENT, 1, count, true, 5, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT_INT(record_field(&out.result, "count")->v.i, 3);
+    arena_release(&a);
+}
+
+static void merge_two_way(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("merge-two-way", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    record cur = rec(&a, all_clocks(50, A1));
+    put(&cur, &a, "a", 1, all_clocks(50, A1));
+    put(&cur, &a, "b", 2, all_clocks(50, A1));
+    static const char *const c_only[] = { "c" };
+    /* Equal a and b, c only in the sender's: merged. */
+    record inc = rec(&a, all_clocks(60, B1));
+    put(&inc, &a, "a", 1, all_clocks(50, A1));
+    put(&inc, &a, "b", 2, all_clocks(50, A1));
+    put(&inc, &a, "c", 3, all_clocks(60, B1));
+    resolve_output out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, c_only, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_MERGED);
+    EXPECT_FIELD(&out.result, "c", 3, B1);
+    EXPECT_FIELD(&out.result, "a", 1, A1);
+    /* b differs -- even though only the server changed it -- so the merge fails: left to the user. */
+    record stale = rec(&a, all_clocks(60, B1));
+    put(&stale, &a, "a", 1, all_clocks(50, A1));
+    put(&stale, &a, "b", 0, all_clocks(5, A1));
+    put(&stale, &a, "c", 3, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &stale, OP_UPDATE, 1, c_only, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_PENDING);
+    EXPECT_FIELD(&out.result, "b", 2, A1);   /* the server's record stands meanwhile */
+    EXPECT_NO_FIELD(&out.result, "c");
+    /* A deletion conflict has nothing to merge. */
+    record del = rec(&a, all_clocks(60, B1));
+    make_tombstone(&del, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &del, OP_DELETE, 0, NULL, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_PENDING);
+    EXPECT(!out.result.deleted);
+    /* Not concurrent: a plain update. */
+    out = resolve_based(&a, &cur, &stale, OP_UPDATE, 1, c_only, false, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    arena_release(&a);
+}
+
+static void manual_and_force(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("manual", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    record cur = rec(&a, all_clocks(50, A1));
+    put(&cur, &a, "a", 1, all_clocks(50, A1));
+    put(&cur, &a, "b", 2, all_clocks(50, A1));
+    static const char *const a_only[] = { "a" };
+    record inc = rec(&a, all_clocks(60, B1));
+    put(&inc, &a, "a", 9, all_clocks(60, B1));
+    resolve_output out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, a_only, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_PENDING);
+    EXPECT(out.conflict);
+    EXPECT_FIELD(&out.result, "a", 1, A1);
+    out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, a_only, false, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT_FIELD(&out.result, "a", 9, B1);
+    /* The user's resolution, forced: the chosen record replaces the server's whole, b included. */
+    out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, a_only, true, 1, true, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT(!out.conflict);
+    EXPECT_FIELD(&out.result, "a", 9, B1);
+    EXPECT_NO_FIELD(&out.result, "b");
+    EXPECT_INT(out.result.version, cur.version);
+    arena_release(&a);
+}
+
+static record task(arena *a, stamp st, const char *status, const char *title)
+{
+    record r = rec(a, st);
+    value s = { .kind = VAL_STRING, .s = status }, t = { .kind = VAL_STRING, .s = title };
+    record_set_field(&r, a, "status", &s, &st);
+    record_set_field(&r, a, "title", &t, &st);
+    return r;
+}
+
+static void done_wins(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    entity_rules r = rules("done-wins", GRAIN_FIELD, DELETE_WINS);
+    r.done_field = "status";
+    r.done_value = (value){ .kind = VAL_STRING, .s = "done" };
+    r.n_done_with = 1;
+    r.done_with[0] = "completedAt";
+    record server = task(&a, all_clocks(50, A1), "open", "server title");
+    /* The client marks it done (with completedAt) and renames it, on an old version. */
+    record done = task(&a, all_clocks(60, B1), "done", "client title");
+    value when = { .kind = VAL_STRING, .s = "14:30" };
+    stamp b1 = all_clocks(60, B1);
+    record_set_field(&done, &a, "completedAt", &when, &b1);
+    static const char *const changed[] = { "completedAt", "status", "title" };
+    resolve_output out = resolve_based(&a, &server, &done, OP_UPDATE, 3, changed, true, 2, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_MERGED);
+    EXPECT(out.conflict);
+    EXPECT_STR(record_field(&out.result, "status")->v.s, "done");
+    EXPECT_STR(record_field(&out.result, "completedAt")->v.s, "14:30");
+    EXPECT_STR(record_field(&out.result, "title")->v.s, "server title");   /* "keep server title" */
+    /* The server's task is done; a concurrent change without done loses, done stands. */
+    record server_done = task(&a, all_clocks(50, A1), "done", "t");
+    record reopen = task(&a, all_clocks(60, B1), "open", "t");
+    static const char *const status[] = { "status" };
+    out = resolve_based(&a, &server_done, &reopen, OP_UPDATE, 1, status, true, 2, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+    EXPECT_STR(record_field(&out.result, "status")->v.s, "done");
+    /* No done on either side: a version mismatch is server wins. */
+    out = resolve_based(&a, &server, &reopen, OP_UPDATE, 1, status, true, 2, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+    /* On the current version: a plain update, reopen included. */
+    out = resolve_based(&a, &server_done, &reopen, OP_UPDATE, 1, status, false, 4, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT_STR(record_field(&out.result, "status")->v.s, "open");
+    arena_release(&a);
+}
+
+static void authority_strategies(void)
+{
+    arena a;
+    arena_init(&a, 32768);
+    static const char *const a_only[] = { "a" };
+    entity_rules server_only = rules("server-authoritative", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    entity_rules immutable = rules("immutable", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    record inc = rec(&a, all_clocks(60, B1));
+    put(&inc, &a, "a", 9, all_clocks(60, B1));
+    record cur = rec(&a, all_clocks(50, A1));
+    put(&cur, &a, "a", 1, all_clocks(50, A1));
+
+    /* Server data: a client's create is refused, and the answer is "no such record" (version 0). */
+    resolve_output out = resolve_based(&a, NULL, &inc, OP_CREATE, 1, a_only, false, 0, false, &server_only);
+    EXPECT_INT(out.verdict, RESOLVE_REFUSED);
+    EXPECT(!out.conflict);
+    EXPECT_INT(out.result.version, 0);
+    EXPECT_INT(out.result.n_fields, 0);
+    for (op_kind op = OP_CREATE; op <= OP_APPEND; op++) {
+        out = resolve_based(&a, &cur, &inc, op, op == OP_DELETE || op == OP_APPEND ? 0 : 1, a_only, false, 4, false,
+                            &server_only);
+        EXPECT_INT(out.verdict, RESOLVE_REFUSED);
+        EXPECT_FIELD(&out.result, "a", 1, A1);
+    }
+    /* Even forced: the user cannot overwrite server data. */
+    out = resolve_based(&a, &cur, &inc, OP_UPDATE, 1, a_only, true, 1, true, &server_only);
+    EXPECT_INT(out.verdict, RESOLVE_REFUSED);
+
+    /* Immutable: created once, never changed or deleted. */
+    out = resolve_based(&a, NULL, &inc, OP_CREATE, 1, a_only, false, 0, false, &immutable);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    for (op_kind op = OP_CREATE; op <= OP_DELETE; op++) {
+        out = resolve_based(&a, &cur, &inc, op, op == OP_DELETE ? 0 : 1, a_only, false, 4, false, &immutable);
+        EXPECT_INT(out.verdict, RESOLVE_REFUSED);
+    }
+    arena_release(&a);
+}
+
+static void max_counters(void)
+{
+    arena a;
+    arena_init(&a, 16384);
+    entity_rules r = rules("lww-device-clock", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    r.counters = COUNTER_MAX;
+    static const char *const sets[] = { "sets" };
+    record cur = rec(&a, all_clocks(50, A1));
+    put(&cur, &a, "sets", 10, all_clocks(50, A1));
+    /* The phone added 3 to 7 (total 10 on its side? no: 7 + 1 = 8); the server has 10: max keeps 10. */
+    record smaller = rec(&a, all_clocks(60, B1));
+    put(&smaller, &a, "sets", 8, all_clocks(60, B1));
+    resolve_output out = resolve_based(&a, &cur, &smaller, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+    EXPECT_FIELD(&out.result, "sets", 10, A1);
+    record larger = rec(&a, all_clocks(60, B1));
+    put(&larger, &a, "sets", 12, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &larger, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT_FIELD(&out.result, "sets", 12, B1);   /* 12, not 10 + the phone's increments: max, not sum */
+    arena_release(&a);
+}
+
+static void delete_newer_timestamp(void)
+{
+    arena a;
+    arena_init(&a, 16384);
+    entity_rules r = rules("manual", GRAIN_RECORD, DELETE_NEWER_TIMESTAMP);
+    static const char *const a_only[] = { "a" };
+    record live = rec(&a, all_clocks(50, A1));
+    put(&live, &a, "a", 1, all_clocks(50, A1));
+    /* Device timestamps decide, whatever the other clocks say. */
+    record del_new = rec(&a, at(CLK_DEVICE, 60, B1));
+    make_tombstone(&del_new, at(CLK_DEVICE, 60, B1));
+    resolve_output out = resolve_based(&a, &live, &del_new, OP_DELETE, 0, NULL, true, 3, false, &r);
+    EXPECT(out.result.deleted);
+    record del_old = rec(&a, at(CLK_DEVICE, 40, B1));
+    make_tombstone(&del_old, at(CLK_DEVICE, 40, B1));
+    out = resolve_based(&a, &live, &del_old, OP_DELETE, 0, NULL, true, 3, false, &r);
+    EXPECT(!out.result.deleted);
+    /* "If B's edit timestamp > A's delete: resurrect entity, apply edit." */
+    record tomb = rec(&a, all_clocks(50, A1));
+    make_tombstone(&tomb, all_clocks(50, A1));
+    record edit_new = rec(&a, at(CLK_DEVICE, 60, B1));
+    put(&edit_new, &a, "a", 9, at(CLK_DEVICE, 60, B1));
+    out = resolve_based(&a, &tomb, &edit_new, OP_UPDATE, 1, a_only, true, 3, false, &r);
+    EXPECT(!out.result.deleted);
+    EXPECT_FIELD(&out.result, "a", 9, B1);
+    record edit_old = rec(&a, at(CLK_DEVICE, 40, B1));
+    put(&edit_old, &a, "a", 9, at(CLK_DEVICE, 40, B1));
+    out = resolve_based(&a, &tomb, &edit_old, OP_UPDATE, 1, a_only, true, 3, false, &r);
+    EXPECT(out.result.deleted);
+    arena_release(&a);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -840,6 +1205,15 @@ int main(void)
     }
     lww_hlc_counter_orders_equal_l();
     recreate_after_delete();
+    merge_three_way_fields();
+    merge_three_way_deletes();
+    merge_three_way_incarnations();
+    merge_two_way();
+    manual_and_force();
+    done_wins();
+    authority_strategies();
+    max_counters();
+    delete_newer_timestamp();
     for (int g = GRAIN_RECORD; g <= GRAIN_FIELD; g++) {
         server_wins((grain)g);
         client_wins((grain)g);
