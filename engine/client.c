@@ -491,9 +491,24 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
     store_begin(c->store);
-    for (int i = 0; i < n; i++)
-        if (!store_outbox_has(c->store, records[i].type, records[i].id))
+    for (int i = 0; i < n; i++) {
+        if (!store_outbox_has(c->store, records[i].type, records[i].id)) {
             adopt(c, &records[i]);
+            continue;
+        }
+        /* A record whose changes wait on the user: the conflict shows the server's
+         * version as it is now, so a user who keeps the server's takes the latest,
+         * not the copy reported when the conflict began (the cursor moves past it). */
+        record parked;
+        if (store_conflict_get(c->store, records[i].type, records[i].id, &c->scratch, &parked) &&
+            records[i].version > parked.version) {
+            store_conflict_put(c->store, &records[i]);
+            observation seen;
+            record_observation(&records[i], &seen, &c->scratch);
+            seen.kind = OBS_SEEN;
+            c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &seen);
+        }
+    }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
     c->cursor = next;
@@ -748,6 +763,8 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
     }
     if (pick == PICK_NEWEST)
         pick = local.st.ts_us > server_side.st.ts_us ? PICK_LOCAL : PICK_SERVER;
+    const char **mine;
+    int n_mine = store_outbox_changed(c->store, op->type, op->id, &c->scratch, &mine);
     store_conflict_remove(c->store, op->type, op->id);
     store_outbox_remove_record(c->store, op->type, op->id);
     stamp st = { .w = op->w, .ts_us = now_us, .h = hlc_tick(&c->clock, now_us) };
@@ -759,12 +776,13 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
         if (pick == PICK_LOCAL || local.deleted || server_side.deleted) {
             record_copy(&chosen, &local, &c->scratch);
         } else {
-            /* Merge both: the server's record with this device's own values on top. */
+            /* Merge both: the server's record with the fields this device changed on top --
+             * those its parked changes set, not every field it holds a different copy of
+             * (a copy of another device's older value is not this device's to push). */
             record_copy(&chosen, &server_side, &c->scratch);
-            for (int i = 0; i < local.n_fields; i++) {
-                const field *f = &local.fields[i];
-                const field *sf = record_field(&server_side, f->name);
-                if (!sf || sf->st.w != f->st.w)
+            for (int k = 0; k < n_mine; k++) {
+                const field *f = record_field(&local, mine[k]);
+                if (f)
                     record_set_field(&chosen, &c->scratch, f->name, &f->v, &f->st);
             }
         }

@@ -182,9 +182,12 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
  * an earlier one (client.c). Changes that travel in one push have not been
  * rebased yet, so the server applies the same rule within the batch: a
  * change made on the base version of an earlier, applied change in this
- * batch counts as made on that change's result.
+ * batch counts as made on that change's result. base_sent holds the bases as
+ * the client sent them: a chain of edits all made on one base rebases link
+ * by link, each on its predecessor's result, though the predecessor's own
+ * base was rebased already.
  */
-static void rebase_within_batch(wire_change *changes, int i, const cJSON *const *results)
+static void rebase_within_batch(wire_change *changes, const int64_t *base_sent, int i, const cJSON *const *results)
 {
     wire_change *c = &changes[i];
     for (int k = i - 1; k >= 0; k--) {
@@ -196,7 +199,7 @@ static void rebase_within_batch(wire_change *changes, int i, const cJSON *const 
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results[k], "record"), "version");
         /* Only when the earlier change was applied right on its base (version base + 1), as the client rule. */
         if (cJSON_IsString(status) && strcmp(status->valuestring, "applied") == 0 && cJSON_IsNumber(version) &&
-            c->base_version == prev->base_version && (int64_t)version->valuedouble == prev->base_version + 1)
+            base_sent[i] == base_sent[k] && (int64_t)version->valuedouble == prev->base_version + 1)
             c->base_version = (int64_t)version->valuedouble;
         return;   /* only the latest earlier change of the record matters */
     }
@@ -265,6 +268,9 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         return;
     cJSON *results = cJSON_CreateArray();
     const cJSON **by_change = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *by_change);
+    int64_t *base_sent = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *base_sent);
+    for (int i = 0; i < n; i++)
+        base_sent[i] = changes[i].base_version;
     store_begin(s->store);
     for (int i = 0; i < n; i++) {
         wire_change *c = &changes[i];
@@ -300,7 +306,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                 continue;
             }
         }
-        rebase_within_batch(changes, i, by_change);
+        rebase_within_batch(changes, base_sent, i, by_change);
         cJSON *result = apply_change(s, from, c, now_us);
         by_change[i] = result;
         if (s->profile->idempotency) {

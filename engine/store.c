@@ -34,6 +34,7 @@ enum stmt_id {
     ST_OUTBOX_MARK_CONFLICT,
     ST_OUTBOX_REMOVE_RECORD,
     ST_OUTBOX_ATTEMPTED,
+    ST_OUTBOX_CHANGED,
     ST_RECORD_REMOVE,
     ST_CHANGES_SINCE_TIME,
     ST_CHANGES_SINCE_TIME_TYPE,
@@ -75,6 +76,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_OUTBOX_MARK_CONFLICT] = "UPDATE outbox SET state = 1 WHERE type = ?1 AND id = ?2",
     [ST_OUTBOX_REMOVE_RECORD] = "DELETE FROM outbox WHERE type = ?1 AND id = ?2",
     [ST_OUTBOX_ATTEMPTED] = "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1 RETURNING attempts",
+    [ST_OUTBOX_CHANGED] = "SELECT changed FROM outbox WHERE type = ?1 AND id = ?2 ORDER BY seq",
     [ST_RECORD_REMOVE] = "DELETE FROM records WHERE type = ?1 AND id = ?2",
     [ST_CHANGES_SINCE_TIME] = ("SELECT body FROM records WHERE tenant = ?3 AND (server_ts > ?1 OR (?4 AND server_ts = ?1))"
                                " ORDER BY server_ts, seq LIMIT ?2"),
@@ -522,6 +524,35 @@ void store_outbox_remove_record(store *s, const char *type, const char *id)
 {
     bind_key(s->stmt[ST_OUTBOX_REMOVE_RECORD], type, id);
     run_done(s, ST_OUTBOX_REMOVE_RECORD);
+}
+
+int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out)
+{
+    sqlite3_stmt *st = s->stmt[ST_OUTBOX_CHANGED];
+    const char **names = arena_alloc(a, RECORD_FIELDS_MAX * sizeof *names);
+    int n = 0;
+    bind_key(st, type, id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_reader jr;
+        jr_init(&jr, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        jr_array(&jr);
+        while (jr_item(&jr)) {
+            const char *name;
+            jr_string(&jr, a, &name);
+            bool seen = false;
+            for (int k = 0; k < n && !seen; k++)
+                seen = strcmp(names[k], name) == 0;
+            if (!seen && n < RECORD_FIELDS_MAX)
+                names[n++] = name;
+        }
+        assert(jr_ok(&jr) && "stored outbox field list is malformed");
+    }
+    if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_OUTBOX_CHANGED]);
+    finish(s, ST_OUTBOX_CHANGED);
+    *out = names;
+    return n;
 }
 
 int store_outbox_attempted(store *s, int64_t seq)

@@ -87,6 +87,8 @@ int64_t store_outbox_count(store *s);
 /* The record's entries wait for the user: they are not pushed until resolved. */
 void store_outbox_mark_conflict(store *s, const char *type, const char *id);
 void store_outbox_remove_record(store *s, const char *type, const char *id);
+/* The distinct fields the record's queued changes set, in any state, oldest first; *out in a. */
+int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out);
 /* Count one more unanswered push of the entry; returns its attempts so far. */
 int store_outbox_attempted(store *s, int64_t seq);
 

@@ -583,7 +583,33 @@ static void take_forced(const resolve_input *in, resolve_output *out, arena *a)
     }
 }
 
+/*
+ * An event log is a set of immutable facts, whatever rule decides the record's
+ * other fields: appends merge as a union (merge_commutative), and a record that
+ * replaces a live one -- a newer whole record under record-grain last-write-wins,
+ * a forced resolution -- brings its own log joined with the one it replaces, not
+ * instead of it. Otherwise an edit made before its sender had pulled an event
+ * would erase that event on the server.
+ */
+static void join_event_logs(const resolve_input *in, resolve_output *out, arena *a)
+{
+    const record *cur = in->current;
+    if (!cur || cur->deleted || out->result.deleted || out->verdict == RESOLVE_CURRENT)
+        return;
+    for (int i = 0; i < cur->n_events; i++)
+        record_add_event(&out->result, a, &cur->events[i], in->rules->events_order, true);
+}
+
+static void resolve_by_rules(const resolve_input *in, resolve_output *out, arena *a);
+
 void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a)
+{
+    resolve_by_rules(in, out, a);
+    if (!(in->rules->strategy->flags & STRATEGY_DECIDES_ALL))
+        join_event_logs(in, out, a);
+}
+
+static void resolve_by_rules(const resolve_input *in, resolve_output *out, arena *a)
 {
     assert(in->incoming && in->rules && in->rules->strategy);
     memset(out, 0, sizeof *out);

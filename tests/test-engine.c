@@ -2292,6 +2292,107 @@ static void timestamp_conflict_detection(void)
     }
 }
 
+/*
+ * IronFlow's queue, offline: a create and two edits all made before any sync
+ * travel in one push, each on version 0. The server rebases each on the one
+ * before it, link by link -- not only the first edit on the create -- so the
+ * device does not meet its own changes as a conflict.
+ */
+static void a_chain_of_edits_in_one_push_is_not_a_conflict(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find("manual");
+    r.p.fallback.grain = GRAIN_RECORD;
+    rig_start(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "w1", WRITE_ID(PHONE, 1), "bench", STR("3x5"), NULL));
+    EXPECT(user(&r, PHONE, OP_UPDATE, "w1", WRITE_ID(PHONE, 2), "bench", STR("3x6"), NULL));
+    EXPECT(user(&r, PHONE, OP_UPDATE, "w1", WRITE_ID(PHONE, 3), "squat", STR("3x5"), NULL));
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(settled(&r, PHONE));
+    EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT), 0);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_CONFLICT_PENDING), 0);
+    EXPECT_INT(look(&r, 0, "w1", NULL).version, 3);
+    EXPECT_STR(look(&r, 0, "w1", "bench").text, "3x6");
+    EXPECT_STR(look(&r, 0, "w1", "squat").text, "3x5");
+    EXPECT_U64(look(&r, 0, "w1", "squat").field_w, WRITE_ID(PHONE, 3));
+    rig_stop(&r);
+}
+
+/* A parked conflict between the phone and the tablet, on w1's text; the server holds the tablet's. */
+static void park_phone_conflict(rig *r)
+{
+    r->p.fallback.strategy = strategy_find("manual");
+    r->p.fallback.grain = GRAIN_RECORD;
+    rig_online(r, 2);
+    EXPECT(user(r, TABLET, OP_CREATE, "w1", WRITE_ID(TABLET, 1), "weight", STR("100kg"), NULL));
+    EXPECT(user(r, TABLET, OP_UPDATE, "w1", WRITE_ID(TABLET, 2), "reps", STR("5x5"), NULL));
+    sync_now(r, TABLET);
+    sync_now(r, PHONE);
+    EXPECT(user(r, TABLET, OP_UPDATE, "w1", WRITE_ID(TABLET, 3), "reps", STR("3x5"), NULL));
+    EXPECT(user(r, PHONE, OP_UPDATE, "w1", WRITE_ID(PHONE, 1), "weight", STR("102.5kg"), NULL));
+    sync_now(r, TABLET);
+    sync_now(r, PHONE);
+    EXPECT_INT(count_obs(r, PHONE, OBS_CONFLICT_PENDING), 1);
+}
+
+static bool resolve_on(rig *r, int device, const char *id, write_id w, const char *pick_text)
+{
+    op_field pick = { .name = "pick", .v = STR(pick_text) };
+    user_op op = { .kind = OP_RESOLVE, .type = "note", .id = id, .w = w, .n_fields = 1, .fields = &pick };
+    const char *why = NULL;
+    r->now += 1000;
+    return N(r, device)->ops->user_op(N(r, device), &op, r->now, &why);
+}
+
+/*
+ * "Merge Both": the server's version with the fields this device changed on
+ * top -- the phone's weight -- not its stale copy of the tablet's older reps.
+ */
+static void merge_resolution_takes_only_this_devices_changes(void)
+{
+    rig r;
+    rig_init(&r);
+    park_phone_conflict(&r);
+    EXPECT_STR(look(&r, PHONE, "w1", "reps").text, "5x5");   /* the phone's copy is stale */
+    EXPECT(resolve_on(&r, PHONE, "w1", WRITE_ID(PHONE, 2), "merge"));
+    EXPECT_STR(look(&r, PHONE, "w1", "reps").text, "3x5");
+    EXPECT_STR(look(&r, PHONE, "w1", "weight").text, "102.5kg");
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    for (int node = 0; node <= TABLET; node++) {
+        EXPECT_STR(look(&r, node, "w1", "reps").text, "3x5");
+        EXPECT_U64(look(&r, node, "w1", "reps").field_w, WRITE_ID(TABLET, 3));
+        EXPECT_STR(look(&r, node, "w1", "weight").text, "102.5kg");
+    }
+    rig_stop(&r);
+}
+
+/*
+ * While a conflict waits on the user, the device's pulls pass the record by
+ * (its changes are parked) and its cursor moves on; the conflict's server side
+ * follows them, so keeping the server's version takes the latest one.
+ */
+static void keeping_the_server_version_takes_the_latest(void)
+{
+    rig r;
+    rig_init(&r);
+    park_phone_conflict(&r);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SEEN), 1);
+    EXPECT(user(&r, TABLET, OP_UPDATE, "w1", WRITE_ID(TABLET, 4), "reps", STR("3x8"), NULL));
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_SEEN), 2);   /* the newer version reached the conflict */
+    EXPECT_STR(look(&r, PHONE, "w1", "weight").text, "102.5kg");   /* the phone's own copy waits */
+    EXPECT(resolve_on(&r, PHONE, "w1", WRITE_ID(PHONE, 2), "server"));
+    EXPECT_STR(look(&r, PHONE, "w1", "reps").text, "3x8");
+    EXPECT_STR(look(&r, PHONE, "w1", "weight").text, "100kg");
+    EXPECT(!has_pending_push(&r, PHONE));   /* keeping the server's sends nothing */
+    EXPECT_INT(look(&r, PHONE, "w1", NULL).version, look(&r, 0, "w1", NULL).version);
+    rig_stop(&r);
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -2325,5 +2426,8 @@ int main(void)
     manual_resolution();
     refused_changes_roll_back();
     timestamp_conflict_detection();
+    a_chain_of_edits_in_one_push_is_not_a_conflict();
+    merge_resolution_takes_only_this_devices_changes();
+    keeping_the_server_version_takes_the_latest();
     return test_exit("engine");
 }

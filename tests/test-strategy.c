@@ -1190,6 +1190,64 @@ static void delete_newer_timestamp(void)
     arena_release(&a);
 }
 
+/*
+ * An event log is a union of immutable facts under every rule that decides
+ * plain fields: a newer whole record (record-grain last-write-wins) or a forced
+ * resolution replaces the fields, not the events the current record holds.
+ */
+static void event_logs_survive_whole_record_rules(void)
+{
+    arena a;
+    arena_init(&a, 16384);
+    static const char *const just_a[] = { "a" };
+    entity_rules lww = rules("lww-device-clock", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    entity_rules manual = rules("manual", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    const entity_rules *both[] = { &lww, &manual };
+    for (int k = 0; k < 2; k++) {
+        record cur = rec(&a, all_clocks(10, A1));
+        put(&cur, &a, "a", 1, all_clocks(10, A1));
+        log_event start = { .w = A2, .at_us = 11 };
+        record_add_event(&cur, &a, &start, EVENT_ORDER_OCCURRED, true);
+        record inc = rec(&a, all_clocks(20, B1));
+        put(&inc, &a, "a", 2, all_clocks(20, B1));
+        log_event note = { .w = B2, .at_us = 12 };
+        record_add_event(&inc, &a, &note, EVENT_ORDER_OCCURRED, true);
+        resolve_input in = { .current = &cur, .incoming = &inc, .op = OP_UPDATE, .n_changed = 1,
+                             .changed = just_a, .concurrent = true, .force = k == 1, .rules = both[k] };
+        resolve_output out;
+        strategy_resolve(&in, &out, &a);
+        EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+        EXPECT_FIELD(&out.result, "a", 2, B1);
+        EXPECT_INT(out.result.n_events, 2);
+        EXPECT(record_find_event(&out.result, A2) >= 0);   /* the current record's event stays */
+        EXPECT(record_find_event(&out.result, B2) >= 0);
+        EXPECT_U64(out.result.events[0].w, A2);            /* in occurred order */
+        /* The older record loses, and brings nothing: the current record is left as it was. */
+        in.current = &inc;
+        in.incoming = &cur;
+        in.force = false;
+        if (k == 0) {
+            strategy_resolve(&in, &out, &a);
+            EXPECT_INT(out.verdict, RESOLVE_CURRENT);
+            EXPECT_INT(out.result.n_events, 1);
+        }
+    }
+    /* A tombstone's events do not come back with a newer create. */
+    record tomb = rec(&a, all_clocks(10, A1));
+    log_event old = { .w = A2, .at_us = 11 };
+    record_add_event(&tomb, &a, &old, EVENT_ORDER_OCCURRED, true);
+    make_tombstone(&tomb, all_clocks(15, A3));
+    record inc = rec(&a, all_clocks(20, B1));
+    put(&inc, &a, "a", 2, all_clocks(20, B1));
+    resolve_input in = { .current = &tomb, .incoming = &inc, .op = OP_CREATE, .n_changed = 1, .changed = just_a,
+                         .concurrent = false, .rules = &lww };
+    resolve_output out;
+    strategy_resolve(&in, &out, &a);
+    EXPECT(!out.result.deleted);
+    EXPECT_INT(out.result.n_events, 0);
+    arena_release(&a);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -1214,6 +1272,7 @@ int main(void)
     authority_strategies();
     max_counters();
     delete_newer_timestamp();
+    event_logs_survive_whole_record_rules();
     for (int g = GRAIN_RECORD; g <= GRAIN_FIELD; g++) {
         server_wins((grain)g);
         client_wins((grain)g);
