@@ -967,6 +967,52 @@ static void check_duplicates(checker *c)
     u64map_free(&owner);
 }
 
+/*
+ * A live record's reference fields (the entity rules' refs: petId -> pet) must
+ * name a live record of the parent type on the server once sync has settled.
+ * A reference left empty is no reference. Judged on the server alone: the
+ * divergence check holds every device to the server's state.
+ */
+static void check_references(checker *c)
+{
+    const scenario *sc = c->in->sc;
+    const snapshot *s = c->server;
+    for (int i = 0; i < s->n_records; i++) {
+        const snap_record *r = &s->records[i];
+        if (r->deleted)
+            continue;
+        const entity_rules *rules = profile_rules(&sc->profile.engine, r->type);
+        for (int k = 0; k < rules->n_refs; k++) {
+            const snap_field *f = snap_record_field(r, rules->refs[k].field);
+            if (!f || f->v.kind != VAL_STRING || !*f->v.s)
+                continue;
+            char key[512];
+            snprintf(key, sizeof key, "%s/%s", rules->refs[k].type, f->v.s);
+            const snap_record *parent = snapshot_find(s, key);
+            if (parent && !parent->deleted)
+                continue;
+            buf summary, witness;
+            buf_init(&summary);
+            buf_init(&witness);
+            buf_printf(&summary, "%s.%s names %s, which %s", r->key, f->name, key,
+                       parent ? "is deleted" : "does not exist");
+            buf_puts(&witness, "    reference   ");
+            describe_write(c, &witness, f->w);
+            buf_putc(&witness, '\n');
+            if (parent && parent->del_w != WRITE_NONE) {
+                buf_puts(&witness, "    delete      ");
+                describe_write(c, &witness, parent->del_w);
+                buf_putc(&witness, '\n');
+            }
+            describe_final(&witness, r);
+            add_finding(c, VC_DANGLING_REF, r->key, f->w, parent ? parent->del_w : WRITE_NONE, -1, summary.data,
+                        witness.data);
+            buf_free(&summary);
+            buf_free(&witness);
+        }
+    }
+}
+
 void check_run(const check_input *in, check_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -979,6 +1025,7 @@ void check_run(const check_input *in, check_result *out)
     check_counters(&c);
     if (in->quiesced) {
         check_divergence(&c);
+        check_references(&c);
     } else {
         char bound[DURATION_TEXT_MAX];
         duration_format(in->deadline_us - in->heal_us, bound, sizeof bound);

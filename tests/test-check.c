@@ -1288,6 +1288,46 @@ static void test_tenants(void)
     fixture_free(&f);
 }
 
+/* A live record's reference must name a live parent on the server once sync has settled. */
+static void test_dangling_refs(void)
+{
+    fixture f;
+    fixture_init_from(&f, "tests/data/check/refs.yaml");
+    write_id ada = create(&f, PHONE, 1, "person/ada", "name=Ada");
+    write_id rex = create(&f, TABLET, 1, "pet/rex", "ownerId=ada");
+    write_id tom = create(&f, TABLET, 2, "pet/tom", "ownerId=bob");
+    write_id kit = create(&f, TABLET, 3, "pet/kit", "ownerId=ada");
+    write_id gone = delete(&f, PHONE, 2, "person/ada");
+    write_id old = delete(&f, TABLET, 4, "pet/kit");
+    receive(&f, ada);
+    receive(&f, rex);
+    receive(&f, tom);
+    receive(&f, kit);
+    receive(&f, gone);
+    receive(&f, old);
+    snap_all(&f, "{'records':["
+                 "{'type':'person','id':'ada','deleted':true,'w':W(1,2),'del_w':W(1,2),'fields':{}},"
+                 "{'type':'pet','id':'kit','deleted':true,'w':W(2,4),'del_w':W(2,4),'fields':{}},"
+                 "{'type':'pet','id':'rex','deleted':false,'w':W(2,1),'fields':{'ownerId':{'v':'ada','w':W(2,1)}}},"
+                 "{'type':'pet','id':'tom','deleted':false,'w':W(2,2),'fields':{'ownerId':{'v':'bob','w':W(2,2)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_DANGLING_REF], 2);   /* a deleted pet's reference does not count */
+    EXPECT_STR(nth(r, VC_DANGLING_REF, 0)->summary, "pet/rex.ownerId names person/ada, which is deleted");
+    EXPECT_U64(nth(r, VC_DANGLING_REF, 0)->w, rex);
+    EXPECT_CONTAINS(nth(r, VC_DANGLING_REF, 0)->witness, "delete      phone:2");
+    EXPECT_STR(nth(r, VC_DANGLING_REF, 1)->summary, "pet/tom.ownerId names person/bob, which does not exist");
+    fixture_free(&f);
+
+    /* Not judged before sync settles: a parent may still be on its way. */
+    fixture_init_from(&f, "tests/data/check/refs.yaml");
+    receive(&f, create(&f, TABLET, 1, "pet/rex", "ownerId=ada"));
+    snap_all(&f, "{'records':[{'type':'pet','id':'rex','deleted':false,'w':W(2,1),"
+                 "'fields':{'ownerId':{'v':'ada','w':W(2,1)}}}]}");
+    r = run(&f, false, "still syncing");
+    EXPECT_U64(r->counts[VC_DANGLING_REF], 0);
+    fixture_free(&f);
+}
+
 static void test_write_name(void)
 {
     fixture f;
@@ -1418,6 +1458,7 @@ int main(void)
     test_event_duplicate_and_vanished();
     test_order_divergence();
     test_tenants();
+    test_dangling_refs();
     test_write_name();
     return test_exit("test-check");
 }
