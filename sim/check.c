@@ -647,7 +647,8 @@ static void check_resurrections(checker *c)
     const scenario *sc = c->in->sc;
     for (size_t i = 0; i < h->n_writes; i++) {
         const write_rec *d = &h->writes[i];
-        if (!d->accepted || d->op != OP_DELETE || !reached_server(d, NULL))
+        /* A delete the server refused (an immutable type, server data) deleted nothing. */
+        if (!d->accepted || d->op != OP_DELETE || !reached_server(d, NULL) || d->rejected)
             continue;
         const hist_record *hr = &h->records[d->record];
         const snap_record *r = snapshot_find(c->server, hr->key);
@@ -655,6 +656,11 @@ static void check_resurrections(checker *c)
             continue;
         delete_rule rule = profile_rules(&sc->profile.engine, hr->type)->on_delete;
         write_id back = d->took_effect ? d->revived_by : d->displaced_by;
+        /* A delete kept out by another delete (the record was deleted already) was not
+         * beaten by anything that keeps the record alive: whatever revived the record
+         * later is judged from the final state, below. */
+        if (is_known(c, back) && history_write(h, back)->op == OP_DELETE)
+            back = WRITE_NONE;
         if (is_known(c, back)) {
             switch (history_relation(h, back, d->w)) {
             case CAUSAL_AFTER:

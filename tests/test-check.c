@@ -840,6 +840,60 @@ static void test_resurrection_concurrent_edit(void)
                            false);
 }
 
+/*
+ * Two devices delete a record at once (delete-wins rule); the second delete
+ * finds it deleted already, and its device then creates it again. The
+ * re-create follows both deletes: no resurrection, though the write that
+ * kept the second delete from taking effect is concurrent with it.
+ */
+static void test_concurrent_deletes_then_recreate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "workout/w1", "text=a");
+    receive(&f, a1);
+    history_server_state(&f.h, "workout", "w1", a1, WRITE_NONE, false, &a1, 1);
+    history_settle_arrivals(&f.h);
+    observe(&f, TABLET, "workout/w1", a1);
+    write_id d1 = delete(&f, PHONE, 2, "workout/w1");
+    write_id d2 = delete(&f, TABLET, 1, "workout/w1");
+    receive(&f, d1);
+    history_server_state(&f.h, "workout", "w1", d1, d1, true, &d1, 1);
+    history_settle_arrivals(&f.h);
+    receive(&f, d2);
+    history_settle_arrivals(&f.h);   /* d2 left no trace: kept out by d1 */
+    observe(&f, TABLET, "workout/w1", d1);
+    write_id a2 = create(&f, TABLET, 2, "workout/w1", "text=b");
+    receive(&f, a2);
+    history_server_state(&f.h, "workout", "w1", a2, WRITE_NONE, false, &a2, 1);
+    history_settle_arrivals(&f.h);
+    snap_all(&f, "{'records':[{'type':'workout','id':'w1','deleted':false,'w':W(2,2),"
+                 "'fields':{'text':{'v':'b','w':W(2,2)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_RESURRECTION], 0);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
+/* A delete the server refused (immutable data) deleted nothing: the record staying is no resurrection. */
+static void test_rejected_delete_is_no_resurrection(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "ledger/p1", "delta=10");
+    receive(&f, a1);
+    write_id d1 = delete(&f, PHONE, 2, "ledger/p1");
+    receive(&f, d1);
+    history_rejected(&f.h, d1, "immutable");
+    snap_all(&f, "{'records':[{'type':'ledger','id':'p1','deleted':false,'w':W(1,1),"
+                 "'fields':{'delta':{'v':10,'w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_RESURRECTION], 0);
+    EXPECT_U64(r->counts[VC_REJECTED], 1);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+}
+
 /* A delete that never reached the server cannot be resurrected: it is undelivered. */
 static void test_no_resurrection_for_undelivered_delete(void)
 {
@@ -1442,6 +1496,8 @@ int main(void)
     test_resurrection_without_later_edit();
     test_no_resurrection_after_later_edit();
     test_resurrection_concurrent_edit();
+    test_concurrent_deletes_then_recreate();
+    test_rejected_delete_is_no_resurrection();
     test_no_resurrection_for_undelivered_delete();
     test_edit_lost_to_concurrent_delete();
     test_edit_lost_to_older_delete();
