@@ -507,6 +507,44 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
     return VC_LOST_UPDATE;
 }
 
+/*
+ * A write its own device replaced before sending it: every field it set was
+ * set again -- or the record deleted -- by a causally later write that did
+ * reach the server. A design that pushes the record's current state (a
+ * watermark, a coalescing queue) sends only the later one, and nothing the
+ * user wrote is gone: superseded, not undelivered. Increments and appends
+ * add rather than replace, and are never covered this way.
+ */
+static bool replaced_before_sent(const checker *c, const write_rec *wr, const snap_record *r)
+{
+    const history *h = c->in->h;
+    if (wr->op == OP_INCREMENT || wr->op == OP_APPEND)
+        return false;
+    int n_need = wr->op == OP_DELETE ? 1 : wr->n_fields;
+    if (n_need == 0)
+        n_need = 1;
+    int covered = 0;
+    for (int k = 0; k < n_need; k++) {
+        bool field_covered = false;
+        for (int i = c->first_write[wr->record]; i >= 0 && !field_covered; i = c->next_write[i]) {
+            const write_rec *later = &h->writes[i];
+            if (later == wr || !later->accepted || later->rejected || !reached_server(later, r) ||
+                history_relation(h, later->w, wr->w) != CAUSAL_AFTER)
+                continue;
+            if (wr->op == OP_DELETE || wr->n_fields == 0 || later->op == OP_DELETE) {
+                field_covered = wr->op != OP_DELETE || later->op == OP_CREATE;
+                continue;
+            }
+            if (later->op != OP_CREATE && later->op != OP_UPDATE)
+                continue;
+            for (int f = 0; f < later->n_fields && !field_covered; f++)
+                field_covered = strcmp(later->fields[f].name, wr->fields[k].name) == 0;
+        }
+        covered += field_covered;
+    }
+    return covered == n_need;
+}
+
 static void classify_writes(checker *c)
 {
     const history *h = c->in->h;
@@ -522,6 +560,10 @@ static void classify_writes(checker *c)
             continue;
         }
         if (!reached_server(wr, r)) {
+            if (replaced_before_sent(c, wr, r)) {
+                c->out->counts[VC_SUPERSEDED]++;
+                continue;
+            }
             if (c->in->quiesced && wr->dropped) {
                 char how[512];
                 snprintf(how, sizeof how, "never reached the server: its device dropped it (%s)", wr->dropped);

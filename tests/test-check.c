@@ -651,6 +651,43 @@ static void test_lost_update_vanished_field(void)
     fixture_free(&f);
 }
 
+/*
+ * A design that pushes a record's current state sends only the device's latest
+ * write of it: an earlier write whose every field a later write of the same
+ * device replaced is superseded, not undelivered. One field left uncovered and
+ * it is undelivered again.
+ */
+static void test_replaced_before_sent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    write_id a2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    write_id a3 = update(&f, PHONE, 3, "note/n1", "text=c");
+    receive(&f, a1);
+    receive(&f, a3);
+    (void)a2;
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,3),"
+                 "'fields':{'text':{'v':'c','w':W(1,3)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 2);
+    EXPECT_INT(r->n_findings, 0);
+    fixture_free(&f);
+
+    fixture_init(&f);
+    a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    a2 = update(&f, PHONE, 2, "note/n1", "text=b,extra=x");
+    a3 = update(&f, PHONE, 3, "note/n1", "text=c");
+    receive(&f, a1);
+    receive(&f, a3);
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,3),"
+                 "'fields':{'text':{'v':'c','w':W(1,3)}}}]}");
+    r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_UNDELIVERED], 1);
+    EXPECT_U64(only(r, VC_UNDELIVERED)->w, a2);
+    fixture_free(&f);
+}
+
 static void test_undelivered(void)
 {
     fixture f;
@@ -1487,6 +1524,7 @@ int main(void)
     test_lost_update_vanished_record();
     test_lost_update_vanished_field();
     test_undelivered();
+    test_replaced_before_sent();
     test_rejected();
     test_dropped_is_undelivered();
     test_superseded_before_lost();
