@@ -154,6 +154,13 @@ static void send_msg(client *c, cJSON *msg)
     c->cfg.host.send(c->cfg.host.ctx, c->cfg.index, NODE_SERVER, msg);
 }
 
+/* What this device tells the server about itself in a request (some dialects put it on the wire). */
+static wire_sender sender(const client *c, int64_t now_us)
+{
+    return (wire_sender){ .device = c->cfg.name, .user = c->cfg.tenant ? c->cfg.tenant : "", .now_us = now_us,
+                          .last_sync_us = c->cursor };
+}
+
 /* Install a record from the server unless the stored copy is already exactly it.
  * A new version of the same state (same provenance) is stored but is no new state
  * for the simulator to observe. */
@@ -200,13 +207,14 @@ static void finish_round(client *c, int64_t now_us)
     }
 }
 
-static void send_pull(client *c)
+static void send_pull(client *c, int64_t now_us)
 {
     c->phase = PHASE_PULL;
     c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     int64_t req = new_request(c);
     const char *type = c->profile->n_pull_types ? c->profile->pull_types[c->pull_type] : NULL;
-    send_msg(c, wire_pull(req, c->cursor, type, c->profile->pull_page_max));
+    wire_sender from = sender(c, now_us);
+    send_msg(c, wire_pull(c->profile->wire, &from, req, c->cursor, type, c->profile->pull_page_max));
 }
 
 /*
@@ -216,7 +224,7 @@ static void send_pull(client *c)
  * since as one update of the record (or its delete). Writes stamped before
  * the watermark are not found, however recent they are in truth.
  */
-static bool send_watermark_push(client *c)
+static bool send_watermark_push(client *c, int64_t now_us)
 {
     record *changed;
     int64_t watermark = store_meta_get(c->store, "watermark", INT64_MIN);
@@ -275,7 +283,8 @@ static bool send_watermark_push(client *c)
         c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
                                     .w = entries[i].body.st.w };
     c->n_sent = k;
-    send_msg(c, wire_push(req, c->cfg.name, k, entries));
+    wire_sender from = sender(c, now_us);
+    send_msg(c, wire_push(c->profile->wire, &from, req, k, entries));
     return true;
 }
 
@@ -285,10 +294,10 @@ static bool send_watermark_push(client *c)
  * changes wait for a manual sync (IronFlow's "require manual sync"), but
  * automatic rounds still pull.
  */
-static void continue_round(client *c)
+static void continue_round(client *c, int64_t now_us)
 {
     if (c->phase == PHASE_PUSH && !c->gave_up && c->profile->changes == CHANGES_WATERMARK) {
-        if (send_watermark_push(c))
+        if (send_watermark_push(c, now_us))
             return;
     } else if (c->phase == PHASE_PUSH && !c->gave_up) {
         outbox_entry *entries;
@@ -299,16 +308,16 @@ static void continue_round(client *c)
                 c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
                                             .w = entries[i].w };
             c->n_sent = n;
-            send_msg(c, wire_push(req, c->cfg.name, n, entries));
+            wire_sender from = sender(c, now_us);
+            send_msg(c, wire_push(c->profile->wire, &from, req, n, entries));
             return;
         }
     }
-    send_pull(c);
+    send_pull(c, now_us);
 }
 
 static void start_round(client *c, int64_t now_us)
 {
-    (void)now_us;
     if (!c->booted || !c->net_up)
         return;
     if (c->phase != PHASE_IDLE) {
@@ -319,7 +328,7 @@ static void start_round(client *c, int64_t now_us)
     c->pulled = 0;
     c->pull_type = 0;
     observe_simple(c, OBS_SYNC_BEGIN, store_outbox_count(c->store), NULL);
-    continue_round(c);
+    continue_round(c, now_us);
 }
 
 /* SmartDMV's maxRetries: a change that has gone unanswered drop_after times is abandoned. */
@@ -406,7 +415,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     int64_t server_now;
     int n;
     wire_result *results;
-    if (!wire_push_result_parse(msg, &c->scratch, &server_clock, &server_now, &n, &results))
+    if (!wire_push_result_parse(c->profile->wire, msg, &c->scratch, &server_clock, &server_now, &n, &results))
         return;   /* malformed: treat as lost; the timeout retries */
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
@@ -474,9 +483,9 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     c->failures = 0;
     c->gave_up = false;
     if (watermark)
-        send_pull(c);   /* one watermark push carries everything found */
+        send_pull(c, now_us);   /* one watermark push carries everything found */
     else
-        continue_round(c);
+        continue_round(c, now_us);
 }
 
 static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
@@ -486,7 +495,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     record *records;
     int64_t next, server_now;
     bool has_more;
-    if (!wire_pull_result_parse(msg, &c->scratch, &server_clock, &server_now, &n, &records, &next, &has_more))
+    if (!wire_pull_result_parse(c->profile->wire, msg, &c->scratch, &server_clock, &server_now, &n, &records, &next,
+                                &has_more))
         return;
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
@@ -517,10 +527,10 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     c->pulled += n;
     c->failures = 0;
     if (has_more) {
-        send_pull(c);
+        send_pull(c, now_us);
     } else if (c->profile->n_pull_types && c->pull_type + 1 < c->profile->n_pull_types) {
         c->pull_type++;
-        send_pull(c);
+        send_pull(c, now_us);
     } else {
         finish_round(c, now_us);
     }
@@ -827,10 +837,11 @@ static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
     if (!c->booted || from != NODE_SERVER || !wire_req(msg, &req) || req != c->inflight_req || req == 0)
         return;   /* stale, duplicated or unexpected: the request it answers is gone */
     arena_reset(&c->scratch);
-    msg_type type = wire_type(msg);
-    if (type == MSG_PUSH_RESULT && c->phase == PHASE_PUSH)
+    /* The reply answers the request in flight, which the phase names (as an HTTP client knows
+     * what it asked); a reply of the other kind fails that kind's parse and is ignored. */
+    if (c->phase == PHASE_PUSH)
         on_push_result(c, msg, now_us);
-    else if (type == MSG_PULL_RESULT && c->phase == PHASE_PULL)
+    else if (c->phase == PHASE_PULL)
         on_pull_result(c, msg, now_us);
 }
 

@@ -3,6 +3,7 @@
  */
 #include "engine/profile.h"
 #include "engine/strategy.h"
+#include "engine/wire.h"
 
 #include <string.h>
 
@@ -22,6 +23,7 @@ void profile_defaults(profile *p)
         p->retry_us[i] = schedule_s[i] * INT64_C(1000000);
     p->retry_stop_when_exhausted = false;
     p->idempotency = true;
+    p->wire = wire_dialect_find("syncsim");
     p->changes = CHANGES_OUTBOX;
     p->watermark = WATERMARK_DEVICE;
     p->cursor = CURSOR_SEQ;

@@ -19,6 +19,7 @@
 #define REFS_MAX 4
 
 typedef struct strategy_def strategy_def;
+typedef struct wire_dialect wire_dialect;
 
 /* Whether a conflict is decided for the whole record or field by field. */
 typedef enum grain {
@@ -140,6 +141,9 @@ typedef struct profile {
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    /* How the messages are spelled (engine/wire.h): syncsim's own, or a design document's
+     * request and response shapes. Never changes what the engine decides. */
+    const wire_dialect *wire;
     /* Change detection and cursors. */
     change_detection changes;
     watermark_clock watermark;

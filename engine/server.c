@@ -91,7 +91,13 @@ static const char *tenant_of(const server *s, int node)
     return t ? t : "";
 }
 
-static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
+/* A result for change c; its record lives in the scratch arena, untouched until the reply is sent. */
+static wire_result result_of(const wire_change *c, const char *status, bool conflict, const record *r)
+{
+    return (wire_result){ .op_id = c->op_id, .status = status, .conflict = conflict, .rec = *r };
+}
+
+static wire_result apply_change(server *s, int from, wire_change *c, int64_t now_us)
 {
     observation received = { .kind = OBS_RECEIVED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w };
     observe(s, &received);
@@ -106,7 +112,7 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
         record none;
         record_init(&none, &s->scratch, c->rec.type, c->rec.id);
         none.tenant = tenant;
-        return wire_result_json(c->op_id, "forbidden", false, found && strcmp(cur.tenant, tenant) == 0 ? &cur : &none);
+        return result_of(c, "forbidden", false, found && strcmp(cur.tenant, tenant) == 0 ? &cur : &none);
     }
     resolve_input in = {
         .current = found ? &cur : NULL,
@@ -126,7 +132,7 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
         observation refused = { .kind = OBS_REFUSED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w,
                                 .detail = in.rules->strategy->name };
         observe(s, &refused);
-        return wire_result_json(c->op_id, status_name(out.verdict), false, &out.result);
+        return result_of(c, status_name(out.verdict), false, &out.result);
     }
 
     const entity_rules *rules = in.rules;
@@ -174,7 +180,7 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
         };
         observe(s, &conflict);
     }
-    return wire_result_json(c->op_id, status_name(out.verdict), out.conflict, &out.result);
+    return result_of(c, status_name(out.verdict), out.conflict, &out.result);
 }
 
 /*
@@ -187,20 +193,18 @@ static cJSON *apply_change(server *s, int from, wire_change *c, int64_t now_us)
  * by link, each on its predecessor's result, though the predecessor's own
  * base was rebased already.
  */
-static void rebase_within_batch(wire_change *changes, const int64_t *base_sent, int i, const cJSON *const *results)
+static void rebase_within_batch(wire_change *changes, const int64_t *base_sent, int i, const wire_result *results)
 {
     wire_change *c = &changes[i];
     for (int k = i - 1; k >= 0; k--) {
         const wire_change *prev = &changes[k];
         if (strcmp(prev->rec.type, c->rec.type) != 0 || strcmp(prev->rec.id, c->rec.id) != 0)
             continue;
-        const cJSON *status = cJSON_GetObjectItemCaseSensitive(results[k], "status");
-        const cJSON *version =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(results[k], "record"), "version");
+        int64_t version = results[k].rec.version;
         /* Only when the earlier change was applied right on its base (version base + 1), as the client rule. */
-        if (cJSON_IsString(status) && strcmp(status->valuestring, "applied") == 0 && cJSON_IsNumber(version) &&
-            base_sent[i] == base_sent[k] && (int64_t)version->valuedouble == prev->base_version + 1)
-            c->base_version = (int64_t)version->valuedouble;
+        if (strcmp(results[k].status, "applied") == 0 && base_sent[i] == base_sent[k] &&
+            version == prev->base_version + 1)
+            c->base_version = version;
         return;   /* only the latest earlier change of the record matters */
     }
 }
@@ -214,7 +218,7 @@ static const char *invalid(server *s, const wire_change *c)
                         &s->scratch);
 }
 
-static cJSON *invalid_result(server *s, const wire_change *c, const char *why)
+static wire_result invalid_result(server *s, const wire_change *c, const char *why)
 {
     observation obs = { .kind = OBS_INVALID, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w, .detail = why };
     observe(s, &obs);
@@ -223,8 +227,8 @@ static cJSON *invalid_result(server *s, const wire_change *c, const char *why)
         record_init(&now, &s->scratch, c->rec.type, c->rec.id);
         now.tenant = c->rec.tenant;
     }
-    cJSON *result = wire_result_json(c->op_id, "invalid", false, &now);
-    cJSON_AddStringToObject(result, "error", why);
+    wire_result result = result_of(c, "invalid", false, &now);
+    result.error = why;   /* in scratch, like the record */
     return result;
 }
 
@@ -242,19 +246,18 @@ static bool reject_batch(server *s, int from, int64_t req, int64_t now_us, int n
             bad = i;
     if (bad < 0)
         return false;
-    cJSON *reply = wire_push_result_new(req, s->clock, now_us);
+    wire_result *results = arena_alloc(&s->scratch, (size_t)n * sizeof *results);
     for (int i = 0; i < n; i++) {
-        cJSON *result;
         if (i == bad) {
-            result = invalid_result(s, &changes[i], why);
+            results[i] = invalid_result(s, &changes[i], why);
         } else {
             record none;
             record_init(&none, &s->scratch, changes[i].rec.type, changes[i].rec.id);
-            result = wire_result_json(changes[i].op_id, "rolled-back", false, &none);
+            results[i] = result_of(&changes[i], "rolled-back", false, &none);
         }
-        wire_push_result_add(reply, result);
     }
-    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, reply);
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
+                     wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results));
     return true;
 }
 
@@ -262,12 +265,11 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
 {
     int n;
     wire_change *changes;
-    if (!wire_push_parse(msg, &s->scratch, &n, &changes))
+    if (!wire_push_parse(s->profile->wire, msg, &s->scratch, &n, &changes))
         return;   /* malformed: no reply, as a server rejecting garbage would not help */
     if (s->profile->batch_atomic && reject_batch(s, from, req, now_us, n, changes))
         return;
-    cJSON *results = cJSON_CreateArray();
-    const cJSON **by_change = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *by_change);
+    wire_result *results = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *results);
     int64_t *base_sent = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *base_sent);
     for (int i = 0; i < n; i++)
         base_sent[i] = changes[i].base_version;
@@ -276,9 +278,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         wire_change *c = &changes[i];
         const char *why = invalid(s, c);
         if (why) {
-            cJSON *result = invalid_result(s, c, why);
-            cJSON_AddItemToArray(results, result);
-            by_change[i] = result;
+            results[i] = invalid_result(s, c, why);
             continue;
         }
         if (s->profile->idempotency) {
@@ -298,26 +298,21 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                     record_init(&now, &s->scratch, c->rec.type, c->rec.id);
                     now.tenant = tenant_of(s, from);
                 }
-                cJSON *replay = wire_result_json(c->op_id, cJSON_IsString(status) ? status->valuestring : "applied",
-                                                 cJSON_IsTrue(conflict), &now);
+                results[i] = result_of(c, arena_strdup(&s->scratch, cJSON_IsString(status) ? status->valuestring : "applied"),
+                                       cJSON_IsTrue(conflict), &now);
                 cJSON_Delete(outcome);
-                cJSON_AddItemToArray(results, replay);
-                by_change[i] = replay;
                 continue;
             }
         }
-        rebase_within_batch(changes, base_sent, i, by_change);
-        cJSON *result = apply_change(s, from, c, now_us);
-        by_change[i] = result;
+        rebase_within_batch(changes, base_sent, i, results);
+        results[i] = apply_change(s, from, c, now_us);
         if (s->profile->idempotency) {
             /* Only the outcome: a replay answers with the record as it is then. */
-            const cJSON *status = cJSON_GetObjectItemCaseSensitive(result, "status");
             char text[96];
-            snprintf(text, sizeof text, "{\"status\":\"%s\",\"conflict\":%s}", status->valuestring,
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "conflict")) ? "true" : "false");
+            snprintf(text, sizeof text, "{\"status\":\"%s\",\"conflict\":%s}", results[i].status,
+                     results[i].conflict ? "true" : "false");
             store_applied_put(s->store, from, c->op_id, text);
         }
-        cJSON_AddItemToArray(results, result);
     }
     /* The clock is persisted with the changes it stamped, so it never runs backwards across a restart. */
     store_meta_set(s->store, "seq", s->seq);
@@ -325,9 +320,8 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     store_meta_set(s->store, "hlc_c", s->clock.c);
     store_commit(s->store);
 
-    cJSON *reply = wire_push_result_new(req, s->clock, now_us);
-    cJSON_ReplaceItemInObjectCaseSensitive(reply, "results", results);
-    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, reply);
+    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
+                     wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results));
 }
 
 static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
@@ -335,7 +329,7 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     int64_t since;
     const char *type;
     int limit;
-    if (!wire_pull_parse(msg, &s->scratch, &since, &type, &limit))
+    if (!wire_pull_parse(s->profile->wire, msg, &s->scratch, &since, &type, &limit))
         return;
     record *records;
     /* Ask for one more than the page to learn whether another page follows. */
@@ -355,7 +349,7 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         observe(s, &served);
     }
     s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
-                     wire_pull_result(req, s->clock, now_us, n, records, next, has_more));
+                     wire_pull_result(s->profile->wire, req, s->clock, now_us, n, records, next, has_more));
 }
 
 static void server_boot(node *n, int64_t now_us)
@@ -390,7 +384,7 @@ static void server_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
     if (!s->booted || from == NODE_SERVER || !wire_req(msg, &req))
         return;
     arena_reset(&s->scratch);
-    switch (wire_type(msg)) {
+    switch (wire_type(s->profile->wire, msg)) {
     case MSG_PUSH: on_push(s, from, msg, req, now_us); break;
     case MSG_PULL: on_pull(s, from, msg, req, now_us); break;
     default: break;

@@ -1,13 +1,30 @@
 /*
- * wire: the built-in engine's sync protocol, as JSON messages.
+ * wire: the engine's sync protocol, as JSON messages, in one of several
+ * dialects.
+ *
+ * The engine thinks in one message model: a push of changes (wire_change,
+ * each carrying the whole record of record.h), the server's result for each
+ * (wire_result), a pull from a cursor and a page of records. A dialect is how
+ * that model is spelled on the wire. The profile names it (sync: { wire: x });
+ * the client and the server both encode and parse through it, so whatever a
+ * dialect spells, the engine decides the same things.
+ *
+ *   syncsim          the built-in protocol below (wire_syncsim.c)
+ *   activity-events  seed 000: POST /api/sync/activity       (wire_activity_events.c)
+ *   ironflow         seed 001: gRPC SyncRequest/SyncResponse  (wire_ironflow.c)
+ *   stronglog        seed 002: REST /api/v1/<entities>/batch  (wire_stronglog.c)
+ *   smartdmv         seed 003: /api/sync/push, /api/sync/pull (wire_smartdmv.c)
+ *   delta-sync       seed 004: POST /sync/delta               (wire_delta_sync.c)
+ *
+ * The built-in protocol:
  *
  *   client -> server  {"type":"push","req":7,"device":"phone","changes":[
  *                        {"op_id":12,"op":"update","base_version":3,["force":true,]
  *                         "changed":["sets"],"record":{...record.h JSON...}}]}
  *   server -> client  {"type":"push_result","req":7,"hlc":[l,c],"now":t,"results":[
  *                        {"op_id":12,"status":"applied"|"merged"|"rejected"|"refused"|
- *                                             "conflict"|"forbidden"|"invalid",
- *                         "conflict":false,"record":{...server's record...}}]}
+ *                                             "conflict"|"forbidden"|"invalid"|"rolled-back",
+ *                         "conflict":false,"record":{...server's record...}[,"error":"why"]}]}
  *   client -> server  {"type":"pull","req":8,"since":41,["entity_type":"task",]"limit":100}
  *   server -> client  {"type":"pull_result","req":8,"hlc":[l,c],"now":t,
  *                      "changes":[record...],"next":57,"has_more":false}
@@ -16,8 +33,22 @@
  * microseconds, as the profile's cursor says; "now" is the server's wall
  * clock when it answered (a timestamp cursor may take it as the next one).
  *
- * Parsers validate shape and types and refuse anything else, so a replica
- * never acts on a malformed message (an external node may send one).
+ * The seed dialects wrap each message in an HTTP-like envelope, the request
+ * {"method":"POST","path":"/api/sync/push","req":7,"body":{...}} and the
+ * response {"status":200,"req":7,"body":{...}}, with the body in the design
+ * document's own field names. What a document lacks but a faithful simulator
+ * needs (write ids, per-field stamps, hybrid clocks, counter contributions)
+ * travels in one member named "_syncsim" (WIRE_EXTENSION): simulator
+ * provenance, not part of the design.
+ *
+ * Invariants every dialect keeps:
+ *   - the correlation id is the top-level "req" of every message (wire_req);
+ *   - a reply is matched to its request by req, as an HTTP client matches
+ *     responses: the client knows whether it awaits a push's or a pull's;
+ *   - encoding then parsing gives back the same structs (tests/test-wire.c);
+ *   - parsers validate shape and types and return false on anything else,
+ *     so a replica never acts on a malformed message (an external node may
+ *     send one), and they never crash on it.
  */
 #ifndef ENGINE_WIRE_H
 #define ENGINE_WIRE_H
@@ -31,6 +62,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The member that carries what a design document lacks: simulator provenance, not part of the design. */
+#define WIRE_EXTENSION "_syncsim"
+
 typedef enum msg_type {
     MSG_PUSH,
     MSG_PUSH_RESULT,
@@ -38,6 +72,8 @@ typedef enum msg_type {
     MSG_PULL_RESULT,
     MSG_UNKNOWN,
 } msg_type;
+
+typedef struct wire_dialect wire_dialect;
 
 /* One change in a push. */
 typedef struct wire_change {
@@ -53,30 +89,54 @@ typedef struct wire_change {
 /* The server's answer to one change. */
 typedef struct wire_result {
     int64_t op_id;
-    const char *status;      /* "applied", "merged", "rejected" or "forbidden" (another tenant's record) */
+    /* "applied", "merged", "rejected", "refused" (the type's rules refuse it), "conflict" (left to
+     * the user), "forbidden" (another tenant's record), "invalid" (fails its schema; see error) or
+     * "rolled-back" (another change of an atomic batch was invalid). */
+    const char *status;
     bool conflict;
     record rec;              /* the server's record after the change */
+    const char *error;       /* "invalid": why; NULL otherwise */
 } wire_result;
 
-msg_type wire_type(const cJSON *msg);
+/* Who sends a request and what it knows: the documents put some of it in their requests. */
+typedef struct wire_sender {
+    const char *device;      /* the device's name (device_id) */
+    const char *user;        /* its user, the tenant of its records; "" when none (user_id, userId) */
+    int64_t now_us;          /* its wall clock when it sends (SmartDMV's clientTimestamp) */
+    int64_t last_sync_us;    /* its pull cursor as last stored (lastSyncTimestamp, last_sync_at) */
+} wire_sender;
+
+/* The dialects, in a fixed order. find returns NULL for an unknown name. */
+const wire_dialect *wire_dialect_find(const char *name);
+int wire_dialect_count(void);
+const wire_dialect *wire_dialect_at(int index);
+const char *wire_dialect_name(const wire_dialect *d);
+/* One line: the design document the dialect follows. */
+const char *wire_dialect_summary(const wire_dialect *d);
+
+/* The correlation id, in every dialect. */
 bool wire_req(const cJSON *msg, int64_t *req);
+/* What a request asks: MSG_PUSH, MSG_PULL or MSG_UNKNOWN (the syncsim dialect names its replies too). */
+msg_type wire_type(const wire_dialect *d, const cJSON *msg);
 
-cJSON *wire_push(int64_t req, const char *device, int n, const outbox_entry *entries);
-bool wire_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes);
+cJSON *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, int n, const outbox_entry *entries);
+bool wire_push_parse(const wire_dialect *d, const cJSON *msg, arena *a, int *n, wire_change **changes);
 
-cJSON *wire_push_result_new(int64_t req, hlc clock, int64_t now_us);
-/* Append one result; returns the item (owned by msg) so it can be stored for idempotency. */
-cJSON *wire_result_json(int64_t op_id, const char *status, bool conflict, const record *r);
-void wire_push_result_add(cJSON *msg, cJSON *result);
-bool wire_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, wire_result **results);
+/* results[i] answers changes[i]; the documents' conflict reports quote the change. */
+cJSON *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
+                        const wire_change *changes, const wire_result *results);
+bool wire_push_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                            wire_result **results);
 
 /* type NULL: every entity type. */
-cJSON *wire_pull(int64_t req, int64_t since, const char *type, int limit);
-bool wire_pull_parse(const cJSON *msg, arena *a, int64_t *since, const char **type, int *limit);
+cJSON *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, int64_t since, const char *type,
+                 int limit);
+bool wire_pull_parse(const wire_dialect *d, const cJSON *msg, arena *a, int64_t *since, const char **type,
+                     int *limit);
 
-cJSON *wire_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
-                        bool has_more);
-bool wire_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
-                            int64_t *next, bool *has_more);
+cJSON *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
+                        int64_t next, bool has_more);
+bool wire_pull_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                            record **records, int64_t *next, bool *has_more);
 
 #endif

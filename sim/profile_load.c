@@ -8,6 +8,7 @@
 #include "base/xalloc.h"
 #include "engine/reducer.h"
 #include "engine/strategy.h"
+#include "engine/wire.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -139,7 +140,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "pull_page",  "request_timeout", "retry",            "idempotency",
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
-                                        "validate" };
+                                        "validate",   "wire" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -188,6 +189,15 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             diag_error(d, yaml_pos(doc, x), "pull_types needs at least one entity type");
             return false;
         }
+    }
+    if ((x = yaml_get(n, "wire"))) {
+        const char *names[16];
+        int count = wire_dialect_count();
+        for (int k = 0; k < count && k < N(names); k++)
+            names[k] = wire_dialect_name(wire_dialect_at(k));
+        if (!one_of(doc, x, names, count < N(names) ? count : N(names), &choice, d, "wire dialect"))
+            return false;
+        p->wire = wire_dialect_at(choice);
     }
     static const char *const DETECTS[] = { "version", "timestamp" };
     if ((x = yaml_get(n, "conflict_detection"))) {

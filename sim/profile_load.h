@@ -13,6 +13,8 @@
  *     request_timeout: 10s
  *     retry: { schedule: [1s, 2s, 5s], then: repeat-last }   # or stop
  *     idempotency: true
+ *     wire: syncsim                      # or a seed design's own messages: activity-events,
+ *                                        # ironflow, stronglog, smartdmv, delta-sync (engine/wire.h)
  *   conflicts:
  *     strategy: lww-device-clock         # the default for every entity type
  *     grain: record                      # or field

@@ -8,6 +8,7 @@
 #include "sim/scenario_write.h"
 #include "base/buf.h"
 #include "engine/strategy.h"
+#include "engine/wire.h"
 #include "sim/duration.h"
 
 #include <stdio.h>
@@ -288,6 +289,7 @@ static void put_profile(buf *b, const scenario_profile *p)
     buf_printf(b, "    conflict_detection: %s\n    batch: %s\n    validate: { client: %s, server: %s }\n",
                conflict_detection_name(e->detect), e->batch_atomic ? "atomic" : "per-change",
                e->validate_client ? "true" : "false", e->validate_server ? "true" : "false");
+    buf_printf(b, "    wire: %s\n", wire_dialect_name(e->wire));
     buf_puts(b, "  manual: { delay: ");
     if (e->resolve_delay_us >= 0)
         put_duration(b, e->resolve_delay_us);

@@ -414,7 +414,8 @@ static char *snap_text(rig *r, int node_index)
 /* What the server holds, read through its own protocol: a pull from an unused device index. */
 static int64_t server_head_seq(rig *r)
 {
-    cJSON *pull = wire_pull(999, 0, NULL, 1000);
+    wire_sender none = { .device = "probe", .user = "" };
+    cJSON *pull = wire_pull(r->p.wire, &none, 999, 0, NULL, 1000);
     deliver(r, MAX_NODES + 5, 0, pull);
     cJSON_Delete(pull);
     cJSON *reply = take_from(r, 0);
