@@ -25,6 +25,13 @@
  *              while the device clock reads earlier than the watermark is
  *              never found: that is the design's weakness, run faithfully.
  *
+ * ID mapping (the profile's ids: server, SmartDMV): a record created here
+ * carries the id the user gave it as a temporary id. When the server's
+ * answer names the record by its own id, the device renames its copy and its
+ * queued changes in one transaction and keeps the pair in id_map; from then
+ * on a user operation naming the temporary id, and a queued change naming it
+ * as a parent (a reference field), is translated when it is made or pushed.
+ *
  * A conflict the server leaves to the user parks the record's entries and
  * keeps the server's side in the conflict store until the user resolves it
  * (OP_RESOLVE); the resolution is pushed with force.
@@ -61,6 +68,8 @@ typedef struct sent_change {
     int64_t op_id;
     int64_t base_version;
     write_id w;              /* watermark pushes: the write the record was sent with */
+    const char *type;        /* the record as the push named it (in sent_a): a temporary id the */
+    const char *id;          /* server's answer may rename */
 } sent_change;
 
 #define WATERMARK_PUSH_MAX 10000   /* records one watermark push may carry: a bound, not a batch */
@@ -80,6 +89,7 @@ typedef struct client {
     int64_t next_req;
     int64_t inflight_req;   /* 0: nothing in flight */
     sent_change *sent;      /* the push in flight: push_batch_max, or WATERMARK_PUSH_MAX, entries */
+    arena sent_a;           /* the push in flight's strings; reset when the next push is sent */
     int n_sent;
     int pull_type;          /* per-type pulls: index into the profile's pull_types */
     uint64_t periodic_gen;
@@ -195,6 +205,50 @@ static void adopt(client *c, const record *incoming)
         engine_observe_record(&c->cfg, incoming, &c->scratch);
 }
 
+/* --- ID mapping (ids: server) ------------------------------------------------ */
+
+/* The server id a temporary id became, or the id itself. */
+static const char *map_id(client *c, const char *type, const char *id)
+{
+    const char *real = store_idmap_get(c->store, type, id, &c->scratch);
+    return real ? real : id;
+}
+
+/* Reference fields naming a parent by a temporary id the server has renamed now name its server id. */
+static void map_refs(client *c, record *r)
+{
+    const entity_rules *rules = profile_rules(c->profile, r->type);
+    for (int k = 0; k < rules->n_refs; k++)
+        for (int f = 0; f < r->n_fields; f++) {
+            field *fl = &r->fields[f];
+            if (strcmp(fl->name, rules->refs[k].field) == 0 && fl->v.kind == VAL_STRING)
+                fl->v.s = map_id(c, rules->refs[k].type, fl->v.s);
+        }
+}
+
+/*
+ * The server gave the record this device created as temp_id the id real_id:
+ * rename the local copy and the queued changes, and remember the pair. A copy
+ * already stored under real_id (pulled before the answer came) is the
+ * server's and stays; the temporary copy goes.
+ */
+static void rename_record(client *c, const char *type, const char *temp_id, const char *real_id)
+{
+    store_idmap_put(c->store, type, temp_id, real_id);
+    store_outbox_rename(c->store, type, temp_id, real_id);
+    observation mapped = { .kind = OBS_ID_MAPPED, .type = type, .id = real_id, .detail = temp_id };
+    c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &mapped);
+    record local, existing;
+    if (!store_record_get(c->store, type, temp_id, &c->scratch, &local))
+        return;
+    store_record_remove(c->store, type, temp_id);
+    if (store_record_get(c->store, type, real_id, &c->scratch, &existing))
+        return;
+    local.id = real_id;
+    store_record_put(c->store, &local);
+    engine_observe_record(&c->cfg, &local, &c->scratch);
+}
+
 /* --- the sync round ------------------------------------------------------ */
 
 static void finish_round(client *c, int64_t now_us)
@@ -304,9 +358,14 @@ static void continue_round(client *c, int64_t now_us)
         int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
         if (n > 0) {
             int64_t req = new_request(c);
-            for (int i = 0; i < n; i++)
+            arena_reset(&c->sent_a);
+            for (int i = 0; i < n; i++) {
+                if (c->profile->ids == IDS_SERVER)
+                    map_refs(c, &entries[i].body);
                 c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
-                                            .w = entries[i].w };
+                                            .w = entries[i].w, .type = arena_strdup(&c->sent_a, entries[i].type),
+                                            .id = arena_strdup(&c->sent_a, entries[i].id) };
+            }
             c->n_sent = n;
             wire_sender from = sender(c, now_us);
             send_msg(c, wire_push(c->profile->wire, &from, req, n, entries));
@@ -450,6 +509,9 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             }
             continue;
         }
+        if (c->profile->ids == IDS_SERVER && r->rec.version > 0 && strcmp(r->rec.type, s->type) == 0 &&
+            strcmp(r->rec.id, s->id) != 0)
+            rename_record(c, s->type, s->id, r->rec.id);
         if (strcmp(r->status, "conflict") == 0) {
             park_conflict(c, &r->rec);
             continue;
@@ -625,11 +687,33 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
 
 static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
 
+/* ids: server: an operation naming a record, or a parent, by a temporary id the server has renamed
+ * acts on the server id -- the user's screen still shows the record they created. */
+static const user_op *map_user_op(client *c, const user_op *op, user_op *mapped)
+{
+    *mapped = *op;
+    mapped->id = map_id(c, op->type, op->id);
+    const entity_rules *rules = profile_rules(c->profile, op->type);
+    if (rules->n_refs == 0 || op->kind == OP_RESOLVE || op->kind == OP_INCREMENT)
+        return mapped;
+    op_field *fields = arena_alloc(&c->scratch, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *fields);
+    memcpy(fields, op->fields, (size_t)op->n_fields * sizeof *fields);
+    for (int i = 0; i < op->n_fields; i++)
+        for (int k = 0; k < rules->n_refs; k++)
+            if (strcmp(fields[i].name, rules->refs[k].field) == 0 && fields[i].v.kind == VAL_STRING)
+                fields[i].v.s = map_id(c, rules->refs[k].type, fields[i].v.s);
+    mapped->fields = fields;
+    return mapped;
+}
+
 static bool client_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
 {
     client *c = (client *)n;
     assert(c->booted);
     arena_reset(&c->scratch);
+    user_op mapped;
+    if (c->profile->ids == IDS_SERVER)
+        op = map_user_op(c, op, &mapped);
     if (op->kind == OP_RESOLVE)
         return resolve_conflict(c, op, now_us, reason);
     if (op->n_fields > RECORD_FIELDS_MAX) {
@@ -944,6 +1028,7 @@ static void client_destroy(node *n)
         return;
     store_close(c->store);
     arena_release(&c->scratch);
+    arena_release(&c->sent_a);
     xfree(c->sent);
     xfree(c);
 }
@@ -968,6 +1053,7 @@ node *client_new(const engine_config *cfg, store *st)
     c->profile = cfg->profile;
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);
+    arena_init(&c->sent_a, 4096);
     c->next_req = 1;
     assert(c->profile->push_batch_max >= 1 && c->profile->pull_page_max >= 1 && c->profile->n_retry >= 1);
     int sent_max = c->profile->changes == CHANGES_WATERMARK ? WATERMARK_PUSH_MAX : c->profile->push_batch_max;

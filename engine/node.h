@@ -84,6 +84,9 @@ typedef enum obs_kind {
     OBS_SEEN,        /* device: the user was shown these writes (the other side of a conflict) */
     OBS_DROPPED,     /* device: write `w` was abandoned unsent (detail says why) */
     OBS_INVALID,     /* server: the change carrying write `w` failed validation (detail says why) */
+    OBS_ID_ASSIGNED, /* server: a change of device `peer` carrying write `w` named record `id` by the
+                        temporary id `detail`; the server gave it the id `id` (profile ids: server) */
+    OBS_ID_MAPPED,   /* device: its record with temporary id `detail` is now record `id` */
 } obs_kind;
 
 typedef struct observation {
@@ -102,7 +105,7 @@ typedef struct observation {
     const char *detail;        /* OBS_CONFLICT: conflict kind and strategy; OBS_GAVE_UP: reason */
     int64_t count;             /* OBS_RETRY: attempt number; OBS_SYNC_END: changes pulled;
                                   OBS_SYNC_BEGIN: the sync queue's depth */
-    int peer;                  /* OBS_SERVED_HEAD: the device served */
+    int peer;                  /* OBS_SERVED_HEAD: the device served; OBS_ID_ASSIGNED: the device that pushed */
 } observation;
 
 typedef struct node_host {

@@ -173,3 +173,8 @@ const char *conflict_detection_name(conflict_detection d)
 {
     return d == DETECT_TIMESTAMP ? "timestamp" : "version";
 }
+
+const char *id_assign_name(id_assign a)
+{
+    return a == IDS_SERVER ? "server" : "client";
+}

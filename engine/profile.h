@@ -116,6 +116,14 @@ typedef enum conflict_detection {
                             timestamp (device clock) */
 } conflict_detection;
 
+/* Who names a new record. */
+typedef enum id_assign {
+    IDS_CLIENT,          /* the device picks the id; every replica keeps it */
+    IDS_SERVER,          /* SmartDMV's ID mapping: the device names a new record with a temporary id, the
+                            server assigns the real one when the create arrives and answers with both;
+                            the device renames its copy and maps the temporary id from then on */
+} id_assign;
+
 /* What the simulated user picks when resolving a conflict by hand. */
 typedef enum manual_pick {
     PICK_LOCAL,          /* keep this device's version */
@@ -141,6 +149,7 @@ typedef struct profile {
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    id_assign ids;                    /* who names a new record */
     /* How the messages are spelled (engine/wire.h): syncsim's own, or a design document's
      * request and response shapes. Never changes what the engine decides. */
     const wire_dialect *wire;
@@ -186,5 +195,6 @@ const char *watermark_clock_name(watermark_clock w);
 const char *cursor_kind_name(cursor_kind k);
 const char *cursor_next_name(cursor_next n);
 const char *conflict_detection_name(conflict_detection d);
+const char *id_assign_name(id_assign a);
 
 #endif

@@ -10,6 +10,16 @@
  * latest sequence, so a cursor never misses a change and never needs more
  * than one page per changed record.
  *
+ * With the profile's ids: server (SmartDMV's ID mapping), a change naming a
+ * record the server does not have is a new record: the server gives it the
+ * next id of its own (decimal digits, durable in meta "last_id") and answers
+ * with the record under that id and the temporary one beside it. Later
+ * changes of the same push may name the record, or name it as a parent in a
+ * reference field, by the temporary id; the server maps those within the
+ * push. It keeps no mapping across pushes -- the device renames its copy when
+ * the answer arrives -- so a push retried after a lost answer creates the
+ * record again unless idempotency keys catch the retry.
+ *
  * Invariants: seq is strictly increasing and durable (meta "seq"); a record's
  * version increases by one per stored change; with idempotency on, a change
  * (device, op_id) is applied at most once, and a retry gets its first outcome
@@ -36,7 +46,15 @@ typedef struct server {
     bool booted;
     hlc clock;
     int64_t seq;    /* last change-log sequence number assigned */
+    int64_t last_id; /* ids: server: the last record id assigned */
 } server;
+
+/* A record id the server gave in the push being applied. */
+typedef struct id_given {
+    const char *type;
+    const char *temp_id;
+    const char *real_id;
+} id_given;
 
 static void observe(server *s, const observation *obs)
 {
@@ -261,6 +279,44 @@ static bool reject_batch(server *s, int from, int64_t req, int64_t now_us, int n
     return true;
 }
 
+static const char *given_id(const id_given *given, int n_given, const char *type, const char *temp_id)
+{
+    for (int k = n_given - 1; k >= 0; k--)
+        if (strcmp(given[k].type, type) == 0 && strcmp(given[k].temp_id, temp_id) == 0)
+            return given[k].real_id;
+    return NULL;
+}
+
+/* A change of this push that names a record, or a parent, by an id the push's creates were given. */
+static void map_given_ids(server *s, wire_change *c, const id_given *given, int n_given)
+{
+    const char *real = given_id(given, n_given, c->rec.type, c->rec.id);
+    if (real)
+        c->rec.id = real;
+    const entity_rules *rules = profile_rules(s->profile, c->rec.type);
+    for (int k = 0; k < rules->n_refs; k++)
+        for (int f = 0; f < c->rec.n_fields; f++) {
+            field *fl = &c->rec.fields[f];
+            if (strcmp(fl->name, rules->refs[k].field) == 0 && fl->v.kind == VAL_STRING &&
+                (real = given_id(given, n_given, rules->refs[k].type, fl->v.s)))
+                fl->v.s = real;
+        }
+}
+
+/* ids: server: a change naming a record the server does not have creates it under the next id. */
+static void assign_id(server *s, int from, wire_change *c, id_given *given, int *n_given)
+{
+    record existing;
+    if (store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &existing))
+        return;
+    given[*n_given] = (id_given){ .type = c->rec.type, .temp_id = c->rec.id,
+                                  .real_id = arena_printf(&s->scratch, "%lld", (long long)++s->last_id) };
+    c->rec.id = given[(*n_given)++].real_id;
+    observation obs = { .kind = OBS_ID_ASSIGNED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w,
+                        .detail = given[*n_given - 1].temp_id, .peer = from };
+    observe(s, &obs);
+}
+
 static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
 {
     int n;
@@ -273,6 +329,9 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     int64_t *base_sent = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *base_sent);
     for (int i = 0; i < n; i++)
         base_sent[i] = changes[i].base_version;
+    bool server_ids = s->profile->ids == IDS_SERVER;
+    id_given *given = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *given);
+    int n_given = 0;
     store_begin(s->store);
     for (int i = 0; i < n; i++) {
         wire_change *c = &changes[i];
@@ -281,6 +340,9 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
             results[i] = invalid_result(s, c, why);
             continue;
         }
+        const char *named = c->rec.id;
+        if (server_ids)
+            map_given_ids(s, c, given, n_given);
         if (s->profile->idempotency) {
             const char *prior = store_applied_get(s->store, from, c->op_id, &s->scratch);
             if (prior) {
@@ -293,6 +355,13 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                 assert(outcome);
                 const cJSON *status = cJSON_GetObjectItemCaseSensitive(outcome, "status");
                 const cJSON *conflict = cJSON_GetObjectItemCaseSensitive(outcome, "conflict");
+                const cJSON *assigned = cJSON_GetObjectItemCaseSensitive(outcome, "id");
+                if (cJSON_IsString(assigned) && strcmp(assigned->valuestring, c->rec.id) != 0) {
+                    /* The first time, the server named the record: the retry learns the same id. */
+                    given[n_given++] = (id_given){ .type = c->rec.type, .temp_id = c->rec.id,
+                                                   .real_id = arena_strdup(&s->scratch, assigned->valuestring) };
+                    c->rec.id = given[n_given - 1].real_id;
+                }
                 record now;
                 if (!store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &now)) {
                     record_init(&now, &s->scratch, c->rec.type, c->rec.id);
@@ -300,22 +369,29 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                 }
                 results[i] = result_of(c, arena_strdup(&s->scratch, cJSON_IsString(status) ? status->valuestring : "applied"),
                                        cJSON_IsTrue(conflict), &now);
+                results[i].temp_id = strcmp(named, c->rec.id) != 0 ? named : NULL;
                 cJSON_Delete(outcome);
                 continue;
             }
         }
         rebase_within_batch(changes, base_sent, i, results);
+        if (server_ids)
+            assign_id(s, from, c, given, &n_given);
         results[i] = apply_change(s, from, c, now_us);
+        results[i].temp_id = strcmp(named, c->rec.id) != 0 ? named : NULL;
         if (s->profile->idempotency) {
-            /* Only the outcome: a replay answers with the record as it is then. */
-            char text[96];
-            snprintf(text, sizeof text, "{\"status\":\"%s\",\"conflict\":%s}", results[i].status,
-                     results[i].conflict ? "true" : "false");
+            /* Only the outcome (and the id the server gave): a replay answers with the record as it is then. */
+            char text[128];
+            snprintf(text, sizeof text, "{\"status\":\"%s\",\"conflict\":%s%s%s%s}", results[i].status,
+                     results[i].conflict ? "true" : "false", results[i].temp_id ? ",\"id\":\"" : "",
+                     results[i].temp_id ? c->rec.id : "", results[i].temp_id ? "\"" : "");
             store_applied_put(s->store, from, c->op_id, text);
         }
     }
     /* The clock is persisted with the changes it stamped, so it never runs backwards across a restart. */
     store_meta_set(s->store, "seq", s->seq);
+    if (server_ids)
+        store_meta_set(s->store, "last_id", s->last_id);
     store_meta_set(s->store, "hlc_l", s->clock.l_us);
     store_meta_set(s->store, "hlc_c", s->clock.c);
     store_commit(s->store);
@@ -358,6 +434,7 @@ static void server_boot(node *n, int64_t now_us)
     (void)now_us;
     s->booted = true;
     s->seq = store_meta_get(s->store, "seq", 0);
+    s->last_id = store_meta_get(s->store, "last_id", 0);
     s->clock.l_us = store_meta_get(s->store, "hlc_l", 0);
     s->clock.c = (uint32_t)store_meta_get(s->store, "hlc_c", 0);
 }

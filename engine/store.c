@@ -48,6 +48,9 @@ enum stmt_id {
     ST_APPLIED_PUT,
     ST_KEPT_ADD,
     ST_KEPT_ALL,
+    ST_OUTBOX_RENAME,
+    ST_IDMAP_PUT,
+    ST_IDMAP_GET,
     ST_COUNT
 };
 
@@ -67,7 +70,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
     [ST_OUTBOX_ADD] = ("INSERT INTO outbox(type, id, op, base_version, w, changed, body, force, rank)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-    [ST_OUTBOX_PEEK] = ("SELECT seq, op, base_version, w, changed, body, force, attempts, rank FROM outbox"
+    [ST_OUTBOX_PEEK] = ("SELECT seq, op, base_version, w, changed, body, force, attempts, rank, id FROM outbox"
                         " WHERE state = 0 ORDER BY rank, seq LIMIT ?1"),
     [ST_OUTBOX_REMOVE] = "DELETE FROM outbox WHERE seq = ?1",
     [ST_OUTBOX_HAS] = "SELECT 1 FROM outbox WHERE type = ?1 AND id = ?2 LIMIT 1",
@@ -92,6 +95,9 @@ static const char *const SQL[ST_COUNT] = {
     [ST_APPLIED_PUT] = "INSERT OR REPLACE INTO applied_ops(device, op, result) VALUES (?1, ?2, ?3)",
     [ST_KEPT_ADD] = "INSERT OR IGNORE INTO kept(type, id, w, body) VALUES (?1, ?2, ?3, ?4)",
     [ST_KEPT_ALL] = "SELECT type, id, w FROM kept ORDER BY type, id, w",
+    [ST_OUTBOX_RENAME] = "UPDATE outbox SET id = ?3 WHERE type = ?1 AND id = ?2",
+    [ST_IDMAP_PUT] = "INSERT OR REPLACE INTO id_map(type, temp, real) VALUES (?1, ?2, ?3)",
+    [ST_IDMAP_GET] = "SELECT real FROM id_map WHERE type = ?1 AND temp = ?2",
 };
 
 static const char SCHEMA[] =
@@ -121,7 +127,9 @@ static const char SCHEMA[] =
     "  PRIMARY KEY(device, op)) WITHOUT ROWID;"
     "CREATE TABLE kept(type TEXT NOT NULL, id TEXT NOT NULL, w INTEGER NOT NULL, body TEXT NOT NULL,"
     "  PRIMARY KEY(type, id, w)) WITHOUT ROWID;"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE id_map(type TEXT NOT NULL, temp TEXT NOT NULL, real TEXT NOT NULL,"
+    "  PRIMARY KEY(type, temp)) WITHOUT ROWID;";
 
 struct store {
     sqlite3 *db;
@@ -410,6 +418,8 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
             jr_string(&jr, a, &e->changed[e->n_changed++]);
         assert(jr_ok(&jr) && "stored outbox field list is malformed");
         decode_body(st, 5, a, &e->body);
+        /* The id column, not the body's: a temporary id renamed since the change was queued. */
+        e->body.id = arena_strdup(a, (const char *)sqlite3_column_text(st, 9));
         e->type = e->body.type;
         e->id = e->body.id;
         e->force = sqlite3_column_int(st, 6) != 0;
@@ -518,6 +528,36 @@ void store_outbox_mark_conflict(store *s, const char *type, const char *id)
 {
     bind_key(s->stmt[ST_OUTBOX_MARK_CONFLICT], type, id);
     run_done(s, ST_OUTBOX_MARK_CONFLICT);
+}
+
+void store_outbox_rename(store *s, const char *type, const char *from_id, const char *to_id)
+{
+    sqlite3_stmt *st = s->stmt[ST_OUTBOX_RENAME];
+    bind_key(st, type, from_id);
+    bind_text(st, 3, to_id);
+    run_done(s, ST_OUTBOX_RENAME);
+}
+
+void store_idmap_put(store *s, const char *type, const char *temp_id, const char *real_id)
+{
+    sqlite3_stmt *st = s->stmt[ST_IDMAP_PUT];
+    bind_key(st, type, temp_id);
+    bind_text(st, 3, real_id);
+    run_done(s, ST_IDMAP_PUT);
+}
+
+const char *store_idmap_get(store *s, const char *type, const char *temp_id, arena *a)
+{
+    sqlite3_stmt *st = s->stmt[ST_IDMAP_GET];
+    bind_key(st, type, temp_id);
+    int rc = sqlite3_step(st);
+    const char *real = NULL;
+    if (rc == SQLITE_ROW)
+        real = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+    else if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_IDMAP_GET]);
+    finish(s, ST_IDMAP_GET);
+    return real;
 }
 
 void store_outbox_remove_record(store *s, const char *type, const char *id)

@@ -13,6 +13,8 @@
  *                                                  waiting for the user
  *   applied_ops(device, op, result)                server: idempotency keys and their outcome
  *   kept(type, id, w, body)                        losing versions kept for the user
+ *   id_map(type, temp, real)                       client: temporary ids and the server ids they
+ *                                                  became (profile ids: server)
  *   meta(key, value)                               cursors and counters
  *
  * Every statement is prepared once at open. A failing statement on an open
@@ -87,6 +89,12 @@ int64_t store_outbox_count(store *s);
 /* The record's entries wait for the user: they are not pushed until resolved. */
 void store_outbox_mark_conflict(store *s, const char *type, const char *id);
 void store_outbox_remove_record(store *s, const char *type, const char *id);
+/* The record's queued changes, in any state, now name it by to_id (its server id). */
+void store_outbox_rename(store *s, const char *type, const char *from_id, const char *to_id);
+
+/* The client's ID mapping: a temporary id and the server id it became. get returns NULL when unmapped. */
+void store_idmap_put(store *s, const char *type, const char *temp_id, const char *real_id);
+const char *store_idmap_get(store *s, const char *type, const char *temp_id, arena *a);
 /* The distinct fields the record's queued changes set, in any state, oldest first; *out in a. */
 int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out);
 /* Count one more unanswered push of the entry; returns its attempts so far. */

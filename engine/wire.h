@@ -96,6 +96,8 @@ typedef struct wire_result {
     bool conflict;
     record rec;              /* the server's record after the change */
     const char *error;       /* "invalid": why; NULL otherwise */
+    const char *temp_id;     /* the id the change named, when the server gave the record another (its
+                                server id, in rec.id: profile ids: server); NULL otherwise */
 } wire_result;
 
 /* Who sends a request and what it knows: the documents put some of it in their requests. */

@@ -26,9 +26,11 @@
  * document's examples ("timestamp": 1699...), with a fraction for the
  * microseconds the simulator keeps; updatedAt is ISO 8601 as in the pull
  * example. An operation carries "version" as the queued operation does
- * (queueOperation({..., version: 1})). Temporary ids are not modelled --
- * records keep the ids their device chose -- so realId and tempId are both
- * the entity id. The simulator has one practice per tenant: practiceId is
+ * (queueOperation({..., version: 1})). "ID Mapping": with the profile's
+ * ids: server, a create's entityId is the device's temporary id and the
+ * result's realId the id the server gave it, tempId the temporary one; a
+ * change of a record the server already named has realId == tempId. Ids
+ * travel as strings (the server's are decimal digits). The simulator has one practice per tenant: practiceId is
  * the tenant. A GET has no body, so the page size (ours) travels in the
  * envelope's extension. conflictType is "deletion" when either side is
  * deleted and "timestamp" otherwise (the design detects by timestamp);
@@ -183,7 +185,7 @@ static cJSON *smartdmv_push_result(int64_t req, hlc clock, int64_t now_us, int n
         cJSON_AddNumberToObject(res, "operationId", (double)r->op_id);
         cJSON_AddBoolToObject(res, "success", success);
         cJSON_AddStringToObject(res, "realId", r->rec.id);
-        cJSON_AddStringToObject(res, "tempId", changes[i].rec.id);
+        cJSON_AddStringToObject(res, "tempId", r->temp_id ? r->temp_id : changes[i].rec.id);
         cJSON_AddStringToObject(res, "entityType", r->rec.type);
         if (r->conflict) {
             cJSON_AddBoolToObject(res, "conflict", true);
@@ -243,6 +245,7 @@ static bool smartdmv_push_result_parse(const cJSON *msg, arena *a, hlc *clock, i
             succeeded(wr->status) != success || !wj_str_is(res, "realId", wr->rec.id) || !wj_str(res, "tempId", &s) ||
             !wj_str_is(res, "entityType", wr->rec.type))
             return false;
+        wr->temp_id = strcmp(s, wr->rec.id) != 0 ? arena_strdup(a, s) : NULL;
         const cJSON *cd = cJSON_GetObjectItemCaseSensitive(res, "conflictData");
         if ((cd != NULL) != conflict || (cd && !conflict_data_agrees(cd, &wr->rec)))
             return false;

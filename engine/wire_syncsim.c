@@ -126,6 +126,8 @@ cJSON *wire_syncsim_result(const wire_result *r)
     cJSON_AddItemToObject(res, "record", record_to_json(&r->rec));
     if (r->error)
         cJSON_AddStringToObject(res, "error", r->error);
+    if (r->temp_id)
+        cJSON_AddStringToObject(res, "temp_id", r->temp_id);
     return res;
 }
 
@@ -135,14 +137,16 @@ static bool result_parse(const cJSON *r, arena *a, wire_result *wr, bool strict)
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(r, "status");
     const cJSON *conflict = cJSON_GetObjectItemCaseSensitive(r, "conflict");
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(r, "error");
+    const cJSON *temp_id = cJSON_GetObjectItemCaseSensitive(r, "temp_id");
     const char *why;
     if (!cJSON_IsObject(r) || !get_int(r, "op_id", &wr->op_id) || !cJSON_IsString(status) ||
-        !cJSON_IsBool(conflict) || (error && !cJSON_IsString(error)) ||
+        !cJSON_IsBool(conflict) || (error && !cJSON_IsString(error)) || (temp_id && !cJSON_IsString(temp_id)) ||
         !record_from_json(cJSON_GetObjectItemCaseSensitive(r, "record"), a, &wr->rec, &why))
         return false;
     wr->status = strict ? wire_status_known(status->valuestring) : arena_strdup(a, status->valuestring);
     wr->conflict = cJSON_IsTrue(conflict);
     wr->error = error ? arena_strdup(a, error->valuestring) : NULL;
+    wr->temp_id = temp_id ? arena_strdup(a, temp_id->valuestring) : NULL;
     return wr->status != NULL;
 }
 

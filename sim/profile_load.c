@@ -140,7 +140,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "pull_page",  "request_timeout", "retry",            "idempotency",
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
-                                        "validate",   "wire" };
+                                        "validate",   "wire",            "ids" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -198,6 +198,12 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         if (!one_of(doc, x, names, count < N(names) ? count : N(names), &choice, d, "wire dialect"))
             return false;
         p->wire = wire_dialect_at(choice);
+    }
+    static const char *const IDS[] = { "client", "server" };
+    if ((x = yaml_get(n, "ids"))) {
+        if (!one_of(doc, x, IDS, N(IDS), &choice, d, "id assignment"))
+            return false;
+        p->ids = (id_assign)choice;
     }
     static const char *const DETECTS[] = { "version", "timestamp" };
     if ((x = yaml_get(n, "conflict_detection"))) {
@@ -606,6 +612,11 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
         struct fy_node *at = retry && yaml_is_mapping(retry) ? yaml_get(retry, "drop_after") : yaml_get(n, "sync");
         diag_error(d, yaml_pos(doc, at),
                    "drop_after drops sync-queue entries; with changes: watermark there is no queue");
+        return false;
+    }
+    if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER) {
+        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "ids")),
+                   "ids: server renames queued changes when the server answers; it needs changes: outbox");
         return false;
     }
     return true;

@@ -13,6 +13,7 @@
  *     request_timeout: 10s
  *     retry: { schedule: [1s, 2s, 5s], then: repeat-last }   # or stop
  *     idempotency: true
+ *     ids: client                        # or server: temporary ids the server maps to its own
  *     wire: syncsim                      # or a seed design's own messages: activity-events,
  *                                        # ironflow, stronglog, smartdmv, delta-sync (engine/wire.h)
  *   conflicts:

@@ -17,6 +17,7 @@
 #include "sim/clock.h"
 #include "sim/duration.h"
 #include "sim/history.h"
+#include "sim/idmap.h"
 #include "sim/pcg.h"
 #include "sim/queue.h"
 #include "sim/trace.h"
@@ -82,8 +83,16 @@ typedef struct world {
     size_t n_resolutions;
     size_t cap_resolutions;
     size_t resolutions_pending;
+    bool server_ids;          /* the profile's ids: server: replicas' ids translate through ids */
+    idmap ids;
     diag *d;
 } world;
+
+/* The logical id (the scenario's) of a record a replica names. */
+static const char *logical_id(const world *w, int node, const char *type, const char *id)
+{
+    return w->server_ids && type && id ? idmap_logical(&w->ids, node, type, id) : id;
+}
 
 static int64_t local_now(const world *w, int node)
 {
@@ -213,13 +222,23 @@ static const char *obs_name(obs_kind kind)
     case OBS_SEEN: return "seen";
     case OBS_DROPPED: return "dropped";
     case OBS_INVALID: return "invalid";
+    case OBS_ID_ASSIGNED: return "id-assigned";
+    case OBS_ID_MAPPED: return "id-mapped";
     }
     return "?";
 }
 
-static void host_observe(void *ctx, int node, const observation *obs)
+static void host_observe(void *ctx, int node, const observation *obs_in)
 {
     world *w = ctx;
+    observation logical = *obs_in;
+    const observation *obs = &logical;
+    if (obs_in->kind == OBS_ID_ASSIGNED)
+        idmap_assigned(&w->ids, obs_in->peer, obs_in->type, obs_in->detail, obs_in->id);
+    else if (obs_in->kind == OBS_ID_MAPPED)
+        idmap_mapped(&w->ids, node, obs_in->type, obs_in->detail, obs_in->id);
+    else
+        logical.id = logical_id(w, node, obs_in->type, obs_in->id);
     trace_begin(&w->tr, w->now_us, "obs");
     trace_node(w, "node", node);
     trace_str(&w->tr, "kind", obs_name(obs->kind));
@@ -308,6 +327,15 @@ static void host_observe(void *ctx, int node, const observation *obs)
         trace_str(&w->tr, "id", obs->id);
         schedule_resolution(w, node, obs->type, obs->id);
         break;
+    case OBS_ID_ASSIGNED:
+    case OBS_ID_MAPPED:
+        trace_str(&w->tr, "type", obs->type);
+        trace_str(&w->tr, "temp", obs->detail);
+        trace_str(&w->tr, "id", obs->id);
+        trace_str(&w->tr, "logical", logical_id(w, node, obs->type, obs->id));
+        if (obs->kind == OBS_ID_ASSIGNED)
+            trace_node(w, "peer", obs->peer);
+        break;
     }
     trace_end(&w->tr);
 }
@@ -332,11 +360,37 @@ static void restart(world *w, int node)
         control(w, node, s->link.online ? CTL_NET_UP : CTL_NET_DOWN);
 }
 
+/*
+ * ids: server: the history files the write under its logical record; the
+ * device is told the ids it knows the record, and any parent its reference
+ * fields name, by. *told is op with those ids (fields in the world's arena).
+ */
+static void translate_op(world *w, int node, user_op *op, user_op *told)
+{
+    *told = *op;
+    const char *logical;
+    idmap_user_op(&w->ids, node, w->slots[node].name, op->kind, op->type, op->id, &logical, &told->id);
+    op->id = logical;
+    const entity_rules *rules = profile_rules(&w->sc->profile.engine, op->type);
+    if (rules->n_refs == 0 || op->n_fields == 0)
+        return;
+    op_field *fields = arena_alloc(&w->a, (size_t)op->n_fields * sizeof *fields);
+    memcpy(fields, op->fields, (size_t)op->n_fields * sizeof *fields);
+    for (int i = 0; i < op->n_fields; i++)
+        for (int k = 0; k < rules->n_refs; k++)
+            if (strcmp(fields[i].name, rules->refs[k].field) == 0 && fields[i].v.kind == VAL_STRING)
+                fields[i].v.s = idmap_node_id(&w->ids, node, rules->refs[k].type, fields[i].v.s);
+    told->fields = fields;
+}
+
 static void run_user_op(world *w, int node, user_op op)
 {
     slot *s = &w->slots[node];
     op.w = WRITE_ID(node, ++s->write_counter);
     int64_t local = local_now(w, node);
+    user_op told = op;
+    if (w->server_ids)
+        translate_op(w, node, &op, &told);
     int index = history_add_write(&w->hist, node, op.w, &op, w->now_us, local, clock_skew_us(&s->clock, w->now_us),
                                   s->link.online, s->link.cut, w->step_index);
     trace_begin(&w->tr, w->now_us, "op");
@@ -353,7 +407,7 @@ static void run_user_op(world *w, int node, user_op op)
     if (!s->up)
         reason = "the device is down (crashed)";
     else
-        accepted = s->n->ops->user_op(s->n, &op, local, &reason);
+        accepted = s->n->ops->user_op(s->n, &told, local, &reason);
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
     if (accepted) {
         w->m.writes++;
@@ -606,6 +660,35 @@ static bool make_dir(const char *path, diag *d)
     return false;
 }
 
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Under ids: server the server's ids are decimal digits: a scenario's own ids must not look like one. */
+static bool server_ids_fit(world *w)
+{
+    const scenario *sc = w->sc;
+    if (!w->server_ids)
+        return true;
+    for (int i = 0; i < sc->n_steps; i++) {
+        const step *st = &sc->steps[i];
+        if (st->kind == STEP_OP && st->op.id && all_digits(st->op.id)) {
+            diag_error(w->d, st->pos,
+                       "record id '%s' is all digits; under the profile's ids: server the server names records "
+                       "by digits, so a scenario's ids need a letter (say 'r%s')",
+                       st->op.id, st->op.id);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool create_nodes(world *w)
 {
     const scenario *sc = w->sc;
@@ -657,6 +740,8 @@ static bool take_snapshots(world *w, run_result *res)
     res->snaps = xcalloc((size_t)w->n_nodes, sizeof *res->snaps);
     for (int node = 0; node < w->n_nodes; node++) {
         cJSON *j = w->slots[node].n->ops->snapshot(w->slots[node].n);
+        if (w->server_ids && j)
+            idmap_snapshot(&w->ids, node, &w->sc->profile.engine, j);
         const char *why = NULL;
         bool ok = snapshot_parse(j, &res->a, &res->snaps[node], &why);
         cJSON_Delete(j);
@@ -682,8 +767,10 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     uint64_t events_max = opt->events_max ? opt->events_max : RUN_EVENTS_MAX_DEFAULT;
     queue_init(&w.q, 50u * 1000u * 1000u);
     history_init(&w.hist);
+    w.server_ids = sc->profile.engine.ids == IDS_SERVER;
+    idmap_init(&w.ids);
     trace_init(&w.tr, opt->trace_out, opt->keep_event_hashes);
-    bool ok = create_nodes(&w);
+    bool ok = server_ids_fit(&w) && create_nodes(&w);
 
     if (ok) {
         trace_begin(&w.tr, 0, "start");
@@ -763,6 +850,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     arena_release(&w.a);
     trace_free(&w.tr);
     history_free(&w.hist);
+    idmap_free(&w.ids);
     return ok;
 }
 

@@ -31,7 +31,10 @@
  * schema validation on the device, per change on the server, and atomic
  * batches rolled back and retried; changes dropped after drop_after
  * unanswered pushes; manual resolution (parked, resolved, forced, the other
- * side kept); refused changes rolled back; timestamp conflict detection.
+ * side kept); refused changes rolled back; timestamp conflict detection;
+ * ID mapping (server ids replace temporary ones in the batch and on the
+ * device, queued references are mapped when pushed, a retried create makes
+ * a second record unless idempotency keys replay the first answer).
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -2394,6 +2397,196 @@ static void keeping_the_server_version_takes_the_latest(void)
     rig_stop(&r);
 }
 
+/* --- ID mapping (ids: server, SmartDMV) ------------------------------------------------ */
+
+/* SmartDMV's dependency graph, cut to two types: a pet names its owner (clientId -> client). */
+static void owners_and_pets(rig *r)
+{
+    r->p.ids = IDS_SERVER;
+    entity_rules *owner = &r->p.entities[r->p.n_entities++];
+    *owner = r->p.fallback;
+    owner->type = "client";
+    entity_rules *pet = &r->p.entities[r->p.n_entities++];
+    *pet = r->p.fallback;
+    pet->type = "pet";
+    pet->rank = 1;
+    pet->n_refs = 1;
+    pet->refs[0] = (ref_field){ .field = "clientId", .type = "client" };
+}
+
+static bool typed(rig *r, int node_index, op_kind kind, const char *type, const char *id, write_id w,
+                  const char *field, const char *text)
+{
+    op_field f = { .name = field, .v = STR(text) };
+    user_op op = { .kind = kind, .type = type, .id = id, .w = w, .n_fields = field ? 1 : 0, .fields = field ? &f : NULL };
+    const char *why = NULL;
+    r->now += 1000;
+    return N(r, node_index)->ops->user_op(N(r, node_index), &op, r->now, &why);
+}
+
+/* The value of a field of type/id in the node's snapshot, or "" (and "absent" when there is no such record). */
+static const char *field_of(rig *r, int node_index, const char *type, const char *id, const char *field)
+{
+    static char out[64];
+    copy_str(out, sizeof out, "absent");
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, jget(snap, "records"))
+    {
+        if (strcmp(jstr(rec, "type"), type) != 0 || strcmp(jstr(rec, "id"), id) != 0)
+            continue;
+        copy_str(out, sizeof out, jstr(jget(jget(rec, "fields"), field), "v"));
+    }
+    cJSON_Delete(snap);
+    return out;
+}
+
+static int records_of(rig *r, int node_index, const char *type)
+{
+    cJSON *snap = N(r, node_index)->ops->snapshot(N(r, node_index));
+    int n = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, jget(snap, "records"))
+        n += strcmp(jstr(rec, "type"), type) == 0;
+    cJSON_Delete(snap);
+    return n;
+}
+
+/* The observation of that kind by the node whose detail is `detail`, or NULL. */
+static const obs_rec *obs_with_detail(const rig *r, int node_index, obs_kind kind, const char *detail)
+{
+    for (int i = 0; i < r->host.n_obs; i++)
+        if (r->host.obs[i].node == node_index && r->host.obs[i].kind == kind &&
+            strcmp(r->host.obs[i].detail, detail) == 0)
+            return &r->host.obs[i];
+    return NULL;
+}
+
+/*
+ * A client and its pet created offline, pushed in one batch: the server names
+ * both, maps the pet's clientId within the batch, and the device renames its
+ * copies. Later operations naming the temporary ids act on the server's.
+ */
+static void server_ids_replace_temporary_ids(void)
+{
+    rig r;
+    rig_init(&r);
+    owners_and_pets(&r);
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(typed(&r, PHONE, OP_CREATE, "client", "c1", WRITE_ID(PHONE, 1), "name", "Ann"));
+    EXPECT(typed(&r, PHONE, OP_CREATE, "pet", "p1", WRITE_ID(PHONE, 2), "clientId", "c1"));
+    sync_now(&r, PHONE);
+
+    const obs_rec *c1 = obs_with_detail(&r, 0, OBS_ID_ASSIGNED, "c1");
+    const obs_rec *p1 = obs_with_detail(&r, 0, OBS_ID_ASSIGNED, "p1");
+    EXPECT(c1 && p1);
+    if (!c1 || !p1) {
+        rig_stop(&r);
+        return;
+    }
+    EXPECT_STR(c1->id, "1");
+    EXPECT_STR(p1->id, "2");
+    EXPECT_INT(c1->peer, PHONE);
+    EXPECT_INT((int64_t)c1->w, (int64_t)WRITE_ID(PHONE, 1));
+    /* The server stored the pet with its owner's server id, not the temporary one. */
+    EXPECT_STR(field_of(&r, 0, "pet", "2", "clientId"), "1");
+    EXPECT_STR(field_of(&r, 0, "client", "1", "name"), "Ann");
+    /* The phone renamed both copies and told the world. */
+    EXPECT(obs_with_detail(&r, PHONE, OBS_ID_MAPPED, "c1") != NULL);
+    EXPECT(obs_with_detail(&r, PHONE, OBS_ID_MAPPED, "p1") != NULL);
+    EXPECT_STR(field_of(&r, PHONE, "client", "c1", "name"), "absent");
+    EXPECT_STR(field_of(&r, PHONE, "client", "1", "name"), "Ann");
+    EXPECT_STR(field_of(&r, PHONE, "pet", "2", "clientId"), "1");
+    EXPECT(!has_pending_push(&r, PHONE));   /* the renamed changes were all acknowledged */
+
+    /* The user's screen still holds "c1": an edit of it edits client 1, and a new pet of "c1" names 1. */
+    EXPECT(typed(&r, PHONE, OP_UPDATE, "client", "c1", WRITE_ID(PHONE, 3), "name", "Anna"));
+    EXPECT(typed(&r, PHONE, OP_CREATE, "pet", "p2", WRITE_ID(PHONE, 4), "clientId", "c1"));
+    sync_now(&r, PHONE);
+    EXPECT_STR(field_of(&r, 0, "client", "1", "name"), "Anna");
+    EXPECT_INT(records_of(&r, 0, "client"), 1);
+    EXPECT_STR(field_of(&r, 0, "pet", "3", "clientId"), "1");
+
+    /* Another device knows them only by the server's ids. */
+    sync_now(&r, TABLET);
+    EXPECT_STR(field_of(&r, TABLET, "client", "1", "name"), "Anna");
+    EXPECT_STR(field_of(&r, TABLET, "pet", "2", "clientId"), "1");
+    EXPECT_INT(records_of(&r, TABLET, "pet"), 2);
+    rig_stop(&r);
+}
+
+/* A pet queued before its owner's answer, pushed in a later batch, names the owner's server id. */
+static void queued_references_are_mapped_when_pushed(void)
+{
+    rig r;
+    rig_init(&r);
+    owners_and_pets(&r);
+    r.p.push_batch_max = 1;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(typed(&r, PHONE, OP_CREATE, "pet", "p1", WRITE_ID(PHONE, 1), "clientId", "c1"));
+    EXPECT(typed(&r, PHONE, OP_CREATE, "client", "c1", WRITE_ID(PHONE, 2), "name", "Ann"));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *first = take_from(&r, PHONE);
+    /* Dependency order: the owner goes first, though written second. */
+    EXPECT_STR(jstr(jget(jitem(first, "changes", 0), "record"), "type"), "client");
+    deliver(&r, PHONE, 0, first);
+    cJSON_Delete(first);
+    pump(&r);
+    EXPECT_STR(field_of(&r, 0, "pet", "2", "clientId"), "1");
+    EXPECT_STR(field_of(&r, PHONE, "pet", "2", "clientId"), "1");
+    EXPECT_INT(records_of(&r, PHONE, "pet"), 1);
+    rig_stop(&r);
+}
+
+/*
+ * The push's answer is lost and the push retried. Without idempotency keys the
+ * server names the record again: two records of one create. With them the
+ * retry gets the first answer, id included.
+ */
+static void lost_answer_then_retry(bool idempotency, int *server_records, const char **phone_id)
+{
+    rig r;
+    rig_init(&r);
+    owners_and_pets(&r);
+    r.p.idempotency = idempotency;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(typed(&r, PHONE, OP_CREATE, "client", "c1", WRITE_ID(PHONE, 1), "name", "Ann"));
+    after_write(&r, PHONE);
+    cJSON *push = take_from(&r, PHONE);
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    cJSON_Delete(take_from(&r, 0));   /* the answer is lost */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.retry_us[0]), r.p.retry_us[0]);
+    pump(&r);
+    *server_records = records_of(&r, 0, "client");
+    static char id[32];
+    const obs_rec *mapped = obs_with_detail(&r, PHONE, OBS_ID_MAPPED, "c1");
+    copy_str(id, sizeof id, mapped ? mapped->id : "none");
+    *phone_id = id;
+    EXPECT_INT(records_of(&r, PHONE, "client"), *server_records);   /* it pulled whatever the server made */
+    rig_stop(&r);
+}
+
+static void retried_creates_and_idempotency(void)
+{
+    int n;
+    const char *id;
+    lost_answer_then_retry(false, &n, &id);
+    EXPECT_INT(n, 2);
+    EXPECT_STR(id, "2");   /* the device follows the answer it got: the second record */
+    lost_answer_then_retry(true, &n, &id);
+    EXPECT_INT(n, 1);
+    EXPECT_STR(id, "1");
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -2430,5 +2623,8 @@ int main(void)
     a_chain_of_edits_in_one_push_is_not_a_conflict();
     merge_resolution_takes_only_this_devices_changes();
     keeping_the_server_version_takes_the_latest();
+    server_ids_replace_temporary_ids();
+    queued_references_are_mapped_when_pushed();
+    retried_creates_and_idempotency();
     return test_exit("engine");
 }
