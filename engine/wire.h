@@ -24,7 +24,9 @@
  *   server -> client  {"type":"push_result","req":7,"hlc":[l,c],"now":t,"results":[
  *                        {"op_id":12,"status":"applied"|"merged"|"rejected"|"refused"|
  *                                             "conflict"|"forbidden"|"invalid"|"rolled-back",
- *                         "conflict":false,"record":{...server's record...}[,"error":"why"]}]}
+ *                         "conflict":false,"record":{...server's record...}[,"error":"why"]
+ *                         [,"temp_id":"c1"]}]}     temp_id: the id the change named, when the
+ *                                                  server gave the record its own (ids: server)
  *   client -> server  {"type":"pull","req":8,"since":41,["entity_type":"task",]"limit":100}
  *   server -> client  {"type":"pull_result","req":8,"hlc":[l,c],"now":t,
  *                      "changes":[record...],"next":57,"has_more":false}

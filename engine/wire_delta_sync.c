@@ -212,7 +212,7 @@ static cJSON *delta_push_result(int64_t req, hlc clock, int64_t now_us, int n, c
         /* No document field says a change's status: "applied" is the default. The conflicts list
          * says which conflicted and the errors list why a change is invalid. */
         cJSON *res = cJSON_CreateObject();
-        wire_result_members(res, &results[i], WIRE_EXT_OP_ID, "applied", results[i].conflict, false);
+        wire_result_members(res, &results[i], WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, "applied", results[i].conflict, false);
         cJSON_AddItemToArray(arr, res);
     }
     return msg;
@@ -257,7 +257,7 @@ static bool delta_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int6
         /* The document's conflicts list says which changes conflicted. */
         const cJSON *conflict = entry_for(conflicts, op_id);
         const cJSON *error = entry_for(errs, op_id);
-        if (!wire_result_members_parse(res, WIRE_EXT_OP_ID, "applied", conflict != NULL, false, a, wr))
+        if (!wire_result_members_parse(res, WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, "applied", conflict != NULL, false, a, wr))
             return false;
         int64_t client_version, server_version;
         const char *reason, *text;

@@ -124,6 +124,7 @@ enum {
     WIRE_EXT_BASE_VERSION = 2u, /* the version the change was made on */
     WIRE_EXT_OP = 4u,           /* the operation, always */
     WIRE_EXT_OP_BEYOND = 8u,    /* the operation when the document's create/update/delete cannot say it */
+    WIRE_EXT_TEMP_ID = 16u,     /* results: the temporary id, when the server named the record (ids: server) */
 };
 /* Adds "_syncsim": {[op_id,] [op,] [base_version,] [force,] [changed,] record} to item; returns it. */
 cJSON *wire_change_ext(cJSON *item, const outbox_entry *e, unsigned members);

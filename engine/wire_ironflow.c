@@ -182,7 +182,7 @@ static cJSON *ironflow_push_result(int64_t req, hlc clock, int64_t now_us, int n
         if (message)
             cJSON_AddStringToObject(res, "error_message", message);
         /* The error travels as error_message; the conflict flag defaults to the status's. */
-        wire_result_ext(res, r, WIRE_EXT_OP_ID, default_status(doc), strcmp(doc, "conflict") == 0, false);
+        wire_result_ext(res, r, WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, default_status(doc), strcmp(doc, "conflict") == 0, false);
         cJSON_AddItemToArray(arr, res);
     }
     cJSON *ext = wire_ext_add(body);
@@ -214,7 +214,7 @@ static bool ironflow_push_result_parse(const cJSON *msg, arena *a, hlc *clock, i
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, "error_message");
         if (m && !wj_str(res, "error_message", &message))
             return false;
-        if (!wire_result_ext_parse(res, WIRE_EXT_OP_ID, default_status(doc), strcmp(doc, "conflict") == 0, false, a,
+        if (!wire_result_ext_parse(res, WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, default_status(doc), strcmp(doc, "conflict") == 0, false, a,
                                    wr) ||
             strcmp(doc_status(wr->status), doc) != 0 || !wj_str_is(res, "entity_id", wr->rec.id) ||
             !wj_int(res, "server_version", &server_version) || server_version != wr->rec.version ||

@@ -647,6 +647,8 @@ void wire_result_members(cJSON *ext, const wire_result *r, unsigned members, con
         cJSON_AddBoolToObject(ext, "conflict", r->conflict);
     if (with_error && r->error)
         cJSON_AddStringToObject(ext, "error", r->error);
+    if ((members & WIRE_EXT_TEMP_ID) && r->temp_id)
+        cJSON_AddStringToObject(ext, "temp_id", r->temp_id);
     cJSON_AddItemToObject(ext, "record", record_to_json(&r->rec));
 }
 
@@ -690,6 +692,13 @@ bool wire_result_members_parse(const cJSON *ext, unsigned members, const char *d
         if (!with_error || !cJSON_IsString(error))
             return false;
         wr->error = arena_strdup(a, error->valuestring);
+    }
+    wr->temp_id = NULL;
+    const cJSON *temp_id = cJSON_GetObjectItemCaseSensitive(ext, "temp_id");
+    if (temp_id) {
+        if (!(members & WIRE_EXT_TEMP_ID) || !cJSON_IsString(temp_id))
+            return false;
+        wr->temp_id = arena_strdup(a, temp_id->valuestring);
     }
     return wire_record_get(ext, a, &wr->rec);
 }

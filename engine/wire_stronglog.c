@@ -237,7 +237,7 @@ static cJSON *stronglog_push_result(int64_t req, hlc clock, int64_t now_us, int 
         cJSON *list = cJSON_AddArrayToObject(body, "records");
         for (int i = start; i < end; i++) {
             cJSON *o = sl_record(&results[i].rec, true);
-            wire_result_ext(o, &results[i], WIRE_EXT_OP_ID, "applied", false, true);
+            wire_result_ext(o, &results[i], WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, "applied", false, true);
             cJSON_AddItemToArray(list, o);
         }
         cJSON_AddItemToObject(body, "serverTime", wire_ms_json(now_us));
@@ -273,7 +273,7 @@ static bool stronglog_push_result_parse(const cJSON *msg, arena *a, hlc *clock, 
         cJSON_ArrayForEach(o, list)
         {
             wire_result *wr = &out[i++];
-            if (!cJSON_IsObject(o) || !wire_result_ext_parse(o, WIRE_EXT_OP_ID, "applied", false, true, a, wr) ||
+            if (!cJSON_IsObject(o) || !wire_result_ext_parse(o, WIRE_EXT_OP_ID | WIRE_EXT_TEMP_ID, "applied", false, true, a, wr) ||
                 !sl_record_agrees(o, &wr->rec, true))
                 return false;
         }

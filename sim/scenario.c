@@ -1188,6 +1188,33 @@ static bool load_root(loader *L, struct fy_node *root)
     return true;
 }
 
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+bool scenario_check_ids(const scenario *sc, diag *d)
+{
+    if (sc->profile.engine.ids != IDS_SERVER)
+        return true;
+    for (int i = 0; i < sc->n_steps; i++) {
+        const step *st = &sc->steps[i];
+        if (st->kind == STEP_OP && st->op.id && all_digits(st->op.id)) {
+            diag_error(d, st->pos,
+                       "record id '%s' is all digits, but under the profile's ids: server only the server's ids "
+                       "are; give the record a temporary id with a letter in it (say 'r%s')",
+                       st->op.id, st->op.id);
+            return false;
+        }
+    }
+    return true;
+}
+
 scenario *scenario_load(const char *path, diag *d)
 {
     scenario *sc = xcalloc(1, sizeof *sc);
@@ -1199,7 +1226,7 @@ scenario *scenario_load(const char *path, diag *d)
     strmap_init(&L.device_index);
     bool ok = yaml_open(&L.doc, sc->path, d);
     if (ok) {
-        ok = load_root(&L, yaml_root(&L.doc));
+        ok = load_root(&L, yaml_root(&L.doc)) && scenario_check_ids(sc, d);
         yaml_close(&L.doc);
     }
     strmap_free(&L.device_index);

@@ -148,6 +148,10 @@ void scenario_free(scenario *sc);
  * free it before tmpl. NULL with d set when a bound is exceeded.
  */
 scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d);
+/* Under the profile's ids: server the server names records by decimal digits: a step naming a
+ * record by digits alone is an error (with its position in d). Checked at load and again at run
+ * time, after a --profile override. */
+bool scenario_check_ids(const scenario *sc, diag *d);
 /* Sort steps by time, keeping the given order among equal times. */
 void scenario_sort_steps(scenario *sc);
 

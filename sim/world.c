@@ -660,35 +660,6 @@ static bool make_dir(const char *path, diag *d)
     return false;
 }
 
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-/* Under ids: server the server's ids are decimal digits: a scenario's own ids must not look like one. */
-static bool server_ids_fit(world *w)
-{
-    const scenario *sc = w->sc;
-    if (!w->server_ids)
-        return true;
-    for (int i = 0; i < sc->n_steps; i++) {
-        const step *st = &sc->steps[i];
-        if (st->kind == STEP_OP && st->op.id && all_digits(st->op.id)) {
-            diag_error(w->d, st->pos,
-                       "record id '%s' is all digits; under the profile's ids: server the server names records "
-                       "by digits, so a scenario's ids need a letter (say 'r%s')",
-                       st->op.id, st->op.id);
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool create_nodes(world *w)
 {
     const scenario *sc = w->sc;
@@ -770,7 +741,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     w.server_ids = sc->profile.engine.ids == IDS_SERVER;
     idmap_init(&w.ids);
     trace_init(&w.tr, opt->trace_out, opt->keep_event_hashes);
-    bool ok = server_ids_fit(&w) && create_nodes(&w);
+    bool ok = scenario_check_ids(sc, d) && create_nodes(&w);
 
     if (ok) {
         trace_begin(&w.tr, 0, "start");

@@ -185,7 +185,8 @@ static bool same_change(const outbox_entry *e, const wire_change *c)
 static bool same_result(const wire_result *x, const wire_result *y)
 {
     if (x->op_id != y->op_id || strcmp(x->status, y->status) != 0 || x->conflict != y->conflict ||
-        (x->error == NULL) != (y->error == NULL) || (x->error && strcmp(x->error, y->error) != 0))
+        (x->error == NULL) != (y->error == NULL) || (x->error && strcmp(x->error, y->error) != 0) ||
+        (x->temp_id == NULL) != (y->temp_id == NULL) || (x->temp_id && strcmp(x->temp_id, y->temp_id) != 0))
         return false;
     return same_record(&x->rec, &y->rec);
 }
@@ -259,11 +260,13 @@ static result_set mixed_results(const fixture *f)
     return s;
 }
 
-/* More outcomes: applied with a conflict (a write that won one), forbidden, and a plain merge. */
+/* More outcomes: applied with a conflict (a write that won one), forbidden, a plain merge, and a
+ * create the server named (ids: server: the answer carries the temporary id beside the record). */
 static result_set more_results(const fixture *f)
 {
     result_set s = { .n = 6 };
-    s.results[0] = (wire_result){ .op_id = 1, .status = "applied", .conflict = true, .rec = f->plain };
+    s.results[0] = (wire_result){ .op_id = 1, .status = "applied", .conflict = true, .rec = f->plain,
+                                  .temp_id = "temp_12345" };
     s.results[1] = (wire_result){ .op_id = 2, .status = "forbidden", .conflict = false, .rec = f->plain_new };
     s.results[2] = (wire_result){ .op_id = 3, .status = "merged", .conflict = false, .rec = f->plain };
     s.results[3] = (wire_result){ .op_id = 4, .status = "applied", .conflict = false, .rec = f->counter };
@@ -739,6 +742,17 @@ static void check_names(const wire_dialect *d, fixture *f)
         EXPECT_INT(cJSON_GetNumberValue(at_path(push_result, "body.results.0.operationId")), 1);
         EXPECT_STR(str_at(push_result, "body.results.0.realId"), "w1");
         EXPECT_STR(str_at(push_result, "body.results.0.tempId"), "w1");
+        {
+            /* "ID Mapping": a create the server named answers with both ids, tempId natively. */
+            result_set named = more_results(f);
+            wire_change *changes = pushed_changes(d, f, &a);
+            cJSON *answer = wire_push_result(d, 7, CLOCK, NOW_US, named.n, changes, named.results);
+            EXPECT_STR(str_at(answer, "body.results.0.realId"), "w1");
+            EXPECT_STR(str_at(answer, "body.results.0.tempId"), "temp_12345");
+            EXPECT(!has_member(answer, "body.results.0._syncsim.temp_id"));
+            EXPECT_STR(str_at(answer, "body.results.1.tempId"), str_at(answer, "body.results.1.realId"));
+            cJSON_Delete(answer);
+        }
         EXPECT(cJSON_IsTrue(at_path(push_result, "body.results.2.conflict")));
         EXPECT_STR(str_at(push_result, "body.results.2.conflictData.conflictType"), "timestamp");
         EXPECT(cJSON_IsArray(at_path(push_result, "body.results.2.conflictData.affectedFields")));
