@@ -509,9 +509,16 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             }
             continue;
         }
-        if (c->profile->ids == IDS_SERVER && r->rec.version > 0 && strcmp(r->rec.type, s->type) == 0 &&
-            strcmp(r->rec.id, s->id) != 0)
-            rename_record(c, s->type, s->id, r->rec.id);
+        if (c->profile->ids == IDS_SERVER && strcmp(r->rec.type, s->type) == 0 && strcmp(r->rec.id, s->id) != 0) {
+            if (r->rec.version > 0) {
+                rename_record(c, s->type, s->id, r->rec.id);
+            } else {
+                /* The server named a record it then did not store (a refused create): the answer
+                 * is about this device's temporary copy, which a roll-back removes. */
+                wire_result *unnamed = &results[i];
+                unnamed->rec.id = s->id;
+            }
+        }
         if (strcmp(r->status, "conflict") == 0) {
             park_conflict(c, &r->rec);
             continue;
@@ -694,7 +701,7 @@ static const user_op *map_user_op(client *c, const user_op *op, user_op *mapped)
     *mapped = *op;
     mapped->id = map_id(c, op->type, op->id);
     const entity_rules *rules = profile_rules(c->profile, op->type);
-    if (rules->n_refs == 0 || op->kind == OP_RESOLVE || op->kind == OP_INCREMENT)
+    if (rules->n_refs == 0 || op->n_fields == 0 || op->kind == OP_RESOLVE || op->kind == OP_INCREMENT)
         return mapped;
     op_field *fields = arena_alloc(&c->scratch, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *fields);
     memcpy(fields, op->fields, (size_t)op->n_fields * sizeof *fields);

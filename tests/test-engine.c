@@ -2587,6 +2587,27 @@ static void retried_creates_and_idempotency(void)
     EXPECT_STR(id, "1");
 }
 
+/* A create the server refuses (its type is server-authoritative) leaves no record anywhere: the id it
+ * was given is never stored, and the device rolls back its temporary copy. */
+static void refused_create_rolls_back_the_temporary_copy(void)
+{
+    rig r;
+    rig_init(&r);
+    owners_and_pets(&r);
+    r.p.entities[0].strategy = strategy_find("server-authoritative");
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(typed(&r, PHONE, OP_CREATE, "client", "c1", WRITE_ID(PHONE, 1), "name", "Ann"));
+    EXPECT_INT(records_of(&r, PHONE, "client"), 1);
+    sync_now(&r, PHONE);
+    EXPECT_INT(records_of(&r, 0, "client"), 0);
+    EXPECT_INT(records_of(&r, PHONE, "client"), 0);
+    EXPECT(obs_with_detail(&r, PHONE, OBS_ID_MAPPED, "c1") == NULL);
+    EXPECT(!has_pending_push(&r, PHONE));
+    rig_stop(&r);
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -2626,5 +2647,6 @@ int main(void)
     server_ids_replace_temporary_ids();
     queued_references_are_mapped_when_pushed();
     retried_creates_and_idempotency();
+    refused_create_rolls_back_the_temporary_copy();
     return test_exit("engine");
 }
