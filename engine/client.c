@@ -60,6 +60,9 @@ enum timer_kind {
     TIMER_RETRY,
 };
 #define TOKEN(kind, n) (((uint64_t)(n) << 8) | (uint64_t)(kind))
+/* Generations of one boot: 2^20 per timer kind (a week of one-minute periodic syncs is 10,080), so a
+ * token stays below 2^53 (a JSON-exact integer, as the node protocol carries it) for 2^25 boots. */
+#define BOOT_GEN_SHIFT 20
 #define TOKEN_KIND(t) ((int)((t)&0xffu))
 #define TOKEN_N(t) ((t) >> 8)
 
@@ -625,6 +628,14 @@ static void client_boot(node *n, int64_t now_us)
     arena_reset(&c->scratch);
     c->booted = true;
     c->net_up = false;   /* the world says CTL_NET_UP right after boot when online */
+    /* Request ids and timer generations never repeat across boots, so a late reply to a request made
+     * before a crash cannot match one made after it, and a timer set before it finds no generation of
+     * its own: each boot numbers them from a durable boot count (the first boot from 1 and 0). A new
+     * process on the same store numbers them the same way. */
+    int64_t boots = store_meta_get(c->store, "boots", 0) + 1;
+    store_meta_set(c->store, "boots", boots);
+    c->next_req = ((boots - 1) << 32) + 1;
+    c->periodic_gen = c->after_write_gen = c->retry_gen = (uint64_t)(boots - 1) << BOOT_GEN_SHIFT;
     c->pull_type = 0;
     c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     memset(&c->clock, 0, sizeof c->clock);
@@ -634,6 +645,11 @@ static void client_boot(node *n, int64_t now_us)
         set_timer(c, c->profile->sync_interval_us, TOKEN(TIMER_PERIODIC, ++c->periodic_gen));
 }
 
+/*
+ * Everything volatile goes back to what client_new made, so that a crash and boot in process behave
+ * exactly as a fresh process that opens the same store (`syncsim node` after a restart). Timer
+ * generations and request ids are renumbered from the durable boot count at boot.
+ */
 static void client_crash(node *n)
 {
     client *c = (client *)n;
@@ -642,15 +658,14 @@ static void client_crash(node *n)
     c->phase = PHASE_IDLE;
     c->inflight_req = 0;
     c->n_sent = 0;
+    arena_reset(&c->sent_a);
+    c->pull_type = 0;
     c->after_write_pending = false;
     c->retry_pending = false;
     c->again = false;
     c->failures = 0;
     c->gave_up = false;
-    /* Bumping every generation orphans timers set before the crash. */
-    c->periodic_gen++;
-    c->after_write_gen++;
-    c->retry_gen++;
+    c->pulled = 0;
 }
 
 static void set_field_values(record *r, arena *a, const user_op *op, const stamp *st)
@@ -1061,7 +1076,6 @@ node *client_new(const engine_config *cfg, store *st)
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);
     arena_init(&c->sent_a, 4096);
-    c->next_req = 1;
     assert(c->profile->push_batch_max >= 1 && c->profile->pull_page_max >= 1 && c->profile->n_retry >= 1);
     int sent_max = c->profile->changes == CHANGES_WATERMARK ? WATERMARK_PUSH_MAX : c->profile->push_batch_max;
     c->sent = xcalloc((size_t)sent_max, sizeof *c->sent);

@@ -8,7 +8,7 @@
 node *engine_node_new(const engine_config *cfg, char **error)
 {
     assert(cfg->profile && cfg->host.send && cfg->host.set_timer && cfg->host.observe);
-    store *st = store_open(cfg->store_path, error);
+    store *st = store_open(cfg->store_path, cfg->store_keep, error);
     if (!st)
         return NULL;
     return cfg->index == NODE_SERVER ? server_new(cfg, st) : client_new(cfg, st);

@@ -17,6 +17,7 @@ typedef struct engine_config {
     int n_nodes;
     const profile *profile;    /* borrowed; outlives the node */
     const char *store_path;    /* SQLite file, or NULL for in-memory */
+    bool store_keep;           /* open the file's store as it is (a restart), rather than start empty */
     node_host host;
 } engine_config;
 

@@ -89,6 +89,8 @@ typedef enum obs_kind {
     OBS_ID_MAPPED,   /* device: its record with temporary id `detail` is now record `id` */
 } obs_kind;
 
+struct record;
+
 typedef struct observation {
     obs_kind kind;
     const char *type;          /* record key, when the observation is about a record */
@@ -106,6 +108,9 @@ typedef struct observation {
     int64_t count;             /* OBS_RETRY: attempt number; OBS_SYNC_END: changes pulled;
                                   OBS_SYNC_BEGIN: the sync queue's depth */
     int peer;                  /* OBS_SERVED_HEAD: the device served; OBS_ID_ASSIGNED: the device that pushed */
+    /* OBS_RECORD from the built-in engine: the record itself, for `syncsim node` to report it whole
+     * (fields with their values). The world reads only the provenance above. */
+    const struct record *rec;
 } observation;
 
 typedef struct node_host {
@@ -116,6 +121,13 @@ typedef struct node_host {
     void (*set_timer)(void *ctx, int node, int64_t delay_us, uint64_t token);
     /* Report what happened; the observation is borrowed for the call. */
     void (*observe)(void *ctx, int node, const observation *obs);
+    /* The node's monotonic clock now (drifts with its wall clock, never steps): what an external
+     * node is told with every request. The built-in engine needs only the wall clock it is handed. */
+    int64_t (*mono_now)(void *ctx, int node);
+    /* The replica cannot go on (an external process exited, broke the protocol or timed out):
+     * message says which, doing what, and why. The world ends the run. Never called by the
+     * built-in engine. */
+    void (*fail)(void *ctx, int node, const char *message);
 } node_host;
 
 typedef struct node node;
@@ -134,6 +146,8 @@ typedef struct node_ops {
     /* True when the node has nothing left to do on its own initiative:
      * no local change waiting to be pushed and no request in flight. */
     bool (*idle)(node *n);
+    /* Whether the node can take this kind of user operation; NULL: every kind. Asked after boot. */
+    bool (*supports)(node *n, op_kind op);
     /*
      * The replica's whole state, for checking:
      *   {"records": [{"type","id","tenant","deleted","w","del_w","version",

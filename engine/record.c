@@ -545,17 +545,6 @@ static void encode_stamp_members(buf *b, const stamp *st)
     }
 }
 
-static void encode_value(buf *b, const value *v)
-{
-    switch (v->kind) {
-    case VAL_NULL: buf_puts(b, "null"); break;
-    case VAL_BOOL: buf_puts(b, v->b ? "true" : "false"); break;
-    case VAL_INT: json_put_i64(b, v->i); break;
-    case VAL_REAL: json_put_number(b, v->r); break;
-    case VAL_STRING: buf_put_json_string(b, v->s); break;
-    }
-}
-
 void record_encode(const record *r, buf *b)
 {
     buf_puts(b, "{\"type\":");
@@ -593,7 +582,7 @@ void record_encode(const record *r, buf *b)
             buf_putc(b, ',');
         buf_put_json_string(b, r->fields[i].name);
         buf_puts(b, ":{\"v\":");
-        encode_value(b, &r->fields[i].v);
+        value_put_json(b, &r->fields[i].v);
         buf_putc(b, ',');
         encode_stamp_members(b, &r->fields[i].st);
         if (r->fields[i].n_parts) {
@@ -631,7 +620,7 @@ void record_encode(const record *r, buf *b)
                     buf_putc(b, ',');
                 buf_put_json_string(b, e->fields[k].name);
                 buf_putc(b, ':');
-                encode_value(b, &e->fields[k].v);
+                value_put_json(b, &e->fields[k].v);
             }
             buf_puts(b, "}}");
         }
@@ -861,6 +850,7 @@ void record_observation(const record *r, observation *obs, arena *a)
 {
     memset(obs, 0, sizeof *obs);
     obs->kind = OBS_RECORD;
+    obs->rec = r;
     obs->type = r->type;
     obs->id = r->id;
     obs->deleted = r->deleted;

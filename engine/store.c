@@ -100,9 +100,13 @@ static const char *const SQL[ST_COUNT] = {
     [ST_IDMAP_GET] = "SELECT real FROM id_map WHERE type = ?1 AND temp = ?2",
 };
 
-static const char SCHEMA[] =
+/* A store lives as long as its replica's process: a process that is killed between transactions (a
+ * simulated crash) loses nothing committed, which is all a replica's durability promises here. */
+static const char PRAGMAS[] =
     "PRAGMA journal_mode = MEMORY;"
-    "PRAGMA synchronous = OFF;"
+    "PRAGMA synchronous = OFF;";
+
+static const char SCHEMA[] =
     "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
     "  server_ts INTEGER NOT NULL, local_ts INTEGER NOT NULL,"
@@ -164,17 +168,25 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
     sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
-store *store_open(const char *path, char **error)
+store *store_open(const char *path, bool keep, char **error)
 {
     store *s = xcalloc(1, sizeof *s);
     buf_init(&s->text);
-    if (path)
+    if (path && !keep)
         unlink(path);   /* each run starts from an empty store */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path ? path : ":memory:", &s->db, flags, NULL) != SQLITE_OK)
         goto fail;
     char *errmsg = NULL;
-    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &errmsg) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, PRAGMAS, NULL, NULL, &errmsg) != SQLITE_OK) {
+        sqlite3_free(errmsg);
+        goto fail;
+    }
+    /* A kept store has its tables already: the schema's first table says which. */
+    sqlite3_stmt *probe = NULL;
+    bool has_schema = keep && sqlite3_prepare_v2(s->db, "SELECT 1 FROM meta LIMIT 1", -1, &probe, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe);
+    if (!has_schema && sqlite3_exec(s->db, SCHEMA, NULL, NULL, &errmsg) != SQLITE_OK) {
         sqlite3_free(errmsg);
         goto fail;
     }

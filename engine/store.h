@@ -48,9 +48,9 @@ typedef struct outbox_entry {
     int attempts;             /* pushes of it that went unanswered (read only) */
 } outbox_entry;
 
-/* path NULL: in memory. An existing file is replaced. On failure returns NULL
- * and sets *error (free with xfree). */
-store *store_open(const char *path, char **error);
+/* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
+ * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
+store *store_open(const char *path, bool keep, char **error);
 void store_close(store *s);
 
 void store_begin(store *s);

@@ -4,6 +4,7 @@
  * integer equals the real of the same number, since JSON cannot tell them apart.
  */
 #include "engine/value.h"
+#include "base/json.h"
 
 #include <assert.h>
 #include <math.h>
@@ -54,6 +55,17 @@ cJSON *value_to_json(const value *v)
     case VAL_STRING: return cJSON_CreateString(v->s);
     }
     return cJSON_CreateNull();
+}
+
+void value_put_json(buf *out, const value *v)
+{
+    switch (v->kind) {
+    case VAL_NULL: buf_puts(out, "null"); break;
+    case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
+    case VAL_INT: json_put_i64(out, v->i); break;
+    case VAL_REAL: json_put_number(out, v->r); break;
+    case VAL_STRING: buf_put_json_string(out, v->s); break;
+    }
 }
 
 bool value_from_json(const cJSON *j, arena *a, value *out)

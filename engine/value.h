@@ -32,6 +32,8 @@ bool value_equal(const value *a, const value *b);
 const char *value_kind_name(value_kind kind);
 /* JSON form; integers beyond 2^53 would lose precision and are asserted against. */
 cJSON *value_to_json(const value *v);
+/* The same JSON as text, appended to out. */
+void value_put_json(buf *out, const value *v);
 /* Reads a JSON scalar; strings are copied into a. Returns false for arrays/objects. */
 bool value_from_json(const cJSON *j, arena *a, value *out);
 /* A short literal for messages and witnesses: "abc", 3, 2.5, true, null. */

@@ -49,7 +49,7 @@ static void make_record(record *r, arena *a, const char *type, const char *id, i
 static store *open_memory(void)
 {
     char *err = NULL;
-    store *s = store_open(NULL, &err);
+    store *s = store_open(NULL, false, &err);
     EXPECT(s != NULL);
     EXPECT(err == NULL);
     if (!s) {
@@ -236,7 +236,7 @@ static void changes_since_pages_by_seq(void)
 static void changes_since_filters_by_tenant(void)
 {
     char *err = NULL;
-    store *s = store_open(NULL, &err);
+    store *s = store_open(NULL, false, &err);
     arena a;
     arena_init(&a, 4096);
     const char *tenants[] = { "alice", "bob", "alice", "bob", "alice" };
@@ -522,7 +522,7 @@ static void kept_add_each(void)
 static void open_unwritable_path_fails_with_the_path(void)
 {
     char *err = NULL;
-    store *s = store_open("/nonexistent-dir/x.sqlite", &err);
+    store *s = store_open("/nonexistent-dir/x.sqlite", false, &err);
     EXPECT(s == NULL);
     EXPECT_CONTAINS(err, "/nonexistent-dir/x.sqlite");
     EXPECT_CONTAINS(err, "cannot create store");
@@ -554,7 +554,7 @@ static void file_store_is_visible_to_another_connection(void)
     snprintf(path, sizeof path, "%s/phone.sqlite", dir);
 
     char *err = NULL;
-    store *s = store_open(path, &err);
+    store *s = store_open(path, false, &err);
     EXPECT(s != NULL);
     if (!s) {
         fprintf(stderr, "store_open(%s): %s\n", path, err ? err : "?");
@@ -617,8 +617,20 @@ static void file_store_is_visible_to_another_connection(void)
     sqlite3_close(db);
     store_close(s);
 
+    /* Kept, the same file opens with everything committed in it (a restarted replica's store). */
+    s = store_open(path, true, &err);
+    EXPECT(s != NULL);
+    if (s) {
+        record got;
+        EXPECT(store_record_get(s, "note", "n1", &a, &got));
+        EXPECT_INT(store_meta_get(s, "cursor", -1), 34);
+        store_meta_set(s, "cursor", 35);
+        EXPECT_INT(store_meta_get(s, "cursor", -1), 35);
+        store_close(s);
+    }
+
     /* Opening an existing path starts from an empty store (each run starts afresh). */
-    s = store_open(path, &err);
+    s = store_open(path, false, &err);
     EXPECT(s != NULL);
     if (s) {
         record got;
