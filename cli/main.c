@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "cli/grid.h"
+#include "cli/node.h"
 #include "cli/shrink.h"
 #include "cli/sweep.h"
 #include "engine/strategy.h"
@@ -153,7 +154,7 @@ static bool replace_profile(scenario *sc, const char *text, diag *d)
 static int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *trace_path = NULL, *json_path = NULL, *store_dir = NULL, *seed_text = NULL;
-    const char *profile_text = NULL;
+    const char *profile_text = NULL, *node_text = NULL;
     bool strict = false, check_determinism = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -175,6 +176,9 @@ static int cmd_run(int argc, char **argv)
         } else if (strncmp(argv[i], "--profile", 9) == 0 && (argv[i][9] == '\0' || argv[i][9] == '=')) {
             if (!(profile_text = option_value(argc, argv, &i, "--profile")))
                 return usage_error("%s needs a profile name or file", "--profile");
+        } else if (strncmp(argv[i], "--node", 6) == 0 && (argv[i][6] == '\0' || argv[i][6] == '=')) {
+            if (!(node_text = option_value(argc, argv, &i, "--node")))
+                return usage_error("%s needs a command", "--node");
         } else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return usage_error("unknown option '%s'", argv[i]);
         else if (file)
@@ -197,6 +201,12 @@ static int cmd_run(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     if (profile_text && !replace_profile(sc, profile_text, &d)) {
+        fprintf(stderr, "%s\n", d.message);
+        scenario_free(sc);
+        diag_free(&d);
+        return EXIT_BAD_INPUT;
+    }
+    if (node_text && !scenario_use_node(sc, node_text, 0, &d)) {
         fprintf(stderr, "%s\n", d.message);
         scenario_free(sc);
         diag_free(&d);
@@ -464,5 +474,7 @@ int main(int argc, char **argv)
         return cmd_shrink(argc, argv);
     if (strcmp(cmd, "strategies") == 0)
         return cmd_strategies();
+    if (strcmp(cmd, "node") == 0)
+        return cmd_node(argc, argv);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -30,6 +30,11 @@ int64_t clock_skew_us(const sim_clock *c, int64_t true_us)
     return c->offset_us + drift_us(c, true_us) + c->stepped_us;
 }
 
+int64_t clock_mono_us(const sim_clock *c, int64_t true_us)
+{
+    return true_us + drift_us(c, true_us);
+}
+
 int64_t clock_true_delay(const sim_clock *c, int64_t local_delay_us)
 {
     assert(local_delay_us >= 0);

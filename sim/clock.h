@@ -29,6 +29,8 @@ typedef struct sim_clock {
 int64_t clock_local_now(const sim_clock *c, int64_t true_us);
 /* The wall clock's error against true time: local - epoch - true. */
 int64_t clock_skew_us(const sim_clock *c, int64_t true_us);
+/* The node's monotonic clock: true time with drift, never stepped, from 0 at the scenario's start. */
+int64_t clock_mono_us(const sim_clock *c, int64_t true_us);
 /* True-time length of a monotonic-clock delay (drift applied, steps not). */
 int64_t clock_true_delay(const sim_clock *c, int64_t local_delay_us);
 void clock_step(sim_clock *c, int64_t by_us);

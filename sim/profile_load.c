@@ -556,12 +556,142 @@ static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *
     return true;
 }
 
+/* --- node: an external implementation ------------------------------------------ */
+
+const char **command_split(const char *text, arena *a, const char **why)
+{
+    size_t len = strlen(text);
+    /* At most one word per two characters, plus the terminator. */
+    const char **words = arena_alloc(a, (len / 2 + 2) * sizeof *words);
+    char *word = arena_alloc(a, len + 1);
+    int n = 0;
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        char *w = word;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+            if (*p == '\'' || *p == '"') {
+                char q = *p++;
+                while (*p && *p != q) {
+                    if (q == '"' && *p == '\\' && p[1])
+                        p++;
+                    *w++ = *p++;
+                }
+                if (*p != q) {
+                    *why = q == '"' ? "a double quote is not closed" : "a single quote is not closed";
+                    return NULL;
+                }
+                p++;
+            } else if (*p == '\\' && p[1]) {
+                p++;
+                *w++ = *p++;
+            } else {
+                *w++ = *p++;
+            }
+        }
+        *w++ = '\0';
+        words[n++] = word;
+        word = w;
+    }
+    if (n == 0) {
+        *why = "the command is empty";
+        return NULL;
+    }
+    words[n] = NULL;
+    return words;
+}
+
+bool scenario_use_node(scenario *sc, const char *command, int64_t timeout_us, diag *d)
+{
+    const char *why = NULL;
+    const char *const *argv = command_split(command, &sc->arena, &why);
+    if (!argv) {
+        diag_error(d, (src_pos){ .file = "--node" }, "%s: '%s'", why, command);
+        return false;
+    }
+    sc->profile.node = (node_command){ .argv = argv, .timeout_us = timeout_us };
+    return true;
+}
+
+/* A command: a list of words, or one string split as a shell splits plain words and quotes. "{dir}" in a
+ * word stands for the directory of the file the profile is in, so a profile can name a program beside it. */
+static bool load_command(yaml_doc *doc, struct fy_node *n, const char *path, arena *a, const char *const **out,
+                         diag *d, const char *what)
+{
+    const char **words;
+    int count = 0;
+    if (yaml_is_sequence(n)) {
+        count = fy_node_sequence_item_count(n);
+        if (count < 1) {
+            diag_error(d, yaml_pos(doc, n), "%s is an empty list: it needs a program to run", what);
+            return false;
+        }
+        words = arena_alloc(a, (size_t)(count + 1) * sizeof *words);
+        void *it = NULL;
+        struct fy_node *item;
+        int i = 0;
+        while ((item = fy_node_sequence_iterate(n, &it)))
+            if (!yaml_string(doc, item, a, &words[i++], d, "a word of the command"))
+                return false;
+        words[count] = NULL;
+    } else {
+        const char *text, *why = NULL;
+        if (!yaml_text(doc, n, &text, d, "a command (a list of words, or a string)"))
+            return false;
+        words = command_split(text, a, &why);
+        if (!words) {
+            diag_error(d, yaml_pos(doc, n), "%s: %s", what, why);
+            return false;
+        }
+        while (words[count])
+            count++;
+    }
+    const char *dir = path_dir(a, path);
+    for (int i = 0; i < count; i++) {
+        const char *at = strstr(words[i], "{dir}");
+        if (at)
+            words[i] = arena_printf(a, "%.*s%s%s", (int)(at - words[i]), words[i], dir, at + 5);
+    }
+    *out = words;
+    return true;
+}
+
+static bool load_node(yaml_doc *doc, struct fy_node *n, const char *path, arena *a, node_command *out, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "an external implementation (node:)"))
+        return false;
+    static const char *const KEYS[] = { "command", "server", "timeout" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "node:"))
+        return false;
+    struct fy_node *v = yaml_get(n, "command");
+    if (!v) {
+        diag_error(d, yaml_pos(doc, n), "node: needs a command: the program every replica runs");
+        return false;
+    }
+    if (!load_command(doc, v, path, a, &out->argv, d, "the command"))
+        return false;
+    if ((v = yaml_get(n, "server")) && !load_command(doc, v, path, a, &out->server_argv, d, "the server's command"))
+        return false;
+    if ((v = yaml_get(n, "timeout"))) {
+        if (!yaml_duration(doc, v, false, &out->timeout_us, d, "the node's timeout"))
+            return false;
+        if (out->timeout_us < 1000) {
+            diag_error(d, yaml_pos(doc, v), "the node's timeout must be at least 1ms of real time");
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path, arena *a, scenario_profile *out,
                               diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "a profile"))
         return false;
-    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "manual", "conflicts" };
+    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "manual", "conflicts", "node" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "a profile"))
         return false;
     memset(out, 0, sizeof *out);
@@ -600,6 +730,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "manual")) && !load_manual(doc, v, &out->engine, d))
         return false;
     if ((v = yaml_get(n, "conflicts")) && !load_conflicts(doc, v, a, &out->engine, d))
+        return false;
+    if ((v = yaml_get(n, "node")) && !load_node(doc, v, path, a, &out->node, d))
         return false;
     const profile *e = &out->engine;
     if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {

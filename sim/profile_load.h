@@ -50,6 +50,15 @@ bool profile_is_name(const char *text);
  */
 bool profile_load_named(const char *name, const char *near_path, const char *also_dir, src_pos pos, arena *a,
                         scenario_profile *out, diag *d);
+/*
+ * Run the scenario's replicas as the external command text (split into words as a shell would
+ * split plain words and quotes, without expansions): --node "CMD". The profile's accepts: and
+ * manual: stay. False with d set when the text is empty or its quotes do not close.
+ */
+bool scenario_use_node(scenario *sc, const char *command, int64_t timeout_us, diag *d);
+/* Split a command line into words in a: NULL-terminated; NULL with *why on unbalanced quotes. */
+const char **command_split(const char *text, arena *a, const char **why);
+
 /* A YAML list of violation class names. */
 bool load_vclass_list(yaml_doc *doc, struct fy_node *n, vclass_set *out, diag *d, const char *what);
 

@@ -79,21 +79,33 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     fprintf(out, "sync      %llu rounds, %llu messages (%s), %llu dropped, %llu retries\n",
             (unsigned long long)m->sync_rounds, (unsigned long long)m->messages, bytes,
             (unsigned long long)dropped_total(m), (unsigned long long)m->retries);
-    if (r->quiesced)
-        fprintf(out, "settled   %s after the final heal at t=%s\n",
-                duration_format(m->quiesced_us - m->heal_us, a, sizeof a),
-                duration_format(m->heal_us, b, sizeof b));
-    else
-        fprintf(out, "settled   no: still busy at t=%s\n", duration_format(m->end_us, a, sizeof a));
-    fprintf(out, "outcomes  %llu kept, %llu superseded, %llu overwritten-concurrent (of %llu writes)\n",
-            (unsigned long long)r->check.writes_kept, (unsigned long long)r->check.counts[VC_SUPERSEDED],
-            (unsigned long long)r->check.counts[VC_OVERWRITTEN_CONCURRENT],
-            (unsigned long long)r->check.writes_checked);
-    fprintf(out, "findings\n");
-    print_findings(out, sc, r, v, strict);
+    if (r->node_failure || r->not_applicable) {
+        /* The run ended unchecked: say why, and nothing about a final state there is none of. */
+        if (r->node_failure)
+            fprintf(out, "node-failed: %s", r->node_failure);
+        else
+            fprintf(out, "not applicable: %s\n", r->not_applicable);
+    } else {
+        if (r->quiesced)
+            fprintf(out, "settled   %s after the final heal at t=%s\n",
+                    duration_format(m->quiesced_us - m->heal_us, a, sizeof a),
+                    duration_format(m->heal_us, b, sizeof b));
+        else
+            fprintf(out, "settled   no: still busy at t=%s\n", duration_format(m->end_us, a, sizeof a));
+        fprintf(out, "outcomes  %llu kept, %llu superseded, %llu overwritten-concurrent (of %llu writes)\n",
+                (unsigned long long)r->check.writes_kept, (unsigned long long)r->check.counts[VC_SUPERSEDED],
+                (unsigned long long)r->check.counts[VC_OVERWRITTEN_CONCURRENT],
+                (unsigned long long)r->check.writes_checked);
+        fprintf(out, "findings\n");
+        print_findings(out, sc, r, v, strict);
+    }
     for (int i = 0; i < v->n_unmet; i++)
         fprintf(out, "unmet     %s\n", v->unmet[i]);
-    const char *word = v->exit_code == 0 ? "PASS" : v->exit_code == 3 ? "FAIL (liveness)" : "FAIL";
+    const char *word = v->exit_code == 0                  ? "PASS"
+                       : v->exit_code == EXIT_LIVENESS    ? "FAIL (liveness)"
+                       : v->exit_code == EXIT_NODE_FAILED ? "FAIL (node)"
+                       : v->exit_code == EXIT_BAD_INPUT   ? "NOT APPLICABLE"
+                                                          : "FAIL";
     fprintf(out, "result    %s: %s (exit %d)\n", word, v->outcome, v->exit_code);
     char hex[17];
     trace_hash_hex(r->trace_hash, hex);
@@ -190,6 +202,10 @@ cJSON *report_json(const scenario *sc, const run_result *r, const verdict *v, bo
         cJSON_AddStringToObject(j, "witness", f->witness);
         cJSON_AddItemToArray(findings, j);
     }
+    if (r->node_failure)
+        cJSON_AddStringToObject(o, "node_failure", r->node_failure);
+    if (r->not_applicable)
+        cJSON_AddStringToObject(o, "not_applicable", r->not_applicable);
     cJSON *unmet = cJSON_AddArrayToObject(o, "unmet");
     for (int i = 0; i < v->n_unmet; i++)
         cJSON_AddItemToArray(unmet, cJSON_CreateString(v->unmet[i]));

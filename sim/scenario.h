@@ -104,6 +104,16 @@ typedef struct expectations {
     state_expect *state;
 } expectations;
 
+/*
+ * An implementation outside syncsim that speaks syncsim-node/1 (docs/protocol.md): the command
+ * every replica runs. argv NULL means the built-in engine, configured by the profile.
+ */
+typedef struct node_command {
+    const char *const *argv;         /* NULL-terminated: the devices', and the server's unless server_argv */
+    const char *const *server_argv;  /* the server's own command, or NULL */
+    int64_t timeout_us;              /* real time a node may take to answer one request; 0: the default */
+} node_command;
+
 /* The profile a scenario runs: the engine's configuration plus what the design accepts. */
 typedef struct scenario_profile {
     const char *name;
@@ -111,6 +121,7 @@ typedef struct scenario_profile {
     const char *path;            /* file it came from, or the scenario's path when inline */
     profile engine;
     vclass_set accepts;          /* classes the design accepts by design (silent-overwrite) */
+    node_command node;           /* an external implementation instead of the built-in engine */
 } scenario_profile;
 
 typedef struct scenario {

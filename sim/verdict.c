@@ -88,6 +88,17 @@ static void check_state(const scenario *sc, const run_result *r, verdict *v)
 void verdict_judge(const scenario *sc, const run_result *r, bool strict, verdict *v)
 {
     memset(v, 0, sizeof *v);
+    /* Nothing was checked: the run says only why. */
+    if (r->node_failure) {
+        v->exit_code = EXIT_NODE_FAILED;
+        v->outcome = "node-failed";
+        return;
+    }
+    if (r->not_applicable) {
+        v->exit_code = EXIT_BAD_INPUT;
+        v->outcome = "not-applicable";
+        return;
+    }
     for (int c = 0; c < VC_COUNT; c++) {
         if (r->check.counts[c] == 0 || vclass_benign((vclass)c))
             continue;

@@ -6,8 +6,10 @@
  * superseded and overwritten-concurrent.
  *
  * Exit codes (DESIGN.md): 0 expectations met; 1 a safety violation or an
- * unmet expectation; 3 liveness (no quiescence). 2 (bad input) is decided
- * before a run starts.
+ * unmet expectation; 3 liveness (no quiescence); 4 an external node failed
+ * (exited, broke the protocol, timed out), which ends a run unchecked. 2 (bad
+ * input) is decided before a run starts, or when the scenario needs an
+ * operation the implementation under test does not support.
  */
 #ifndef SIM_VERDICT_H
 #define SIM_VERDICT_H
@@ -22,10 +24,11 @@
 #define EXIT_VIOLATION 1
 #define EXIT_BAD_INPUT 2
 #define EXIT_LIVENESS 3
+#define EXIT_NODE_FAILED 4
 
 typedef struct verdict {
     int exit_code;
-    const char *outcome;     /* "pass", "violation", "unmet", "no-quiescence" */
+    const char *outcome;     /* "pass", "violation", "unmet", "no-quiescence", "node-failed", "not-applicable" */
     vclass_set failing;      /* classes found that fail the run */
     vclass_set tolerated;    /* classes found that the profile or scenario accepts */
     int n_unmet;

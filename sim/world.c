@@ -14,6 +14,7 @@
 #include "sim/world.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "external/external.h"
 #include "sim/clock.h"
 #include "sim/duration.h"
 #include "sim/history.h"
@@ -85,6 +86,10 @@ typedef struct world {
     size_t resolutions_pending;
     bool server_ids;          /* the profile's ids: server: replicas' ids translate through ids */
     idmap ids;
+    const char **names;       /* every node's name, by node index */
+    proto_roster roster;      /* external nodes: names and users for the protocol */
+    char *node_failure;       /* the first external node's failure, which ended the run */
+    arena *kinds;             /* the result's arena: conflict kinds in the metrics outlive the run */
     diag *d;
 } world;
 
@@ -159,6 +164,25 @@ static void host_send(void *ctx, int from, int to, cJSON *msg)
     w->in_flight++;
 }
 
+static int64_t host_mono_now(void *ctx, int node)
+{
+    world *w = ctx;
+    return clock_mono_us(&w->slots[node].clock, w->now_us);
+}
+
+/* An external node cannot go on: the run ends after the event being handled, with this as its outcome. */
+static void host_fail(void *ctx, int node, const char *message)
+{
+    world *w = ctx;
+    if (w->node_failure)
+        return;
+    w->node_failure = xstrdup(message);
+    w->stop = true;
+    trace_begin(&w->tr, w->now_us, "node-failed");
+    trace_node(w, "node", node);
+    trace_end(&w->tr);
+}
+
 static void host_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token)
 {
     world *w = ctx;
@@ -178,8 +202,9 @@ static void count_conflict(world *w, const char *kind)
             return;
         }
     }
+    /* An external node's text lives only for the call: the metrics keep their own copy. */
     if (w->m.n_conflict_kinds < RUN_CONFLICT_KINDS_MAX)
-        w->m.conflict_kinds[w->m.n_conflict_kinds++] = (conflict_kind_count){ kind, 1 };
+        w->m.conflict_kinds[w->m.n_conflict_kinds++] = (conflict_kind_count){ arena_strdup(w->kinds, kind), 1 };
 }
 
 /*
@@ -190,7 +215,8 @@ static void count_conflict(world *w, const char *kind)
 static void schedule_resolution(world *w, int node, const char *type, const char *id)
 {
     const profile *p = &w->sc->profile.engine;
-    if (p->resolve_delay_us < 0)
+    const node_ops *ops = w->slots[node].n->ops;
+    if (p->resolve_delay_us < 0 || (ops->supports && !ops->supports(w->slots[node].n, OP_RESOLVE)))
         return;
     for (size_t i = 0; i < w->n_resolutions; i++) {
         const resolution *r = &w->resolutions[i];
@@ -660,17 +686,55 @@ static bool make_dir(const char *path, diag *d)
     return false;
 }
 
+/* The replica at node: the built-in engine, or the profile's external command. */
+static node *new_node(world *w, int node, node_host host, char **error)
+{
+    const scenario *sc = w->sc;
+    const node_command *nc = &sc->profile.node;
+    if (nc->argv) {
+        external_config cfg = {
+            .index = node,
+            .roster = &w->roster,
+            .argv = node == NODE_SERVER && nc->server_argv ? nc->server_argv : nc->argv,
+            .timeout_us = nc->timeout_us,
+            .seed = w->seed,
+            .store_dir = w->opt->store_dir,
+            .pool = w->opt->node_pool,
+            .host = host,
+        };
+        return external_node_new(&cfg, error);
+    }
+    engine_config cfg = {
+        .index = node,
+        .name = w->names[node],
+        .tenant = node == NODE_SERVER ? NULL : sc->devices[node - 1].user,
+        .tenants = w->tenants,
+        .n_nodes = w->n_nodes,
+        .profile = &sc->profile.engine,
+        .store_path = w->opt->store_dir ? arena_printf(&w->hist.a, "%s/%s.sqlite", w->opt->store_dir, w->names[node])
+                                        : NULL,
+        .host = host,
+    };
+    return engine_node_new(&cfg, error);
+}
+
 static bool create_nodes(world *w)
 {
     const scenario *sc = w->sc;
     if (w->opt->store_dir && !make_dir(w->opt->store_dir, w->d))
         return false;
     w->tenants = xcalloc((size_t)w->n_nodes, sizeof *w->tenants);
-    for (int node = 1; node < w->n_nodes; node++)
-        w->tenants[node] = sc->devices[node - 1].user;
+    w->names = xcalloc((size_t)w->n_nodes, sizeof *w->names);
+    for (int node = 0; node < w->n_nodes; node++) {
+        w->names[node] = scenario_node_name(sc, node);
+        w->tenants[node] = node == NODE_SERVER ? NULL : sc->devices[node - 1].user;
+    }
+    proto_roster_init(&w->roster, w->n_nodes, w->names, w->tenants);
+    node_host host = { .ctx = w, .send = host_send, .set_timer = host_set_timer, .observe = host_observe,
+                       .mono_now = host_mono_now, .fail = host_fail };
     for (int node = 0; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
-        s->name = scenario_node_name(sc, node);
+        s->name = w->names[node];
         s->served_head_us = -1;
         if (node == NODE_SERVER) {
             s->clock = (sim_clock){ .offset_us = sc->server_clock.offset_us, .drift_ppb = sc->server_clock.drift_ppb };
@@ -680,29 +744,39 @@ static bool create_nodes(world *w)
             link_init(&s->link, &dev->net, w->seed, dev->name);
             s->link.online = !dev->starts_offline;
         }
-        char *path = NULL;
-        if (w->opt->store_dir) {
-            path = arena_printf(&w->hist.a, "%s/%s.sqlite", w->opt->store_dir, s->name);
-        }
-        engine_config cfg = {
-            .index = node,
-            .name = s->name,
-            .tenant = node == NODE_SERVER ? NULL : sc->devices[node - 1].user,
-            .tenants = w->tenants,
-            .n_nodes = w->n_nodes,
-            .profile = &sc->profile.engine,
-            .store_path = path,
-            .host = { .ctx = w, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
-        };
         char *error = NULL;
-        s->n = engine_node_new(&cfg, &error);
+        s->n = new_node(w, node, host, &error);
         if (!s->n) {
-            diag_error(w->d, (src_pos){ .file = path }, "%s", error);
+            diag_error(w->d, (src_pos){ .file = w->opt->store_dir ? w->opt->store_dir : sc->path }, "%s", error);
             xfree(error);
             return false;
         }
     }
     return true;
+}
+
+/*
+ * After boot: every operation a step gives a device must be one its node declared (an external
+ * node's init_ok). A scenario that needs another is not applicable to this implementation.
+ */
+static char *unsupported_step(world *w)
+{
+    for (int i = 0; i < w->sc->n_steps; i++) {
+        const step *st = &w->sc->steps[i];
+        if (st->kind != STEP_OP)
+            continue;
+        node *n = w->slots[st->nodes[0]].n;
+        if (!n->ops->supports || n->ops->supports(n, st->op.kind))
+            continue;
+        buf b;
+        buf_init(&b);
+        if (st->pos.line)
+            buf_printf(&b, "%s:%d:%d: ", st->pos.file, st->pos.line, st->pos.column);
+        buf_printf(&b, "the scenario needs the operation '%s', which the implementation under test does not "
+                       "support (its init_ok does not list it in \"ops\")", op_kind_name(st->op.kind));
+        return buf_take(&b);
+    }
+    return NULL;
 }
 
 static bool take_snapshots(world *w, run_result *res)
@@ -711,6 +785,10 @@ static bool take_snapshots(world *w, run_result *res)
     res->snaps = xcalloc((size_t)w->n_nodes, sizeof *res->snaps);
     for (int node = 0; node < w->n_nodes; node++) {
         cJSON *j = w->slots[node].n->ops->snapshot(w->slots[node].n);
+        if (w->node_failure) {   /* an external node failed to answer: the run has no final state */
+            cJSON_Delete(j);
+            return false;
+        }
         if (w->server_ids && j)
             idmap_snapshot(&w->ids, node, &w->sc->profile.engine, j);
         const char *why = NULL;
@@ -730,7 +808,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     memset(res, 0, sizeof *res);
     arena_init(&res->a, 64 * 1024);
     res->seed = seed;
-    world w = { .sc = sc, .seed = seed, .opt = opt, .d = d, .step_index = -1 };
+    world w = { .sc = sc, .seed = seed, .opt = opt, .d = d, .step_index = -1, .kinds = &res->a };
     w.n_nodes = sc->n_devices + 1;
     w.slots = xcalloc((size_t)w.n_nodes, sizeof *w.slots);
     w.m.quiesced_us = -1;
@@ -752,6 +830,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         restart(&w, NODE_SERVER);
         for (int node = 1; node < w.n_nodes; node++)
             restart(&w, node);
+        if (!w.node_failure)
+            res->not_applicable = unsupported_step(&w);
         for (int i = 0; i < sc->n_steps; i++)
             push_event(&w, (event){ .time_us = sc->steps[i].at_us, .kind = EV_STEP, .node = -1, .arg = (uint64_t)i });
         int64_t last = sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0;
@@ -760,7 +840,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;
-        while (!w.stop && !diag_failed(d) && queue_pop(&w.q, &ev)) {
+        while (!w.stop && !res->not_applicable && !diag_failed(d) && queue_pop(&w.q, &ev)) {
             w.now_us = ev.time_us;
             dispatch(&w, &ev);
             if (++w.m.events > events_max) {
@@ -779,15 +859,19 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     }
     w.m.end_us = w.now_us;
 
+    /* A run an external node ended, or one that does not apply to its implementation, has no final state to
+     * check: it is reported as it is (exit 4, or not applicable). */
+    bool check = ok && !w.node_failure && !res->not_applicable;
     char *liveness = NULL;
-    if (ok) {
+    if (check) {
         trace_begin(&w.tr, w.now_us, w.quiesced ? "quiesced" : "deadline");
         trace_end(&w.tr);
-        ok = take_snapshots(&w, res);
-        if (!w.quiesced)
+        check = take_snapshots(&w, res);
+        ok = !diag_failed(d);
+        if (check && !w.quiesced)
             liveness = liveness_report(&w);
     }
-    if (ok) {
+    if (check) {
         check_input in = {
             .sc = sc,
             .h = &w.hist,
@@ -815,8 +899,11 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     for (int node = 0; node < w.n_nodes; node++)
         if (w.slots[node].n)
             w.slots[node].n->ops->destroy(w.slots[node].n);
+    res->node_failure = w.node_failure;
     xfree(w.slots);
     xfree(w.tenants);
+    xfree(w.names);
+    proto_roster_free(&w.roster);
     xfree(w.resolutions);
     arena_release(&w.a);
     trace_free(&w.tr);
@@ -827,6 +914,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
 
 void run_result_free(run_result *res)
 {
+    xfree(res->node_failure);
+    xfree(res->not_applicable);
     if (res->snaps)
         for (int i = 0; i < res->n_nodes; i++)
             snapshot_free(&res->snaps[i]);

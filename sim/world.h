@@ -27,18 +27,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+typedef struct external_pool external_pool;
+
 typedef struct run_options {
     FILE *trace_out;            /* JSON lines of every event, or NULL */
     const char *store_dir;      /* one .sqlite file per replica, or NULL for in-memory */
     bool keep_event_hashes;     /* record the running trace hash after every event */
     uint64_t events_max;        /* bound on simulated events; 0 = default */
+    external_pool *node_pool;   /* external nodes: processes to reuse across runs, or NULL */
 } run_options;
 
 #define RUN_EVENTS_MAX_DEFAULT UINT64_C(200000000)
 #define RUN_CONFLICT_KINDS_MAX 16
 
 typedef struct conflict_kind_count {
-    const char *kind;           /* static string from the engine */
+    const char *kind;           /* in the run result's arena */
     uint64_t count;
 } conflict_kind_count;
 
@@ -78,6 +81,10 @@ typedef struct run_result {
     snapshot *snaps;                /* final state of every node */
     uint64_t *event_hashes;         /* when keep_event_hashes */
     uint64_t n_event_hashes;
+    char *node_failure;             /* an external node failed and ended the run: which, doing what, why
+                                       (no snapshots, no check); NULL otherwise */
+    char *not_applicable;           /* the scenario needs an operation the implementation does not support
+                                       (nothing ran); NULL otherwise */
 } run_result;
 
 /* Runs the scenario. Returns false with d set when the run cannot start or a bound is exceeded. */

@@ -1,0 +1,220 @@
+/*
+ * serve: see serve.h.
+ *
+ * Invariants: one request is read, the engine handles it, and every effect
+ * it produced is written, in order, before the terminator; output is
+ * flushed once per request. The engine never sees a clock other than the
+ * request's wall_us.
+ */
+#include "external/serve.h"
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "external/proto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct server_state {
+    const profile *profile;
+    node *n;
+    int index;
+    arena init_a;             /* the roster's names and users: live until the next init */
+    proto_roster roster;
+    bool has_roster;
+    const char **tenants;     /* by node index, for the server */
+    buf out;                  /* the answer being written */
+    int64_t mono_us;          /* the current request's */
+} server_state;
+
+static void host_send(void *ctx, int from, int to, cJSON *msg)
+{
+    server_state *s = ctx;
+    (void)from;
+    proto_put_send(&s->out, &s->roster, to, msg);
+    cJSON_Delete(msg);
+}
+
+static void host_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token)
+{
+    server_state *s = ctx;
+    (void)node;
+    proto_put_set_timer(&s->out, delay_us, token);
+}
+
+static void host_observe(void *ctx, int node, const observation *obs)
+{
+    server_state *s = ctx;
+    (void)node;
+    proto_put_observation(&s->out, &s->roster, obs);
+}
+
+static int64_t host_mono_now(void *ctx, int node)
+{
+    server_state *s = ctx;
+    (void)node;
+    return s->mono_us;
+}
+
+static void host_fail(void *ctx, int node, const char *message)
+{
+    (void)ctx;
+    (void)node;
+    (void)message;   /* the built-in engine never fails this way */
+}
+
+static void drop_node(server_state *s)
+{
+    if (s->n)
+        s->n->ops->destroy(s->n);
+    s->n = NULL;
+    if (s->has_roster)
+        proto_roster_free(&s->roster);
+    s->has_roster = false;
+    xfree(s->tenants);
+    s->tenants = NULL;
+    arena_reset(&s->init_a);
+}
+
+/* init and reset: a new engine node on the data directory's store (kept after a crash). */
+static bool start(server_state *s, const proto_request *req, char **why)
+{
+    drop_node(s);
+    int n = req->n_nodes;
+    const char **names = arena_alloc(&s->init_a, (size_t)n * sizeof *names);
+    s->tenants = xcalloc((size_t)n, sizeof *s->tenants);
+    for (int i = 0; i < n; i++) {
+        names[i] = arena_strdup(&s->init_a, req->names[i]);
+        s->tenants[i] = req->users[i] ? arena_strdup(&s->init_a, req->users[i]) : NULL;
+    }
+    proto_roster_init(&s->roster, n, names, s->tenants);
+    s->has_roster = true;
+    s->index = proto_roster_find(&s->roster, req->node);
+    if (req->server != (s->index == NODE_SERVER)) {
+        *why = xstrdup("init: \"role\" must be server for the first of \"nodes\" and device for the others");
+        return false;
+    }
+    engine_config cfg = {
+        .index = s->index,
+        .name = names[s->index],
+        .tenant = s->tenants[s->index],
+        .tenants = s->tenants,
+        .n_nodes = n,
+        .profile = s->profile,
+        .store_path = arena_printf(&s->init_a, "%s/store.sqlite", req->data_dir),
+        .store_keep = req->boot > 1,
+        .host = { .ctx = s, .send = host_send, .set_timer = host_set_timer, .observe = host_observe,
+                  .mono_now = host_mono_now, .fail = host_fail },
+    };
+    s->n = engine_node_new(&cfg, why);
+    if (!s->n)
+        return false;
+    s->n->ops->boot(s->n, req->wall_us);
+    return true;
+}
+
+static bool handle(server_state *s, const proto_request *req, bool *stop, char **why)
+{
+    s->mono_us = req->mono_us;
+    if (req->kind != REQ_INIT && req->kind != REQ_RESET && !s->n) {
+        *why = xstrdup("the first request must be init");
+        return false;
+    }
+    node *n = s->n;
+    const char *refused = NULL;
+    cJSON *snapshot = NULL;
+    switch (req->kind) {
+    case REQ_INIT:
+    case REQ_RESET:
+        if (strcmp(req->protocol, PROTO_VERSION) != 0) {
+            *why = xstrdup("init asks for a protocol version this node does not speak");
+            return false;
+        }
+        if (!start(s, req, why))
+            return false;
+        proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
+                          PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED);
+        return true;
+    case REQ_OP: {
+        const char *reason = NULL;
+        if (!n->ops->user_op(n, &req->op, req->wall_us, &reason))
+            refused = reason ? reason : "refused";
+        break;
+    }
+    case REQ_DELIVER:
+        n->ops->deliver(n, proto_roster_find(&s->roster, req->src), req->body, req->wall_us);
+        break;
+    case REQ_TIMER:
+        n->ops->timer(n, req->token, req->wall_us);
+        break;
+    case REQ_CONTROL:
+        n->ops->control(n, req->control, req->wall_us);
+        break;
+    case REQ_SNAPSHOT:
+        snapshot = n->ops->snapshot(n);
+        break;
+    case REQ_SHUTDOWN:
+        *stop = true;
+        break;
+    }
+    proto_put_done(&s->out, req->seq, n->ops->idle(n), refused, snapshot, &s->roster);
+    cJSON_Delete(snapshot);
+    return true;
+}
+
+int serve_node(const profile *p, FILE *in, FILE *out)
+{
+    server_state s = { .profile = p };
+    arena_init(&s.init_a, 4096);
+    buf_init(&s.out);
+    arena scratch;
+    arena_init(&scratch, 64 * 1024);
+    char *line = NULL;
+    size_t cap = 0;
+    int status = 1;
+    bool stop = false;
+    while (!stop) {
+        ssize_t len = getline(&line, &cap, in);
+        if (len < 0) {
+            status = 0;   /* syncsim closed our input: the run is over */
+            break;
+        }
+        buf_clear(&s.out);
+        arena_reset(&scratch);
+        char *why = NULL;
+        uint64_t seq = 0;
+        cJSON *j = (size_t)len > PROTO_LINE_BYTES_MAX ? NULL : cJSON_ParseWithLength(line, (size_t)len);
+        proto_request req;
+        bool ok = j && proto_decode_request(j, s.has_roster ? &s.roster : NULL, &scratch, &req, &why);
+        if (!j)
+            why = xstrdup("the request is not JSON");
+        if (ok) {
+            seq = req.seq;
+            ok = handle(&s, &req, &stop, &why);
+        } else if (j) {
+            const cJSON *sq = cJSON_GetObjectItemCaseSensitive(j, "seq");
+            seq = cJSON_IsNumber(sq) && sq->valuedouble >= 1 && sq->valuedouble < 9e15 ? (uint64_t)sq->valuedouble : 0;
+        }
+        cJSON_Delete(j);
+        if (!ok) {
+            buf_clear(&s.out);
+            proto_put_error(&s.out, seq ? seq : 1, PROTO_E_MALFORMED, why);
+            fprintf(stderr, "syncsim node: %s\n", why);
+            xfree(why);
+            fwrite(s.out.data, 1, s.out.len, out);
+            fflush(out);
+            status = 1;
+            break;
+        }
+        if (fwrite(s.out.data, 1, s.out.len, out) != s.out.len || fflush(out) != 0) {
+            status = 1;
+            break;
+        }
+        status = 0;
+    }
+    free(line);
+    drop_node(&s);
+    arena_release(&s.init_a);
+    arena_release(&scratch);
+    buf_free(&s.out);
+    return status;
+}
