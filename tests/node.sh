@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The node protocol (docs/protocol.md) from syncsim's side:
+#   1. every scenario in scenarios/basic/ and scenarios/seeds/ gives the same outcome and trace hash
+#      in process and through `syncsim node` (the built-in engine served over the protocol);
+#   2. a node that exits, writes a line that is not JSON, never answers, or speaks another version
+#      ends the run with exit 4, naming the replica, the request and the tail of its log, within its
+#      timeout plus a second;
+#   3. a sweep whose node fails on some seeds records them as node-failed and goes on;
+#   4. --check-determinism works through the boundary.
+# Usage: tests/node.sh path/to/syncsim   (run from the source root)
+set -u
+BIN=$1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export TMPDIR=$tmp   # nodes' temporary directories go here and go away with it
+PY=$(command -v python3)
+
+# --- 1. in process and through `syncsim node`: the same run ----------------------------------------
+same=0
+for f in scenarios/basic/*.yaml scenarios/seeds/*/*.yaml; do
+  a=$("$BIN" run "$f" 2>&1 | tail -n 2)
+  b=$("$BIN" run "$f" --node "$BIN node --profile $f" 2>&1 | tail -n 2)
+  if [ "$a" != "$b" ]; then
+    fail "$f: in process '$(tr '\n' ' ' <<<"$a")', through syncsim node '$(tr '\n' ' ' <<<"$b")'"
+  else
+    same=$((same + 1))
+  fi
+done
+echo "node: $same scenarios give the same outcome and trace hash in process and through syncsim node"
+[ "$same" -ge 150 ] || fail "only $same scenarios compared"
+
+# A swarm with crashes, restarts, loss and duplication, on a few seeds.
+for seed in 2 7; do
+  a=$("$BIN" run scenarios/random/reference-swarm.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/reference-swarm.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/reference-swarm.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "reference-swarm seed $seed differs through syncsim node: $a / $b"
+done
+
+# --- 2. nodes that fail -------------------------------------------------------------------------------
+SCEN=scenarios/basic/offline-edits.yaml
+# expect_failed NAME PATTERN... -- ARGS: exit 4 and every pattern in the output.
+expect_failed() {
+  local name=$1
+  shift
+  local patterns=()
+  while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
+  shift
+  local out code
+  out=$("$BIN" "$@" 2>&1)
+  code=$?
+  [ "$code" -eq 4 ] || fail "$name: exit $code, expected 4: $(head -c 800 <<<"$out")"
+  for p in "${patterns[@]}"; do
+    grep -qE -- "$p" <<<"$out" || fail "$name: output lacks /$p/: $(head -c 800 <<<"$out")"
+  done
+}
+faulty() { echo "$PY tests/nodes/faulty.py $BIN $*"; }
+
+expect_failed exits 'node-failed: tablet \(' 'while answering request 3 \(deliver from server\)' \
+  'it exited \(or closed its output\) before it answered' 'the process exited with status 3' \
+  'faulty: breaking at request 3' 'result    FAIL \(node\): node-failed \(exit 4\)' \
+  -- run $SCEN --node "$(faulty exit 3 --only tablet)"
+expect_failed garbage 'node-failed: phone' 'while answering request 5 ' \
+  'it wrote "Traceback \(most recent call last\): this is not JSON", which is not syncsim-node/1: it is not one JSON value' \
+  'faulty: breaking at request 5' -- run $SCEN --node "$(faulty garbage 5 --only phone)"
+expect_failed version 'node-failed: server' 'request 1 \(init, boot 1\)' \
+  'it speaks "syncsim-node/2"; this syncsim speaks syncsim-node/1' -- run $SCEN --node "$(faulty version)"
+expect_failed missing 'node-failed: server' "cannot run 'no-such-program-here'" -- run $SCEN --node "no-such-program-here"
+
+# A node that never answers: its timeout (1 s here) plus a second at most.
+cat > "$tmp/hang.yaml" <<EOF
+name: hangs
+node: { command: "$(faulty hang 4 --only phone)", timeout: 1s }
+EOF
+# The time the hang costs beyond a node that fails at the same request at once.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+start=$(ms)
+expect_failed exits-at-4 'node-failed: phone' -- run $SCEN --node "$(faulty exit 4 --only phone)"
+quick_ms=$(( $(ms) - start ))
+start=$(ms)
+expect_failed hang 'node-failed: phone' 'while answering request 4 \(op create task/t1\)' \
+  'it did not answer within 1s of real time' 'faulty: breaking at request 4' \
+  -- run $SCEN --profile "$tmp/hang.yaml"
+hang_ms=$(( $(ms) - start ))
+waited_ms=$(( hang_ms - quick_ms ))
+[ "$hang_ms" -ge 1000 ] && [ "$waited_ms" -le 2000 ] ||
+  fail "a node that never answers failed after ${hang_ms}ms, ${waited_ms}ms more than one that exits (timeout 1s)"
+echo "node: a node that never answers failed the run ${waited_ms}ms later than one that exits (timeout 1s)"
+
+# JSON results say why, and no temporary directory is left by the runs that passed.
+"$BIN" run $SCEN --node "$(faulty exit 3 --only tablet)" --json "$tmp/r.json" >/dev/null 2>&1
+grep -q '"outcome": "node-failed"' "$tmp/r.json" || fail "--json lacks outcome node-failed"
+grep -q '"node_failure": "tablet' "$tmp/r.json" || fail "--json lacks node_failure"
+rm -rf "$tmp"/syncsim-*
+"$BIN" run $SCEN --node "$BIN node --profile $SCEN" >/dev/null 2>&1
+left=$(ls -d "$tmp"/syncsim-* 2>/dev/null | wc -l)
+[ "$left" -eq 0 ] || fail "a run that passed left $left temporary directories"
+
+# --store-dir keeps every replica's data directory and log.
+"$BIN" run $SCEN --node "$BIN node --profile $SCEN" --store-dir "$tmp/stores" >/dev/null 2>&1
+[ -f "$tmp/stores/phone/store.sqlite" ] || fail "--store-dir has no phone/store.sqlite"
+[ -f "$tmp/stores/server.log" ] || fail "--store-dir has no server.log"
+# ... and will not wipe a directory syncsim did not make.
+mkdir -p "$tmp/mine/phone" && touch "$tmp/mine/phone/precious"
+out=$("$BIN" run $SCEN --node "$BIN node --profile $SCEN" --store-dir "$tmp/mine" 2>&1)
+[ $? -eq 2 ] && grep -q 'was not made by syncsim' <<<"$out" || fail "--store-dir over a foreign directory: $out"
+[ -f "$tmp/mine/phone/precious" ] || fail "a foreign directory was wiped"
+
+# --- 3. a sweep goes on past failed seeds ---------------------------------------------------------------
+cat > "$tmp/sweep.yaml" <<EOF
+name: sweep-with-a-faulty-node
+profile:
+  name: faulty
+  node: { command: "$(faulty exit 3 --only server --even-seeds)" }
+devices: { phone: {}, tablet: {} }
+steps:
+  - { at: 0s, device: phone, create: { type: note, id: n1, fields: { text: a } } }
+  - { at: 1m, device: tablet, update: { type: note, id: n1, fields: { text: b } } }
+EOF
+out=$("$BIN" sweep "$tmp/sweep.yaml" --seeds 1..12 -j 2 --db "$tmp/sweep.sqlite" 2>&1)
+echo "$out" | grep -E '^result' || true
+count() { "$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$@"; }
+failed=$(count "$tmp/sweep.sqlite" "SELECT count(*) FROM runs WHERE outcome = 'node-failed' AND exit_code = 4")
+passed=$(count "$tmp/sweep.sqlite" "SELECT count(*) FROM runs WHERE exit_code = 0")
+[ "$failed" -ge 1 ] && [ "$passed" -ge 1 ] && [ $((failed + passed)) -eq 12 ] ||
+  fail "sweep with a faulty node: $failed node-failed and $passed passed of 12 seeds: $out"
+grep -qE 'syncsim run .*sweep.yaml --seed [0-9]+' <<<"$out" || fail "the sweep does not list failed seeds to replay: $out"
+
+# --- 4. determinism through the boundary --------------------------------------------------------------
+out=$("$BIN" run scenarios/basic/crash-restart.yaml --check-determinism --node "$BIN node --profile scenarios/basic/crash-restart.yaml" 2>&1)
+grep -q '^deterministic: two runs of seed' <<<"$out" || fail "--check-determinism through syncsim node: $out"
+
+if [ "$failures" -gt 0 ]; then
+  echo "node: $failures failure(s)"
+  exit 1
+fi
+echo "node: all checks passed"
