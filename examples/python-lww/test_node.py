@@ -12,6 +12,7 @@ request) to check that whole sync rounds converge.
 import heapq
 import json
 import os
+import random
 import select
 import shutil
 import signal
@@ -195,6 +196,23 @@ class ProtocolTest(NodeTest):
                               capture_output=True, timeout=10)
         self.assertNotEqual(proc.returncode, 0)
         self.assertEqual(json.loads(proc.stdout)["code"], 12)
+
+    def test_the_same_requests_and_seed_give_the_same_answers(self):
+        def transcript(name, seed):
+            d = self.start(name, seed=seed)
+            lines = [d.init_effects]
+            effects, _ = d.request("control", control="net_up")
+            lines.append(effects)
+            (timeout,) = [t for t in of(effects, "set_timer") if t["delay_us"] == 10 * SECOND]
+            effects, _ = d.request("timer", mono_us=10 * SECOND, token=timeout["token"])   # jittered backoff
+            lines.append(effects)
+            lines.append(d.op("create", "%s:1" % name, "note", "n1", {"text": "x"})[0])
+            lines.append(d.request("snapshot")[1])
+            return lines
+        first = transcript("phone", "123")
+        self.assertEqual(transcript("tablet", "123"), json.loads(json.dumps(first).replace("phone", "tablet")))
+        backoff = lambda lines: of(lines[2], "set_timer")[0]["delay_us"]
+        self.assertNotEqual(backoff(transcript("bobphone", "124")), backoff(first))   # the seed decides the jitter
 
     def test_shutdown_answers_done_and_exits_zero(self):
         d = self.start("phone")
@@ -472,6 +490,7 @@ class World:
 
     def __init__(self, test, devices):
         self.test = test
+        self.latency = lambda: self.LATENCY_US
         self.now = 0
         self.queue = []     # (time, n, kind, target, payload)
         self.n = 0
@@ -497,7 +516,7 @@ class World:
                 if e["dest"] != "server" and not self.online[e["dest"]]:
                     continue
                 for _ in range(self.fault(name, e["dest"], e["body"])):
-                    self.at(self.now + self.LATENCY_US, "deliver", e["dest"], (name, e["body"]))
+                    self.at(self.now + self.latency(), "deliver", e["dest"], (name, e["body"]))
             elif e["type"] == "set_timer":
                 self.at(self.now + e["delay_us"], "timer", name, e["token"])
             elif e["type"] == "served":
@@ -523,6 +542,19 @@ class World:
         self.online[name] = what != "net_down"
         self.request(name, "control", control=what)
 
+    def crash(self, name, boot):
+        """SIGKILL between requests; messages to it and its timers are lost. Restart it."""
+        old = self.nodes[name]
+        os.kill(old.proc.pid, signal.SIGKILL)
+        old.proc.wait()
+        self.queue = [e for e in self.queue if e[3] != name]
+        heapq.heapify(self.queue)
+        self.nodes[name] = Node(self.test, name, old.data_dir, boot=boot, seed=str(boot))
+        self.nodes[name].mono_us = self.now
+        self.handle(name, self.nodes[name].init_effects)
+        if name != "server":
+            self.control(name, "net_up" if self.online[name] else "net_down")
+
     def run(self, until_us):
         while self.queue and self.queue[0][0] <= until_us:
             t, _, kind, target, payload = heapq.heappop(self.queue)
@@ -536,6 +568,7 @@ class World:
     def settle(self):
         """Heal, then run until every node is idle, nothing is in flight, and every device was served."""
         self.fault = lambda src, dest, body: 1
+        self.latency = lambda: self.LATENCY_US
         for name in self.nodes:
             if name != "server" and not self.online[name]:
                 self.control(name, "net_up")
@@ -621,6 +654,48 @@ class WorldTest(NodeTest):
         world.settle()
         server = world.assert_converged()
         self.assertEqual(server[("list", "l1")]["fields"]["name"]["v"], "weekly shopping")
+
+    def test_a_random_faulty_run_converges_and_applies_every_write_once(self):
+        rng = random.Random(2024)
+        devices = ["phone", "tablet"]
+        world = World(self, devices)
+        world.op("phone", "create", "volume", "v1", {"sets": 1})
+        world.op("phone", "create", "attempt", "a1", {"activity": "plank"})
+        world.run(60 * SECOND)
+        world.request("tablet", "control", control="sync")
+        world.run(120 * SECOND)
+        # Reordering (latency 10 ms to 3 s), loss and duplication, both ways.
+        world.latency = lambda: rng.randrange(10000, 3 * SECOND)
+        world.fault = lambda src, dest, body: rng.choice([0, 1, 1, 1, 1, 1, 1, 2])
+        total, events, boots = 1, set(), {"phone": 1, "tablet": 1, "server": 1}
+        for step in range(80):
+            name = rng.choice(devices)
+            roll = rng.random()
+            if roll < 0.05:
+                world.control(name, "net_down" if world.online[name] else "net_up")
+            elif roll < 0.08:
+                who = rng.choice(devices + ["server"])
+                boots[who] += 1
+                world.crash(who, boots[who])
+            elif roll < 0.3:
+                by = rng.randrange(-3, 6)
+                _, done = world.op(name, "increment", "volume", "v1", {"sets": by})
+                total += by if "refused" not in done else 0
+            elif roll < 0.45:
+                effects, done = world.op(name, "append", "attempt", "a1", {"n": step})
+                if "refused" not in done:
+                    events.add(of(effects, "record")[0]["record"]["events"][-1]["w"])
+            else:
+                note = "n%d" % rng.randrange(3)
+                op = rng.choice(["create", "update", "update", "delete"])
+                world.op(name, op, "note", note, None if op == "delete" else {"text": "s%d" % step})
+            world.run(world.now + rng.randrange(1, 120) * SECOND)
+        world.settle()
+        server = world.assert_converged()
+        self.assertEqual(server[("volume", "v1")]["fields"]["sets"]["v"], total)
+        logged = [e["w"] for e in server[("attempt", "a1")]["events"]]
+        self.assertEqual(sorted(logged), sorted(events))   # each event once, none lost
+        self.assertGreater(boots["phone"] + boots["tablet"] + boots["server"], 3)   # crashes happened
 
 
 if __name__ == "__main__":
