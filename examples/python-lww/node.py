@@ -95,19 +95,20 @@ def is_int(x):
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+KINDS = {"str": ("a string", lambda x: isinstance(x, str)),
+         "int": ("an integer", is_int),
+         "obj": ("an object", lambda x: isinstance(x, dict)),
+         "list": ("an array", lambda x: isinstance(x, list))}
+
+
 def member(obj, name, kind, what):
-    """obj[name], which must exist and be of `kind` ("str", "int", "bool", "obj", "list")."""
+    """obj[name], which must exist and be of `kind` (a key of KINDS); else a malformed request."""
     if name not in obj:
         raise malformed("%s has no member '%s'" % (what, name))
-    x = obj[name]
-    ok = {"str": lambda: isinstance(x, str), "int": lambda: is_int(x),
-          "bool": lambda: isinstance(x, bool), "obj": lambda: isinstance(x, dict),
-          "list": lambda: isinstance(x, list)}[kind]()
-    if not ok:
-        raise malformed("%s: member '%s' is not a%s %s" % (what, name, "n" if kind[0] in "aeio" else "",
-                                                           {"str": "string", "int": "integer", "bool": "boolean",
-                                                            "obj": "object", "list": "array"}[kind]))
-    return x
+    words, ok = KINDS[kind]
+    if not ok(obj[name]):
+        raise malformed("%s: member '%s' should be %s" % (what, name, words))
+    return obj[name]
 
 
 def text(obj, name, what):
@@ -309,6 +310,16 @@ class Store:
     def run(self, sql, args=()):
         return self.db.execute(sql, args)
 
+    def record(self, table, type_, id_):
+        """The record kept under (type, id) in `table`, or None."""
+        row = self.one("SELECT body FROM %s WHERE type=? AND id=?" % table, (type_, id_))
+        return json.loads(row[0]) if row else None
+
+    def put_record(self, table, rec):
+        """Keep `rec` in a table of (type, id, body): a device's records or server_copy."""
+        self.run("INSERT OR REPLACE INTO %s(type, id, body) VALUES(?,?,?)" % table,
+                 (rec["type"], rec["id"], dumps(rec)))
+
     def close(self):
         self.db.close()
 
@@ -426,28 +437,12 @@ class Device:
 
     # -- local records
 
-    def local(self, type_, id_):
-        row = self.store.one("SELECT body FROM records WHERE type=? AND id=?", (type_, id_))
-        return json.loads(row[0]) if row else None
-
-    def put_local(self, rec):
-        self.store.run("INSERT OR REPLACE INTO records(type, id, body) VALUES(?,?,?)",
-                       (rec["type"], rec["id"], dumps(rec)))
-
-    def server_copy(self, type_, id_):
-        row = self.store.one("SELECT body FROM server_copy WHERE type=? AND id=?", (type_, id_))
-        return json.loads(row[0]) if row else None
-
-    def put_server_copy(self, rec):
-        self.store.run("INSERT OR REPLACE INTO server_copy(type, id, body) VALUES(?,?,?)",
-                       (rec["type"], rec["id"], dumps(rec)))
-
     def recompute(self, fx, type_, id_):
         """records[k] := server_copy[k] with the pending ops replayed; report it if it changed."""
-        rec = self.server_copy(type_, id_)
+        rec = self.store.record("server_copy", type_, id_)
         for (body,) in self.store.all("SELECT body FROM outbox WHERE type=? AND id=? ORDER BY op_id", (type_, id_)):
             rec = apply_op(rec, json.loads(body), self.user)
-        old = self.local(type_, id_)
+        old = self.store.record("records", type_, id_)
         if rec == old:
             return
         if rec is None:
@@ -455,7 +450,7 @@ class Device:
             # for "absent", so this change is not reported (see README, "Questions").
             self.store.run("DELETE FROM records WHERE type=? AND id=?", (type_, id_))
             return
-        self.put_local(rec)
+        self.store.put_record("records", rec)
         fx.record(rec)
 
     # -- requests
@@ -464,7 +459,7 @@ class Device:
         if req.get("op") == "resolve":
             raise Refused(E_NOT_SUPPORTED, "this design leaves no conflict to the user")
         op = check_op(req, "op")
-        cur = self.local(op["type"], op["id"])
+        cur = self.store.record("records", op["type"], op["id"])
         if op["op"] == "create":
             if cur is not None and not cur["deleted"]:
                 raise Refused(E_REFUSED, "the record already exists")
@@ -479,7 +474,7 @@ class Device:
                 raise Refused(E_INVALID, "field '%s' is not a number" % name)
         rec = apply_op(cur, op, self.user)
         with self.store.tx():   # the change and its outbox entry, or neither
-            self.put_local(rec)
+            self.store.put_record("records", rec)
             self.store.run("INSERT INTO outbox(type, id, body) VALUES(?,?,?)", (op["type"], op["id"], dumps(op)))
         fx.record(rec)
         if not self.after_write_pending:
@@ -589,7 +584,8 @@ class Device:
                 op = json.loads(row[0])
                 if op_id in acked:
                     # The server applied it: the server's copy now holds it, as far as we know.
-                    self.put_server_copy(apply_op(self.server_copy(op["type"], op["id"]), op, self.user))
+                    known = self.store.record("server_copy", op["type"], op["id"])
+                    self.store.put_record("server_copy", apply_op(known, op, self.user))
                 elif op_id in refused:
                     fx.add("refused", w=op["w"], reason=refused[op_id])
                     touched.append((op["type"], op["id"]))
@@ -603,7 +599,7 @@ class Device:
         records, cursor, more = answer
         with self.store.tx():
             for rec in records:
-                self.put_server_copy(rec)
+                self.store.put_record("server_copy", rec)
                 self.recompute(fx, rec["type"], rec["id"])
             self.store.run("INSERT OR REPLACE INTO meta(key, value) VALUES('cursor', ?)", (str(cursor),))
         self.pulled += len(records)
@@ -701,8 +697,7 @@ class Server:
     def apply(self, device, tenant, op_id, op, fx):
         """Apply one new operation; returns (status, reason) for the dedup table."""
         fx.add("received", w=op["w"])
-        row = self.store.one("SELECT body FROM records WHERE type=? AND id=?", (op["type"], op["id"]))
-        cur = json.loads(row[0]) if row else None
+        cur = self.store.record("records", op["type"], op["id"])
         if cur is not None and cur["tenant"] != tenant:
             reason = "the record belongs to another user"
             fx.add("refused", w=op["w"], reason=reason)
@@ -782,7 +777,7 @@ def main():
         raw = stdin.readline()
         if not raw:
             sys.stderr.write("node.py: standard input closed before shutdown\n")
-            return 0 if node is None else 1
+            return 1
         seq = None
         fx = Effects()
         try:
