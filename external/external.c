@@ -408,11 +408,11 @@ static bool exchange(external *x, proto_effect_kind want)
         bool ok = false;
         buf b;
         buf_init(&b);
-        if (e.in_reply_to != x->seq) {
+        if (e.kind == EFF_ERROR) {
+            buf_printf(&b, "it answered with error %d: %s", e.code, e.text ? e.text : "(no text)");
+        } else if (e.in_reply_to != x->seq) {
             buf_printf(&b, "its %s answers request %llu, not %llu", e.kind == EFF_ERROR ? "error" : "terminator",
                        (unsigned long long)e.in_reply_to, (unsigned long long)x->seq);
-        } else if (e.kind == EFF_ERROR) {
-            buf_printf(&b, "it answered with error %d: %s", e.code, e.text ? e.text : "(no text)");
         } else if (e.kind != want) {
             buf_printf(&b, "it answered with %s", e.kind == EFF_DONE ? "done" : "init_ok");
         } else if (want == EFF_INIT_OK && strcmp(e.protocol, PROTO_VERSION) != 0) {

@@ -1094,8 +1094,10 @@ static bool decode_features(const cJSON *list, unsigned *out, char **why)
 static bool decode_terminator(const cJSON *j, const char *name, const proto_roster *r, arena *a, proto_effect *out,
                               char **why)
 {
-    int64_t in_reply_to, code = 0;
-    if (!get_int(j, "in_reply_to", true, 1, PROTO_INT_MAX, &in_reply_to, name, why))
+    int64_t in_reply_to = 0, code = 0;
+    /* An error about a request the node could not read may say in_reply_to: null. */
+    bool unread = out->kind == EFF_ERROR && cJSON_IsNull(member(j, "in_reply_to"));
+    if (!unread && !get_int(j, "in_reply_to", true, 1, PROTO_INT_MAX, &in_reply_to, name, why))
         return false;
     out->in_reply_to = (uint64_t)in_reply_to;
     if (out->kind == EFF_ERROR) {
