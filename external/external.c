@@ -53,6 +53,17 @@ struct external_pool {
     size_t cap;
 };
 
+/* What the node is answering, said only when it fails: the request's kind and its subject (borrowed for
+ * the call, which is when a failure is reported). Formatting it for every request would cost more than
+ * the rest of the bookkeeping. */
+typedef struct doing {
+    proto_request_kind kind;
+    const char *from;          /* deliver: the sender */
+    const user_op *op;         /* op */
+    uint64_t token;            /* timer */
+    node_control control;      /* control */
+} doing;
+
 typedef struct external {
     node base;
     external_config cfg;
@@ -73,7 +84,7 @@ typedef struct external {
     arena scratch;         /* one answer's strings; reset before each request */
     arena reasons;         /* refusal texts: the world reads them after the call returns */
     buf out;
-    char *doing;           /* the request being answered, for errors */
+    doing doing;           /* the request being answered, for errors */
     /* The last terminator. */
     bool refused;
     const char *refusal;
@@ -81,8 +92,6 @@ typedef struct external {
     /* A server that does not report received: writes already seen in its records. */
     u64map received;
 } external;
-
-static const char *const OP_NAMES_FOR_ERRORS[] = { "create", "update", "delete", "increment", "append", "resolve" };
 
 char *external_command_text(const char *const *argv)
 {
@@ -216,6 +225,24 @@ out:
     return ok;
 }
 
+static void describe_doing(const external *x, const doing *d, buf *b)
+{
+    switch (d->kind) {
+    case REQ_INIT:
+    case REQ_RESET: buf_printf(b, "%s, boot %d", proto_request_name(d->kind), x->boots); break;
+    case REQ_OP:
+        buf_printf(b, "op %s %s/%s", op_kind_name(d->op->kind), d->op->type, d->op->id);
+        break;
+    case REQ_DELIVER: buf_printf(b, "deliver from %s", d->from); break;
+    case REQ_TIMER: buf_printf(b, "timer %llu", (unsigned long long)d->token); break;
+    case REQ_CONTROL:
+        buf_printf(b, "control %s", d->control == CTL_SYNC_NOW ? "sync" : d->control == CTL_NET_UP ? "net_up" : "net_down");
+        break;
+    case REQ_SNAPSHOT:
+    case REQ_SHUTDOWN: buf_puts(b, proto_request_name(d->kind)); break;
+    }
+}
+
 /* --- failures ------------------------------------------------------------------ */
 
 static void quote(buf *b, const char *text, size_t len)
@@ -250,8 +277,9 @@ static void node_failed_as(external *x, const char *problem, const char *expecte
     buf b;
     buf_init(&b);
     char *cmd = external_command_text(x->cfg.argv);
-    buf_printf(&b, "%s (%s) failed while answering request %llu (%s):\n  %s\n", x->name, cmd,
-               (unsigned long long)x->seq, x->doing ? x->doing : "none", problem);
+    buf_printf(&b, "%s (%s) failed while answering request %llu (", x->name, cmd, (unsigned long long)x->seq);
+    describe_doing(x, &x->doing, &b);
+    buf_printf(&b, "):\n  %s\n", problem);
     if (expected)
         buf_printf(&b, "  expected: %s\n", expected);
     if (exited) {
@@ -297,19 +325,6 @@ static void io_failed(external *x, child_io io, bool writing, const char *expect
 }
 
 /* --- one request ---------------------------------------------------------------- */
-
-static void set_doing(external *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_doing(external *x, const char *fmt, ...)
-{
-    buf b;
-    buf_init(&b);
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    xfree(x->doing);
-    x->doing = buf_take(&b);
-}
 
 static void begin(external *x, proto_request_kind kind, int64_t wall_us)
 {
@@ -539,7 +554,7 @@ static void ext_boot(node *n, int64_t now_us)
         x->log_path = spawn_log_path(x);
         char *error = NULL;
         if (!child_spawn(&x->proc, x->cfg.argv, x->log_path, &error)) {
-            set_doing(x, "init, boot %d", x->boots);
+            x->doing = (doing){ .kind = REQ_INIT };
             node_failed(x, error, "a process to start");
             xfree(error);
             return;
@@ -547,7 +562,7 @@ static void ext_boot(node *n, int64_t now_us)
     }
     x->running = true;
     begin(x, kind, now_us);
-    set_doing(x, "%s, boot %d", proto_request_name(kind), x->boots);
+    x->doing = (doing){ .kind = kind };
     proto_init init = { .node = x->name, .index = x->cfg.index, .seed = boot_seed(x), .data_dir = x->data_dir,
                         .boot = x->boots };
     proto_put_init(&x->out, x->cfg.roster, &init);
@@ -569,7 +584,7 @@ static bool ext_user_op(node *n, const user_op *op, int64_t now_us, const char *
 {
     external *x = (external *)n;
     begin(x, REQ_OP, now_us);
-    set_doing(x, "op %s %s/%s", OP_NAMES_FOR_ERRORS[op->kind], op->type, op->id);
+    x->doing = (doing){ .kind = REQ_OP, .op = op };
     proto_put_op(&x->out, x->cfg.roster, op);
     proto_request_end(&x->out);
     if (!exchange(x, EFF_DONE)) {
@@ -587,7 +602,7 @@ static void ext_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
 {
     external *x = (external *)n;
     begin(x, REQ_DELIVER, now_us);
-    set_doing(x, "deliver from %s", x->cfg.roster->names[from]);
+    x->doing = (doing){ .kind = REQ_DELIVER, .from = x->cfg.roster->names[from] };
     proto_put_deliver(&x->out, x->cfg.roster, from, msg);
     proto_request_end(&x->out);
     exchange(x, EFF_DONE);
@@ -597,7 +612,7 @@ static void ext_timer(node *n, uint64_t token, int64_t now_us)
 {
     external *x = (external *)n;
     begin(x, REQ_TIMER, now_us);
-    set_doing(x, "timer %llu", (unsigned long long)token);
+    x->doing = (doing){ .kind = REQ_TIMER, .token = token };
     proto_put_timer(&x->out, token);
     proto_request_end(&x->out);
     exchange(x, EFF_DONE);
@@ -607,7 +622,7 @@ static void ext_control(node *n, node_control ctl, int64_t now_us)
 {
     external *x = (external *)n;
     begin(x, REQ_CONTROL, now_us);
-    set_doing(x, "control %s", ctl == CTL_SYNC_NOW ? "sync" : ctl == CTL_NET_UP ? "net_up" : "net_down");
+    x->doing = (doing){ .kind = REQ_CONTROL, .control = ctl };
     proto_put_control(&x->out, ctl);
     proto_request_end(&x->out);
     exchange(x, EFF_DONE);
@@ -632,7 +647,7 @@ static cJSON *ext_snapshot(node *n)
         return NULL;
     /* The snapshot is read at the end of the run: the node's clock reads what it last did. */
     begin(x, REQ_SNAPSHOT, 0);
-    set_doing(x, "snapshot");
+    x->doing = (doing){ .kind = REQ_SNAPSHOT };
     proto_request_end(&x->out);
     if (!exchange(x, EFF_DONE))
         return NULL;
@@ -686,7 +701,6 @@ static void ext_destroy(node *n)
     xfree(x->log_path);
     xfree(x->owned_log_path);
     xfree(x->argv_key);
-    xfree(x->doing);
     cJSON_Delete(x->snapshot);
     arena_release(&x->scratch);
     arena_release(&x->reasons);

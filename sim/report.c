@@ -152,6 +152,7 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON_AddNumberToObject(o, "retries", (double)m->retries);
     cJSON_AddNumberToObject(o, "gave_up", (double)m->gave_up);
     cJSON_AddNumberToObject(o, "events", (double)m->events);
+    cJSON_AddNumberToObject(o, "node_calls", (double)m->node_calls);
     cJSON_AddNumberToObject(o, "heal_us", (double)m->heal_us);
     if (r->quiesced) {
         cJSON_AddNumberToObject(o, "quiesced_us", (double)m->quiesced_us);

@@ -371,8 +371,10 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
 static void control(world *w, int node, node_control ctl)
 {
     slot *s = &w->slots[node];
-    if (s->up)
+    if (s->up) {
+        w->m.node_calls++;
         s->n->ops->control(s->n, ctl, local_now(w, node));
+    }
 }
 
 static void restart(world *w, int node)
@@ -381,6 +383,7 @@ static void restart(world *w, int node)
     if (s->up)
         return;
     s->up = true;
+    w->m.node_calls++;
     s->n->ops->boot(s->n, local_now(w, node));
     if (node != NODE_SERVER)
         control(w, node, s->link.online ? CTL_NET_UP : CTL_NET_DOWN);
@@ -430,10 +433,12 @@ static void run_user_op(world *w, int node, user_op op)
 
     const char *reason = NULL;
     bool accepted = false;
-    if (!s->up)
+    if (!s->up) {
         reason = "the device is down (crashed)";
-    else
+    } else {
+        w->m.node_calls++;
         accepted = s->n->ops->user_op(s->n, &told, local, &reason);
+    }
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
     if (accepted) {
         w->m.writes++;
@@ -636,6 +641,7 @@ static void dispatch(world *w, const event *ev)
         trace_end(&w->tr);
         if (blocked == DROP_NONE) {
             w->m.messages_delivered++;
+            w->m.node_calls++;
             w->slots[to].n->ops->deliver(w->slots[to].n, from, msg, local_now(w, to));
             if (to == NODE_SERVER)
                 history_settle_arrivals(&w->hist);
@@ -653,6 +659,7 @@ static void dispatch(world *w, const event *ev)
         trace_node(w, "node", ev->node);
         trace_int(&w->tr, "token", (int64_t)ev->arg);
         trace_end(&w->tr);
+        w->m.node_calls++;
         s->n->ops->timer(s->n, ev->arg, local_now(w, ev->node));
         break;
     }
@@ -784,6 +791,7 @@ static bool take_snapshots(world *w, run_result *res)
     res->n_nodes = w->n_nodes;
     res->snaps = xcalloc((size_t)w->n_nodes, sizeof *res->snaps);
     for (int node = 0; node < w->n_nodes; node++) {
+        w->m.node_calls++;
         cJSON *j = w->slots[node].n->ops->snapshot(w->slots[node].n);
         if (w->node_failure) {   /* an external node failed to answer: the run has no final state */
             cJSON_Delete(j);

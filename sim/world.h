@@ -65,6 +65,7 @@ typedef struct run_metrics {
     uint64_t retries;
     uint64_t gave_up;
     uint64_t events;
+    uint64_t node_calls;            /* calls through the node interface: requests, for an external node */
     int64_t heal_us;                /* true time of the final heal */
     int64_t quiesced_us;            /* true time of quiescence, or -1 */
     int64_t end_us;                 /* true time the run stopped */

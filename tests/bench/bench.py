@@ -13,6 +13,10 @@ Figures, each with its target:
   linearity  10x devices and 10x simulated time against a base run
              (target: at most ~11x the wall time)
   memory     peak resident memory of a 1,000-device run (target: < 1 GiB)
+  boundary   the built-in engine through `syncsim node` (the node protocol,
+             one process per replica) against in process on the same
+             scenario (target: at most 3x slower), and requests per second
+             through the boundary
 
 This is a benchmark, not a test: it reports, it does not assert. It times
 child processes from outside (wall clock and getrusage), so nothing in the
@@ -69,9 +73,9 @@ def variant(src, dst, **subst):
     return dst
 
 
-def sim_run(binary, scenario, tmp):
+def sim_run(binary, scenario, tmp, extra=()):
     out = os.path.join(tmp, "result.json")
-    wall, rss, proc = run([binary, "run", scenario, "--json", out])
+    wall, rss, proc = run([binary, "run", scenario, "--json", out] + list(extra))
     if proc.returncode not in (0, 1):
         die("%s run %s: exit %d\n%s" % (binary, scenario, proc.returncode, proc.stderr[-2000:]))
     with open(out) as f:
@@ -144,6 +148,21 @@ def main():
         wall, rss, m = sim_run(binary, path, tmp)
         print("memory     %10.0f MiB        1000 devices, %s, %d writes, %.1f s   (target < 1024 MiB)"
               % (rss / 1024, "30m" if quick else "2h", m["writes"], wall))
+
+        # The node protocol's cost: the same run in process and through `syncsim node`.
+        path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "boundary.yaml"), users=2,
+                       duration="6h" if quick else "2d")
+        inproc, _, m_in = sim_run(binary, path, tmp)
+        node_cmd = "%s node --profile %s" % (binary, path)
+        through, _, m_node = sim_run(binary, path, tmp, ["--node", node_cmd])
+        if m_in["events"] != m_node["events"] or m_in["writes"] != m_node["writes"]:
+            die("the run through syncsim node differs from the run in process")
+        calls = m_node["node_calls"]
+        print("boundary   %10.2f s          through syncsim node: %d devices, %s, %d requests, %.1fx in process"
+              " (%.2f s)   (target <= 3x)"
+              % (through, 8, "6 h" if quick else "2 days", calls, through / inproc, inproc))
+        print("boundary   %10.0f requests/s through the protocol (%.0f in process)"
+              % (calls / through, calls / inproc))
 
 
 if __name__ == "__main__":
