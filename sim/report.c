@@ -81,10 +81,10 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
             (unsigned long long)dropped_total(m), (unsigned long long)m->retries);
     if (r->quiesced)
         fprintf(out, "settled   %s after the final heal at t=%s\n",
-                duration_format(m->quiesced_us - m->heal_us, a, sizeof a),
-                duration_format(m->heal_us, b, sizeof b));
+                duration_human(m->quiesced_us - m->heal_us, a, sizeof a),
+                duration_human(m->heal_us, b, sizeof b));
     else
-        fprintf(out, "settled   no: still busy at t=%s\n", duration_format(m->end_us, a, sizeof a));
+        fprintf(out, "settled   no: still busy at t=%s\n", duration_human(m->end_us, a, sizeof a));
     fprintf(out, "outcomes  %llu kept, %llu superseded, %llu overwritten-concurrent (of %llu writes)\n",
             (unsigned long long)r->check.writes_kept, (unsigned long long)r->check.counts[VC_SUPERSEDED],
             (unsigned long long)r->check.counts[VC_OVERWRITTEN_CONCURRENT],

@@ -552,8 +552,8 @@ bool shrink_scenario(const scenario *tmpl, const shrink_options *opt, shrink_res
                    "timeline from %s to %s; %s.",
                k.runs, out->hit_bound ? " (stopped at the bound on runs)" : "", out->devices_after,
                out->devices_before, out->steps_after, out->steps_before, out->fields_removed,
-               out->fields_removed == 1 ? "" : "s", duration_format(out->span_before_us, before, sizeof before),
-               duration_format(out->span_after_us, after, sizeof after),
+               out->fields_removed == 1 ? "" : "s", duration_human(out->span_before_us, before, sizeof before),
+               duration_human(out->span_after_us, after, sizeof after),
                out->seedless ? "the network is constant and fault-free, so it fails with any seed"
                              : "it still needs its seed (its failure depends on the network's random draws)");
     out->summary = buf_take(&b);

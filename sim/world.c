@@ -580,7 +580,7 @@ static char *liveness_report(world *w)
                 buf_puts(&b, "never pulled everything the server has");
             else
                 buf_printf(&b, "last caught up at t=%s, before the server's last change",
-                           duration_format(s->served_head_us, when, sizeof when));
+                           duration_human(s->served_head_us, when, sizeof when));
         }
         buf_putc(&b, '\n');
     }
