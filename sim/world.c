@@ -760,7 +760,15 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;
-        while (!w.stop && !diag_failed(d) && queue_pop(&w.q, &ev)) {
+        while (!w.stop && !diag_failed(d)) {
+            /* Checked before taking an event, so a cancelled run leaves every message in the queue. */
+            if (opt->cancel && *opt->cancel) {
+                diag_error(d, (src_pos){ .file = sc->path }, "bound exceeded: %s",
+                           opt->cancel_bound ? opt->cancel_bound : "the run was cancelled");
+                break;
+            }
+            if (!queue_pop(&w.q, &ev))
+                break;
             w.now_us = ev.time_us;
             dispatch(&w, &ev);
             if (++w.m.events > events_max) {

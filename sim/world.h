@@ -23,6 +23,7 @@
 #include "sim/scenario.h"
 #include "sim/snapshot.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,14 @@ typedef struct run_options {
     const char *store_dir;      /* one .sqlite file per replica, or NULL for in-memory */
     bool keep_event_hashes;     /* record the running trace hash after every event */
     uint64_t events_max;        /* bound on simulated events; 0 = default */
+    /*
+     * Set from outside the simulation (the command line's --timeout): the
+     * event loop checks it before every event and, once it is non-zero, fails
+     * the run with "bound exceeded: <cancel_bound>". The world reads no clock;
+     * a run the flag never stops is the run it would be without it.
+     */
+    const volatile sig_atomic_t *cancel;
+    const char *cancel_bound;   /* names the bound: "the run's wall-clock budget (--timeout 5s)" */
 } run_options;
 
 #define RUN_EVENTS_MAX_DEFAULT UINT64_C(200000000)
