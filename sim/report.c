@@ -66,8 +66,8 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     fprintf(out, "scenario  %s (%s)\n", sc->name, sc->path);
     fprintf(out, "profile   %s, seed %llu%s\n", sc->profile.name, (unsigned long long)r->seed,
             strict ? ", strict" : "");
-    fprintf(out, "writes    %llu by %d device%s", (unsigned long long)m->writes, sc->n_devices,
-            sc->n_devices == 1 ? "" : "s");
+    fprintf(out, "writes    %llu by %d device%s", (unsigned long long)m->writes, m->devices_writing,
+            m->devices_writing == 1 ? "" : "s");
     if (m->writes_refused)
         fprintf(out, ", %llu refused", (unsigned long long)m->writes_refused);
     fprintf(out, "; %llu conflict%s", (unsigned long long)m->conflicts, m->conflicts == 1 ? "" : "s");
@@ -94,7 +94,12 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     for (int i = 0; i < v->n_unmet; i++)
         fprintf(out, "unmet     %s\n", v->unmet[i]);
     const char *word = v->exit_code == 0 ? "PASS" : v->exit_code == 3 ? "FAIL (liveness)" : "FAIL";
-    fprintf(out, "result    %s: %s (exit %d)\n", word, v->outcome, v->exit_code);
+    fprintf(out, "result    %s: %s (exit %d)", word, v->outcome, v->exit_code);
+    /* A pass that refused writes tested less than it seems: say so where the verdict is read. */
+    if (m->writes_refused)
+        fprintf(out, ", %llu write%s refused (the first, %s)", (unsigned long long)m->writes_refused,
+                m->writes_refused == 1 ? "" : "s", m->first_refusal ? m->first_refusal : "?");
+    fputc('\n', out);
     char hex[17];
     trace_hash_hex(r->trace_hash, hex);
     fprintf(out, "trace-hash: %s\n", hex);
@@ -114,7 +119,12 @@ cJSON *report_metrics_json(const run_result *r)
     const run_metrics *m = &r->metrics;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "writes", (double)m->writes);
+    cJSON_AddNumberToObject(o, "devices_writing", m->devices_writing);
     cJSON_AddNumberToObject(o, "writes_refused", (double)m->writes_refused);
+    if (m->first_refusal)
+        cJSON_AddStringToObject(o, "first_refusal", m->first_refusal);
+    else
+        cJSON_AddNullToObject(o, "first_refusal");
     cJSON_AddNumberToObject(o, "writes_rejected", (double)m->writes_rejected);
     cJSON_AddNumberToObject(o, "writes_dropped", (double)m->writes_dropped);
     cJSON_AddNumberToObject(o, "conflicts", (double)m->conflicts);

@@ -53,6 +53,7 @@ typedef struct slot {
     uint64_t incarnation;     /* bumped by each crash */
     link_state link;          /* devices: the link to the server */
     uint32_t write_counter;
+    uint64_t writes_accepted; /* user writes the device took: the devices that wrote are those above 0 */
     int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
     uint64_t served_changes;  /* the server's change count at that answer */
 } slot;
@@ -83,6 +84,7 @@ typedef struct world {
     size_t n_resolutions;
     size_t cap_resolutions;
     size_t resolutions_pending;
+    const char *first_refusal; /* "phone:3 update note/n1: record is deleted", in a; NULL until a write is refused */
     bool server_ids;          /* the profile's ids: server: replicas' ids translate through ids */
     idmap ids;
     diag *d;
@@ -411,8 +413,13 @@ static void run_user_op(world *w, int node, user_op op)
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
     if (accepted) {
         w->m.writes++;
+        s->writes_accepted++;
     } else {
         w->m.writes_refused++;
+        /* Copied now: a reason may live in the engine's scratch space until its next call. */
+        if (!w->first_refusal)
+            w->first_refusal = arena_printf(&w->a, "%s:%u %s %s/%s: %s", s->name, s->write_counter,
+                                            op_kind_name(op.kind), op.type, op.id, reason ? reason : "refused");
         trace_begin(&w->tr, w->now_us, "refused");
         trace_node(w, "node", node);
         trace_int(&w->tr, "w", (int64_t)op.w);
@@ -786,6 +793,10 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         ok = !diag_failed(d);
     }
     w.m.end_us = w.now_us;
+    for (int node = 1; node < w.n_nodes; node++)
+        w.m.devices_writing += w.slots[node].writes_accepted > 0;
+    if (w.first_refusal)
+        w.m.first_refusal = arena_strdup(&res->a, w.first_refusal);
 
     char *liveness = NULL;
     if (ok) {

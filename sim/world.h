@@ -54,6 +54,9 @@ typedef struct conflict_kind_count {
 typedef struct run_metrics {
     uint64_t writes;                /* user writes the devices accepted */
     uint64_t writes_refused;        /* operations a device refused (e.g. update of a deleted record) */
+    const char *first_refusal;      /* the first of them and why ("phone:3 update note/n1: record is
+                                       deleted"), in run_result.a; NULL when none was refused */
+    int devices_writing;            /* devices that made at least one of the writes */
     uint64_t writes_rejected;       /* writes the server refused by its type's rules or schema */
     uint64_t writes_dropped;        /* writes a device abandoned unsent (retries exhausted) */
     uint64_t conflicts;

@@ -121,6 +121,12 @@ expect 3 'phone: still has work \(unsynced changes.*\); never pulled everything 
 expect 3 'tablet: never pulled everything the server has' -- run tests/data/never-syncs.yaml
 expect 1 'undelivered: 1' -- run tests/data/gives-up.yaml
 expect 1 'note/n1: write phone:1 never reached the server' -- run tests/data/gives-up.yaml
+# Refused writes are on the result line, how many and the first with why; the writes line
+# counts the devices that wrote (1 of the scenario's 3).
+expect 0 '^writes    2 by 1 device, 1 refused; 0 conflicts$' -- run tests/data/refused-writes.yaml
+expect 0 '^result    PASS: pass \(exit 0\), 1 write refused \(the first, phone:3 update note/n1: record is deleted\)$' \
+  -- run tests/data/refused-writes.yaml
+expect 0 '^result    PASS: pass \(exit 0\)$' -- run scenarios/basic/offline-edits.yaml
 # --strict ignores expect: entirely, so an unmet expectation alone does not fail it.
 expect 0 'result    PASS' -- run tests/data/expected-missing.yaml --strict
 
