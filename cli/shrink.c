@@ -2,13 +2,17 @@
  * shrink: the command. syncsim shrink FILE [--seed N] -o minimal.yaml [--class C] [--max-runs N]
  *
  * Shrinks (sim/shrink.c), writes the minimal scenario as YAML, then loads
- * that file back and runs it under --strict to verify it still fails with the
- * same class -- the file, not the in-memory scenario, is what gets shipped.
+ * that file back and runs it as `syncsim run FILE --strict` would, with its
+ * own seed:, to verify it still fails with the same class -- the file, not
+ * the in-memory scenario, is what gets shipped, and the hash it prints is
+ * the one that command gives.
  */
 #include "base/buf.h"
+#include "base/path.h"
 #include "base/xalloc.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "sim/profile_load.h"
 #include "sim/scenario_write.h"
 #include "sim/shrink.h"
 #include "sim/trace.h"
@@ -16,6 +20,7 @@
 #include "sim/world.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +31,20 @@ static void print_note(void *ctx, const char *line)
     fprintf(stderr, "shrink: %s\n", line);
 }
 
-/* Run the written file strictly: does it fail with the class? */
-static bool verify(const char *path, uint64_t seed, vclass target, char *hash_hex, int *exit_code)
+/*
+ * Run the written file as `syncsim run FILE --strict` does -- with its own
+ * seed: -- and say whether it fails with the class, with that run's hash.
+ */
+static bool verify(const char *path, vclass target, char *hash_hex, int *exit_code)
 {
     diag d;
     diag_init(&d);
     scenario *tmpl = scenario_load(path, &d);
-    scenario *sc = tmpl ? scenario_for_seed(tmpl, seed, &d) : NULL;
+    scenario *sc = tmpl ? scenario_for_seed(tmpl, tmpl->seed, &d) : NULL;
     bool ok = false;
     if (sc) {
         run_result r;
-        if (sim_run(sc, sc->seed, &(run_options){ 0 }, &r, &d)) {
+        if (sim_run(sc, tmpl->seed, &(run_options){ 0 }, &r, &d)) {
             verdict v;
             verdict_judge(sc, &r, true, &v);
             ok = (v.failing & VCLASS_BIT(target)) != 0;
@@ -52,6 +60,33 @@ static bool verify(const char *path, uint64_t seed, vclass target, char *hash_he
     scenario_free(tmpl);
     diag_free(&d);
     return ok;
+}
+
+/*
+ * How the written file names its profile, which shrink never changes: by
+ * name when the name, looked up from where the file goes, finds the very file
+ * the scenario used (a corpus's profiles/, $SYNCSIM_PATH, the installed ones);
+ * else by its path from there; inline only when the scenario had it inline.
+ * NULL means inline. In a.
+ */
+static const char *profile_reference(const scenario *tmpl, const char *out_path, arena *a)
+{
+    const char *used = tmpl->profile.path;
+    char used_real[PATH_MAX], out_dir[PATH_MAX], found_real[PATH_MAX];
+    if (!used || strcmp(used, tmpl->path) == 0 || !realpath(used, used_real))
+        return NULL;
+    if (!realpath(path_dir(a, out_path), out_dir))
+        return NULL;
+    const char *base = strrchr(used_real, '/') + 1;
+    size_t len = strlen(base);
+    if (len > 5 && strcmp(base + len - 5, ".yaml") == 0) {
+        char *name = arena_strndup(a, base, len - 5);
+        char *probe = arena_printf(a, "%s/x.yaml", out_dir);   /* a file in the output's directory */
+        const char *found = profile_is_name(name) ? profile_find(name, probe, NULL, a) : NULL;
+        if (found && realpath(found, found_real) && strcmp(found_real, used_real) == 0)
+            return name;
+    }
+    return path_relative(a, out_dir, used_real);
 }
 
 static int shrink_main(const cli_command *cmd, const cli_args *a)
@@ -106,20 +141,29 @@ static int shrink_main(const cli_command *cmd, const cli_args *a)
                "It shows %s; as a regression test it passes while the weakness is there.\n"
                "To see the failure: syncsim run %s --strict\n",
                file, (unsigned long long)seed, out_path, cls, out_path);
-    scenario_write(m, header.data, &yaml);
+    if (res.seedless)
+        buf_printf(&header, "Its network is constant and fault-free: any seed fails the same way; seed: %llu "
+                            "replays the trace hash shrink printed.\n",
+                   (unsigned long long)seed);
+    arena scratch;
+    arena_init(&scratch, 4096);
+    scenario_write(m, header.data, profile_reference(tmpl, out_path, &scratch), &yaml);
+    arena_release(&scratch);
 
     int code = EXIT_PASS;
     FILE *f = fopen(out_path, "w");
-    if (!f || fwrite(yaml.data, 1, yaml.len, f) != yaml.len) {
+    if (!f) {
         fprintf(stderr, "syncsim: cannot write %s: %s\n", out_path, strerror(errno));
         code = EXIT_BAD_INPUT;
+    } else {
+        fwrite(yaml.data, 1, yaml.len, f);
+        if (!output_close(f, out_path))
+            code = EXIT_BAD_INPUT;
     }
-    if (f && fclose(f) != 0)
-        code = EXIT_BAD_INPUT;
     char hex[17] = "";
     int strict_exit = 0;
     if (code == EXIT_PASS) {
-        bool still = verify(out_path, seed, res.target, hex, &strict_exit);
+        bool still = verify(out_path, res.target, hex, &strict_exit);
         printf("shrunk %s seed %llu (%s) to %s\n", file, (unsigned long long)seed, cls, out_path);
         printf("%s\n", res.summary);
         if (still) {
