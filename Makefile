@@ -64,8 +64,11 @@ test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
+	echo "== the test suite, gcc build ($(BUILD))"
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
 	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild
+	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
 
 bench: deps build-release/build.ninja
