@@ -220,11 +220,11 @@ static int replay(const grid *g, int64_t cell, uint64_t seed, bool strict, int64
     char *params = grid_cell_params(g, cell);
     printf("grid %s cell %lld %s, seed %llu\n", g->name, (long long)cell, params, (unsigned long long)seed);
     xfree(params);
+    run_options opt = { 0 };
+    budget_arm(&opt, timeout_us);   /* drawing the workload is part of the run */
     scenario *sc = scenario_for_seed(tmpl, seed, &d);
     run_result r;
     int code;
-    run_options opt = { 0 };
-    budget_arm(&opt, timeout_us);
     bool ran = sc && sim_run(sc, seed, &opt, &r, &d);
     budget_disarm();
     if (!ran) {

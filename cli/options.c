@@ -526,6 +526,9 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_args *out)
             continue;   /* a switch: given[] says it all */
         parse_value((cli_opt_id)id, optarg ? optarg : "", out, &error);
     }
+    /* After "--" everything is an operand, even what looks like an option. */
+    while (optind < argc)
+        out->operands[out->n_operands++] = argv[optind++];
     int code = 0;
     if (help) {
         cli_print_help(cmd, stdout);

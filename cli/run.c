@@ -80,11 +80,12 @@ static int run_main(const cli_command *cmd, const cli_args *a)
         goto out;
     }
     uint64_t seed = a->given[OPT_SEED] ? a->seed : tmpl->seed;
+    /* The budget covers drawing a workload's steps too: that is part of the run. */
+    budget_arm(&opt, a->timeout_us);
     if (!(sc = scenario_for_seed(tmpl, seed, &d))) {
         fprintf(stderr, "%s\n", d.message);
         goto out;
     }
-    budget_arm(&opt, a->timeout_us);
     if (a->given[OPT_CHECK_DETERMINISM]) {
         code = check_determinism(sc, seed, &opt, &d);
         goto out;

@@ -111,10 +111,10 @@ static cJSON *run_scenario(void *ctx, const scenario *tmpl, const pool_job *job)
     double start = pool_now_ms();
     diag d;
     diag_init(&d);
-    scenario *sc = scenario_for_seed(tmpl, tmpl->seed, &d);
     run_options opt = { 0 };
+    budget_arm(&opt, s->timeout_us);   /* drawing a workload's steps is part of the run */
+    scenario *sc = scenario_for_seed(tmpl, tmpl->seed, &d);
     run_result r;
-    budget_arm(&opt, s->timeout_us);
     bool ran = sc && sim_run(sc, sc->seed, &opt, &r, &d);
     budget_disarm();
     cJSON *row;

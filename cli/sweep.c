@@ -55,11 +55,11 @@ cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, const sweep_options *
     cJSON_AddStringToObject(row, "seed", text);
     diag d;
     diag_init(&d);
+    run_options opt = { 0 };
+    /* One budget for the seed: drawing its workload, its run and, with --check-determinism, the two more. */
+    budget_arm(&opt, o->timeout_us);
     scenario *sc = scenario_for_seed(tmpl, seed, &d);
     run_result r;
-    run_options opt = { 0 };
-    /* One budget for the seed: its run and, with --check-determinism, the two more that compare. */
-    budget_arm(&opt, o->timeout_us);
     bool ran = sc && sim_run(sc, seed, &opt, &r, &d);
     if (!ran) {
         cJSON_AddStringToObject(row, "outcome", "bad-input");

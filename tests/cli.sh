@@ -72,6 +72,8 @@ expect 2 "--timeout needs a duration above zero such as 30s or 10m, not '5': a n
   -- run scenarios/basic/offline-edits.yaml --timeout 5
 expect 2 "-j needs a number of workers from 1 to 256, not '0'" -- suite -j 0
 expect 2 "unknown command 'swep'; did you mean 'sweep'" -- swep
+# After --, a file name may start with a dash.
+expect 2 "^-x.yaml: error: cannot open file" -- run --strict -- -x.yaml
 # Options before or after the operand, --opt=value or --opt value: one meaning.
 a=$("$BIN" run --seed=12 scenarios/basic/offline-edits.yaml | tail -n1)
 b=$("$BIN" run scenarios/basic/offline-edits.yaml --seed 12 | tail -n1)
