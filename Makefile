@@ -6,10 +6,16 @@
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#                set up, build, install the binary, the profiles, the scenario corpora and
+#                catalogs, the report script and syncsim(1) under PREFIX
 
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
+# Recipes are scripts: show what they do (meson, ninja and the tests speak for
+# themselves), not their text.
+.SILENT:
 
 # Debian packages the build, the tests and the report scripts need.
 DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
@@ -18,8 +24,9 @@ DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build
+PREFIX := /usr/local
 
-.PHONY: all deps build run test bench report clean
+.PHONY: all deps build run test bench report install clean
 
 all: build
 
@@ -57,8 +64,11 @@ test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
+	echo "== the test suite, gcc build ($(BUILD))"
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
 	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild
+	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
 
 bench: deps build-release/build.ninja
@@ -72,6 +82,13 @@ report: deps build-release/build.ninja
 	./build-release/syncsim grid scenarios/grids/compare-designs.yaml --db report/results.sqlite -j $$(nproc)
 	/usr/bin/python3 reports/conflict_report.py report/results.sqlite -o report --grid compare-designs \
 	  --main-png report/compare-designs.png
+
+# The binary finds its data relative to itself (meson.build), so only the
+# install location depends on PREFIX: re-configuring it rebuilds nothing.
+install: deps $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
 
 clean:
 	rm -rf $(BUILD) build-clang build-san build-release report

@@ -1,5 +1,16 @@
 /*
- * grid: every cell of a parameter grid, in worker processes. See grid.h.
+ * grid: syncsim grid FILE [--db results.sqlite] [-j N] [--shard I/N] [--json F.json]
+ *       syncsim grid FILE --replay CELL:SEED [--strict]
+ *
+ * Runs every cell of a grid (sim/grid.h) over the grid's seeds in worker
+ * processes (pool.h), one row per cell and seed in the results database
+ * (results.h), resumable as a sweep is, then prints one line per cell.
+ * Runs go out seed by seed (every cell with the first seed, then with the
+ * next), so an interrupted grid already covers every cell. --shard I/N
+ * takes the runs whose seed position plus cell index is I-1 modulo N, so
+ * shards 1/N..N/N cover the grid exactly once and each gets a share of
+ * every cell. --replay runs one cell's seed again and prints it as
+ * `syncsim run` would.
  *
  * The grid's cells become scenario templates once, before the workers fork,
  * so a worker only looks a job's cell up. Rows are keyed like a sweep's
@@ -13,13 +24,18 @@
  * not start, the database); 130 when interrupted. This file reads the wall
  * clock (timings); the simulation never does.
  */
-#include "cli/grid.h"
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/budget.h"
+#include "cli/commands.h"
+#include "cli/node.h"
+#include "cli/output.h"
+#include "cli/paths.h"
 #include "cli/pool.h"
 #include "cli/results.h"
 #include "cli/sweep.h"
+#include "sim/duration.h"
 #include "sim/grid.h"
 #include "sim/report.h"
 #include "sim/trace.h"
@@ -53,15 +69,6 @@ typedef struct grid_ctx {
     char shard_text[32];
     uint64_t ran_now;             /* runs completed by this invocation */
 } grid_ctx;
-
-static int usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "syncsim: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: syncsim grid FILE [--db results.sqlite] [-j N] [--shard I/N] [--json F.json]\n"
-                    "       syncsim grid FILE --replay CELL:SEED [--strict]\n");
-    return EXIT_BAD_INPUT;
-}
 
 /* The pool's record callback: one finished (cell, seed). */
 static bool record_job(void *ctx, const pool_job *job, const cJSON *row)
@@ -205,38 +212,30 @@ static bool write_json(const grid_ctx *c, const cell_tally *tallies, const char 
     return ok;
 }
 
-/* Parse "CELL:SEED". */
-static bool parse_replay(const char *text, int64_t *cell, uint64_t *seed)
-{
-    const char *colon = strchr(text, ':');
-    if (!colon || colon == text || !colon[1])
-        return false;
-    for (const char *p = text; *p; p++)
-        if (p != colon && (*p < '0' || *p > '9'))
-            return false;
-    errno = 0;
-    unsigned long long c = strtoull(text, NULL, 10);
-    unsigned long long s = strtoull(colon + 1, NULL, 10);
-    if (errno == ERANGE || c > (unsigned long long)GRID_CELLS_MAX)
-        return false;
-    *cell = (int64_t)c;
-    *seed = s;
-    return true;
-}
-
 /* One run of one cell, printed as `syncsim run` prints it. */
-static int replay(const grid *g, int64_t cell, uint64_t seed, bool strict)
+static int replay(const grid *g, int64_t cell, uint64_t seed, bool strict, const cli_args *a)
 {
+    int64_t timeout_us = a->timeout_us;
     diag d;
     diag_init(&d);
     scenario *tmpl = grid_cell_scenario(g, cell);
+    if (!node_apply_options(tmpl, a, &d)) {
+        fprintf(stderr, "%s\n", d.message);
+        scenario_free(tmpl);
+        diag_free(&d);
+        return EXIT_BAD_INPUT;
+    }
     char *params = grid_cell_params(g, cell);
     printf("grid %s cell %lld %s, seed %llu\n", g->name, (long long)cell, params, (unsigned long long)seed);
     xfree(params);
+    run_options opt = { 0 };
+    budget_arm(&opt, timeout_us);   /* drawing the workload is part of the run */
     scenario *sc = scenario_for_seed(tmpl, seed, &d);
     run_result r;
     int code;
-    if (!sc || !sim_run(sc, seed, &(run_options){ 0 }, &r, &d)) {
+    bool ran = sc && sim_run(sc, seed, &opt, &r, &d);
+    budget_disarm();
+    if (!ran) {
         fprintf(stderr, "%s\n", d.message ? d.message : "syncsim: the run could not start");
         code = EXIT_BAD_INPUT;
         if (sc)
@@ -255,55 +254,19 @@ static int replay(const grid *g, int64_t cell, uint64_t seed, bool strict)
     return code;
 }
 
-int cmd_grid(int argc, char **argv)
+static int grid_main(const cli_command *cmd, const cli_args *a)
 {
-    const char *file = NULL, *db_path = NULL, *json = NULL, *shard = NULL, *jobs_text = NULL, *replay_text = NULL;
-    bool strict = false;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--strict") == 0) {
-            strict = true;
-        } else if (sweep_is_option(a, "--db")) {
-            if (!(db_path = sweep_option(argc, argv, &i, "--db")))
-                return usage("%s needs a file name", "--db");
-        } else if (sweep_is_option(a, "--json")) {
-            if (!(json = sweep_option(argc, argv, &i, "--json")))
-                return usage("%s needs a file name", "--json");
-        } else if (sweep_is_option(a, "--shard")) {
-            if (!(shard = sweep_option(argc, argv, &i, "--shard")))
-                return usage("%s needs I/N, e.g. 2/3", "--shard");
-        } else if (sweep_is_option(a, "--replay")) {
-            if (!(replay_text = sweep_option(argc, argv, &i, "--replay")))
-                return usage("%s needs CELL:SEED, e.g. 4:17", "--replay");
-        } else if (sweep_is_option(a, "-j")) {
-            if (!(jobs_text = sweep_option(argc, argv, &i, "-j")))
-                return usage("%s needs a number of workers", "-j");
-        } else if (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
-            jobs_text = a + 2;
-        } else if (a[0] == '-') {
-            return usage("unknown option '%s'", a);
-        } else if (file) {
-            return usage("grid takes one grid file; '%s' is a second one", a);
-        } else {
-            file = a;
-        }
-    }
-    if (!file)
-        return usage("%s", "grid needs a grid file");
-    if (strict && !replay_text)
-        return usage("%s applies to --replay only: a grid records every run as the profile judges it", "--strict");
-    grid_ctx c = { .file = file, .shard_index = 1, .shard_count = 1 };
-    if (shard && !sweep_parse_shard(shard, &c.shard_index, &c.shard_count))
-        return usage("--shard needs I/N with 1 <= I <= N, not '%s'", shard);
+    const char *file = a->operands[0], *db_path = a->text[OPT_DB], *json = a->text[OPT_JSON];
+    bool strict = a->given[OPT_STRICT], replaying = a->given[OPT_REPLAY];
+    if (strict && !replaying)
+        return cli_usage_error(cmd, "%s applies to --replay only: a grid records every run as the profile judges it",
+                               "--strict");
+    grid_ctx c = { .file = file, .shard_index = a->shard_index, .shard_count = a->shard_count };
     snprintf(c.shard_text, sizeof c.shard_text, "%d/%d", c.shard_index, c.shard_count);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int workers = cpus > 0 ? (int)(cpus < POOL_WORKERS_MAX ? cpus : POOL_WORKERS_MAX) : 1;
-    if (jobs_text && !sweep_parse_workers(jobs_text, &workers))
-        return usage("-j needs a number of workers from 1 to 256, not '%s'", jobs_text);
-    int64_t replay_cell = 0;
-    uint64_t replay_seed = 0;
-    if (replay_text && !parse_replay(replay_text, &replay_cell, &replay_seed))
-        return usage("--replay needs CELL:SEED (two whole numbers), not '%s'", replay_text);
+    int workers = a->jobs;
+    sweep_options run = { .timeout_us = a->timeout_us };
+    if (json && !output_writable(json))
+        return EXIT_BAD_INPUT;
 
     diag d;
     diag_init(&d);
@@ -314,29 +277,37 @@ int cmd_grid(int argc, char **argv)
         return EXIT_BAD_INPUT;
     }
     diag_free(&d);
-    if (replay_text) {
+    if (replaying) {
         int code;
-        if (replay_cell >= g->n_cells) {
+        if (a->replay_cell >= g->n_cells) {
             fprintf(stderr, "syncsim: %s has cells 0..%lld; there is no cell %lld\n", file,
-                    (long long)g->n_cells - 1, (long long)replay_cell);
+                    (long long)g->n_cells - 1, (long long)a->replay_cell);
             code = EXIT_BAD_INPUT;
         } else {
-            code = replay(g, replay_cell, replay_seed, strict);
+            code = replay(g, a->replay_cell, a->replay_seed, strict, a);
         }
         grid_free(g);
         return code;
     }
     c.g = g;
     c.cells = xcalloc((size_t)g->n_cells, sizeof *c.cells);
+    int code = EXIT_PASS;
     for (int64_t cell = 0; cell < g->n_cells; cell++) {
         c.cells[cell].tmpl = grid_cell_scenario(g, cell);
+        diag_init(&d);
+        if (code == EXIT_PASS && !node_apply_options(c.cells[cell].tmpl, a, &d)) {
+            fprintf(stderr, "%s\n", d.message);
+            code = EXIT_BAD_INPUT;
+        }
+        diag_free(&d);
         c.cells[cell].key = sweep_scenario_key(c.cells[cell].tmpl);
         c.cells[cell].params = grid_cell_params(g, cell);
     }
-    int code = EXIT_PASS;
     char *error = NULL;
     pool_job *todo = NULL;
     uint64_t n_todo = 0, in_shard = 0;
+    if (code != EXIT_PASS)
+        goto out;
     c.db = results_open(db_path, &error);
     if (!c.db) {
         fprintf(stderr, "syncsim: %s\n", error);
@@ -415,7 +386,8 @@ int cmd_grid(int argc, char **argv)
     for (int64_t cell = 0; cell < g->n_cells; cell++)
         templates[cell] = c.cells[cell].tmpl;
     pool p = { .cells = templates, .n_cells = (int)g->n_cells, .workers = workers, .what = "grid", .unit = "runs",
-               .record = record_job, .ctx = &c };
+               .run = sweep_pool_run, .run_ctx = &run, .worker_exit = sweep_pool_exit, .record = record_job,
+               .ctx = &c };
     double start = pool_now_ms();
     if (!pool_run(&p, todo, n_todo))
         code = EXIT_BAD_INPUT;
@@ -438,10 +410,12 @@ int cmd_grid(int argc, char **argv)
         total.bad += tallies[cell].bad;
     }
     printf("grid   %s (%s), base %s\n", g->name, file, g->scenario_path);
-    printf("runs   %lld cells x seeds %llu..%llu, shard %s: %llu recorded, %llu run now in %.1fs (%.1f runs/s, %d "
+    char took[DURATION_TEXT_MAX];
+    duration_human((int64_t)(elapsed_s * 1e6), took, sizeof took);
+    printf("runs   %lld cells x seeds %llu..%llu, shard %s: %llu recorded, %llu run now in %s (%.1f runs/s, %d "
            "worker%s)\n",
            (long long)g->n_cells, (unsigned long long)g->seeds_lo, (unsigned long long)g->seeds_hi, c.shard_text,
-           (unsigned long long)total.seeds, (unsigned long long)c.ran_now, elapsed_s,
+           (unsigned long long)total.seeds, (unsigned long long)c.ran_now, took,
            elapsed_s > 0 ? (double)c.ran_now / elapsed_s : 0.0, workers, workers == 1 ? "" : "s");
     print_table(&c, tallies);
     printf("result %llu passed, %llu with violations (measured, see the report), %llu crashed, %llu bad input\n",
@@ -449,8 +423,12 @@ int cmd_grid(int argc, char **argv)
            (unsigned long long)total.bad);
     if (total.failed + total.crashed)
         printf("replay one run: syncsim grid %s --replay CELL:SEED\n", file);
-    if (db_path)
-        printf("report: /usr/bin/python3 reports/conflict_report.py %s -o report/ --grid %s\n", db_path, g->name);
+    if (db_path) {
+        /* An installed syncsim names its installed copy of the script; a build tree, the source tree's. */
+        const char *data = paths_data_dir();
+        printf("report: /usr/bin/python3 %s%sreports/conflict_report.py %s -o report/ --grid %s\n", data ? data : "",
+               data ? "/" : "", db_path, g->name);
+    }
     if (pool_interrupted) {
         printf("interrupted: %llu runs of this shard have no result yet; run the same command to resume\n",
                (unsigned long long)(n_todo > c.ran_now ? n_todo - c.ran_now : 0));
@@ -475,3 +453,42 @@ out:
     grid_free(g);
     return code;
 }
+
+static const cli_use GRID_OPTIONS[] = {
+    { OPT_DB,
+      "record one row per cell and seed in this SQLite file (default: in memory); run again with the same --db, a "
+      "killed grid resumes",
+      false },
+    { OPT_JOBS, "run in N worker processes (default: the number of cores)", false },
+    { OPT_SHARD,
+      "this machine's share: the runs whose seed position plus cell index is I-1 modulo N, so every shard gets a "
+      "share of every cell",
+      false },
+    { OPT_JSON, "write one entry per cell (seeds, failures, writes, conflicts, silent overwrites, lost updates)",
+      false },
+    { OPT_REPLAY, "run cell CELL with seed SEED again and print it as run does, trace hash included", false },
+    { OPT_STRICT, "with --replay: judge the replayed run under --strict", false },
+    { OPT_TIMEOUT, "a wall-clock budget for each run; a run past it is recorded as bad input. Default: none", false },
+    { OPT_NODE, NODE_HELP, false },
+    { OPT_NODE_TIMEOUT, NODE_TIMEOUT_HELP, false },
+    { OPT_FRESH_NODES, FRESH_NODES_HELP, false },
+    { OPT_NONE, NULL, false },
+};
+
+const cli_command cli_cmd_grid = {
+    .name = "grid",
+    .operands = "FILE",
+    .operand_noun = "grid file",
+    .operands_min = 1,
+    .operands_max = 1,
+    .summary = "run every cell of a parameter grid (profiles x workload values) over its seeds",
+    .description =
+        "Runs every cell of the grid FILE -- its base scenario under each profile and each combination of the "
+        "axes' values -- over the grid's seeds, in worker processes, one row per cell and seed in the results "
+        "database; resumable and shardable as sweep is. It ends with one line per cell; "
+        "reports/conflict_report.py turns the database into tables and plots.\n"
+        "Violations are what a grid measures: exit 0 once every run has a row, 1 when a run crashed, 2 bad input, "
+        "130 interrupted.",
+    .options = GRID_OPTIONS,
+    .main = grid_main,
+};

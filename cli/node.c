@@ -1,34 +1,27 @@
 /*
  * node: `syncsim node [--profile NAME|FILE]` -- serve the built-in engine as
- * one replica over syncsim-node/1 on stdin and stdout (external/serve.c).
- * syncsim itself starts it, once per replica, when a profile's node: or
- * --node names it; running it by hand is for trying the protocol.
+ * one replica over syncsim-node/1 on stdin and stdout (external/serve.c);
+ * and --node "CMD", which every command that runs scenarios takes, putting
+ * an external implementation in place of the built-in engine.
  */
 #include "cli/node.h"
+#include "cli/commands.h"
 #include "external/serve.h"
 #include "sim/profile_load.h"
 #include "sim/verdict.h"
 #include "sim/yaml.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char NODE_USAGE[] =
-    "usage: syncsim node [--profile NAME|FILE]\n";
-
-static const char NODE_HELP[] =
-    "Serve the built-in engine as one replica over the syncsim-node/1 protocol\n"
-    "(docs/protocol.md): requests on stdin, effects and answers on stdout, one JSON\n"
-    "object a line. Its SQLite store lives in the data directory init names.\n"
-    "\n"
-    "  --profile P   the design to serve: a profile name (scenarios/profiles/P.yaml\n"
-    "                from here or above), a profile file, or a scenario file whose\n"
-    "                profile it takes; default: the engine's defaults\n"
-    "  -h, --help    this text\n"
-    "\n"
-    "Exit status: 0 after shutdown or the end of input, 1 on a malformed request,\n"
-    "2 on bad usage or a profile that does not load.\n";
+bool node_apply_options(scenario *sc, const cli_args *a, diag *d)
+{
+    if (a->given[OPT_NODE])
+        return scenario_use_node(sc, a->text[OPT_NODE], a->given[OPT_NODE_TIMEOUT] ? a->node_timeout_us : 0, d);
+    if (a->given[OPT_NODE_TIMEOUT] && sc->profile.node.argv)
+        sc->profile.node.timeout_us = a->node_timeout_us;
+    return true;
+}
 
 /* A scenario (it has steps, devices or a workload) stands for the profile it names. */
 static bool is_scenario_file(const char *path)
@@ -47,65 +40,65 @@ static bool is_scenario_file(const char *path)
     return scenario;
 }
 
-static bool load_served_profile(const char *text, arena *a, scenario_profile *out, diag *d)
+/* What --profile names. A scenario it loads stays loaded (*sc) for the process's life: the profile's
+ * strings live in it. */
+static bool load_served_profile(const char *text, arena *a, scenario **sc, scenario_profile *out, diag *d)
 {
     if (profile_is_name(text))
-        return profile_load_named(text, "./here.yaml", "scenarios/profiles", (src_pos){ .file = "--profile" }, a, out,
-                                  d);
+        return profile_load_named(text, "./here.yaml", NULL, (src_pos){ .file = "--profile" }, a, out, d);
     if (!is_scenario_file(text))
         return profile_load_file(text, a, out, d);
-    scenario *sc = scenario_load(text, d);
-    if (!sc)
+    if (!(*sc = scenario_load(text, d)))
         return false;
-    *out = sc->profile;
-    /* The profile's strings live in the scenario's arena: keep the scenario for the process's life. */
+    *out = (*sc)->profile;
     return true;
 }
 
-int cmd_node(int argc, char **argv)
+static int node_main(const cli_command *cmd, const cli_args *args)
 {
-    static const struct option OPTIONS[] = {
-        { "profile", required_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *profile_text = NULL;
-    optind = 2;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", OPTIONS, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            profile_text = optarg;
-            break;
-        case 'h':
-            printf("%s\n%s", NODE_USAGE, NODE_HELP);
-            return 0;
-        default:
-            fprintf(stderr, "syncsim node: %s '%s'\n%s",
-                    optopt ? "option needs a value:" : "unknown option", argv[optind - 1], NODE_USAGE);
-            return EXIT_BAD_INPUT;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "syncsim node: unexpected argument '%s'\n%s", argv[optind], NODE_USAGE);
-        return EXIT_BAD_INPUT;
-    }
+    (void)cmd;
     arena a;
     arena_init(&a, 4096);
     scenario_profile p;
     memset(&p, 0, sizeof p);
     profile_defaults(&p.engine);
+    scenario *sc = NULL;
     diag d;
     diag_init(&d);
-    if (profile_text && !load_served_profile(profile_text, &a, &p, &d)) {
+    int status = EXIT_BAD_INPUT;
+    if (args->given[OPT_PROFILE] && !load_served_profile(args->text[OPT_PROFILE], &a, &sc, &p, &d))
         fprintf(stderr, "%s\n", d.message);
-        diag_free(&d);
-        arena_release(&a);
-        return EXIT_BAD_INPUT;
-    }
-    int status = serve_node(&p.engine, stdin, stdout);
+    else
+        status = serve_node(&p.engine, stdin, stdout);
+    scenario_free(sc);
     diag_free(&d);
     arena_release(&a);
     return status;
 }
+
+static const cli_use NODE_OPTIONS[] = {
+    { OPT_PROFILE,
+      "the design to serve: a profile name (found as a scenario's profile: is, from the current directory), a "
+      "profile file, or a scenario file whose profile it takes. Default: the engine's defaults",
+      false },
+    { OPT_NONE, NULL, false },
+};
+
+const cli_command cli_cmd_node = {
+    .name = "node",
+    .operands = "",
+    .operand_noun = "argument",
+    .operands_min = 0,
+    .operands_max = 0,
+    .summary = "serve the built-in engine as one replica over the node protocol",
+    .description =
+        "Serves the built-in engine as one replica over syncsim-node/1 (docs/protocol.md): requests on stdin, "
+        "effects and answers on stdout, one JSON object a line. Its SQLite store lives in the data directory init "
+        "names, so a restarted process recovers what it committed. syncsim starts it, once per replica, when a "
+        "profile's node: or --node names it; every scenario gives the same outcome and trace hash through it as "
+        "in process, which makes it the protocol's own conformance test and a reference for implementers.\n"
+        "Exit codes: 0 after shutdown or the end of input; 1 a malformed request (answered with an error); 2 bad "
+        "usage or a profile that does not load.",
+    .options = NODE_OPTIONS,
+    .main = node_main,
+};

@@ -9,7 +9,7 @@
 #include "cli/pool.h"
 #include "base/buf.h"
 #include "base/json.h"
-#include "cli/sweep.h"
+#include "sim/duration.h"
 #include "sim/verdict.h"
 
 #include <errno.h>
@@ -100,7 +100,7 @@ static _Noreturn void worker_main(int cmd_fd, int res_fd, const pool *p)
     while (read_all(cmd_fd, &job, sizeof job)) {
         if (job.cell >= (uint32_t)p->n_cells)
             break;   /* cannot happen: the parent sends only its own jobs */
-        cJSON *row = sweep_run_seed(p->cells[job.cell], job.seed, p->strict, p->check_determinism);
+        cJSON *row = p->run(p->run_ctx, p->cells[job.cell], &job);
         buf text;
         buf_init(&text);
         json_write(&text, row);
@@ -111,6 +111,8 @@ static _Noreturn void worker_main(int cmd_fd, int res_fd, const pool *p)
         if (!ok)
             break;
     }
+    if (p->worker_exit)
+        p->worker_exit(p->run_ctx);
     _exit(0);
 }
 
@@ -223,6 +225,8 @@ typedef struct progress {
 
 static void progress_show(progress *pr, const run_state *st, bool final)
 {
+    if (!st->p->what)
+        return;
     double now = pool_now_ms();
     uint64_t done = st->done;
     const char *unit = st->p->unit;
@@ -237,7 +241,9 @@ static void progress_show(progress *pr, const run_state *st, bool final)
     pr->last_done = done;
     double elapsed_s = (now - pr->start_ms) / 1000.0;
     double rate = elapsed_s > 0 ? (double)done / elapsed_s : 0.0;
-    double eta = rate > 0 ? (double)(pr->todo - done) / rate : 0.0;
+    double eta_s = rate > 0 ? (double)(pr->todo - done) / rate : 0.0;
+    char eta[DURATION_TEXT_MAX];
+    duration_human((int64_t)(eta_s + 0.5) * 1000000, eta, sizeof eta);
     if (pr->tty) {
         int width = 30;
         int filled = pr->todo ? (int)((double)width * (double)done / (double)pr->todo) : width;
@@ -245,13 +251,13 @@ static void progress_show(progress *pr, const run_state *st, bool final)
         for (int i = 0; i < width; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r\033[K[%s] %llu/%llu %s  %llu failing  %.1f %s/s  %.0fs left", bar,
+        fprintf(stderr, "\r\033[K[%s] %llu/%llu %s  %llu failing  %.1f %s/s  %s left", bar,
                 (unsigned long long)done, (unsigned long long)pr->todo, unit, (unsigned long long)st->failed, rate,
                 unit, eta);
         if (final)
             fputc('\n', stderr);
     } else {
-        fprintf(stderr, "%s: %llu/%llu %s, %llu failing, %.1f %s/s, %.0fs left\n", st->p->what,
+        fprintf(stderr, "%s: %llu/%llu %s, %llu failing, %.1f %s/s, %s left\n", st->p->what,
                 (unsigned long long)done, (unsigned long long)pr->todo, unit, (unsigned long long)st->failed, rate,
                 unit, eta);
     }

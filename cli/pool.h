@@ -2,8 +2,9 @@
  * pool: runs (scenario template, seed) jobs in worker processes and hands
  * each result row back to the parent, with progress on stderr. sweep runs
  * one template over a seed range; grid runs every cell's template over its
- * seeds. Both record rows in the results database (results.h) through the
- * record callback.
+ * seeds; suite runs each scenario file once. What a job does in the worker
+ * is the run callback's; what the parent does with its row, the record
+ * callback's (sweep and grid: a row in the results database, results.h).
  *
  * Invariants:
  *   - a job's row reaches record() only after its run completed, so an
@@ -34,15 +35,23 @@ typedef struct pool_job {
 typedef struct pool {
     const scenario *const *cells;  /* templates by job.cell; workers inherit them across fork */
     int n_cells;
-    bool strict;
-    bool check_determinism;
     int workers;                   /* 1..POOL_WORKERS_MAX; fewer are started when there are fewer jobs */
-    const char *what;              /* progress lines start "<what>: " ("sweep") */
+    const char *what;              /* progress lines start "<what>: " ("sweep"); NULL: no progress */
     const char *unit;              /* what a job is called in progress ("seeds", "runs") */
     /*
+     * Called in a worker for every job: the row to hand back to the parent
+     * (sweep_run_seed's, for sweeps and grids). Never NULL; the pool deletes it.
+     */
+    cJSON *(*run)(void *run_ctx, const scenario *tmpl, const pool_job *job);
+    void *run_ctx;
+    /* Called in a worker before it exits, to release what it kept across jobs (external node
+     * processes kept for reuse); NULL when nothing is kept. */
+    void (*worker_exit)(void *run_ctx);
+    /*
      * Called in the parent for every finished job, in completion order, with
-     * the row sweep_run_seed made (or a crash row). Returns false when the
-     * row could not be recorded; the pool goes on and pool_run returns false.
+     * the row run made (or a crash row: outcome "crash", exit_code 1, finding
+     * the signal). Returns false when the row could not be recorded; the pool
+     * goes on and pool_run returns false.
      */
     bool (*record)(void *ctx, const pool_job *job, const cJSON *row);
     void *ctx;

@@ -14,9 +14,15 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "cli/budget.h"
+#include "cli/commands.h"
+#include "cli/node.h"
+#include "cli/output.h"
+#include "external/external.h"
 #include "cli/pool.h"
 #include "cli/results.h"
 #include "sim/determinism.h"
+#include "sim/duration.h"
 #include "sim/report.h"
 #include "sim/trace.h"
 #include "sim/verdict.h"
@@ -27,8 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define SEEDS_MAX UINT64_C(1000000000)
 
 /* --- one seed -------------------------------------------------------------- */
 
@@ -43,18 +47,22 @@ static void add_classes(cJSON *row, const char *key, vclass_set set)
     buf_free(&b);
 }
 
-cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, bool strict, bool check_determinism)
+cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, const sweep_options *o, external_pool *nodes)
 {
     double start = pool_now_ms();
+    bool strict = o->strict;
     cJSON *row = cJSON_CreateObject();
     char text[32];
     snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
     cJSON_AddStringToObject(row, "seed", text);
     diag d;
     diag_init(&d);
+    run_options opt = { .node_pool = nodes };
+    /* One budget for the seed: drawing its workload, its run and, with --check-determinism, the two more. */
+    budget_arm(&opt, o->timeout_us);
     scenario *sc = scenario_for_seed(tmpl, seed, &d);
     run_result r;
-    bool ran = sc && sim_run(sc, seed, &(run_options){ 0 }, &r, &d);
+    bool ran = sc && sim_run(sc, seed, &opt, &r, &d);
     if (!ran) {
         cJSON_AddStringToObject(row, "outcome", "bad-input");
         cJSON_AddNumberToObject(row, "exit_code", EXIT_BAD_INPUT);
@@ -81,11 +89,15 @@ cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, bool strict, bool che
         }
         if (!first_failure.len && v.n_unmet)
             buf_printf(&first_failure, "unmet: %s\n", v.unmet[0]);
+        if (r.node_failure)
+            buf_printf(&first_failure, "node-failed: %s", r.node_failure);
+        else if (r.not_applicable)
+            buf_printf(&first_failure, "not applicable: %s\n", r.not_applicable);
         char hex[17];
         trace_hash_hex(r.trace_hash, hex);
-        if (check_determinism) {
+        if (o->check_determinism) {
             determinism_report det;
-            if (determinism_check(sc, seed, &det, &d) && !det.same) {
+            if (determinism_check(sc, seed, &opt, &det, &d) && !det.same) {
                 outcome = "nondeterministic";
                 exit_code = EXIT_VIOLATION;
                 buf_clear(&first_failure);
@@ -102,14 +114,36 @@ cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, bool strict, bool che
         cJSON_AddStringToObject(row, "trace_hash", hex);
         cJSON_AddItemToObject(row, "metrics", report_metrics_json(&r));
         cJSON_AddStringToObject(row, "finding", first_failure.data ? first_failure.data : "");
+        cJSON *unmet = cJSON_AddArrayToObject(row, "unmet");
+        for (int i = 0; i < v.n_unmet; i++)
+            cJSON_AddItemToArray(unmet, cJSON_CreateString(v.unmet[i]));
         buf_free(&first_failure);
         verdict_free(&v);
         run_result_free(&r);
     }
+    budget_disarm();
     scenario_free(sc);
     diag_free(&d);
     cJSON_AddNumberToObject(row, "wall_ms", pool_now_ms() - start);
     return row;
+}
+
+/* A worker's external node processes that declared reset, kept across its seeds (docs/protocol.md). */
+static external_pool *worker_nodes;
+
+cJSON *sweep_pool_run(void *ctx, const scenario *tmpl, const pool_job *job)
+{
+    const sweep_options *o = ctx;
+    if (!worker_nodes && !o->fresh_nodes && tmpl->profile.node.argv)
+        worker_nodes = external_pool_new();
+    return sweep_run_seed(tmpl, job->seed, o, worker_nodes);
+}
+
+void sweep_pool_exit(void *ctx)
+{
+    (void)ctx;
+    external_pool_free(worker_nodes);
+    worker_nodes = NULL;
 }
 
 /* --- identity, arguments ------------------------------------------------------ */
@@ -154,28 +188,6 @@ static bool parse_u64(const char *s, size_t len, uint64_t *out)
     return true;
 }
 
-bool sweep_parse_seeds(const char *text, uint64_t *lo, uint64_t *hi)
-{
-    const char *dots = strstr(text, "..");
-    if (!dots)
-        return parse_u64(text, strlen(text), lo) && (*hi = *lo, true) && *lo < (UINT64_C(1) << 63);
-    return parse_u64(text, (size_t)(dots - text), lo) && parse_u64(dots + 2, strlen(dots + 2), hi) && *lo <= *hi &&
-           *hi < (UINT64_C(1) << 63) && *hi - *lo < SEEDS_MAX;
-}
-
-bool sweep_parse_shard(const char *text, int *index, int *count)
-{
-    const char *slash = strchr(text, '/');
-    uint64_t i, n;
-    if (!slash || !parse_u64(text, (size_t)(slash - text), &i) || !parse_u64(slash + 1, strlen(slash + 1), &n))
-        return false;
-    if (n < 1 || n > 100000 || i < 1 || i > n)
-        return false;
-    *index = (int)i;
-    *count = (int)n;
-    return true;
-}
-
 /* --- the sweep --------------------------------------------------------------------- */
 
 typedef struct tally {
@@ -192,7 +204,7 @@ typedef struct sweep_ctx {
     char *key;
     const char *params;
     bool strict;
-    bool check_det;
+    sweep_options run;              /* what each worker's run of a seed needs */
     uint64_t lo, hi;
     int shard_index, shard_count;   /* 1/1 without --shard */
     char shard_text[32];
@@ -298,23 +310,6 @@ static void tally_row(void *ctx, const result_row *row)
     }
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-                fputc(' ', f);   /* XML 1.0 forbids most control characters */
-            else
-                fputc(*s, f);
-        }
-    }
-}
-
 static void replay_command(buf *b, const sweep_ctx *s, uint64_t seed)
 {
     buf_printf(b, "syncsim run %s --seed %llu%s", s->file, (unsigned long long)seed, s->strict ? " --strict" : "");
@@ -327,7 +322,7 @@ static void junit_row(void *ctx, const result_row *row)
         return;
     FILE *f = c->junit;
     fprintf(f, "    <testcase classname=\"");
-    xml_escape(f, c->s->tmpl->name);
+    output_xml_escape(f, c->s->tmpl->name);
     fprintf(f, "\" name=\"seed %llu\" time=\"%.3f\"", (unsigned long long)row->seed, row->wall_ms / 1000.0);
     if (row->exit_code == 0) {
         fprintf(f, "/>\n");
@@ -336,19 +331,19 @@ static void junit_row(void *ctx, const result_row *row)
     bool error = strcmp(row->outcome, "crash") == 0 || strcmp(row->outcome, "bad-input") == 0;
     const char *type = row->failing[0] ? row->failing : row->outcome;
     fprintf(f, ">\n      <%s type=\"", error ? "error" : "failure");
-    xml_escape(f, type);
+    output_xml_escape(f, type);
     fprintf(f, "\" message=\"");
     size_t first = strcspn(row->finding, "\n");
     char *message = xstrndup(row->finding, first);
-    xml_escape(f, message);
+    output_xml_escape(f, message);
     xfree(message);
     fprintf(f, "\">");
-    xml_escape(f, row->finding);
+    output_xml_escape(f, row->finding);
     buf replay;
     buf_init(&replay);
     buf_puts(&replay, "\nreplay: ");
     replay_command(&replay, c->s, row->seed);
-    xml_escape(f, replay.data);
+    output_xml_escape(f, replay.data);
     buf_free(&replay);
     fprintf(f, "</%s>\n    </testcase>\n", error ? "error" : "failure");
 }
@@ -394,13 +389,13 @@ static bool write_junit(const sweep_ctx *s, const char *path, const tally *t)
             (unsigned long long)t->total, (unsigned long long)t->failed, (unsigned long long)(t->crashed + t->bad),
             t->wall_ms / 1000.0);
     fprintf(f, "  <testsuite name=\"");
-    xml_escape(f, s->tmpl->name);
+    output_xml_escape(f, s->tmpl->name);
     fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" time=\"%.3f\">\n", (unsigned long long)t->total,
             (unsigned long long)t->failed, (unsigned long long)(t->crashed + t->bad), t->wall_ms / 1000.0);
     fprintf(f, "    <properties>\n      <property name=\"file\" value=\"");
-    xml_escape(f, s->file);
+    output_xml_escape(f, s->file);
     fprintf(f, "\"/>\n      <property name=\"profile\" value=\"");
-    xml_escape(f, s->tmpl->profile.name);
+    output_xml_escape(f, s->tmpl->profile.name);
     fprintf(f, "\"/>\n      <property name=\"seeds\" value=\"%llu..%llu\"/>\n      <property name=\"shard\" value=\"%s\"/>\n"
                "      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
             (unsigned long long)s->lo, (unsigned long long)s->hi, s->shard_text, s->strict ? "true" : "false");
@@ -459,104 +454,71 @@ static bool write_json_summary(const sweep_ctx *s, const char *path, const tally
     return fclose(f) == 0 && ok;
 }
 
-static int usage(const char *fmt, const char *arg)
+/* The Markdown summary for a CI job's page: totals, failing classes, the failing seeds' replay commands. */
+static bool write_summary(const sweep_ctx *s, const char *path, const tally *t, double elapsed_s)
 {
-    fprintf(stderr, "syncsim: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: syncsim sweep FILE --seeds A..B [-j N] [--shard I/N] [--db results.sqlite]\n"
-                    "                     [--junit F.xml] [--json F.json] [--strict] [--check-determinism]\n");
-    return EXIT_BAD_INPUT;
-}
-
-const char *sweep_option(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] == '\0' && *i + 1 < argc)
-        return argv[++*i];
-    return NULL;
-}
-
-bool sweep_is_option(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
-bool sweep_parse_workers(const char *text, int *workers)
-{
-    uint64_t j;
-    if (!parse_u64(text, strlen(text), &j) || j < 1 || j > POOL_WORKERS_MAX)
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "syncsim: cannot write %s: %s\n", path, strerror(errno));
         return false;
-    *workers = (int)j;
-    return true;
-}
-
-int cmd_sweep(int argc, char **argv)
-{
-    const char *file = NULL, *seeds = NULL, *db_path = NULL, *junit = NULL, *json = NULL, *shard = NULL,
-               *jobs_text = NULL;
-    bool strict = false, check_det = false;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--strict") == 0)
-            strict = true;
-        else if (strcmp(a, "--check-determinism") == 0)
-            check_det = true;
-        else if (sweep_is_option(a, "--seeds")) {
-            if (!(seeds = sweep_option(argc, argv, &i, "--seeds")))
-                return usage("%s needs a range such as 1..1000", "--seeds");
-        } else if (sweep_is_option(a, "--db")) {
-            if (!(db_path = sweep_option(argc, argv, &i, "--db")))
-                return usage("%s needs a file name", "--db");
-        } else if (sweep_is_option(a, "--junit")) {
-            if (!(junit = sweep_option(argc, argv, &i, "--junit")))
-                return usage("%s needs a file name", "--junit");
-        } else if (sweep_is_option(a, "--json")) {
-            if (!(json = sweep_option(argc, argv, &i, "--json")))
-                return usage("%s needs a file name", "--json");
-        } else if (sweep_is_option(a, "--shard")) {
-            if (!(shard = sweep_option(argc, argv, &i, "--shard")))
-                return usage("%s needs I/N, e.g. 2/3", "--shard");
-        } else if (sweep_is_option(a, "-j")) {
-            if (!(jobs_text = sweep_option(argc, argv, &i, "-j")))
-                return usage("%s needs a number of workers", "-j");
-        } else if (strncmp(a, "-j", 2) == 0 && a[2] >= '0' && a[2] <= '9') {
-            jobs_text = a + 2;
-        } else if (a[0] == '-') {
-            return usage("unknown option '%s'", a);
-        } else if (file) {
-            return usage("sweep takes one scenario file; '%s' is a second one", a);
-        } else {
-            file = a;
+    }
+    char took[DURATION_TEXT_MAX];
+    duration_human((int64_t)(elapsed_s * 1e6), took, sizeof took);
+    uint64_t not_passed = t->total - t->passed;
+    fprintf(f, "## syncsim sweep of %s: %s\n\n", s->tmpl->name, not_passed ? "FAILED" : "passed");
+    fprintf(f, "`%s`, profile `%s`%s, seeds %llu..%llu, shard %s: %llu recorded (%llu run now in %s).\n\n", s->file,
+            s->tmpl->profile.name, s->strict ? ", --strict" : "", (unsigned long long)s->lo,
+            (unsigned long long)s->hi, s->shard_text, (unsigned long long)t->total, (unsigned long long)s->ran_now,
+            took);
+    fprintf(f, "| passed | failed | crashed | bad input |\n|---:|---:|---:|---:|\n| %llu | %llu | %llu | %llu |\n\n",
+            (unsigned long long)t->passed, (unsigned long long)t->failed, (unsigned long long)t->crashed,
+            (unsigned long long)t->bad);
+    bool any_class = false;
+    for (int c = 0; c < VC_COUNT; c++) {
+        if (t->by_class[c]) {
+            fprintf(f, "%s`%s` %llu", any_class ? ", " : "Failing seeds by class: ", vclass_name((vclass)c),
+                    (unsigned long long)t->by_class[c]);
+            any_class = true;
         }
     }
-    if (!file)
-        return usage("%s", "sweep needs a scenario file");
-    if (!seeds)
-        return usage("%s", "sweep needs --seeds A..B");
-    sweep_ctx s = { .file = file, .strict = strict, .check_det = check_det, .params = "{}", .shard_index = 1,
-                    .shard_count = 1 };
-    if (!sweep_parse_seeds(seeds, &s.lo, &s.hi))
-        return usage("--seeds needs A..B with A <= B < 2^63 and at most a billion seeds, not '%s'", seeds);
-    if (shard && !sweep_parse_shard(shard, &s.shard_index, &s.shard_count))
-        return usage("--shard needs I/N with 1 <= I <= N, not '%s'", shard);
-    snprintf(s.shard_text, sizeof s.shard_text, "%d/%d", s.shard_index, s.shard_count);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    s.jobs = cpus > 0 ? (int)cpus : 1;
-    if (jobs_text) {
-        if (!sweep_parse_workers(jobs_text, &s.jobs))
-            return usage("-j needs a number of workers from 1 to 256, not '%s'", jobs_text);
+    if (any_class)
+        fprintf(f, ".\n\n");
+    if (t->n_failing_seeds) {
+        fprintf(f, "Failing seeds%s; each replays exactly:\n\n```sh\n", not_passed > 20 ? ", the first 20" : "");
+        for (int i = 0; i < t->n_failing_seeds; i++) {
+            buf replay;
+            buf_init(&replay);
+            replay_command(&replay, s, t->failing_seeds[i]);
+            fprintf(f, "%s\n", replay.data);
+            buf_free(&replay);
+        }
+        fprintf(f, "```\n");
     }
+    return output_close(f, path);
+}
+
+static int sweep_main(const cli_command *cmd, const cli_args *a)
+{
+    (void)cmd;
+    const char *file = a->operands[0], *db_path = a->text[OPT_DB], *junit = a->text[OPT_JUNIT],
+               *json = a->text[OPT_JSON], *summary = a->text[OPT_SUMMARY];
+    sweep_ctx s = { .file = file, .params = "{}", .lo = a->seeds_lo, .hi = a->seeds_hi,
+                    .shard_index = a->shard_index, .shard_count = a->shard_count, .jobs = a->jobs,
+                    .run = { .strict = a->given[OPT_STRICT], .check_determinism = a->given[OPT_CHECK_DETERMINISM],
+                             .timeout_us = a->timeout_us, .fresh_nodes = a->given[OPT_FRESH_NODES] } };
+    s.strict = s.run.strict;
+    snprintf(s.shard_text, sizeof s.shard_text, "%d/%d", s.shard_index, s.shard_count);
+    /* The CI files are checked before the sweep, which may take hours. */
+    if ((junit && !output_writable(junit)) || (json && !output_writable(json)) ||
+        (summary && !output_writable(summary)))
+        return EXIT_BAD_INPUT;
 
     diag d;
     diag_init(&d);
     scenario *tmpl = scenario_load(file, &d);
-    if (!tmpl) {
+    if (!tmpl || !node_apply_options(tmpl, a, &d)) {
         fprintf(stderr, "%s\n", d.message);
+        scenario_free(tmpl);
         diag_free(&d);
         return EXIT_BAD_INPUT;
     }
@@ -610,8 +572,9 @@ int cmd_sweep(int argc, char **argv)
         for (uint64_t i = 0; i < n_todo; i++)
             jobs[i] = (pool_job){ .cell = 0, .seed = todo[i] };
         const scenario *cells[] = { tmpl };
-        pool p = { .cells = cells, .n_cells = 1, .strict = s.strict, .check_determinism = s.check_det,
-                   .workers = s.jobs, .what = "sweep", .unit = "seeds", .record = record_job, .ctx = &s };
+        pool p = { .cells = cells, .n_cells = 1, .workers = s.jobs, .what = "sweep", .unit = "seeds",
+                   .run = sweep_pool_run, .run_ctx = &s.run, .worker_exit = sweep_pool_exit, .record = record_job,
+                   .ctx = &s };
         double start = pool_now_ms();
         bool ok = pool_run(&p, jobs, n_todo);
         double elapsed_s = (pool_now_ms() - start) / 1000.0;
@@ -626,10 +589,12 @@ int cmd_sweep(int argc, char **argv)
             code = EXIT_BAD_INPUT;
         }
         tally *t = &sum.t;
-        printf("sweep  %s (%s), profile %s%s\n", tmpl->name, file, tmpl->profile.name, strict ? ", strict" : "");
-        printf("seeds  %llu..%llu, shard %s: %llu recorded, %llu run now in %.1fs (%.1f seeds/s, %d worker%s)\n",
+        printf("sweep  %s (%s), profile %s%s\n", tmpl->name, file, tmpl->profile.name, s.strict ? ", strict" : "");
+        char took[DURATION_TEXT_MAX];
+        duration_human((int64_t)(elapsed_s * 1e6), took, sizeof took);
+        printf("seeds  %llu..%llu, shard %s: %llu recorded, %llu run now in %s (%.1f seeds/s, %d worker%s)\n",
                (unsigned long long)s.lo, (unsigned long long)s.hi, s.shard_text, (unsigned long long)t->total,
-               (unsigned long long)s.ran_now, elapsed_s, elapsed_s > 0 ? (double)s.ran_now / elapsed_s : 0.0, s.jobs,
+               (unsigned long long)s.ran_now, took, elapsed_s > 0 ? (double)s.ran_now / elapsed_s : 0.0, s.jobs,
                s.jobs == 1 ? "" : "s");
         printf("result %llu passed, %llu failed, %llu crashed, %llu bad input\n", (unsigned long long)t->passed,
                (unsigned long long)t->failed, (unsigned long long)t->crashed, (unsigned long long)t->bad);
@@ -663,6 +628,8 @@ int cmd_sweep(int argc, char **argv)
         if (junit && !write_junit(&s, junit, t))
             code = EXIT_BAD_INPUT;
         if (json && !write_json_summary(&s, json, t))
+            code = EXIT_BAD_INPUT;
+        if (summary && !write_summary(&s, summary, t, elapsed_s))
             code = EXIT_BAD_INPUT;
     }
     xfree(todo);
@@ -705,3 +672,83 @@ int cmd_merge(int argc, char **argv)
     results_close(out);
     return code;
 }
+
+/* merge keeps its own reading of argv (cmd_merge); the table gives it --help and the usage. */
+static int merge_main(const cli_command *cmd, const cli_args *a)
+{
+    (void)cmd;
+    static char program[] = "syncsim", command[] = "merge";
+    char **argv = xcalloc((size_t)a->n_operands + 3, sizeof *argv);
+    argv[0] = program;
+    argv[1] = command;
+    for (int i = 0; i < a->n_operands; i++)
+        argv[i + 2] = a->operands[i];
+    int code = cmd_merge(a->n_operands + 2, argv);
+    xfree(argv);
+    return code;
+}
+
+static const cli_use SWEEP_OPTIONS[] = {
+    { OPT_SEEDS, "the seeds to run, A..B inclusive (or one seed N)", true },
+    { OPT_JOBS, "run the seeds in N worker processes (default: the number of cores)", false },
+    { OPT_SHARD,
+      "this machine's share: the seeds at positions I-1, I-1+N, ... of the range, so N jobs split one sweep exactly "
+      "(merge combines their databases)",
+      false },
+    { OPT_DB,
+      "record one row per seed in this SQLite file (default: in memory); a killed sweep run again with the same "
+      "--db resumes where it stopped",
+      false },
+    { OPT_JUNIT, "write JUnit XML: one test case per seed, failures with the witness and the replay command", false },
+    { OPT_JSON, "write the totals and one entry per seed as JSON", false },
+    { OPT_SUMMARY, "write a Markdown summary for a CI job's page: totals, failing classes, replay commands", false },
+    { OPT_STRICT,
+      "judge every seed under --strict: fail on every class but superseded and overwritten-concurrent (a separate "
+      "set of rows in --db)",
+      false },
+    { OPT_CHECK_DETERMINISM,
+      "run each seed twice more and compare event by event; a seed whose runs differ is recorded as nondeterministic",
+      false },
+    { OPT_TIMEOUT,
+      "a wall-clock budget for each seed's run; a seed past it is recorded as bad input with a bound error. "
+      "Default: none",
+      false },
+    { OPT_NODE, NODE_HELP, false },
+    { OPT_NODE_TIMEOUT, NODE_TIMEOUT_HELP, false },
+    { OPT_FRESH_NODES, FRESH_NODES_HELP, false },
+    { OPT_NONE, NULL, false },
+};
+
+const cli_command cli_cmd_sweep = {
+    .name = "sweep",
+    .operands = "FILE",
+    .operand_noun = "scenario file",
+    .operands_min = 1,
+    .operands_max = 1,
+    .summary = "run many seeds of a scenario in worker processes, into a results database",
+    .description =
+        "Runs the scenario FILE once for every seed of --seeds, in -j N worker processes, and records one row per "
+        "seed in the results database. A sweep killed or interrupted and run again with the same --db resumes: "
+        "completed seeds are not run again. It ends with the totals, the failing classes and, for each failing "
+        "seed, the command that replays it.\n"
+        "Exit codes: 0 every seed passed; 1 a seed failed or crashed; 2 bad input or usage; 130 interrupted.",
+    .options = SWEEP_OPTIONS,
+    .main = sweep_main,
+};
+
+static const cli_use MERGE_OPTIONS[] = {
+    { OPT_NONE, NULL, false },
+};
+
+const cli_command cli_cmd_merge = {
+    .name = "merge",
+    .operands = "OUT.sqlite IN.sqlite...",
+    .operand_noun = "results database",
+    .operands_min = 2,
+    .operands_max = -1,
+    .summary = "combine shards' results databases",
+    .description = "Copies every row of the IN results databases that OUT lacks into OUT (created when missing): a "
+                   "seed already present is kept once, so shards of one sweep or grid merge into the whole.",
+    .options = MERGE_OPTIONS,
+    .main = merge_main,
+};

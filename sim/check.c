@@ -100,8 +100,8 @@ static void describe_write(const checker *c, buf *b, write_id w)
     const hist_record *r = &c->in->h->records[wr->record];
     buf_printf(b, "%s %s %s", name, op_kind_name(wr->op), r->key);
     describe_values(b, wr);
-    duration_format(wr->true_us, at, sizeof at);
-    duration_format(wr->skew_us, skew, sizeof skew);
+    duration_human(wr->true_us, at, sizeof at);
+    duration_human(wr->skew_us, skew, sizeof skew);
     timestamp_format(wr->local_us, stamp, sizeof stamp);
     buf_printf(b, " at t=%s (%s clock %s, skew %s%s", at, scenario_node_name(sc, wr->node), stamp,
                wr->skew_us > 0 ? "+" : "", skew);
@@ -1076,7 +1076,7 @@ void check_run(const check_input *in, check_result *out)
         check_references(&c);
     } else {
         char bound[DURATION_TEXT_MAX];
-        duration_format(in->deadline_us - in->heal_us, bound, sizeof bound);
+        duration_human(in->deadline_us - in->heal_us, bound, sizeof bound);
         char summary[256];
         snprintf(summary, sizeof summary, "sync did not settle within %s of the final heal", bound);
         add_finding(&c, VC_NO_QUIESCENCE, NULL, WRITE_NONE, WRITE_NONE, -1, summary,

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Line `index` (0-based) of a trace produced by a fresh run, or NULL. */
-static char *trace_line(const scenario *sc, uint64_t seed, uint64_t index, diag *d)
+static char *trace_line(const scenario *sc, uint64_t seed, const run_options *limits, uint64_t index, diag *d)
 {
     char *text = NULL;
     size_t len = 0;
@@ -20,6 +20,11 @@ static char *trace_line(const scenario *sc, uint64_t seed, uint64_t index, diag 
     if (!f)
         return NULL;
     run_options opt = { .trace_out = f };
+    if (limits) {
+        opt.events_max = limits->events_max;
+        opt.cancel = limits->cancel;
+        opt.cancel_bound = limits->cancel_bound;
+    }
     run_result r;
     bool ok = sim_run(sc, seed, &opt, &r, d);
     run_result_free(&r);
@@ -39,10 +44,16 @@ static char *trace_line(const scenario *sc, uint64_t seed, uint64_t index, diag 
     return line;
 }
 
-bool determinism_check(const scenario *sc, uint64_t seed, determinism_report *out, diag *d)
+bool determinism_check(const scenario *sc, uint64_t seed, const run_options *limits, determinism_report *out,
+                       diag *d)
 {
     memset(out, 0, sizeof *out);
     run_options opt = { .keep_event_hashes = true };
+    if (limits) {
+        opt.events_max = limits->events_max;
+        opt.cancel = limits->cancel;
+        opt.cancel_bound = limits->cancel_bound;
+    }
     run_result a, b;
     if (!sim_run(sc, seed, &opt, &a, d)) {
         run_result_free(&a);
@@ -64,8 +75,8 @@ bool determinism_check(const scenario *sc, uint64_t seed, determinism_report *ou
     run_result_free(&b);
     if (!out->same) {
         out->first_diff = i;
-        out->first_run_line = trace_line(sc, seed, i, d);
-        out->second_run_line = trace_line(sc, seed, i, d);
+        out->first_run_line = trace_line(sc, seed, limits, i, d);
+        out->second_run_line = trace_line(sc, seed, limits, i, d);
     }
     return true;
 }

@@ -8,6 +8,7 @@
 #define SIM_DETERMINISM_H
 
 #include "sim/scenario.h"
+#include "sim/world.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +22,13 @@ typedef struct determinism_report {
     char *second_run_line;
 } determinism_report;
 
-bool determinism_check(const scenario *sc, uint64_t seed, determinism_report *out, diag *d);
+/*
+ * Runs sc with seed twice (and twice more with traces when they differ).
+ * limits, when not NULL, lends every run its bounds: events_max and the
+ * cancel flag (--timeout). False with d set when a run fails or a bound is hit.
+ */
+bool determinism_check(const scenario *sc, uint64_t seed, const run_options *limits, determinism_report *out,
+                       diag *d);
 void determinism_report_free(determinism_report *r);
 
 #endif

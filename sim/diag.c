@@ -84,6 +84,21 @@ void diag_error(diag *d, src_pos pos, const char *fmt, ...)
     d->message = buf_take(&b);
 }
 
+void diag_append(diag *d, const char *fmt, ...)
+{
+    if (!d->message)
+        return;
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, d->message);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    xfree(d->message);
+    d->message = buf_take(&b);
+}
+
 /* Optimal string alignment distance: insertions, deletions, substitutions and
  * transpositions of neighbours each cost one ("medain" is one edit from "median"). */
 static int edit_distance(const char *a, const char *b)

@@ -23,6 +23,9 @@ void diag_free(diag *d);
 bool diag_failed(const diag *d);
 /* Record an error (the first one wins; later calls are ignored). */
 void diag_error(diag *d, src_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Add text to the end of the recorded error (after its source excerpt), e.g. notes
+ * on what was searched. Does nothing when no error is recorded. */
+void diag_append(diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Record a complete, already formatted message. */
 void diag_set_message(diag *d, const char *message);
 

@@ -158,6 +158,40 @@ char *duration_format(int64_t us, char *out, size_t cap)
     return out;
 }
 
+/* us rounded to the nearest multiple of step (halves away from zero); us >= 0. */
+static uint64_t round_to(uint64_t us, uint64_t step)
+{
+    return (us + step / 2) / step * step;
+}
+
+char *duration_human(int64_t us, char *out, size_t cap)
+{
+    uint64_t left = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    const char *sign = us < 0 ? "-" : "";
+    const uint64_t MS = 1000, S = 1000000, MIN = 60 * S, HOUR = 3600 * S, DAY = 86400 * S;
+    /*
+     * About three significant figures, as a person writes a duration: below
+     * 10ms and 10s one decimal of the unit (2.5ms, 1.5s); above that whole
+     * units, then two units at most (2m40s, 1h30m, 3d4h), each step rounded
+     * to the smaller unit. Every result parses back (duration_parse).
+     */
+    uint64_t step = left < MS ? 1 : left < 10 * MS ? 100 : left < S ? MS : left < 10 * S ? 100 * MS
+                  : left < HOUR ? S : left < DAY ? MIN : HOUR;
+    uint64_t v = round_to(left, step);
+    if (step == 100 && v < 10 * MS && v % MS) {
+        snprintf(out, cap, "%s%llu.%llums", sign, (unsigned long long)(v / MS), (unsigned long long)(v % MS / 100));
+        return out;
+    }
+    if (step == 100 * MS && v < 10 * S && v % S) {
+        snprintf(out, cap, "%s%llu.%llus", sign, (unsigned long long)(v / S), (unsigned long long)(v % S / (100 * MS)));
+        return out;
+    }
+    char exact[DURATION_TEXT_MAX];
+    duration_format((int64_t)v, exact, sizeof exact);
+    snprintf(out, cap, "%s%s", v ? sign : "", exact);
+    return out;
+}
+
 /* Days since 1970-01-01 to civil date (proleptic Gregorian), H. Hinnant's algorithm. */
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {

@@ -770,7 +770,106 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Collect profile names in dir/profiles for a suggestion. */
+bool profile_is_name(const char *text)
+{
+    if (!*text)
+        return false;
+    for (const char *p = text; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+/* --- where names are looked up ------------------------------------------------------ */
+
+#define PLACES_MAX 64
+
+/* The places after a scenario's own, as the command line set them (profile_search_set); owned. */
+static struct {
+    char *dir;
+    char *origin;
+} configured[PLACES_MAX];
+static int n_configured;
+static char *configured_note;
+
+void profile_search_set(const profile_place *places, int n, const char *note)
+{
+    for (int i = 0; i < n_configured; i++) {
+        xfree(configured[i].dir);
+        xfree(configured[i].origin);
+    }
+    n_configured = 0;
+    for (int i = 0; i < n && n_configured < PLACES_MAX; i++) {
+        configured[n_configured].dir = xstrdup(places[i].dir);
+        configured[n_configured].origin = xstrdup(places[i].origin);
+        n_configured++;
+    }
+    xfree(configured_note);
+    configured_note = note ? xstrdup(note) : NULL;
+}
+
+/* The directories a name is looked up in, in order, each once. */
+typedef struct places {
+    profile_place at[PLACES_MAX + 40];
+    int n;
+} places;
+
+static void add_place(places *p, const char *dir, const char *origin, arena *a)
+{
+    char resolved[PATH_MAX];
+    const char *key = realpath(dir, resolved) ? arena_strdup(a, resolved) : dir;
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->at[i].dir, key) == 0)
+            return;
+    if (p->n < (int)(sizeof p->at / sizeof p->at[0]))
+        p->at[p->n++] = (profile_place){ key, origin };
+}
+
+/*
+ * profiles/ beside near_path and in each directory above it, then also_dir,
+ * then the configured places. The scenario's own folders come first so a
+ * corpus can shadow an installed profile of the same name.
+ */
+static void search_places(const char *near_path, const char *also_dir, arena *a, places *p)
+{
+    p->n = 0;
+    char resolved[PATH_MAX];
+    if (realpath(path_dir(a, near_path), resolved)) {
+        char *dir = arena_strdup(a, resolved);
+        for (int level = 0; level < 32; level++) {
+            char *profiles = arena_printf(a, "%s/profiles", strcmp(dir, "/") == 0 ? "" : dir);
+            if (path_is_dir(profiles))
+                add_place(p, profiles, level == 0 ? "beside the file" : "above the file", a);
+            if (strcmp(dir, "/") == 0)
+                break;
+            dir = path_dir(a, dir);
+        }
+    }
+    if (also_dir)
+        add_place(p, also_dir, "beside the base scenario's profile", a);
+    for (int i = 0; i < n_configured; i++)
+        add_place(p, configured[i].dir, configured[i].origin, a);
+}
+
+static const char *find_in(const places *p, const char *name, arena *a)
+{
+    for (int i = 0; i < p->n; i++) {
+        char *path = arena_printf(a, "%s/%s.yaml", p->at[i].dir, name);
+        if (path_is_file(path))
+            return path;
+    }
+    return NULL;
+}
+
+const char *profile_find(const char *name, const char *near_path, const char *also_dir, arena *a)
+{
+    places p;
+    search_places(near_path, also_dir, a, &p);
+    return find_in(&p, name, a);
+}
+
+/* Collect profile names in dir for the error, at most max in all. */
 static int list_profiles(const char *dir, arena *a, const char **names, int max, int count)
 {
     DIR *dh = opendir(dir);
@@ -786,58 +885,48 @@ static int list_profiles(const char *dir, arena *a, const char **names, int max,
     return count;
 }
 
-bool profile_is_name(const char *text)
-{
-    if (!*text)
-        return false;
-    for (const char *p = text; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-              *p == '_'))
-            return false;
-    return true;
-}
-
 bool profile_load_named(const char *name, const char *near_path, const char *also_dir, src_pos pos, arena *a,
                         scenario_profile *out, diag *d)
 {
-    const char *searched[40];
-    int n_searched = 0;
-    /* profiles/<name>.yaml beside near_path, then in each ancestor directory. */
-    char resolved[PATH_MAX];
-    if (realpath(path_dir(a, near_path), resolved)) {
-        char *dir = arena_strdup(a, resolved);
-        for (int level = 0; level < 32; level++) {
-            char *profiles = arena_printf(a, "%s/profiles", strcmp(dir, "/") == 0 ? "" : dir);
-            if (path_is_dir(profiles)) {
-                searched[n_searched++] = profiles;
-                char *path = arena_printf(a, "%s/%s.yaml", profiles, name);
-                if (path_is_file(path))
-                    return profile_load_file(path, a, out, d);
-            }
-            if (strcmp(dir, "/") == 0)
-                break;
-            dir = path_dir(a, dir);
-        }
-    }
-    if (also_dir) {
-        searched[n_searched++] = also_dir;
-        char *path = arena_printf(a, "%s/%s.yaml", also_dir, name);
-        if (path_is_file(path))
-            return profile_load_file(path, a, out, d);
-    }
-    const char *names[256];
+    places p;
+    search_places(near_path, also_dir, a, &p);
+    const char *path = find_in(&p, name, a);
+    if (path)
+        return profile_load_file(path, a, out, d);
+
+    /* Unknown: say where we looked and what is there. */
+    const char *names[512];
     int n_names = 0;
-    for (int i = 0; i < n_searched; i++)
-        n_names = list_profiles(searched[i], a, names, 256, n_names);
-    /* readdir order varies between file systems; sort so the suggestion does not. */
+    for (int i = 0; i < p.n; i++)
+        n_names = list_profiles(p.at[i].dir, a, names, 512, n_names);
+    /* readdir order varies between file systems; sort so the message does not. */
     qsort(names, (size_t)n_names, sizeof names[0], compare_names);
-    const char *hint = diag_suggest(name, names, n_names);
+    int n_unique = 0;
+    for (int i = 0; i < n_names; i++)
+        if (n_unique == 0 || strcmp(names[n_unique - 1], names[i]) != 0)
+            names[n_unique++] = names[i];
+    const char *hint = diag_suggest(name, names, n_unique);
     if (hint)
         diag_error(d, pos, "unknown profile '%s'; did you mean '%s'?", name, hint);
-    else if (n_searched)
-        diag_error(d, pos, "unknown profile '%s': no %s.yaml in %s", name, name, searched[0]);
+    else if (p.n)
+        diag_error(d, pos, "unknown profile '%s': no %s.yaml in %s%s", name, name,
+                   p.n == 1 ? "the one place searched" : "any of the places searched", p.n == 1 ? "" : " (in order)");
     else
-        diag_error(d, pos, "unknown profile '%s': no profiles/ directory beside %s or above it", name, near_path);
+        diag_error(d, pos, "unknown profile '%s': no profiles/ directory beside %s or above it, and no other place "
+                           "to look", name, near_path);
+    if (p.n) {
+        diag_append(d, "\n  searched:");
+        for (int i = 0; i < p.n; i++)
+            diag_append(d, "\n    %s  (%s%s)", p.at[i].dir, p.at[i].origin,
+                        path_is_dir(p.at[i].dir) ? "" : "; no such directory");
+        diag_append(d, "\n  profiles there:");
+        for (int i = 0; i < n_unique; i++)
+            diag_append(d, "%s%s", i ? ", " : " ", names[i]);
+        if (n_unique == 0)
+            diag_append(d, " none");
+    }
+    if (configured_note)
+        diag_append(d, "\n  %s", configured_note);
     return false;
 }
 

@@ -66,8 +66,8 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     fprintf(out, "scenario  %s (%s)\n", sc->name, sc->path);
     fprintf(out, "profile   %s, seed %llu%s\n", sc->profile.name, (unsigned long long)r->seed,
             strict ? ", strict" : "");
-    fprintf(out, "writes    %llu by %d device%s", (unsigned long long)m->writes, sc->n_devices,
-            sc->n_devices == 1 ? "" : "s");
+    fprintf(out, "writes    %llu by %d device%s", (unsigned long long)m->writes, m->devices_writing,
+            m->devices_writing == 1 ? "" : "s");
     if (m->writes_refused)
         fprintf(out, ", %llu refused", (unsigned long long)m->writes_refused);
     fprintf(out, "; %llu conflict%s", (unsigned long long)m->conflicts, m->conflicts == 1 ? "" : "s");
@@ -88,10 +88,10 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     } else {
         if (r->quiesced)
             fprintf(out, "settled   %s after the final heal at t=%s\n",
-                    duration_format(m->quiesced_us - m->heal_us, a, sizeof a),
-                    duration_format(m->heal_us, b, sizeof b));
+                    duration_human(m->quiesced_us - m->heal_us, a, sizeof a),
+                    duration_human(m->heal_us, b, sizeof b));
         else
-            fprintf(out, "settled   no: still busy at t=%s\n", duration_format(m->end_us, a, sizeof a));
+            fprintf(out, "settled   no: still busy at t=%s\n", duration_human(m->end_us, a, sizeof a));
         fprintf(out, "outcomes  %llu kept, %llu superseded, %llu overwritten-concurrent (of %llu writes)\n",
                 (unsigned long long)r->check.writes_kept, (unsigned long long)r->check.counts[VC_SUPERSEDED],
                 (unsigned long long)r->check.counts[VC_OVERWRITTEN_CONCURRENT],
@@ -106,7 +106,12 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
                        : v->exit_code == EXIT_NODE_FAILED ? "FAIL (node)"
                        : v->exit_code == EXIT_BAD_INPUT   ? "NOT APPLICABLE"
                                                           : "FAIL";
-    fprintf(out, "result    %s: %s (exit %d)\n", word, v->outcome, v->exit_code);
+    fprintf(out, "result    %s: %s (exit %d)", word, v->outcome, v->exit_code);
+    /* A pass that refused writes tested less than it seems: say so where the verdict is read. */
+    if (m->writes_refused)
+        fprintf(out, ", %llu write%s refused (the first, %s)", (unsigned long long)m->writes_refused,
+                m->writes_refused == 1 ? "" : "s", m->first_refusal ? m->first_refusal : "?");
+    fputc('\n', out);
     char hex[17];
     trace_hash_hex(r->trace_hash, hex);
     fprintf(out, "trace-hash: %s\n", hex);
@@ -126,7 +131,12 @@ cJSON *report_metrics_json(const run_result *r)
     const run_metrics *m = &r->metrics;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "writes", (double)m->writes);
+    cJSON_AddNumberToObject(o, "devices_writing", m->devices_writing);
     cJSON_AddNumberToObject(o, "writes_refused", (double)m->writes_refused);
+    if (m->first_refusal)
+        cJSON_AddStringToObject(o, "first_refusal", m->first_refusal);
+    else
+        cJSON_AddNullToObject(o, "first_refusal");
     cJSON_AddNumberToObject(o, "writes_rejected", (double)m->writes_rejected);
     cJSON_AddNumberToObject(o, "writes_dropped", (double)m->writes_dropped);
     cJSON_AddNumberToObject(o, "conflicts", (double)m->conflicts);

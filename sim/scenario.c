@@ -1182,6 +1182,29 @@ static bool load_root(loader *L, struct fy_node *root)
     if (steps && !load_steps(L, steps, &step_cap))
         return false;
     scenario_sort_steps(sc);
+    /*
+     * end: keeps the timeline running past its last step; one before it would
+     * be silently ignored (the final heal waits for the last step), which
+     * hides a mistake in the file.
+     */
+    if ((v = yaml_get(root, "end"))) {
+        char end[DURATION_TEXT_MAX], last[DURATION_TEXT_MAX];
+        const step *final = sc->n_steps ? &sc->steps[sc->n_steps - 1] : NULL;
+        if (final && sc->end_us < final->at_us) {
+            diag_error(L->d, pos_of(L, v), "end: %s is earlier than the last step, at %s (line %d); end: can only "
+                       "keep the timeline running after its last step",
+                       duration_format(sc->end_us, end, sizeof end), duration_format(final->at_us, last, sizeof last),
+                       final->pos.line);
+            return false;
+        }
+        if (sc->has_workload && sc->end_us < sc->workload.duration_us) {
+            diag_error(L->d, pos_of(L, v), "end: %s is earlier than the workload's duration: %s; end: can only "
+                       "keep the timeline running after it",
+                       duration_format(sc->end_us, end, sizeof end),
+                       duration_format(sc->workload.duration_us, last, sizeof last));
+            return false;
+        }
+    }
     sc->expect.quiesce_within_us = SCENARIO_DEFAULT_QUIESCE_US;
     if ((v = yaml_get(root, "expect")) && !load_expect(L, v))
         return false;

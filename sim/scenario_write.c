@@ -1,7 +1,8 @@
 /*
  * scenario_write: a scenario with explicit steps back to YAML that
- * scenario_load reads into the same scenario. The profile is written inline
- * so the file stands alone (a bug report attachment, a regression test).
+ * scenario_load reads into the same scenario. The profile is named when the
+ * caller can name it (shrink: the profile file the scenario used), else
+ * written inline so the file stands alone.
  * Strings are plain where YAML would read them back as the same string,
  * double-quoted (with JSON escapes, which YAML shares) otherwise.
  */
@@ -393,7 +394,7 @@ static void put_step(buf *b, const scenario *sc, const step *s)
     buf_puts(b, " }\n");
 }
 
-void scenario_write(const scenario *sc, const char *header, buf *b)
+void scenario_write(const scenario *sc, const char *header, const char *profile_ref, buf *b)
 {
     if (header) {
         /* Each header line as a comment. */
@@ -414,7 +415,13 @@ void scenario_write(const scenario *sc, const char *header, buf *b)
         buf_put_json_string(b, sc->description);
         buf_putc(b, '\n');
     }
-    put_profile(b, &sc->profile);
+    if (profile_ref) {
+        buf_puts(b, "profile: ");
+        put_string(b, profile_ref);
+        buf_putc(b, '\n');
+    } else {
+        put_profile(b, &sc->profile);
+    }
     if (sc->has_seed)
         buf_printf(b, "seed: %llu\n", (unsigned long long)sc->seed);
     buf_puts(b, "network: ");

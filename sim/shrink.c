@@ -367,20 +367,104 @@ static bool pass_clocks(shrinker *k, state *trial)
     return changed;
 }
 
+/*
+ * Which steps' order can change a run: two that act on a common device, or
+ * one that acts on the server (a server clock step touches every exchange)
+ * and any other. Steps on different devices may share an instant.
+ */
+/*
+ * The earliest times steps may move to, step by step in timeline order: no
+ * earlier than any kept step before, and a second after every one whose
+ * order with it matters. So a compressed timeline never puts two such steps
+ * at one instant, where only their order in the file would tell them apart.
+ */
+typedef struct order_floor {
+    int64_t *last_us;          /* by base node index: the latest kept step acting on it; -1 none */
+    int64_t last_any_us;       /* the latest kept step; -1 none */
+    int64_t last_server_us;    /* the latest kept step acting on the server; -1 none */
+} order_floor;
+
+static void floor_init(order_floor *f, const scenario *base)
+{
+    f->last_us = xmalloc((size_t)(base->n_devices + 1) * sizeof *f->last_us);
+    for (int n = 0; n <= base->n_devices; n++)
+        f->last_us[n] = -1;
+    f->last_any_us = f->last_server_us = -1;
+}
+
+static void floor_free(order_floor *f)
+{
+    xfree(f->last_us);
+}
+
+static int64_t later(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The earliest time st may take after the steps added so far. */
+static int64_t floor_of(const order_floor *f, const step *st)
+{
+    int64_t lo = later(0, f->last_any_us);
+    if (f->last_server_us >= 0)
+        lo = later(lo, f->last_server_us + SEC);
+    for (int x = 0; x < st->n_nodes; x++) {
+        if (st->nodes[x] == NODE_SERVER && f->last_any_us >= 0)
+            lo = later(lo, f->last_any_us + SEC);
+        else if (st->nodes[x] != NODE_SERVER && f->last_us[st->nodes[x]] >= 0)
+            lo = later(lo, f->last_us[st->nodes[x]] + SEC);
+    }
+    return lo;
+}
+
+static void floor_add(order_floor *f, const step *st, int64_t at_us)
+{
+    f->last_any_us = later(f->last_any_us, at_us);
+    for (int x = 0; x < st->n_nodes; x++) {
+        if (st->nodes[x] == NODE_SERVER)
+            f->last_server_us = later(f->last_server_us, at_us);
+        else
+            f->last_us[st->nodes[x]] = later(f->last_us[st->nodes[x]], at_us);
+    }
+}
+
+/* Whether trial puts a step below its floor that cur did not (cur may keep ties the scenario came with). */
+static bool breaks_order(const shrinker *k, const state *trial)
+{
+    order_floor ft, fc;
+    floor_init(&ft, k->base);
+    floor_init(&fc, k->base);
+    bool broken = false;
+    for (int i = 0; i < k->base->n_steps && !broken; i++) {
+        if (!trial->keep_step[i])
+            continue;
+        const step *st = &k->base->steps[i];
+        broken = trial->at_us[i] < floor_of(&ft, st) && k->cur.at_us[i] >= floor_of(&fc, st);
+        floor_add(&ft, st, trial->at_us[i]);
+        floor_add(&fc, st, k->cur.at_us[i]);
+    }
+    floor_free(&ft);
+    floor_free(&fc);
+    return broken;
+}
+
 /* Bring each step as early as it can go after the one before it (shorter spans, fewer idle hours). */
 static bool pass_time(shrinker *k, state *trial)
 {
     bool changed = false;
     int64_t prev = 0;
+    order_floor floor;
+    floor_init(&floor, k->base);
     for (int i = 0; i < k->base->n_steps; i++) {
         if (!k->cur.keep_step[i])
             continue;
         int64_t at = k->cur.at_us[i];
-        const int64_t candidates[] = { prev, prev + SEC, prev + 10 * SEC, prev + 60 * SEC, prev + (at - prev) / 2,
+        int64_t lo = floor_of(&floor, &k->base->steps[i]);
+        const int64_t candidates[] = { lo, prev + SEC, prev + 10 * SEC, prev + 60 * SEC, prev + (at - prev) / 2,
                                        at / SEC * SEC };
         for (size_t c = 0; c < sizeof candidates / sizeof candidates[0]; c++) {
             int64_t t = candidates[c];
-            if (t >= at || t < prev)
+            if (t >= at || t < lo)
                 continue;
             trial->at_us[i] = t;
             if (attempt(k, trial)) {
@@ -389,7 +473,9 @@ static bool pass_time(shrinker *k, state *trial)
             }
         }
         prev = k->cur.at_us[i];
+        floor_add(&floor, &k->base->steps[i], prev);
     }
+    floor_free(&floor);
     if (changed)
         note(k, "timeline compressed");
     return changed;
@@ -420,6 +506,10 @@ static bool pass_shift(shrinker *k, state *trial)
             for (int j = 0; j < k->base->n_steps; j++)
                 if (k->cur.keep_step[j] && k->cur.at_us[j] >= at)
                     trial->at_us[j] = k->cur.at_us[j] - delta;
+            if (breaks_order(k, trial)) {   /* distinct times where order matters stay distinct */
+                state_copy(trial, &k->cur, k->base);
+                continue;
+            }
             if (attempt(k, trial)) {
                 best = new_gap;
                 changed = true;
@@ -530,7 +620,8 @@ bool shrink_scenario(const scenario *tmpl, const shrink_options *opt, shrink_res
     }
 
     out->minimal = build(&k, &k.cur);
-    out->minimal->has_seed = !k.cur.seedless;
+    /* Always the seed it was shrunk with, seedless or not: the file's own seed: replays the run verified. */
+    out->minimal->has_seed = true;
     out->minimal->seed = opt->seed;
     out->target = (vclass)target;
     out->failing = failing_classes(&k, &k.cur);
@@ -552,8 +643,8 @@ bool shrink_scenario(const scenario *tmpl, const shrink_options *opt, shrink_res
                    "timeline from %s to %s; %s.",
                k.runs, out->hit_bound ? " (stopped at the bound on runs)" : "", out->devices_after,
                out->devices_before, out->steps_after, out->steps_before, out->fields_removed,
-               out->fields_removed == 1 ? "" : "s", duration_format(out->span_before_us, before, sizeof before),
-               duration_format(out->span_after_us, after, sizeof after),
+               out->fields_removed == 1 ? "" : "s", duration_human(out->span_before_us, before, sizeof before),
+               duration_human(out->span_after_us, after, sizeof after),
                out->seedless ? "the network is constant and fault-free, so it fails with any seed"
                              : "it still needs its seed (its failure depends on the network's random draws)");
     out->summary = buf_take(&b);

@@ -3,7 +3,11 @@
  *
  * Invariants: every draw comes from a stream named after its purpose and
  * device; a stream's draws depend only on the configuration and that
- * device's earlier draws, never on another device's or on the run.
+ * device's earlier draws, never on another device's or on the run. Every
+ * write keeps its profile's schema for its type (the fields it types and
+ * the ones a create must carry), so a device validating its writes refuses
+ * none of them; the schema changes what a write says, never which draws
+ * are made, so a type without one is written exactly as before.
  */
 #include "sim/workload.h"
 #include "base/xalloc.h"
@@ -181,17 +185,100 @@ static const char *key_id(scenario *sc, const char *user, int k)
     return arena_printf(&sc->arena, "%s-k%d", user, k + 1);
 }
 
-static op_field *record_fields(builder *b, const workload_config *w, const char *device, uint32_t n, int *count)
+/* --- the profile's schemas ----------------------------------------------------------- */
+
+/* The rules of type when they have a schema the workload's writes must keep, else NULL. */
+static const entity_rules *schema_of(const scenario *sc, const char *type)
+{
+    const entity_rules *r = profile_rules(&sc->profile.engine, type);
+    return r->n_schema ? r : NULL;
+}
+
+static const schema_field *schema_field_named(const entity_rules *schema, const char *name)
+{
+    for (int i = 0; schema && i < schema->n_schema; i++)
+        if (strcmp(schema->schema[i].name, name) == 0)
+            return &schema->schema[i];
+    return NULL;
+}
+
+/*
+ * A value the schema field takes: one that names the write where the type
+ * can (a string "device#n", an integer n), else one of what it allows (an
+ * enumeration's values, a boolean), picked by the write's number -- never a
+ * draw, so a schema changes what a write says and never which writes happen.
+ */
+static value schema_value(scenario *sc, const schema_field *f, const char *device, uint32_t n)
+{
+    switch (f->kind) {
+    case VAL_INT: return (value){ .kind = VAL_INT, .i = n };
+    case VAL_REAL: return (value){ .kind = VAL_REAL, .r = (double)n + 0.5 };
+    case VAL_BOOL: return (value){ .kind = VAL_BOOL, .b = n % 2 == 1 };
+    default:
+        if (f->n_enum)
+            return (value){ .kind = VAL_STRING, .s = f->enum_values[n % (uint32_t)f->n_enum] };
+        return (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", device, n) };
+    }
+}
+
+/* A generated field's value: the generator's own unless the schema wants another type or an enumeration. */
+static value field_value(scenario *sc, const entity_rules *schema, const char *name, value generated,
+                         const char *device, uint32_t n)
+{
+    const schema_field *f = schema_field_named(schema, name);
+    if (!f)
+        return generated;   /* a field the schema does not name is not the schema's business */
+    bool fits = generated.kind == f->kind || (f->kind == VAL_REAL && generated.kind == VAL_INT);
+    return fits && f->n_enum == 0 ? generated : schema_value(sc, f, device, n);
+}
+
+/* Whether increments of `count` keep the schema: it names no such field, or an integer or number one. */
+static bool counter_allowed(const entity_rules *schema)
+{
+    const schema_field *f = schema_field_named(schema, "count");
+    return !f || f->kind == VAL_INT || f->kind == VAL_REAL;
+}
+
+static int by_field_name(const void *a, const void *b)
+{
+    return strcmp(((const op_field *)a)->name, ((const op_field *)b)->name);
+}
+
+/*
+ * A whole record: a counter and fields f1..fN, as the type's schema (when
+ * the profile gives one) types them, plus every field it requires.
+ */
+static op_field *record_fields(builder *b, const workload_config *w, const char *type, const char *device,
+                               uint32_t n, int *count)
 {
     scenario *sc = b->sc;
-    op_field *f = arena_alloc(&sc->arena, (size_t)(w->fields + 1) * sizeof *f);
+    const entity_rules *schema = schema_of(sc, type);
+    int extra = schema ? schema->n_schema : 0;
+    op_field *f = arena_alloc(&sc->arena, (size_t)(w->fields + 1 + extra) * sizeof *f);
     /* Sorted by name: "count" < "f1" < "f2" ... (fields is at most 9, so f10 never sorts early). */
-    f[0] = (op_field){ .name = "count", .v = { .kind = VAL_INT, .i = 0 } };
+    f[0].name = "count";
+    f[0].v = field_value(sc, schema, "count", (value){ .kind = VAL_INT, .i = 0 }, device, n);
     for (int i = 0; i < w->fields; i++) {
         f[i + 1].name = arena_printf(&sc->arena, "f%d", i + 1);
-        f[i + 1].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", device, n) };
+        f[i + 1].v = field_value(sc, schema, f[i + 1].name,
+                                 (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", device, n) },
+                                 device, n);
     }
-    *count = w->fields + 1;
+    int n_fields = w->fields + 1;
+    bool added = false;
+    for (int i = 0; i < extra; i++) {
+        const schema_field *s = &schema->schema[i];
+        bool present = false;
+        for (int k = 0; k < n_fields && !present; k++)
+            present = strcmp(f[k].name, s->name) == 0;
+        if (s->required && !present) {
+            f[n_fields++] = (op_field){ .name = s->name, .v = schema_value(sc, s, device, n) };
+            added = true;
+        }
+    }
+    if (added)
+        qsort(f, (size_t)n_fields, sizeof *f, by_field_name);
+    *count = n_fields;
     return f;
 }
 
@@ -213,7 +300,7 @@ static void setup_records(builder *b, const workload_config *w)
             s->op.kind = OP_CREATE;
             s->op.type = w->types[k % w->n_types];
             s->op.id = key_id(sc, user, k);
-            op_field *f = record_fields(b, w, sc->devices[d].name, (uint32_t)k, &s->op.n_fields);
+            op_field *f = record_fields(b, w, s->op.type, sc->devices[d].name, (uint32_t)k, &s->op.n_fields);
             s->op.fields = f;
         }
     }
@@ -328,10 +415,14 @@ static void emit_write(builder *b, const workload_config *w, const draw *x, int 
         return;
     s->op.type = w->types[x->key % w->n_types];
     s->op.id = key_id(sc, dev->user, x->key);
+    const entity_rules *schema = schema_of(sc, s->op.type);
+    /* A counter the schema types as something else cannot be incremented: the user edits a field instead. */
+    if (kind == MIX_INCREMENT && !counter_allowed(schema))
+        kind = MIX_UPDATE;
     switch (kind) {
     case MIX_CREATE:
         s->op.kind = OP_CREATE;
-        s->op.fields = record_fields(b, w, dev->name, x->n, &s->op.n_fields);
+        s->op.fields = record_fields(b, w, s->op.type, dev->name, x->n, &s->op.n_fields);
         break;
     case MIX_UPDATE: {
         s->op.kind = OP_UPDATE;
@@ -340,7 +431,9 @@ static void emit_write(builder *b, const workload_config *w, const draw *x, int 
         for (int i = 0; i < count; i++) {
             int field = w->edit_whole_record ? i : (int)(x->choice % (uint32_t)w->fields);
             f[i].name = arena_printf(&sc->arena, "f%d", field + 1);
-            f[i].v = (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, x->n) };
+            f[i].v = field_value(sc, schema, f[i].name,
+                                 (value){ .kind = VAL_STRING, .s = arena_printf(&sc->arena, "%s#%u", dev->name, x->n) },
+                                 dev->name, x->n);
         }
         s->op.fields = f;
         s->op.n_fields = count;

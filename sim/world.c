@@ -54,6 +54,7 @@ typedef struct slot {
     uint64_t incarnation;     /* bumped by each crash */
     link_state link;          /* devices: the link to the server */
     uint32_t write_counter;
+    uint64_t writes_accepted; /* user writes the device took: the devices that wrote are those above 0 */
     int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
     uint64_t served_changes;  /* the server's change count at that answer */
 } slot;
@@ -84,6 +85,7 @@ typedef struct world {
     size_t n_resolutions;
     size_t cap_resolutions;
     size_t resolutions_pending;
+    const char *first_refusal; /* "phone:3 update note/n1: record is deleted", in a; NULL until a write is refused */
     bool server_ids;          /* the profile's ids: server: replicas' ids translate through ids */
     idmap ids;
     const char **names;       /* every node's name, by node index */
@@ -442,8 +444,13 @@ static void run_user_op(world *w, int node, user_op op)
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
     if (accepted) {
         w->m.writes++;
+        s->writes_accepted++;
     } else {
         w->m.writes_refused++;
+        /* Copied now: a reason may live in the engine's scratch space until its next call. */
+        if (!w->first_refusal)
+            w->first_refusal = arena_printf(&w->a, "%s:%u %s %s/%s: %s", s->name, s->write_counter,
+                                            op_kind_name(op.kind), op.type, op.id, reason ? reason : "refused");
         trace_begin(&w->tr, w->now_us, "refused");
         trace_node(w, "node", node);
         trace_int(&w->tr, "w", (int64_t)op.w);
@@ -611,7 +618,7 @@ static char *liveness_report(world *w)
                 buf_puts(&b, "never pulled everything the server has");
             else
                 buf_printf(&b, "last caught up at t=%s, before the server's last change",
-                           duration_format(s->served_head_us, when, sizeof when));
+                           duration_human(s->served_head_us, when, sizeof when));
         }
         buf_putc(&b, '\n');
     }
@@ -848,7 +855,15 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;
-        while (!w.stop && !res->not_applicable && !diag_failed(d) && queue_pop(&w.q, &ev)) {
+        while (!w.stop && !res->not_applicable && !diag_failed(d)) {
+            /* Checked before taking an event, so a cancelled run leaves every message in the queue. */
+            if (opt->cancel && *opt->cancel) {
+                diag_error(d, (src_pos){ .file = sc->path }, "bound exceeded: %s",
+                           opt->cancel_bound ? opt->cancel_bound : "the run was cancelled");
+                break;
+            }
+            if (!queue_pop(&w.q, &ev))
+                break;
             w.now_us = ev.time_us;
             dispatch(&w, &ev);
             if (++w.m.events > events_max) {
@@ -866,6 +881,10 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         ok = !diag_failed(d);
     }
     w.m.end_us = w.now_us;
+    for (int node = 1; node < w.n_nodes; node++)
+        w.m.devices_writing += w.slots[node].writes_accepted > 0;
+    if (w.first_refusal)
+        w.m.first_refusal = arena_strdup(&res->a, w.first_refusal);
 
     /* A run an external node ended, or one that does not apply to its implementation, has no final state to
      * check: it is reported as it is (exit 4, or not applicable). */

@@ -23,6 +23,7 @@
 #include "sim/scenario.h"
 #include "sim/snapshot.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@ typedef struct run_options {
     bool keep_event_hashes;     /* record the running trace hash after every event */
     uint64_t events_max;        /* bound on simulated events; 0 = default */
     external_pool *node_pool;   /* external nodes: processes to reuse across runs, or NULL */
+    /*
+     * Set from outside the simulation (the command line's --timeout): the
+     * event loop checks it before every event and, once it is non-zero, fails
+     * the run with "bound exceeded: <cancel_bound>". The world reads no clock;
+     * a run the flag never stops is the run it would be without it.
+     */
+    const volatile sig_atomic_t *cancel;
+    const char *cancel_bound;   /* names the bound: "the run's wall-clock budget (--timeout 5s)" */
 } run_options;
 
 #define RUN_EVENTS_MAX_DEFAULT UINT64_C(200000000)
@@ -48,6 +57,9 @@ typedef struct conflict_kind_count {
 typedef struct run_metrics {
     uint64_t writes;                /* user writes the devices accepted */
     uint64_t writes_refused;        /* operations a device refused (e.g. update of a deleted record) */
+    const char *first_refusal;      /* the first of them and why ("phone:3 update note/n1: record is
+                                       deleted"), in run_result.a; NULL when none was refused */
+    int devices_writing;            /* devices that made at least one of the writes */
     uint64_t writes_rejected;       /* writes the server refused by its type's rules or schema */
     uint64_t writes_dropped;        /* writes a device abandoned unsent (retries exhausted) */
     uint64_t conflicts;

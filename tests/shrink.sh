@@ -2,8 +2,11 @@
 # Shrinking: a failing seed of the random last-write-wins scenario becomes a
 # seedless scenario with at most 2 devices and a handful of steps that fails
 # with the same class under --strict (and passes as shipped, since it expects
-# that class); shrinking is deterministic; seeds that do not fail, unknown
-# classes and bad arguments are refused clearly.
+# that class); its own seed: replays the trace hash shrink printed; it names
+# its profile rather than inlining it; a compressed timeline never puts two
+# steps whose order matters at one instant; shrinking is deterministic; seeds
+# that do not fail, unknown classes, bad arguments and an output that cannot
+# be written are refused clearly (the last before any run).
 # Usage: tests/shrink.sh path/to/syncsim   (run from the source root)
 set -u
 BIN=$(realpath "$1")
@@ -36,10 +39,15 @@ for seed in "${seeds[@]:0:3}"; do
   [ "$devices" -le 2 ] || fail "shrink seed $seed kept $devices devices"
   [ "$steps" -ge 1 ] && [ "$steps" -le 8 ] || fail "shrink seed $seed kept $steps steps"
   grep -q '^workload:' "$out" && fail "shrink seed $seed: the output still has a workload"
-  grep -q '^seed:' "$out" && fail "shrink seed $seed: the output still needs a seed"
+  grep -q "^seed: $seed\$" "$out" || fail "shrink seed $seed: the output does not keep its seed"
+  grep -q '^profile: "\(\.\./\)*.*scenarios/profiles/lww-device-clock.yaml"$' "$out" \
+    || fail "shrink seed $seed: the profile is not named by its file: $(grep -A2 '^profile:' "$out")"
   "$BIN" run "$out" >/dev/null; [ $? -eq 0 ] || fail "shrunk seed $seed: exit $? as shipped, expected 0"
   "$BIN" run "$out" --strict >"$tmp/strict.out"; code=$?
   [ "$code" -eq 1 ] || fail "shrunk seed $seed: exit $code under --strict, expected 1"
+  printed=$(sed -n 's/^verified: .*, trace-hash \([0-9a-f]*\)$/\1/p' "$tmp/shrink.out")
+  [ "$(tail -n1 "$tmp/strict.out")" = "trace-hash: $printed" ] \
+    || fail "shrunk seed $seed: run --strict gives $(tail -n1 "$tmp/strict.out"), shrink printed $printed"
   grep -q "^  lost-update: " "$tmp/strict.out" || fail "shrunk seed $seed: --strict does not name lost-update"
   # Seedless: any seed gives the same failure.
   "$BIN" run "$out" --strict --seed 999 | grep -q "^  lost-update: " || fail "shrunk seed $seed depends on its seed"
@@ -52,6 +60,46 @@ mkdir -p "$tmp/a" "$tmp/b"
 (cd "$tmp/b" && "$BIN" shrink "$OLDPWD/$SCENARIO" --seed "$seed" -o again.yaml >/dev/null 2>&1)
 [ -s "$tmp/a/again.yaml" ] || fail "shrink from another directory wrote nothing"
 cmp -s "$tmp/a/again.yaml" "$tmp/b/again.yaml" || fail "shrinking seed $seed twice gave different files"
+
+# A name when the name finds the very profile file from where the output goes ($SYNCSIM_PATH here).
+SYNCSIM_PATH="$PWD/scenarios/profiles" "$BIN" shrink "$SCENARIO" --seed "${seeds[0]}" -o "$tmp/named.yaml" >/dev/null 2>&1
+grep -q '^profile: lww-device-clock$' "$tmp/named.yaml" || fail "shrink did not name the profile: $(grep '^profile' "$tmp/named.yaml")"
+SYNCSIM_PATH="$PWD/scenarios/profiles" "$BIN" run "$tmp/named.yaml" --strict >/dev/null; [ $? -eq 1 ] \
+  || fail "the file naming its profile does not fail under --strict"
+
+# Compressing the timeline keeps distinct times where order matters: no two steps at one
+# instant act on a common device (or one on every device). Seeds 20 and 38 were shrunk to
+# a create and a sync: all at 0s, and to offline and an edit of that device at 3s.
+for seed in 20 38; do
+  "$BIN" shrink "$SCENARIO" --seed "$seed" -o "$tmp/ties-$seed.yaml" >/dev/null 2>&1 || fail "shrink seed $seed failed"
+  $PY - "$tmp/ties-$seed.yaml" <<'PYEOF' || fail "shrink seed $seed put steps whose order matters at one instant"
+import re, sys
+steps = []
+for line in open(sys.argv[1]):
+    m = re.match(r"  - \{ at: ([^,]+), (.*)\}$", line.rstrip())
+    if not m:
+        continue
+    at, rest = m.groups()
+    device = re.search(r"device: ([^,}]+)", rest)
+    if device:
+        nodes = {device.group(1).strip()}
+    else:
+        acts = re.search(r"(?:sync|offline|online|crash|restart|devices): (\[[^\]]*\]|[^ ,}]+)", rest)
+        value = acts.group(1) if acts else "all"
+        nodes = {"*"} if value == "all" else {x.strip() for x in value.strip("[]").split(",")}
+    for other_at, other_nodes, other in steps:
+        if other_at == at and (nodes & other_nodes or "*" in nodes or "*" in other_nodes):
+            sys.exit("at %s: %s | %s" % (at, other, rest))
+    steps.append((at, nodes, rest))
+assert len(steps) >= 2, steps
+PYEOF
+done
+
+# -o is checked before shrinking starts: no run, no note, exit 2.
+"$BIN" shrink "$SCENARIO" --seed 1 -o "$tmp/no-such-dir/x.yaml" >"$tmp/out" 2>"$tmp/err"; code=$?
+[ "$code" -eq 2 ] || fail "shrink -o into a missing directory: exit $code, expected 2"
+grep -q "cannot write $tmp/no-such-dir/x.yaml: its directory does not exist" "$tmp/err" || fail "shrink -o: $(cat "$tmp/err")"
+grep -q "^shrink:" "$tmp/err" && fail "shrink -o into a missing directory ran before it checked"
 
 # Refusals. (delete-vs-edit-delete-wins fails under --strict only with silent-overwrite.)
 "$BIN" shrink scenarios/basic/delete-vs-edit-delete-wins.yaml --class lost-update -o "$tmp/x.yaml" >/dev/null 2>"$tmp/err"; code=$?

@@ -89,6 +89,42 @@ static void formats_round_trip(void)
     }
 }
 
+/* What people read: rounded to about three figures, two units at most, and still parseable. */
+static void formats_for_people(void)
+{
+    static const struct {
+        int64_t us;
+        const char *text;
+    } CASES[] = {
+        { 0, "0s" },
+        { 7, "7us" },
+        { 999, "999us" },
+        { 1000, "1ms" },
+        { 2549, "2.5ms" },
+        { 9960, "10ms" },
+        { 191234, "191ms" },
+        { 999600, "1s" },
+        { 1500000, "1.5s" },
+        { 9990000, "10s" },
+        { 12400000, "12s" },
+        { INT64_C(159974173), "2m40s" },          /* not 2m39s974ms173us */
+        { 3599 * SEC + 600000, "1h" },
+        { 5400 * SEC + 29 * SEC, "1h30m" },
+        { 5400 * SEC + 31 * SEC, "1h31m" },
+        { INT64_C(93784005006), "1d2h" },
+        { 14 * 86400 * SEC + 1, "2w" },
+        { -90 * SEC - 400000, "-1m30s" },
+        { -3, "-3us" },
+    };
+    char text[DURATION_TEXT_MAX];
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        EXPECT_STR(duration_human(CASES[i].us, text, sizeof text), CASES[i].text);
+        int64_t back = 0;
+        const char *why = NULL;
+        EXPECT(duration_parse(text, &back, &why));
+    }
+}
+
 static void timestamps(void)
 {
     char text[40];
@@ -105,6 +141,7 @@ int main(void)
     parses();
     refuses();
     formats_round_trip();
+    formats_for_people();
     timestamps();
     return test_exit("test-duration");
 }

@@ -2,8 +2,9 @@
  * test-scenario-write: a scenario written as YAML and read back runs
  * exactly as the original -- the same trace hash -- for every shipped basic
  * scenario and for seeded instances of a random one (clocks, per-device
- * networks, generated steps of every kind). This is what makes a shrunk
- * file a faithful reproduction.
+ * networks, generated steps of every kind), with the profile inline and
+ * named by its file. This is what makes a shrunk file a faithful
+ * reproduction.
  */
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -12,6 +13,7 @@
 #include "tests/testlib.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,8 @@ static uint64_t run_hash(const scenario *sc, uint64_t seed)
     return h;
 }
 
-static void round_trip(const char *path, uint64_t seed, const char *dir)
+/* Written and read back: with the profile inline, or (by_reference) naming the file it came from. */
+static void round_trip_as(const char *path, uint64_t seed, const char *dir, bool by_reference)
 {
     diag d;
     diag_init(&d);
@@ -45,10 +48,21 @@ static void round_trip(const char *path, uint64_t seed, const char *dir)
     }
     scenario *inst = scenario_for_seed(tmpl, seed, &d);
     uint64_t original = run_hash(inst, seed);
+    /* By reference: the absolute path of the profile file the scenario loaded (when not inline). */
+    char profile_path[4096];
+    const char *ref = NULL;
+    if (by_reference && strcmp(tmpl->profile.path, tmpl->path) != 0 && realpath(tmpl->profile.path, profile_path))
+        ref = profile_path;
 
     buf yaml;
     buf_init(&yaml);
-    scenario_write(inst, "written by test-scenario-write", &yaml);
+    scenario_write(inst, "written by test-scenario-write", ref, &yaml);
+    if (ref) {
+        char line[4200];
+        snprintf(line, sizeof line, "\nprofile: %s\n", ref);
+        EXPECT(strstr(yaml.data, line) != NULL);
+        EXPECT(strstr(yaml.data, "\n  sync:\n") == NULL);   /* named, not inline */
+    }
     char out[512];
     snprintf(out, sizeof out, "%s/round-trip.yaml", dir);
     FILE *f = fopen(out, "w");
@@ -79,6 +93,12 @@ static void round_trip(const char *path, uint64_t seed, const char *dir)
     scenario_free(inst);
     scenario_free(tmpl);
     diag_free(&d);
+}
+
+static void round_trip(const char *path, uint64_t seed, const char *dir)
+{
+    round_trip_as(path, seed, dir, false);
+    round_trip_as(path, seed, dir, true);
 }
 
 int main(void)

@@ -1,0 +1,170 @@
+/*
+ * run: one scenario, one seed, judged and printed (sim/report.h); the last
+ * line is the trace hash. --check-determinism runs it twice instead and
+ * compares the runs event by event.
+ */
+#include "cli/budget.h"
+#include "cli/commands.h"
+#include "cli/node.h"
+#include "cli/output.h"
+#include "sim/determinism.h"
+#include "sim/profile_load.h"
+#include "sim/report.h"
+#include "sim/trace.h"
+#include "sim/verdict.h"
+#include "sim/world.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * --profile: run the scenario's steps under another design -- a profile name,
+ * found as a scenario's profile: is, or a profile file. The scenario's own
+ * expect: still applies; pair it with --strict to ask whether the other
+ * design keeps every invariant where this one documents a weakness.
+ */
+static bool replace_profile(scenario *sc, const char *text, diag *d)
+{
+    scenario_profile p;
+    src_pos pos = { .file = "--profile" };
+    bool ok = profile_is_name(text) ? profile_load_named(text, sc->path, NULL, pos, &sc->arena, &p, d)
+                                    : profile_load_file(text, &sc->arena, &p, d);
+    if (ok)
+        sc->profile = p;
+    return ok;
+}
+
+/* Two runs compared event by event; exit 1 when they differ. */
+static int check_determinism(const scenario *sc, uint64_t seed, const run_options *limits, diag *d)
+{
+    determinism_report det;
+    int code = EXIT_PASS;
+    if (!determinism_check(sc, seed, limits, &det, d)) {
+        fprintf(stderr, "%s\n", d->message);
+        code = EXIT_BAD_INPUT;
+    } else if (det.same) {
+        char hex[17];
+        trace_hash_hex(det.hash, hex);
+        printf("deterministic: two runs of seed %llu agree on all %llu events\ntrace-hash: %s\n",
+               (unsigned long long)seed, (unsigned long long)det.events, hex);
+    } else {
+        printf("NOT deterministic: seed %llu, event %llu differs between two runs\n  first run:  %s\n"
+               "  second run: %s\n",
+               (unsigned long long)seed, (unsigned long long)det.first_diff,
+               det.first_run_line ? det.first_run_line : "(no such event)",
+               det.second_run_line ? det.second_run_line : "(no such event)");
+        code = EXIT_VIOLATION;
+    }
+    determinism_report_free(&det);
+    return code;
+}
+
+static int run_main(const cli_command *cmd, const cli_args *a)
+{
+    (void)cmd;
+    const char *file = a->operands[0];
+    const char *trace_path = a->text[OPT_TRACE], *json_path = a->text[OPT_JSON];
+    bool strict = a->given[OPT_STRICT];
+    int code = EXIT_BAD_INPUT;
+    scenario *tmpl = NULL, *sc = NULL;
+    FILE *trace_out = NULL;
+    run_options opt = { .store_dir = a->text[OPT_STORE_DIR] };
+    diag d;
+    diag_init(&d);
+
+    /* Output files are checked before the run, which may be long. */
+    if ((json_path && !output_writable(json_path)) || (trace_path && !output_writable(trace_path)))
+        goto out;
+    if (!(tmpl = scenario_load(file, &d)) || (a->given[OPT_PROFILE] && !replace_profile(tmpl, a->text[OPT_PROFILE], &d)) ||
+        !node_apply_options(tmpl, a, &d)) {
+        fprintf(stderr, "%s\n", d.message);
+        goto out;
+    }
+    uint64_t seed = a->given[OPT_SEED] ? a->seed : tmpl->seed;
+    /* The budget covers drawing a workload's steps too: that is part of the run. */
+    budget_arm(&opt, a->timeout_us);
+    if (!(sc = scenario_for_seed(tmpl, seed, &d))) {
+        fprintf(stderr, "%s\n", d.message);
+        goto out;
+    }
+    if (a->given[OPT_CHECK_DETERMINISM]) {
+        code = check_determinism(sc, seed, &opt, &d);
+        goto out;
+    }
+    if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
+        fprintf(stderr, "syncsim: cannot write %s: %s\n", trace_path, strerror(errno));
+        goto out;
+    }
+    opt.trace_out = trace_out;
+    run_result r;
+    if (!sim_run(sc, seed, &opt, &r, &d)) {
+        fprintf(stderr, "%s\n", d.message);
+    } else {
+        verdict v;
+        verdict_judge(sc, &r, strict, &v);
+        report_text(stdout, sc, &r, &v, strict);
+        code = v.exit_code;
+        if (json_path) {
+            cJSON *j = report_json(sc, &r, &v, strict);
+            if (!output_write_json(json_path, j))
+                code = EXIT_BAD_INPUT;
+            cJSON_Delete(j);
+        }
+        verdict_free(&v);
+    }
+    run_result_free(&r);
+out:
+    budget_disarm();
+    if (trace_out && !output_close(trace_out, trace_path))
+        code = EXIT_BAD_INPUT;
+    scenario_free(sc);
+    scenario_free(tmpl);
+    diag_free(&d);
+    return code;
+}
+
+static const cli_use RUN_OPTIONS[] = {
+    { OPT_SEED, "the root seed (default: the scenario's seed:, else 1)", false },
+    { OPT_TRACE, "write every simulated event as one JSON line to F.jsonl", false },
+    { OPT_JSON, "write the result (outcome, findings with witnesses, metrics) as JSON to F.json", false },
+    { OPT_STORE_DIR, "keep each replica's SQLite store as DIR/<name>.sqlite", false },
+    { OPT_PROFILE,
+      "run the steps under another profile, a name (looked up as a scenario's profile: is) or a file; with --strict: "
+      "does that design keep every invariant here?",
+      false },
+    { OPT_NODE, NODE_HELP, false },
+    { OPT_NODE_TIMEOUT, NODE_TIMEOUT_HELP, false },
+    { OPT_STRICT,
+      "ignore the scenario's expect: and the profile's accepts:; fail on every class but superseded and "
+      "overwritten-concurrent",
+      false },
+    { OPT_CHECK_DETERMINISM,
+      "run twice and compare event by event: name the first event that differs (exit 1) or print the common hash",
+      false },
+    { OPT_TIMEOUT,
+      "a wall-clock budget for the run (for both runs with --check-determinism); past it the run stops with a bound "
+      "error (exit 2). Default: none",
+      false },
+    { OPT_NONE, NULL, false },
+};
+
+const cli_command cli_cmd_run = {
+    .name = "run",
+    .operands = "FILE",
+    .operand_noun = "scenario file",
+    .operands_min = 1,
+    .operands_max = 1,
+    .summary = "run one scenario and check every invariant",
+    .description =
+        "Runs the scenario FILE with one root seed: the steps and the random workload, then the final heal, then "
+        "until every device has synced or the scenario's quiesce_within has passed. It checks every write (lost, "
+        "undelivered, resurrected, silently overwritten...) and the final states, and prints the findings with a "
+        "witness each. The last line is the trace hash: the same binary, scenario and seed give the same hash on "
+        "every run and machine.\n"
+        "Exit codes: 0 expectations met; 1 a violation or an unmet expectation; 2 bad input or usage, a bound "
+        "exceeded, or a scenario the implementation under test does not support; 3 no quiescence (liveness); 4 an "
+        "external node failed (exited, broke the protocol or did not answer in time).",
+    .options = RUN_OPTIONS,
+    .main = run_main,
+};
