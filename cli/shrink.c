@@ -159,6 +159,7 @@ int cmd_shrink(int argc, char **argv)
     m->expect.has_violations = true;
     m->expect.violations = res.failing & ~m->profile.accepts;
     m->expect.n_state = 0;
+    m->expect.checks_state = false;   /* checks: keeps its classes, but there is no state: left to check */
     buf_printf(&header,
                "Shrunk by: syncsim shrink %s --seed %llu -o %s\n"
                "It shows %s; as a regression test it passes while the weakness is there.\n"
