@@ -392,9 +392,18 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
             cls = VC_SUPERSEDED;
             who = deleted_by;
         } else if (!f && (deleted_by = delete_of(c, wr, CAUSAL_CONCURRENT))) {
-            /* A concurrent delete beat it; the record was created again since. */
-            cls = concurrent_class(c, hr->key, wr->w);
-            who = deleted_by;
+            /* A concurrent delete beat it; the record was created again since. But W may have been
+             * overwritten first by a write that follows it (its own device's next edit of the field):
+             * then that later write is what the delete beat, and W was superseded, as below. */
+            write_id displacer = WRITE_NONE;
+            if (displaced_class(c, wr, hr->key, &displacer) == VC_SUPERSEDED ||
+                (displacer = field_superseded_by(c, wr, wr->fields[i].name))) {
+                cls = VC_SUPERSEDED;
+                who = displacer;
+            } else {
+                cls = concurrent_class(c, hr->key, wr->w);
+                who = deleted_by;
+            }
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_AFTER) {
             cls = VC_SUPERSEDED;
         } else if (is_known(c, p) && history_relation(c->in->h, p, wr->w) == CAUSAL_CONCURRENT) {

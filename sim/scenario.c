@@ -832,12 +832,83 @@ static bool load_state(loader *L, struct fy_node *n)
     return true;
 }
 
+/*
+ * expect: checks: the invariants a conformance run reports. Stricter than
+ * violations: -- a duplicate is an error, since a repeated name in a list
+ * that becomes the rows of a table is almost always a slip for another
+ * name; a benign class is an error, since it can never be violated and a
+ * row that always holds would say nothing; and 'state' needs the state: it
+ * names.
+ */
+#define CHECK_STATE_NAME "state"
+
+static bool load_checks(loader *L, struct fy_node *n, bool has_state)
+{
+    scenario *sc = L->sc;
+    if (!yaml_want_sequence(&L->doc, n, L->d, "a list of invariants to check (violation classes, or state)"))
+        return false;
+    /* The names a user may write, for "did you mean": every class that can fail a run, and state. */
+    const char *names[VC_COUNT + 1];
+    int n_names = 0;
+    for (int c = 0; c < VC_COUNT; c++)
+        if (!vclass_benign((vclass)c))
+            names[n_names++] = vclass_name((vclass)c);
+    names[n_names++] = CHECK_STATE_NAME;
+    sc->expect.checks = 0;
+    sc->expect.checks_state = false;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it))) {
+        const char *name;
+        if (!yaml_text(&L->doc, item, &name, L->d, "an invariant name"))
+            return false;
+        bool repeated;
+        if (strcmp(name, CHECK_STATE_NAME) == 0) {
+            if (!has_state) {
+                diag_error(L->d, pos_of(L, item),
+                           "checks: names 'state', but expect: gives no state: to check; add the final states "
+                           "under expect: state: or drop 'state'");
+                return false;
+            }
+            repeated = sc->expect.checks_state;
+            sc->expect.checks_state = true;
+        } else {
+            int c = vclass_parse(name);
+            if (c < 0) {
+                const char *hint = diag_suggest(name, names, n_names);
+                if (hint)
+                    diag_error(L->d, pos_of(L, item), "unknown invariant '%s' in checks; did you mean '%s'?", name,
+                               hint);
+                else
+                    diag_error(L->d, pos_of(L, item),
+                               "unknown invariant '%s' in checks; expected a violation class or state", name);
+                return false;
+            }
+            if (vclass_benign((vclass)c)) {
+                diag_error(L->d, pos_of(L, item),
+                           "'%s' never fails a run, so it cannot be checked; checks: takes the classes that can "
+                           "(e.g. lost-update, divergence) and state",
+                           name);
+                return false;
+            }
+            repeated = (sc->expect.checks & VCLASS_BIT(c)) != 0;
+            sc->expect.checks |= VCLASS_BIT(c);
+        }
+        if (repeated) {
+            diag_error(L->d, pos_of(L, item), "'%s' is listed twice in checks", name);
+            return false;
+        }
+    }
+    sc->expect.has_checks = true;
+    return true;
+}
+
 static bool load_expect(loader *L, struct fy_node *n)
 {
     scenario *sc = L->sc;
     if (!yaml_want_mapping(&L->doc, n, L->d, "expectations"))
         return false;
-    static const char *const KEYS[] = { "quiesce_within", "violations", "state" };
+    static const char *const KEYS[] = { "quiesce_within", "violations", "state", "checks" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "expect"))
         return false;
     struct fy_node *v;
@@ -855,6 +926,8 @@ static bool load_expect(loader *L, struct fy_node *n)
         sc->expect.has_violations = true;
     }
     if ((v = yaml_get(n, "state")) && !load_state(L, v))
+        return false;
+    if ((v = yaml_get(n, "checks")) && !load_checks(L, v, yaml_get(n, "state") != NULL))
         return false;
     return true;
 }

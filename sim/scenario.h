@@ -102,6 +102,16 @@ typedef struct expectations {
     vclass_set violations;       /* classes the scenario exists to demonstrate */
     int n_state;
     state_expect *state;
+    /*
+     * checks: the invariants a conformance run reports for this scenario
+     * (held, violated or not applicable), read by `conform`. They do not
+     * change how `run` judges the scenario. Only classes that can fail a run
+     * (never superseded, overwritten-concurrent or rejected); checks_state
+     * stands for the name 'state' and is only set when state: is given.
+     */
+    bool has_checks;             /* an explicit checks: list was given */
+    vclass_set checks;
+    bool checks_state;           /* the final state under state: holds */
 } expectations;
 
 /*

@@ -479,4 +479,20 @@ void scenario_write(const scenario *sc, const char *header, const char *profile_
             }
         buf_puts(b, "]\n");
     }
+    /*
+     * The invariants conform reports, so a shrunk conformance failure is
+     * checked for the same ones. Not 'state': this writer writes no state:
+     * (a shrunk run ends in another state), and checks: may name state only
+     * beside one.
+     */
+    if (sc->expect.has_checks) {
+        buf_puts(b, "  checks: [");
+        bool any = false;
+        for (int c = 0; c < VC_COUNT; c++)
+            if (sc->expect.checks & VCLASS_BIT(c)) {
+                buf_printf(b, "%s%s", any ? ", " : "", vclass_name((vclass)c));
+                any = true;
+            }
+        buf_puts(b, "]\n");
+    }
 }

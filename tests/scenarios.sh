@@ -92,5 +92,43 @@ other=$("$BIN" run scenarios/basic/offline-edits.yaml --seed 12 | tail -n1)
 [ "$own" = "$plain" ] || fail "--seed 11 (the scenario's seed) changed the hash"
 [ "$other" != "$plain" ] || fail "--seed 12 gave the same hash as seed 11"
 
+# The conformance corpus keeps the promises of scenarios/conformance/README.md: every file runs
+# the reference and says what it checks; counters and events stay in files of their own (so an
+# implementation without them loses only those); levels 1-3 never check silent-overwrite, and a
+# plain record-level last-write-wins design (lww-hlc) passes every one of them but the counter
+# files; the reference passes levels 1-4 under --strict (no class at all occurs) and a few seeds
+# of each swarm (scenarios/conformance/README.md gives the full sweep).
+conf=scenarios/conformance
+mapfile -t conf_files < <(find "$conf" -name '*.yaml' | sort)
+[ ${#conf_files[@]} -ge 25 ] || fail "$conf: expected the conformance corpus, found ${#conf_files[@]} files"
+for f in "${conf_files[@]}"; do
+  base=$(basename "$f"); level=$(basename "$(dirname "$f")")
+  [[ $level =~ ^level-[1-5]$ ]] || fail "$f: not in a level-1 ... level-5 folder"
+  grep -q '^profile: reference$' "$f" || fail "$f: does not name profile: reference"
+  grep -q '^description: >' "$f" || fail "$f: no description"
+  grep -q '^  checks: \[' "$f" || fail "$f: expect: names no checks"
+  if grep -qE 'increment: [{]|increment: [1-9]' "$f"; then
+    [[ $base == counters-* || $base == swarm-counters-events.yaml ]] || fail "$f: increments outside a counters file"
+  fi
+  if grep -qE 'append: [{]|append: [1-9]' "$f"; then
+    [[ $base == events-* || $base == swarm-counters-events.yaml ]] || fail "$f: appends outside an events file"
+  fi
+  case $level in
+    level-[123])
+      sed -n '/^  checks:/,$p' "$f" | grep -q 'silent-overwrite' && fail "$f: levels 1-3 must not check silent-overwrite"
+      if [[ $base != counters-* ]]; then
+        "$BIN" run "$f" --profile lww-hlc >"$tmp/out" 2>&1 || fail "$f: plain last-write-wins (lww-hlc) fails it: $(grep -E 'unmet|^  [a-z-]+: [0-9]' "$tmp/out" | head -3)"
+      fi ;;
+  esac
+  if [ "$level" = level-5 ]; then
+    "$BIN" sweep "$f" --seeds 1..5 -j 2 >"$tmp/out" 2>&1 || fail "$f: a seed of 1..5 fails: $(tail -3 "$tmp/out")"
+  fi
+done
+# One process for all of them: the sanitizer build runs this too.
+"$BIN" suite "$conf"/level-[1-4] --strict >"$tmp/out" 2>&1; code=$?
+if [ "$code" -ne 0 ] || ! grep -q ' 0 failed, 0 bad input$' "$tmp/out"; then
+  fail "$conf levels 1-4 under --strict, exit $code: $(grep -E ' (violation|unmet|no-quiescence) ' "$tmp/out" | head -3)"
+fi
+
 echo "scenarios: ${#files[@]} files, $failures failure(s)"
 [ "$failures" -eq 0 ]

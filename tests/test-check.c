@@ -14,8 +14,9 @@
  *   and of edits to deleted records, the worst field deciding a write's
  *   class, and the per-class cap on stored findings; rejected writes
  *   (benign), dropped writes (undelivered, with the reason), a write
- *   superseded by its own next write before that one lost (superseded), and
- *   an identical value standing for the write (kept).
+ *   superseded by its own next write before that one lost, to a concurrent
+ *   write or to a concurrent delete (superseded), and an identical value
+ *   standing for the write (kept).
  *
  * Snapshots are written as JSON text with two shorthands expanded by
  * snap(): single quotes for double quotes, and W(node,counter) for a write
@@ -1488,6 +1489,59 @@ static void test_superseded_before_lost(void)
     fixture_free(&f);
 }
 
+/*
+ * The same, with a delete as the winner: the tablet sets n twice, the phone
+ * deletes the record concurrently, and the laptop's concurrent edit brings
+ * it back without n (found by the level-5 conformance swarm, seed 54). b1
+ * was overwritten on the server by b2, its own device's next edit, before
+ * the delete beat b2: b1 is superseded, and b2 -- kept for the user -- is
+ * the one overwritten. Once told by the server's states (displaced_by),
+ * once by the history alone.
+ */
+static void superseded_before_lost_to_delete(bool server_states)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    observe(&f, LAPTOP, "task/t1", a1);
+    write_id b1 = update(&f, TABLET, 1, "task/t1", "n=1");
+    write_id b2 = update(&f, TABLET, 2, "task/t1", "n=2");
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    write_id c1 = update(&f, LAPTOP, 1, "task/t1", "text=c");
+    const write_id states[][2] = { { a1, WRITE_NONE }, { a1, b1 }, { a1, b2 }, { d1, WRITE_NONE }, { c1, WRITE_NONE } };
+    const write_id order[] = { a1, b1, b2, d1, c1 };
+    for (int i = 1; i < 5; i++) {
+        receive(&f, order[i]);
+        if (server_states) {
+            write_id last = order[i];
+            history_server_state(&f.h, "task", "t1", last, last == d1 ? d1 : WRITE_NONE, last == d1, states[i],
+                                 states[i][1] == WRITE_NONE ? 1 : 2);
+            history_settle_arrivals(&f.h);
+        }
+    }
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(3,1),"
+                 "'fields':{'text':{'v':'c','w':W(3,1)}}}],"
+                 "'kept':[{'type':'task','id':'t1','w':W(2,2)}]}");
+    const check_result *r = run(&f, true, NULL);
+    /* c1 stands; a1 is superseded by c1 (the laptop had seen it), b1 by b2; b2 lost to the delete but is
+     * kept, and the delete lost to c1 (the strategy rule lets a concurrent edit bring the record back). */
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 2, VC_OVERWRITTEN_CONCURRENT, 2);
+    EXPECT_INT(r->n_findings, 0);
+    if (r->n_findings)
+        fprintf(stderr, "  (server states %s) first finding: %s\n", server_states ? "on" : "off",
+                r->findings[0].summary);
+    fixture_free(&f);
+}
+
+static void test_superseded_before_lost_to_delete(void)
+{
+    superseded_before_lost_to_delete(false);
+    superseded_before_lost_to_delete(true);
+}
+
 /* What the user wrote is what they see: an identical value written by another write stands for it. */
 static void test_identical_value_is_kept(void)
 {
@@ -1528,6 +1582,7 @@ int main(void)
     test_rejected();
     test_dropped_is_undelivered();
     test_superseded_before_lost();
+    test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();

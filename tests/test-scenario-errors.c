@@ -16,9 +16,9 @@
  * in its first line and, when the file has that line, quote it with a caret
  * under the column.
  *
- * Also here: paths that are missing, empty or not files, and the positive
- * control that every scenario in scenarios/basic/ loads. Runs from the
- * source root.
+ * Also here: paths that are missing, empty or not files, that expect:
+ * checks: loads into the set and flag it names, and the positive control
+ * that every scenario in scenarios/basic/ loads. Runs from the source root.
  */
 #include "base/xalloc.h"
 #include "sim/scenario.h"
@@ -36,7 +36,7 @@
 #define ERRORS_DIR "tests/errors"
 #define BASIC_DIR "scenarios/basic"
 /* The golden files written with this test; fewer means some went missing. */
-#define GOLDEN_MIN 85
+#define GOLDEN_MIN 109
 
 typedef struct path_list {
     int n;
@@ -402,12 +402,98 @@ static void test_temporary_files(void)
     rmdir(dir);
 }
 
+/* Load text as a scenario from a temporary file; NULL (reported) when it does not load. */
+static scenario *load_text(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    bool written = write_file(dir, name, text, path, sizeof path);
+    EXPECT(written);
+    if (!written)
+        return NULL;
+    diag d;
+    diag_init(&d);
+    scenario *sc = scenario_load(path, &d);
+    EXPECT(sc != NULL);
+    if (!sc)
+        fprintf(stderr, "  %s: %s\n", name, d.message ? d.message : "(no message)");
+    diag_free(&d);
+    unlink(path);
+    return sc;
+}
+
+/*
+ * expect: checks: becomes a class set plus the state flag, exactly the names
+ * given; without the key nothing is set, and an empty list is given but
+ * empty. (The golden files cover what is refused.)
+ */
+static void test_checks_loaded(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/syncsim-scenario-checks-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    bool made = mkdtemp(dir) != NULL;
+    EXPECT(made);
+    if (!made)
+        return;
+#define CHECKS_HEAD                                                                      \
+    "profile: { name: inline }\n"                                                        \
+    "devices: { phone: {} }\n"                                                           \
+    "steps:\n"                                                                           \
+    "  - { at: 0s, device: phone, create: { type: note, id: n1, fields: { text: a } } }\n"
+
+    scenario *sc = load_text(dir, "checks.yaml",
+                             CHECKS_HEAD "expect:\n"
+                                         "  state: { note/n1: { text: a } }\n"
+                                         "  checks: [no-quiescence, state, silent-overwrite, divergence, counter-drift]\n");
+    if (sc) {
+        EXPECT(sc->expect.has_checks);
+        EXPECT_U64(sc->expect.checks, VCLASS_BIT(VC_NO_QUIESCENCE) | VCLASS_BIT(VC_SILENT_OVERWRITE) |
+                                          VCLASS_BIT(VC_DIVERGENCE) | VCLASS_BIT(VC_COUNTER_DRIFT));
+        EXPECT(sc->expect.checks_state);
+        /* checks: is not violations: -- nothing is expected to occur. */
+        EXPECT(!sc->expect.has_violations);
+        EXPECT_U64(sc->expect.violations, 0);
+        EXPECT_INT(sc->expect.n_state, 1);
+    }
+    scenario_free(sc);
+
+    sc = load_text(dir, "classes-only.yaml",
+                   CHECKS_HEAD "expect:\n"
+                               "  state: { note/n1: { text: a } }\n"
+                               "  checks: [lost-update]\n");
+    if (sc) {
+        EXPECT(sc->expect.has_checks);
+        EXPECT_U64(sc->expect.checks, VCLASS_BIT(VC_LOST_UPDATE));
+        EXPECT(!sc->expect.checks_state);
+    }
+    scenario_free(sc);
+
+    sc = load_text(dir, "empty.yaml", CHECKS_HEAD "expect:\n  checks: []\n");
+    if (sc) {
+        EXPECT(sc->expect.has_checks);
+        EXPECT_U64(sc->expect.checks, 0);
+        EXPECT(!sc->expect.checks_state);
+    }
+    scenario_free(sc);
+
+    sc = load_text(dir, "none.yaml", CHECKS_HEAD "expect:\n  violations: [lost-update]\n");
+    if (sc) {
+        EXPECT(!sc->expect.has_checks);
+        EXPECT_U64(sc->expect.checks, 0);
+        EXPECT(!sc->expect.checks_state);
+    }
+    scenario_free(sc);
+#undef CHECKS_HEAD
+    rmdir(dir);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
     test_golden_files();
     test_missing_file();
     test_temporary_files();
+    test_checks_loaded();
     test_basic_scenarios_load();
     return test_exit("test-scenario-errors");
 }

@@ -4,7 +4,7 @@
  * scenario and for seeded instances of a random one (clocks, per-device
  * networks, generated steps of every kind), with the profile inline and
  * named by its file. This is what makes a shrunk file a faithful
- * reproduction.
+ * reproduction. expect: checks: is written back too.
  */
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -101,6 +101,75 @@ static void round_trip(const char *path, uint64_t seed, const char *dir)
     round_trip_as(path, seed, dir, true);
 }
 
+/* Write sc and load it back from dir; the text goes to yaml. NULL (reported) when it does not load. */
+static scenario *write_and_load(const scenario *sc, const char *dir, buf *yaml)
+{
+    scenario_write(sc, NULL, NULL, yaml);
+    char out[512];
+    snprintf(out, sizeof out, "%s/checks.yaml", dir);
+    FILE *f = fopen(out, "w");
+    EXPECT(f != NULL);
+    if (!f)
+        return NULL;
+    fwrite(yaml->data, 1, yaml->len, f);
+    fclose(f);
+    diag d;
+    diag_init(&d);
+    scenario *back = scenario_load(out, &d);
+    EXPECT(back != NULL);
+    if (!back)
+        fprintf(stderr, "  written with checks: it does not load: %s\n%s\n", d.message, yaml->data);
+    diag_free(&d);
+    unlink(out);
+    return back;
+}
+
+/*
+ * expect: checks: survives writing (a shrunk conformance failure keeps the
+ * invariants conform reports), in class order, without 'state' (no state:
+ * is written, and checks: may name state only beside one). A scenario
+ * without checks: gets none.
+ */
+static void test_checks_written(const char *dir)
+{
+    diag d;
+    diag_init(&d);
+    scenario *sc = scenario_load("tests/data/write/checks.yaml", &d);
+    EXPECT(sc != NULL);
+    if (!sc) {
+        fprintf(stderr, "  %s\n", d.message);
+        diag_free(&d);
+        return;
+    }
+    EXPECT(sc->expect.has_checks && sc->expect.checks_state);
+    buf yaml;
+    buf_init(&yaml);
+    scenario *back = write_and_load(sc, dir, &yaml);
+    EXPECT_CONTAINS(yaml.data, "\n  checks: [lost-update, divergence, no-quiescence]\n");
+    if (back) {
+        EXPECT(back->expect.has_checks);
+        EXPECT_U64(back->expect.checks, sc->expect.checks);
+        EXPECT(!back->expect.checks_state);
+        scenario_free(back);
+    }
+    buf_free(&yaml);
+
+    sc->expect.has_checks = false;
+    sc->expect.checks = 0;
+    sc->expect.checks_state = false;
+    buf_init(&yaml);
+    back = write_and_load(sc, dir, &yaml);
+    EXPECT(strstr(yaml.data, "checks:") == NULL);
+    if (back) {
+        EXPECT(!back->expect.has_checks);
+        EXPECT_U64(back->expect.checks, 0);
+        scenario_free(back);
+    }
+    buf_free(&yaml);
+    scenario_free(sc);
+    diag_free(&d);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -128,6 +197,7 @@ int main(void)
     for (uint64_t seed = 1; seed <= 5; seed++)
         round_trip("scenarios/random/lww-skew.yaml", seed, dir);
     round_trip("tests/data/write/everything.yaml", 3, dir);
+    test_checks_written(dir);
     rmdir(dir);
     return test_exit("test-scenario-write");
 }

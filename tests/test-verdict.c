@@ -11,7 +11,7 @@
  * tolerated when it occurs and an unmet expectation when it does not; state
  * expectations met and unmet, naming the file:line:column of the
  * expectation and what was found; no-quiescence exits 3 and takes
- * precedence over every other failure.
+ * precedence over every other failure; expect: checks: changes none of it.
  */
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -437,6 +437,60 @@ static void test_no_quiescence(void)
     scenario_free(expects);
 }
 
+/*
+ * expect: checks: is for conform: naming a class or state there must change
+ * nothing in how run judges -- a checked class is not tolerated, an
+ * unchecked state is still judged. Every class alone, with the expected
+ * states met and unmet, normal and --strict: the verdict is the same with
+ * checks: naming everything as with no checks: at all.
+ */
+static void test_checks_do_not_judge(void)
+{
+    static const char *const paths[] = { REJECTS, EXPECTS };
+    vclass_set every = 0;
+    for (int c = 0; c < VC_COUNT; c++)
+        if (!vclass_benign((vclass)c))
+            every |= BIT(c);
+    for (int k = 0; k < 2; k++) {
+        scenario *sc = load(paths[k]);
+        EXPECT(!sc->expect.has_checks);
+        for (int c = -1; c < VC_COUNT; c++) {
+            for (int met = 0; met < 2; met++) {
+                run_result r;
+                result_init(&r);
+                if (c >= 0)
+                    r.check.counts[c] = 1;
+                if (met)
+                    set_server(&r, MET);
+                for (int strict = 0; strict < 2; strict++) {
+                    verdict plain, checked;
+                    sc->expect.has_checks = false;
+                    sc->expect.checks = 0;
+                    sc->expect.checks_state = false;
+                    verdict_judge(sc, &r, strict, &plain);
+                    sc->expect.has_checks = true;
+                    sc->expect.checks = every;
+                    sc->expect.checks_state = sc->expect.n_state > 0;
+                    verdict_judge(sc, &r, strict, &checked);
+                    int before = test_failures;
+                    EXPECT_INT(checked.exit_code, plain.exit_code);
+                    EXPECT_STR(checked.outcome, plain.outcome);
+                    EXPECT_U64(checked.failing, plain.failing);
+                    EXPECT_U64(checked.tolerated, plain.tolerated);
+                    EXPECT_INT(checked.n_unmet, plain.n_unmet);
+                    if (test_failures != before)
+                        fprintf(stderr, "  %s, class %s, state %s, strict %d\n", paths[k],
+                                c >= 0 ? vclass_name((vclass)c) : "none", met ? "met" : "unmet", strict);
+                    verdict_free(&plain);
+                    verdict_free(&checked);
+                }
+                result_free(&r);
+            }
+        }
+        scenario_free(sc);
+    }
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -447,5 +501,6 @@ int main(void)
     test_expected_violation();
     test_state_expectations();
     test_no_quiescence();
+    test_checks_do_not_judge();
     return test_exit("test-verdict");
 }
