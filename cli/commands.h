@@ -17,5 +17,6 @@ extern const cli_command cli_cmd_shrink;     /* shrink.c */
 extern const cli_command cli_cmd_strategies; /* main.c */
 extern const cli_command cli_cmd_help;       /* main.c */
 extern const cli_command cli_cmd_node;       /* node.c */
+extern const cli_command cli_cmd_conform;    /* conform.c */
 
 #endif

@@ -14,6 +14,23 @@
 #include <stdio.h>
 #include <string.h>
 
+bool profile_apply_option(scenario *sc, const char *text, diag *d)
+{
+    scenario_profile p;
+    src_pos pos = { .file = "--profile" };
+    bool ok = profile_is_name(text) ? profile_load_named(text, sc->path, NULL, pos, &sc->arena, &p, d)
+                                    : profile_load_file(text, &sc->arena, &p, d);
+    if (ok)
+        sc->profile = p;
+    return ok;
+}
+
+bool implementation_apply(scenario *sc, const cli_args *a, diag *d)
+{
+    return (!a->given[OPT_PROFILE] || profile_apply_option(sc, a->text[OPT_PROFILE], d)) &&
+           node_apply_options(sc, a, d);
+}
+
 bool node_apply_options(scenario *sc, const cli_args *a, diag *d)
 {
     if (a->given[OPT_NODE])

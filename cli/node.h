@@ -8,6 +8,13 @@
 #include "cli/options.h"
 #include "sim/scenario.h"
 
+/*
+ * --profile: run the scenario's steps under another design -- a profile name, found as a scenario's
+ * profile: is, or a profile file. The scenario's own expect: still applies. False with d set.
+ */
+bool profile_apply_option(scenario *sc, const char *text, diag *d);
+/* The implementation under test as the command line gives it: --profile, then --node. */
+bool implementation_apply(scenario *sc, const cli_args *a, diag *d);
 /* Apply --node "CMD" and --node-timeout to a loaded scenario: its replicas become the external
  * command, its profile's accepts: and manual: stay. False with d set on a command that does not split. */
 bool node_apply_options(scenario *sc, const cli_args *a, diag *d);

@@ -18,23 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/*
- * --profile: run the scenario's steps under another design -- a profile name,
- * found as a scenario's profile: is, or a profile file. The scenario's own
- * expect: still applies; pair it with --strict to ask whether the other
- * design keeps every invariant where this one documents a weakness.
- */
-static bool replace_profile(scenario *sc, const char *text, diag *d)
-{
-    scenario_profile p;
-    src_pos pos = { .file = "--profile" };
-    bool ok = profile_is_name(text) ? profile_load_named(text, sc->path, NULL, pos, &sc->arena, &p, d)
-                                    : profile_load_file(text, &sc->arena, &p, d);
-    if (ok)
-        sc->profile = p;
-    return ok;
-}
-
 /* Two runs compared event by event; exit 1 when they differ. */
 static int check_determinism(const scenario *sc, uint64_t seed, const run_options *limits, diag *d)
 {
@@ -76,8 +59,7 @@ static int run_main(const cli_command *cmd, const cli_args *a)
     /* Output files are checked before the run, which may be long. */
     if ((json_path && !output_writable(json_path)) || (trace_path && !output_writable(trace_path)))
         goto out;
-    if (!(tmpl = scenario_load(file, &d)) || (a->given[OPT_PROFILE] && !replace_profile(tmpl, a->text[OPT_PROFILE], &d)) ||
-        !node_apply_options(tmpl, a, &d)) {
+    if (!(tmpl = scenario_load(file, &d)) || !implementation_apply(tmpl, a, &d)) {
         fprintf(stderr, "%s\n", d.message);
         goto out;
     }

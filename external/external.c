@@ -42,7 +42,7 @@ typedef struct pooled {
     child proc;
     char *argv_key;        /* the command, to match */
     char *log_path;        /* where its stderr goes (the pool's directory) */
-    uint64_t seq;
+    uint64_t last_seq;     /* the last request it answered */
 } pooled;
 
 struct external_pool {
@@ -470,7 +470,7 @@ void external_pool_free(external_pool *pool)
         pooled *p = &pool->items[i];
         buf b;
         buf_init(&b);
-        proto_request_begin(&b, REQ_SHUTDOWN, ++p->seq, 0, 0);
+        proto_request_begin(&b, REQ_SHUTDOWN, ++p->last_seq, 0, 0);
         proto_request_end(&b);
         int64_t deadline = child_clock_us() + SHUTDOWN_GRACE_US;
         if (child_write(&p->proc, b.data, b.len, deadline) == CHILD_OK)
@@ -495,7 +495,7 @@ static bool pool_take(external *x)
         if (strcmp(p->argv_key, x->argv_key) != 0)
             continue;
         x->proc = p->proc;
-        x->seq = p->seq;
+        x->seq = 0;   /* reset is request 1 of the process's new life, as init is of a new process */
         xfree(x->log_path);
         x->log_path = p->log_path;
         xfree(p->argv_key);
@@ -545,7 +545,8 @@ static void ext_boot(node *n, int64_t now_us)
     if (x->failed)
         return;
     x->boots++;
-    bool reused = !x->running && pool_take(x);
+    /* Only a replica's first start reuses a process: a restart after a crash is a new process, as on a phone. */
+    bool reused = !x->running && x->boots == 1 && pool_take(x);
     proto_request_kind kind = reused ? REQ_RESET : REQ_INIT;
     if (!reused) {
         child_free(&x->proc);
@@ -669,7 +670,7 @@ static bool pool_give(external *x)
         return false;
     xgrow(&pool->items, &pool->cap, pool->n + 1, sizeof *pool->items);
     pool->items[pool->n++] = (pooled){ .proc = x->proc, .argv_key = xstrdup(x->argv_key), .log_path = x->log_path,
-                                      .seq = x->seq };
+                                      .last_seq = x->seq };
     x->log_path = NULL;
     memset(&x->proc, 0, sizeof x->proc);
     x->proc.to_fd = x->proc.from_fd = -1;

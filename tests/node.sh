@@ -39,6 +39,20 @@ for seed in 2 7; do
   [ "$a" == "$b" ] || fail "reference-swarm seed $seed differs through syncsim node: $a / $b"
 done
 
+# A sweep through syncsim node, with processes reused across seeds (reset) and fresh ones, gives every
+# seed the trace hash it has in process.
+hashes() { "$PY" -c "import json,sys; print(' '.join(r['seed']+'='+r['trace_hash'] for r in json.load(open(sys.argv[1]))['runs']))" "$1"; }
+SWARM=scenarios/conformance/level-5/swarm.yaml
+"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/in.json" >/dev/null 2>&1
+"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/reused.json" --node "$BIN node --profile $SWARM" >/dev/null 2>&1
+"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/fresh.json" --node "$BIN node --profile $SWARM" --fresh-nodes \
+  >/dev/null 2>&1
+in_process=$(hashes "$tmp/in.json")
+[ -n "$in_process" ] && [ "$in_process" == "$(hashes "$tmp/reused.json")" ] ||
+  fail "a sweep through syncsim node reusing processes: $(hashes "$tmp/reused.json"), in process: $in_process"
+[ "$in_process" == "$(hashes "$tmp/fresh.json")" ] ||
+  fail "a sweep through syncsim node with fresh processes: $(hashes "$tmp/fresh.json"), in process: $in_process"
+
 # --- 2. nodes that fail -------------------------------------------------------------------------------
 SCEN=scenarios/basic/offline-edits.yaml
 # expect_failed NAME PATTERN... -- ARGS: exit 4 and every pattern in the output.
@@ -128,7 +142,43 @@ passed=$(count "$tmp/sweep.sqlite" "SELECT count(*) FROM runs WHERE exit_code = 
   fail "sweep with a faulty node: $failed node-failed and $passed passed of 12 seeds: $out"
 grep -qE 'syncsim run .*sweep.yaml --seed [0-9]+' <<<"$out" || fail "the sweep does not list failed seeds to replay: $out"
 
-# --- 4. determinism through the boundary --------------------------------------------------------------
+# --- 4. conform ---------------------------------------------------------------------------------------
+out=$("$BIN" conform --profile reference -j 2 --junit "$tmp/ref.xml" 2>/dev/null)
+code=$?
+[ $code -eq 0 ] && grep -q '^result    every level holds, 1..5 (exit 0)' <<<"$out" ||
+  fail "conform --profile reference: exit $code: $out"
+grep -qE '^lost-update +held 6/6 +held 9/9 +held 6/6 +held 7/7 +held [0-9]+/[0-9]+' <<<"$out" ||
+  fail "conform --profile reference has no lost-update row held at every level: $out"
+out=$("$BIN" conform --node "$PY examples/python-lww/node.py" --seeds 4 -j 2 --junit "$tmp/lww.xml" \
+        --json "$tmp/lww.json" --summary "$tmp/lww.md" 2>/dev/null)
+code=$?
+# Last-write-wins in server order holds levels 1-3 and silently overwrites concurrent edits from level 4 on.
+[ $code -eq 1 ] && grep -q '^result    levels 1..3 hold; level 4 is violated (exit 1)' <<<"$out" ||
+  fail "conform --node python-lww: exit $code: $out"
+grep -qE '^silent-overwrite +- +- +- +VIOLATED [0-9]+/3' <<<"$out" || fail "python-lww: no silent-overwrite row: $out"
+grep -q "syncsim run scenarios/conformance/level-4/.*--node '$PY examples/python-lww/node.py'" <<<"$out" ||
+  fail "python-lww: no replay command for a level-4 violation: $out"
+for x in ref lww; do
+  "$PY" - "$tmp/$x.xml" <<'PYEOF' || fail "conform --junit $x: not the JUnit expected"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "testsuites", root.tag
+suites = root.findall("testsuite")
+assert len(suites) == 5, len(suites)
+for s in suites:
+    cases = s.findall("testcase")
+    assert int(s.get("tests")) == len(cases) > 0
+    assert int(s.get("failures")) == sum(1 for c in cases if c.find("failure") is not None)
+PYEOF
+done
+grep -q 'failure message="violated: silent-overwrite"' "$tmp/lww.xml" || fail "the python-lww JUnit has no silent-overwrite failure"
+grep -q '^| silent-overwrite | - | - | - | \*\*VIOLATED' "$tmp/lww.md" || fail "the Markdown summary lacks the table: $(cat "$tmp/lww.md")"
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert [l['holds'] for l in d['levels']] == [True,True,True,False,False], d['levels']" "$tmp/lww.json" ||
+  fail "conform --json: levels holding are not 1..3"
+out=$("$BIN" conform 2>&1)
+[ $? -eq 2 ] && grep -q 'conform needs the implementation under test' <<<"$out" || fail "conform without an implementation: $out"
+
+# --- 5. determinism through the boundary --------------------------------------------------------------
 out=$("$BIN" run scenarios/basic/crash-restart.yaml --check-determinism --node "$BIN node --profile scenarios/basic/crash-restart.yaml" 2>&1)
 grep -q '^deterministic: two runs of seed' <<<"$out" || fail "--check-determinism through syncsim node: $out"
 
