@@ -65,9 +65,9 @@ test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 	ninja -C build-clang
 	ninja -C build-san
 	echo "== the test suite, gcc build ($(BUILD))"
-	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --no-suite node-quick
 	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
-	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild
+	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node
 	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
 

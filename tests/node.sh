@@ -7,9 +7,12 @@
 #      timeout plus a second;
 #   3. a sweep whose node fails on some seeds records them as node-failed and goes on;
 #   4. --check-determinism works through the boundary.
-# Usage: tests/node.sh path/to/syncsim   (run from the source root)
+# Usage: tests/node.sh path/to/syncsim [quick]   (run from the source root)
+# quick (the sanitizer build's run): the basic scenarios only, the failing nodes, a short sweep; no
+# conform of the Python example. The full run is the gcc build's.
 set -u
 BIN=$1
+MODE=${2:-full}
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 tmp=$(mktemp -d)
@@ -19,7 +22,9 @@ PY=$(command -v python3)
 
 # --- 1. in process and through `syncsim node`: the same run ----------------------------------------
 same=0
-for f in scenarios/basic/*.yaml scenarios/seeds/*/*.yaml; do
+files=(scenarios/basic/*.yaml)
+[ "$MODE" == full ] && files+=(scenarios/seeds/*/*.yaml)
+for f in "${files[@]}"; do
   a=$("$BIN" run "$f" 2>&1 | tail -n 2)
   b=$("$BIN" run "$f" --node "$BIN node --profile $f" 2>&1 | tail -n 2)
   if [ "$a" != "$b" ]; then
@@ -29,7 +34,7 @@ for f in scenarios/basic/*.yaml scenarios/seeds/*/*.yaml; do
   fi
 done
 echo "node: $same scenarios give the same outcome and trace hash in process and through syncsim node"
-[ "$same" -ge 150 ] || fail "only $same scenarios compared"
+[ "$same" -ge "$([ "$MODE" == full ] && echo 150 || echo 12)" ] || fail "only $same scenarios compared"
 
 # A swarm with crashes, restarts, loss and duplication, on a few seeds.
 for seed in 2 7; do
@@ -43,9 +48,12 @@ done
 # seed the trace hash it has in process.
 hashes() { "$PY" -c "import json,sys; print(' '.join(r['seed']+'='+r['trace_hash'] for r in json.load(open(sys.argv[1]))['runs']))" "$1"; }
 SWARM=scenarios/conformance/level-5/swarm.yaml
-"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/in.json" >/dev/null 2>&1
-"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/reused.json" --node "$BIN node --profile $SWARM" >/dev/null 2>&1
-"$BIN" sweep $SWARM --seeds 1..6 -j 2 --json "$tmp/fresh.json" --node "$BIN node --profile $SWARM" --fresh-nodes \
+SEEDS=$([ "$MODE" == full ] && echo 1..6 || echo 1..2)
+"$BIN" sweep $SWARM --seeds $SEEDS -j 2 --json "$tmp/in.json" >/dev/null 2>&1
+SEEDS=$([ "$MODE" == full ] && echo 1..6 || echo 1..2)
+"$BIN" sweep $SWARM --seeds $SEEDS -j 2 --json "$tmp/reused.json" --node "$BIN node --profile $SWARM" >/dev/null 2>&1
+SEEDS=$([ "$MODE" == full ] && echo 1..6 || echo 1..2)
+"$BIN" sweep $SWARM --seeds $SEEDS -j 2 --json "$tmp/fresh.json" --node "$BIN node --profile $SWARM" --fresh-nodes \
   >/dev/null 2>&1
 in_process=$(hashes "$tmp/in.json")
 [ -n "$in_process" ] && [ "$in_process" == "$(hashes "$tmp/reused.json")" ] ||
@@ -149,16 +157,26 @@ code=$?
   fail "conform --profile reference: exit $code: $out"
 grep -qE '^lost-update +held 6/6 +held 9/9 +held 6/6 +held 7/7 +held [0-9]+/[0-9]+' <<<"$out" ||
   fail "conform --profile reference has no lost-update row held at every level: $out"
-out=$("$BIN" conform --node "$PY examples/python-lww/node.py" --seeds 4 -j 2 --junit "$tmp/lww.xml" \
-        --json "$tmp/lww.json" --summary "$tmp/lww.md" 2>/dev/null)
-code=$?
-# Last-write-wins in server order holds levels 1-3 and silently overwrites concurrent edits from level 4 on.
-[ $code -eq 1 ] && grep -q '^result    levels 1..3 hold; level 4 is violated (exit 1)' <<<"$out" ||
-  fail "conform --node python-lww: exit $code: $out"
-grep -qE '^silent-overwrite +- +- +- +VIOLATED [0-9]+/3' <<<"$out" || fail "python-lww: no silent-overwrite row: $out"
-grep -q "syncsim run scenarios/conformance/level-4/.*--node '$PY examples/python-lww/node.py'" <<<"$out" ||
-  fail "python-lww: no replay command for a level-4 violation: $out"
-for x in ref lww; do
+junits=(ref)
+if [ "$MODE" == full ]; then
+  junits+=(lww)
+  out=$("$BIN" conform --node "$PY examples/python-lww/node.py" --seeds 4 -j 2 --junit "$tmp/lww.xml" \
+          --json "$tmp/lww.json" --summary "$tmp/lww.md" 2>/dev/null)
+  code=$?
+  # Last-write-wins in server order holds levels 1-3 and silently overwrites concurrent edits from level 4 on.
+  [ $code -eq 1 ] && grep -q '^result    levels 1..3 hold; level 4 is violated (exit 1)' <<<"$out" ||
+    fail "conform --node python-lww: exit $code: $out"
+  grep -qE '^silent-overwrite +- +- +- +VIOLATED [0-9]+/3' <<<"$out" || fail "python-lww: no silent-overwrite row: $out"
+  grep -q "syncsim run scenarios/conformance/level-4/.*--node '$PY examples/python-lww/node.py'" <<<"$out" ||
+    fail "python-lww: no replay command for a level-4 violation: $out"
+  grep -q 'failure message="violated: silent-overwrite"' "$tmp/lww.xml" ||
+    fail "the python-lww JUnit has no silent-overwrite failure"
+  grep -q '^| silent-overwrite | - | - | - | \*\*VIOLATED' "$tmp/lww.md" ||
+    fail "the Markdown summary lacks the table: $(cat "$tmp/lww.md")"
+  "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert [l['holds'] for l in d['levels']] == [True,True,True,False,False], d['levels']" "$tmp/lww.json" ||
+    fail "conform --json: levels holding are not 1..3"
+fi
+for x in "${junits[@]}"; do
   "$PY" - "$tmp/$x.xml" <<'PYEOF' || fail "conform --junit $x: not the JUnit expected"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
@@ -171,10 +189,6 @@ for s in suites:
     assert int(s.get("failures")) == sum(1 for c in cases if c.find("failure") is not None)
 PYEOF
 done
-grep -q 'failure message="violated: silent-overwrite"' "$tmp/lww.xml" || fail "the python-lww JUnit has no silent-overwrite failure"
-grep -q '^| silent-overwrite | - | - | - | \*\*VIOLATED' "$tmp/lww.md" || fail "the Markdown summary lacks the table: $(cat "$tmp/lww.md")"
-"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert [l['holds'] for l in d['levels']] == [True,True,True,False,False], d['levels']" "$tmp/lww.json" ||
-  fail "conform --json: levels holding are not 1..3"
 out=$("$BIN" conform 2>&1)
 [ $? -eq 2 ] && grep -q 'conform needs the implementation under test' <<<"$out" || fail "conform without an implementation: $out"
 
