@@ -418,8 +418,10 @@ static void print_table(const conform *c, FILE *out, bool markdown)
             if (markdown)
                 fprintf(out, " %s%s%s |", strncmp(text, "VIOL", 4) == 0 ? "**" : "", text,
                         strncmp(text, "VIOL", 4) == 0 ? "**" : "");
-            else
+            else if (level < c->level_max)
                 fprintf(out, "  %-14s", text);
+            else
+                fprintf(out, "  %s", text);
         }
         fputc('\n', out);
     }
@@ -750,6 +752,8 @@ static int conform_main(const cli_command *cmd, const cli_args *a)
     buf_init(&result);
     if (code == EXIT_PASS)
         buf_printf(&result, "every level holds, 1..%d", c.level_max);
+    else if (highest_holding == 1)
+        buf_printf(&result, "level 1 holds; level 2 is violated");
     else if (highest_holding)
         buf_printf(&result, "levels 1..%d hold; level %d is violated", highest_holding, highest_holding + 1);
     else
