@@ -164,6 +164,23 @@ def main():
         print("boundary   %10.0f requests/s through the protocol (%.0f in process)"
               % (calls / through, calls / inproc))
 
+        # Sweeps through the boundary: node processes reused across seeds (reset) or started afresh.
+        seeds = 100 if quick else 400
+        rates = {}
+        for label, extra in (("in process", []),
+                             ("reused", ["--node", "%s node --profile tests/bench/two-devices.yaml" % binary]),
+                             ("fresh", ["--node", "%s node --profile tests/bench/two-devices.yaml" % binary,
+                                        "--fresh-nodes"])):
+            db = os.path.join(tmp, "nodes-%s.sqlite" % label.replace(" ", "-"))
+            wall, _, proc = run([binary, "sweep", "tests/bench/two-devices.yaml", "--seeds", "1..%d" % seeds,
+                                 "-j", "2", "--db", db] + extra)
+            if proc.returncode != 0:
+                die("sweep %s failed (exit %d):\n%s" % (label, proc.returncode, proc.stdout[-2000:]))
+            rates[label] = seeds / wall
+        print("boundary   %10.0f seeds/s    two-devices through syncsim node, processes reused (reset); %.0f with"
+              " fresh processes per seed; %.0f in process"
+              % (rates["reused"], rates["fresh"], rates["in process"]))
+
 
 if __name__ == "__main__":
     main()
