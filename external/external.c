@@ -73,6 +73,8 @@ typedef struct external {
     bool failed;
     int boots;
     uint64_t seq;          /* the last request sent to this process */
+    int64_t wall_us;       /* the clocks the last request carried */
+    int64_t mono_us;
     bool idle;
     proto_ops ops;
     unsigned features;
@@ -331,7 +333,19 @@ static void begin(external *x, proto_request_kind kind, int64_t wall_us)
     buf_clear(&x->out);
     arena_reset(&x->scratch);
     x->seq++;
-    proto_request_begin(&x->out, kind, x->seq, wall_us, x->cfg.host.mono_now(x->cfg.host.ctx, x->cfg.index));
+    x->wall_us = wall_us;
+    x->mono_us = x->cfg.host.mono_now(x->cfg.host.ctx, x->cfg.index);
+    proto_request_begin(&x->out, kind, x->seq, x->wall_us, x->mono_us);
+}
+
+/* The snapshot and shutdown come after the run, at no instant of their own: the node's clocks read what they read
+ * at its last request. */
+static void begin_after_run(external *x, proto_request_kind kind)
+{
+    buf_clear(&x->out);
+    arena_reset(&x->scratch);
+    x->seq++;
+    proto_request_begin(&x->out, kind, x->seq, x->wall_us, x->mono_us);
 }
 
 /* A server without the received feature: a write is received when it first shows in its records. */
@@ -384,6 +398,12 @@ static bool exchange(external *x, proto_effect_kind want)
 {
     if (x->failed || !x->running)
         return false;
+    /* Lockstep: a node writes nothing between requests. A line now would be taken for part of the next answer. */
+    if (child_has_output(&x->proc)) {
+        node_failed(x, "it wrote output between requests, after its answer to the one before",
+                    "nothing until the next request (the lockstep rule)");
+        return false;
+    }
     int64_t deadline = child_clock_us() + x->cfg.timeout_us;
     child_io io = child_write(&x->proc, x->out.data, x->out.len, deadline);
     if (io != CHILD_OK) {
@@ -647,7 +667,7 @@ static cJSON *ext_snapshot(node *n)
     if (x->failed || !x->running)
         return NULL;
     /* The snapshot is read at the end of the run: the node's clock reads what it last did. */
-    begin(x, REQ_SNAPSHOT, 0);
+    begin_after_run(x, REQ_SNAPSHOT);
     x->doing = (doing){ .kind = REQ_SNAPSHOT };
     proto_request_end(&x->out);
     if (!exchange(x, EFF_DONE))
@@ -684,8 +704,7 @@ static void ext_destroy(node *n)
     if (x->running && !x->failed && !pool_give(x)) {
         /* A polite shutdown; a node that does not leave in time is killed. */
         int64_t deadline = child_clock_us() + SHUTDOWN_GRACE_US;
-        buf_clear(&x->out);
-        proto_request_begin(&x->out, REQ_SHUTDOWN, ++x->seq, 0, 0);
+        begin_after_run(x, REQ_SHUTDOWN);
         proto_request_end(&x->out);
         const char *line;
         size_t len;

@@ -191,6 +191,17 @@ child_io child_read_line(child *c, int64_t deadline_us, size_t max_bytes, const 
     }
 }
 
+bool child_has_output(child *c)
+{
+    if (c->in.len > c->consumed)
+        return true;
+    if (c->from_fd < 0)
+        return false;
+    struct pollfd fd = { .fd = c->from_fd, .events = POLLIN };
+    /* POLLHUP alone (it closed its output) is not output: the next read reports the end. */
+    return poll(&fd, 1, 0) == 1 && (fd.revents & POLLIN);
+}
+
 static bool reap(child *c, int flags)
 {
     if (c->pid <= 0 || c->reaped)

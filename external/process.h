@@ -57,6 +57,8 @@ bool child_spawn(child *c, const char *const *argv, const char *log_path, char *
 child_io child_write(child *c, const char *data, size_t len, int64_t deadline_us);
 /* The next line, without its newline: valid until the next call. Lines over max_bytes fail. */
 child_io child_read_line(child *c, int64_t deadline_us, size_t max_bytes, const char **line, size_t *len);
+/* Whether it has written anything not yet read as a line (already buffered, or waiting in the pipe). */
+bool child_has_output(child *c);
 /* Close its stdin and wait for it to exit until the deadline; true when it did. */
 bool child_wait_exit(child *c, int64_t deadline_us);
 /* SIGKILL and reap. Safe on a child that is gone or was never started. */

@@ -90,6 +90,8 @@ expect_failed garbage 'node-failed: phone' 'while answering request 5 ' \
 expect_failed version 'node-failed: server' 'request 1 \(init, boot 1\)' \
   'it speaks "syncsim-node/2"; this syncsim speaks syncsim-node/1' -- run $SCEN --node "$(faulty version)"
 expect_failed missing 'node-failed: server' "cannot run 'no-such-program-here'" -- run $SCEN --node "no-such-program-here"
+expect_failed chatty 'node-failed: phone' 'it wrote output between requests' 'while answering request 5 ' \
+  -- run $SCEN --node "$(faulty chatty 4 --only phone)"
 
 # A node that never answers: its timeout (1 s here) plus a second at most.
 cat > "$tmp/hang.yaml" <<EOF

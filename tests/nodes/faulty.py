@@ -10,6 +10,7 @@ MODE   exit     exit with status 3 instead of answering request AT
        garbage  write a line that is not JSON instead of answering request AT
        hang     never answer request AT (sleep far beyond any timeout)
        version  answer init with another protocol version
+       chatty   after answering request AT, write one more line (breaking lockstep)
 AT     the request number (default 3); --only applies it to one replica,
        --even-seeds only to replicas whose init seed is even (so some seeds of
        a sweep fail and others pass).
@@ -46,7 +47,7 @@ def main():
                                          "idle": True}) + "\n")
             sys.stdout.flush()
             continue
-        if armed and req["seq"] == at:
+        if armed and req["seq"] == at and mode != "chatty":
             print(f"faulty: breaking at request {at} ({req['type']})", file=sys.stderr, flush=True)
             if mode == "exit":
                 sys.exit(3)
@@ -59,14 +60,20 @@ def main():
                 time.sleep(3600)
         inner.stdin.write(line)
         inner.stdin.flush()
+        answer = []
         while True:
             out = inner.stdout.readline()
             if not out:
                 sys.exit(1)
-            sys.stdout.write(out)
+            answer.append(out)
             kind = json.loads(out)["type"]
             if kind in ("done", "init_ok", "error"):
                 break
+        if armed and mode == "chatty" and req["seq"] == at:
+            # In the same write as the terminator, so syncsim holds it when it reads the terminator: no race.
+            print(f"faulty: writing between requests after {at}", file=sys.stderr, flush=True)
+            answer.append(json.dumps({"type": "log", "text": "between requests"}) + "\n")
+        sys.stdout.write("".join(answer))
         sys.stdout.flush()
         if req["type"] == "shutdown":
             break
