@@ -81,7 +81,8 @@ function engine() {
         else fields[name] = { v: p.v, w: p.w };
       }
       const events = Array.isArray(rec.ev) ? rec.ev.filter(isObject).map((e) => e.w) : [];
-      out.set(key, recordForm({ type, id, deleted: !!rec.del, del_w: rec.del && rec.del.w, tenant, fields, events }));
+      const w = typeof rec.w === 'string' ? rec.w : null;
+      out.set(key, recordForm({ type, id, deleted: !!rec.del, w, del_w: rec.del && rec.del.w, tenant, fields, events }));
     }
     return out;
   }
@@ -160,13 +161,19 @@ function engine() {
       if (op.op === 'create') {
         const old = this.doc[key];
         if (isObject(old) && !old.del) throw new Refused(E.REFUSED, 'the record already exists');
-        change = (d) => { d[key] = { f: amFields(op.fields), ev: [] }; };
+        change = (d) => { d[key] = { f: amFields(op.fields), ev: [], w: str(op.w) }; };
       } else if (op.op === 'update') {
         this.live(op);
-        change = (d) => { for (const [name, pair] of Object.entries(op.fields)) d[key].f[name] = amPair(pair); };
+        change = (d) => {
+          for (const [name, pair] of Object.entries(op.fields)) d[key].f[name] = amPair(pair);
+          d[key].w = str(op.w);
+        };
       } else if (op.op === 'delete') {
         this.live(op);
-        change = (d) => { d[key].del = { v: true, w: str(op.w) }; };
+        change = (d) => {
+          d[key].del = { v: true, w: str(op.w) };
+          d[key].w = str(op.w);
+        };
       } else if (op.op === 'increment') {
         const rec = this.live(op);
         const [name, pair] = Object.entries(op.fields)[0];
@@ -180,10 +187,14 @@ function engine() {
             p.v.increment(pair.v);
             p.incs.push({ w: str(op.w) });
           }
+          d[key].w = str(op.w);
         };
       } else if (op.op === 'append') {
         this.live(op);
-        change = (d) => { d[key].ev.push({ w: str(op.w), f: amFields(op.fields) }); };
+        change = (d) => {
+          d[key].ev.push({ w: str(op.w), f: amFields(op.fields) });
+          d[key].w = str(op.w);
+        };
       } else {
         throw new Refused(E.NOT_SUPPORTED, `Automerge has no '${op.op}' here`);
       }

@@ -235,10 +235,12 @@ function engine() {
         await this.db.put({ ...doc, w: op.w, f: { ...doc.f, ...op.fields } });
       } else if (op.op === 'delete') {
         const doc = await this.live(op);
-        const events = await this.db.allDocs({ startkey: JSON.stringify([op.type, op.id, '#event']).slice(0, -1), endkey: JSON.stringify([op.type, op.id, '#event']).slice(0, -1) + '\uffff' });
+        // The record's events go with it; each deleted revision keeps the write it was made by.
+        const prefix = JSON.stringify([op.type, op.id, '#event']).slice(0, -1);
+        const events = await this.db.allDocs({ startkey: prefix, endkey: prefix + '\uffff', include_docs: true });
         await this.db.bulkDocs([
           { _id: key, _rev: doc._rev, _deleted: true, type: op.type, id: op.id, w: op.w },
-          ...events.rows.map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true })),
+          ...events.rows.map((r) => ({ _id: r.id, _rev: r.value.rev, _deleted: true, type: op.type, id: op.id, w: r.doc.w })),
         ]);
       } else if (op.op === 'append') {
         await this.live(op);

@@ -53,7 +53,8 @@ function engine() {
     const del = m.get('deleted');
     const ev = m.get('events');
     const events = ev instanceof Y.Array ? ev.toArray().filter(isObject).map((e) => e.w) : [];
-    return recordForm({ type, id, deleted: !!del, del_w: del && del.w, tenant, fields, events });
+    const w = m.get('w');
+    return recordForm({ type, id, deleted: !!del, w: typeof w === 'string' ? w : null, del_w: del && del.w, tenant, fields, events });
   }
 
   function recordsOf(doc, tenant, out) {
@@ -110,20 +111,28 @@ function engine() {
           this.top.set(key, m);
           for (const [name, pair] of Object.entries(op.fields)) m.set('f:' + name, pair);
           m.set('events', new Y.Array());
+          m.set('w', op.w);
         }, 'local');
       } else if (op.op === 'update') {
         const m = this.live(op);
         this.doc.transact(() => {
           for (const [name, pair] of Object.entries(op.fields)) m.set('f:' + name, pair);
+          m.set('w', op.w);
         }, 'local');
       } else if (op.op === 'delete') {
         const m = this.live(op);
-        this.doc.transact(() => m.set('deleted', { v: true, w: op.w }), 'local');
+        this.doc.transact(() => {
+          m.set('deleted', { v: true, w: op.w });
+          m.set('w', op.w);
+        }, 'local');
       } else if (op.op === 'append') {
         const m = this.live(op);
         const ev = m.get('events');
         if (!(ev instanceof Y.Array)) throw new Refused(E.INVALID, 'the record has no event log');
-        this.doc.transact(() => ev.push([{ w: op.w, f: op.fields }]), 'local');
+        this.doc.transact(() => {
+          ev.push([{ w: op.w, f: op.fields }]);
+          m.set('w', op.w);
+        }, 'local');
       } else {
         throw new Refused(E.NOT_SUPPORTED, `Yjs has no '${op.op}' here`);
       }
@@ -149,13 +158,18 @@ function engine() {
 
     reply(body) {
       if (body.kind !== 'yjs' || !Array.isArray(body.msgs)) throw new BadReply(`a '${body.kind}' answer`);
-      let theirSV = null;
+      let forServer = null;
       for (const text of body.msgs) {
         if (typeof text !== 'string') throw new BadReply('a message that is not base64');
         const d = decoding.createDecoder(lib.unb64(text));
         const type = decoding.readVarUint(d);
         if (type === sync.messageYjsSyncStep1) {
-          theirSV = decoding.readVarUint8Array(d);
+          // The server's step 1 comes first, as y-websocket's server sends it on connecting: our
+          // step 2 is made before its update is applied, while our own items still hold their
+          // content (an item that loses a conflict is garbage-collected once it is deleted).
+          const theirSV = decoding.readVarUint8Array(d);
+          this.serverSV = Y.decodeStateVector(theirSV);
+          if (ahead(this.stateVector(), this.serverSV)) forServer = encode((e) => sync.writeSyncStep2(e, this.doc, theirSV));
         } else if (type === sync.messageYjsSyncStep2) {
           sync.readSyncStep2(d, this.doc, 'server');
         } else if (type === sync.messageYjsUpdate) {
@@ -164,19 +178,15 @@ function engine() {
           throw new BadReply(`an unknown sync message type ${type}`);
         }
       }
-      if (!theirSV) throw new BadReply("the server's answer has no step 1");
-      this.serverSV = Y.decodeStateVector(theirSV);
-      if (!ahead(this.stateVector(), this.serverSV)) {
+      if (!this.serverSV) throw new BadReply("the server's answer has no step 1");
+      if (!forServer) {
         if (this.localOps === this.roundOps) this.localOps = 0;
         return null;
       }
       // The server lacks something: step 2 for it, and step 1 again so it answers with
       // whatever it got meanwhile (and says served).
       this.roundOps = this.localOps;
-      return {
-        kind: 'yjs',
-        msgs: [encode((e) => sync.writeSyncStep2(e, this.doc, theirSV)), encode((e) => sync.writeSyncStep1(e, this.doc))],
-      };
+      return { kind: 'yjs', msgs: [forServer, encode((e) => sync.writeSyncStep1(e, this.doc))] };
     }
 
     abort() {}
@@ -201,20 +211,30 @@ function engine() {
       let doc = this.docs.get(user);
       if (doc) return doc;
       doc = openDoc(`${this.ctx.dataDir}/${lib.userFile(user)}.ylog`, lib.replicaId32('yjs', this.ctx.name, this.ctx.boot, user));
-      doc.on('update', (update, origin) => {
-        if (origin === LOAD) return;
-        // What the update integrated, by write id: every pair, event and tombstone carries one.
-        for (const s of Y.decodeUpdate(update).structs) {
-          if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue;
-          for (const w of lib.writeIdsIn(s.content.arr)) {
+      this.docs.set(user, doc);
+      return doc;
+    }
+
+    /**
+     * Received: every write id an update carries in items this doc does not have yet, read
+     * before the update is applied (an item that loses a conflict on arrival carries one too).
+     */
+    noteReceived(doc, update) {
+      const sv = Y.decodeStateVector(Y.encodeStateVector(doc));
+      for (const s of Y.decodeUpdate(update).structs) {
+        if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue;
+        const known = sv.get(s.id.client) || 0;
+        s.content.arr.forEach((value, i) => {
+          if (s.id.clock + i < known) return;
+          const ws = lib.writeIdsIn(value);
+          if (s.parentSub === 'w' && typeof value === 'string') ws.add(value);
+          for (const w of ws) {
             if (this.seen.has(w)) continue;
             this.seen.add(w);
             this.ctx.fx.received(w);
           }
-        }
-      });
-      this.docs.set(user, doc);
-      return doc;
+        });
+      }
     }
 
     async deliver(src, body) {
@@ -224,17 +244,26 @@ function engine() {
         return;
       }
       const doc = this.docFor(user);
-      const out = [];
+      const out = [];   // after the server's own step 1, which goes first
       let answeredStep1 = false;
       for (const text of body.msgs) {
         if (typeof text !== 'string') continue;
+        // y-protocols' readSyncMessage, with the update read before it is applied.
         const d = decoding.createDecoder(lib.unb64(text));
-        const e = encoding.createEncoder();
-        const type = sync.readSyncMessage(d, e, doc, src);
-        if (type === sync.messageYjsSyncStep1) answeredStep1 = true;
-        if (encoding.length(e) > 0) out.push(lib.b64(encoding.toUint8Array(e)));
+        const type = decoding.readVarUint(d);
+        if (type === sync.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(d);
+          out.push(encode((e) => sync.writeSyncStep2(e, doc, sv)));
+          answeredStep1 = true;
+        } else if (type === sync.messageYjsSyncStep2 || type === sync.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(d);
+          this.noteReceived(doc, update);
+          Y.applyUpdate(doc, update, src);
+        } else {
+          this.ctx.fx.log(`ignored a sync message of type ${type} from ${src}`);
+        }
       }
-      out.push(encode((e) => sync.writeSyncStep1(e, doc)));
+      out.unshift(encode((e) => sync.writeSyncStep1(e, doc)));
       this.ctx.fx.send(src, { kind: 'yjs', req: body.req, msgs: out });
       if (answeredStep1) this.ctx.fx.served(src);   // step 2 held everything the device lacked
     }
