@@ -53,6 +53,16 @@ function engine() {
       A.saveIncremental(this.doc);   // what was loaded is stored already
     }
 
+    /** The records, read again only when the document's heads moved. */
+    records(tenant) {
+      const heads = A.getHeads(this.doc).join(',');
+      if (heads !== this.recordsAt) {
+        this.cached = recordsOf(this.doc, tenant, new Map());
+        this.recordsAt = heads;
+      }
+      return new Map(this.cached);
+    }
+
     /** Write what changed since the last save (before the request is answered). */
     persist() {
       const chunk = A.saveIncremental(this.doc);
@@ -170,7 +180,10 @@ function engine() {
         };
       } else if (op.op === 'delete') {
         this.live(op);
+        // The tombstone, and the fields go: a field set concurrently survives the merge (Automerge:
+        // a set concurrent with a delete of the key wins), under the tombstone.
         change = (d) => {
+          for (const name of Object.keys(d[key].f).sort()) delete d[key].f[name];
           d[key].del = { v: true, w: str(op.w) };
           d[key].w = str(op.w);
         };
@@ -207,7 +220,7 @@ function engine() {
     deliver(src, body) { return this.rounds.deliver(src, body); }
     control(what) { return this.rounds.control(what); }
     idle() { return this.rounds.idle(); }
-    async records() { return recordsOf(this.doc, this.ctx.user, new Map()); }
+    async records() { return this.store.records(this.ctx.user); }
     async kept() { return keptOf(this.doc); }
     close() {}
 
@@ -232,14 +245,14 @@ function engine() {
     reply(body) {
       if (body.kind !== 'am' || !(body.msg === null || typeof body.msg === 'string')) throw new BadReply(`a '${body.kind}' answer`);
       if (body.msg !== null) {
-        const before = A.toJS(this.doc);
+        const before = A.getHeads(this.doc);
         const [doc, state] = A.receiveSyncMessage(this.doc, this.syncState, lib.unb64(body.msg));
         this.store.doc = doc;
         this.syncState = state;
         this.store.persist();
-        const after = A.toJS(doc);
-        for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-          if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) this.pulledKeys.add(k);
+        const after = A.getHeads(doc);
+        if (before.join(',') !== after.join(',')) {
+          for (const patch of A.diff(doc, before, after)) if (patch.path.length) this.pulledKeys.add(String(patch.path[0]));
         }
       }
       const next = this.next(false);
@@ -319,7 +332,7 @@ function engine() {
     idle() { return true; }
     async records() {
       const out = new Map();
-      for (const [user, s] of this.docs) recordsOf(s.doc, user, out);
+      for (const [user, s] of this.docs) for (const [k, r] of s.records(user)) out.set(k, r);
       return out;
     }
     async kept() {

@@ -121,7 +121,10 @@ function engine() {
         }, 'local');
       } else if (op.op === 'delete') {
         const m = this.live(op);
+        // The tombstone, and the fields go: a field set concurrently survives the merge (a
+        // Y.Map delete removes only the entry it saw), under the tombstone.
         this.doc.transact(() => {
+          for (const k of [...m.keys()].filter((k) => k.startsWith('f:')).sort()) m.delete(k);
           m.set('deleted', { v: true, w: op.w });
           m.set('w', op.w);
         }, 'local');
