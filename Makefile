@@ -6,6 +6,10 @@
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
+#
+# run and test also need Node.js for the engine adapters (adapters/js: Yjs, Automerge, PouchDB):
+# Debian's nodejs and npm are installed only when node or npm is not on the PATH (a machine may
+# have Node.js from elsewhere), then `npm ci` installs the versions package-lock.json pins.
 
 SHELL := /bin/bash
 .ONESHELL:
@@ -18,8 +22,9 @@ DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev l
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build
+JS := adapters/js
 
-.PHONY: all deps build run test bench report clean
+.PHONY: all deps js-deps build run test bench report clean
 
 all: build
 
@@ -32,6 +37,18 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive
 	  $(SUDO) apt-get update -q
 	  $(SUDO) apt-get install -y -q --no-install-recommends $$missing
+	fi
+
+# npm ci again only when package-lock.json is newer than what it installed last time.
+js-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	  echo "installing Debian packages: nodejs npm"
+	  export DEBIAN_FRONTEND=noninteractive
+	  $(SUDO) apt-get update -q
+	  $(SUDO) apt-get install -y -q --no-install-recommends nodejs npm
+	fi
+	if [ ! -f $(JS)/node_modules/.package-lock.json ] || [ $(JS)/package-lock.json -nt $(JS)/node_modules/.package-lock.json ]; then
+	  npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
 	fi
 
 # configure once; ninja rebuilds whatever changed
@@ -50,10 +67,10 @@ build-release/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: build
+run: build js-deps
 	./$(BUILD)/syncsim suite scenarios
 
-test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
+test: deps js-deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
