@@ -7,7 +7,8 @@
  *            [type, id] holds a map per record: 'f' the fields, each the provenance pair as a
  *            map {v, w} (strings as ImmutableString, integers as Counter with 'incs', the
  *            increments applied to it, as a list of {w}); 'ev' a list of appended events {w, f};
- *            'del' the tombstone {v: true, w: the delete}. A create sets a fresh map.
+ *            'del' the tombstone {v: true, w: the delete} (a delete also removes the fields);
+ *            'w' the last write applied to the record. A create sets a fresh map.
  *   sync     generateSyncMessage / receiveSyncMessage, one sync state per peer. A device's sync
  *            round is a connection: it resets its sync state at the start of every round (and
  *            the server resets its state for that device when a new round id arrives), as

@@ -6,10 +6,11 @@
  *   records  one Y.Doc per replica (the server: one per user, like a y-websocket room); a
  *            top-level Y.Map 'records' maps JSON [type, id] to a Y.Map per record, whose
  *            entries 'f:<field>' hold the provenance pairs as given, 'events' a Y.Array of
- *            {w, f} appended events, and 'deleted' the tombstone {v: true, w: the delete}.
+ *            {w, f} appended events, 'deleted' the tombstone {v: true, w: the delete} (a
+ *            delete also removes the 'f:' entries) and 'w' the last write applied to it.
  *            A create (also after a delete) sets a fresh Y.Map: the old one is deleted.
  *   sync     y-protocols' sync steps: a device sends step 1 (its state vector); the server
- *            answers step 2 (the update the device lacks) and its own step 1; the device
+ *            answers its own step 1 and step 2 (the update the device lacks); the device
  *            answers with step 2 when the server lacks anything, and step 1 again.
  *   storage  every update the doc emits is appended to an update log in the data directory
  *            and merged into one entry past 500, as y-indexeddb keeps its updates.
