@@ -9,6 +9,10 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #                set up, build, install the binary, the profiles, the scenario corpora and
 #                catalogs, the report script and syncsim(1) under PREFIX
+#
+# run and test also need Node.js for the engine adapters (adapters/js: Yjs, Automerge, PouchDB):
+# Debian's nodejs and npm are installed only when node or npm is not on the PATH (a machine may
+# have Node.js from elsewhere), then `npm ci` installs the versions package-lock.json pins.
 
 SHELL := /bin/bash
 .ONESHELL:
@@ -25,8 +29,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build
 PREFIX := /usr/local
+JS := adapters/js
 
-.PHONY: all deps build run test bench report install clean
+.PHONY: all deps js-deps build run test bench report install clean
 
 all: build
 
@@ -39,6 +44,18 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive
 	  $(SUDO) apt-get update -q
 	  $(SUDO) apt-get install -y -q --no-install-recommends $$missing
+	fi
+
+# npm ci again only when package-lock.json is newer than what it installed last time.
+js-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	  echo "installing Debian packages: nodejs npm"
+	  export DEBIAN_FRONTEND=noninteractive
+	  $(SUDO) apt-get update -q
+	  $(SUDO) apt-get install -y -q --no-install-recommends nodejs npm
+	fi
+	if [ ! -f $(JS)/node_modules/.package-lock.json ] || [ $(JS)/package-lock.json -nt $(JS)/node_modules/.package-lock.json ]; then
+	  npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
 	fi
 
 # configure once; ninja rebuilds whatever changed
@@ -57,17 +74,19 @@ build-release/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: build
+run: build js-deps
 	./$(BUILD)/syncsim suite scenarios
 
-test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
+test: deps js-deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
 	echo "== the test suite, gcc build ($(BUILD))"
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --no-suite node-quick
+	# The engine adapters are Node.js programs whichever compiler built syncsim: the gcc run covers them,
+	# and node-quick covers syncsim's side of the protocol under the sanitizers.
 	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
-	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node
+	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node --no-suite engines
 	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
 

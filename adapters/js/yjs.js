@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * Yjs (yjs, y-protocols) as syncsim replicas: see scenarios/engines/yjs/README.md.
+ *
+ *   records  one Y.Doc per replica (the server: one per user, like a y-websocket room); a
+ *            top-level Y.Map 'records' maps JSON [type, id] to a Y.Map per record, whose
+ *            entries 'f:<field>' hold the provenance pairs as given, 'events' a Y.Array of
+ *            {w, f} appended events, 'deleted' the tombstone {v: true, w: the delete} (a
+ *            delete also removes the 'f:' entries) and 'w' the last write applied to it.
+ *            A create (also after a delete) sets a fresh Y.Map: the old one is deleted.
+ *   sync     y-protocols' sync steps: a device sends step 1 (its state vector); the server
+ *            answers its own step 1 and step 2 (the update the device lacks); the device
+ *            answers with step 2 when the server lacks anything, and step 1 again.
+ *   storage  every update the doc emits is appended to an update log in the data directory
+ *            and merged into one entry past 500, as y-indexeddb keeps its updates.
+ *   ids      the doc's clientID is a hash of the replica's name and boot count.
+ */
+const lib = require('./lib');   // first: the determinism shims
+
+const { ProtocolError, Refused, E, BadReply, Rounds, EntryLog, recordKey, parseKey, recordForm, isObject } = lib;
+
+const TRIM_SIZE = 500;   // y-indexeddb's PREFERRED_TRIM_SIZE
+const LOAD = 'load';     // transaction origin of updates read from the log
+
+function engine() {
+  const Y = require('yjs');
+  const sync = require('y-protocols/sync');
+  const encoding = require('lib0/encoding');
+  const decoding = require('lib0/decoding');
+
+  /** A Y.Doc persisted as an update log. */
+  function openDoc(file, clientID) {
+    const doc = new Y.Doc();
+    doc.clientID = clientID;
+    const log = new EntryLog(file);
+    const stored = log.readAll();
+    doc.transact(() => {
+      for (const u of stored) Y.applyUpdate(doc, u, LOAD);
+    }, LOAD);
+    if (log.count > TRIM_SIZE) log.replace(Y.encodeStateAsUpdate(doc));
+    doc.on('update', (update, origin) => {
+      if (origin === LOAD) return;
+      log.append(update);
+      if (log.count > TRIM_SIZE) log.replace(Y.encodeStateAsUpdate(doc));
+    });
+    return doc;
+  }
+
+  function recordOf(key, m, tenant) {
+    const { type, id } = parseKey(key);
+    const fields = {};
+    for (const [k, v] of m.entries()) if (k.startsWith('f:')) fields[k.slice(2)] = v;
+    const del = m.get('deleted');
+    const ev = m.get('events');
+    const events = ev instanceof Y.Array ? ev.toArray().filter(isObject).map((e) => e.w) : [];
+    const w = m.get('w');
+    return recordForm({ type, id, deleted: !!del, w: typeof w === 'string' ? w : null, del_w: del && del.w, tenant, fields, events });
+  }
+
+  function recordsOf(doc, tenant, out) {
+    const top = doc.getMap('records');
+    for (const [key, m] of top.entries()) if (m instanceof Y.Map) out.set(key, recordOf(key, m, tenant));
+    return out;
+  }
+
+  const encode = (fn) => {
+    const e = encoding.createEncoder();
+    fn(e);
+    return lib.b64(encoding.toUint8Array(e));
+  };
+
+  /** True when state vector `a` has an item `b` lacks. */
+  function ahead(a, b) {
+    for (const [client, clock] of a) if (clock > (b.get(client) || 0)) return true;
+    return false;
+  }
+
+  class Device {
+    constructor(ctx) {
+      this.ctx = ctx;
+      this.doc = openDoc(`${ctx.dataDir}/yjs-updates.log`, lib.replicaId32('yjs', ctx.name, ctx.boot));
+      this.top = this.doc.getMap('records');
+      this.serverSV = null;      // the server's state vector, as last heard
+      this.localOps = 0;         // operations since the last complete round
+      this.pulledKeys = new Set();
+      this.top.observeDeep((events, txn) => {
+        if (txn.origin !== 'server') return;
+        for (const ev of events) {
+          if (ev.target === this.top) for (const k of ev.keysChanged) this.pulledKeys.add(k);
+          else if (ev.path.length) this.pulledKeys.add(String(ev.path[0]));
+        }
+      });
+      this.rounds = new Rounds(ctx, this);
+    }
+
+    live(op) {
+      const key = recordKey(op.type, op.id);
+      const m = this.top.get(key);
+      if (!(m instanceof Y.Map)) throw new Refused(E.NOT_FOUND, 'no such record');
+      if (m.has('deleted')) throw new Refused(E.DELETED, 'the record is deleted');
+      return m;
+    }
+
+    async op(op) {
+      const key = recordKey(op.type, op.id);
+      if (op.op === 'create') {
+        const old = this.top.get(key);
+        if (old instanceof Y.Map && !old.has('deleted')) throw new Refused(E.REFUSED, 'the record already exists');
+        this.doc.transact(() => {
+          const m = new Y.Map();
+          this.top.set(key, m);
+          for (const [name, pair] of Object.entries(op.fields)) m.set('f:' + name, pair);
+          m.set('events', new Y.Array());
+          m.set('w', op.w);
+        }, 'local');
+      } else if (op.op === 'update') {
+        const m = this.live(op);
+        this.doc.transact(() => {
+          for (const [name, pair] of Object.entries(op.fields)) m.set('f:' + name, pair);
+          m.set('w', op.w);
+        }, 'local');
+      } else if (op.op === 'delete') {
+        const m = this.live(op);
+        // The tombstone, and the fields go: a field set concurrently survives the merge (a
+        // Y.Map delete removes only the entry it saw), under the tombstone.
+        this.doc.transact(() => {
+          for (const k of [...m.keys()].filter((k) => k.startsWith('f:')).sort()) m.delete(k);
+          m.set('deleted', { v: true, w: op.w });
+          m.set('w', op.w);
+        }, 'local');
+      } else if (op.op === 'append') {
+        const m = this.live(op);
+        const ev = m.get('events');
+        if (!(ev instanceof Y.Array)) throw new Refused(E.INVALID, 'the record has no event log');
+        this.doc.transact(() => {
+          ev.push([{ w: op.w, f: op.fields }]);
+          m.set('w', op.w);
+        }, 'local');
+      } else {
+        throw new Refused(E.NOT_SUPPORTED, `Yjs has no '${op.op}' here`);
+      }
+      this.localOps++;
+      this.rounds.wrote();
+    }
+
+    deliver(src, body) { return this.rounds.deliver(src, body); }
+    control(what) { return this.rounds.control(what); }
+    idle() { return this.rounds.idle(); }
+    async records() { return recordsOf(this.doc, this.ctx.user, new Map()); }
+    async kept() { return []; }   // a losing value is a deleted item: Yjs keeps no copy
+    close() { this.doc.destroy(); }
+
+    // --- the sync session (lib/sync.js)
+    stateVector() { return Y.decodeStateVector(Y.encodeStateVector(this.doc)); }
+
+    begin(first) {
+      if (first) this.pulledKeys.clear();
+      this.roundOps = this.localOps;
+      return { kind: 'yjs', msgs: [encode((e) => sync.writeSyncStep1(e, this.doc))] };
+    }
+
+    reply(body) {
+      if (body.kind !== 'yjs' || !Array.isArray(body.msgs)) throw new BadReply(`a '${body.kind}' answer`);
+      let forServer = null;
+      for (const text of body.msgs) {
+        if (typeof text !== 'string') throw new BadReply('a message that is not base64');
+        const d = decoding.createDecoder(lib.unb64(text));
+        const type = decoding.readVarUint(d);
+        if (type === sync.messageYjsSyncStep1) {
+          // The server's step 1 comes first, as y-websocket's server sends it on connecting: our
+          // step 2 is made before its update is applied, while our own items still hold their
+          // content (an item that loses a conflict is garbage-collected once it is deleted).
+          const theirSV = decoding.readVarUint8Array(d);
+          this.serverSV = Y.decodeStateVector(theirSV);
+          if (ahead(this.stateVector(), this.serverSV)) forServer = encode((e) => sync.writeSyncStep2(e, this.doc, theirSV));
+        } else if (type === sync.messageYjsSyncStep2) {
+          sync.readSyncStep2(d, this.doc, 'server');
+        } else if (type === sync.messageYjsUpdate) {
+          sync.readUpdate(d, this.doc, 'server');
+        } else {
+          throw new BadReply(`an unknown sync message type ${type}`);
+        }
+      }
+      if (!this.serverSV) throw new BadReply("the server's answer has no step 1");
+      if (!forServer) {
+        if (this.localOps === this.roundOps) this.localOps = 0;
+        return null;
+      }
+      // The server lacks something: step 2 for it, and step 1 again so it answers with
+      // whatever it got meanwhile (and says served).
+      this.roundOps = this.localOps;
+      return { kind: 'yjs', msgs: [forServer, encode((e) => sync.writeSyncStep1(e, this.doc))] };
+    }
+
+    abort() {}
+    dirty() {
+      if (this.serverSV) return ahead(this.stateVector(), this.serverSV);
+      return this.stateVector().has(this.doc.clientID) || this.localOps > 0 || this.top.size > 0;
+    }
+    queue() { return this.localOps; }
+    pulled() { return this.pulledKeys.size; }
+  }
+
+  /** The relay: a doc per user, answering each device's sync steps against its user's doc. */
+  class Server {
+    constructor(ctx) {
+      this.ctx = ctx;
+      this.docs = new Map();   // user -> Y.Doc
+      this.seen = new Set();   // write ids reported received in this life
+      for (const user of [...new Set(ctx.users.values())].sort()) this.docFor(user);
+    }
+
+    docFor(user) {
+      let doc = this.docs.get(user);
+      if (doc) return doc;
+      doc = openDoc(`${this.ctx.dataDir}/${lib.userFile(user)}.ylog`, lib.replicaId32('yjs', this.ctx.name, this.ctx.boot, user));
+      this.docs.set(user, doc);
+      return doc;
+    }
+
+    /**
+     * Received: every write id an update carries in items this doc does not have yet, read
+     * before the update is applied (an item that loses a conflict on arrival carries one too).
+     */
+    noteReceived(doc, update) {
+      const sv = Y.decodeStateVector(Y.encodeStateVector(doc));
+      for (const s of Y.decodeUpdate(update).structs) {
+        if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) continue;
+        const known = sv.get(s.id.client) || 0;
+        s.content.arr.forEach((value, i) => {
+          if (s.id.clock + i < known) return;
+          const ws = lib.writeIdsIn(value);
+          if (s.parentSub === 'w' && typeof value === 'string') ws.add(value);
+          for (const w of ws) {
+            if (this.seen.has(w)) continue;
+            this.seen.add(w);
+            this.ctx.fx.received(w);
+          }
+        });
+      }
+    }
+
+    async deliver(src, body) {
+      const user = this.ctx.users.get(src);
+      if (user === undefined || !isObject(body) || body.kind !== 'yjs' || !Array.isArray(body.msgs)) {
+        this.ctx.fx.log(`ignored a message from ${src} that is not a Yjs sync request`);
+        return;
+      }
+      const doc = this.docFor(user);
+      const out = [];   // after the server's own step 1, which goes first
+      let answeredStep1 = false;
+      for (const text of body.msgs) {
+        if (typeof text !== 'string') continue;
+        // y-protocols' readSyncMessage, with the update read before it is applied.
+        const d = decoding.createDecoder(lib.unb64(text));
+        const type = decoding.readVarUint(d);
+        if (type === sync.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(d);
+          out.push(encode((e) => sync.writeSyncStep2(e, doc, sv)));
+          answeredStep1 = true;
+        } else if (type === sync.messageYjsSyncStep2 || type === sync.messageYjsUpdate) {
+          const update = decoding.readVarUint8Array(d);
+          this.noteReceived(doc, update);
+          Y.applyUpdate(doc, update, src);
+        } else {
+          this.ctx.fx.log(`ignored a sync message of type ${type} from ${src}`);
+        }
+      }
+      out.unshift(encode((e) => sync.writeSyncStep1(e, doc)));
+      this.ctx.fx.send(src, { kind: 'yjs', req: body.req, msgs: out });
+      if (answeredStep1) this.ctx.fx.served(src);   // step 2 held everything the device lacked
+    }
+
+    async op() { throw new ProtocolError(E.NOT_SUPPORTED, 'the server takes no user operations'); }
+    async control() {}
+    idle() { return true; }
+    async records() {
+      const out = new Map();
+      for (const [user, doc] of this.docs) recordsOf(doc, user, out);
+      return out;
+    }
+    async kept() { return []; }
+    close() { for (const doc of this.docs.values()) doc.destroy(); }
+  }
+
+  return { device: (ctx) => new Device(ctx), server: (ctx) => new Server(ctx) };
+}
+
+lib.serve({
+  name: 'yjs',
+  ops: ['create', 'update', 'delete', 'append'],
+  features: ['received'],
+  load: engine,
+});
