@@ -750,7 +750,9 @@ static int conform_main(const cli_command *cmd, const cli_args *a)
     code = highest_holding == c.level_max ? EXIT_PASS : errors ? EXIT_NODE_FAILED : EXIT_VIOLATION;
     buf result;
     buf_init(&result);
-    if (code == EXIT_PASS)
+    if (code == EXIT_PASS && c.level_max == 1)
+        buf_printf(&result, "level 1 holds");
+    else if (code == EXIT_PASS)
         buf_printf(&result, "every level holds, 1..%d", c.level_max);
     else if (highest_holding == 1)
         buf_printf(&result, "level 1 holds; level 2 is violated");

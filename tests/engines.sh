@@ -78,6 +78,15 @@ check pouchdb $B/crash-restart.yaml 0                                     # the 
 check pouchdb $B/tenants.yaml 0
 check pouchdb $B/counters-crdt.yaml 2 "needs the operation 'increment'"
 
+# --- conformance level 1 for each engine: creates, updates and deletes reach every device ---------------
+for engine in yjs automerge pouchdb; do
+  out=$("$BIN" conform --profile "$engine" --level 1 -j 2 2>/dev/null)
+  code=$?
+  [ "$code" -eq 0 ] && grep -q '^result    level 1 holds (exit 0)' <<<"$out" ||
+    fail "conform --profile $engine --level 1: exit $code: $(grep -E '^(level|result|  level)' <<<"$out")"
+  printf '  %-10s conform level 1: %s\n' "$engine" "$(grep '^level 1' <<<"$out")"
+done
+
 if [ "$failures" -gt 0 ]; then
   echo "engines: $failures failure(s) in $checked runs"
   exit 1
