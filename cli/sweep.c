@@ -166,6 +166,9 @@ char *sweep_scenario_key(const scenario *tmpl)
     uint64_t h = hash_file(HASH64_INIT, tmpl->path);
     if (tmpl->profile.path && strcmp(tmpl->profile.path, tmpl->path) != 0)
         h = hash_file(h, tmpl->profile.path);
+    /* Another implementation is another sweep: --node's command is part of the key. */
+    for (const char *const *w = tmpl->profile.node.argv; w && *w; w++)
+        h = hash64_str(h, *w);
     char hex[17];
     trace_hash_hex(h, hex);
     buf b;
@@ -516,7 +519,7 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
     diag d;
     diag_init(&d);
     scenario *tmpl = scenario_load(file, &d);
-    if (!tmpl || !node_apply_options(tmpl, a, &d)) {
+    if (!tmpl || !implementation_apply(tmpl, a, &d)) {
         fprintf(stderr, "%s\n", d.message);
         scenario_free(tmpl);
         diag_free(&d);
@@ -712,6 +715,10 @@ static const cli_use SWEEP_OPTIONS[] = {
     { OPT_TIMEOUT,
       "a wall-clock budget for each seed's run; a seed past it is recorded as bad input with a bound error. "
       "Default: none",
+      false },
+    { OPT_PROFILE,
+      "sweep the workload under another profile, a name (looked up as a scenario's profile: is) or a file (a "
+      "separate set of rows in --db)",
       false },
     { OPT_NODE, NODE_HELP, false },
     { OPT_NODE_TIMEOUT, NODE_TIMEOUT_HELP, false },

@@ -13,6 +13,9 @@ Figures, each with its target:
   linearity  10x devices and 10x simulated time against a base run
              (target: at most ~11x the wall time)
   memory     peak resident memory of a 1,000-device run (target: < 1 GiB)
+  engines    seeds per second of one small swarm (the conformance corpus's
+             level-5 swarm) under Yjs, Automerge and PouchDB through their
+             adapters, beside the built-in reference
   boundary   the built-in engine through `syncsim node` (the node protocol,
              one process per replica) against in process on the same
              scenario (target: at most 3x slower), and requests per second
@@ -163,6 +166,21 @@ def main():
               % (through, 8, "6 h" if quick else "2 days", calls, through / inproc, inproc))
         print("boundary   %10.0f requests/s through the protocol (%.0f in process)"
               % (calls / through, calls / inproc))
+
+        # Real engines through their adapters, on one small swarm, beside the built-in reference.
+        seeds = 4 if quick else 16
+        swarm = "scenarios/conformance/level-5/swarm.yaml"
+        rates = {}
+        for profile in ("reference", "yjs", "automerge", "pouchdb"):
+            db = os.path.join(tmp, "engine-%s.sqlite" % profile)
+            wall, _, proc = run([binary, "sweep", swarm, "--seeds", "1..%d" % seeds, "-j", "2", "--db", db,
+                                 "--profile", profile])
+            if proc.returncode not in (0, 1):
+                die("sweep under %s failed (exit %d):\n%s" % (profile, proc.returncode, proc.stdout[-2000:]))
+            rates[profile] = seeds / wall
+        print("engines    %10.2f seeds/s    yjs, %.2f automerge, %.2f pouchdb; %.1f the built-in reference"
+              "   (%s, %d seeds, 2 workers)"
+              % (rates["yjs"], rates["automerge"], rates["pouchdb"], rates["reference"], swarm, seeds))
 
         # Sweeps through the boundary: node processes reused across seeds (reset) or started afresh.
         seeds = 100 if quick else 400
