@@ -11,6 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool json_number_int(const cJSON *j, int64_t min, int64_t max, int64_t *out)
+{
+    if (!cJSON_IsNumber(j))
+        return false;
+    double d = j->valuedouble;
+    /* The comparisons are false for NaN; within +-2^53 the cast is exact once d is integral. */
+    if (!(d >= (double)min && d <= (double)max) || d != floor(d))
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
 #define SAFE_INT 9007199254740992.0   /* 2^53 */
 
 void json_put_i64(buf *b, int64_t v)

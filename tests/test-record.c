@@ -557,6 +557,23 @@ static void from_json_refuses_malformed_input(void)
           "repeated" },
         { "[1,2,3]", "type" },
         { "\"record\"", "type" },
+        /* Numbers a stamp cannot hold: beyond int64 (casting them was undefined behaviour, the
+         * wire fuzzer's first finding), beyond 2^53, or with a fraction. */
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+          "\"st\":{\"w\":1,\"t\":1e300,\"hl\":3,\"hc\":0,\"s\":4},\"fields\":{}}",
+          "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+          "\"st\":{\"w\":1,\"t\":2,\"hl\":-1e19,\"hc\":0,\"s\":4},\"fields\":{}}",
+          "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+          "\"st\":{\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":9007199254740993},\"fields\":{}}",
+          "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+          "\"st\":{\"w\":1.5,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4},\"fields\":{}}",
+          "stamp" },
+        { "{\"type\":\"t\",\"id\":\"i\",\"version\":1,\"seq\":2,\"deleted\":false,"
+          "\"st\":{\"w\":1,\"t\":2,\"hl\":3,\"hc\":0,\"s\":4,\"sv\":1e30},\"fields\":{}}",
+          "stamp" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         why = NULL;
