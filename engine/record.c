@@ -651,10 +651,11 @@ static bool decode_value(json_reader *jr, arena *a, value *v)
         v->kind = VAL_STRING;
         return jr_string(jr, a, &v->s);
     }
-    bool ok = jr_number(jr, &d, &is_integer, &v->i);
+    if (!jr_number(jr, &d, &is_integer, &v->i))
+        return false;   /* is_integer is unset then */
     v->kind = is_integer ? VAL_INT : VAL_REAL;
     v->r = is_integer ? 0.0 : d;
-    return ok;
+    return true;
 }
 
 static bool decode_parts(json_reader *jr, arena *a, counter_part **out, int *n)
