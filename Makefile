@@ -2,7 +2,9 @@
 # machine lacks, then lets meson and ninja build, and runs the suites.
 #
 #   make run     set up, build build/syncsim, run every scenario (one line each)
-#   make test    set up, build (gcc, clang, sanitizers), run the whole test suite
+#   make test    set up, build (gcc, clang, sanitizers, fuzz), run the whole test suite, and
+#                run each fuzz target briefly (FUZZ_BRIEF_SECONDS each)
+#   make fuzz    set up, build the fuzz targets (build-fuzz/) and run each for FUZZ_SECONDS
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
@@ -12,14 +14,19 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # Debian packages the build, the tests and the report scripts need.
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (only recommended by clang).
 DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
-                libfyaml-dev clang python3 python3-matplotlib
+                libfyaml-dev clang libclang-rt-14-dev python3 python3-matplotlib
+
+# Seconds each fuzz target runs: in make fuzz, and in make test (two targets at a time).
+FUZZ_SECONDS ?= 600
+FUZZ_BRIEF_SECONDS ?= 20
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build
 
-.PHONY: all deps build run test bench report clean
+.PHONY: all deps build run test fuzz bench report clean
 
 all: build
 
@@ -44,6 +51,10 @@ build-clang/build.ninja:
 build-san/build.ninja:
 	meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
+# libFuzzer targets (tests/fuzz/): clang with ASan and UBSan, coverage everywhere.
+build-fuzz/build.ninja:
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
 build-release/build.ninja:
 	meson setup build-release --buildtype=release -Db_ndebug=false >/dev/null
 
@@ -53,13 +64,21 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/syncsim suite scenarios
 
-test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
+test: deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja build-fuzz/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
+	ninja -C build-fuzz fuzz-targets syncsim
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	meson test -C build-clang --print-errorlogs --num-processes 2 --no-rebuild --suite unit --suite fuzz
 	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
+	tests/fuzz/run.sh build-fuzz $(FUZZ_BRIEF_SECONDS)
+
+# Results, corpora and any finding's input: build-fuzz/fuzz/<target>/ (see tests/fuzz/run.sh).
+fuzz: deps build-fuzz/build.ninja
+	ninja -C build-fuzz fuzz-targets syncsim
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps build-release/build.ninja
 	ninja -C build-release
@@ -74,4 +93,4 @@ report: deps build-release/build.ninja
 	  --main-png report/compare-designs.png
 
 clean:
-	rm -rf $(BUILD) build-clang build-san build-release report
+	rm -rf $(BUILD) build-clang build-san build-release build-fuzz report
