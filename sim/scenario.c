@@ -1164,6 +1164,25 @@ static bool load_root(loader *L, struct fy_node *root)
     }
     if (devices && !load_devices(L, devices, &step_cap))
         return false;
+    if (workload) {
+        int n = generated ? sc->workload.users * sc->workload.devices_per_user : sc->n_devices;
+        double expected = workload_expected_steps(&sc->workload, n);
+        if (n > SCENARIO_DEVICES_MAX) {
+            diag_error(L->d, pos_of(L, yaml_key_node(workload, "devices_per_user")),
+                       "%d users with %d devices each is %d devices; at most %d (SCENARIO_DEVICES_MAX, a bound)",
+                       sc->workload.users, sc->workload.devices_per_user, n, SCENARIO_DEVICES_MAX);
+            return false;
+        }
+        if (expected > SCENARIO_STEPS_MAX) {
+            diag_error(L->d, pos_of(L, workload),
+                       "the workload would make about %.0f steps per seed (%d devices for %.4g hours at %.4g writes "
+                       "per hour, with setup and faults), more than %d (SCENARIO_STEPS_MAX, a bound); use fewer "
+                       "devices, writes or hours",
+                       expected, n, (double)sc->workload.duration_us / 3600e6, sc->workload.writes_per_hour,
+                       SCENARIO_STEPS_MAX);
+            return false;
+        }
+    }
     if ((v = yaml_get(root, "server"))) {
         if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
             return false;
