@@ -263,7 +263,11 @@ static bool check_text(yaml_doc *doc, diag *d)
             diag_error(d, pos, "invalid UTF-8 (byte 0x%02X): syncsim reads YAML files as UTF-8", s[i]);
             return false;
         }
-        if (!yaml_printable(c) && !(c == 0xFEFF && i == 0)) {
+        if (c == 0xFEFF && i == 0) {
+            i += (size_t)n;   /* UTF-8's byte order mark: libfyaml skips it, the line starts after it */
+            continue;
+        }
+        if (!yaml_printable(c)) {
             if (c == 0)
                 diag_error(d, pos, "a NUL byte is not allowed in a YAML file (a binary file?)");
             else

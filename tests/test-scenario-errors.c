@@ -416,6 +416,11 @@ static void test_yaml_bounds(const char *dir)
     expect_refused(dir, "escape.yaml", ESCAPE, sizeof ESCAPE - 1, "2:7", "character U+001B (a control character)");
     static const char UTF16[] = "\xff\xfep\0r\0o\0f\0";
     expect_refused(dir, "utf16.yaml", UTF16, sizeof UTF16 - 1, "1:1", "save it as UTF-8");
+    /* A directive right after UTF-8's byte order mark still starts its line. */
+    static const char BOM_DIRECTIVE[] = "\xef\xbb\xbf%YAML 1.2\n---\nprofile: {}\n" SCENARIO_TAIL;
+    expect_refused(dir, "bom-directive.yaml", BOM_DIRECTIVE, sizeof BOM_DIRECTIVE - 1, "1:1",
+                   "a line starting with '%' is a YAML directive");
+    scenario_free(expect_loads(dir, "bom.yaml", "\xef\xbb\xbfprofile: {}\n" SCENARIO_TAIL));
 
     /* Size: one byte over the bound is refused before anything is parsed; a file at the
      * bound is read whole (all comments: "empty", not "larger than"). */
