@@ -134,7 +134,7 @@ static const char *const TABLES[] = { "runs", "grids", "grid_cells" };
  * Is schema `schema` ("main", or an attached "other") of db a results database this
  * program can use? A new, empty file is; so is one written before grids existed (no grids
  * tables). Otherwise *error says what is wrong with the file at path: not SQLite, damaged
- * (SQLite's quick_check, which reads every page: a second or so per GiB), or tables whose
+ * (SQLite's quick_check, which reads every page: about 3 s per GiB on the 2-core build VM), or tables whose
  * columns or keys are not ours.
  */
 static bool check_database(sqlite3 *db, const char *schema, const char *path, char **error)
