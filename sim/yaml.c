@@ -51,6 +51,14 @@
  *   - Memory. Loading resolves aliases by copying what they name, so nine
  *     lines of nested aliases ("billion laughs") asked for 13 GiB. Step 3
  *     computes the expanded size from the events first.
+ *   - Quadratic duplicate keys. Building a mapping compares each key with
+ *     every key before it, and fy_document_resolve compares every key with
+ *     every other again (fy_resolve_anchor_node), so a mapping of 4096
+ *     devices took 4.3 s and one of 500,000 keys would take hours. A document
+ *     without aliases is built with that check off (step 3 finds duplicate
+ *     keys by hash) and not resolved (there is nothing to resolve); one with
+ *     aliases is refused when the sum of its mappings' pairs squared exceeds
+ *     YAML_ALIAS_KEY_COMPARISONS_MAX.
  *   - Silent truncation. libfyaml ends the stream at a NUL byte, so
  *     "name: x\0garbage" would load as "name: x": step 2 refuses control
  *     characters, NUL included.
@@ -315,10 +323,10 @@ static bool check_text(yaml_doc *doc, diag *d)
 
 /* A parser over the checked text, named by the file's path, reporting into doc's capture.
  * The stream and the text stay alive until yaml_close (libfyaml reads them lazily). */
-static struct fy_parser *open_parser(yaml_doc *doc, FILE **stream)
+static struct fy_parser *open_parser(yaml_doc *doc, FILE **stream, enum fy_parse_cfg_flags flags)
 {
     *stream = fmemopen(doc->text, doc->text_len, "r");
-    struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET, .diag = doc->fy_diag };
+    struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | flags, .diag = doc->fy_diag };
     struct fy_parser *parser = *stream ? fy_parser_create(&cfg) : NULL;
     if (parser && fy_parser_set_input_fp(parser, doc->path, *stream) != 0) {
         fy_parser_destroy(parser);
@@ -343,13 +351,18 @@ typedef struct anchor_info {
     bool complete;          /* its node has ended: an alias inside it would be a cycle */
     int64_t nodes;          /* its node's size, aliases inside it expanded */
     int height;             /* levels from its node down to its deepest leaf, aliases expanded */
+    int64_t comparisons;    /* key comparisons resolving its node costs (see event_pass) */
 } anchor_info;
 
-/* A collection being read: where its size and height accumulate. */
+/* A collection being read: where its size, height and comparisons accumulate. */
 typedef struct open_node {
+    bool mapping;
     int64_t nodes_at_start; /* the document's node count before this node */
+    int64_t comparisons_at_start;
+    int64_t children;       /* direct children so far: keys and values of a mapping */
     int height;             /* of its children so far, plus one */
     int anchor;             /* index into anchors, or -1 */
+    strmap keys;            /* a mapping's scalar keys so far -> the line of each */
 } open_node;
 
 typedef struct event_pass {
@@ -364,6 +377,11 @@ typedef struct event_pass {
     arena names;            /* the anchors' names, owned */
     int documents;
     bool pending_second;    /* a second document started implicitly: report at its first node */
+    /* Resolving aliases (fy_document_resolve) compares every key of a mapping with every other
+     * key: the sum over mappings of their pairs squared, aliases expanded. */
+    int64_t comparisons;
+    int64_t aliases;
+    src_pos first_alias;
 } event_pass;
 
 /* A node of `size` nodes and `height` levels at the current depth: count it and bound the document. */
@@ -384,8 +402,12 @@ static bool add_nodes(event_pass *ep, int64_t size, int height, src_pos pos)
                    YAML_DEPTH_MAX);
         return false;
     }
-    if (ep->depth > 0 && ep->stack[ep->depth - 1].height < height + 1)
-        ep->stack[ep->depth - 1].height = height + 1;
+    if (ep->depth > 0) {
+        open_node *parent = &ep->stack[ep->depth - 1];
+        parent->children++;
+        if (parent->height < height + 1)
+            parent->height = height + 1;
+    }
     return true;
 }
 
@@ -404,11 +426,12 @@ static int anchor_define(event_pass *ep, struct fy_token *anchor)
     return index;
 }
 
-static void anchor_complete(event_pass *ep, int index, int64_t nodes, int height)
+static void anchor_complete(event_pass *ep, int index, int64_t nodes, int height, int64_t comparisons)
 {
     if (index < 0)
         return;
-    ep->anchors[index] = (anchor_info){ .complete = true, .nodes = nodes, .height = height };
+    ep->anchors[index] =
+        (anchor_info){ .complete = true, .nodes = nodes, .height = height, .comparisons = comparisons };
 }
 
 static bool on_alias(event_pass *ep, struct fy_event *ev)
@@ -427,8 +450,41 @@ static bool on_alias(event_pass *ep, struct fy_event *ev)
                    name, name);
     else
         ok = add_nodes(ep, ep->anchors[index].nodes, ep->anchors[index].height, pos);
+    if (ok) {
+        if (ep->aliases++ == 0)
+            ep->first_alias = pos;
+        ep->comparisons += ep->anchors[index].comparisons;
+    }
     xfree(name);
     return ok;
+}
+
+/*
+ * A mapping's keys must be unique. libfyaml's own check compares each new key with every
+ * key before it (fy_node_mapping_key_is_duplicate: 4096 devices took 0.75 s, 500,000 keys
+ * would take hours), so documents without aliases are loaded with it off
+ * (FYPCF_ALLOW_DUPLICATE_KEYS) and checked here, by hash, for scalar keys -- the only keys
+ * the loaders take. (A key holding a NUL escape is left to the loaders, which read C strings.)
+ */
+static bool check_key(event_pass *ep, struct fy_event *ev, src_pos pos)
+{
+    if (ep->depth == 0 || ev->type != FYET_SCALAR)
+        return true;
+    open_node *parent = &ep->stack[ep->depth - 1];
+    if (!parent->mapping || parent->children % 2 != 0)
+        return true;   /* a value, or an item of a sequence */
+    size_t len;
+    const char *text = fy_token_get_text(ev->scalar.value, &len);
+    if (!text || memchr(text, '\0', len))
+        return true;
+    const char *key = arena_strndup(&ep->names, text, len);
+    int first = strmap_get(&parent->keys, key);
+    if (first >= 0) {
+        diag_error(ep->d, pos, "YAML syntax: duplicate key '%s' (first at line %d)", key, first);
+        return false;
+    }
+    strmap_put(&parent->keys, key, pos.line);
+    return true;
 }
 
 static bool on_event(event_pass *ep, struct fy_event *ev)
@@ -457,10 +513,12 @@ static bool on_event(event_pass *ep, struct fy_event *ev)
         }
         return true;
     case FYET_SCALAR: {
+        if (!check_key(ep, ev, pos))
+            return false;
         int anchor = anchor_define(ep, ev->scalar.anchor);
         if (!add_nodes(ep, 1, 1, pos))
             return false;
-        anchor_complete(ep, anchor, 1, 1);
+        anchor_complete(ep, anchor, 1, 1, 0);
         return true;
     }
     case FYET_ALIAS:
@@ -473,7 +531,12 @@ static bool on_event(event_pass *ep, struct fy_event *ev)
         if (!add_nodes(ep, 1, 1, pos))
             return false;
         open_node *o = &ep->stack[ep->depth++];
-        *o = (open_node){ .nodes_at_start = ep->nodes - 1, .height = 1, .anchor = anchor_define(ep, anchor) };
+        *o = (open_node){ .mapping = ev->type == FYET_MAPPING_START,
+                          .nodes_at_start = ep->nodes - 1,
+                          .comparisons_at_start = ep->comparisons,
+                          .height = 1,
+                          .anchor = anchor_define(ep, anchor) };
+        strmap_init(&o->keys);
         return true;
     }
     case FYET_SEQUENCE_END:
@@ -481,7 +544,10 @@ static bool on_event(event_pass *ep, struct fy_event *ev)
         if (ep->depth == 0)
             return true;   /* libfyaml never ends what it did not start; nothing to account */
         open_node o = ep->stack[--ep->depth];
-        anchor_complete(ep, o.anchor, ep->nodes - o.nodes_at_start, o.height);
+        strmap_free(&o.keys);
+        if (o.mapping)
+            ep->comparisons += (o.children / 2) * (o.children / 2);   /* at most 10^12: no overflow */
+        anchor_complete(ep, o.anchor, ep->nodes - o.nodes_at_start, o.height, ep->comparisons - o.comparisons_at_start);
         if (ep->depth > 0 && ep->stack[ep->depth - 1].height < o.height + 1)
             ep->stack[ep->depth - 1].height = o.height + 1;
         return true;
@@ -497,7 +563,7 @@ static bool on_event(event_pass *ep, struct fy_event *ev)
 static bool check_events(yaml_doc *doc, diag *d, src_pos whole)
 {
     FILE *stream;
-    struct fy_parser *parser = open_parser(doc, &stream);
+    struct fy_parser *parser = open_parser(doc, &stream, 0);
     event_pass ep = { .doc = doc, .d = d };
     strmap_init(&ep.anchor_index);
     arena_init(&ep.names, 4096);
@@ -513,10 +579,21 @@ static bool check_events(yaml_doc *doc, diag *d, src_pos whole)
         report_syntax_error(doc, d, whole);
         ok = false;
     }
+    if (ok && ep.aliases > 0 && ep.comparisons > YAML_ALIAS_KEY_COMPARISONS_MAX) {
+        diag_error(d, ep.first_alias,
+                   "aliases in a document whose mappings are this large would take %lld key comparisons to "
+                   "resolve, more than %d (YAML_ALIAS_KEY_COMPARISONS_MAX: the YAML library compares every key of "
+                   "a mapping with every other); write the aliased values out, or split large mappings",
+                   (long long)ep.comparisons, YAML_ALIAS_KEY_COMPARISONS_MAX);
+        ok = false;
+    }
+    doc->has_aliases = ep.aliases > 0;
     if (parser)
         fy_parser_destroy(parser);
     if (stream)
         fclose(stream);
+    for (int i = 0; i < ep.depth; i++)   /* collections left open by an error */
+        strmap_free(&ep.stack[i].keys);
     strmap_free(&ep.anchor_index);
     xfree(ep.anchors);
     arena_release(&ep.names);
@@ -558,14 +635,17 @@ bool yaml_open(yaml_doc *doc, const char *path, diag *d)
     }
     if (!check_events(doc, d, whole))
         goto fail;
-    doc->parser = open_parser(doc, &doc->stream);
+    /* Without aliases nothing is resolved, and check_events found every duplicate key; with
+     * aliases libfyaml must check keys itself, so that merge keys do not duplicate a key. */
+    doc->parser = open_parser(doc, &doc->stream, doc->has_aliases ? 0 : FYPCF_ALLOW_DUPLICATE_KEYS);
     if (!doc->parser) {
         diag_error(d, whole, "cannot set up the YAML parser");
         goto fail;
     }
-    /* check_events saw exactly one document, of bounded size once its aliases are expanded. */
+    /* check_events saw exactly one document, of bounded size once its aliases are expanded.
+     * Resolution is skipped without aliases: it costs the square of every mapping's size. */
     doc->fyd = fy_parse_load_document(doc->parser);
-    if (!doc->fyd || fy_document_resolve(doc->fyd) != 0) {
+    if (!doc->fyd || (doc->has_aliases && fy_document_resolve(doc->fyd) != 0)) {
         report_syntax_error(doc, d, whole);
         goto fail;
     }

@@ -25,6 +25,7 @@
 #define YAML_NODES_MAX 1000000             /* scalars and collections, aliases expanded */
 #define YAML_DEPTH_MAX 64                  /* nesting levels, aliases expanded (libfyaml's own limit) */
 #define YAML_WHITESPACE_RUN_MAX 128        /* spaces, tabs and line breaks in a row */
+#define YAML_ALIAS_KEY_COMPARISONS_MAX 10000000   /* with aliases: sum of mappings' pairs squared */
 
 typedef struct yaml_doc {
     struct fy_parser *parser;
@@ -34,6 +35,7 @@ typedef struct yaml_doc {
     char *text;              /* the file's bytes, checked; what libfyaml parses */
     size_t text_len;
     FILE *stream;            /* libfyaml's input: text, through fmemopen */
+    bool has_aliases;        /* the document has aliases (and so is resolved) */
     char *capture;           /* libfyaml's diagnostic output, captured */
     size_t capture_len;
     size_t capture_cap;

@@ -20,6 +20,7 @@
  * control that every scenario in scenarios/basic/ loads. Runs from the
  * source root.
  */
+#include "base/buf.h"
 #include "base/xalloc.h"
 #include "sim/scenario.h"
 #include "sim/yaml.h"
@@ -435,14 +436,39 @@ static void test_yaml_bounds(const char *dir)
     xfree(big);
 
     /* Whitespace: 128 characters in a row load, 129 do not (spaces before the line break). */
+    scenario *sc;
     char text[1024];
     snprintf(text, sizeof text, "profile: {}\nname: x%*s\n" SCENARIO_TAIL, YAML_WHITESPACE_RUN_MAX - 1, "");
     scenario_free(expect_loads(dir, "run-at-bound.yaml", text));
     snprintf(text, sizeof text, "profile: {}\nname: x%*s\n" SCENARIO_TAIL, YAML_WHITESPACE_RUN_MAX, "");
     expect_refused(dir, "run-over.yaml", text, strlen(text), "2:8", "more than 128 spaces, tabs and line breaks");
 
+    /* With an alias in it, a document is resolved by libfyaml, which compares every key of a
+     * mapping with every other: 4,000 devices (16,000,000 comparisons) are refused then, and
+     * load without the alias. */
+    buf devices;
+    buf_init(&devices);
+    buf_puts(&devices, "profile: {}\ndevices:\n");
+    for (int i = 0; i < 4000; i++)
+        buf_printf(&devices, "  d%d: {}\n", i);
+    buf plain, aliased;
+    buf_init(&plain);
+    buf_init(&aliased);
+    buf_printf(&plain, "%ssteps:\n  - { at: 0s, sync: all }\n  - { at: 1s, sync: all }\n", devices.data);
+    buf_printf(&aliased, "%ssteps:\n  - { at: 0s, sync: &everyone all }\n  - { at: 1s, sync: *everyone }\n",
+               devices.data);
+    sc = expect_loads(dir, "many-devices.yaml", plain.data);
+    if (sc)
+        EXPECT_INT(sc->n_devices, 4000);
+    scenario_free(sc);
+    expect_refused(dir, "many-devices-aliased.yaml", aliased.data, aliased.len, "4005:22",
+                   "would take 16000017 key comparisons to resolve, more than 10000000");
+    buf_free(&devices);
+    buf_free(&plain);
+    buf_free(&aliased);
+
     /* Aliases and merge keys resolve as before the guards. */
-    scenario *sc = expect_loads(dir, "aliases.yaml",
+    sc = expect_loads(dir, "aliases.yaml",
                                 "profile: {}\n"
                                 "devices:\n"
                                 "  phone: { clock: &skewed { offset: -90s, drift_ppm: 40 } }\n"
