@@ -16,7 +16,8 @@
 #   3. libFuzzer explores for SECONDS from corpus/ (kept between runs, never committed) and
 #      seeds/, with ASan, UBSan and LeakSanitizer; an input that runs longer than
 #      FUZZ_TIMEOUT seconds (default 10) is a hang, reported like a crash;
-#   4. a line of figures: executions, coverage (cov: edges, ft: features), corpus size.
+#   4. a line of figures: executions, coverage (cov: edges, ft: features), and the corpus
+#      (libFuzzer's units after this run, and the files kept in corpus/ over all runs).
 # A finding leaves its input as BUILD_DIR/fuzz/<target>/crash-*, timeout-*, leak-* or
 # oom-*: minimise it (fuzz-<target> -minimize_crash=1 -runs=10000 FILE), fix the bug, and
 # commit the input under tests/fuzz/regress/<target>/ so every build replays it.
@@ -132,7 +133,7 @@ export BUILD SECONDS_EACH TIMEOUT MAX_LEN SYNCSIM
 printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'fuzz_one "$1"' _ {}
 
 status=0
-printf '%-10s %7s %12s %8s %8s %7s  %s\n' TARGET SECONDS EXECS COV FT CORPUS RESULT
+printf '%-10s %7s %12s %8s %8s %7s %7s  %s\n' TARGET SECONDS EXECS COV FT UNITS FILES RESULT
 for target in "${targets[@]}"; do
   work=$BUILD/fuzz/$target
   result=$(cat "$work/status" 2>/dev/null || echo "not run")
@@ -141,9 +142,10 @@ for target in "${targets[@]}"; do
   # the last status line: "#123456 ... cov: 1234 ft: 5678 corp: 90/12Kb ..."
   cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
-  corpus=$(find "$work/corpus" -type f 2>/dev/null | wc -l)
-  printf '%-10s %7s %12s %8s %8s %7s  %s\n' "$target" "$SECONDS_EACH" "${execs:--}" "${cov:--}" "${ft:--}" \
-    "$corpus" "$result"
+  units=$(grep -o 'corp: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
+  files=$(find "$work/corpus" -type f 2>/dev/null | wc -l)
+  printf '%-10s %7s %12s %8s %8s %7s %7s  %s\n' "$target" "$SECONDS_EACH" "${execs:--}" "${cov:--}" "${ft:--}" \
+    "${units:--}" "$files" "$result"
   if [ "$result" != ok ]; then
     status=1
     for f in "$work"/crash-* "$work"/timeout-* "$work"/leak-* "$work"/oom-*; do
