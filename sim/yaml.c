@@ -15,11 +15,13 @@
  *      than YAML_WHITESPACE_RUN_MAX whitespace characters;
  *   3. runs libfyaml's event parser over it once (check_events), which builds
  *      nothing, counting nodes and nesting with aliases expanded, checking
- *      every alias, and refusing a second document, so that a document over
- *      YAML_NODES_MAX nodes or YAML_DEPTH_MAX levels is refused before any
- *      tree is built or any alias expanded;
- *   4. only then loads the document and resolves its aliases and merge keys
- *      (fy_document_resolve), whose size step 3 has bounded.
+ *      every alias, finding duplicate keys by hash and refusing a second
+ *      document, so that a document over YAML_NODES_MAX nodes or
+ *      YAML_DEPTH_MAX levels is refused before any tree is built or any alias
+ *      expanded;
+ *   4. only then loads the document (libfyaml's own duplicate-key check off
+ *      unless it has aliases) and, when it has aliases, resolves them and its
+ *      merge keys (fy_document_resolve), at a size and cost step 3 bounded.
  *
  * Why each check, from libfyaml 0.7.12's source (src/lib/fy-parse.c,
  * fy-input.h):
