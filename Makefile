@@ -2,7 +2,9 @@
 # machine lacks, then lets meson and ninja build, and runs the suites.
 #
 #   make run     set up, build build/syncsim, run every scenario (one line each)
-#   make test    set up, build (gcc, clang, sanitizers), run the whole test suite
+#   make test    set up, build (gcc, clang, sanitizers, fuzz), run the whole test suite, and
+#                run each fuzz target briefly (FUZZ_BRIEF_SECONDS each)
+#   make fuzz    set up, build the fuzz targets (build-fuzz/) and run each for FUZZ_SECONDS
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
@@ -22,8 +24,14 @@ SHELL := /bin/bash
 .SILENT:
 
 # Debian packages the build, the tests and the report scripts need.
+# libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (only recommended by clang);
+# strace: tests/results-db.sh kills sweeps, grids and merges at each database write with it.
 DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
-                libfyaml-dev clang python3 python3-matplotlib
+                libfyaml-dev clang libclang-rt-14-dev strace python3 python3-matplotlib
+
+# Seconds each fuzz target runs: in make fuzz, and in make test (two targets at a time).
+FUZZ_SECONDS ?= 600
+FUZZ_BRIEF_SECONDS ?= 20
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
@@ -31,7 +39,7 @@ BUILD := build
 PREFIX := /usr/local
 JS := adapters/js
 
-.PHONY: all deps js-deps build run test bench report install clean
+.PHONY: all deps js-deps build run test fuzz bench report install clean
 
 all: build
 
@@ -68,6 +76,10 @@ build-clang/build.ninja:
 build-san/build.ninja:
 	meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
+# libFuzzer targets (tests/fuzz/): clang with ASan and UBSan, coverage everywhere.
+build-fuzz/build.ninja:
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
 build-release/build.ninja:
 	meson setup build-release --buildtype=release -Db_ndebug=false >/dev/null
 
@@ -77,18 +89,28 @@ build: deps $(BUILD)/build.ninja
 run: build js-deps
 	./$(BUILD)/syncsim suite scenarios
 
-test: deps js-deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja
+test: deps js-deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.ninja build-fuzz/build.ninja
 	ninja -C $(BUILD)
 	ninja -C build-clang
 	ninja -C build-san
+	ninja -C build-fuzz fuzz-targets syncsim
 	echo "== the test suite, gcc build ($(BUILD))"
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --no-suite node-quick
+	echo "== the unit and fuzz-regression suites, clang build (build-clang)"
+	meson test -C build-clang --print-errorlogs --num-processes 2 --no-rebuild --suite unit --suite fuzz
 	# The engine adapters are Node.js programs whichever compiler built syncsim: the gcc run covers them,
 	# and node-quick covers syncsim's side of the protocol under the sanitizers.
 	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
 	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node --no-suite engines
 	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
+	echo "== every fuzz target, briefly"
+	tests/fuzz/run.sh build-fuzz $(FUZZ_BRIEF_SECONDS)
+
+# Results, corpora and any finding's input: build-fuzz/fuzz/<target>/ (see tests/fuzz/run.sh).
+fuzz: deps build-fuzz/build.ninja
+	ninja -C build-fuzz fuzz-targets syncsim
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps build-release/build.ninja
 	ninja -C build-release
@@ -110,4 +132,4 @@ install: deps $(BUILD)/build.ninja
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
 
 clean:
-	rm -rf $(BUILD) build-clang build-san build-release report
+	rm -rf $(BUILD) build-clang build-san build-release build-fuzz report

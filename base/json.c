@@ -11,6 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool json_number_int(const cJSON *j, int64_t min, int64_t max, int64_t *out)
+{
+    if (!cJSON_IsNumber(j))
+        return false;
+    double d = j->valuedouble;
+    /* The comparisons are false for NaN; within +-2^53 the cast is exact once d is integral. */
+    if (!(d >= (double)min && d <= (double)max) || d != floor(d))
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
 #define SAFE_INT 9007199254740992.0   /* 2^53 */
 
 void json_put_i64(buf *b, int64_t v)
@@ -378,12 +390,15 @@ bool jr_number(json_reader *r, double *out, bool *is_integer, int64_t *integer)
         q++;
     if (q >= r->end || *q < '0' || *q > '9')
         return fail(r, "expected a number");
+    /* The magnitude, while it fits int64 (so that negating it is defined); beyond, strtod's. */
     uint64_t acc = 0;
     bool overflow = false;
     while (q < r->end && *q >= '0' && *q <= '9') {
-        if (acc > (UINT64_C(1) << 62))
+        uint64_t digit = (uint64_t)(*q - '0');
+        if (overflow || acc > ((uint64_t)INT64_MAX - digit) / 10)
             overflow = true;
-        acc = acc * 10 + (uint64_t)(*q - '0');
+        else
+            acc = acc * 10 + digit;
         q++;
     }
     bool frac = q < r->end && (*q == '.' || *q == 'e' || *q == 'E');

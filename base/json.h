@@ -22,6 +22,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Integers a double holds exactly: what JSON numbers carry without loss. */
+#define JSON_INT_LIMIT (INT64_C(1) << 53)
+
+/*
+ * The integer a cJSON number holds, when it is integral and within [min, max]
+ * (a range inside +-2^53); false for anything else. Decoders use it instead
+ * of casting valuedouble, which is undefined behaviour for a number beyond
+ * int64 (1e300 in a message) and silently drops a fraction.
+ */
+bool json_number_int(const cJSON *j, int64_t min, int64_t max, int64_t *out);
+
 void json_put_i64(buf *b, int64_t v);
 void json_put_number(buf *b, double v);
 /* Bytes json_put_number would write. */

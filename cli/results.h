@@ -75,7 +75,11 @@ typedef struct result_grid {
     char *const *cell_params;     /* by cell: the runs key's params */
 } result_grid;
 
-/* path NULL: in memory. */
+/*
+ * path NULL: in memory. A new file gets the tables; an existing one must be a results
+ * database in good repair (SQLite's quick_check, and the tables' columns): otherwise
+ * *error names the file, what is wrong and what to do.
+ */
 results *results_open(const char *path, char **error);
 void results_close(results *r);
 bool results_insert(results *r, const result_row *row, char **error);
@@ -86,7 +90,20 @@ bool results_each(results *r, const char *scenario, const char *params, bool str
                   void (*fn)(void *ctx, const result_row *row), void *ctx, char **error);
 /* Record a grid and its cells, replacing what an earlier run of the same grid name recorded. */
 bool results_put_grid(results *r, const result_grid *g, char **error);
-/* Copy every row of another results file that this one lacks; its grids replace ours of the same name. */
-bool results_merge(results *into, const char *path, int64_t *added, int64_t *skipped, char **error);
+/* What merging one input did: rows it brought, rows the output had already. */
+typedef struct merge_count {
+    int64_t added;
+    int64_t skipped;
+} merge_count;
+/*
+ * Merge the results files inputs[0..n) into out_path (which may exist: its rows are kept),
+ * copying every row it lacks; an input's grids replace those of the same name. All or
+ * nothing: the merge goes into a copy beside out_path (out_path.merge-XXXXXX), which
+ * replaces out_path by rename() only when every input merged. On an error, or a kill at any
+ * point, out_path is as it was (or still absent); an error removes the copy, a kill leaves
+ * it. Every file is checked (results_open) first: a damaged or foreign one is an error
+ * naming it. counts[i] is inputs[i]'s.
+ */
+bool results_merge_files(const char *out_path, int n, char *const *inputs, merge_count *counts, char **error);
 
 #endif

@@ -649,30 +649,21 @@ int cmd_merge(int argc, char **argv)
         fprintf(stderr, "usage: syncsim merge OUT.sqlite IN.sqlite...\n");
         return EXIT_BAD_INPUT;
     }
+    /* All or nothing (results_merge_files): the counts are printed once OUT holds them. */
+    int n = argc - 3;
+    merge_count *counts = xcalloc((size_t)n, sizeof *counts);
     char *error = NULL;
-    results *out = results_open(argv[2], &error);
-    if (!out) {
-        fprintf(stderr, "syncsim: %s\n", error);
-        xfree(error);
-        return EXIT_BAD_INPUT;
-    }
     int code = EXIT_PASS;
-    for (int i = 3; i < argc; i++) {
-        if (access(argv[i], R_OK) != 0) {
-            fprintf(stderr, "syncsim: %s: %s\n", argv[i], strerror(errno));
-            code = EXIT_BAD_INPUT;
-            continue;
-        }
-        int64_t added = 0, skipped = 0;
-        if (!results_merge(out, argv[i], &added, &skipped, &error)) {
-            fprintf(stderr, "syncsim: %s\n", error);
-            xfree(error);
-            code = EXIT_BAD_INPUT;
-            continue;
-        }
-        printf("%s: %lld rows added, %lld already present\n", argv[i], (long long)added, (long long)skipped);
+    if (results_merge_files(argv[2], n, argv + 3, counts, &error)) {
+        for (int i = 0; i < n; i++)
+            printf("%s: %lld rows added, %lld already present\n", argv[3 + i], (long long)counts[i].added,
+                   (long long)counts[i].skipped);
+    } else {
+        fprintf(stderr, "syncsim: %s\nsyncsim: nothing merged; %s is as it was\n", error, argv[2]);
+        xfree(error);
+        code = EXIT_BAD_INPUT;
     }
-    results_close(out);
+    xfree(counts);
     return code;
 }
 

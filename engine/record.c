@@ -293,13 +293,10 @@ cJSON *stamp_to_json(const stamp *st)
     return o;
 }
 
+/* An integral member within +-2^53: what the encoder writes (a cast of anything else is undefined). */
 static bool get_i64(const cJSON *o, const char *key, int64_t *out)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(j))
-        return false;
-    *out = (int64_t)j->valuedouble;
-    return true;
+    return json_number_int(cJSON_GetObjectItemCaseSensitive(o, key), -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, out);
 }
 
 bool stamp_from_json(const cJSON *j, stamp *out)
@@ -315,11 +312,8 @@ bool stamp_from_json(const cJSON *j, stamp *out)
     out->server_us = s;
     out->version = 0;
     const cJSON *sv = cJSON_GetObjectItemCaseSensitive(j, "sv");
-    if (sv) {
-        if (!cJSON_IsNumber(sv) || sv->valuedouble < 0)
-            return false;
-        out->version = (int64_t)sv->valuedouble;
-    }
+    if (sv && !json_number_int(sv, 0, JSON_INT_LIMIT - 1, &out->version))
+        return false;
     return true;
 }
 
@@ -394,14 +388,14 @@ static bool parts_from_json(const cJSON *arr, arena *a, counter_part **out, int 
     const cJSON *part;
     cJSON_ArrayForEach(part, arr)
     {
-        const cJSON *node = cJSON_GetArrayItem(part, 0), *p = cJSON_GetArrayItem(part, 1),
-                    *m = cJSON_GetArrayItem(part, 2), *w = cJSON_GetArrayItem(part, 3);
-        if (!cJSON_IsArray(part) || cJSON_GetArraySize(part) != 4 || !cJSON_IsNumber(node) || !cJSON_IsNumber(p) ||
-            !cJSON_IsNumber(m) || !cJSON_IsNumber(w) || p->valuedouble < 0 || m->valuedouble < 0 ||
-            node->valuedouble < 0 || node->valuedouble > INT32_MAX || w->valuedouble < 0)
+        int64_t node, p, m, w;
+        if (!cJSON_IsArray(part) || cJSON_GetArraySize(part) != 4 ||
+            !json_number_int(cJSON_GetArrayItem(part, 0), 0, INT32_MAX, &node) ||
+            !json_number_int(cJSON_GetArrayItem(part, 1), 0, JSON_INT_LIMIT - 1, &p) ||
+            !json_number_int(cJSON_GetArrayItem(part, 2), 0, JSON_INT_LIMIT - 1, &m) ||
+            !json_number_int(cJSON_GetArrayItem(part, 3), 0, JSON_INT_LIMIT - 1, &w))
             return false;
-        parts[i] = (counter_part){ (int32_t)node->valuedouble, (int64_t)p->valuedouble, (int64_t)m->valuedouble,
-                                   (write_id)w->valuedouble };
+        parts[i] = (counter_part){ (int32_t)node, p, m, (write_id)w };
         if (i > 0 && parts[i].node <= parts[i - 1].node)
             return false;   /* sorted by node, each once */
         i++;
@@ -646,10 +640,11 @@ static bool decode_value(json_reader *jr, arena *a, value *v)
         v->kind = VAL_STRING;
         return jr_string(jr, a, &v->s);
     }
-    bool ok = jr_number(jr, &d, &is_integer, &v->i);
+    if (!jr_number(jr, &d, &is_integer, &v->i))
+        return false;   /* is_integer is unset then */
     v->kind = is_integer ? VAL_INT : VAL_REAL;
     v->r = is_integer ? 0.0 : d;
-    return ok;
+    return true;
 }
 
 static bool decode_parts(json_reader *jr, arena *a, counter_part **out, int *n)

@@ -60,6 +60,11 @@ static void add_excerpt(buf *b, src_pos pos)
     if (!found)
         return;
     size_t len = strcspn(line, "\r\n");
+    /* Control characters would act on the user's terminal (a file may hold an escape
+     * sequence: loading refuses it, and the error quotes its line): show them as '?'. */
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+            line[i] = '?';
     buf_printf(b, "\n  %.*s\n  ", (int)len, line);
     for (int i = 1; i < pos.column && (size_t)i <= len; i++)
         buf_putc(b, line[i - 1] == '\t' ? '\t' : ' ');

@@ -64,6 +64,8 @@ static src_pos pos_of(loader *L, struct fy_node *n)
     return yaml_pos(&L->doc, n);
 }
 
+static int64_t largest_cell(const grid *g, double *steps);
+
 /* --- files and directories ------------------------------------------------------ */
 
 /* --- seeds ------------------------------------------------------------------------ */
@@ -393,6 +395,16 @@ static bool load_root(loader *L, struct fy_node *root)
         }
     }
     g->n_cells = cells;
+    double steps;
+    int64_t largest = largest_cell(g, &steps);
+    if (steps > SCENARIO_STEPS_MAX) {
+        char *params = grid_cell_params(g, largest);
+        diag_error(L->d, pos_of(L, yaml_key_node(root, yaml_get(root, "axes") ? "axes" : "scenario")),
+                   "cell %lld (%s) would make about %.0f steps per seed, more than %d (SCENARIO_STEPS_MAX, a bound)",
+                   (long long)largest, params, steps, SCENARIO_STEPS_MAX);
+        xfree(params);
+        return false;
+    }
     uint64_t runs = (uint64_t)cells * (g->seeds_hi - g->seeds_lo + 1);
     if (runs > GRID_RUNS_MAX) {
         diag_error(L->d, pos_of(L, yaml_get(root, "seeds")),
@@ -445,15 +457,9 @@ void grid_cell_coords(const grid *g, int64_t cell, int *profile, int *value_inde
     *profile = (int)cell;
 }
 
-scenario *grid_cell_scenario(const grid *g, int64_t cell)
+/* The cell's values written into w (a copy of the base's workload). */
+static void cell_workload(const grid *g, const int *index, workload_config *w)
 {
-    int profile, index[GRID_AXIS_COUNT];
-    grid_cell_coords(g, cell, &profile, index);
-    scenario *sc = xcalloc(1, sizeof *sc);
-    *sc = *g->base;
-    arena_init(&sc->arena, 1024);   /* borrows everything; owns nothing */
-    sc->profile = g->profiles[profile];
-    workload_config *w = &sc->workload;
     for (int i = 0; i < g->n_axes; i++) {
         const grid_value *v = &g->axes[i].values[index[i]];
         switch (g->axes[i].id) {
@@ -483,7 +489,38 @@ scenario *grid_cell_scenario(const grid *g, int64_t cell)
             break;
         }
     }
+}
+
+scenario *grid_cell_scenario(const grid *g, int64_t cell)
+{
+    int profile, index[GRID_AXIS_COUNT];
+    grid_cell_coords(g, cell, &profile, index);
+    scenario *sc = xcalloc(1, sizeof *sc);
+    *sc = *g->base;
+    arena_init(&sc->arena, 1024);   /* borrows everything; owns nothing */
+    sc->profile = g->profiles[profile];
+    cell_workload(g, index, &sc->workload);
     return sc;
+}
+
+/* The cell whose instances would have the most steps (the loaders' SCENARIO_STEPS_MAX), and how many. */
+static int64_t largest_cell(const grid *g, double *steps)
+{
+    int64_t largest = 0;
+    *steps = -1.0;
+    for (int64_t cell = 0; cell < g->n_cells; cell++) {
+        int profile, index[GRID_AXIS_COUNT];
+        grid_cell_coords(g, cell, &profile, index);
+        workload_config w = g->base->workload;
+        cell_workload(g, index, &w);
+        int devices = w.users > 0 ? w.users * w.devices_per_user : g->base->n_devices;
+        double expected = workload_expected_steps(&w, devices) + g->base->n_steps;
+        if (expected > *steps) {
+            *steps = expected;
+            largest = cell;
+        }
+    }
+    return largest;
 }
 
 static void put_value(buf *b, grid_axis_id id, const grid_value *v)

@@ -387,18 +387,47 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
 /* --- steps ------------------------------------------------------------------ */
 
 /*
+ * One device name (or "server" when allow_server) to its node; an unknown name is an error
+ * with a "did you mean". The list of names for the suggestion is made only then: a step
+ * naming every one of 4096 devices used to make it for each name, 32 KiB each time.
+ */
+static bool load_node_name(loader *L, struct fy_node *n, bool allow_server, int *node)
+{
+    scenario *sc = L->sc;
+    const char *name;
+    if (!yaml_text(&L->doc, n, &name, L->d, "a device name, a list of names, or 'all'"))
+        return false;
+    *node = strmap_get(&L->device_index, name);
+    if (*node < 0 && allow_server && strcmp(name, "server") == 0)
+        *node = NODE_SERVER;
+    if (*node >= 0)
+        return true;
+    if (strcmp(name, "server") == 0) {
+        diag_error(L->d, pos_of(L, n), "the server cannot be named here; expected a device");
+        return false;
+    }
+    const char **names = xmalloc((size_t)(sc->n_devices + 1) * sizeof *names);
+    for (int i = 0; i < sc->n_devices; i++)
+        names[i] = sc->devices[i].name;
+    names[sc->n_devices] = "all";
+    const char *hint = diag_suggest(name, names, sc->n_devices + 1);
+    if (hint)
+        diag_error(L->d, pos_of(L, n), "unknown device '%s'; did you mean '%s'?", name, hint);
+    else
+        diag_error(L->d, pos_of(L, n), "unknown device '%s'; the devices are listed under 'devices:'", name);
+    xfree(names);
+    return false;
+}
+
+/*
  * "all", one name, or a list of names. allow_server admits "server";
  * one_only, when set, is the error for "all" where one device is needed.
+ * Linear in the names: a list is checked for repeats with one flag per node.
  */
 static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, const char *one_only, int **nodes,
                           int *count)
 {
     scenario *sc = L->sc;
-    const char **names = arena_alloc(&sc->arena, (size_t)(sc->n_devices + 1) * sizeof *names);
-    for (int i = 0; i < sc->n_devices; i++)
-        names[i] = sc->devices[i].name;
-    names[sc->n_devices] = "all";
-
     if (yaml_is_scalar(n)) {
         const char *name;
         if (!yaml_text(&L->doc, n, &name, L->d, "a device name, a list of names, or 'all'"))
@@ -408,27 +437,15 @@ static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, const
                 diag_error(L->d, pos_of(L, n), "%s", one_only);
                 return false;
             }
-            *nodes = arena_alloc(&sc->arena, (size_t)sc->n_devices * sizeof **nodes);
+            *nodes = arena_alloc(&sc->arena, (size_t)(sc->n_devices ? sc->n_devices : 1) * sizeof **nodes);
             for (int i = 0; i < sc->n_devices; i++)
                 (*nodes)[i] = i + 1;
             *count = sc->n_devices;
             return true;
         }
-        int node = strmap_get(&L->device_index, name);
-        if (node < 0 && allow_server && strcmp(name, "server") == 0)
-            node = NODE_SERVER;
-        if (node < 0 && strcmp(name, "server") == 0) {
-            diag_error(L->d, pos_of(L, n), "the server cannot be named here; expected a device");
+        int node;
+        if (!load_node_name(L, n, allow_server, &node))
             return false;
-        }
-        if (node < 0) {
-            const char *hint = diag_suggest(name, names, sc->n_devices + 1);
-            if (hint)
-                diag_error(L->d, pos_of(L, n), "unknown device '%s'; did you mean '%s'?", name, hint);
-            else
-                diag_error(L->d, pos_of(L, n), "unknown device '%s'; the devices are listed under 'devices:'", name);
-            return false;
-        }
         *nodes = one_node(L, node);
         *count = 1;
         return true;
@@ -442,26 +459,31 @@ static bool load_node_set(loader *L, struct fy_node *n, bool allow_server, const
     }
     *nodes = arena_alloc(&sc->arena, (size_t)total * sizeof **nodes);
     *count = 0;
+    bool *listed = xcalloc((size_t)sc->n_devices + 1, sizeof *listed);   /* by node: 0 the server */
+    bool ok = true;
     void *it = NULL;
     struct fy_node *item;
-    while ((item = fy_node_sequence_iterate(n, &it))) {
-        int *one;
-        int c;
+    while (ok && (item = fy_node_sequence_iterate(n, &it))) {
+        const char *name = NULL;
+        int node;
         if (!yaml_is_scalar(item)) {
             diag_error(L->d, pos_of(L, item), "expected a device name, found %s", yaml_describe(item));
-            return false;
+            ok = false;
+        } else if (yaml_text(&L->doc, item, &name, L->d, "a device name") && strcmp(name, "all") == 0) {
+            diag_error(L->d, pos_of(L, item), "'all' cannot appear inside a list");
+            ok = false;
+        } else if (!name || !load_node_name(L, item, allow_server, &node)) {
+            ok = false;
+        } else if (listed[node]) {
+            diag_error(L->d, pos_of(L, item), "device '%s' is listed twice", scenario_node_name(sc, node));
+            ok = false;
+        } else {
+            listed[node] = true;
+            (*nodes)[(*count)++] = node;
         }
-        if (!load_node_set(L, item, allow_server, "'all' cannot appear inside a list", &one, &c))
-            return false;
-        for (int i = 0; i < *count; i++) {
-            if ((*nodes)[i] == one[0]) {
-                diag_error(L->d, pos_of(L, item), "device '%s' is listed twice", scenario_node_name(sc, one[0]));
-                return false;
-            }
-        }
-        (*nodes)[(*count)++] = one[0];
     }
-    return true;
+    xfree(listed);
+    return ok;
 }
 
 static int compare_fields(const void *a, const void *b)
@@ -1237,6 +1259,25 @@ static bool load_root(loader *L, struct fy_node *root)
     }
     if (devices && !load_devices(L, devices, &step_cap))
         return false;
+    if (workload) {
+        int n = generated ? sc->workload.users * sc->workload.devices_per_user : sc->n_devices;
+        double expected = workload_expected_steps(&sc->workload, n);
+        if (n > SCENARIO_DEVICES_MAX) {
+            diag_error(L->d, pos_of(L, yaml_key_node(workload, "devices_per_user")),
+                       "%d users with %d devices each is %d devices; at most %d (SCENARIO_DEVICES_MAX, a bound)",
+                       sc->workload.users, sc->workload.devices_per_user, n, SCENARIO_DEVICES_MAX);
+            return false;
+        }
+        if (expected > SCENARIO_STEPS_MAX) {
+            diag_error(L->d, pos_of(L, workload),
+                       "the workload would make about %.0f steps per seed (%d devices for %.4g hours at %.4g writes "
+                       "per hour, with setup and faults), more than %d (SCENARIO_STEPS_MAX, a bound); use fewer "
+                       "devices, writes or hours",
+                       expected, n, (double)sc->workload.duration_us / 3600e6, sc->workload.writes_per_hour,
+                       SCENARIO_STEPS_MAX);
+            return false;
+        }
+    }
     if ((v = yaml_get(root, "server"))) {
         if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
             return false;

@@ -154,8 +154,13 @@ typedef struct scenario {
     arena arena;                 /* owns every string and array above (an instance borrows its template's) */
 } scenario;
 
+/*
+ * Bounds on a scenario. Devices each hold a SQLite store; steps take about 300 bytes each
+ * with their fields, so an instance at the bound takes about 1.2 GB, 12 times week-100's.
+ * A workload whose expected steps exceed the bound is refused when it loads.
+ */
 #define SCENARIO_DEVICES_MAX 4096
-#define SCENARIO_STEPS_MAX 20000000
+#define SCENARIO_STEPS_MAX 4000000
 #define SCENARIO_DEFAULT_USER "user"
 #define SCENARIO_DEFAULT_SEED 1
 #define SCENARIO_DEFAULT_QUIESCE_US (INT64_C(3600) * 1000000)

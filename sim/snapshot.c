@@ -3,6 +3,7 @@
  * than trusting the replica's order.
  */
 #include "sim/snapshot.h"
+#include "base/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,10 @@ static bool get_write(const cJSON *o, const char *key, write_id *out)
         *out = WRITE_NONE;
         return true;
     }
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0)
+    int64_t w;
+    if (!json_number_int(j, 0, JSON_INT_LIMIT - 1, &w))   /* a cast of a number beyond int64 is undefined */
         return false;
-    *out = (write_id)j->valuedouble;
+    *out = (write_id)w;
     return true;
 }
 

@@ -129,6 +129,23 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     return c;
 }
 
+double workload_expected_steps(const workload_config *w, int n_devices)
+{
+    double hours = (double)w->duration_us / 3600e6;
+    /* Every user's records, created once (a listed device may be a user of its own), then a sync. */
+    double setup = (double)(w->users > 0 ? w->users : n_devices) * w->keys + 1.0;
+    /* Per device and hour: writes, and two steps per offline span, partition and crash. */
+    double rate = w->writes_per_hour;
+    if (w->offline)
+        rate += 2.0 * 3600e6 / (double)(w->online_mean_us + w->offline_mean_us);
+    if (w->network)
+        rate += 2.0 * w->partitions_per_hour;
+    rate += 2.0 * w->crashes_per_day / 24.0;
+    if (w->clocks)
+        rate += w->clock_steps_per_day / 24.0;
+    return setup + (double)n_devices * hours * rate;
+}
+
 /* Devices: the template's, or users x devices_per_user generated ones. */
 static bool add_devices(builder *b, const scenario *tmpl, const workload_config *w)
 {
@@ -593,6 +610,15 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         scenario_free(sc);
         return NULL;
     }
+    /* Before any step is made (the loaders checked this already, for files and grid cells). */
+    double expected = workload_expected_steps(w, sc->n_devices) + tmpl->n_steps;
+    if (expected > SCENARIO_STEPS_MAX) {
+        diag_error(d, (src_pos){ .file = tmpl->path },
+                   "the workload would make about %.0f steps, more than %d (SCENARIO_STEPS_MAX, a bound)", expected,
+                   SCENARIO_STEPS_MAX);
+        scenario_free(sc);
+        return NULL;
+    }
     swarm_choice c = workload_swarm(w, seed);
     for (int i = 0; i < tmpl->n_steps; i++) {
         step *s = new_step(&b, 0, STEP_SYNC, 1);
@@ -621,7 +647,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         faults(&b, w, &c, i, seed);
     }
     if (b.overflow) {
-        diag_error(d, (src_pos){ .file = tmpl->path }, "the workload makes more than %d steps (a bound)",
+        diag_error(d, (src_pos){ .file = tmpl->path },
+                   "the workload made more than %d steps for this seed (SCENARIO_STEPS_MAX, a bound)",
                    SCENARIO_STEPS_MAX);
         scenario_free(sc);
         return NULL;

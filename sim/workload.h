@@ -98,5 +98,13 @@ typedef struct swarm_choice {
 scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d);
 /* The swarm choice workload_instantiate makes for a seed. */
 swarm_choice workload_swarm(const workload_config *w, uint64_t seed);
+/*
+ * About how many steps an instance of the workload has with n_devices devices: the setup
+ * creates, then each device's writes, offline spans, partitions, crashes and clock steps at
+ * their configured rates (swarm draws rates below them). The loaders refuse a workload whose
+ * estimate exceeds SCENARIO_STEPS_MAX before any step is made; an instance that still
+ * exceeds it by chance is refused while it is made.
+ */
+double workload_expected_steps(const workload_config *w, int n_devices);
 
 #endif

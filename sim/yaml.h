@@ -13,18 +13,39 @@
 #include <libfyaml.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/*
+ * Bounds on a YAML file (scenarios, profiles, grids). Each keeps libfyaml
+ * 0.7.12 from hanging or taking unbounded time or memory on some input (see
+ * yaml.c for which input and why); a file over one is refused with an error
+ * that names it.
+ */
+#define YAML_FILE_BYTES_MAX (4 << 20)      /* the whole file, read once */
+#define YAML_NODES_MAX 1000000             /* scalars and collections, aliases expanded */
+#define YAML_DEPTH_MAX 64                  /* nesting levels, aliases expanded (libfyaml's own limit) */
+#define YAML_WHITESPACE_RUN_MAX 128        /* spaces, tabs and line breaks in a row */
+#define YAML_ALIAS_KEY_COMPARISONS_MAX 10000000   /* with aliases: sum of mappings' pairs squared */
 
 typedef struct yaml_doc {
     struct fy_parser *parser;
     struct fy_document *fyd;
     struct fy_diag *fy_diag;
     const char *path;        /* borrowed */
+    char *text;              /* the file's bytes, checked; what libfyaml parses */
+    size_t text_len;
+    FILE *stream;            /* libfyaml's input: text, through fmemopen */
+    bool has_aliases;        /* the document has aliases (and so is resolved) */
     char *capture;           /* libfyaml's diagnostic output, captured */
     size_t capture_len;
     size_t capture_cap;
 } yaml_doc;
 
-/* Open and parse a file. Missing, unreadable, empty or malformed files are errors. */
+/*
+ * Open and parse a file. Missing, unreadable, empty or malformed files are
+ * errors, and so are files over a bound above, invalid UTF-8, control
+ * characters, YAML directives and a second document.
+ */
 bool yaml_open(yaml_doc *doc, const char *path, diag *d);
 void yaml_close(yaml_doc *doc);
 struct fy_node *yaml_root(const yaml_doc *doc);

@@ -20,8 +20,10 @@
  * checks: loads into the set and flag it names, and the positive control
  * that every scenario in scenarios/basic/ loads. Runs from the source root.
  */
+#include "base/buf.h"
 #include "base/xalloc.h"
 #include "sim/scenario.h"
+#include "sim/yaml.h"
 #include "tests/testlib.h"
 
 #include <dirent.h>
@@ -36,7 +38,7 @@
 #define ERRORS_DIR "tests/errors"
 #define BASIC_DIR "scenarios/basic"
 /* The golden files written with this test; fewer means some went missing. */
-#define GOLDEN_MIN 109
+#define GOLDEN_MIN 126
 
 typedef struct path_list {
     int n;
@@ -338,6 +340,155 @@ static void expect_empty(const char *dir, const char *name, const char *text)
     unlink(path);
 }
 
+/* Write size bytes of data to dir/name; the path goes to out. */
+static bool write_bytes(const char *dir, const char *name, const void *data, size_t size, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", dir, name);
+    FILE *f = fopen(out, "wb");
+    if (!f)
+        return false;
+    bool ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok;
+}
+
+/* Loading dir/name (size bytes of data) must fail with "<path>:<where>: error: " and text in the first line. */
+static void expect_refused(const char *dir, const char *name, const void *data, size_t size, const char *where,
+                           const char *text)
+{
+    char path[PATH_MAX];
+    bool written = write_bytes(dir, name, data, size, path, sizeof path);
+    EXPECT(written);
+    if (!written)
+        return;
+    diag d;
+    diag_init(&d);
+    scenario *sc = scenario_load(path, &d);
+    EXPECT(sc == NULL);
+    EXPECT(d.message != NULL);
+    if (d.message) {
+        char prefix[PATH_MAX + 64];
+        snprintf(prefix, sizeof prefix, "%s%s%s: error: ", path, *where ? ":" : "", where);
+        char *first_line = xstrndup(d.message, strcspn(d.message, "\n"));
+        EXPECT(starts_with(first_line, prefix));
+        EXPECT_CONTAINS(first_line, text);
+        if (!starts_with(first_line, prefix) || !strstr(first_line, text))
+            fprintf(stderr, "  %s: expected %s ... %s, got: %s\n", name, prefix, text, first_line);
+        xfree(first_line);
+        /* The quoted line shows a control character as '?', never raw on the terminal. */
+        for (const char *p = d.message; *p; p++)
+            EXPECT(!((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t'));
+    }
+    scenario_free(sc);
+    diag_free(&d);
+    unlink(path);
+}
+
+/* Loading dir/name must succeed; returns the scenario (NULL after reporting the error). */
+static scenario *expect_loads(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    bool written = write_file(dir, name, text, path, sizeof path);
+    EXPECT(written);
+    diag d;
+    diag_init(&d);
+    scenario *sc = written ? scenario_load(path, &d) : NULL;
+    EXPECT(sc != NULL);
+    if (d.message)
+        fprintf(stderr, "  %s: %s\n", name, d.message);
+    diag_free(&d);
+    if (written)
+        unlink(path);
+    return sc;
+}
+
+#define SCENARIO_TAIL "devices: { phone: {} }\nsteps:\n  - { at: 0s, sync: all }\n"
+
+/*
+ * The guards in front of libfyaml (sim/yaml.c) on what a golden file cannot
+ * hold or would be too large to commit: a NUL byte, an escape character, a
+ * UTF-16 file, a file over the size bound and one at it, whitespace runs at
+ * the bound and over it; and aliases and merge keys, which must still work.
+ */
+static void test_yaml_bounds(const char *dir)
+{
+    static const char NUL_BYTE[] = "profile: {}\nname: x\0garbage\n" SCENARIO_TAIL;
+    expect_refused(dir, "nul.yaml", NUL_BYTE, sizeof NUL_BYTE - 1, "2:8", "a NUL byte is not allowed");
+    static const char ESCAPE[] = "profile: {}\nname: \x1b[2Jx\n" SCENARIO_TAIL;
+    expect_refused(dir, "escape.yaml", ESCAPE, sizeof ESCAPE - 1, "2:7", "character U+001B (a control character)");
+    static const char UTF16[] = "\xff\xfep\0r\0o\0f\0";
+    expect_refused(dir, "utf16.yaml", UTF16, sizeof UTF16 - 1, "1:1", "save it as UTF-8");
+    /* A directive right after UTF-8's byte order mark still starts its line. */
+    static const char BOM_DIRECTIVE[] = "\xef\xbb\xbf%YAML 1.2\n---\nprofile: {}\n" SCENARIO_TAIL;
+    expect_refused(dir, "bom-directive.yaml", BOM_DIRECTIVE, sizeof BOM_DIRECTIVE - 1, "1:1",
+                   "a line starting with '%' is a YAML directive");
+    scenario_free(expect_loads(dir, "bom.yaml", "\xef\xbb\xbfprofile: {}\n" SCENARIO_TAIL));
+
+    /* Size: one byte over the bound is refused before anything is parsed; a file at the
+     * bound is read whole (all comments: "empty", not "larger than"). */
+    size_t size = YAML_FILE_BYTES_MAX;
+    char *big = xmalloc(size + 1);
+    for (size_t i = 0; i < size; i++)
+        big[i] = i % 64 == 63 ? '\n' : i % 64 == 0 ? '#' : 'x';
+    big[size - 1] = '\n';
+    big[size] = '\n';
+    expect_refused(dir, "over.yaml", big, size + 1, "", "the file is larger than 4194304 bytes");
+    expect_refused(dir, "at-bound.yaml", big, size, "1:1", "the file is empty");
+    xfree(big);
+
+    /* Whitespace: 128 characters in a row load, 129 do not (spaces before the line break). */
+    scenario *sc;
+    char text[1024];
+    snprintf(text, sizeof text, "profile: {}\nname: x%*s\n" SCENARIO_TAIL, YAML_WHITESPACE_RUN_MAX - 1, "");
+    scenario_free(expect_loads(dir, "run-at-bound.yaml", text));
+    snprintf(text, sizeof text, "profile: {}\nname: x%*s\n" SCENARIO_TAIL, YAML_WHITESPACE_RUN_MAX, "");
+    expect_refused(dir, "run-over.yaml", text, strlen(text), "2:8", "more than 128 spaces, tabs and line breaks");
+
+    /* With an alias in it, a document is resolved by libfyaml, which compares every key of a
+     * mapping with every other: 4,000 devices (16,000,000 comparisons) are refused then, and
+     * load without the alias. */
+    buf devices;
+    buf_init(&devices);
+    buf_puts(&devices, "profile: {}\ndevices:\n");
+    for (int i = 0; i < 4000; i++)
+        buf_printf(&devices, "  d%d: {}\n", i);
+    buf plain, aliased;
+    buf_init(&plain);
+    buf_init(&aliased);
+    buf_printf(&plain, "%ssteps:\n  - { at: 0s, sync: all }\n  - { at: 1s, sync: all }\n", devices.data);
+    buf_printf(&aliased, "%ssteps:\n  - { at: 0s, sync: &everyone all }\n  - { at: 1s, sync: *everyone }\n",
+               devices.data);
+    sc = expect_loads(dir, "many-devices.yaml", plain.data);
+    if (sc)
+        EXPECT_INT(sc->n_devices, 4000);
+    scenario_free(sc);
+    expect_refused(dir, "many-devices-aliased.yaml", aliased.data, aliased.len, "4005:22",
+                   "would take 16000017 key comparisons to resolve, more than 10000000");
+    buf_free(&devices);
+    buf_free(&plain);
+    buf_free(&aliased);
+
+    /* Aliases and merge keys resolve as before the guards. */
+    sc = expect_loads(dir, "aliases.yaml",
+                                "profile: {}\n"
+                                "devices:\n"
+                                "  phone: { clock: &skewed { offset: -90s, drift_ppm: 40 } }\n"
+                                "  laptop: { clock: *skewed }\n"
+                                "  tablet: { clock: { <<: *skewed, offset: 30s } }\n"
+                                "steps:\n"
+                                "  - { at: 0s, sync: all }\n");
+    if (sc) {
+        int laptop = scenario_node(sc, "laptop"), tablet = scenario_node(sc, "tablet");
+        EXPECT(laptop > 0 && tablet > 0);
+        if (laptop > 0 && tablet > 0) {
+            EXPECT_INT(sc->devices[laptop - 1].clock.offset_us, -90 * INT64_C(1000000));
+            EXPECT_INT(sc->devices[laptop - 1].clock.drift_ppb, 40000);
+            EXPECT_INT(sc->devices[tablet - 1].clock.offset_us, 30 * INT64_C(1000000));
+            EXPECT_INT(sc->devices[tablet - 1].clock.drift_ppb, 40000);
+        }
+    }
+    scenario_free(sc);
+}
+
 /*
  * Files made on the fly: empty ones (a golden file cannot be empty, it
  * carries its expectation), a directory given as the scenario, and a valid
@@ -353,6 +504,7 @@ static void test_temporary_files(void)
     if (!made)
         return;
 
+    test_yaml_bounds(dir);
     expect_empty(dir, "empty.yaml", "");
     expect_empty(dir, "comment-only.yaml", "# a scenario, some day\n\n   # nothing yet\n");
     expect_empty(dir, "blank.yaml", "  \n\t\n\n");
