@@ -8,6 +8,8 @@
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
+#   make report-engines  the same for scenarios/grids/compare-engines.yaml (Yjs, Automerge,
+#                PouchDB beside the reference) into report/engines/
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #                set up, build, install the binary, the profiles, the scenario corpora and
 #                catalogs, the report script and syncsim(1) under PREFIX
@@ -39,7 +41,7 @@ BUILD := build
 PREFIX := /usr/local
 JS := adapters/js
 
-.PHONY: all deps js-deps build run test fuzz bench report install clean
+.PHONY: all deps js-deps build run test fuzz bench report report-engines install clean
 
 all: build
 
@@ -123,6 +125,15 @@ report: deps build-release/build.ninja
 	./build-release/syncsim grid scenarios/grids/compare-designs.yaml --db report/results.sqlite -j $$(nproc)
 	/usr/bin/python3 reports/conflict_report.py report/results.sqlite -o report --grid compare-designs \
 	  --main-png report/compare-designs.png
+
+# report/compare-engines.png: Yjs, Automerge and PouchDB beside the reference (docs/compare-engines.png).
+# About a quarter of a CPU hour: the engines run through Node.js.
+report-engines: deps js-deps build-release/build.ninja
+	ninja -C build-release
+	mkdir -p report/engines
+	./build-release/syncsim grid scenarios/grids/compare-engines.yaml --db report/engines/results.sqlite -j $$(nproc)
+	/usr/bin/python3 reports/conflict_report.py report/engines/results.sqlite -o report/engines --grid compare-engines \
+	  --main-png report/compare-engines.png
 
 # The binary finds its data relative to itself (meson.build), so only the
 # install location depends on PREFIX: re-configuring it rebuilds nothing.
