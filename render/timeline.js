@@ -43,6 +43,8 @@
     ["faults", "offline, partitions, crashes, clock steps"], ["conflicts", "conflicts"], ["timers", "timers, retries"],
   ];
   const TIMERS_SHOWN_MAX = 300;
+  // Writes are labelled with their names ("phone:3") while no more than this many are in view.
+  const WRITE_LABELS_MAX = 60;
 
   function rows(list, columns) {
     return (list || []).map((r, i) => {
@@ -317,7 +319,8 @@
     function arrow(colour) {
       if (!arrowColours.has(colour)) {
         const id = "arrow-" + arrowColours.size;
-        const m = el("marker", { id: id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7,
+        const m = el("marker", { id: id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8,
+                                 markerUnits: "userSpaceOnUse",
                                  orient: "auto-start-reverse" }, defs);
         el("path", { d: "M0 0L10 5L0 10z", fill: colour }, m);
         arrowColours.set(colour, id);
@@ -379,6 +382,8 @@
       else crossAt(messageLayer, x1, yEnd, "cross", "m" + m.i);
     });
 
+    const labelWrites = marks.filter((m) => m.kind === "write" && y.has(m.lane) && shownKinds.has("writes") &&
+                                      visible(x(m.t), x(m.t))).length <= WRITE_LABELS_MAX;
     marks.forEach((m) => {
       if (!y.has(m.lane) || !shownKinds.has(kindOfMark(m))) return;
       const cx = x(m.t), cy = y.get(m.lane);
@@ -389,6 +394,10 @@
       switch (m.kind) {
       case "write":
         e = el("circle", { class: "mark-write", cx: cx, cy: cy, r: MARK_R_PX, fill: lanes[m.lane].colour }, markLayer);
+        if (labelWrites && m.w) {
+          const name = el("text", { class: "write-label", x: cx, y: cy - 10, "text-anchor": "middle" }, markLayer);
+          name.textContent = m.w;
+        }
         break;
       case "refused": case "rejected": case "dropped-write":
         e = el("circle", { class: "mark-refused", cx: cx, cy: cy, r: MARK_R_PX, stroke: lanes[m.lane].colour }, markLayer);
@@ -508,6 +517,9 @@
 
   try {
     fit();
+    // #finding=N in the address picks finding N (from 1), so a link can point at a witness.
+    const picked = /^#finding=(\d+)$/.exec(window.location.hash);
+    if (picked && Number(picked[1]) >= 1 && Number(picked[1]) <= findings.length) pickFinding(Number(picked[1]) - 1);
     draw();
   } catch (e) {
     failed(e && e.stack ? e.stack : e);
