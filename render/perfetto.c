@@ -9,14 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A thread per kind of span, so that the slices of one thread always nest (an offline span and a
+ * crash may overlap in any way; two of one kind never do). */
 enum thread {
     THREAD_WRITES = 1,
     THREAD_SYNC,
-    THREAD_NETWORK,
+    THREAD_OFFLINE,
+    THREAD_PARTITION,
+    THREAD_CRASHES,
+    THREAD_CLOCK,
     THREAD_MESSAGES,
 };
 
-static const char *const THREAD_NAMES[] = { NULL, "writes", "sync", "network", "messages" };
+static const char *const THREAD_NAMES[] = { NULL,      "writes", "sync",  "offline",
+                                            "partition", "crashes", "clock", "messages" };
 
 /* A slice needs a length to hold a flow's end: sends and arrivals get one microsecond. */
 #define POINT_SLICE_US 1
@@ -53,7 +59,11 @@ static void spans(cJSON *events, const run_view *v)
     for (size_t i = 0; i < v->n_spans; i++) {
         const view_span *s = &v->spans[i];
         const char *name = s->kind == SPAN_SYNC ? "sync round" : s->kind == SPAN_DOWN ? "crashed" : view_span_kind_name(s->kind);
-        cJSON *e = event(events, "X", name, s->lane, s->kind == SPAN_SYNC ? THREAD_SYNC : THREAD_NETWORK, s->start_us);
+        enum thread tid = s->kind == SPAN_SYNC      ? THREAD_SYNC
+                          : s->kind == SPAN_OFFLINE ? THREAD_OFFLINE
+                          : s->kind == SPAN_PARTITION ? THREAD_PARTITION
+                                                      : THREAD_CRASHES;
+        cJSON *e = event(events, "X", name, s->lane, tid, s->start_us);
         cJSON_AddNumberToObject(e, "dur", (double)(s->end_us - s->start_us));
         cJSON_AddStringToObject(e, "cat", view_span_kind_name(s->kind));
         if (s->detail)
@@ -66,9 +76,10 @@ static enum thread mark_thread(const char *kind)
     if (strcmp(kind, "write") == 0 || strcmp(kind, "refused") == 0 || strcmp(kind, "rejected") == 0 ||
         strcmp(kind, "dropped-write") == 0)
         return THREAD_WRITES;
-    if (strcmp(kind, "crash") == 0 || strcmp(kind, "restart") == 0 || strcmp(kind, "clock") == 0 ||
-        strcmp(kind, "node-failed") == 0)
-        return THREAD_NETWORK;
+    if (strcmp(kind, "crash") == 0 || strcmp(kind, "restart") == 0 || strcmp(kind, "node-failed") == 0)
+        return THREAD_CRASHES;
+    if (strcmp(kind, "clock") == 0)
+        return THREAD_CLOCK;
     return THREAD_SYNC;
 }
 

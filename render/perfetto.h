@@ -2,14 +2,15 @@
  * perfetto: a run as Chrome's trace-event JSON, which Perfetto
  * (ui.perfetto.dev, offline too) and chrome://tracing open.
  *
- * A process per replica (pid = node index + 1, named after it), with four
- * threads: "writes" (the user's writes and refusals as instants), "sync"
- * (sync rounds as slices; timers, retries and conflicts as instants),
- * "network" (offline, partition and crashed spans as slices; crashes,
- * restarts and clock steps as instants) and "messages" (a short slice at each
- * send and each arrival, joined by a flow event: "s" at the send, "f" with
- * binding point "e" at the arrival, one flow id per message copy). A message
- * that never arrived has its send slice, named for why, and no flow.
+ * A process per replica (pid = node index + 1, named after it), with a
+ * thread per kind: "writes" (the user's writes and refusals as instants),
+ * "sync" (sync rounds as slices; timers, retries and conflicts as instants),
+ * "offline", "partition" and "crashes" (their spans as slices; crashes and
+ * restarts as instants), "clock" (clock steps) and "messages" (a short slice
+ * at each send and each arrival, joined by a flow event: "s" at the send, "f"
+ * with binding point "e" at the arrival, one flow id per message copy). A
+ * message that never arrived has its send slice, named for why, and no flow.
+ * Slices on one thread always nest, as the format requires.
  * Timestamps are the simulation's true time in microseconds, the format's
  * own unit.
  */
