@@ -11,6 +11,7 @@
 #include "base/xalloc.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,13 +56,17 @@ const char *view_span_kind_name(view_span_kind kind)
     return "?";
 }
 
-static bool fail(reader *r, const char *fmt, const char *what)
+/* The first error, as "trace line N: why"; later ones are consequences. */
+__attribute__((format(printf, 2, 3))) static bool fail(reader *r, const char *fmt, ...)
 {
     if (!r->error) {
         buf b;
         buf_init(&b);
         buf_printf(&b, "trace line %zu: ", r->line);
-        buf_printf(&b, fmt, what);
+        va_list ap;
+        va_start(ap, fmt);
+        buf_vprintf(&b, fmt, ap);
+        va_end(ap);
         r->error = buf_take(&b);
     }
     return false;
@@ -152,9 +157,9 @@ static bool on_send(reader *r, const cJSON *e, int64_t t_us)
     const char *hash = text(e, "msg_hash"), *drop = text(e, "drop");
     int64_t bytes = 0, delay_us = 0, duplicate_delay_us = 0;
     if (from < 0 || to < 0 || !hash || !integer(e, "bytes", &bytes))
-        return fail(r, "a %s event without a known from, to, msg_hash and bytes", "send");
+        return fail(r, "a send event without a known from, to, msg_hash and bytes");
     if (!drop && !integer(e, "delay_us", &delay_us))
-        return fail(r, "a %s event with neither drop nor delay_us", "send");
+        return fail(r, "a send event with neither drop nor delay_us");
     bool duplicate = integer(e, "duplicate_delay_us", &duplicate_delay_us);
     view_message m = {
         .from = from, .to = to, .sent_us = t_us, .expected_us = drop ? -1 : t_us + delay_us, .arrived_us = -1,
@@ -180,7 +185,7 @@ static bool on_deliver(reader *r, const cJSON *e, int64_t t_us)
     int from = lane_of(r->v, text(e, "from")), to = lane_of(r->v, text(e, "to"));
     const char *hash = text(e, "msg_hash");
     if (from < 0 || to < 0 || !hash)
-        return fail(r, "a %s event without a known from, to and msg_hash", "deliver");
+        return fail(r, "a deliver event without a known from, to and msg_hash");
     xgrow(&r->deliveries, &r->cap_deliveries, r->n_deliveries + 1, sizeof *r->deliveries);
     r->deliveries[r->n_deliveries] = (delivery){ .t_us = t_us, .from = from, .to = to,
                                                  .hash = keep(r->v, hash), .drop = keep(r->v, text(e, "drop")),
@@ -214,13 +219,13 @@ static bool on_step(reader *r, const cJSON *e, int64_t t_us)
     const char *kind = text(e, "kind");
     const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(e, "nodes");
     if (!kind || !cJSON_IsArray(nodes))
-        return fail(r, "a %s event without kind and nodes", "step");
+        return fail(r, "a step event without kind and nodes");
     int bits = direction_bits(text(e, "direction"));
     const cJSON *n;
     cJSON_ArrayForEach(n, nodes) {
         int lane = lane_of(v, cJSON_IsString(n) ? n->valuestring : NULL);
         if (lane < 0)
-            return fail(r, "a step names a replica the scenario does not have (%s)", kind);
+            return fail(r, "a %s step names a replica the scenario does not have", kind);
         if (strcmp(kind, "offline") == 0) {
             if (r->open_offline[lane] < 0)
                 r->open_offline[lane] = span_open(r, lane, SPAN_OFFLINE, t_us, NULL);
@@ -269,7 +274,7 @@ static bool on_obs(reader *r, const cJSON *e, int64_t t_us)
     int lane = lane_of(v, text(e, "node"));
     const char *kind = text(e, "kind");
     if (lane < 0 || !kind)
-        return fail(r, "an %s event without a known node and kind", "obs");
+        return fail(r, "an obs event without a known node and kind");
     char label[256];
     int64_t count = 0;
     if (strcmp(kind, "sync-begin") == 0) {
@@ -309,7 +314,7 @@ static bool on_event(reader *r, const cJSON *e)
     int64_t t_us;
     const char *ev = text(e, "ev");
     if (!cJSON_IsObject(e) || !ev || !integer(e, "t", &t_us) || t_us < 0)
-        return fail(r, "not a trace event (an object with \"t\" and \"ev\"): %s", "");
+        return fail(r, "not a trace event (an object with \"t\" and \"ev\")");
     if (t_us < v->end_us)
         return fail(r, "time goes backwards at a %s event", ev);
     v->end_us = t_us;
@@ -333,7 +338,7 @@ static bool on_event(reader *r, const cJSON *e)
     } else if (strcmp(ev, "op") == 0 || strcmp(ev, "refused") == 0) {
         int lane = lane_of(v, text(e, "node"));
         if (lane < 0)
-            return fail(r, "an %s event without a known node", ev);
+            return fail(r, "the %s event names no replica of the scenario", ev);
         if (strcmp(ev, "op") == 0)
             snprintf(label, sizeof label, "%s %s %s/%s", text(e, "w") ? text(e, "w") : "?",
                      text(e, "op") ? text(e, "op") : "?", text(e, "type") ? text(e, "type") : "?",
@@ -345,7 +350,7 @@ static bool on_event(reader *r, const cJSON *e)
     } else if (strcmp(ev, "timer") == 0) {
         int lane = lane_of(v, text(e, "node"));
         if (lane < 0)
-            return fail(r, "a %s event without a known node", ev);
+            return fail(r, "the %s event names no replica of the scenario", ev);
         snprintf(label, sizeof label, "timer %s", text(e, "timer") ? text(e, "timer") : "?");
         mark(r, lane, t_us, "timer", label, NULL, NULL);
     } else if (strcmp(ev, "node-failed") == 0) {
@@ -455,12 +460,12 @@ bool run_view_read(run_view *v, FILE *f, const char *const *lanes, const bool *s
         }
         r.line = ++v->events;
         cJSON *e = cJSON_Parse(line);
-        ok = e ? on_event(&r, e) : fail(&r, "not JSON%s", "");
+        ok = e ? on_event(&r, e) : fail(&r, "not JSON");
         cJSON_Delete(e);
     }
     free(line);   /* getline's buffer comes from malloc */
     if (ok && ferror(f))
-        ok = fail(&r, "cannot read the trace%s", "");
+        ok = fail(&r, "cannot read the trace");
     if (ok)
         ok = match_deliveries(&r);
     for (size_t i = 0; ok && i < v->n_spans; i++)

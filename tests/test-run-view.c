@@ -140,7 +140,7 @@ static void refuses_malformed(void)
         { "{\"t\":5,\"ev\":\"heal\"}\n{\"t\":4,\"ev\":\"heal\"}\n", "trace line 2: time goes backwards" },
         { "{\"t\":5,\"ev\":\"deliver\",\"from\":\"phone\",\"to\":\"server\",\"msg_hash\":\"aa\"}\n",
           "matches no message sent" },
-        { "{\"t\":5,\"ev\":\"op\",\"node\":\"laptop\",\"w\":\"laptop:1\"}\n", "trace line 1: an op event without a known node" },
+        { "{\"t\":5,\"ev\":\"op\",\"node\":\"laptop\",\"w\":\"laptop:1\"}\n", "trace line 1: the op event names no replica of the scenario" },
         { "{\"t\":5,\"ev\":\"step\",\"kind\":\"crash\",\"node\":\"phone\"}\n", "without kind and nodes" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
