@@ -130,6 +130,10 @@ static const char *body_text(run_view *v, const cJSON *msg)
 {
     if (!msg)
         return NULL;
+    if (v->body_bytes >= RUN_VIEW_BODIES_BYTES_MAX) {
+        v->bodies_dropped = true;
+        return NULL;
+    }
     buf b;
     buf_init(&b);
     json_write(&b, msg);
@@ -138,6 +142,7 @@ static const char *body_text(run_view *v, const cJSON *msg)
         s = arena_printf(&v->a, "%.*s ... (cut: %zu bytes in all)", RUN_VIEW_BODY_BYTES_MAX, b.data, b.len);
     else
         s = arena_strndup(&v->a, b.data, b.len);
+    v->body_bytes += strlen(s);
     buf_free(&b);
     return s;
 }

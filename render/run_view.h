@@ -36,6 +36,9 @@
 #define RUN_VIEW_EVENTS_MAX 250000
 /* A message body longer than this is cut (and says so) in the view. */
 #define RUN_VIEW_BODY_BYTES_MAX 16384
+/* The bodies of all messages together: past it, later messages keep their size and hash but not
+ * their body, so a long run's page stays tens of megabytes, not gigabytes. */
+#define RUN_VIEW_BODIES_BYTES_MAX (32u << 20)
 
 typedef enum view_span_kind {
     SPAN_OFFLINE,        /* the device had no network */
@@ -61,7 +64,8 @@ typedef struct view_message {
     bool duplicate;          /* the network's second copy of a send */
     uint64_t bytes;
     const char *hash;        /* the message's hash as the trace prints it */
-    const char *body;        /* its compact JSON, cut at RUN_VIEW_BODY_BYTES_MAX */
+    const char *body;        /* its compact JSON, cut at RUN_VIEW_BODY_BYTES_MAX; NULL once the view
+                                holds RUN_VIEW_BODIES_BYTES_MAX of bodies */
 } view_message;
 
 typedef struct view_mark {
@@ -83,6 +87,8 @@ typedef struct run_view {
     int64_t end_us;          /* the last event's time */
     uint64_t events;         /* trace lines read */
     bool truncated;          /* stopped at RUN_VIEW_EVENTS_MAX */
+    uint64_t body_bytes;     /* of message bodies kept so far */
+    bool bodies_dropped;     /* some bodies were left out (RUN_VIEW_BODIES_BYTES_MAX) */
     view_span *spans;
     size_t n_spans, cap_spans;
     view_message *messages;

@@ -39,6 +39,7 @@ static cJSON *page_data(const run_view *v, const cJSON *result)
     cJSON_AddNumberToObject(d, "events", (double)v->events);
     cJSON_AddBoolToObject(d, "truncated", v->truncated);
     cJSON_AddNumberToObject(d, "events_max", RUN_VIEW_EVENTS_MAX);
+    cJSON_AddBoolToObject(d, "bodies_dropped", v->bodies_dropped);
     cJSON *lanes = cJSON_AddArrayToObject(d, "lanes");
     for (int i = 0; i < v->n_lanes; i++)
         cJSON_AddItemToArray(lanes, cJSON_CreateString(v->lanes[i]));

@@ -161,6 +161,8 @@
     duration(data.end_us) + (data.trace_hash ? "  \u00b7  trace-hash " + data.trace_hash : "")));
   if (data.truncated)
     html("div", { class: "note" }, "Only the first " + data.events_max + " events of the run are drawn.", header);
+  if (data.bodies_dropped)
+    html("div", { class: "note" }, "Later messages are drawn without their bodies: the page holds 32 MiB of them at most.", header);
 
   const controls = html("div", { id: "controls" }, null, body);
   const viewSet = html("fieldset", {}, null, controls);
@@ -436,11 +438,12 @@
     const i = Number(key.slice(1));
     if (key[0] === "m") {
       const m = messages[i];
+      const bodyText = m.body === null ? "(not in the page, which holds 32 MiB of bodies: see the run's --trace)" : m.body;
       const what = m.arrived >= 0 ? (m.drop ? "arrived at t=" + duration(m.arrived) + " but lost: " + m.drop
                                             : "arrived at t=" + duration(m.arrived) + " (" + duration(m.arrived - m.sent) + ")")
                                   : m.drop === "in flight" ? "still in flight when the run ended" : "lost: " + m.drop;
       return [lanes[m.from].name + " \u2192 " + lanes[m.to].name + (m.dup ? " (the network's duplicate)" : "") +
-              ", sent at t=" + duration(m.sent) + ", " + what + ", " + m.bytes + " bytes", pretty(m.body || "")];
+              ", sent at t=" + duration(m.sent) + ", " + what + ", " + m.bytes + " bytes", pretty(bodyText)];
     }
     if (key[0] === "s") {
       const s = spans[i];
