@@ -181,6 +181,7 @@ void trace_int_named(trace *t, const char *key, int64_t value, const char *print
 {
     t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'i'), key), (uint64_t)value);
     if (t->out) {
+        assert(name);
         key_prefix(t, print_key);
         buf_put_json_string(&t->line, name);
     }

@@ -60,7 +60,7 @@ void trace_int_list(trace *t, const char *key, const uint64_t *values, int n);
 /*
  * An integer printed as a name: hashed exactly as trace_int(key, value), printed as
  * print_key: name. For values whose number means nothing to a reader (a link
- * direction, a timer token).
+ * direction, a timer token). name may be NULL when no file is open.
  */
 void trace_int_named(trace *t, const char *key, int64_t value, const char *print_key, const char *name);
 /* A write id (engine/node.h): hashed as trace_int, printed as "phone:3", or null for none. */

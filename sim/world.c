@@ -119,15 +119,19 @@ static void trace_node(world *w, const char *key, int node)
     trace_str(&w->tr, key, w->slots[node].name);
 }
 
-/* A timer by the name its node gives it ("retry"), else by its token; hashed as the token either way. */
+/* A timer by the name its node gives it ("retry"), else by its token; hashed as the token either way
+ * (the name is looked up only when a trace file will print it). */
 static void trace_timer(world *w, int node, uint64_t token)
 {
     const struct node *n = w->slots[node].n;
-    const char *name = n->ops->timer_name ? n->ops->timer_name(n, token) : NULL;
+    const char *name = NULL;
     char number[24];
-    if (!name) {
-        snprintf(number, sizeof number, "%llu", (unsigned long long)token);
-        name = number;
+    if (w->tr.out) {
+        name = n->ops->timer_name ? n->ops->timer_name(n, token) : NULL;
+        if (!name) {
+            snprintf(number, sizeof number, "%llu", (unsigned long long)token);
+            name = number;
+        }
     }
     trace_int_named(&w->tr, "token", (int64_t)token, "timer", name);
 }
