@@ -211,6 +211,21 @@ static void set_cut(reader *r, int lane, int cut, int64_t t_us)
         r->open_partition[lane] = span_open(r, lane, SPAN_PARTITION, t_us, NAMES[cut & 3]);
 }
 
+/* "clock steps back 15m": in the largest unit that divides the step. */
+static void step_label(char *out, size_t cap, int64_t by_us)
+{
+    const char *way = by_us < 0 ? "back" : "forward";
+    int64_t us = by_us < 0 ? -by_us : by_us;
+    if (us >= 60000000 && us % 60000000 == 0)
+        snprintf(out, cap, "clock steps %s %lldm", way, (long long)(us / 60000000));
+    else if (us % 1000000 == 0)
+        snprintf(out, cap, "clock steps %s %llds", way, (long long)(us / 1000000));
+    else if (us % 1000 == 0)
+        snprintf(out, cap, "clock steps %s %lldms", way, (long long)(us / 1000));
+    else
+        snprintf(out, cap, "clock steps %s %lldus", way, (long long)us);
+}
+
 static int direction_bits(const char *direction)
 {
     if (!direction || strcmp(direction, "both") == 0)
@@ -248,11 +263,11 @@ static bool on_step(reader *r, const cJSON *e, int64_t t_us)
         } else if (strcmp(kind, "restart") == 0) {
             span_close(r, &r->open_down[lane], t_us);
             mark(r, lane, t_us, "restart", "restart", NULL, NULL);
-        } else if (strcmp(kind, "clock") == 0) {
+        } else if (strcmp(kind, "clock_step") == 0) {
             int64_t by_us = 0;
             integer(e, "by_us", &by_us);
             char label[64];
-            snprintf(label, sizeof label, "clock step %+.3f s", (double)by_us / 1e6);
+            step_label(label, sizeof label, by_us);
             mark(r, lane, t_us, "clock", label, NULL, NULL);
         }
         /* sync: the sync-begin observation that follows draws it. */

@@ -204,7 +204,8 @@
   const footer = html("footer", {}, "Drag to pan, wheel to zoom, double-click to fit; hover an arrow for its " +
     "message, a dot for its write. Dots: writes (crossed: refused); arrows: messages (dashed purple: the " +
     "network's duplicate; red with \u2715: lost); shading: offline (grey), partitioned (orange), crashed " +
-    "(red); bars under a lane: sync rounds; diamonds: conflicts.", body);
+    "(red); bars under a lane: sync rounds; orange diamonds: conflicts; \u2715 on a lane: a crash, a green " +
+    "triangle: its restart; blue diamonds: clock steps.", body);
   void footer;
   const tip = html("div", { id: "tip" }, null, body);
 
@@ -397,7 +398,7 @@
       case "write":
         e = el("circle", { class: "mark-write", cx: cx, cy: cy, r: MARK_R_PX, fill: lanes[m.lane].colour }, markLayer);
         if (labelWrites && m.w) {
-          const name = el("text", { class: "write-label", x: cx, y: cy - 10, "text-anchor": "middle" }, markLayer);
+          const name = el("text", { class: "write-label", x: cx, y: cy + 23, "text-anchor": "middle" }, markLayer);
           name.textContent = m.w;
         }
         break;
@@ -414,9 +415,12 @@
       case "restart":
         e = el("path", { class: "mark-restart", d: "M" + (cx - 6) + " " + (cy + 6) + "l6 -12l6 12z" }, markLayer);
         break;
-      case "clock":
-        e = el("path", { class: "mark-clock", d: "M" + cx + " " + (cy - 18) + "l5 5l-5 5l-5 -5z" }, markLayer);
+      case "clock": {
+        e = el("path", { class: "mark-clock", d: "M" + cx + " " + (cy - 22) + "l6 6l-6 6l-6 -6z" }, markLayer);
+        const step = el("text", { class: "clock-label", x: cx + 8, y: cy - 12 }, markLayer);
+        step.textContent = m.label.replace("clock steps back ", "clock \u2212").replace("clock steps forward ", "clock +");
         break;
+      }
       default:   // crash, node-failed
         e = crossAt(markLayer, cx, cy, "mark-fault", key);
         e.setAttribute("transform", "translate(" + cx + " " + cy + ") scale(1.8) translate(" + -cx + " " + -cy + ")");

@@ -92,6 +92,7 @@ static void spans_follow_steps(void)
         "{\"t\":450,\"ev\":\"step\",\"kind\":\"restart\",\"nodes\":[\"tablet\"]}\n"
         "{\"t\":460,\"ev\":\"obs\",\"node\":\"tablet\",\"kind\":\"sync-begin\",\"queue\":2}\n"
         "{\"t\":470,\"ev\":\"obs\",\"node\":\"tablet\",\"kind\":\"sync-end\",\"pulled\":1}\n"
+        "{\"t\":475,\"ev\":\"step\",\"kind\":\"clock_step\",\"nodes\":[\"server\"],\"by_us\":-900000000}\n"
         "{\"t\":480,\"ev\":\"op\",\"node\":\"tablet\",\"w\":\"tablet:1\",\"op\":\"update\",\"type\":\"note\","
         "\"id\":\"n1\",\"local_us\":5}\n"
         "{\"t\":500,\"ev\":\"heal\"}\n"
@@ -121,12 +122,17 @@ static void spans_follow_steps(void)
     EXPECT((s = find_span(&v, 2, SPAN_OFFLINE, 0)) && s->start_us == 0 && s->end_us == 500);
     EXPECT((s = find_span(&v, 2, SPAN_SYNC, 0)) && s->start_us == 460 && s->end_us == 470);
     EXPECT(s && s->detail && strcmp(s->detail, "queue 2, pulled 1") == 0);
-    bool write_marked = false;
-    for (size_t i = 0; i < v.n_marks; i++)
+    bool write_marked = false, clock_marked = false;
+    for (size_t i = 0; i < v.n_marks; i++) {
+        if (strcmp(v.marks[i].kind, "clock") == 0 && v.marks[i].lane == 0 && v.marks[i].t_us == 475 &&
+            strcmp(v.marks[i].label, "clock steps back 15m") == 0)
+            clock_marked = true;
         if (strcmp(v.marks[i].kind, "write") == 0 && v.marks[i].lane == 2 && v.marks[i].w &&
             strcmp(v.marks[i].w, "tablet:1") == 0 && v.marks[i].t_us == 480)
             write_marked = true;
+    }
     EXPECT(write_marked);
+    EXPECT(clock_marked);
     run_view_free(&v);
 }
 
