@@ -196,5 +196,14 @@ drawn=$("$BIN" run scenarios/basic/counters-crdt.yaml --perfetto "$tmp/p.json" -
 [ "$plain" = "$drawn" ] || fail "--perfetto/--timeline changed the trace hash ($plain / $drawn)"
 cmp -s "$tmp/counters-crdt.perfetto.json" "$tmp/p.json" || fail "two runs of one seed gave different Perfetto files"
 
+# A picture that cannot be written is refused before the run, as every output file is.
+for opt in --timeline --perfetto; do
+  "$BIN" run scenarios/basic/counters-crdt.yaml $opt "$tmp/no/such/dir/x" >"$tmp/out" 2>&1
+  code=$?
+  [ "$code" -eq 2 ] || fail "$opt into a missing directory: exit $code, expected 2"
+  grep -q "cannot write $tmp/no/such/dir/x" "$tmp/out" || fail "$opt into a missing directory: $(head -c 300 "$tmp/out")"
+  grep -q "trace-hash" "$tmp/out" && fail "$opt into a missing directory: the run went ahead"
+done
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "traces: all checks passed"
