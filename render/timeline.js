@@ -144,7 +144,7 @@
   const view = { u0: 0, u1: 1 };
   function fit() {
     const end = toAxis(data.end_us);
-    const pad = Math.max(end * 0.02, mode === "time" ? 1000 : 0.5);
+    const pad = Math.max(end * 0.02, mode === "time" ? 1000 : 1);
     view.u0 = -pad;
     view.u1 = end + pad;
   }
@@ -377,8 +377,9 @@
         x1 = x0 + Math.max(10, Math.min(40, (x(data.end_us) - x0) / 2)); yEnd = (y0 + y1) / 2; cross = m.drop !== "in flight";
       }
       if (!visible(Math.min(x0, x1), Math.max(x0, x1))) return;
-      const colour = m.drop ? COLOURS.loss : m.dup ? COLOURS.duplicate : lanes[m.from].colour;
-      const cls = "msg" + (m.drop ? " lost" : "") + (m.dup ? " dup" : "") + (carriesWitness(m) ? " witness" : "");
+      const carries = carriesWitness(m);
+      const colour = carries ? COLOURS.witness : m.drop ? COLOURS.loss : m.dup ? COLOURS.duplicate : lanes[m.from].colour;
+      const cls = "msg" + (m.drop ? " lost" : "") + (m.dup ? " dup" : "") + (carries ? " witness" : "");
       const line = el("line", { class: cls, x1: x0, y1: y0, x2: x1, y2: yEnd, stroke: colour, "data-tip": "m" + m.i },
                       messageLayer);
       if (!cross) line.setAttribute("marker-end", arrow(colour));
