@@ -418,8 +418,11 @@ static int compare_delivery(const void *pa, const void *pb)
 static bool match_deliveries(reader *r)
 {
     run_view *v = r->v;
-    qsort(r->expect, r->n_expect, sizeof *r->expect, compare_expected);
-    qsort(r->deliveries, r->n_deliveries, sizeof *r->deliveries, compare_delivery);
+    /* qsort's array may not be NULL even when empty (a trace without messages has none). */
+    if (r->n_expect)
+        qsort(r->expect, r->n_expect, sizeof *r->expect, compare_expected);
+    if (r->n_deliveries)
+        qsort(r->deliveries, r->n_deliveries, sizeof *r->deliveries, compare_delivery);
     size_t i = 0;
     for (size_t k = 0; k < r->n_deliveries; k++) {
         const delivery *d = &r->deliveries[k];
