@@ -5,10 +5,10 @@
  * from its trace (render/): the trace goes to --trace's file, or to a
  * temporary file when only the pictures were asked for, and is read back.
  */
+#include "base/xalloc.h"
 #include "cli/budget.h"
 #include "cli/commands.h"
 #include "cli/node.h"
-#include "base/xalloc.h"
 #include "cli/output.h"
 #include "render/perfetto.h"
 #include "render/run_view.h"

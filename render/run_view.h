@@ -20,7 +20,7 @@
  *   - every span ends (at the event that closed it, else at the run's end);
  *   - lanes are the replicas by node index: the server first, then the
  *     scenario's devices in order.
- * Strings live in the view's arena.
+ * Strings live in the view's arena, or are static (kinds, "in flight").
  */
 #ifndef RENDER_RUN_VIEW_H
 #define RENDER_RUN_VIEW_H
