@@ -13,7 +13,7 @@
  * arrows from send to arrival (lost ones end in a cross, the network's
  * duplicates are dashed), offline, partition and crashed spans shaded, sync
  * rounds as thin bars, crashes, restarts and clock steps, conflicts, and
- * each finding's writes ringed when the finding is picked; hovering shows a
+ * every finding's writes ringed (one finding's when it is picked); hovering shows a
  * message's body or an event's detail. It zooms (wheel, buttons) and pans
  * (drag), spaces instants evenly or by true time, and filters by replica and
  * kind, so a run of thousands of events stays readable.

@@ -225,6 +225,7 @@
     li.appendChild(document.createTextNode(" " + (f.summary || "")));
     if (f.witness) html("pre", {}, f.witness, li);
     li.addEventListener("click", () => pickFinding(li.classList.contains("selected") ? -1 : i));
+    li.title = "click: ring this finding's writes and bring them into view; again: every finding's";
   });
   if (!findings.length) html("p", {}, "The run broke no invariant the checker knows.", findingsPanel);
 
@@ -236,18 +237,21 @@
     return lane ? lane.index * 4294967296 + Number(name.slice(colon + 1)) : null;
   }
 
+  // Ring the writes of one finding (index), or of every finding (-1, the page's first view), and
+  // draw thick the messages that carried them.
   function pickFinding(index) {
     for (const li of list.children) li.classList.toggle("selected", Number(li.dataset.finding) === index);
     witness = new Set();
     witnessBodies = [];
-    if (index >= 0) {
-      const f = findings[index];
+    (index >= 0 ? [findings[index]] : findings).forEach((f) => {
       [f.write, f.competitor].filter(Boolean).forEach((w) => {
         witness.add(w);
         witnessBodies.push('"w":"' + w + '"');
         const n = writeNumber(w);
         if (n !== null) witnessBodies.push('"w":' + n + ",", '"w":' + n + "}");
       });
+    });
+    if (index >= 0) {
       // Bring the witness writes into view.
       const ts = marks.filter((m) => witness.has(m.w) || witness.has(m.w2)).map((m) => toAxis(m.t));
       if (ts.length) {
@@ -528,7 +532,7 @@
     // #finding=N in the address picks finding N (from 1), so a link can point at a witness.
     const picked = /^#finding=(\d+)$/.exec(window.location.hash);
     if (picked && Number(picked[1]) >= 1 && Number(picked[1]) <= findings.length) pickFinding(Number(picked[1]) - 1);
-    draw();
+    else pickFinding(-1);
   } catch (e) {
     failed(e && e.stack ? e.stack : e);
     throw e;
