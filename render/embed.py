@@ -4,8 +4,9 @@
 usage: embed.py OUT.c NAME=FILE...
 
 Each FILE becomes `const char NAME[] = "...";`, its bytes escaped so that the
-C string is exactly the file. A file that holds "</script" or "</style" (which
-would end its element early in the page) or is not UTF-8 is refused.
+C string is exactly the file. A file that holds "</script", "</style" or "<!--"
+(which would change where its element ends in the page) or is not UTF-8 is
+refused.
 """
 import sys
 
@@ -43,8 +44,11 @@ def main(argv):
             data = f.read()
         data.decode("utf-8")  # refuses a file that is not UTF-8
         lowered = data.lower()
-        if b"</script" in lowered or b"</style" in lowered:
-            sys.exit("%s: holds </script or </style, which would end its element in the page" % path)
+        # "<!--" inside a script puts the HTML parser in its escaped states, where a later
+        # "<script" changes where the element ends.
+        for bad in (b"</script", b"</style", b"<!--"):
+            if bad in lowered:
+                sys.exit("%s: holds %s, which would change where its element ends in the page" % (path, bad.decode()))
         parts.append("/* %s */\nextern const char %s[];\nconst char %s[] =\n    %s;\n" % (path.split("/")[-1], name, name, c_string(data)))
     with open(argv[1], "w") as out:
         out.write("\n".join(parts))
