@@ -125,14 +125,15 @@ threads = {}
 for x in slices:
     threads.setdefault((x["pid"], x["tid"]), []).append((x["ts"], -x["dur"], x["name"]))
 for key, xs in threads.items():
-    stack = []
-    for ts, neg, name in sorted(xs):
-        while stack and stack[-1][0] <= ts and ts >= stack[-1][1] and not (stack[-1][0] == ts == stack[-1][1]):
-            stack.pop()
-        if stack and ts - neg > stack[-1][1]:
-            problems.append("slice %s at %d overlaps %s on pid/tid %s without nesting" % (name, ts, stack[-1][2], key))
+    stack = []   # (start, end, name) of the slices open at the current start
+    for start, minus_dur, name in sorted(xs):   # by start, the longest first
+        end = start - minus_dur
+        while stack and stack[-1][1] <= start:
+            stack.pop()   # ended by the time this one starts
+        if stack and end > stack[-1][1]:
+            problems.append("slice %s at %d overlaps %s on pid/tid %s without nesting" % (name, start, stack[-1][2], key))
             break
-        stack.append((ts, ts - neg, name))
+        stack.append((start, end, name))
 def enclosed(e):
     return any(x["pid"] == e["pid"] and x["tid"] == e["tid"] and x["ts"] <= e["ts"] <= x["ts"] + x["dur"] for x in slices)
 starts = {}
