@@ -99,11 +99,13 @@ static bool draw_run(const scenario *sc, FILE *f, const cJSON *result, const cha
 
 static int run_main(const cli_command *cmd, const cli_args *a)
 {
-    (void)cmd;
     const char *file = a->operands[0];
     const char *trace_path = a->text[OPT_TRACE], *json_path = a->text[OPT_JSON];
     const char *timeline_path = a->text[OPT_TIMELINE], *perfetto_path = a->text[OPT_PERFETTO];
     bool draw = timeline_path || perfetto_path;
+    if (draw && a->given[OPT_CHECK_DETERMINISM])
+        return cli_usage_error(cmd, "%s draws one run; --check-determinism makes two and compares them",
+                               timeline_path ? "--timeline" : "--perfetto");
     bool strict = a->given[OPT_STRICT];
     int code = EXIT_BAD_INPUT;
     scenario *tmpl = NULL, *sc = NULL;

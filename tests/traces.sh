@@ -206,5 +206,11 @@ for opt in --timeline --perfetto; do
   grep -q "trace-hash" "$tmp/out" && fail "$opt into a missing directory: the run went ahead"
 done
 
+# Two runs compared draw no picture: asking for both is a usage error, not a silent omission.
+"$BIN" run scenarios/basic/counters-crdt.yaml --check-determinism --perfetto "$tmp/d.json" >"$tmp/out" 2>&1
+code=$?
+[ "$code" -eq 2 ] || fail "--check-determinism --perfetto: exit $code, expected 2"
+grep -q -- "--perfetto draws one run" "$tmp/out" || fail "--check-determinism --perfetto: $(head -c 300 "$tmp/out")"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "traces: all checks passed"
