@@ -27,9 +27,10 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the report scripts need.
 # libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (only recommended by clang);
-# strace: tests/results-db.sh kills sweeps, grids and merges at each database write with it.
+# strace: tests/results-db.sh kills sweeps, grids and merges at each database write with it;
+# chromium: tests/timeline.sh draws run --timeline's page in it, headless.
 DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
-                libfyaml-dev clang libclang-rt-14-dev strace python3 python3-matplotlib
+                libfyaml-dev clang libclang-rt-14-dev strace python3 python3-matplotlib chromium
 
 # Seconds each fuzz target runs: in make fuzz, and in make test (two targets at a time).
 FUZZ_SECONDS ?= 600

@@ -29,6 +29,8 @@ typedef enum cli_opt_id {
     OPT_SEED,
     OPT_SEEDS,
     OPT_TRACE,
+    OPT_TIMELINE,
+    OPT_PERFETTO,
     OPT_JSON,
     OPT_JUNIT,
     OPT_SUMMARY,

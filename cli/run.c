@@ -1,12 +1,18 @@
 /*
  * run: one scenario, one seed, judged and printed (sim/report.h); the last
  * line is the trace hash. --check-determinism runs it twice instead and
- * compares the runs event by event.
+ * compares the runs event by event. --timeline and --perfetto draw the run
+ * from its trace (render/): the trace goes to --trace's file, or to a
+ * temporary file when only the pictures were asked for, and is read back.
  */
+#include "base/xalloc.h"
 #include "cli/budget.h"
 #include "cli/commands.h"
 #include "cli/node.h"
 #include "cli/output.h"
+#include "render/perfetto.h"
+#include "render/run_view.h"
+#include "render/timeline.h"
 #include "sim/determinism.h"
 #include "sim/profile_load.h"
 #include "sim/report.h"
@@ -43,11 +49,63 @@ static int check_determinism(const scenario *sc, uint64_t seed, const run_option
     return code;
 }
 
+/*
+ * The pictures of a run, from its trace (f, read from its start). result: the
+ * run's report, or NULL when the run ended without one (an error). False,
+ * having said why on stderr, when the trace cannot be read or a file written.
+ */
+static bool draw_run(const scenario *sc, FILE *f, const cJSON *result, const char *timeline_path,
+                     const char *perfetto_path)
+{
+    int n_lanes = sc->n_devices + 1;
+    const char **lanes = xcalloc((size_t)n_lanes, sizeof *lanes);
+    bool *starts_offline = xcalloc((size_t)n_lanes, sizeof *starts_offline);
+    for (int node = 0; node < n_lanes; node++) {
+        lanes[node] = scenario_node_name(sc, node);
+        starts_offline[node] = node > 0 && sc->devices[node - 1].starts_offline;
+    }
+    run_view v;
+    char *error = NULL;
+    bool have_view = false, ok = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0;
+    if (!ok)
+        fprintf(stderr, "syncsim: cannot read the trace back: %s\n", strerror(errno));
+    else if (!(ok = have_view = run_view_read(&v, f, lanes, starts_offline, n_lanes, &error)))
+        fprintf(stderr, "syncsim: cannot draw the run: %s\n", error);
+    if (ok && v.truncated)
+        fprintf(stderr, "syncsim: the pictures show the first %d events of the run only (RUN_VIEW_EVENTS_MAX)\n",
+                RUN_VIEW_EVENTS_MAX);
+    const char *paths[2] = { timeline_path, perfetto_path };
+    for (int i = 0; ok && i < 2; i++) {
+        if (!paths[i])
+            continue;
+        FILE *out = fopen(paths[i], "w");
+        if (!out) {
+            fprintf(stderr, "syncsim: cannot write %s: %s\n", paths[i], strerror(errno));
+            ok = false;
+            break;
+        }
+        bool written = i == 0 ? timeline_write(out, &v, result) : perfetto_write(out, &v, result);
+        if (!written)
+            fprintf(stderr, "syncsim: cannot write %s: %s\n", paths[i], strerror(errno));
+        ok = output_close(out, paths[i]) && written;
+    }
+    if (have_view)
+        run_view_free(&v);
+    xfree(error);
+    xfree(lanes);
+    xfree(starts_offline);
+    return ok;
+}
+
 static int run_main(const cli_command *cmd, const cli_args *a)
 {
-    (void)cmd;
     const char *file = a->operands[0];
     const char *trace_path = a->text[OPT_TRACE], *json_path = a->text[OPT_JSON];
+    const char *timeline_path = a->text[OPT_TIMELINE], *perfetto_path = a->text[OPT_PERFETTO];
+    bool draw = timeline_path || perfetto_path;
+    if (draw && a->given[OPT_CHECK_DETERMINISM])
+        return cli_usage_error(cmd, "%s draws one run; --check-determinism makes two and compares them",
+                               timeline_path ? "--timeline" : "--perfetto");
     bool strict = a->given[OPT_STRICT];
     int code = EXIT_BAD_INPUT;
     scenario *tmpl = NULL, *sc = NULL;
@@ -57,8 +115,10 @@ static int run_main(const cli_command *cmd, const cli_args *a)
     diag_init(&d);
 
     /* Output files are checked before the run, which may be long. */
-    if ((json_path && !output_writable(json_path)) || (trace_path && !output_writable(trace_path)))
-        goto out;
+    const char *outputs[] = { json_path, trace_path, timeline_path, perfetto_path };
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++)
+        if (outputs[i] && !output_writable(outputs[i]))
+            goto out;
     if (!(tmpl = scenario_load(file, &d)) || !implementation_apply(tmpl, a, &d)) {
         fprintf(stderr, "%s\n", d.message);
         goto out;
@@ -74,31 +134,39 @@ static int run_main(const cli_command *cmd, const cli_args *a)
         code = check_determinism(sc, seed, &opt, &d);
         goto out;
     }
-    if (trace_path && !(trace_out = fopen(trace_path, "w"))) {
+    /* The pictures read the trace back: a file opened for both, the user's or a temporary one. */
+    if (trace_path && !(trace_out = fopen(trace_path, draw ? "w+" : "w"))) {
         fprintf(stderr, "syncsim: cannot write %s: %s\n", trace_path, strerror(errno));
+        goto out;
+    }
+    if (!trace_path && draw && !(trace_out = tmpfile())) {
+        fprintf(stderr, "syncsim: cannot make a temporary file for the trace: %s\n", strerror(errno));
         goto out;
     }
     opt.trace_out = trace_out;
     run_result r;
     if (!sim_run(sc, seed, &opt, &r, &d)) {
         fprintf(stderr, "%s\n", d.message);
+        /* What ran until the error is worth seeing too. */
+        if (draw)
+            draw_run(sc, trace_out, NULL, timeline_path, perfetto_path);
     } else {
         verdict v;
         verdict_judge(sc, &r, strict, &v);
         report_text(stdout, sc, &r, &v, strict);
         code = v.exit_code;
-        if (json_path) {
-            cJSON *j = report_json(sc, &r, &v, strict);
-            if (!output_write_json(json_path, j))
-                code = EXIT_BAD_INPUT;
-            cJSON_Delete(j);
-        }
+        cJSON *j = json_path || draw ? report_json(sc, &r, &v, strict) : NULL;
+        if (json_path && !output_write_json(json_path, j))
+            code = EXIT_BAD_INPUT;
+        if (draw && !draw_run(sc, trace_out, j, timeline_path, perfetto_path))
+            code = EXIT_BAD_INPUT;
+        cJSON_Delete(j);
         verdict_free(&v);
     }
     run_result_free(&r);
 out:
     budget_disarm();
-    if (trace_out && !output_close(trace_out, trace_path))
+    if (trace_out && !output_close(trace_out, trace_path ? trace_path : "the temporary trace"))
         code = EXIT_BAD_INPUT;
     scenario_free(sc);
     scenario_free(tmpl);
@@ -109,6 +177,14 @@ out:
 static const cli_use RUN_OPTIONS[] = {
     { OPT_SEED, "the root seed (default: the scenario's seed:, else 1)", false },
     { OPT_TRACE, "write every simulated event as one JSON line to F.jsonl", false },
+    { OPT_TIMELINE,
+      "draw the run as one self-contained HTML page: a lane per replica, writes, messages (lost and duplicated "
+      "ones marked), offline, partition and crashed spans, findings; zoom, pan, filter, a message's body on hover",
+      false },
+    { OPT_PERFETTO,
+      "write the run as Chrome trace-event JSON for Perfetto or chrome://tracing: a process per replica, messages "
+      "as flows, spans and sync rounds as slices, writes and crashes as instants",
+      false },
     { OPT_JSON, "write the result (outcome, findings with witnesses, metrics) as JSON to F.json", false },
     { OPT_STORE_DIR, "keep each replica's SQLite store as DIR/<name>.sqlite", false },
     { OPT_PROFILE,

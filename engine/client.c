@@ -986,6 +986,18 @@ static void client_timer(node *n, uint64_t token, int64_t now_us)
     }
 }
 
+static const char *client_timer_name(const node *n, uint64_t token)
+{
+    (void)n;
+    switch (TOKEN_KIND(token)) {
+    case TIMER_PERIODIC: return "periodic-sync";
+    case TIMER_AFTER_WRITE: return "sync-after-write";
+    case TIMER_TIMEOUT: return "request-timeout";
+    case TIMER_RETRY: return "retry";
+    }
+    return NULL;
+}
+
 static void client_control(node *n, node_control ctl, int64_t now_us)
 {
     client *c = (client *)n;
@@ -1061,6 +1073,7 @@ static const node_ops CLIENT_OPS = {
     .user_op = client_user_op,
     .deliver = client_deliver,
     .timer = client_timer,
+    .timer_name = client_timer_name,
     .control = client_control,
     .idle = client_idle,
     .snapshot = client_snapshot,

@@ -142,6 +142,9 @@ typedef struct node_ops {
     /* A message arrived. msg is borrowed for the call. */
     void (*deliver)(node *n, int from, const cJSON *msg, int64_t now_us);
     void (*timer)(node *n, uint64_t token, int64_t now_us);
+    /* What a timer token means, for the trace ("retry"): a static string. NULL, or a NULL answer,
+     * when the node gives its tokens no names (the trace then shows the number). */
+    const char *(*timer_name)(const node *n, uint64_t token);
     void (*control)(node *n, node_control ctl, int64_t now_us);
     /* True when the node has nothing left to do on its own initiative:
      * no local change waiting to be pushed and no request in flight. */

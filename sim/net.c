@@ -64,3 +64,13 @@ const char *drop_reason_name(drop_reason r)
     }
     return "?";
 }
+
+const char *link_direction_name(int direction)
+{
+    switch (direction) {
+    case DIR_UP: return "up";
+    case DIR_DOWN: return "down";
+    case DIR_BOTH: return "both";
+    }
+    return "?";
+}

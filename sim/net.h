@@ -49,5 +49,7 @@ drop_reason link_blocked(const link_state *l, int direction);
 /* Remove probabilistic faults (loss, duplication, lost responses); latency stays. */
 void link_calm(link_state *l);
 const char *drop_reason_name(drop_reason r);
+/* DIR_UP, DIR_DOWN or DIR_BOTH as a scenario writes it: "up", "down", "both". */
+const char *link_direction_name(int direction);
 
 #endif

@@ -1,12 +1,18 @@
 /*
  * trace: event hashing and JSON-lines output. Every field is hashed with a
  * type tag and its key, so ("a", 12) and ("a1", 2) hash differently.
+ *
+ * Each function below hashes first, then prints; what it hashes is fixed by
+ * the trace hashes of every shipped scenario and must not change with how a
+ * line looks (see trace.h).
  */
 #include "sim/trace.h"
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
+#include "engine/node.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -24,6 +30,13 @@ void trace_free(trace *t)
     buf_free(&t->line);
     xfree(t->hashes);
     t->hashes = NULL;
+}
+
+void trace_set_names(trace *t, const char *const *node_names, int n_nodes)
+{
+    assert(n_nodes >= 0 && (node_names || n_nodes == 0));
+    t->node_names = node_names;
+    t->n_nodes = n_nodes;
 }
 
 static void key_prefix(trace *t, const char *key)
@@ -160,6 +173,73 @@ void trace_int_list(trace *t, const char *key, const uint64_t *values, int n)
         buf_putc(&t->line, '[');
         for (int i = 0; i < n; i++)
             buf_printf(&t->line, "%s%llu", i ? "," : "", (unsigned long long)values[i]);
+        buf_putc(&t->line, ']');
+    }
+}
+
+void trace_int_named(trace *t, const char *key, int64_t value, const char *print_key, const char *name)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'i'), key), (uint64_t)value);
+    if (t->out) {
+        assert(name);
+        key_prefix(t, print_key);
+        buf_put_json_string(&t->line, name);
+    }
+}
+
+/* "phone:3" as sim/check.c names writes; null for no write. An id naming no replica (which the world never
+ * makes) prints as its number, so that the line still says what was hashed. */
+static void put_write_name(trace *t, uint64_t w)
+{
+    int node = WRITE_NODE(w);
+    if (w == WRITE_NONE)
+        buf_puts(&t->line, "null");
+    else if (node >= 0 && node < t->n_nodes)
+        buf_printf(&t->line, "\"%s:%u\"", t->node_names[node], WRITE_COUNTER(w));
+    else
+        buf_printf(&t->line, "%llu", (unsigned long long)w);
+}
+
+void trace_write(trace *t, const char *key, uint64_t w)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'i'), key), w);
+    if (t->out) {
+        key_prefix(t, key);
+        put_write_name(t, w);
+    }
+}
+
+void trace_write_list(trace *t, const char *key, const uint64_t *ws, int n)
+{
+    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'l'), key), (uint64_t)n);
+    for (int i = 0; i < n; i++)
+        t->hash = hash64_u64(t->hash, ws[i]);
+    if (t->out) {
+        key_prefix(t, key);
+        buf_putc(&t->line, '[');
+        for (int i = 0; i < n; i++) {
+            if (i)
+                buf_putc(&t->line, ',');
+            put_write_name(t, ws[i]);
+        }
+        buf_putc(&t->line, ']');
+    }
+}
+
+void trace_node_list(trace *t, const char *key, const char *print_key, const int *nodes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        assert(nodes[i] >= 0 && nodes[i] < t->n_nodes);
+        t->hash = hash64_str(hash64_str(hash64_u64(t->hash, 's'), key), t->node_names[nodes[i]]);
+    }
+    if (t->out) {
+        key_prefix(t, print_key);
+        buf_putc(&t->line, '[');
+        for (int i = 0; i < n; i++) {
+            if (i)
+                buf_putc(&t->line, ',');
+            buf_put_json_string(&t->line, t->node_names[nodes[i]]);
+        }
         buf_putc(&t->line, ']');
     }
 }

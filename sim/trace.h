@@ -7,6 +7,14 @@
  * same calls, so a trace file and the trace hash describe the same events.
  * When per-event hashes are kept, two runs can be compared event by event
  * to name the first one that differs.
+ *
+ * Printing may show a value differently from how it is hashed, never the
+ * other way round: write ids are hashed as the integers they are and printed
+ * as findings name them ("phone:3"); a link direction or a timer is hashed as
+ * its number and printed as its name; the nodes of a step are hashed as one
+ * "node" field each (as they always were) and printed as one "nodes" array,
+ * so that no line has a key twice. Trace hashes therefore do not change when
+ * the printed form does.
  */
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
@@ -24,6 +32,8 @@ typedef struct trace {
     FILE *out;               /* JSON lines, or NULL */
     buf line;                /* the line being built */
     bool open_record;
+    const char *const *node_names; /* by node index, borrowed: how write ids and node lists print */
+    int n_nodes;
     bool keep_hashes;        /* record the running hash after every event */
     uint64_t *hashes;
     size_t cap_hashes;
@@ -31,6 +41,8 @@ typedef struct trace {
 
 void trace_init(trace *t, FILE *out, bool keep_hashes);
 void trace_free(trace *t);
+/* The replicas' names by node index (the server is 0), borrowed for the trace's lifetime. */
+void trace_set_names(trace *t, const char *const *node_names, int n_nodes);
 
 /* Start an event at true time t_us of the given kind ("deliver", "op", ...). */
 void trace_begin(trace *t, int64_t t_us, const char *kind);
@@ -45,6 +57,21 @@ void trace_json_unhashed(trace *t, const char *key, const cJSON *value);
 void trace_hex(trace *t, const char *key, uint64_t value);
 /* A list of integers, printed as a JSON array. */
 void trace_int_list(trace *t, const char *key, const uint64_t *values, int n);
+/*
+ * An integer printed as a name: hashed exactly as trace_int(key, value), printed as
+ * print_key: name. For values whose number means nothing to a reader (a link
+ * direction, a timer token). name may be NULL when no file is open.
+ */
+void trace_int_named(trace *t, const char *key, int64_t value, const char *print_key, const char *name);
+/* A write id (engine/node.h): hashed as trace_int, printed as "phone:3", or null for none. */
+void trace_write(trace *t, const char *key, uint64_t w);
+/* Write ids: hashed as trace_int_list, printed as an array of names (null for none). */
+void trace_write_list(trace *t, const char *key, const uint64_t *ws, int n);
+/*
+ * Several nodes: hashed as one trace_str(key, name) each, in order, printed as
+ * print_key: [names...]. A JSON object cannot hold a key twice.
+ */
+void trace_node_list(trace *t, const char *key, const char *print_key, const int *nodes, int n);
 void trace_end(trace *t);
 
 /* 16 lowercase hex digits. */

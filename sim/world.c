@@ -119,6 +119,23 @@ static void trace_node(world *w, const char *key, int node)
     trace_str(&w->tr, key, w->slots[node].name);
 }
 
+/* A timer by the name its node gives it ("retry"), else by its token; hashed as the token either way
+ * (the name is looked up only when a trace file will print it). */
+static void trace_timer(world *w, int node, uint64_t token)
+{
+    const struct node *n = w->slots[node].n;
+    const char *name = NULL;
+    char number[24];
+    if (w->tr.out) {
+        name = n->ops->timer_name ? n->ops->timer_name(n, token) : NULL;
+        if (!name) {
+            snprintf(number, sizeof number, "%llu", (unsigned long long)token);
+            name = number;
+        }
+    }
+    trace_int_named(&w->tr, "token", (int64_t)token, "timer", name);
+}
+
 /* --- node_host ------------------------------------------------------------ */
 
 static void host_send(void *ctx, int from, int to, cJSON *msg)
@@ -292,20 +309,20 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_bool(&w->tr, "deleted", obs->deleted);
-        trace_int_list(&w->tr, "record", whole, 2);
-        trace_int_list(&w->tr, "writes", obs->writes, obs->n_writes);
+        trace_write_list(&w->tr, "record", whole, 2);
+        trace_write_list(&w->tr, "writes", obs->writes, obs->n_writes);
         break;
     }
     case OBS_RECEIVED:
         history_received(&w->hist, obs->w);
-        trace_int(&w->tr, "w", (int64_t)obs->w);
+        trace_write(&w->tr, "w", obs->w);
         break;
     case OBS_CONFLICT:
         count_conflict(w, obs->detail);
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
-        trace_int(&w->tr, "winner", (int64_t)obs->w);
-        trace_int(&w->tr, "loser", (int64_t)obs->loser);
+        trace_write(&w->tr, "winner", obs->w);
+        trace_write(&w->tr, "loser", obs->loser);
         trace_str(&w->tr, "detail", obs->detail ? obs->detail : "");
         break;
     case OBS_SYNC_BEGIN:
@@ -336,19 +353,19 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
     case OBS_INVALID:
         history_rejected(&w->hist, obs->w, obs->detail);
         w->m.writes_rejected++;
-        trace_int(&w->tr, "w", (int64_t)obs->w);
+        trace_write(&w->tr, "w", obs->w);
         trace_str(&w->tr, "detail", obs->detail ? obs->detail : "");
         break;
     case OBS_DROPPED:
         history_dropped(&w->hist, obs->w, obs->detail);
         w->m.writes_dropped++;
-        trace_int(&w->tr, "w", (int64_t)obs->w);
+        trace_write(&w->tr, "w", obs->w);
         break;
     case OBS_SEEN:
         history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
-        trace_int_list(&w->tr, "writes", obs->writes, obs->n_writes);
+        trace_write_list(&w->tr, "writes", obs->writes, obs->n_writes);
         break;
     case OBS_CONFLICT_PENDING:
         trace_str(&w->tr, "type", obs->type);
@@ -426,7 +443,7 @@ static void run_user_op(world *w, int node, user_op op)
                                   s->link.online, s->link.cut, w->step_index);
     trace_begin(&w->tr, w->now_us, "op");
     trace_node(w, "node", node);
-    trace_int(&w->tr, "w", (int64_t)op.w);
+    trace_write(&w->tr, "w", op.w);
     trace_str(&w->tr, "op", op_kind_name(op.kind));
     trace_str(&w->tr, "type", op.type);
     trace_str(&w->tr, "id", op.id);
@@ -453,7 +470,7 @@ static void run_user_op(world *w, int node, user_op op)
                                             op_kind_name(op.kind), op.type, op.id, reason ? reason : "refused");
         trace_begin(&w->tr, w->now_us, "refused");
         trace_node(w, "node", node);
-        trace_int(&w->tr, "w", (int64_t)op.w);
+        trace_write(&w->tr, "w", op.w);
         trace_str(&w->tr, "reason", reason);
         trace_end(&w->tr);
     }
@@ -502,12 +519,11 @@ static void run_step(world *w, int index)
     }
     trace_begin(&w->tr, w->now_us, "step");
     trace_str(&w->tr, "kind", step_kind_name(st->kind));
-    for (int i = 0; i < st->n_nodes; i++)
-        trace_node(w, "node", st->nodes[i]);
+    trace_node_list(&w->tr, "node", "nodes", st->nodes, st->n_nodes);
     if (st->kind == STEP_CLOCK)
         trace_int(&w->tr, "by_us", st->by_us);
     if (st->kind == STEP_PARTITION || st->kind == STEP_HEAL)
-        trace_int(&w->tr, "direction", st->direction);
+        trace_int_named(&w->tr, "direction", st->direction, "direction", link_direction_name(st->direction));
     trace_end(&w->tr);
 
     for (int i = 0; i < st->n_nodes; i++) {
@@ -664,7 +680,7 @@ static void dispatch(world *w, const event *ev)
             break;
         trace_begin(&w->tr, w->now_us, "timer");
         trace_node(w, "node", ev->node);
-        trace_int(&w->tr, "token", (int64_t)ev->arg);
+        trace_timer(w, ev->node, ev->arg);
         trace_end(&w->tr);
         w->m.node_calls++;
         s->n->ops->timer(s->n, ev->arg, local_now(w, ev->node));
@@ -744,6 +760,7 @@ static bool create_nodes(world *w)
         w->tenants[node] = node == NODE_SERVER ? NULL : sc->devices[node - 1].user;
     }
     proto_roster_init(&w->roster, w->n_nodes, w->names, w->tenants);
+    trace_set_names(&w->tr, w->names, w->n_nodes);
     node_host host = { .ctx = w, .send = host_send, .set_timer = host_set_timer, .observe = host_observe,
                        .mono_now = host_mono_now, .fail = host_fail };
     for (int node = 0; node < w->n_nodes; node++) {
