@@ -761,7 +761,9 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
             s->kind = SETS[i].kind;
-            return load_node_set(L, action_node, false, NULL, &s->nodes, &s->n_nodes);
+            /* The server crashes and restarts like a device ('all' still means every device only). */
+            bool server_too = s->kind == STEP_CRASH || s->kind == STEP_RESTART;
+            return load_node_set(L, action_node, server_too, NULL, &s->nodes, &s->n_nodes);
         }
     }
     diag_error(L->d, s->pos, "internal: unhandled step action '%s'", action);
@@ -1027,6 +1029,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .clock_step_max_us = INT64_C(60000000),
         .partition_mean_us = 5 * INT64_C(60000000),
         .crash_down_mean_us = 5 * INT64_C(60000000),
+        .server_down_mean_us = 2 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1176,10 +1179,12 @@ static bool load_workload(loader *L, struct fy_node *n)
             !load_span(L, v, "partition_mean", &w->partition_mean_us))
             return false;
     }
-    static const char *const CRASH_KEYS[] = { "per_day", "down_mean" };
+    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean" };
     if (!section(L, n, "crashes", CRASH_KEYS, N(CRASH_KEYS), &v))
         return false;
-    if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us)))
+    if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us) ||
+              !load_rate(L, v, "server_per_day", 100000.0, &w->server_crashes_per_day) ||
+              !load_span(L, v, "server_down_mean", &w->server_down_mean_us)))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;

@@ -108,6 +108,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .crashes_per_day = w->crashes_per_day,
         .clock_steps_per_day = w->clock_steps_per_day,
         .long_probability = w->long_probability,
+        .server_crashes = w->server_crashes_per_day > 0,
+        .server_crashes_per_day = w->server_crashes_per_day,
     };
     if (!w->swarm)
         return c;
@@ -126,6 +128,9 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.crashes_per_day = unit_range(&rng, 0.0, w->crashes_per_day);
     c.clock_steps_per_day = unit_range(&rng, 0.0, w->clock_steps_per_day);
     c.long_probability = unit_range(&rng, 0.0, w->long_probability);
+    /* Appended draws: a seed's choices above are the same with or without these fault kinds. */
+    c.server_crashes = c.server_crashes && pcg32_bounded(&rng, 2) == 1;
+    c.server_crashes_per_day = unit_range(&rng, 0.0, w->server_crashes_per_day);
     return c;
 }
 
@@ -143,7 +148,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     rate += 2.0 * w->crashes_per_day / 24.0;
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
-    return setup + (double)n_devices * hours * rate;
+    return setup + (double)n_devices * hours * rate + hours * 2.0 * w->server_crashes_per_day / 24.0;
 }
 
 /* Devices: the template's, or users x devices_per_user generated ones. */
@@ -591,6 +596,26 @@ static void faults(builder *b, const workload_config *w, const swarm_choice *c, 
     }
 }
 
+/* The server's crashes: Poisson arrivals from their own stream, each followed by a restart unless the
+ * final heal comes first. Off unless server_per_day is set, so no other draw depends on them. */
+static void server_faults(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
+{
+    if (!c->server_crashes || c->server_crashes_per_day <= 0)
+        return;
+    pcg32 rng = pcg_stream(seed, "crashes/server");
+    double gap = (double)DAY / c->server_crashes_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+        int64_t until = t + exp_us(&rng, (double)w->server_down_mean_us);
+        if (!new_step(b, t, STEP_CRASH, NODE_SERVER))
+            return;
+        if (until >= w->duration_us)
+            return;   /* the final heal restarts it */
+        if (!new_step(b, until, STEP_RESTART, NODE_SERVER))
+            return;
+        t = until;   /* a server that is down does not crash again */
+    }
+}
+
 scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
 {
     assert(tmpl->has_workload);
@@ -646,6 +671,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }
+    if (!b.overflow)
+        server_faults(&b, w, &c, seed);
     if (b.overflow) {
         diag_error(d, (src_pos){ .file = tmpl->path },
                    "the workload made more than %d steps for this seed (SCENARIO_STEPS_MAX, a bound)",

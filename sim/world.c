@@ -7,7 +7,9 @@
  *     send, or delivered (or dropped) when its event runs, or freed with
  *     the queue at the end;
  *   - a timer or message that predates a node's crash never reaches it
- *     (timers carry the incarnation they were set in);
+ *     (timers carry the incarnation they were set in); a request that
+ *     reaches a crashed server is dropped (node-down): the device's own
+ *     timeout and retry rules decide what happens next;
  *   - every random draw comes from a named stream (net/<device>), never
  *     from anything shared.
  */
@@ -558,6 +560,8 @@ static void heal_all(world *w)
 {
     trace_begin(&w->tr, w->now_us, "heal");
     trace_end(&w->tr);
+    /* The server first, so devices brought back find it up (a no-op unless a step crashed it). */
+    restart(w, NODE_SERVER);
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
         s->link.cut = 0;
