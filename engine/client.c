@@ -943,6 +943,13 @@ static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
     if (!c->booted || from != NODE_SERVER || !wire_req(msg, &req) || req != c->inflight_req || req == 0)
         return;   /* stale, duplicated or unexpected: the request it answers is gone */
     arena_reset(&c->scratch);
+    int status;
+    if (wire_gateway_status(msg, &status)) {
+        /* The request was not applied: it failed now rather than at its timeout, and the
+         * profile's retry rules (schedule, stop, drop_after) decide what comes next. */
+        request_failed(c);
+        return;
+    }
     /* The reply answers the request in flight, which the phase names (as an HTTP client knows
      * what it asked); a reply of the other kind fails that kind's parse and is ignored. */
     if (c->phase == PHASE_PUSH)

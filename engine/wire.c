@@ -53,6 +53,26 @@ bool wire_req(const cJSON *msg, int64_t *req)
     return true;
 }
 
+cJSON *wire_gateway_error(int64_t req, int status)
+{
+    assert(status >= 400 && status < 600);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(msg, "req", (double)req);
+    cJSON_AddNumberToObject(msg, "status", status);
+    cJSON_AddStringToObject(msg, "error", status == WIRE_GATEWAY_STATUS_UNAVAILABLE ? "service unavailable"
+                                                                                     : "gateway error");
+    return msg;
+}
+
+bool wire_gateway_status(const cJSON *msg, int *status)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= 400 && j->valuedouble < 600))
+        return false;
+    *status = (int)j->valuedouble;
+    return true;
+}
+
 msg_type wire_type(const wire_dialect *d, const cJSON *msg)
 {
     assert(d);

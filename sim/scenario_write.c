@@ -380,6 +380,10 @@ static void put_step(buf *b, const scenario *sc, const step *s)
         buf_puts(b, ", clock_step: ");
         put_duration(b, s->by_us);
         break;
+    case STEP_SERVER_ANSWER:
+        buf_printf(b, ", server_%ss: ", server_answer_name(s->answer));
+        put_duration(b, s->for_us);
+        break;
     case STEP_PARTITION:
     case STEP_HEAL:
         buf_printf(b, ", %s: { devices: ", step_kind_name(s->kind));
@@ -427,12 +431,21 @@ void scenario_write(const scenario *sc, const char *header, const char *profile_
     buf_puts(b, "network: ");
     put_network(b, &sc->network);
     buf_puts(b, "\n");
-    if (sc->server_clock.offset_us || sc->server_clock.drift_ppb) {
-        buf_puts(b, "server: { clock: { offset: ");
-        put_duration(b, sc->server_clock.offset_us);
-        buf_puts(b, ", drift_ppm: ");
-        put_ppm(b, sc->server_clock.drift_ppb);
-        buf_puts(b, " } }\n");
+    bool server_clock = sc->server_clock.offset_us || sc->server_clock.drift_ppb;
+    bool server_answers = sc->server_faults.error_p > 0 || sc->server_faults.timeout_p > 0;
+    if (server_clock || server_answers) {
+        buf_puts(b, "server: { ");
+        if (server_clock) {
+            buf_puts(b, "clock: { offset: ");
+            put_duration(b, sc->server_clock.offset_us);
+            buf_puts(b, ", drift_ppm: ");
+            put_ppm(b, sc->server_clock.drift_ppb);
+            buf_puts(b, " }");
+        }
+        if (server_answers)   /* %.17g: the probabilities read back exactly, so the run is the same */
+            buf_printf(b, "%serrors: %.17g, timeouts: %.17g", server_clock ? ", " : "", sc->server_faults.error_p,
+                       sc->server_faults.timeout_p);
+        buf_puts(b, " }\n");
     }
     buf_puts(b, "devices:\n");
     for (int i = 0; i < sc->n_devices; i++) {

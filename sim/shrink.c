@@ -93,8 +93,10 @@ static scenario *build(const shrinker *k, const state *s)
     int *map = arena_alloc(&sc->arena, (size_t)(base->n_devices + 1) * sizeof *map);
     sc->devices = arena_alloc(&sc->arena, (size_t)(base->n_devices + 1) * sizeof *sc->devices);
     sc->n_devices = 0;
-    if (s->seedless)
+    if (s->seedless) {
         sc->network = calm_network(&base->network);
+        sc->server_faults = (server_faults){ 0 };   /* random gateway answers go with the random network */
+    }
     for (int d = 0; d < base->n_devices; d++) {
         map[d + 1] = 0;
         if (!s->keep_device[d])

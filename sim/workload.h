@@ -19,6 +19,8 @@
  *                partitions_per_hour: 0.5, partition_mean: 5m }
  *     crashes: { per_day: 1, down_mean: 5m,         # each device
  *                server_per_day: 0, server_down_mean: 2m }   # the server (off by default)
+ *     server_answers: { errors: 0.02, timeouts: 0.01,    # the server's gateway (off by default)
+ *                       windows_per_day: 2, window_mean: 2m }
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
@@ -82,6 +84,11 @@ typedef struct workload_config {
     int64_t crash_down_mean_us;
     double server_crashes_per_day;   /* the server's; 0 (the default) leaves it up */
     int64_t server_down_mean_us;
+    /* The server's gateway (server_answers:): random error and timeout answers, and windows of them. */
+    double server_error_p;
+    double server_timeout_p;
+    double server_windows_per_day;
+    int64_t server_window_mean_us;
     bool swarm;
 } workload_config;
 
@@ -91,8 +98,8 @@ typedef struct swarm_choice {
     double loss_p, duplicate_p, lost_response_p;
     double partitions_per_hour, crashes_per_day, clock_steps_per_day, long_probability;
     /* Faults added later draw after everything above, so a seed's earlier choices never move. */
-    bool server_crashes;
-    double server_crashes_per_day;
+    bool server_crashes, server_answers, server_windows;
+    double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day;
 } swarm_choice;
 
 /*
