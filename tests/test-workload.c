@@ -429,7 +429,7 @@ static int server_steps(const scenario *sc, step_kind kind)
 }
 
 /*
- * Server crashes: none unless server_per_day asks; asked for, each crash comes before
+ * Server crashes and gateway answers: none unless server_per_day and server_answers ask; asked for, each crash comes before
  * its restart and the server is never crashed twice without one between; and turning
  * them on changes no earlier swarm choice nor any device's steps (their own stream).
  */
@@ -456,6 +456,7 @@ static void test_server_crashes(void)
         "  keys: 2\n"
         "  network: { loss: 0.02, lost_response: 0.05 }\n"
         "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6, server_down_mean: 3m }\n"
+        "  server_answers: { errors: 0.1, timeouts: 0.05, windows_per_day: 12, window_mean: 5m }\n"
         "  swarm: true\n";
     scenario *off = load_text("server-off", OFF), *on = load_text("server-on", ON);
     if (!off || !on) {
@@ -465,7 +466,7 @@ static void test_server_crashes(void)
     }
     EXPECT(on->workload.server_crashes_per_day == 6.0);
     EXPECT_INT(on->workload.server_down_mean_us, 3 * INT64_C(60000000));
-    int seeds_with = 0;
+    int seeds_with = 0, seeds_with_windows = 0, seeds_with_answers = 0;
     for (uint64_t seed = 1; seed <= 30; seed++) {
         swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
         EXPECT(same_choice(&a, &b));
@@ -474,6 +475,15 @@ static void test_server_crashes(void)
         scenario *x = instance(off, seed), *y = instance(on, seed);
         if (x && y) {
             EXPECT_INT(server_steps(x, STEP_CRASH) + server_steps(x, STEP_RESTART), 0);
+            EXPECT_INT(server_steps(x, STEP_SERVER_ANSWER), 0);
+            EXPECT(x->server_faults.error_p == 0.0 && x->server_faults.timeout_p == 0.0);
+            int windows = server_steps(y, STEP_SERVER_ANSWER);
+            EXPECT(windows == 0 || b.server_windows);
+            seeds_with_windows += windows > 0;
+            /* Random answers: the swarm's draw, at most the configured rates; none when it is off. */
+            EXPECT(y->server_faults.error_p <= 0.1 && y->server_faults.timeout_p <= 0.05);
+            EXPECT(b.server_answers == (y->server_faults.error_p > 0 || y->server_faults.timeout_p > 0));
+            seeds_with_answers += b.server_answers;
             int crashes = server_steps(y, STEP_CRASH), restarts = server_steps(y, STEP_RESTART);
             EXPECT(crashes == 0 || b.server_crashes);
             EXPECT(restarts == crashes || restarts == crashes - 1);
@@ -482,13 +492,13 @@ static void test_server_crashes(void)
             bool down = false;
             for (int i = 0; i < y->n_steps; i++) {
                 const step *st = &y->steps[i];
-                if (st->n_nodes != 1 || st->nodes[0] != NODE_SERVER)
+                if (st->n_nodes != 1 || st->nodes[0] != NODE_SERVER || st->kind == STEP_SERVER_ANSWER)
                     continue;
                 EXPECT(st->kind == (down ? STEP_RESTART : STEP_CRASH));
                 down = !down;
             }
             /* The devices' steps are the same with the server's crashes added. */
-            EXPECT_INT(y->n_steps - crashes - restarts, x->n_steps);
+            EXPECT_INT(y->n_steps - crashes - restarts - windows, x->n_steps);
             int k = 0;
             for (int i = 0; i < y->n_steps && k < x->n_steps; i++) {
                 if (y->steps[i].nodes[0] == NODE_SERVER && y->steps[i].kind != STEP_OP)
@@ -501,6 +511,8 @@ static void test_server_crashes(void)
         scenario_free(y);
     }
     EXPECT(seeds_with > 5 && seeds_with < 28);   /* swarm turns it on for about half the seeds */
+    EXPECT(seeds_with_windows > 5 && seeds_with_windows < 28);
+    EXPECT(seeds_with_answers > 5 && seeds_with_answers < 28);
     scenario_free(off);
     scenario_free(on);
 }
