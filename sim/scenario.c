@@ -49,6 +49,7 @@ const char *step_kind_name(step_kind kind)
     case STEP_RESTART: return "restart";
     case STEP_CLOCK: return "clock_step";
     case STEP_SERVER_ANSWER: return "server_answer";
+    case STEP_EXPIRE_TOKEN: return "expire_token";
     }
     return "?";
 }
@@ -647,7 +648,7 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",        "increment",      "append",
                                              "resolve", "sync",       "offline",       "online",         "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
-                                             "server_timeouts" };
+                                             "server_timeouts", "expire_token" };
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -693,7 +694,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     static const char *const KEYS[] = { "at",      "device",  "create",     "update",        "delete",
                                         "increment", "append", "resolve",   "sync",          "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
-                                        "clock_step", "server_errors", "server_timeouts" };
+                                        "clock_step", "server_errors", "server_timeouts", "expire_token" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -714,7 +715,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     if (!action) {
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
-                   "online, partition, heal, crash, restart, clock_step, server_errors or server_timeouts");
+                   "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts or "
+                   "expire_token");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -790,7 +792,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         step_kind kind;
     } SETS[] = {
         { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
-        { "crash", STEP_CRASH },       { "restart", STEP_RESTART },
+        { "crash", STEP_CRASH },       { "restart", STEP_RESTART }, { "expire_token", STEP_EXPIRE_TOKEN },
     };
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
@@ -1046,7 +1048,7 @@ static bool load_workload(loader *L, struct fy_node *n)
     static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
-                                        "server_answers" };
+                                        "server_answers", "auth" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1235,6 +1237,11 @@ static bool load_workload(loader *L, struct fy_node *n)
         w->server_error_p = f.error_p;
         w->server_timeout_p = f.timeout_p;
     }
+    static const char *const AUTH_KEYS[] = { "expiries_per_day" };
+    if (!section(L, n, "auth", AUTH_KEYS, N(AUTH_KEYS), &v))
+        return false;
+    if (v && !load_rate(L, v, "expiries_per_day", 100000.0, &w->token_expiries_per_day))
+        return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;
     sc->has_workload = true;
@@ -1349,13 +1356,13 @@ static bool load_root(loader *L, struct fy_node *root)
     if ((v = yaml_get(root, "server"))) {
         if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
             return false;
-        static const char *const SERVER_KEYS[] = { "clock", "errors", "timeouts" };
+        static const char *const SERVER_KEYS[] = { "clock", "errors", "timeouts", "token_lifetime" };
         if (!yaml_check_keys(&L->doc, v, SERVER_KEYS, N(SERVER_KEYS), L->d, "server settings"))
             return false;
         struct fy_node *clock = yaml_get(v, "clock");
         if (clock && !load_clock(L, clock, &sc->server_clock, NODE_SERVER, &step_cap))
             return false;
-        if (!load_server_faults(L, v, &sc->server_faults))
+        if (!load_server_faults(L, v, &sc->server_faults) || !load_span(L, v, "token_lifetime", &sc->token_lifetime_us))
             return false;
     }
     struct fy_node *steps = yaml_get(root, "steps");

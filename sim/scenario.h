@@ -63,6 +63,7 @@ typedef enum step_kind {
     STEP_RESTART,     /* crashed devices start again */
     STEP_CLOCK,       /* one node's wall clock steps (NTP correction), possibly backwards */
     STEP_SERVER_ANSWER, /* for a span, the server's gateway answers every request with an error or a timeout */
+    STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
 } step_kind;
 
 /*
@@ -165,7 +166,9 @@ typedef struct scenario {
     int n_devices;
     device_config *devices;
     clock_config server_clock;
-    server_faults server_faults; /* server: { answers: ... }, or a workload's draw */
+    server_faults server_faults; /* server: { errors, timeouts }, or a workload's draw */
+    int64_t token_lifetime_us;   /* server: { token_lifetime }: a device's token expires this long after it
+                                    was issued (at its start, restart or refresh); 0: only expire_token steps */
     net_config network;          /* the default for every link */
     int n_steps;
     step *steps;                 /* sorted by at_us; file order among equal times */

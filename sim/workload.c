@@ -115,6 +115,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .server_error_p = w->server_error_p,
         .server_timeout_p = w->server_timeout_p,
         .server_windows_per_day = w->server_windows_per_day,
+        .token_expiries = w->token_expiries_per_day > 0,
+        .token_expiries_per_day = w->token_expiries_per_day,
     };
     if (!w->swarm)
         return c;
@@ -141,6 +143,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.server_error_p = unit_range(&rng, 0.0, w->server_error_p);
     c.server_timeout_p = unit_range(&rng, 0.0, w->server_timeout_p);
     c.server_windows_per_day = unit_range(&rng, 0.0, w->server_windows_per_day);
+    c.token_expiries = c.token_expiries && pcg32_bounded(&rng, 2) == 1;
+    c.token_expiries_per_day = unit_range(&rng, 0.0, w->token_expiries_per_day);
     return c;
 }
 
@@ -158,6 +162,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     rate += 2.0 * w->crashes_per_day / 24.0;
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
+    rate += w->token_expiries_per_day / 24.0;
     return setup + (double)n_devices * hours * rate +
            hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day) / 24.0;
 }
@@ -627,6 +632,18 @@ static void server_crashes(builder *b, const workload_config *w, const swarm_cho
     }
 }
 
+/* A device's token expires at random, from its own stream auth/<device>; its design decides how it gets a new one. */
+static void token_expiries(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    if (!c->token_expiries || c->token_expiries_per_day <= 0)
+        return;
+    pcg32 rng = stream(seed, "auth", b->sc->devices[d].name);
+    double gap = (double)DAY / c->token_expiries_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap))
+        if (!new_step(b, t, STEP_EXPIRE_TOKEN, d + 1))
+            return;
+}
+
 /* The gateway's windows of errors or timeouts, from their own stream; each one's kind is a coin. */
 static void server_windows(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
 {
@@ -701,6 +718,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }
+    for (int i = 0; i < sc->n_devices && !b.overflow; i++)
+        token_expiries(&b, w, &c, i, seed);
     if (!b.overflow)
         server_crashes(&b, w, &c, seed);
     if (!b.overflow)

@@ -21,6 +21,7 @@
  *                server_per_day: 0, server_down_mean: 2m }   # the server (off by default)
  *     server_answers: { errors: 0.02, timeouts: 0.01,    # the server's gateway (off by default)
  *                       windows_per_day: 2, window_mean: 2m }
+ *     auth: { expiries_per_day: 2 }  # each device's token expires at random (off by default)
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
@@ -89,6 +90,7 @@ typedef struct workload_config {
     double server_timeout_p;
     double server_windows_per_day;
     int64_t server_window_mean_us;
+    double token_expiries_per_day;   /* auth: { expiries_per_day }: per device; 0 (the default): never */
     bool swarm;
 } workload_config;
 
@@ -98,8 +100,8 @@ typedef struct swarm_choice {
     double loss_p, duplicate_p, lost_response_p;
     double partitions_per_hour, crashes_per_day, clock_steps_per_day, long_probability;
     /* Faults added later draw after everything above, so a seed's earlier choices never move. */
-    bool server_crashes, server_answers, server_windows;
-    double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day;
+    bool server_crashes, server_answers, server_windows, token_expiries;
+    double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day, token_expiries_per_day;
 } swarm_choice;
 
 /*

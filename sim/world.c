@@ -64,6 +64,7 @@ typedef struct slot {
     int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
     uint64_t served_changes;  /* the server's change count at that answer */
     pcg32 answer_rng;         /* devices: server-answers/<device>, drawn only while server: errors/timeouts are on */
+    int64_t token_expires_us; /* devices: true time the auth token stops being accepted; INT64_MAX never */
 } slot;
 
 typedef struct world {
@@ -391,11 +392,20 @@ static void control(world *w, int node, node_control ctl)
     }
 }
 
+/* A new token, as a login or a refresh issues: valid for the scenario's token_lifetime, or for good. */
+static void issue_token(world *w, int node)
+{
+    int64_t life = w->sc->token_lifetime_us;
+    w->slots[node].token_expires_us = life > 0 && !w->settling ? w->now_us + life : INT64_MAX;
+}
+
 static void restart(world *w, int node)
 {
     slot *s = &w->slots[node];
     if (s->up)
         return;
+    if (node != NODE_SERVER)
+        issue_token(w, node);   /* an app that starts logs in again */
     s->up = true;
     w->m.node_calls++;
     s->n->ops->boot(s->n, local_now(w, node));
@@ -562,6 +572,9 @@ static void run_step(world *w, int index)
         case STEP_CLOCK:
             clock_step(&s->clock, st->by_us);
             break;
+        case STEP_EXPIRE_TOKEN:
+            s->token_expires_us = w->now_us;
+            break;
         case STEP_SERVER_ANSWER:
             w->window = st->answer;
             w->window_until_us = w->now_us + st->for_us;
@@ -579,9 +592,11 @@ static void heal_all(world *w)
     trace_begin(&w->tr, w->now_us, "heal");
     trace_end(&w->tr);
     /* The server first, so devices brought back find it up (a no-op unless a step crashed it). */
+    w->settling = true;   /* from here on the gateway passes everything and tokens never expire */
     restart(w, NODE_SERVER);
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
+        s->token_expires_us = INT64_MAX;
         s->link.cut = 0;
         link_calm(&s->link);
         restart(w, node);
@@ -590,7 +605,6 @@ static void heal_all(world *w)
             control(w, node, CTL_NET_UP);
         }
     }
-    w->settling = true;
     w->m.heal_us = w->now_us;
     w->deadline_us = w->now_us + w->sc->expect.quiesce_within_us;
     push_event(w, (event){ .time_us = w->deadline_us, .kind = EV_DEADLINE, .node = -1 });
@@ -675,12 +689,38 @@ static void gateway_error(world *w, int device, const cJSON *request)
         host_send(w, NODE_SERVER, device, wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE));
 }
 
-static void trace_answer(world *w, int device, server_answer answer)
+static void trace_gateway(world *w, int device, const char *answer)
 {
     trace_begin(&w->tr, w->now_us, "gateway");
     trace_node(w, "device", device);
-    trace_str(&w->tr, "answer", server_answer_name(answer));
+    trace_str(&w->tr, "answer", answer);
     trace_end(&w->tr);
+}
+
+/*
+ * The gateway's auth check, after its own answer (a 503 answers before any token is read):
+ * a refresh is granted (the auth service is the gateway's, not the sync server's), and a
+ * request on an expired token is refused with 401 and never reaches the server. True when
+ * the gateway answered.
+ */
+static bool gateway_auth(world *w, int device, const cJSON *msg)
+{
+    slot *s = &w->slots[device];
+    int64_t req;
+    if (wire_is_auth_request(msg) && wire_req(msg, &req)) {
+        issue_token(w, device);
+        w->m.tokens_renewed++;
+        trace_gateway(w, device, "token");
+        host_send(w, NODE_SERVER, device, wire_auth_granted(req));
+        return true;
+    }
+    if (w->settling || w->now_us < s->token_expires_us)
+        return false;
+    w->m.requests_unauthorized++;
+    trace_gateway(w, device, "unauthorized");
+    if (wire_req(msg, &req))
+        host_send(w, NODE_SERVER, device, wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAUTHORIZED));
+    return true;
 }
 
 static void dispatch(world *w, const event *ev)
@@ -707,21 +747,23 @@ static void dispatch(world *w, const event *ev)
         server_answer answer = blocked == DROP_NONE && to == NODE_SERVER ? gateway_answer(w, from) : ANSWER_SERVER;
         if (answer != ANSWER_SERVER) {
             w->m.server_answers[answer]++;
-            trace_answer(w, from, answer);
+            trace_gateway(w, from, server_answer_name(answer));
         }
+        w->losing_replies = answer == ANSWER_TIMEOUT;
         if (answer == ANSWER_ERROR) {
             gateway_error(w, from, msg);
+        } else if (blocked == DROP_NONE && to == NODE_SERVER && gateway_auth(w, from, msg)) {
+            /* answered by the gateway */
         } else if (blocked == DROP_NONE) {
             w->m.messages_delivered++;
             w->m.node_calls++;
-            w->losing_replies = answer == ANSWER_TIMEOUT;
             w->slots[to].n->ops->deliver(w->slots[to].n, from, msg, local_now(w, to));
-            w->losing_replies = false;
             if (to == NODE_SERVER)
                 history_settle_arrivals(&w->hist);
         } else {
             w->m.messages_dropped[blocked]++;
         }
+        w->losing_replies = false;
         cJSON_Delete(msg);
         break;
     }
@@ -823,6 +865,7 @@ static bool create_nodes(world *w)
             const device_config *dev = &sc->devices[node - 1];
             s->clock = (sim_clock){ .offset_us = dev->clock.offset_us, .drift_ppb = dev->clock.drift_ppb };
             link_init(&s->link, &dev->net, w->seed, dev->name);
+            s->token_expires_us = sc->token_lifetime_us > 0 ? sc->token_lifetime_us : INT64_MAX;
             char stream[160];
             snprintf(stream, sizeof stream, "server-answers/%s", dev->name);
             s->answer_rng = pcg_stream(w->seed, stream);

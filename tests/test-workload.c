@@ -429,7 +429,8 @@ static int server_steps(const scenario *sc, step_kind kind)
 }
 
 /*
- * Server crashes and gateway answers: none unless server_per_day and server_answers ask; asked for, each crash comes before
+ * Server crashes, gateway answers and token expiries: none unless server_per_day,
+ * server_answers and auth ask; asked for, each crash comes before
  * its restart and the server is never crashed twice without one between; and turning
  * them on changes no earlier swarm choice nor any device's steps (their own stream).
  */
@@ -457,6 +458,7 @@ static void test_server_crashes(void)
         "  network: { loss: 0.02, lost_response: 0.05 }\n"
         "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6, server_down_mean: 3m }\n"
         "  server_answers: { errors: 0.1, timeouts: 0.05, windows_per_day: 12, window_mean: 5m }\n"
+        "  auth: { expiries_per_day: 12 }\n"
         "  swarm: true\n";
     scenario *off = load_text("server-off", OFF), *on = load_text("server-on", ON);
     if (!off || !on) {
@@ -466,7 +468,7 @@ static void test_server_crashes(void)
     }
     EXPECT(on->workload.server_crashes_per_day == 6.0);
     EXPECT_INT(on->workload.server_down_mean_us, 3 * INT64_C(60000000));
-    int seeds_with = 0, seeds_with_windows = 0, seeds_with_answers = 0;
+    int seeds_with = 0, seeds_with_windows = 0, seeds_with_answers = 0, seeds_with_expiries = 0;
     for (uint64_t seed = 1; seed <= 30; seed++) {
         swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
         EXPECT(same_choice(&a, &b));
@@ -485,6 +487,13 @@ static void test_server_crashes(void)
             EXPECT(b.server_answers == (y->server_faults.error_p > 0 || y->server_faults.timeout_p > 0));
             seeds_with_answers += b.server_answers;
             int crashes = server_steps(y, STEP_CRASH), restarts = server_steps(y, STEP_RESTART);
+            int expiries = 0;
+            for (int i = 0; i < y->n_steps; i++)
+                expiries += y->steps[i].kind == STEP_EXPIRE_TOKEN;
+            for (int i = 0; i < x->n_steps; i++)
+                EXPECT(x->steps[i].kind != STEP_EXPIRE_TOKEN);
+            EXPECT(expiries == 0 || b.token_expiries);
+            seeds_with_expiries += expiries > 0;
             EXPECT(crashes == 0 || b.server_crashes);
             EXPECT(restarts == crashes || restarts == crashes - 1);
             seeds_with += crashes > 0;
@@ -498,10 +507,11 @@ static void test_server_crashes(void)
                 down = !down;
             }
             /* The devices' steps are the same with the server's crashes added. */
-            EXPECT_INT(y->n_steps - crashes - restarts - windows, x->n_steps);
+            EXPECT_INT(y->n_steps - crashes - restarts - windows - expiries, x->n_steps);
             int k = 0;
             for (int i = 0; i < y->n_steps && k < x->n_steps; i++) {
-                if (y->steps[i].nodes[0] == NODE_SERVER && y->steps[i].kind != STEP_OP)
+                if ((y->steps[i].nodes[0] == NODE_SERVER && y->steps[i].kind != STEP_OP) ||
+                    y->steps[i].kind == STEP_EXPIRE_TOKEN)
                     continue;
                 EXPECT(same_step(&y->steps[i], &x->steps[k]));
                 k++;
@@ -513,6 +523,7 @@ static void test_server_crashes(void)
     EXPECT(seeds_with > 5 && seeds_with < 28);   /* swarm turns it on for about half the seeds */
     EXPECT(seeds_with_windows > 5 && seeds_with_windows < 28);
     EXPECT(seeds_with_answers > 5 && seeds_with_answers < 28);
+    EXPECT(seeds_with_expiries > 5 && seeds_with_expiries < 28);
     scenario_free(off);
     scenario_free(on);
 }
