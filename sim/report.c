@@ -158,6 +158,12 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON *dropped = cJSON_AddObjectToObject(o, "messages_dropped");
     for (int i = DROP_OFFLINE; i < DROP_REASON_COUNT; i++)
         cJSON_AddNumberToObject(dropped, drop_reason_name((drop_reason)i), (double)m->messages_dropped[i]);
+    /* Answers the gateway gave in the server's place (docs/faults.md); all 0 unless a scenario asks for them. */
+    cJSON *gateway = cJSON_AddObjectToObject(o, "gateway");
+    cJSON_AddNumberToObject(gateway, "error", (double)m->server_answers[ANSWER_ERROR]);
+    cJSON_AddNumberToObject(gateway, "timeout", (double)m->server_answers[ANSWER_TIMEOUT]);
+    cJSON_AddNumberToObject(gateway, "unauthorized", (double)m->requests_unauthorized);
+    cJSON_AddNumberToObject(gateway, "tokens_renewed", (double)m->tokens_renewed);
     cJSON_AddNumberToObject(o, "bytes", (double)m->bytes);
     cJSON_AddNumberToObject(o, "retries", (double)m->retries);
     cJSON_AddNumberToObject(o, "gave_up", (double)m->gave_up);
