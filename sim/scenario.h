@@ -59,8 +59,8 @@ typedef enum step_kind {
     STEP_ONLINE,      /* devices come back online */
     STEP_PARTITION,   /* links cut silently, in one or both directions */
     STEP_HEAL,        /* cut links restored */
-    STEP_CRASH,       /* devices crash: volatile state lost, store kept */
-    STEP_RESTART,     /* crashed devices start again */
+    STEP_CRASH,       /* devices or the server crash: volatile state lost, store kept */
+    STEP_RESTART,     /* crashed devices or the server start again */
     STEP_CLOCK,       /* one node's wall clock steps (NTP correction), possibly backwards */
     STEP_SERVER_ANSWER, /* for a span, the server's gateway answers every request with an error or a timeout */
     STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
