@@ -32,6 +32,11 @@
  * on a user operation naming the temporary id, and a queued change naming it
  * as a parent (a reference field), is translated when it is made or pushed.
  *
+ * The gateway in front of the server may answer in its place (docs/faults.md):
+ * a 503 fails the request at once, for the retry rules to decide; a 401 (an
+ * expired token) does the same under auth_refresh: relaunch, and under
+ * refresh asks for a new token (PHASE_AUTH) and starts the round again.
+ *
  * A conflict the server leaves to the user parks the record's entries and
  * keeps the server's side in the conflict store until the user resolves it
  * (OP_RESOLVE); the resolution is pushed with force.
@@ -50,6 +55,7 @@ typedef enum round_phase {
     PHASE_IDLE,
     PHASE_PUSH,
     PHASE_PULL,
+    PHASE_AUTH,       /* renewing a refused token; the round starts again when it is granted */
 } round_phase;
 
 /* Timer tokens: kind in the low byte, a generation or request id above it. */
@@ -102,6 +108,8 @@ typedef struct client {
     bool retry_pending;
     bool again;             /* a sync was asked for during a round */
     int failures;           /* consecutive failed requests */
+    bool auth_renewed;      /* a token was granted and no request has succeeded since: a second 401
+                               fails the request instead of refreshing again (a refresh loop's bound) */
     bool gave_up;           /* retry schedule exhausted, waiting for a manual sync */
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
@@ -554,6 +562,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     }
     c->failures = 0;
     c->gave_up = false;
+    c->auth_renewed = false;
     if (watermark)
         send_pull(c, now_us);   /* one watermark push carries everything found */
     else
@@ -598,6 +607,7 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     store_commit(c->store);
     c->pulled += n;
     c->failures = 0;
+    c->auth_renewed = false;
     if (has_more) {
         send_pull(c, now_us);
     } else if (c->profile->n_pull_types && c->pull_type + 1 < c->profile->n_pull_types) {
@@ -665,6 +675,7 @@ static void client_crash(node *n)
     c->again = false;
     c->failures = 0;
     c->gave_up = false;
+    c->auth_renewed = false;
     c->pulled = 0;
 }
 
@@ -936,6 +947,15 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
     return true;
 }
 
+/* The gateway refused this device's token: ask for a new one. The refused request is abandoned
+ * (it was not applied), its round waits for the answer, and a timeout is an ordinary failure. */
+static void refresh_token(client *c)
+{
+    c->phase = PHASE_AUTH;
+    c->n_sent = 0;
+    send_msg(c, wire_auth_request(new_request(c)));
+}
+
 static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
 {
     client *c = (client *)n;
@@ -943,6 +963,29 @@ static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
     if (!c->booted || from != NODE_SERVER || !wire_req(msg, &req) || req != c->inflight_req || req == 0)
         return;   /* stale, duplicated or unexpected: the request it answers is gone */
     arena_reset(&c->scratch);
+    int status;
+    if (wire_gateway_status(msg, &status)) {
+        if (status == WIRE_GATEWAY_STATUS_UNAUTHORIZED && c->phase != PHASE_AUTH &&
+            c->profile->auth_refresh == AUTH_REFRESH_REQUEST && !c->auth_renewed) {
+            refresh_token(c);
+            return;
+        }
+        /* The request was not applied: it failed now rather than at its timeout, and the
+         * profile's retry rules (schedule, stop, drop_after) decide what comes next. */
+        request_failed(c);
+        return;
+    }
+    if (c->phase == PHASE_AUTH) {
+        if (wire_is_auth_granted(msg)) {
+            /* The round starts again from its push: nothing of the refused request was applied. */
+            c->inflight_req = 0;
+            c->n_sent = 0;
+            c->phase = PHASE_IDLE;
+            c->auth_renewed = true;
+            start_round(c, now_us);
+        }
+        return;
+    }
     /* The reply answers the request in flight, which the phase names (as an HTTP client knows
      * what it asked); a reply of the other kind fails that kind's parse and is ignored. */
     if (c->phase == PHASE_PUSH)

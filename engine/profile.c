@@ -178,3 +178,8 @@ const char *id_assign_name(id_assign a)
 {
     return a == IDS_SERVER ? "server" : "client";
 }
+
+const char *auth_refresh_name(auth_refresh a)
+{
+    return a == AUTH_REFRESH_RELAUNCH ? "relaunch" : "refresh";
+}

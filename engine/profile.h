@@ -124,6 +124,14 @@ typedef enum id_assign {
                             the device renames its copy and maps the temporary id from then on */
 } id_assign;
 
+/* What a device does when the server's gateway refuses its token (401, docs/faults.md). */
+typedef enum auth_refresh {
+    AUTH_REFRESH_REQUEST,  /* renew the token (a round trip to the auth service), then retry at once
+                              (IronFlow: "Token expired -> Re-authenticate, then retry") */
+    AUTH_REFRESH_RELAUNCH, /* a failed request like any other (the retry rules count it); the app gets a
+                              new token only when it starts again (a crash and restart) */
+} auth_refresh;
+
 /* What the simulated user picks when resolving a conflict by hand. */
 typedef enum manual_pick {
     PICK_LOCAL,          /* keep this device's version */
@@ -150,6 +158,7 @@ typedef struct profile {
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
     id_assign ids;                    /* who names a new record */
+    auth_refresh auth_refresh;        /* what a 401 makes the device do */
     /* How the messages are spelled (engine/wire.h): syncsim's own, or a design document's
      * request and response shapes. Never changes what the engine decides. */
     const wire_dialect *wire;
@@ -196,5 +205,6 @@ const char *cursor_kind_name(cursor_kind k);
 const char *cursor_next_name(cursor_next n);
 const char *conflict_detection_name(conflict_detection d);
 const char *id_assign_name(id_assign a);
+const char *auth_refresh_name(auth_refresh a);
 
 #endif

@@ -53,6 +53,58 @@ bool wire_req(const cJSON *msg, int64_t *req)
     return true;
 }
 
+cJSON *wire_gateway_error(int64_t req, int status)
+{
+    assert(status >= 400 && status < 600);
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(msg, "req", (double)req);
+    cJSON_AddNumberToObject(msg, "status", status);
+    cJSON_AddStringToObject(msg, "error", status == WIRE_GATEWAY_STATUS_UNAVAILABLE    ? "service unavailable"
+                                          : status == WIRE_GATEWAY_STATUS_UNAUTHORIZED ? "token expired"
+                                                                                       : "gateway error");
+    return msg;
+}
+
+bool wire_gateway_status(const cJSON *msg, int *status)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= 400 && j->valuedouble < 600))
+        return false;
+    *status = (int)j->valuedouble;
+    return true;
+}
+
+cJSON *wire_auth_request(int64_t req)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "type", "auth_refresh");
+    cJSON_AddNumberToObject(msg, "req", (double)req);
+    return msg;
+}
+
+bool wire_is_auth_request(const cJSON *msg)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    int64_t req;
+    return cJSON_IsString(type) && strcmp(type->valuestring, "auth_refresh") == 0 && wire_req(msg, &req);
+}
+
+cJSON *wire_auth_granted(int64_t req)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(msg, "req", (double)req);
+    cJSON_AddNumberToObject(msg, "status", 200);
+    cJSON_AddStringToObject(msg, "token", "renewed");
+    return msg;
+}
+
+bool wire_is_auth_granted(const cJSON *msg)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    const cJSON *token = cJSON_GetObjectItemCaseSensitive(msg, "token");
+    return cJSON_IsNumber(status) && status->valuedouble == 200 && cJSON_IsString(token);
+}
+
 msg_type wire_type(const wire_dialect *d, const cJSON *msg)
 {
     assert(d);

@@ -120,6 +120,28 @@ const char *wire_dialect_summary(const wire_dialect *d);
 
 /* The correlation id, in every dialect. */
 bool wire_req(const cJSON *msg, int64_t *req);
+
+/*
+ * The gateway's error answer, the same in every dialect, as a load balancer in front of a
+ * server knows nothing of the application's format: {"req":7,"status":503,"error":"..."}.
+ * The request never reached the server. No dialect's own answer has a top-level status of
+ * 400 or more, so wire_gateway_status tells the two apart.
+ */
+#define WIRE_GATEWAY_STATUS_UNAVAILABLE 503
+#define WIRE_GATEWAY_STATUS_UNAUTHORIZED 401   /* the device's token has expired: nothing was applied */
+cJSON *wire_gateway_error(int64_t req, int status);
+/* True with *status when msg is a gateway error answer. */
+bool wire_gateway_status(const cJSON *msg, int *status);
+
+/*
+ * A token refresh, also the same in every dialect (an auth service is not the sync API):
+ * the device asks {"type":"auth_refresh","req":R}; the gateway answers {"req":R,"status":200,
+ * "token":"renewed"} and the device's requests are accepted again.
+ */
+cJSON *wire_auth_request(int64_t req);
+bool wire_is_auth_request(const cJSON *msg);
+cJSON *wire_auth_granted(int64_t req);
+bool wire_is_auth_granted(const cJSON *msg);
 /* What a request asks: MSG_PUSH, MSG_PULL or MSG_UNKNOWN (the syncsim dialect names its replies too). */
 msg_type wire_type(const wire_dialect *d, const cJSON *msg);
 

@@ -61,6 +61,8 @@ const char *drop_reason_name(drop_reason r)
     case DROP_LOSS: return "loss";
     case DROP_LOST_RESPONSE: return "lost-response";
     case DROP_NODE_DOWN: return "node-down";
+    case DROP_SERVER_TIMEOUT: return "server-timeout";
+    case DROP_REASON_COUNT: break;
     }
     return "?";
 }

@@ -25,6 +25,8 @@ typedef enum drop_reason {
     DROP_LOSS,            /* random loss */
     DROP_LOST_RESPONSE,   /* a server reply lost after the server acted */
     DROP_NODE_DOWN,       /* the receiver had crashed when it arrived */
+    DROP_SERVER_TIMEOUT,  /* the server applied the request; the gateway gave up on its answer */
+    DROP_REASON_COUNT,
 } drop_reason;
 
 typedef struct link_state {

@@ -140,11 +140,17 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "pull_page",  "request_timeout", "retry",            "idempotency",
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
-                                        "validate",   "wire",            "ids" };
+                                        "validate",   "wire",            "ids",              "auth_refresh" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
     struct fy_node *x;
+    static const char *const AUTH[] = { "refresh", "relaunch" };
+    if ((x = yaml_get(n, "auth_refresh"))) {
+        if (!one_of(doc, x, AUTH, N(AUTH), &choice, d, "auth_refresh (what a device does when its token expires)"))
+            return false;
+        p->auth_refresh = (auth_refresh)choice;
+    }
     static const char *const CHANGES[] = { "outbox", "watermark" };
     if ((x = yaml_get(n, "changes"))) {
         if (!one_of(doc, x, CHANGES, N(CHANGES), &choice, d, "change detection"))

@@ -48,6 +48,18 @@ const char *step_kind_name(step_kind kind)
     case STEP_CRASH: return "crash";
     case STEP_RESTART: return "restart";
     case STEP_CLOCK: return "clock_step";
+    case STEP_SERVER_ANSWER: return "server_answer";
+    case STEP_EXPIRE_TOKEN: return "expire_token";
+    }
+    return "?";
+}
+
+const char *server_answer_name(server_answer answer)
+{
+    switch (answer) {
+    case ANSWER_SERVER: return "server";
+    case ANSWER_ERROR: return "error";
+    case ANSWER_TIMEOUT: return "timeout";
     }
     return "?";
 }
@@ -633,9 +645,10 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
     return true;
 }
 
-static const char *const STEP_ACTIONS[] = { "create",  "update",    "delete", "increment", "append",  "resolve",
-                                             "sync",    "offline",   "online", "partition", "heal",   "crash",
-                                             "restart", "clock_step" };
+static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",        "increment",      "append",
+                                             "resolve", "sync",       "offline",       "online",         "partition",
+                                             "heal",    "crash",      "restart",       "clock_step",     "server_errors",
+                                             "server_timeouts", "expire_token" };
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -678,9 +691,10 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
 {
     if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
         return false;
-    static const char *const KEYS[] = { "at",      "device",  "create", "update", "delete",    "increment",
-                                        "append",  "resolve", "sync",   "offline", "online",   "partition",
-                                        "heal",    "crash",   "restart", "clock_step" };
+    static const char *const KEYS[] = { "at",      "device",  "create",     "update",        "delete",
+                                        "increment", "append", "resolve",   "sync",          "offline",
+                                        "online",  "partition", "heal",     "crash",         "restart",
+                                        "clock_step", "server_errors", "server_timeouts", "expire_token" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -701,7 +715,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     if (!action) {
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
-                   "online, partition, heal, crash, restart or clock_step");
+                   "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts or "
+                   "expire_token");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -720,6 +735,11 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     bool needs_device = is_op || strcmp(action, "clock_step") == 0;
     if (needs_device && !device) {
         diag_error(L->d, pos_of(L, n), "a %s step needs 'device'", action);
+        return false;
+    }
+    if (!needs_device && device && strncmp(action, "server_", 7) == 0) {
+        diag_error(L->d, pos_of(L, yaml_key_node(n, "device")),
+                   "'device' does not apply to a %s step: it acts on the server, for every device", action);
         return false;
     }
     if (!needs_device && device) {
@@ -747,6 +767,22 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         s->kind = STEP_CLOCK;
         return yaml_duration(&L->doc, action_node, true, &s->by_us, L->d, "clock_step");
     }
+    if (strcmp(action, "server_errors") == 0 || strcmp(action, "server_timeouts") == 0) {
+        /* A window of gateway answers: the step's value is how long it lasts. */
+        s->kind = STEP_SERVER_ANSWER;
+        s->answer = action[7] == 'e' ? ANSWER_ERROR : ANSWER_TIMEOUT;
+        char context[64];
+        snprintf(context, sizeof context, "%s (how long the window lasts, e.g. 3m)", action);
+        if (!yaml_duration(&L->doc, action_node, false, &s->for_us, L->d, context))
+            return false;
+        if (s->for_us <= 0) {
+            diag_error(L->d, pos_of(L, action_node), "%s must last longer than 0s", action);
+            return false;
+        }
+        s->nodes = one_node(L, NODE_SERVER);
+        s->n_nodes = 1;
+        return true;
+    }
     if (strcmp(action, "partition") == 0 || strcmp(action, "heal") == 0) {
         s->kind = action[0] == 'p' ? STEP_PARTITION : STEP_HEAL;
         return load_partition(L, action_node, s, action);
@@ -756,12 +792,14 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         step_kind kind;
     } SETS[] = {
         { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
-        { "crash", STEP_CRASH },       { "restart", STEP_RESTART },
+        { "crash", STEP_CRASH },       { "restart", STEP_RESTART }, { "expire_token", STEP_EXPIRE_TOKEN },
     };
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
             s->kind = SETS[i].kind;
-            return load_node_set(L, action_node, false, NULL, &s->nodes, &s->n_nodes);
+            /* The server crashes and restarts like a device ('all' still means every device only). */
+            bool server_too = s->kind == STEP_CRASH || s->kind == STEP_RESTART;
+            return load_node_set(L, action_node, server_too, NULL, &s->nodes, &s->n_nodes);
         }
     }
     diag_error(L->d, s->pos, "internal: unhandled step action '%s'", action);
@@ -974,6 +1012,8 @@ static bool load_rate(loader *L, struct fy_node *map, const char *key, double ma
     return !v || yaml_number(&L->doc, v, 0.0, max, out, L->d, key);
 }
 
+static bool load_server_faults(loader *L, struct fy_node *map, server_faults *out);
+
 static bool load_span(loader *L, struct fy_node *map, const char *key, int64_t *out)
 {
     struct fy_node *v = yaml_get(map, key);
@@ -1007,7 +1047,8 @@ static bool load_workload(loader *L, struct fy_node *n)
         return false;
     static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
                                         "types",    "keys",    "popularity",       "fields",          "edit",
-                                        "offline",  "clocks",  "network",          "crashes",         "swarm" };
+                                        "offline",  "clocks",  "network",          "crashes",         "swarm",
+                                        "server_answers", "auth" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1027,6 +1068,8 @@ static bool load_workload(loader *L, struct fy_node *n)
         .clock_step_max_us = INT64_C(60000000),
         .partition_mean_us = 5 * INT64_C(60000000),
         .crash_down_mean_us = 5 * INT64_C(60000000),
+        .server_down_mean_us = 2 * INT64_C(60000000),
+        .server_window_mean_us = 2 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1176,10 +1219,28 @@ static bool load_workload(loader *L, struct fy_node *n)
             !load_span(L, v, "partition_mean", &w->partition_mean_us))
             return false;
     }
-    static const char *const CRASH_KEYS[] = { "per_day", "down_mean" };
+    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean" };
     if (!section(L, n, "crashes", CRASH_KEYS, N(CRASH_KEYS), &v))
         return false;
-    if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us)))
+    if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us) ||
+              !load_rate(L, v, "server_per_day", 100000.0, &w->server_crashes_per_day) ||
+              !load_span(L, v, "server_down_mean", &w->server_down_mean_us)))
+        return false;
+    static const char *const ANSWER_KEYS[] = { "errors", "timeouts", "windows_per_day", "window_mean" };
+    if (!section(L, n, "server_answers", ANSWER_KEYS, N(ANSWER_KEYS), &v))
+        return false;
+    if (v) {
+        server_faults f = { 0 };
+        if (!load_server_faults(L, v, &f) || !load_rate(L, v, "windows_per_day", 100000.0, &w->server_windows_per_day) ||
+            !load_span(L, v, "window_mean", &w->server_window_mean_us))
+            return false;
+        w->server_error_p = f.error_p;
+        w->server_timeout_p = f.timeout_p;
+    }
+    static const char *const AUTH_KEYS[] = { "expiries_per_day" };
+    if (!section(L, n, "auth", AUTH_KEYS, N(AUTH_KEYS), &v))
+        return false;
+    if (v && !load_rate(L, v, "expiries_per_day", 100000.0, &w->token_expiries_per_day))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;
@@ -1197,6 +1258,20 @@ scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d)
     copy->seed = seed;
     copy->has_seed = true;
     return copy;
+}
+
+/* server: { errors: p, timeouts: q }: the probabilities of the gateway's answers, which share one draw. */
+static bool load_server_faults(loader *L, struct fy_node *map, server_faults *out)
+{
+    if (!load_rate(L, map, "errors", 1.0, &out->error_p) || !load_rate(L, map, "timeouts", 1.0, &out->timeout_p))
+        return false;
+    if (out->error_p + out->timeout_p > 1.0) {
+        diag_error(L->d, pos_of(L, yaml_get(map, "timeouts")),
+                   "errors (%g) and timeouts (%g) are probabilities of one request's answer; together at most 1",
+                   out->error_p, out->timeout_p);
+        return false;
+    }
+    return true;
 }
 
 /* --- the whole file ---------------------------------------------------------------- */
@@ -1281,11 +1356,13 @@ static bool load_root(loader *L, struct fy_node *root)
     if ((v = yaml_get(root, "server"))) {
         if (!yaml_want_mapping(&L->doc, v, L->d, "server settings"))
             return false;
-        static const char *const SERVER_KEYS[] = { "clock" };
+        static const char *const SERVER_KEYS[] = { "clock", "errors", "timeouts", "token_lifetime" };
         if (!yaml_check_keys(&L->doc, v, SERVER_KEYS, N(SERVER_KEYS), L->d, "server settings"))
             return false;
         struct fy_node *clock = yaml_get(v, "clock");
         if (clock && !load_clock(L, clock, &sc->server_clock, NODE_SERVER, &step_cap))
+            return false;
+        if (!load_server_faults(L, v, &sc->server_faults) || !load_span(L, v, "token_lifetime", &sc->token_lifetime_us))
             return false;
     }
     struct fy_node *steps = yaml_get(root, "steps");

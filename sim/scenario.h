@@ -59,10 +59,30 @@ typedef enum step_kind {
     STEP_ONLINE,      /* devices come back online */
     STEP_PARTITION,   /* links cut silently, in one or both directions */
     STEP_HEAL,        /* cut links restored */
-    STEP_CRASH,       /* devices crash: volatile state lost, store kept */
-    STEP_RESTART,     /* crashed devices start again */
+    STEP_CRASH,       /* devices or the server crash: volatile state lost, store kept */
+    STEP_RESTART,     /* crashed devices or the server start again */
     STEP_CLOCK,       /* one node's wall clock steps (NTP correction), possibly backwards */
+    STEP_SERVER_ANSWER, /* for a span, the server's gateway answers every request with an error or a timeout */
+    STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
 } step_kind;
+
+/*
+ * How the gateway in front of the server answers a request (docs/faults.md). An error
+ * answer is a 503 sent in the server's place: the request never reached the server. A
+ * timeout lets the server apply the request and loses its answer, as a proxy that gives
+ * up on a slow backend does: the device waits for its request_timeout.
+ */
+typedef enum server_answer {
+    ANSWER_SERVER,    /* the server's own answer */
+    ANSWER_ERROR,     /* 503, not applied */
+    ANSWER_TIMEOUT,   /* applied, never answered */
+} server_answer;
+
+/* Random gateway answers: each request draws one from its device's stream server-answers/<device>. */
+typedef struct server_faults {
+    double error_p;        /* probability a request gets an error answer */
+    double timeout_p;      /* probability a request is applied and its answer lost */
+} server_faults;
 
 enum {
     DIR_UP = 1,       /* device -> server */
@@ -78,6 +98,8 @@ typedef struct step {
     user_op op;            /* STEP_OP: op.w is assigned when the step runs */
     int direction;         /* STEP_PARTITION, STEP_HEAL: DIR_* */
     int64_t by_us;         /* STEP_CLOCK */
+    int64_t for_us;        /* STEP_SERVER_ANSWER: how long the window lasts */
+    server_answer answer;  /* STEP_SERVER_ANSWER */
     src_pos pos;
 } step;
 
@@ -144,6 +166,9 @@ typedef struct scenario {
     int n_devices;
     device_config *devices;
     clock_config server_clock;
+    server_faults server_faults; /* server: { errors, timeouts }, or a workload's draw */
+    int64_t token_lifetime_us;   /* server: { token_lifetime }: a device's token expires this long after it
+                                    was issued (at its start, restart or refresh); 0: only expire_token steps */
     net_config network;          /* the default for every link */
     int n_steps;
     step *steps;                 /* sorted by at_us; file order among equal times */
@@ -185,6 +210,7 @@ void scenario_sort_steps(scenario *sc);
 int scenario_node(const scenario *sc, const char *name);
 const char *scenario_node_name(const scenario *sc, int node);
 const char *step_kind_name(step_kind kind);
+const char *server_answer_name(server_answer answer);
 
 /* Defaults, shared with the profile loader. */
 void net_config_default(net_config *net);

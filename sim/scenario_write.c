@@ -275,6 +275,7 @@ static void put_profile(buf *b, const scenario_profile *p)
     if (e->retry_drop_after)
         buf_printf(b, ", drop_after: %d", e->retry_drop_after);
     buf_printf(b, " }\n    idempotency: %s\n    ids: %s\n", e->idempotency ? "true" : "false", id_assign_name(e->ids));
+    buf_printf(b, "    auth_refresh: %s\n", auth_refresh_name(e->auth_refresh));
     buf_printf(b, "    changes: %s\n    watermark: %s\n    cursor: %s\n    cursor_next: %s\n    cursor_inclusive: %s\n",
                change_detection_name(e->changes), watermark_clock_name(e->watermark), cursor_kind_name(e->cursor),
                cursor_next_name(e->cursor_next), e->cursor_inclusive ? "true" : "false");
@@ -380,6 +381,10 @@ static void put_step(buf *b, const scenario *sc, const step *s)
         buf_puts(b, ", clock_step: ");
         put_duration(b, s->by_us);
         break;
+    case STEP_SERVER_ANSWER:
+        buf_printf(b, ", server_%ss: ", server_answer_name(s->answer));
+        put_duration(b, s->for_us);
+        break;
     case STEP_PARTITION:
     case STEP_HEAL:
         buf_printf(b, ", %s: { devices: ", step_kind_name(s->kind));
@@ -427,12 +432,26 @@ void scenario_write(const scenario *sc, const char *header, const char *profile_
     buf_puts(b, "network: ");
     put_network(b, &sc->network);
     buf_puts(b, "\n");
-    if (sc->server_clock.offset_us || sc->server_clock.drift_ppb) {
-        buf_puts(b, "server: { clock: { offset: ");
-        put_duration(b, sc->server_clock.offset_us);
-        buf_puts(b, ", drift_ppm: ");
-        put_ppm(b, sc->server_clock.drift_ppb);
-        buf_puts(b, " } }\n");
+    bool server_clock = sc->server_clock.offset_us || sc->server_clock.drift_ppb;
+    bool server_answers = sc->server_faults.error_p > 0 || sc->server_faults.timeout_p > 0;
+    bool tokens = sc->token_lifetime_us > 0;
+    if (server_clock || server_answers || tokens) {
+        buf_puts(b, "server: { ");
+        if (server_clock) {
+            buf_puts(b, "clock: { offset: ");
+            put_duration(b, sc->server_clock.offset_us);
+            buf_puts(b, ", drift_ppm: ");
+            put_ppm(b, sc->server_clock.drift_ppb);
+            buf_puts(b, " }");
+        }
+        if (server_answers)   /* %.17g: the probabilities read back exactly, so the run is the same */
+            buf_printf(b, "%serrors: %.17g, timeouts: %.17g", server_clock ? ", " : "", sc->server_faults.error_p,
+                       sc->server_faults.timeout_p);
+        if (tokens) {
+            buf_puts(b, server_clock || server_answers ? ", token_lifetime: " : "token_lifetime: ");
+            put_duration(b, sc->token_lifetime_us);
+        }
+        buf_puts(b, " }\n");
     }
     buf_puts(b, "devices:\n");
     for (int i = 0; i < sc->n_devices; i++) {

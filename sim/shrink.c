@@ -23,6 +23,7 @@ typedef struct state {
     bool *keep_step;         /* by base step index */
     int64_t *at_us;          /* by base step index */
     uint64_t *field_mask;    /* by base step index: bit i keeps field i */
+    int64_t *for_us;         /* by base step index: a gateway window's span (server_errors, server_timeouts) */
     clock_config *clocks;    /* by base device index */
     bool seedless;
     int64_t end_us;
@@ -44,6 +45,7 @@ static void state_alloc(state *s, const scenario *base)
     s->keep_step = xcalloc((size_t)base->n_steps + 1, sizeof *s->keep_step);
     s->at_us = xcalloc((size_t)base->n_steps + 1, sizeof *s->at_us);
     s->field_mask = xcalloc((size_t)base->n_steps + 1, sizeof *s->field_mask);
+    s->for_us = xcalloc((size_t)base->n_steps + 1, sizeof *s->for_us);
     s->clocks = xcalloc((size_t)base->n_devices + 1, sizeof *s->clocks);
 }
 
@@ -53,6 +55,7 @@ static void state_copy(state *dst, const state *src, const scenario *base)
     memcpy(dst->keep_step, src->keep_step, (size_t)base->n_steps * sizeof *dst->keep_step);
     memcpy(dst->at_us, src->at_us, (size_t)base->n_steps * sizeof *dst->at_us);
     memcpy(dst->field_mask, src->field_mask, (size_t)base->n_steps * sizeof *dst->field_mask);
+    memcpy(dst->for_us, src->for_us, (size_t)base->n_steps * sizeof *dst->for_us);
     memcpy(dst->clocks, src->clocks, (size_t)base->n_devices * sizeof *dst->clocks);
     dst->seedless = src->seedless;
     dst->end_us = src->end_us;
@@ -64,6 +67,7 @@ static void state_free(state *s)
     xfree(s->keep_step);
     xfree(s->at_us);
     xfree(s->field_mask);
+    xfree(s->for_us);
     xfree(s->clocks);
 }
 
@@ -93,8 +97,10 @@ static scenario *build(const shrinker *k, const state *s)
     int *map = arena_alloc(&sc->arena, (size_t)(base->n_devices + 1) * sizeof *map);
     sc->devices = arena_alloc(&sc->arena, (size_t)(base->n_devices + 1) * sizeof *sc->devices);
     sc->n_devices = 0;
-    if (s->seedless)
+    if (s->seedless) {
         sc->network = calm_network(&base->network);
+        sc->server_faults = (server_faults){ 0 };   /* random gateway answers go with the random network */
+    }
     for (int d = 0; d < base->n_devices; d++) {
         map[d + 1] = 0;
         if (!s->keep_device[d])
@@ -115,6 +121,7 @@ static scenario *build(const shrinker *k, const state *s)
         step *dst = &sc->steps[sc->n_steps];
         *dst = *src;
         dst->at_us = s->at_us[i];
+        dst->for_us = s->for_us[i];
         dst->nodes = arena_alloc(&sc->arena, (size_t)(src->n_nodes + 1) * sizeof *dst->nodes);
         dst->n_nodes = 0;
         for (int n = 0; n < src->n_nodes; n++) {
@@ -349,6 +356,45 @@ static bool reduce_toward_zero(shrinker *k, state *trial, int64_t *field_in_tria
     }
     if (changed)
         note(k, "%s of %s reduced", what, device);
+    return changed;
+}
+
+/*
+ * A gateway window as short as it can be while the run still fails: halved while it does,
+ * never below a second (a window of 0s is no window, and the loader refuses one), then
+ * rounded down to whole minutes, ten seconds or seconds for a readable file.
+ */
+static bool pass_windows(shrinker *k, state *trial)
+{
+    bool changed = false;
+    for (int i = 0; i < k->base->n_steps; i++) {
+        if (!k->cur.keep_step[i] || k->base->steps[i].kind != STEP_SERVER_ANSWER)
+            continue;
+        bool shorter = false;
+        for (int n = 0; n < 30 && k->cur.for_us[i] / 2 >= SEC; n++) {
+            trial->for_us[i] = k->cur.for_us[i] / 2;
+            if (!attempt(k, trial))
+                break;
+            shorter = true;
+        }
+        const int64_t roundings[] = { 60 * SEC, 10 * SEC, SEC };
+        for (size_t r = 0; r < sizeof roundings / sizeof roundings[0]; r++) {
+            int64_t rounded = k->cur.for_us[i] / roundings[r] * roundings[r];
+            if (rounded == k->cur.for_us[i] || rounded == 0)
+                continue;
+            trial->for_us[i] = rounded;
+            if (attempt(k, trial)) {
+                shorter = true;
+                break;
+            }
+        }
+        if (shorter) {
+            char span[DURATION_TEXT_MAX];
+            note(k, "a server_%ss window shortened to %s", server_answer_name(k->base->steps[i].answer),
+                 duration_format(k->cur.for_us[i], span, sizeof span));
+            changed = true;
+        }
+    }
     return changed;
 }
 
@@ -595,6 +641,7 @@ bool shrink_scenario(const scenario *tmpl, const shrink_options *opt, shrink_res
     for (int i = 0; i < base->n_steps; i++) {
         k.cur.keep_step[i] = true;
         k.cur.at_us[i] = base->steps[i].at_us;
+        k.cur.for_us[i] = base->steps[i].for_us;
         k.cur.field_mask[i] = base->steps[i].op.n_fields >= 64 ? ~UINT64_C(0)
                                                                : (UINT64_C(1) << base->steps[i].op.n_fields) - 1;
     }
@@ -611,6 +658,7 @@ bool shrink_scenario(const scenario *tmpl, const shrink_options *opt, shrink_res
         changed |= pass_steps(&k, &trial);
         changed |= pass_fields(&k, &trial);
         changed |= pass_clocks(&k, &trial);
+        changed |= pass_windows(&k, &trial);
         changed |= pass_shift(&k, &trial);
         changed |= pass_time(&k, &trial);
         if (!k.cur.seedless || k.cur.end_us)

@@ -108,6 +108,15 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .crashes_per_day = w->crashes_per_day,
         .clock_steps_per_day = w->clock_steps_per_day,
         .long_probability = w->long_probability,
+        .server_crashes = w->server_crashes_per_day > 0,
+        .server_crashes_per_day = w->server_crashes_per_day,
+        .server_answers = w->server_error_p > 0 || w->server_timeout_p > 0,
+        .server_windows = w->server_windows_per_day > 0,
+        .server_error_p = w->server_error_p,
+        .server_timeout_p = w->server_timeout_p,
+        .server_windows_per_day = w->server_windows_per_day,
+        .token_expiries = w->token_expiries_per_day > 0,
+        .token_expiries_per_day = w->token_expiries_per_day,
     };
     if (!w->swarm)
         return c;
@@ -126,6 +135,16 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.crashes_per_day = unit_range(&rng, 0.0, w->crashes_per_day);
     c.clock_steps_per_day = unit_range(&rng, 0.0, w->clock_steps_per_day);
     c.long_probability = unit_range(&rng, 0.0, w->long_probability);
+    /* Appended draws: a seed's choices above are the same with or without these fault kinds. */
+    c.server_crashes = c.server_crashes && pcg32_bounded(&rng, 2) == 1;
+    c.server_crashes_per_day = unit_range(&rng, 0.0, w->server_crashes_per_day);
+    c.server_answers = c.server_answers && pcg32_bounded(&rng, 2) == 1;
+    c.server_windows = c.server_windows && pcg32_bounded(&rng, 2) == 1;
+    c.server_error_p = unit_range(&rng, 0.0, w->server_error_p);
+    c.server_timeout_p = unit_range(&rng, 0.0, w->server_timeout_p);
+    c.server_windows_per_day = unit_range(&rng, 0.0, w->server_windows_per_day);
+    c.token_expiries = c.token_expiries && pcg32_bounded(&rng, 2) == 1;
+    c.token_expiries_per_day = unit_range(&rng, 0.0, w->token_expiries_per_day);
     return c;
 }
 
@@ -143,7 +162,9 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     rate += 2.0 * w->crashes_per_day / 24.0;
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
-    return setup + (double)n_devices * hours * rate;
+    rate += w->token_expiries_per_day / 24.0;
+    return setup + (double)n_devices * hours * rate +
+           hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day) / 24.0;
 }
 
 /* Devices: the template's, or users x devices_per_user generated ones. */
@@ -591,6 +612,57 @@ static void faults(builder *b, const workload_config *w, const swarm_choice *c, 
     }
 }
 
+/* The server's crashes: Poisson arrivals from their own stream, each followed by a restart unless the
+ * final heal comes first. Off unless server_per_day is set, so no other draw depends on them. */
+static void server_crashes(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
+{
+    if (!c->server_crashes || c->server_crashes_per_day <= 0)
+        return;
+    pcg32 rng = pcg_stream(seed, "crashes/server");
+    double gap = (double)DAY / c->server_crashes_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+        int64_t until = t + exp_us(&rng, (double)w->server_down_mean_us);
+        if (!new_step(b, t, STEP_CRASH, NODE_SERVER))
+            return;
+        if (until >= w->duration_us)
+            return;   /* the final heal restarts it */
+        if (!new_step(b, until, STEP_RESTART, NODE_SERVER))
+            return;
+        t = until;   /* a server that is down does not crash again */
+    }
+}
+
+/* A device's token expires at random, from its own stream auth/<device>; its design decides how it gets a new one. */
+static void token_expiries(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    if (!c->token_expiries || c->token_expiries_per_day <= 0)
+        return;
+    pcg32 rng = stream(seed, "auth", b->sc->devices[d].name);
+    double gap = (double)DAY / c->token_expiries_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap))
+        if (!new_step(b, t, STEP_EXPIRE_TOKEN, d + 1))
+            return;
+}
+
+/* The gateway's windows of errors or timeouts, from their own stream; each one's kind is a coin. */
+static void server_windows(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
+{
+    if (!c->server_windows || c->server_windows_per_day <= 0)
+        return;
+    pcg32 rng = pcg_stream(seed, "server-windows");
+    double gap = (double)DAY / c->server_windows_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+        step *s = new_step(b, t, STEP_SERVER_ANSWER, NODE_SERVER);
+        if (!s)
+            return;
+        s->answer = pcg32_bounded(&rng, 2) ? ANSWER_TIMEOUT : ANSWER_ERROR;
+        s->for_us = exp_us(&rng, (double)w->server_window_mean_us);
+        if (s->for_us < 1000000)
+            s->for_us = 1000000;   /* whole seconds at least: a shrunk scenario writes it back as a duration */
+        t += s->for_us;
+    }
+}
+
 scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
 {
     assert(tmpl->has_workload);
@@ -646,6 +718,14 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }
+    for (int i = 0; i < sc->n_devices && !b.overflow; i++)
+        token_expiries(&b, w, &c, i, seed);
+    if (!b.overflow)
+        server_crashes(&b, w, &c, seed);
+    if (!b.overflow)
+        server_windows(&b, w, &c, seed);
+    if (c.server_answers)
+        sc->server_faults = (server_faults){ .error_p = c.server_error_p, .timeout_p = c.server_timeout_p };
     if (b.overflow) {
         diag_error(d, (src_pos){ .file = tmpl->path },
                    "the workload made more than %d steps for this seed (SCENARIO_STEPS_MAX, a bound)",

@@ -17,13 +17,17 @@
  *               steps_per_day: 1, step_max: 1m }
  *     network: { loss: 0.01, duplicate: 0.001, lost_response: 0.01,
  *                partitions_per_hour: 0.5, partition_mean: 5m }
- *     crashes: { per_day: 1, down_mean: 5m }
+ *     crashes: { per_day: 1, down_mean: 5m,         # each device
+ *                server_per_day: 0, server_down_mean: 2m }   # the server (off by default)
+ *     server_answers: { errors: 0.02, timeouts: 0.01,    # the server's gateway (off by default)
+ *                       windows_per_day: 2, window_mean: 2m }
+ *     auth: { expiries_per_day: 2 }  # each device's token expires at random (off by default)
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
- * faults/<device>) so that removing a device or a step shifts nothing else,
+ * faults/<device>; the server's crashes from crashes/server) so that removing a device or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
 #ifndef SIM_WORKLOAD_H
@@ -77,8 +81,16 @@ typedef struct workload_config {
     double lost_response;
     double partitions_per_hour;
     int64_t partition_mean_us;
-    double crashes_per_day;
+    double crashes_per_day;          /* per device */
     int64_t crash_down_mean_us;
+    double server_crashes_per_day;   /* the server's; 0 (the default) leaves it up */
+    int64_t server_down_mean_us;
+    /* The server's gateway (server_answers:): random error and timeout answers, and windows of them. */
+    double server_error_p;
+    double server_timeout_p;
+    double server_windows_per_day;
+    int64_t server_window_mean_us;
+    double token_expiries_per_day;   /* auth: { expiries_per_day }: per device; 0 (the default): never */
     bool swarm;
 } workload_config;
 
@@ -87,6 +99,9 @@ typedef struct swarm_choice {
     bool offline, long_offline, skew, drift, clock_steps, loss, duplicate, lost_response, partitions, crashes;
     double loss_p, duplicate_p, lost_response_p;
     double partitions_per_hour, crashes_per_day, clock_steps_per_day, long_probability;
+    /* Faults added later draw after everything above, so a seed's earlier choices never move. */
+    bool server_crashes, server_answers, server_windows, token_expiries;
+    double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day, token_expiries_per_day;
 } swarm_choice;
 
 /*

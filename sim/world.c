@@ -7,13 +7,19 @@
  *     send, or delivered (or dropped) when its event runs, or freed with
  *     the queue at the end;
  *   - a timer or message that predates a node's crash never reaches it
- *     (timers carry the incarnation they were set in);
- *   - every random draw comes from a named stream (net/<device>), never
- *     from anything shared.
+ *     (timers carry the incarnation they were set in); a request that
+ *     reaches a crashed server is dropped (node-down): the device's own
+ *     timeout and retry rules decide what happens next;
+ *   - every random draw comes from a named stream (net/<device>,
+ *     server-answers/<device>), never from anything shared;
+ *   - the gateway (server_errors, server_timeouts, server: errors/timeouts)
+ *     draws and traces nothing unless a scenario asks for it, and answers
+ *     for the server only before the final heal.
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
+#include "engine/wire.h"
 #include "external/external.h"
 #include "sim/clock.h"
 #include "sim/duration.h"
@@ -57,6 +63,8 @@ typedef struct slot {
     uint64_t writes_accepted; /* user writes the device took: the devices that wrote are those above 0 */
     int64_t served_head_us;   /* devices: last time the server answered them to its head; -1 never */
     uint64_t served_changes;  /* the server's change count at that answer */
+    pcg32 answer_rng;         /* devices: server-answers/<device>, drawn only while server: errors/timeouts are on */
+    int64_t token_expires_us; /* devices: true time the auth token stops being accepted; INT64_MAX never */
 } slot;
 
 typedef struct world {
@@ -86,6 +94,9 @@ typedef struct world {
     size_t cap_resolutions;
     size_t resolutions_pending;
     const char *first_refusal; /* "phone:3 update note/n1: record is deleted", in a; NULL until a write is refused */
+    server_answer window;     /* the gateway's answer in a server_errors/server_timeouts window ... */
+    int64_t window_until_us;  /* ... until then (the latest window's end; the final heal ends it) */
+    bool losing_replies;      /* the server is applying a request whose answer the gateway loses */
     bool server_ids;          /* the profile's ids: server: replicas' ids translate through ids */
     idmap ids;
     const char **names;       /* every node's name, by node index */
@@ -150,6 +161,8 @@ static void host_send(void *ctx, int from, int to, cJSON *msg)
     w->m.messages++;
     w->m.bytes += bytes;
     net_decision nd = link_decide(&w->slots[device].link, direction);
+    if (from == NODE_SERVER && w->losing_replies && nd.drop == DROP_NONE)
+        nd.drop = DROP_SERVER_TIMEOUT;   /* drawn all the same: the link's stream stays where it was */
 
     trace_begin(&w->tr, w->now_us, "send");
     trace_node(w, "from", from);
@@ -396,11 +409,20 @@ static void control(world *w, int node, node_control ctl)
     }
 }
 
+/* A new token, as a login or a refresh issues: valid for the scenario's token_lifetime, or for good. */
+static void issue_token(world *w, int node)
+{
+    int64_t life = w->sc->token_lifetime_us;
+    w->slots[node].token_expires_us = life > 0 && !w->settling ? w->now_us + life : INT64_MAX;
+}
+
 static void restart(world *w, int node)
 {
     slot *s = &w->slots[node];
     if (s->up)
         return;
+    if (node != NODE_SERVER)
+        issue_token(w, node);   /* an app that starts logs in again */
     s->up = true;
     w->m.node_calls++;
     s->n->ops->boot(s->n, local_now(w, node));
@@ -524,6 +546,10 @@ static void run_step(world *w, int index)
         trace_int(&w->tr, "by_us", st->by_us);
     if (st->kind == STEP_PARTITION || st->kind == STEP_HEAL)
         trace_int_named(&w->tr, "direction", st->direction, "direction", link_direction_name(st->direction));
+    if (st->kind == STEP_SERVER_ANSWER) {
+        trace_str(&w->tr, "answer", server_answer_name(st->answer));
+        trace_int(&w->tr, "for_us", st->for_us);
+    }
     trace_end(&w->tr);
 
     for (int i = 0; i < st->n_nodes; i++) {
@@ -562,6 +588,13 @@ static void run_step(world *w, int index)
         case STEP_CLOCK:
             clock_step(&s->clock, st->by_us);
             break;
+        case STEP_EXPIRE_TOKEN:
+            s->token_expires_us = w->now_us;
+            break;
+        case STEP_SERVER_ANSWER:
+            w->window = st->answer;
+            w->window_until_us = w->now_us + st->for_us;
+            break;
         case STEP_OP:
             break;
         }
@@ -574,8 +607,12 @@ static void heal_all(world *w)
 {
     trace_begin(&w->tr, w->now_us, "heal");
     trace_end(&w->tr);
+    /* The server first, so devices brought back find it up (a no-op unless a step crashed it). */
+    w->settling = true;   /* from here on the gateway passes everything and tokens never expire */
+    restart(w, NODE_SERVER);
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
+        s->token_expires_us = INT64_MAX;
         s->link.cut = 0;
         link_calm(&s->link);
         restart(w, node);
@@ -584,7 +621,6 @@ static void heal_all(world *w)
             control(w, node, CTL_NET_UP);
         }
     }
-    w->settling = true;
     w->m.heal_us = w->now_us;
     w->deadline_us = w->now_us + w->sc->expect.quiesce_within_us;
     push_event(w, (event){ .time_us = w->deadline_us, .kind = EV_DEADLINE, .node = -1 });
@@ -641,6 +677,68 @@ static char *liveness_report(world *w)
     return buf_take(&b);
 }
 
+/*
+ * The gateway in front of the server decides how a request that reached it is answered:
+ * a window's answer while one lasts, else a draw from the device's own stream when the
+ * scenario asks for random answers. Neither draws anything otherwise, so a scenario without
+ * these faults runs exactly as before they existed. After the final heal the server answers.
+ */
+static server_answer gateway_answer(world *w, int device)
+{
+    if (w->settling)
+        return ANSWER_SERVER;
+    if (w->window != ANSWER_SERVER && w->now_us < w->window_until_us)
+        return w->window;
+    const server_faults *f = &w->sc->server_faults;
+    if (f->error_p <= 0 && f->timeout_p <= 0)
+        return ANSWER_SERVER;
+    double u = pcg32_unit(&w->slots[device].answer_rng);
+    return u < f->error_p ? ANSWER_ERROR : u < f->error_p + f->timeout_p ? ANSWER_TIMEOUT : ANSWER_SERVER;
+}
+
+/* An error answer: a 503 in the server's place, sent back over the device's link. A request without
+ * a correlation id (an external design's) cannot be answered, so it is dropped: the device times out. */
+static void gateway_error(world *w, int device, const cJSON *request)
+{
+    int64_t req;
+    if (wire_req(request, &req))
+        host_send(w, NODE_SERVER, device, wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE));
+}
+
+static void trace_gateway(world *w, int device, const char *answer)
+{
+    trace_begin(&w->tr, w->now_us, "gateway");
+    trace_node(w, "device", device);
+    trace_str(&w->tr, "answer", answer);
+    trace_end(&w->tr);
+}
+
+/*
+ * The gateway's auth check, after its own answer (a 503 answers before any token is read):
+ * a refresh is granted (the auth service is the gateway's, not the sync server's), and a
+ * request on an expired token is refused with 401 and never reaches the server. True when
+ * the gateway answered.
+ */
+static bool gateway_auth(world *w, int device, const cJSON *msg)
+{
+    slot *s = &w->slots[device];
+    int64_t req;
+    if (wire_is_auth_request(msg) && wire_req(msg, &req)) {
+        issue_token(w, device);
+        w->m.tokens_renewed++;
+        trace_gateway(w, device, "token");
+        host_send(w, NODE_SERVER, device, wire_auth_granted(req));
+        return true;
+    }
+    if (w->settling || w->now_us < s->token_expires_us)
+        return false;
+    w->m.requests_unauthorized++;
+    trace_gateway(w, device, "unauthorized");
+    if (wire_req(msg, &req))
+        host_send(w, NODE_SERVER, device, wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAUTHORIZED));
+    return true;
+}
+
 static void dispatch(world *w, const event *ev)
 {
     switch (ev->kind) {
@@ -662,7 +760,17 @@ static void dispatch(world *w, const event *ev)
         if (blocked != DROP_NONE)
             trace_str(&w->tr, "drop", drop_reason_name(blocked));
         trace_end(&w->tr);
-        if (blocked == DROP_NONE) {
+        server_answer answer = blocked == DROP_NONE && to == NODE_SERVER ? gateway_answer(w, from) : ANSWER_SERVER;
+        if (answer != ANSWER_SERVER) {
+            w->m.server_answers[answer]++;
+            trace_gateway(w, from, server_answer_name(answer));
+        }
+        w->losing_replies = answer == ANSWER_TIMEOUT;
+        if (answer == ANSWER_ERROR) {
+            gateway_error(w, from, msg);
+        } else if (blocked == DROP_NONE && to == NODE_SERVER && gateway_auth(w, from, msg)) {
+            /* answered by the gateway */
+        } else if (blocked == DROP_NONE) {
             w->m.messages_delivered++;
             w->m.node_calls++;
             w->slots[to].n->ops->deliver(w->slots[to].n, from, msg, local_now(w, to));
@@ -671,6 +779,7 @@ static void dispatch(world *w, const event *ev)
         } else {
             w->m.messages_dropped[blocked]++;
         }
+        w->losing_replies = false;
         cJSON_Delete(msg);
         break;
     }
@@ -773,6 +882,10 @@ static bool create_nodes(world *w)
             const device_config *dev = &sc->devices[node - 1];
             s->clock = (sim_clock){ .offset_us = dev->clock.offset_us, .drift_ppb = dev->clock.drift_ppb };
             link_init(&s->link, &dev->net, w->seed, dev->name);
+            s->token_expires_us = sc->token_lifetime_us > 0 ? sc->token_lifetime_us : INT64_MAX;
+            char stream[160];
+            snprintf(stream, sizeof stream, "server-answers/%s", dev->name);
+            s->answer_rng = pcg_stream(w->seed, stream);
             s->link.online = !dev->starts_offline;
         }
         char *error = NULL;
@@ -869,6 +982,10 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         int64_t last = sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0;
         if (last < sc->end_us)
             last = sc->end_us;
+        /* A window of gateway answers lasts its whole span: the final heal waits for its end. */
+        for (int i = 0; i < sc->n_steps; i++)
+            if (sc->steps[i].kind == STEP_SERVER_ANSWER && sc->steps[i].at_us + sc->steps[i].for_us > last)
+                last = sc->steps[i].at_us + sc->steps[i].for_us;
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;

@@ -72,7 +72,10 @@ typedef struct run_metrics {
     uint64_t messages;              /* sent */
     uint64_t messages_delivered;
     uint64_t messages_duplicated;
-    uint64_t messages_dropped[DROP_NODE_DOWN + 1];
+    uint64_t messages_dropped[DROP_REASON_COUNT];
+    uint64_t server_answers[ANSWER_TIMEOUT + 1];   /* requests the gateway answered instead of the server, by answer */
+    uint64_t requests_unauthorized; /* requests the gateway refused on an expired token (401) */
+    uint64_t tokens_renewed;        /* token refreshes the gateway granted */
     uint64_t bytes;                 /* compact JSON bytes of every message sent */
     uint64_t retries;
     uint64_t gave_up;

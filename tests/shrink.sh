@@ -95,6 +95,20 @@ assert len(steps) >= 2, steps
 PYEOF
 done
 
+# The server's faults are removable: a drop while the server is down keeps its crash and loses
+# the gateway's windows, the token expiry and the random answers that do not matter to it.
+out=$tmp/server-faults.yaml
+"$BIN" shrink tests/data/shrink/server-faults.yaml --class undelivered -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+code=$?
+if [ "$code" -ne 0 ]; then
+  fail "shrink server-faults: exit $code: $(tail -3 "$tmp/shrink.out" "$tmp/shrink.err")"
+else
+  grep -q 'crash: server' "$out" || fail "shrink server-faults dropped the server crash: $(grep 'at:' "$out")"
+  grep -qE 'server_errors|server_timeouts|expire_token|errors:' "$out" \
+    && fail "shrink server-faults kept a fault that does not matter: $(grep -E 'server|token' "$out")"
+  "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk server-faults does not fail under --strict"
+fi
+
 # -o is checked before shrinking starts: no run, no note, exit 2.
 "$BIN" shrink "$SCENARIO" --seed 1 -o "$tmp/no-such-dir/x.yaml" >"$tmp/out" 2>"$tmp/err"; code=$?
 [ "$code" -eq 2 ] || fail "shrink -o into a missing directory: exit $code, expected 2"

@@ -1238,6 +1238,132 @@ static void timeouts_retry_on_schedule(void)
     rig_stop(&r);
 }
 
+/*
+ * A gateway's 503 fails the request at once: the retry waits the schedule's first delay, not
+ * the timeout; the change stays queued (nothing reached the server); the retry pushes it again
+ * and a success settles it. A 503 answering another request, or a late one, changes nothing.
+ */
+static void gateway_errors_retry_on_schedule(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.n_retry = 2;
+    r.p.retry_us[0] = 1 * SEC;
+    r.p.retry_us[1] = 3 * SEC;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("a"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    int64_t req = jint(push, "req");
+
+    cJSON *other = wire_gateway_error(req + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+    deliver(&r, 0, PHONE, other);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
+
+    cJSON *error = wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+    int status = 0;
+    EXPECT(wire_gateway_status(error, &status));
+    EXPECT_INT(status, 503);
+    deliver(&r, 0, PHONE, error);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* the change is still queued, a retry pending */
+    EXPECT_INT(server_head_seq(&r), 0);               /* and the server never saw it */
+    deliver(&r, 0, PHONE, error);                     /* a duplicate of the answer: the request is gone */
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    cJSON *again = take_from(&r, PHONE);
+    EXPECT_STR(jstr(again, "type"), "push");
+    EXPECT(jint(again, "req") != req);
+    deliver(&r, PHONE, 0, again);
+    pump(&r);
+    after_write(&r, PHONE);   /* the round the write scheduled: nothing left to push */
+    pump(&r);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    EXPECT_INT(server_head_seq(&r), 1);
+
+    /* No answer of a dialect is taken for a gateway error. */
+    cJSON *ok = cJSON_Parse("{\"req\":3,\"status\":200,\"body\":{}}");
+    EXPECT(!wire_gateway_status(ok, &status));
+    EXPECT(!wire_gateway_status(push, &status));
+
+    cJSON_Delete(ok);
+    cJSON_Delete(push);
+    cJSON_Delete(again);
+    cJSON_Delete(other);
+    cJSON_Delete(error);
+    rig_stop(&r);
+}
+
+/*
+ * A 401: under auth_refresh: refresh the device asks for a token and, granted one, pushes
+ * again at once without counting a failure; a second 401 before any success fails the
+ * request (no refresh loop). Under relaunch the 401 is a failed request, the change stays
+ * queued, and no token is asked for.
+ */
+static void expired_token(auth_refresh mode)
+{
+    rig r;
+    rig_init(&r);
+    r.p.auth_refresh = mode;
+    r.p.n_retry = 1;
+    r.p.retry_us[0] = 1 * SEC;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("a"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    cJSON *refused = wire_gateway_error(jint(push, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED);
+    deliver(&r, 0, PHONE, refused);
+    cJSON *next = take_from(&r, PHONE);
+    if (mode == AUTH_REFRESH_RELAUNCH) {
+        EXPECT(next == NULL);
+        EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+        EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);
+        EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+        EXPECT_INT(server_head_seq(&r), 0);
+    } else {
+        EXPECT(next && wire_is_auth_request(next));
+        EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
+        cJSON *granted = wire_gateway_error(jint(next, "req") + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+        deliver(&r, 0, PHONE, granted);   /* an answer to another request: ignored */
+        EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
+        cJSON_Delete(granted);
+        granted = wire_auth_granted(jint(next, "req"));
+        deliver(&r, 0, PHONE, granted);
+        cJSON *again = take_from(&r, PHONE);
+        EXPECT_STR(jstr(again, "type"), "push");
+        /* Refused again before anything succeeded: a failed request, not another refresh. */
+        cJSON *refused2 = wire_gateway_error(jint(again, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED);
+        deliver(&r, 0, PHONE, refused2);
+        EXPECT_INT(r.host.n_msgs, 0);
+        EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
+        /* The retry goes through: the change reaches the server once. */
+        fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+        pump(&r);
+        EXPECT_INT(server_head_seq(&r), 1);
+        cJSON_Delete(granted);
+        cJSON_Delete(again);
+        cJSON_Delete(refused2);
+    }
+    cJSON_Delete(next);
+    cJSON_Delete(refused);
+    cJSON_Delete(push);
+    rig_stop(&r);
+}
+
+static void expired_tokens_refresh_or_wait_for_a_relaunch(void)
+{
+    expired_token(AUTH_REFRESH_REQUEST);
+    expired_token(AUTH_REFRESH_RELAUNCH);
+}
+
 /* A push that succeeds ends the failure streak, even if the pull after it fails. */
 static void a_successful_push_resets_the_retry_count(void)
 {
@@ -2626,6 +2752,8 @@ int main(void)
     crash_keeps_the_store_and_forgets_the_request();
     server_restart_keeps_seq_and_deduplication();
     timeouts_retry_on_schedule();
+    gateway_errors_retry_on_schedule();
+    expired_tokens_refresh_or_wait_for_a_relaunch();
     a_successful_push_resets_the_retry_count();
     gives_up_then_waits_for_a_manual_sync();
     malformed_messages_to_the_server_change_nothing();

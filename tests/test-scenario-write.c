@@ -197,6 +197,7 @@ int main(void)
     for (uint64_t seed = 1; seed <= 5; seed++)
         round_trip("scenarios/random/lww-skew.yaml", seed, dir);
     round_trip("tests/data/write/everything.yaml", 3, dir);
+    round_trip("tests/data/write/everything.yaml", 4, dir);   /* its swarm gives this seed server crashes and windows */
     test_checks_written(dir);
     rmdir(dir);
     return test_exit("test-scenario-write");

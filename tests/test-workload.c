@@ -8,7 +8,8 @@
  * keys hot and uniform does not; the op mix holds its ratios; swarm mode
  * switches each configured fault kind on for about half the seeds, never an
  * unconfigured one, and draws rates no higher than configured; a long
- * run refuses almost none of its writes; and writes keep the profile's
+ * run refuses almost none of its writes; server crashes come only when
+ * asked for and move nothing else; and writes keep the profile's
  * schemas (types, enumerations, required fields) without changing the draws.
  */
 #include "base/xalloc.h"
@@ -419,6 +420,114 @@ static void test_swarm(void)
     scenario_free(tmpl);
 }
 
+static int server_steps(const scenario *sc, step_kind kind)
+{
+    int n = 0;
+    for (int i = 0; i < sc->n_steps; i++)
+        n += sc->steps[i].kind == kind && sc->steps[i].n_nodes == 1 && sc->steps[i].nodes[0] == NODE_SERVER;
+    return n;
+}
+
+/*
+ * Server crashes, gateway answers and token expiries: none unless server_per_day,
+ * server_answers and auth ask; asked for, each crash comes before
+ * its restart and the server is never crashed twice without one between; and turning
+ * them on changes no earlier swarm choice nor any device's steps (their own stream).
+ */
+static void test_server_crashes(void)
+{
+    static const char OFF[] =
+        "name: server-off\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  keys: 2\n"
+        "  network: { loss: 0.02, lost_response: 0.05 }\n"
+        "  crashes: { per_day: 2, down_mean: 1m }\n"
+        "  swarm: true\n";
+    static const char ON[] =
+        "name: server-on\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  keys: 2\n"
+        "  network: { loss: 0.02, lost_response: 0.05 }\n"
+        "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6, server_down_mean: 3m }\n"
+        "  server_answers: { errors: 0.1, timeouts: 0.05, windows_per_day: 12, window_mean: 5m }\n"
+        "  auth: { expiries_per_day: 12 }\n"
+        "  swarm: true\n";
+    scenario *off = load_text("server-off", OFF), *on = load_text("server-on", ON);
+    if (!off || !on) {
+        scenario_free(off);
+        scenario_free(on);
+        return;
+    }
+    EXPECT(on->workload.server_crashes_per_day == 6.0);
+    EXPECT_INT(on->workload.server_down_mean_us, 3 * INT64_C(60000000));
+    int seeds_with = 0, seeds_with_windows = 0, seeds_with_answers = 0, seeds_with_expiries = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
+        EXPECT(same_choice(&a, &b));
+        EXPECT(!a.server_crashes);
+        EXPECT(b.server_crashes_per_day <= 6.0);
+        scenario *x = instance(off, seed), *y = instance(on, seed);
+        if (x && y) {
+            EXPECT_INT(server_steps(x, STEP_CRASH) + server_steps(x, STEP_RESTART), 0);
+            EXPECT_INT(server_steps(x, STEP_SERVER_ANSWER), 0);
+            EXPECT(x->server_faults.error_p == 0.0 && x->server_faults.timeout_p == 0.0);
+            int windows = server_steps(y, STEP_SERVER_ANSWER);
+            EXPECT(windows == 0 || b.server_windows);
+            seeds_with_windows += windows > 0;
+            /* Random answers: the swarm's draw, at most the configured rates; none when it is off. */
+            EXPECT(y->server_faults.error_p <= 0.1 && y->server_faults.timeout_p <= 0.05);
+            EXPECT(b.server_answers == (y->server_faults.error_p > 0 || y->server_faults.timeout_p > 0));
+            seeds_with_answers += b.server_answers;
+            int crashes = server_steps(y, STEP_CRASH), restarts = server_steps(y, STEP_RESTART);
+            int expiries = 0;
+            for (int i = 0; i < y->n_steps; i++)
+                expiries += y->steps[i].kind == STEP_EXPIRE_TOKEN;
+            for (int i = 0; i < x->n_steps; i++)
+                EXPECT(x->steps[i].kind != STEP_EXPIRE_TOKEN);
+            EXPECT(expiries == 0 || b.token_expiries);
+            seeds_with_expiries += expiries > 0;
+            EXPECT(crashes == 0 || b.server_crashes);
+            EXPECT(restarts == crashes || restarts == crashes - 1);
+            seeds_with += crashes > 0;
+            /* Alternating: crash, restart, crash, ... */
+            bool down = false;
+            for (int i = 0; i < y->n_steps; i++) {
+                const step *st = &y->steps[i];
+                if (st->n_nodes != 1 || st->nodes[0] != NODE_SERVER || st->kind == STEP_SERVER_ANSWER)
+                    continue;
+                EXPECT(st->kind == (down ? STEP_RESTART : STEP_CRASH));
+                down = !down;
+            }
+            /* The devices' steps are the same with the server's crashes added. */
+            EXPECT_INT(y->n_steps - crashes - restarts - windows - expiries, x->n_steps);
+            int k = 0;
+            for (int i = 0; i < y->n_steps && k < x->n_steps; i++) {
+                if ((y->steps[i].nodes[0] == NODE_SERVER && y->steps[i].kind != STEP_OP) ||
+                    y->steps[i].kind == STEP_EXPIRE_TOKEN)
+                    continue;
+                EXPECT(same_step(&y->steps[i], &x->steps[k]));
+                k++;
+            }
+        }
+        scenario_free(x);
+        scenario_free(y);
+    }
+    EXPECT(seeds_with > 5 && seeds_with < 28);   /* swarm turns it on for about half the seeds */
+    EXPECT(seeds_with_windows > 5 && seeds_with_windows < 28);
+    EXPECT(seeds_with_answers > 5 && seeds_with_answers < 28);
+    EXPECT(seeds_with_expiries > 5 && seeds_with_expiries < 28);
+    scenario_free(off);
+    scenario_free(on);
+}
+
 /* A long run with deletes refuses few writes: the timeline keeps them meaningful. */
 static void test_few_refused(void)
 {
@@ -567,6 +676,7 @@ int main(void)
     test_timeline();
     test_popularity_and_mix();
     test_swarm();
+    test_server_crashes();
     test_few_refused();
     test_schema();
     char cmd[300];
