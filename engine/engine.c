@@ -11,6 +11,8 @@ node *engine_node_new(const engine_config *cfg, char **error)
     store *st = store_open(cfg->store_path, cfg->store_keep, error);
     if (!st)
         return NULL;
+    if (cfg->store_path)
+        store_keep_lock(st);   /* a replica's store file is its own */
     return cfg->index == NODE_SERVER ? server_new(cfg, st) : client_new(cfg, st);
 }
 

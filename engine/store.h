@@ -52,6 +52,9 @@ typedef struct outbox_entry {
  * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
 store *store_open(const char *path, bool keep, char **error);
 void store_close(store *s);
+/* Hold the file lock from the first transaction to store_close (no other connection can read it
+ * meanwhile): a replica's store has one connection, and per-transaction locking is slow. */
+void store_keep_lock(store *s);
 
 void store_begin(store *s);
 void store_commit(store *s);
