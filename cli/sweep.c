@@ -566,8 +566,9 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
     u64map_free(&done);
 
     if (code == EXIT_PASS) {
-        fprintf(stderr, "sweep: %s, seeds %llu..%llu, shard %s: %llu seeds, %llu already in %s, %d worker%s\n",
+        fprintf(stderr, "sweep: %s, seeds %llu..%llu, shard %s%s%s%s: %llu seeds, %llu already in %s, %d worker%s\n",
                 file, (unsigned long long)s.lo, (unsigned long long)s.hi, s.shard_text,
+                a->shard_source[0] ? " (" : "", a->shard_source, a->shard_source[0] ? ")" : "",
                 (unsigned long long)in_range, (unsigned long long)(in_range - n_todo),
                 db_path ? db_path : "memory", s.jobs, s.jobs == 1 ? "" : "s");
         pool_catch_signals();
@@ -687,7 +688,12 @@ static const cli_use SWEEP_OPTIONS[] = {
     { OPT_JOBS, "run the seeds in N worker processes (default: the number of cores)", false },
     { OPT_SHARD,
       "this machine's share: the seeds at positions I-1, I-1+N, ... of the range, so N jobs split one sweep exactly "
-      "(merge combines their databases)",
+      "(merge combines their databases). auto reads I and N from the engine running the jobs: a Kubernetes "
+      "Indexed Job (JOB_COMPLETION_INDEX; write auto/N with N its completions), GitLab CI (CI_NODE_INDEX, "
+      "CI_NODE_TOTAL), Buildkite (BUILDKITE_PARALLEL_JOB, BUILDKITE_PARALLEL_JOB_COUNT), a Slurm array "
+      "(SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN), CircleCI (CIRCLE_NODE_INDEX, "
+      "CIRCLE_NODE_TOTAL). GitHub Actions sets none: a matrix passes its own, e.g. a matrix of shard: [1, 2, 3, 4] "
+      "and --shard ${{ matrix.shard }}/${{ strategy.job-total }} (strategy.job-index counts from 0)",
       false },
     { OPT_DB,
       "record one row per seed in this SQLite file (default: in memory); a killed sweep run again with the same "
