@@ -345,6 +345,100 @@ bool results_each(results *r, const char *scenario, const char *params, bool str
     return true;
 }
 
+bool results_each_sweep(results *r, void (*fn)(void *ctx, const result_sweep *s), void *ctx, char **error)
+{
+    /* A key with a grid cell naming it belongs to that grid; everything else was a sweep. */
+    const char *sql =
+        "SELECT scenario, params, strict, min(seed), max(seed), count(*), group_concat(DISTINCT shard),"
+        " (SELECT file FROM runs f WHERE f.scenario = r.scenario AND f.params = r.params AND f.strict = r.strict"
+        "   ORDER BY seed LIMIT 1),"
+        " (SELECT profile FROM runs f WHERE f.scenario = r.scenario AND f.params = r.params AND f.strict = r.strict"
+        "   ORDER BY seed LIMIT 1)"
+        " FROM runs r WHERE NOT EXISTS (SELECT 1 FROM grid_cells c WHERE c.scenario = r.scenario AND c.params = r.params)"
+        " GROUP BY scenario, params, strict ORDER BY 8, scenario, params, strict";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        *error = error_text_for(r->db, r->path, "reading results");
+        return false;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        result_sweep sw = {
+            .scenario = text(st, 0),
+            .params = text(st, 1),
+            .strict = sqlite3_column_int(st, 2) != 0,
+            .seed_lo = (uint64_t)sqlite3_column_int64(st, 3),
+            .seed_hi = (uint64_t)sqlite3_column_int64(st, 4),
+            .rows = (uint64_t)sqlite3_column_int64(st, 5),
+            .shards = text(st, 6),
+            .file = text(st, 7),
+            .profile = text(st, 8),
+        };
+        fn(ctx, &sw);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        *error = error_text_for(r->db, r->path, "reading results");
+        return false;
+    }
+    return true;
+}
+
+bool results_each_grid(results *r, void (*fn)(void *ctx, const result_grid *g), void *ctx, char **error)
+{
+    sqlite3_stmt *grids = NULL, *cells = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(r->db, "SELECT name, file, scenario_file, description, seeds_lo, seeds_hi, axes"
+                                  " FROM grids ORDER BY name", -1, &grids, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT cell, scenario, params FROM grid_cells WHERE grid = ?1 ORDER BY cell", -1,
+                           &cells, NULL) != SQLITE_OK)
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(grids)) == SQLITE_ROW) {
+        result_grid g = {
+            .name = text(grids, 0),
+            .file = text(grids, 1),
+            .scenario_file = text(grids, 2),
+            .description = text(grids, 3),
+            .seeds_lo = (uint64_t)sqlite3_column_int64(grids, 4),
+            .seeds_hi = (uint64_t)sqlite3_column_int64(grids, 5),
+            .axes = text(grids, 6),
+        };
+        size_t cap = 0;
+        char **scenario = NULL, **params = NULL;
+        sqlite3_bind_text(cells, 1, g.name, -1, SQLITE_TRANSIENT);
+        int rc_cell;
+        while ((rc_cell = sqlite3_step(cells)) == SQLITE_ROW) {
+            /* Cells are numbered 0..n-1 by results_put_grid; a gap would be a damaged file. */
+            xgrow(&scenario, &cap, (size_t)g.n_cells + 1, sizeof *scenario);
+            params = xrealloc(params, cap * sizeof *params);
+            scenario[g.n_cells] = xstrdup(text(cells, 1));
+            params[g.n_cells] = xstrdup(text(cells, 2));
+            g.n_cells++;
+        }
+        sqlite3_reset(cells);
+        g.cell_scenario = scenario;
+        g.cell_params = params;
+        if (rc_cell == SQLITE_DONE)
+            fn(ctx, &g);
+        for (int64_t i = 0; i < g.n_cells; i++) {
+            xfree(scenario[i]);
+            xfree(params[i]);
+        }
+        xfree(scenario);
+        xfree(params);
+        if (rc_cell != SQLITE_DONE)
+            goto out;
+    }
+    ok = rc == SQLITE_DONE;
+out:
+    if (!ok)
+        *error = error_text_for(r->db, r->path, "reading the grids");
+    sqlite3_finalize(grids);
+    sqlite3_finalize(cells);
+    return ok;
+}
+
 bool results_put_grid(results *r, const result_grid *g, char **error)
 {
     sqlite3_stmt *grid = NULL, *cell = NULL;
