@@ -328,7 +328,9 @@ static int grid_main(const cli_command *cmd, const cli_args *a)
         result_grid rg = { .name = g->name, .file = file, .scenario_file = g->scenario_path,
                            .description = g->description ? g->description : "", .seeds_lo = g->seeds_lo,
                            .seeds_hi = g->seeds_hi, .axes = axes, .n_cells = g->n_cells,
-                           .cell_scenario = scenarios, .cell_params = params };
+                           .cell_scenario = scenarios, .cell_params = params,
+                           .conflicts_per_write = g->targets.conflicts_per_write,
+                           .lost_per_write = g->targets.lost_per_write, .targets_source = g->targets.source };
         bool ok = results_put_grid(c.db, &rg, &error);
         xfree(axes);
         xfree(scenarios);

@@ -26,6 +26,9 @@
  *         updated_at)
  *   grid_cells(grid, cell,                   -- the key: grid name, cell index (grid order)
  *              scenario, params)             -- the runs key of the cell's rows
+ *   grid_targets(grid,                       -- a row only for a grid file with targets:
+ *                conflicts_per_write,        -- NULL when the file gives no such target
+ *                lost_per_write, source)
  *
  * so a cell's rows are
  *   SELECT r.* FROM grid_cells c JOIN grids g ON g.name = c.grid
@@ -73,6 +76,9 @@ typedef struct result_grid {
     int64_t n_cells;
     char *const *cell_scenario;   /* by cell: the runs key's scenario */
     char *const *cell_params;     /* by cell: the runs key's params */
+    double conflicts_per_write;   /* the grid file's targets: (sim/grid.h); < 0 when it gives none */
+    double lost_per_write;
+    const char *targets_source;   /* NULL when not given */
 } result_grid;
 
 /*
