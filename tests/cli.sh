@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line behaviour: exit codes mean what DESIGN.md says (0 met,
+# Command-line behaviour: exit codes mean what docs/architecture.md says (0 met,
 # 1 violation or unmet, 2 bad input or usage, 3 no quiescence), usage errors
 # say what was wrong, and suite reports one line per scenario.
 # Usage: tests/cli.sh path/to/syncsim   (run from the source root)
