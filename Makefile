@@ -25,14 +25,16 @@ SHELL := /bin/bash
 
 # Debian packages the build, the tests and the report scripts need.
 # libclang-rt-14-dev: clang's sanitizer and libFuzzer runtimes (only recommended by clang);
-# strace: tests/results-db.sh kills sweeps, grids and merges at each database write with it;
-# python3-yaml: tests/ci-examples.py reads the CI files in examples/ci/.
+# strace: tests/results-db.sh kills sweeps, grids and merges at each database write with it.
 DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev libcjson-dev \
-                libfyaml-dev clang libclang-rt-14-dev strace python3 python3-matplotlib python3-yaml
+                libfyaml-dev clang libclang-rt-14-dev strace python3 python3-matplotlib
 
 # Seconds each fuzz target runs: in make fuzz, and in make test (two targets at a time).
 FUZZ_SECONDS ?= 600
 FUZZ_BRIEF_SECONDS ?= 20
+
+# python3-yaml: tests/ci-examples.py reads the CI files in examples/ci/.
+DEB_PACKAGES += python3-yaml
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
