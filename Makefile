@@ -36,6 +36,9 @@ DEB_PACKAGES := gcc libc6-dev make pkg-config meson ninja-build libsqlite3-dev l
 FUZZ_SECONDS ?= 600
 FUZZ_BRIEF_SECONDS ?= 20
 
+# python3-yaml: tests/ci-examples.py reads the CI files in examples/ci/.
+DEB_PACKAGES += python3-yaml
+
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MESON_SETUP = meson setup --wipe
 BUILD := build

@@ -12,6 +12,7 @@ extern const cli_command cli_cmd_run;        /* run.c */
 extern const cli_command cli_cmd_suite;      /* suite.c */
 extern const cli_command cli_cmd_sweep;      /* sweep.c */
 extern const cli_command cli_cmd_merge;      /* sweep.c */
+extern const cli_command cli_cmd_summary;    /* summary.c */
 extern const cli_command cli_cmd_grid;       /* grid.c */
 extern const cli_command cli_cmd_shrink;     /* shrink.c */
 extern const cli_command cli_cmd_strategies; /* main.c */

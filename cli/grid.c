@@ -7,9 +7,10 @@
  * (results.h), resumable as a sweep is, then prints one line per cell.
  * Runs go out seed by seed (every cell with the first seed, then with the
  * next), so an interrupted grid already covers every cell. --shard I/N
- * takes the runs whose seed position plus cell index is I-1 modulo N, so
- * shards 1/N..N/N cover the grid exactly once and each gets a share of
- * every cell. --replay runs one cell's seed again and prints it as
+ * (or auto, cli/shard.h) takes the runs whose position in that order, each
+ * seed's cells rotated by the seed, is I-1 modulo N, so shards 1/N..N/N
+ * cover the grid exactly once with equal shares, whatever the number of
+ * cells. --replay runs one cell's seed again and prints it as
  * `syncsim run` would.
  *
  * The grid's cells become scenario templates once, before the workers fork,
@@ -34,6 +35,7 @@
 #include "cli/paths.h"
 #include "cli/pool.h"
 #include "cli/results.h"
+#include "cli/shard.h"
 #include "cli/sweep.h"
 #include "sim/duration.h"
 #include "sim/grid.h"
@@ -326,7 +328,9 @@ static int grid_main(const cli_command *cmd, const cli_args *a)
         result_grid rg = { .name = g->name, .file = file, .scenario_file = g->scenario_path,
                            .description = g->description ? g->description : "", .seeds_lo = g->seeds_lo,
                            .seeds_hi = g->seeds_hi, .axes = axes, .n_cells = g->n_cells,
-                           .cell_scenario = scenarios, .cell_params = params };
+                           .cell_scenario = scenarios, .cell_params = params,
+                           .conflicts_per_write = g->targets.conflicts_per_write,
+                           .lost_per_write = g->targets.lost_per_write, .targets_source = g->targets.source };
         bool ok = results_put_grid(c.db, &rg, &error);
         xfree(axes);
         xfree(scenarios);
@@ -343,8 +347,9 @@ static int grid_main(const cli_command *cmd, const cli_args *a)
      * The runs of this shard that have no row yet, seed by seed (every cell
      * with the first seed, then every cell with the next), so an interrupted
      * grid has covered every cell about equally. A shard takes the runs whose
-     * seed position plus cell index is I-1 modulo N: each cell's seeds, and
-     * each seed's cells, spread over all shards.
+     * position (shard_grid_position: seed by seed, each seed's cells rotated)
+     * is I-1 modulo N: every shard gets an equal share of the runs, to within
+     * one, even when there are more shards than cells.
      */
     {
         uint64_t n_seeds = g->seeds_hi - g->seeds_lo + 1;
@@ -361,7 +366,8 @@ static int grid_main(const cli_command *cmd, const cli_args *a)
         for (uint64_t k = 0; code == EXIT_PASS && k < n_seeds * (uint64_t)g->n_cells; k++) {
             uint64_t seed_index = k / (uint64_t)g->n_cells;
             uint32_t cell = (uint32_t)(k % (uint64_t)g->n_cells);
-            if ((seed_index + cell) % (uint64_t)c.shard_count != (uint64_t)(c.shard_index - 1))
+            if (shard_grid_position(seed_index, cell, (uint64_t)g->n_cells) % (uint64_t)c.shard_count !=
+                (uint64_t)(c.shard_index - 1))
                 continue;
             in_shard++;
             uint64_t seed = g->seeds_lo + seed_index;
@@ -377,9 +383,10 @@ static int grid_main(const cli_command *cmd, const cli_args *a)
             goto out;
     }
 
-    fprintf(stderr, "grid: %s, %lld cells x seeds %llu..%llu, shard %s: %llu runs, %llu already in %s, %d worker%s\n",
+    fprintf(stderr, "grid: %s, %lld cells x seeds %llu..%llu, shard %s%s%s%s: %llu runs, %llu already in %s, %d worker%s\n",
             file, (long long)g->n_cells, (unsigned long long)g->seeds_lo, (unsigned long long)g->seeds_hi,
-            c.shard_text, (unsigned long long)in_shard, (unsigned long long)(in_shard - n_todo),
+            c.shard_text, a->shard_source[0] ? " (" : "", a->shard_source, a->shard_source[0] ? ")" : "",
+            (unsigned long long)in_shard, (unsigned long long)(in_shard - n_todo),
             db_path ? db_path : "memory", workers, workers == 1 ? "" : "s");
     pool_catch_signals();
     const scenario **templates = xcalloc((size_t)g->n_cells, sizeof *templates);
@@ -461,8 +468,8 @@ static const cli_use GRID_OPTIONS[] = {
       false },
     { OPT_JOBS, "run in N worker processes (default: the number of cores)", false },
     { OPT_SHARD,
-      "this machine's share: the runs whose seed position plus cell index is I-1 modulo N, so every shard gets a "
-      "share of every cell",
+      "this machine's share of the cell x seed runs, equal to within one run: every shard gets work whenever "
+      "there are N runs, however few cells. auto reads I and N from the CI system or scheduler, as sweep does",
       false },
     { OPT_JSON, "write one entry per cell (seeds, failures, writes, conflicts, silent overwrites, lost updates)",
       false },

@@ -12,7 +12,7 @@
 
 /* The order of syncsim --help and of the man page. Adding a command: a line here. */
 static const cli_command *const COMMANDS[] = {
-    &cli_cmd_run, &cli_cmd_suite, &cli_cmd_sweep, &cli_cmd_merge, &cli_cmd_grid,
+    &cli_cmd_run, &cli_cmd_suite, &cli_cmd_sweep, &cli_cmd_merge, &cli_cmd_summary, &cli_cmd_grid,
     &cli_cmd_shrink, &cli_cmd_conform, &cli_cmd_node, &cli_cmd_strategies, &cli_cmd_help,
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

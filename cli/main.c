@@ -2,6 +2,9 @@
  * main: syncsim's entry point. It picks the command (commands.h), has the
  * command's own option table parse the rest (options.h), and runs it.
  *
+ * SYNCSIM_CHECK_ARGS=1 in the environment parses the command line as usual
+ * (a mistake is exit 2 with the usage) and exits 0 without running it.
+ *
  * Exit codes: 0 expectations met; 1 violation or unmet expectation;
  * 2 bad input or usage; 3 no quiescence. Commands that run many scenarios
  * say what theirs mean in their --help.
@@ -14,6 +17,7 @@
 #include "sim/verdict.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -50,6 +54,16 @@ int main(int argc, char **argv)
         return 0;
     if (code != 0)
         return code;
+    /*
+     * SYNCSIM_CHECK_ARGS=1: the command line was accepted; stop before running
+     * it. How tests/ci-examples.py checks the commands in examples/ci/, and how
+     * a user can check a CI file's commands without running a sweep.
+     */
+    const char *check_only = getenv("SYNCSIM_CHECK_ARGS");
+    if (check_only && strcmp(check_only, "1") == 0) {
+        cli_args_free(&args);
+        return 0;
+    }
     code = cmd->main(cmd, &args);
     cli_args_free(&args);
     return code;

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "cli/pool.h"
+#include "cli/shard.h"
 #include "sim/classes.h"
 #include "sim/diag.h"
 #include "sim/duration.h"
@@ -20,6 +21,7 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,7 +54,7 @@ static const option_spec SPECS[OPT_COUNT] = {
     [OPT_STRICT] = { "strict", 0, NULL, NULL },
     [OPT_CHECK_DETERMINISM] = { "check-determinism", 0, NULL, NULL },
     [OPT_JOBS] = { "jobs", 'j', "N", "a number of workers" },
-    [OPT_SHARD] = { "shard", 0, "I/N", "I/N, e.g. 2/3" },
+    [OPT_SHARD] = { "shard", 0, "I/N|auto", "I/N (e.g. 2/3) or auto" },
     [OPT_DB] = { "db", 0, "results.sqlite", "a file name" },
     [OPT_TIMEOUT] = { "timeout", 0, "DURATION", "a duration such as 30s or 10m" },
     [OPT_REPLAY] = { "replay", 0, "CELL:SEED", "CELL:SEED, e.g. 4:17" },
@@ -321,10 +323,17 @@ static int default_jobs(void)
     return cpus > POOL_WORKERS_MAX ? POOL_WORKERS_MAX : (int)cpus;
 }
 
+/* shard_parse's lookup for --shard auto: the process's own environment. */
+static const char *environment_lookup(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
 /* Check and convert one option's value into a. On a mistake, the sentence in why. */
 static bool parse_value(cli_opt_id id, const char *text, cli_args *a, buf *why)
 {
-    uint64_t x, y;
+    uint64_t x;
     switch (id) {
     case OPT_SEED:
         if (!parse_number(text, strlen(text), UINT64_MAX, &a->seed)) {
@@ -345,14 +354,14 @@ static bool parse_value(cli_opt_id id, const char *text, cli_args *a, buf *why)
         }
         a->jobs = (int)x;
         return true;
-    case OPT_SHARD:
-        if (!parse_pair(text, '/', 100000, 100000, &x, &y) || x < 1 || y < 1 || x > y) {
-            buf_printf(why, "--shard needs I/N with 1 <= I <= N, not '%s'", text);
-            return false;
-        }
-        a->shard_index = (int)x;
-        a->shard_count = (int)y;
-        return true;
+    case OPT_SHARD: {
+        buf source;
+        buf_init(&source);
+        bool ok = shard_parse(text, environment_lookup, NULL, &a->shard_index, &a->shard_count, &source, why);
+        snprintf(a->shard_source, sizeof a->shard_source, "%s", source.len ? source.data : "");
+        buf_free(&source);
+        return ok;
+    }
     case OPT_TIMEOUT: {
         const char *reason = NULL;
         if (!duration_parse(text, &a->timeout_us, &reason) || a->timeout_us <= 0) {

@@ -64,7 +64,8 @@ typedef struct cli_args {
     uint64_t seed;               /* --seed */
     uint64_t seeds_lo, seeds_hi; /* --seeds A..B, inclusive */
     int jobs;                    /* -j; the number of cores (at most POOL_WORKERS_MAX) when not given */
-    int shard_index, shard_count;/* --shard I/N; 1/1 when not given */
+    int shard_index, shard_count;/* --shard I/N or auto; 1/1 when not given */
+    char shard_source[160];      /* --shard auto: the engine and variables I/N came from; "" otherwise */
     int64_t timeout_us;          /* --timeout; 0 when not given: no budget */
     int64_t node_timeout_us;     /* --node-timeout; 0 when not given: the profile's, else 10 s */
     int level;                   /* --level */

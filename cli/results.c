@@ -47,7 +47,9 @@ static const char SCHEMA[] =
     "  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));"
     "CREATE TABLE IF NOT EXISTS grid_cells("
     "  grid TEXT NOT NULL, cell INTEGER NOT NULL, scenario TEXT NOT NULL, params TEXT NOT NULL,"
-    "  PRIMARY KEY(grid, cell));";
+    "  PRIMARY KEY(grid, cell));"
+    "CREATE TABLE IF NOT EXISTS grid_targets("
+    "  grid TEXT PRIMARY KEY, conflicts_per_write REAL, lost_per_write REAL, source TEXT NOT NULL);";
 
 /* What to do about a damaged file: said wherever damage is reported. */
 #define DAMAGED_HINT                                                                                      \
@@ -127,7 +129,7 @@ static char *table_shape(sqlite3 *db, const char *schema, const char *table)
     return buf_take(&shape);
 }
 
-static const char *const TABLES[] = { "runs", "grids", "grid_cells" };
+static const char *const TABLES[] = { "runs", "grids", "grid_cells", "grid_targets" };
 #define N_TABLES ((int)(sizeof TABLES / sizeof TABLES[0]))
 
 /*
@@ -345,6 +347,102 @@ bool results_each(results *r, const char *scenario, const char *params, bool str
     return true;
 }
 
+bool results_each_sweep(results *r, void (*fn)(void *ctx, const result_sweep *s), void *ctx, char **error)
+{
+    /* A key with a grid cell naming it belongs to that grid; everything else was a sweep. */
+    const char *sql =
+        "SELECT scenario, params, strict, min(seed), max(seed), count(*), group_concat(DISTINCT shard),"
+        " (SELECT file FROM runs f WHERE f.scenario = r.scenario AND f.params = r.params AND f.strict = r.strict"
+        "   ORDER BY seed LIMIT 1),"
+        " (SELECT profile FROM runs f WHERE f.scenario = r.scenario AND f.params = r.params AND f.strict = r.strict"
+        "   ORDER BY seed LIMIT 1)"
+        " FROM runs r WHERE NOT EXISTS (SELECT 1 FROM grid_cells c WHERE c.scenario = r.scenario AND c.params = r.params)"
+        " GROUP BY scenario, params, strict ORDER BY 8, scenario, params, strict";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        *error = error_text_for(r->db, r->path, "reading results");
+        return false;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        result_sweep sw = {
+            .scenario = text(st, 0),
+            .params = text(st, 1),
+            .strict = sqlite3_column_int(st, 2) != 0,
+            .seed_lo = (uint64_t)sqlite3_column_int64(st, 3),
+            .seed_hi = (uint64_t)sqlite3_column_int64(st, 4),
+            .rows = (uint64_t)sqlite3_column_int64(st, 5),
+            .shards = text(st, 6),
+            .file = text(st, 7),
+            .profile = text(st, 8),
+        };
+        fn(ctx, &sw);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        *error = error_text_for(r->db, r->path, "reading results");
+        return false;
+    }
+    return true;
+}
+
+bool results_each_grid(results *r, void (*fn)(void *ctx, const result_grid *g), void *ctx, char **error)
+{
+    sqlite3_stmt *grids = NULL, *cells = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(r->db, "SELECT name, file, scenario_file, description, seeds_lo, seeds_hi, axes"
+                                  " FROM grids ORDER BY name", -1, &grids, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->db, "SELECT cell, scenario, params FROM grid_cells WHERE grid = ?1 ORDER BY cell", -1,
+                           &cells, NULL) != SQLITE_OK)
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(grids)) == SQLITE_ROW) {
+        result_grid g = {
+            .name = text(grids, 0),
+            .file = text(grids, 1),
+            .scenario_file = text(grids, 2),
+            .description = text(grids, 3),
+            .seeds_lo = (uint64_t)sqlite3_column_int64(grids, 4),
+            .seeds_hi = (uint64_t)sqlite3_column_int64(grids, 5),
+            .axes = text(grids, 6),
+            .conflicts_per_write = -1.0,   /* grid_targets is the report's to read */
+            .lost_per_write = -1.0,
+        };
+        size_t cap = 0;
+        char **scenario = NULL, **params = NULL;
+        sqlite3_bind_text(cells, 1, g.name, -1, SQLITE_TRANSIENT);
+        int rc_cell;
+        while ((rc_cell = sqlite3_step(cells)) == SQLITE_ROW) {
+            /* Cells are numbered 0..n-1 by results_put_grid; a gap would be a damaged file. */
+            xgrow(&scenario, &cap, (size_t)g.n_cells + 1, sizeof *scenario);
+            params = xrealloc(params, cap * sizeof *params);
+            scenario[g.n_cells] = xstrdup(text(cells, 1));
+            params[g.n_cells] = xstrdup(text(cells, 2));
+            g.n_cells++;
+        }
+        sqlite3_reset(cells);
+        g.cell_scenario = scenario;
+        g.cell_params = params;
+        if (rc_cell == SQLITE_DONE)
+            fn(ctx, &g);
+        for (int64_t i = 0; i < g.n_cells; i++) {
+            xfree(scenario[i]);
+            xfree(params[i]);
+        }
+        xfree(scenario);
+        xfree(params);
+        if (rc_cell != SQLITE_DONE)
+            goto out;
+    }
+    ok = rc == SQLITE_DONE;
+out:
+    if (!ok)
+        *error = error_text_for(r->db, r->path, "reading the grids");
+    sqlite3_finalize(grids);
+    sqlite3_finalize(cells);
+    return ok;
+}
+
 bool results_put_grid(results *r, const result_grid *g, char **error)
 {
     sqlite3_stmt *grid = NULL, *cell = NULL;
@@ -384,6 +482,29 @@ bool results_put_grid(results *r, const result_grid *g, char **error)
         int rc = sqlite3_step(cell);
         sqlite3_reset(cell);
         if (rc != SQLITE_DONE)
+            goto rollback;
+    }
+    /* The targets the grid file quotes, if any: the report draws only these. */
+    sqlite3_finalize(cell);
+    cell = NULL;
+    if (sqlite3_prepare_v2(r->db, "DELETE FROM grid_targets WHERE grid = ?1", -1, &cell, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(cell, 1, g->name, -1, SQLITE_STATIC);
+    if (sqlite3_step(cell) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(cell);
+    cell = NULL;
+    if (g->conflicts_per_write >= 0 || g->lost_per_write >= 0) {
+        if (sqlite3_prepare_v2(r->db, "INSERT INTO grid_targets(grid, conflicts_per_write, lost_per_write, source)"
+                                      " VALUES (?1, ?2, ?3, ?4)", -1, &cell, NULL) != SQLITE_OK)
+            goto rollback;
+        sqlite3_bind_text(cell, 1, g->name, -1, SQLITE_STATIC);
+        if (g->conflicts_per_write >= 0)
+            sqlite3_bind_double(cell, 2, g->conflicts_per_write);
+        if (g->lost_per_write >= 0)
+            sqlite3_bind_double(cell, 3, g->lost_per_write);
+        sqlite3_bind_text(cell, 4, g->targets_source ? g->targets_source : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(cell) != SQLITE_DONE)
             goto rollback;
     }
     if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
@@ -469,9 +590,14 @@ static bool merge_one(results *into, const char *path, int64_t *added, int64_t *
     if (copied && other_has_table(db, "grids") && other_has_table(db, "grid_cells"))
         copied = sqlite3_exec(db,
                               "DELETE FROM main.grid_cells WHERE grid IN (SELECT name FROM other.grids);"
+                              "DELETE FROM main.grid_targets WHERE grid IN (SELECT name FROM other.grids);"
                               "INSERT OR REPLACE INTO main.grids SELECT * FROM other.grids;"
                               "INSERT OR REPLACE INTO main.grid_cells SELECT * FROM other.grid_cells;",
                               NULL, NULL, NULL) == SQLITE_OK;
+    /* Files written before grids had targets have no such table: their grids have none. */
+    if (copied && other_has_table(db, "grid_targets"))
+        copied = sqlite3_exec(db, "INSERT OR REPLACE INTO main.grid_targets SELECT * FROM other.grid_targets;", NULL,
+                              NULL, NULL) == SQLITE_OK;
     int64_t after = copied ? count_rows(db, "SELECT count(*) FROM main.runs") : -1;
     if (after < 0) {
         *error = error_text_for(db, path, path);

@@ -26,6 +26,9 @@
  *         updated_at)
  *   grid_cells(grid, cell,                   -- the key: grid name, cell index (grid order)
  *              scenario, params)             -- the runs key of the cell's rows
+ *   grid_targets(grid,                       -- a row only for a grid file with targets:
+ *                conflicts_per_write,        -- NULL when the file gives no such target
+ *                lost_per_write, source)
  *
  * so a cell's rows are
  *   SELECT r.* FROM grid_cells c JOIN grids g ON g.name = c.grid
@@ -73,6 +76,9 @@ typedef struct result_grid {
     int64_t n_cells;
     char *const *cell_scenario;   /* by cell: the runs key's scenario */
     char *const *cell_params;     /* by cell: the runs key's params */
+    double conflicts_per_write;   /* the grid file's targets: (sim/grid.h); < 0 when it gives none */
+    double lost_per_write;
+    const char *targets_source;   /* NULL when not given */
 } result_grid;
 
 /*
@@ -90,6 +96,22 @@ bool results_each(results *r, const char *scenario, const char *params, bool str
                   void (*fn)(void *ctx, const result_row *row), void *ctx, char **error);
 /* Record a grid and its cells, replacing what an earlier run of the same grid name recorded. */
 bool results_put_grid(results *r, const result_grid *g, char **error);
+/* The rows of one key that no grid's cell names: a sweep, as `syncsim summary` reports it. */
+typedef struct result_sweep {
+    const char *scenario;      /* the key */
+    const char *params;
+    bool strict;
+    const char *file;          /* of the row with the lowest seed */
+    const char *profile;
+    uint64_t seed_lo, seed_hi; /* the lowest and highest seed recorded */
+    uint64_t rows;
+    const char *shards;        /* the distinct shard texts, comma-separated, in no particular order */
+} result_sweep;
+/* Every sweep in the file, by file, scenario, params and strict. The struct is borrowed for the call. */
+bool results_each_sweep(results *r, void (*fn)(void *ctx, const result_sweep *s), void *ctx, char **error);
+/* Every grid in the file, by name, with its cells (cell_scenario, cell_params); borrowed for the call. */
+bool results_each_grid(results *r, void (*fn)(void *ctx, const result_grid *g), void *ctx, char **error);
+
 /* What merging one input did: rows it brought, rows the output had already. */
 typedef struct merge_count {
     int64_t added;

@@ -21,6 +21,7 @@
 #include "external/external.h"
 #include "cli/pool.h"
 #include "cli/results.h"
+#include "cli/sweep_report.h"
 #include "sim/determinism.h"
 #include "sim/duration.h"
 #include "sim/report.h"
@@ -193,14 +194,6 @@ static bool parse_u64(const char *s, size_t len, uint64_t *out)
 
 /* --- the sweep --------------------------------------------------------------------- */
 
-typedef struct tally {
-    uint64_t total, passed, failed, crashed, bad;
-    uint64_t by_class[VC_COUNT];
-    uint64_t failing_seeds[20];
-    int n_failing_seeds;
-    double wall_ms;
-} tally;
-
 typedef struct sweep_ctx {
     const char *file;
     const scenario *tmpl;
@@ -275,112 +268,26 @@ static bool record_job(void *ctx, const pool_job *job, const cJSON *row)
     return sweep_record(s->db, &key, row);
 }
 
-/* --- summary, JUnit, JSON ------------------------------------------------------------ */
-
-typedef struct summary_ctx {
-    const sweep_ctx *s;
-    tally t;
-    FILE *junit;
-    cJSON *runs;
-} summary_ctx;
-
-static void tally_row(void *ctx, const result_row *row)
+/* s as one word of a POSIX shell: bare when it is plain, else in single quotes. */
+static void shell_word(buf *b, const char *s)
 {
-    summary_ctx *c = ctx;
-    if (!in_shard(c->s, row->seed))
-        return;
-    tally *t = &c->t;
-    t->total++;
-    t->wall_ms += row->wall_ms;
-    if (row->exit_code == 0) {
-        t->passed++;
+    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == strlen(s)) {
+        buf_puts(b, s);
         return;
     }
-    if (strcmp(row->outcome, "crash") == 0)
-        t->crashed++;
-    else if (strcmp(row->outcome, "bad-input") == 0)
-        t->bad++;
-    else
-        t->failed++;
-    if (t->n_failing_seeds < 20)
-        t->failing_seeds[t->n_failing_seeds++] = row->seed;
-    char classes[256];
-    snprintf(classes, sizeof classes, "%s", row->failing);
-    for (char *save = NULL, *cls = strtok_r(classes, ",", &save); cls; cls = strtok_r(NULL, ",", &save)) {
-        int c_index = vclass_parse(cls);
-        if (c_index >= 0)
-            t->by_class[c_index]++;
+    buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            buf_puts(b, "'\\''");
+        else
+            buf_putc(b, *s);
     }
+    buf_putc(b, '\'');
 }
 
-static void replay_command(buf *b, const sweep_ctx *s, uint64_t seed)
-{
-    buf_printf(b, "syncsim run %s --seed %llu%s", s->file, (unsigned long long)seed, s->strict ? " --strict" : "");
-}
+/* --- JUnit, JSON, Markdown (sweep_report.h) ------------------------------------------ */
 
-static void junit_row(void *ctx, const result_row *row)
-{
-    summary_ctx *c = ctx;
-    if (!in_shard(c->s, row->seed))
-        return;
-    FILE *f = c->junit;
-    fprintf(f, "    <testcase classname=\"");
-    output_xml_escape(f, c->s->tmpl->name);
-    fprintf(f, "\" name=\"seed %llu\" time=\"%.3f\"", (unsigned long long)row->seed, row->wall_ms / 1000.0);
-    if (row->exit_code == 0) {
-        fprintf(f, "/>\n");
-        return;
-    }
-    bool error = strcmp(row->outcome, "crash") == 0 || strcmp(row->outcome, "bad-input") == 0;
-    const char *type = row->failing[0] ? row->failing : row->outcome;
-    fprintf(f, ">\n      <%s type=\"", error ? "error" : "failure");
-    output_xml_escape(f, type);
-    fprintf(f, "\" message=\"");
-    size_t first = strcspn(row->finding, "\n");
-    char *message = xstrndup(row->finding, first);
-    output_xml_escape(f, message);
-    xfree(message);
-    fprintf(f, "\">");
-    output_xml_escape(f, row->finding);
-    buf replay;
-    buf_init(&replay);
-    buf_puts(&replay, "\nreplay: ");
-    replay_command(&replay, c->s, row->seed);
-    output_xml_escape(f, replay.data);
-    buf_free(&replay);
-    fprintf(f, "</%s>\n    </testcase>\n", error ? "error" : "failure");
-}
-
-static void json_row(void *ctx, const result_row *row)
-{
-    summary_ctx *c = ctx;
-    if (!in_shard(c->s, row->seed))
-        return;
-    cJSON *o = cJSON_CreateObject();
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)row->seed);
-    cJSON_AddStringToObject(o, "seed", seed);
-    cJSON_AddStringToObject(o, "outcome", row->outcome);
-    cJSON_AddNumberToObject(o, "exit_code", row->exit_code);
-    cJSON_AddStringToObject(o, "failing", row->failing);
-    cJSON_AddStringToObject(o, "tolerated", row->tolerated);
-    cJSON_AddStringToObject(o, "trace_hash", row->trace_hash);
-    cJSON_AddNumberToObject(o, "wall_ms", row->wall_ms);
-    cJSON *metrics = cJSON_Parse(row->metrics);
-    cJSON_AddItemToObject(o, "metrics", metrics ? metrics : cJSON_CreateObject());
-    if (row->finding[0])
-        cJSON_AddStringToObject(o, "finding", row->finding);
-    if (row->exit_code != 0) {
-        buf replay;
-        buf_init(&replay);
-        replay_command(&replay, c->s, row->seed);
-        cJSON_AddStringToObject(o, "replay", replay.data);
-        buf_free(&replay);
-    }
-    cJSON_AddItemToArray(c->runs, o);
-}
-
-static bool write_junit(const sweep_ctx *s, const char *path, const tally *t)
+static bool write_junit(const sweep_view *v, const char *path, const sweep_tally *t)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -391,112 +298,35 @@ static bool write_junit(const sweep_ctx *s, const char *path, const tally *t)
     fprintf(f, "<testsuites name=\"syncsim sweep\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" time=\"%.3f\">\n",
             (unsigned long long)t->total, (unsigned long long)t->failed, (unsigned long long)(t->crashed + t->bad),
             t->wall_ms / 1000.0);
-    fprintf(f, "  <testsuite name=\"");
-    output_xml_escape(f, s->tmpl->name);
-    fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" time=\"%.3f\">\n", (unsigned long long)t->total,
-            (unsigned long long)t->failed, (unsigned long long)(t->crashed + t->bad), t->wall_ms / 1000.0);
-    fprintf(f, "    <properties>\n      <property name=\"file\" value=\"");
-    output_xml_escape(f, s->file);
-    fprintf(f, "\"/>\n      <property name=\"profile\" value=\"");
-    output_xml_escape(f, s->tmpl->profile.name);
-    fprintf(f, "\"/>\n      <property name=\"seeds\" value=\"%llu..%llu\"/>\n      <property name=\"shard\" value=\"%s\"/>\n"
-               "      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
-            (unsigned long long)s->lo, (unsigned long long)s->hi, s->shard_text, s->strict ? "true" : "false");
-    summary_ctx c = { .s = s, .junit = f };
-    char *error = NULL;
-    bool ok = results_each(s->db, s->key, s->params, s->strict, s->lo, s->hi, junit_row, &c, &error);
-    fprintf(f, "  </testsuite>\n</testsuites>\n");
-    if (!ok) {
-        fprintf(stderr, "syncsim: %s\n", error);
-        xfree(error);
-    }
-    return fclose(f) == 0 && ok;
+    bool ok = sweep_report_junit(f, v, t);
+    fprintf(f, "</testsuites>\n");
+    return output_close(f, path) && ok;
 }
 
-static bool write_json_summary(const sweep_ctx *s, const char *path, const tally *t)
+static bool write_json_summary(const sweep_view *v, const char *path, const sweep_tally *t)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "scenario", s->tmpl->name);
-    cJSON_AddStringToObject(o, "file", s->file);
-    cJSON_AddStringToObject(o, "profile", s->tmpl->profile.name);
-    char range[64];
-    snprintf(range, sizeof range, "%llu..%llu", (unsigned long long)s->lo, (unsigned long long)s->hi);
-    cJSON_AddStringToObject(o, "seeds", range);
-    cJSON_AddStringToObject(o, "shard", s->shard_text);
-    cJSON_AddBoolToObject(o, "strict", s->strict);
-    cJSON *totals = cJSON_AddObjectToObject(o, "totals");
-    cJSON_AddNumberToObject(totals, "seeds", (double)t->total);
-    cJSON_AddNumberToObject(totals, "passed", (double)t->passed);
-    cJSON_AddNumberToObject(totals, "failed", (double)t->failed);
-    cJSON_AddNumberToObject(totals, "crashed", (double)t->crashed);
-    cJSON_AddNumberToObject(totals, "bad_input", (double)t->bad);
-    cJSON *classes = cJSON_AddObjectToObject(o, "failing_classes");
-    for (int c = 0; c < VC_COUNT; c++)
-        if (t->by_class[c])
-            cJSON_AddNumberToObject(classes, vclass_name((vclass)c), (double)t->by_class[c]);
-    summary_ctx c = { .s = s, .runs = cJSON_AddArrayToObject(o, "runs") };
-    char *error = NULL;
-    bool ok = results_each(s->db, s->key, s->params, s->strict, s->lo, s->hi, json_row, &c, &error);
-    if (!ok) {
-        fprintf(stderr, "syncsim: %s\n", error);
-        xfree(error);
-    }
-    buf text;
-    buf_init(&text);
-    json_write_pretty(&text, o, 0);
-    buf_putc(&text, '\n');
-    cJSON_Delete(o);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "syncsim: cannot write %s: %s\n", path, strerror(errno));
-        buf_free(&text);
+    cJSON *o = sweep_report_json(v, t);
+    if (!o)
         return false;
-    }
-    ok = fwrite(text.data, 1, text.len, f) == text.len && ok;
-    buf_free(&text);
-    return fclose(f) == 0 && ok;
+    bool ok = output_write_json(path, o);
+    cJSON_Delete(o);
+    return ok;
 }
 
 /* The Markdown summary for a CI job's page: totals, failing classes, the failing seeds' replay commands. */
-static bool write_summary(const sweep_ctx *s, const char *path, const tally *t, double elapsed_s)
+static bool write_summary(const sweep_view *v, const char *path, const sweep_tally *t, uint64_t ran_now,
+                          double elapsed_s)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "syncsim: cannot write %s: %s\n", path, strerror(errno));
         return false;
     }
-    char took[DURATION_TEXT_MAX];
+    char took[DURATION_TEXT_MAX], counts[256];
     duration_human((int64_t)(elapsed_s * 1e6), took, sizeof took);
-    uint64_t not_passed = t->total - t->passed;
-    fprintf(f, "## syncsim sweep of %s: %s\n\n", s->tmpl->name, not_passed ? "FAILED" : "passed");
-    fprintf(f, "`%s`, profile `%s`%s, seeds %llu..%llu, shard %s: %llu recorded (%llu run now in %s).\n\n", s->file,
-            s->tmpl->profile.name, s->strict ? ", --strict" : "", (unsigned long long)s->lo,
-            (unsigned long long)s->hi, s->shard_text, (unsigned long long)t->total, (unsigned long long)s->ran_now,
-            took);
-    fprintf(f, "| passed | failed | crashed | bad input |\n|---:|---:|---:|---:|\n| %llu | %llu | %llu | %llu |\n\n",
-            (unsigned long long)t->passed, (unsigned long long)t->failed, (unsigned long long)t->crashed,
-            (unsigned long long)t->bad);
-    bool any_class = false;
-    for (int c = 0; c < VC_COUNT; c++) {
-        if (t->by_class[c]) {
-            fprintf(f, "%s`%s` %llu", any_class ? ", " : "Failing seeds by class: ", vclass_name((vclass)c),
-                    (unsigned long long)t->by_class[c]);
-            any_class = true;
-        }
-    }
-    if (any_class)
-        fprintf(f, ".\n\n");
-    if (t->n_failing_seeds) {
-        fprintf(f, "Failing seeds%s; each replays exactly:\n\n```sh\n", not_passed > 20 ? ", the first 20" : "");
-        for (int i = 0; i < t->n_failing_seeds; i++) {
-            buf replay;
-            buf_init(&replay);
-            replay_command(&replay, s, t->failing_seeds[i]);
-            fprintf(f, "%s\n", replay.data);
-            buf_free(&replay);
-        }
-        fprintf(f, "```\n");
-    }
+    snprintf(counts, sizeof counts, "shard %s: %llu recorded (%llu run now in %s)", v->shard_text,
+             (unsigned long long)t->total, (unsigned long long)ran_now, took);
+    sweep_report_markdown(f, v, t, counts);
     return output_close(f, path);
 }
 
@@ -538,6 +368,22 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
         return EXIT_BAD_INPUT;
     }
 
+    /* What the reports say about this shard's rows, and how they replay a seed. */
+    buf replay_options;
+    buf_init(&replay_options);
+    if (a->text[OPT_PROFILE]) {
+        buf_puts(&replay_options, " --profile ");
+        shell_word(&replay_options, a->text[OPT_PROFILE]);
+    }
+    if (a->text[OPT_NODE]) {
+        buf_puts(&replay_options, " --node ");
+        shell_word(&replay_options, a->text[OPT_NODE]);
+    }
+    sweep_view view = { .db = s.db, .key = s.key, .params = s.params, .strict = s.strict, .file = file,
+                        .name = tmpl->name, .profile = tmpl->profile.name,
+                        .replay_options = replay_options.len ? replay_options.data : "", .lo = s.lo, .hi = s.hi,
+                        .shard_index = s.shard_index, .shard_count = s.shard_count, .shard_text = s.shard_text };
+
     /* The seeds of this shard that have no row yet. */
     u64map done;
     u64map_init(&done);
@@ -566,8 +412,9 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
     u64map_free(&done);
 
     if (code == EXIT_PASS) {
-        fprintf(stderr, "sweep: %s, seeds %llu..%llu, shard %s: %llu seeds, %llu already in %s, %d worker%s\n",
+        fprintf(stderr, "sweep: %s, seeds %llu..%llu, shard %s%s%s%s: %llu seeds, %llu already in %s, %d worker%s\n",
                 file, (unsigned long long)s.lo, (unsigned long long)s.hi, s.shard_text,
+                a->shard_source[0] ? " (" : "", a->shard_source, a->shard_source[0] ? ")" : "",
                 (unsigned long long)in_range, (unsigned long long)(in_range - n_todo),
                 db_path ? db_path : "memory", s.jobs, s.jobs == 1 ? "" : "s");
         pool_catch_signals();
@@ -585,13 +432,10 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
         if (!ok)
             code = EXIT_BAD_INPUT;
 
-        summary_ctx sum = { .s = &s };
-        if (!results_each(s.db, s.key, s.params, s.strict, s.lo, s.hi, tally_row, &sum, &error)) {
-            fprintf(stderr, "syncsim: %s\n", error);
-            xfree(error);
+        sweep_tally tally;
+        if (!sweep_report_tally(&view, &tally))
             code = EXIT_BAD_INPUT;
-        }
-        tally *t = &sum.t;
+        const sweep_tally *t = &tally;
         printf("sweep  %s (%s), profile %s%s\n", tmpl->name, file, tmpl->profile.name, s.strict ? ", strict" : "");
         char took[DURATION_TEXT_MAX];
         duration_human((int64_t)(elapsed_s * 1e6), took, sizeof took);
@@ -599,28 +443,7 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
                (unsigned long long)s.lo, (unsigned long long)s.hi, s.shard_text, (unsigned long long)t->total,
                (unsigned long long)s.ran_now, took, elapsed_s > 0 ? (double)s.ran_now / elapsed_s : 0.0, s.jobs,
                s.jobs == 1 ? "" : "s");
-        printf("result %llu passed, %llu failed, %llu crashed, %llu bad input\n", (unsigned long long)t->passed,
-               (unsigned long long)t->failed, (unsigned long long)t->crashed, (unsigned long long)t->bad);
-        bool any_class = false;
-        for (int c = 0; c < VC_COUNT; c++) {
-            if (t->by_class[c]) {
-                printf("%s%s %llu", any_class ? ", " : "failing by class: ", vclass_name((vclass)c),
-                       (unsigned long long)t->by_class[c]);
-                any_class = true;
-            }
-        }
-        if (any_class)
-            printf("\n");
-        if (t->n_failing_seeds) {
-            printf("failing seeds%s (replay any of them exactly):\n", t->total - t->passed > 20 ? ", first 20" : "");
-            for (int i = 0; i < t->n_failing_seeds; i++) {
-                buf replay;
-                buf_init(&replay);
-                replay_command(&replay, &s, t->failing_seeds[i]);
-                printf("  %s\n", replay.data);
-                buf_free(&replay);
-            }
-        }
+        sweep_report_text(stdout, &view, t);
         if (pool_interrupted) {
             printf("interrupted: %llu seeds of this shard have no result yet; run the same command to resume\n",
                    (unsigned long long)(in_range - t->total));
@@ -628,14 +451,15 @@ static int sweep_main(const cli_command *cmd, const cli_args *a)
         } else if (code == EXIT_PASS && t->total != t->passed) {
             code = t->bad == t->total - t->passed ? EXIT_BAD_INPUT : EXIT_VIOLATION;
         }
-        if (junit && !write_junit(&s, junit, t))
+        if (junit && !write_junit(&view, junit, t))
             code = EXIT_BAD_INPUT;
-        if (json && !write_json_summary(&s, json, t))
+        if (json && !write_json_summary(&view, json, t))
             code = EXIT_BAD_INPUT;
-        if (summary && !write_summary(&s, summary, t, elapsed_s))
+        if (summary && !write_summary(&view, summary, t, s.ran_now, elapsed_s))
             code = EXIT_BAD_INPUT;
     }
     xfree(todo);
+    buf_free(&replay_options);
     results_close(s.db);
     xfree(s.key);
     scenario_free(tmpl);
@@ -687,7 +511,12 @@ static const cli_use SWEEP_OPTIONS[] = {
     { OPT_JOBS, "run the seeds in N worker processes (default: the number of cores)", false },
     { OPT_SHARD,
       "this machine's share: the seeds at positions I-1, I-1+N, ... of the range, so N jobs split one sweep exactly "
-      "(merge combines their databases)",
+      "(merge combines their databases). auto reads I and N from the engine running the jobs: a Kubernetes "
+      "Indexed Job (JOB_COMPLETION_INDEX; write auto/N with N its completions), GitLab CI (CI_NODE_INDEX, "
+      "CI_NODE_TOTAL), Buildkite (BUILDKITE_PARALLEL_JOB, BUILDKITE_PARALLEL_JOB_COUNT), a Slurm array "
+      "(SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN), CircleCI (CIRCLE_NODE_INDEX, "
+      "CIRCLE_NODE_TOTAL). GitHub Actions sets none: a matrix passes its own, e.g. a matrix of shard: [1, 2, 3, 4] "
+      "and --shard ${{ matrix.shard }}/${{ strategy.job-total }} (strategy.job-index counts from 0)",
       false },
     { OPT_DB,
       "record one row per seed in this SQLite file (default: in memory); a killed sweep run again with the same "

@@ -24,14 +24,20 @@ every row says how many seeds it stands on. Intervals are 95%:
 
   * Rates per 1,000 writes (conflicts, silent overwrites, lost updates, every
     violation class): the point estimate is the pooled ratio
-    1000 * sum(count) / sum(writes) over the seeds. Its interval is a
-    t-interval on the ratio estimator with the seed as the cluster
-    (linearisation, as in survey sampling): with d_i = count_i - R * writes_i,
-    SE = sqrt(sum(d_i^2) / (n - 1) / n) / mean(writes), and R +- t(0.975, n-1)
-    * SE, clipped at 0. So the interval widens with the seed-to-seed
-    variation, never ignores it. One seed gives no interval.
-  * Per-run means (retries, mean queue depth, sync rounds, messages, bytes):
-    mean +- t(0.975, n-1) * s / sqrt(n).
+    1000 * sum(count) / sum(writes) over the seeds, and its interval the
+    Wilson score interval of count out of writes. It stays within 0 and
+    1,000 and is not degenerate at 0: a cell with no event still gets an
+    upper bound. It takes writes as independent trials; seeds that differ a
+    lot make the true uncertainty wider than it says. A count larger than the
+    writes (a write can conflict more than once) gets the exact Poisson
+    interval of the count instead.
+  * Per-run counts (retries, writes refused, writes given up, sync rounds,
+    messages, bytes): the mean per run with the exact Poisson (Garwood)
+    interval of the total count, divided by the runs: never below zero, and
+    an upper bound even when nothing happened. The mean queue depth is not
+    a count: mean +- t(0.975, n-1) * s / sqrt(n), clipped at 0.
+  * A figure with no events reads "0 (n = ...)": zero out of how many writes
+    or runs, rather than an interval of zero width.
   * Failing-seed fraction (seeds with a violation the profile does not
     accept, a crash or bad input): Wilson score interval.
   * Time to converge (from the final heal to quiescence): the median and 95th
@@ -42,11 +48,14 @@ Plots pool the cells of a profile that share the plotted axis's value over
 the grid's other axes; the pooled interval treats those runs as one sample,
 which is conservative (it includes the variation between the pooled cells).
 
-Seed 004 (delta-sync) states under Monitoring "Conflict rate (target: <5%)"
-and "Error rate (target: <1%)" without a denominator. This report reads them
-as conflicts per write (50 per 1,000 writes) and as writes lost -- silently
-overwritten or lost-update -- per write (10 per 1,000 writes), and draws them
-as reference lines labelled with their source.
+Targets appear only when the grid file asks for them (targets: conflicts:,
+lost:, source:, stored in the grid_targets table): the report then draws them
+as reference lines labelled with their source, and says per profile whether
+its interval is below (met), above (missed) or across (unclear) each. The
+shipped compare-designs grid quotes seed 004 (delta-sync), which states under
+Monitoring "Conflict rate (target: <5%)" and "Error rate (target: <1%)"
+without a denominator; it reads them per write, an error as a write silently
+overwritten or lost.
 
 Bad or empty input (a missing file, not SQLite, no grid tables, no runs, a
 grid name that is not there, an output directory that cannot be written)
@@ -149,19 +158,86 @@ def t_975(df):
     return _T_CACHE[df]
 
 
-def ratio_interval(counts, writes):
-    """Pooled rate per 1,000 writes with its cluster (seed) t-interval: (rate, lo, hi); None parts when undefined."""
-    n = len(counts)
+def _gamma_p(a, x):
+    """The regularized lower incomplete gamma function P(a, x), a > 0 (Numerical Recipes' series and fraction)."""
+    if x <= 0:
+        return 0.0
+    log_front = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        k = a
+        for _ in range(10000):
+            k += 1
+            term *= x / k
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return total * math.exp(log_front)
+    # Lentz's continued fraction for Q(a, x)
+    tiny = 1e-300
+    b = x + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 10000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return 1.0 - math.exp(log_front) * h
+
+
+def _solve_mean(f, target):
+    """The Poisson mean m where the increasing function f(m) reaches target, by bisection."""
+    lo, hi = 0.0, 1.0
+    while f(hi) < target:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def garwood(count):
+    """Exact (Garwood) 95% interval of a Poisson mean from one observed count: (lo, hi), lo 0 for a count of 0."""
+    k = int(round(count))
+    # lo: P(X >= k | lo) = 0.025, i.e. P(k, lo) = 0.025; hi: P(X <= k | hi) = 0.025, i.e. P(k + 1, hi) = 0.975.
+    lo = 0.0 if k == 0 else _solve_mean(lambda m: _gamma_p(k, m), 0.025)
+    hi = _solve_mean(lambda m: _gamma_p(k + 1, m), 0.975)
+    return lo, hi
+
+
+def rate_interval(counts, writes):
+    """Pooled rate per 1,000 writes, (rate, lo, hi): Wilson's interval of count out of writes; None when no writes."""
     total_writes = sum(writes)
-    if n == 0 or total_writes <= 0:
+    total = sum(counts)
+    if not counts or total_writes <= 0:
         return None, None, None
-    rate = sum(counts) / total_writes
-    if n < 2:
-        return 1000.0 * rate, None, None
-    residual = sum((c - rate * w) ** 2 for c, w in zip(counts, writes)) / (n - 1)
-    se = math.sqrt(residual / n) / (total_writes / n)
-    half = t_975(n - 1) * se
-    return 1000.0 * rate, 1000.0 * max(0.0, rate - half), 1000.0 * (rate + half)
+    if total > total_writes:   # more events than writes: not a proportion, a Poisson count
+        lo, hi = garwood(total)
+        return 1000.0 * total / total_writes, 1000.0 * lo / total_writes, 1000.0 * hi / total_writes
+    p, lo, hi = wilson(total, total_writes)
+    return 1000.0 * p, 1000.0 * lo, 1000.0 * hi
+
+
+def count_interval(values):
+    """Mean count per run with the Garwood interval of the total, per run: (mean, lo, hi)."""
+    n = len(values)
+    if n == 0:
+        return None, None, None
+    total = sum(values)
+    lo, hi = garwood(total)
+    return total / n, lo / n, hi / n
 
 
 def mean_interval(values):
@@ -174,7 +250,7 @@ def mean_interval(values):
         return mean, None, None
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     half = t_975(n - 1) * math.sqrt(var / n)
-    return mean, mean - half, mean + half
+    return mean, max(0.0, mean - half), mean + half   # the figures it is used for are never negative
 
 
 def wilson(successes, n):
@@ -186,7 +262,10 @@ def wilson(successes, n):
     denom = 1 + z2 / n
     center = (p + z2 / (2 * n)) / denom
     half = Z_975 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return p, max(0.0, center - half), min(1.0, center + half)
+    # At 0 (or n) the bound is exactly 0 (or 1); rounding would leave a hair's width.
+    lo = 0.0 if successes == 0 else max(0.0, center - half)
+    hi = 1.0 if successes == n else min(1.0, center + half)
+    return p, lo, hi
 
 
 def percentile(values, q):
@@ -209,6 +288,8 @@ CLASSES = ["superseded", "overwritten-concurrent", "silent-overwrite", "lost-upd
 PER_RUN = [("writes", "writes_per_run"), ("writes_refused", "writes_refused_per_run"), ("retries", "retries_per_run"),
            ("gave_up", "gave_up_per_run"), ("sync_rounds", "sync_rounds_per_run"),
            ("messages", "messages_per_run"), ("bytes", "bytes_per_run"), ("queue_depth_mean", "queue_depth_mean")]
+# Per-run metrics that are not counts of events (a mean depth): a t-interval, not a Poisson one.
+NOT_COUNTS = {"queue_depth_mean"}
 AXIS_TITLES = {
     "profile": "profile",
     "devices_per_user": "devices per user",
@@ -217,9 +298,6 @@ AXIS_TITLES = {
     "writes_per_hour": "writes per device-hour",
     "zipf_s": "hot-key skew (Zipf s; 0 = uniform)",
 }
-TARGET_SOURCE = "seed 004 (delta-sync), Monitoring"
-CONFLICT_TARGET = 50.0   # per 1,000 writes: "Conflict rate (target: <5%)"
-ERROR_TARGET = 10.0      # per 1,000 writes: "Error rate (target: <1%)", read as writes lost
 
 
 class Run:
@@ -253,10 +331,10 @@ class Stats:
         writes = [r.number("writes") for r in measured]
         self.writes = sum(writes)
         self.conflicts = sum(r.number("conflicts") for r in measured)
-        self.conflict_rate = ratio_interval([r.number("conflicts") for r in measured], writes)
+        self.conflict_rate = rate_interval([r.number("conflicts") for r in measured], writes)
         self.class_totals = {c: sum(r.class_count(c) for r in measured) for c in CLASSES}
-        self.class_rates = {c: ratio_interval([r.class_count(c) for r in measured], writes) for c in CLASSES}
-        self.lost_rate = ratio_interval(
+        self.class_rates = {c: rate_interval([r.class_count(c) for r in measured], writes) for c in CLASSES}
+        self.lost_rate = rate_interval(
             [r.class_count("silent-overwrite") + r.class_count("lost-update") for r in measured], writes)
         self.failing = sum(1 for r in runs if r.exit_code != 0)
         self.failing_fraction = wilson(self.failing, self.seeds)
@@ -265,7 +343,8 @@ class Stats:
         self.not_converged = self.measured - len(converged)
         self.ttc_median = percentile(converged, 0.5)
         self.ttc_p95 = percentile(converged, 0.95)
-        self.per_run = {key: mean_interval([r.number(key) for r in measured]) for key, _ in PER_RUN}
+        self.per_run = {key: (mean_interval if key in NOT_COUNTS else count_interval)([r.number(key) for r in measured])
+                        for key, _ in PER_RUN}
         self.queue_depth_max = max((r.number("queue_depth_max") for r in measured), default=None)
 
 
@@ -279,7 +358,9 @@ class Cell:
 
 
 class Grid:
-    def __init__(self, name, file, scenario_file, description, seeds_lo, seeds_hi, axes, cells, db_path):
+    def __init__(self, name, file, scenario_file, description, seeds_lo, seeds_hi, axes, cells, db_path,
+                 targets=None):
+        self.targets = targets    # None, or {"conflicts", "lost": per 1,000 writes or None, "source"}
         self.name = name
         self.file = file
         self.scenario_file = scenario_file
@@ -378,6 +459,15 @@ def load_grid(path, grid_name):
                                    % (path, name, index, seed))
                 runs.append(Run(seed, outcome, exit_code, metrics))
             cells.append(Cell(index, params, values, labels, runs))
+        targets = None
+        has_targets = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                 " AND name = 'grid_targets'").fetchone()[0]
+        row = db.execute("SELECT conflicts_per_write, lost_per_write, source FROM grid_targets WHERE grid = ?",
+                         (name,)).fetchone() if has_targets else None
+        if row:
+            targets = {"conflicts": None if row[0] is None else 1000.0 * row[0],
+                       "lost": None if row[1] is None else 1000.0 * row[1],
+                       "source": row[2] or "the grid's targets"}
     except sqlite3.DatabaseError as e:
         raise BadInput("%s: cannot read the grid tables (%s)" % (path, e))
     finally:
@@ -386,7 +476,7 @@ def load_grid(path, grid_name):
         raise BadInput("%s: grid '%s' has no cells" % (path, name))
     if sum(c.stats.seeds for c in cells) == 0:
         raise BadInput("%s: grid '%s' has no runs yet; run `syncsim grid %s --db %s`" % (path, name, file, path))
-    return Grid(name, file, scenario_file, description, seeds_lo, seeds_hi, axes, cells, path)
+    return Grid(name, file, scenario_file, description, seeds_lo, seeds_hi, axes, cells, path, targets)
 
 
 # --- formatting ---------------------------------------------------------------------------
@@ -397,10 +487,13 @@ def fmt(v, digits=1):
     return "%.*f" % (digits, v)
 
 
-def fmt_ci(triple, digits=1, scale=1.0):
+def fmt_ci(triple, digits=1, scale=1.0, n=None):
+    """'v [lo, hi]'; a zero with no events, out of n writes or runs, reads '0 (n = ...)'."""
     v, lo, hi = triple
     if v is None:
         return "\u2014"
+    if v == 0 and n is not None:
+        return "0 (n = %s)" % n
     if lo is None:
         return "%.*f" % (digits, v * scale)
     return "%.*f [%.*f, %.*f]" % (digits, v * scale, digits, lo * scale, digits, hi * scale)
@@ -419,7 +512,7 @@ def fmt_seconds(s):
 def target_check(triple, target):
     """'met' when the whole interval is below the target, 'missed' when above, else 'unclear'."""
     v, lo, hi = triple
-    if v is None:
+    if v is None or target is None:
         return "\u2014"
     if lo is None:
         return "met" if v < target else "missed"
@@ -430,23 +523,35 @@ def target_check(triple, target):
     return "unclear"
 
 
-def summary_columns():
-    """(title, function of Stats) for the tables, in order."""
-    return [
+def writes_n(s):
+    return "{:,} writes".format(int(s.writes))
+
+
+def runs_n(s):
+    return "%d run%s" % (s.measured, "" if s.measured == 1 else "s")
+
+
+def summary_columns(grid):
+    """(title, function of Stats) for the tables, in order; a targets column only when the grid has targets."""
+    columns = [
         ("seeds", lambda s: str(s.seeds) if s.measured == s.seeds else "%d (%d measured)" % (s.seeds, s.measured)),
         ("writes", lambda s: "%d" % s.writes),
-        ("conflicts /1k writes", lambda s: fmt_ci(s.conflict_rate)),
-        ("silent overwrites /1k writes", lambda s: fmt_ci(s.class_rates["silent-overwrite"])),
-        ("lost updates /1k writes", lambda s: fmt_ci(s.class_rates["lost-update"])),
-        ("failing seeds %", lambda s: fmt_ci(s.failing_fraction, 0, 100.0)),
+        ("conflicts /1k writes", lambda s: fmt_ci(s.conflict_rate, n=writes_n(s))),
+        ("silent overwrites /1k writes", lambda s: fmt_ci(s.class_rates["silent-overwrite"], n=writes_n(s))),
+        ("lost updates /1k writes", lambda s: fmt_ci(s.class_rates["lost-update"], n=writes_n(s))),
+        ("failing seeds %", lambda s: fmt_ci(s.failing_fraction, 0, 100.0, n="%d seeds" % s.seeds)),
         ("converge median / p95", lambda s: "%s / %s%s" % (fmt_seconds(s.ttc_median), fmt_seconds(s.ttc_p95),
                                                            ", %d never" % s.not_converged if s.not_converged else "")),
-        ("retries /run", lambda s: fmt_ci(s.per_run["retries"])),
+        ("retries /run", lambda s: fmt_ci(s.per_run["retries"], n=runs_n(s))),
         ("queue depth mean / max", lambda s: "%s / %s" % (fmt(s.per_run["queue_depth_mean"][0], 2),
                                                           fmt(s.queue_depth_max, 0))),
-        ("004 targets: conflicts / lost", lambda s: "%s / %s" % (target_check(s.conflict_rate, CONFLICT_TARGET),
-                                                                 target_check(s.lost_rate, ERROR_TARGET))),
     ]
+    t = grid.targets
+    if t:
+        columns.append(("targets: conflicts / lost",
+                        lambda s: "%s / %s" % (target_check(s.conflict_rate, t["conflicts"]),
+                                               target_check(s.lost_rate, t["lost"]))))
+    return columns
 
 
 def profile_stats(grid):
@@ -556,12 +661,15 @@ def draw(ax, grid, axis, stat, ylabel, target=None, target_label=None):
     ax.grid(True, axis="y", linewidth=0.4, alpha=0.6)
 
 
-def conflicts_label():
-    return "%s: conflict rate < 5%% (50 per 1,000 writes)" % TARGET_SOURCE
+def conflicts_label(grid):
+    t = grid.targets
+    return "%s: conflict rate < %g%% (%g per 1,000 writes)" % (t["source"], t["conflicts"] / 10, t["conflicts"])
 
 
-def error_label():
-    return "%s: error rate < 1%%, read as writes lost (10 per 1,000 writes)" % TARGET_SOURCE
+def error_label(grid):
+    t = grid.targets
+    return "%s: error rate < %g%%, read as writes lost (%g per 1,000 writes)" % (t["source"], t["lost"] / 10,
+                                                                                 t["lost"])
 
 
 def figures(grid, plt):
@@ -573,32 +681,33 @@ def figures(grid, plt):
                                                        if not axis or a != axis["axis"])
                            if len(grid.axis_names()) > (1 if axis else 0) else "")
 
+    # Reference lines only for the targets the grid file quotes.
+    t = grid.targets or {}
+    conflict_line = (t["conflicts"], conflicts_label(grid)) if t.get("conflicts") is not None else (None, None)
+    lost_line = (t["lost"], error_label(grid)) if t.get("lost") is not None else (None, None)
     fig, axs = plt.subplots(1, 3, figsize=(16, 4.8))
-    draw(axs[0], grid, offline, lambda s: s.conflict_rate, "conflicts per 1,000 writes", CONFLICT_TARGET,
-         conflicts_label())
+    draw(axs[0], grid, offline, lambda s: s.conflict_rate, "conflicts per 1,000 writes", *conflict_line)
     axs[0].set_title("Conflict rate")
     draw(axs[1], grid, skew, lambda s: s.class_rates["silent-overwrite"], "silent overwrites per 1,000 writes",
-         ERROR_TARGET, error_label())
+         *lost_line)
     axs[1].set_title("Silent overwrites")
-    draw(axs[2], grid, skew, lambda s: s.class_rates["lost-update"], "lost updates per 1,000 writes", ERROR_TARGET,
-         error_label())
+    draw(axs[2], grid, skew, lambda s: s.class_rates["lost-update"], "lost updates per 1,000 writes", *lost_line)
     axs[2].set_title("Lost updates (an older write won)")
-    # One legend for the three panels: the profiles in grid order, then the two targets.
+    # One legend for the three panels: the profiles in grid order, then the targets.
     by_label = {}
     for ax in axs:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             by_label.setdefault(label, handle)
-    labels = [p for p in grid.profiles if p in by_label] + [conflicts_label(), error_label()]
+    labels = [p for p in grid.profiles if p in by_label] + [line[1] for line in (conflict_line, lost_line) if line[1]]
     fig.legend([by_label[k] for k in labels], labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8,
                frameon=False)
     fig.suptitle("%s: %s" % (grid.name, "one line per profile, 95% intervals over seeds"), fontsize=11)
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     out.append(("main", "Conflicts, silent overwrites and lost updates",
-                "Conflict rate against %s (%s); silent-overwrite and lost-update rates against %s (%s). "
-                "Dashed: the targets of %s." % (AXIS_TITLES[offline["axis"]] if offline else "the profile",
-                                                pooled(offline) or "one value", AXIS_TITLES[skew["axis"]]
-                                                if skew else "the profile", pooled(skew) or "one value",
-                                                TARGET_SOURCE), fig))
+                "Conflict rate against %s (%s); silent-overwrite and lost-update rates against %s (%s).%s"
+                % (AXIS_TITLES[offline["axis"]] if offline else "the profile", pooled(offline) or "one value",
+                   AXIS_TITLES[skew["axis"]] if skew else "the profile", pooled(skew) or "one value",
+                   " Dashed: the targets of %s." % t["source"] if t else ""), fig))
 
     fig, axs = plt.subplots(1, 2, figsize=(11, 4.4))
     draw(axs[0], grid, offline, lambda s: (s.ttc_median, None, None), "seconds")
@@ -619,7 +728,8 @@ def figures(grid, plt):
     axs[0].legend(fontsize=8)
     fig.tight_layout()
     out.append(("retries", "Retries and queue depth",
-                "Per run, mean over seeds with 95%% t-intervals; %s." % (pooled(offline) or "all cells"), fig))
+                "Per run, mean over seeds: retries with the exact Poisson interval, queue depth with a "
+                "t-interval (95%%); %s." % (pooled(offline) or "all cells"), fig))
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     draw(ax, grid, skew, lambda s: tuple(None if v is None else 100.0 * v for v in s.failing_fraction),
@@ -672,15 +782,23 @@ def grid_intro(grid, quote="`"):
                len(grid.cells), grid.seeds_lo, grid.seeds_hi))
 
 
-METHODS_SHORT = ("Rates are pooled per 1,000 writes with a 95% t-interval over seeds (ratio estimator, the seed as "
-                 "the cluster); failing seeds carry a Wilson interval; per-run means a t-interval. "
-                 "\"004 targets\": met when the whole interval is below seed 004's conflict rate < 5% "
-                 "(50 per 1,000 writes) / error rate < 1% (read as silent overwrites plus lost updates, 10 per "
-                 "1,000 writes), missed when above, unclear when it straddles.")
+def methods_short(grid):
+    text = ("Rates are pooled per 1,000 writes with a 95% Wilson interval; failing seeds carry a Wilson interval; "
+            "per-run counts an exact Poisson (Garwood) interval. A zero with no events reads \"0 (n = ...)\".")
+    t = grid.targets
+    if t:
+        parts = []
+        if t["conflicts"] is not None:
+            parts.append("conflict rate < %g per 1,000 writes" % t["conflicts"])
+        if t["lost"] is not None:
+            parts.append("writes lost (silent overwrites plus lost updates) < %g per 1,000 writes" % t["lost"])
+        text += (" \"targets\" (%s): met when the whole interval is below %s, missed when above, unclear when it "
+                 "straddles." % (t["source"], " / ".join(parts)))
+    return text
 
 
 def write_markdown(grid, path):
-    columns = summary_columns()
+    columns = summary_columns(grid)
     out = ["# Conflict rates: %s" % grid.name, "", grid_intro(grid) + ".", ""]
     if grid.description:
         out += [grid.description.strip(), ""]
@@ -690,7 +808,7 @@ def write_markdown(grid, path):
     out += ["", "## Per cell", ""]
     out.append(md_table(cell_header(grid) + [c[0] for c in columns],
                         [cell_key(grid, c) + [f(c.stats) for _, f in columns] for c in grid.cells]))
-    out += ["", METHODS_SHORT, "",
+    out += ["", methods_short(grid), "",
             "Regenerate: `/usr/bin/python3 reports/conflict_report.py %s -o DIR --grid %s`" % (grid.db_path,
                                                                                                grid.name), ""]
     with open(path, "w") as f:
@@ -707,7 +825,8 @@ th { background: #f3f3f3; } td.k, th.k { text-align: left; }
 figure { margin: 12px 0 24px; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 12.5px; color: #555; }
 code { background: #f5f5f5; padding: 0 3px; }
-div.wide { overflow-x: auto; }
+div.wide { overflow-x: auto; max-width: 100%; }
+pre { overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -728,7 +847,7 @@ def html_table(header, rows, key_columns):
 
 def write_html(grid, path, figs):
     e = html.escape
-    columns = summary_columns()
+    columns = summary_columns(grid)
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              "<title>Conflict rates: %s</title>" % e(grid.name), "<style>%s</style>" % HTML_STYLE, "</head>",
              "<body>", "<h1>Conflict rates: %s</h1>" % e(grid.name), "<p>%s.</p>" % e(grid_intro(grid, ""))]
@@ -737,7 +856,7 @@ def write_html(grid, path, figs):
     parts.append("<h2>Per profile (all cells)</h2>")
     parts.append(html_table(["profile"] + [c[0] for c in columns],
                             [[p] + [f(s) for _, f in columns] for p, s in profile_stats(grid)], 1))
-    parts.append("<p>%s</p>" % e(METHODS_SHORT))
+    parts.append("<p>%s</p>" % e(methods_short(grid)))
     for name, title, caption, fig in figs:
         parts.append('<h2 id="%s">%s</h2>' % (e(name), e(title)))
         parts.append('<figure><img alt="%s" src="%s"><figcaption>%s</figcaption></figure>'

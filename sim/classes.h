@@ -1,5 +1,5 @@
 /*
- * classes: what the checker can say about a write or a run -- DESIGN.md's
+ * classes: what the checker can say about a write or a run -- docs/architecture.md's
  * table of classes, in one enum so scenarios, profiles, the checker and the
  * results all spell them the same way.
  */

@@ -322,6 +322,49 @@ static bool load_axes(loader *L, struct fy_node *n)
     return true;
 }
 
+/* --- targets ----------------------------------------------------------------------- */
+
+/* "5%" or "0.5%": a rate per write, as a percentage above 0 and at most 100. */
+static bool load_rate(loader *L, struct fy_node *n, const char *key, double *out)
+{
+    const char *text;
+    if (!yaml_text(&L->doc, n, &text, L->d, "a rate per write, as a percentage such as 5%"))
+        return false;
+    size_t len = strlen(text);
+    char *end = NULL;
+    double percent = len > 1 && text[len - 1] == '%' ? strtod(text, &end) : 0.0;
+    if (!end || end != text + len - 1 || !(percent > 0.0) || percent > 100.0) {
+        diag_error(L->d, pos_of(L, n), "targets: %s needs a rate per write as a percentage above 0%% and at most "
+                                       "100%%, such as 5%%; found '%s'", key, text);
+        return false;
+    }
+    *out = percent / 100.0;
+    return true;
+}
+
+static bool load_targets(loader *L, struct fy_node *n)
+{
+    grid *g = L->g;
+    if (!yaml_want_mapping(&L->doc, n, L->d, "targets (conflicts:, lost:, source:)"))
+        return false;
+    static const char *const KEYS[] = { "conflicts", "lost", "source" };
+    if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "targets"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "conflicts")) && !load_rate(L, v, "conflicts", &g->targets.conflicts_per_write))
+        return false;
+    if ((v = yaml_get(n, "lost")) && !load_rate(L, v, "lost", &g->targets.lost_per_write))
+        return false;
+    if ((v = yaml_get(n, "source")) && !yaml_string(&L->doc, v, &g->arena, &g->targets.source, L->d,
+                                                     "where the targets come from"))
+        return false;
+    if (g->targets.conflicts_per_write < 0 && g->targets.lost_per_write < 0) {
+        diag_error(L->d, pos_of(L, n), "targets needs conflicts: or lost: (a rate per write such as 5%%)");
+        return false;
+    }
+    return true;
+}
+
 /* --- the whole file ---------------------------------------------------------------- */
 
 static bool load_base(loader *L, struct fy_node *n)
@@ -346,7 +389,7 @@ static bool load_root(loader *L, struct fy_node *root)
     grid *g = L->g;
     if (!yaml_want_mapping(&L->doc, root, L->d, "a grid"))
         return false;
-    static const char *const KEYS[] = { "name", "description", "scenario", "seeds", "profiles", "axes" };
+    static const char *const KEYS[] = { "name", "description", "scenario", "seeds", "profiles", "axes", "targets" };
     if (!yaml_check_keys(&L->doc, root, KEYS, N(KEYS), L->d, "a grid"))
         return false;
     struct fy_node *v;
@@ -383,6 +426,8 @@ static bool load_root(loader *L, struct fy_node *root)
         g->profiles[0] = g->base->profile;
     }
     if ((v = yaml_get(root, "axes")) && !load_axes(L, v))
+        return false;
+    if ((v = yaml_get(root, "targets")) && !load_targets(L, v))
         return false;
     /* Bounds on the product, checked as it grows so it cannot overflow. */
     int64_t cells = g->n_profiles;
@@ -421,6 +466,7 @@ grid *grid_load(const char *path, diag *d)
     grid *g = xcalloc(1, sizeof *g);
     arena_init(&g->arena, 16 * 1024);
     g->path = arena_strdup(&g->arena, path);
+    g->targets = (grid_targets){ .conflicts_per_write = -1.0, .lost_per_write = -1.0 };
     loader L = { .g = g, .d = d };
     bool ok = yaml_open(&L.doc, g->path, d);
     if (ok) {

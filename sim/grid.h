@@ -13,6 +13,10 @@
  *     skew_max: [0s, 1m, 10m]          # workload.clocks.offset.max, uniform in [-max, max]
  *     writes_per_hour: [10, 60]        # workload.writes_per_hour, per device
  *     zipf_s: [uniform, 1.2]           # workload.popularity: zipf with s; 0 or uniform: uniform
+ *   targets:                           # optional: reference lines the report draws and checks
+ *     conflicts: 5%                    # conflicts per write below this
+ *     lost: 1%                         # writes silently overwritten or lost per write below this
+ *     source: seed 004 (delta-sync), Monitoring   # where the numbers come from, shown beside them
  *
  * Cells are the cross product of the profiles and every axis's values. A
  * cell is the base scenario with the cell's profile in place of its own and
@@ -70,6 +74,18 @@ typedef struct grid_axis {
     src_pos pos;           /* the axis's key */
 } grid_axis;
 
+/*
+ * A grid's targets: rates a design should stay below, which the report
+ * draws as reference lines and judges each profile against. A report of a
+ * grid without them draws none: a target is a claim someone made, and only
+ * the grid file that quotes it may show it.
+ */
+typedef struct grid_targets {
+    double conflicts_per_write;  /* conflicts per write; < 0 when the grid gives none */
+    double lost_per_write;       /* writes silently overwritten or lost-update per write; < 0 when none */
+    const char *source;          /* who set them, as the grid says; NULL when not given */
+} grid_targets;
+
 typedef struct grid {
     const char *path;
     const char *name;            /* name:, else the file name without extension */
@@ -82,6 +98,7 @@ typedef struct grid {
     int n_axes;
     grid_axis *axes;             /* file order, each id at most once */
     int64_t n_cells;             /* n_profiles x every axis's n_values */
+    grid_targets targets;        /* both rates < 0 without targets: */
     arena arena;                 /* owns every string and array above, profiles included */
 } grid;
 

@@ -5,7 +5,7 @@
  * final states. --strict ignores both and fails on every class but
  * superseded and overwritten-concurrent.
  *
- * Exit codes (DESIGN.md): 0 expectations met; 1 a safety violation or an
+ * Exit codes (docs/architecture.md): 0 expectations met; 1 a safety violation or an
  * unmet expectation; 3 liveness (no quiescence); 4 an external node failed
  * (exited, broke the protocol, timed out), which ends a run unchecked. 2 (bad
  * input) is decided before a run starts, or when the scenario needs an

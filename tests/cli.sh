@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line behaviour: exit codes mean what DESIGN.md says (0 met,
+# Command-line behaviour: exit codes mean what docs/architecture.md says (0 met,
 # 1 violation or unmet, 2 bad input or usage, 3 no quiescence), usage errors
 # say what was wrong, and suite reports one line per scenario.
 # Usage: tests/cli.sh path/to/syncsim   (run from the source root)
@@ -46,7 +46,7 @@ expect 0 'usage: syncsim run FILE' -- help
 
 # Every command has its own help (-h, --help, help CMD): its usage and every option, exit 0.
 # A usage error prints the very usage --help starts with.
-for cmd in run suite sweep merge grid shrink strategies help; do
+for cmd in run suite sweep merge summary grid shrink strategies help; do
   expect 0 "^usage: syncsim $cmd" -- "$cmd" --help
   expect 0 '^  -h, --help +print this help and exit' -- "$cmd" -h
   expect 0 "^usage: syncsim $cmd" -- help "$cmd"
@@ -72,6 +72,10 @@ expect 2 "--timeout needs a duration above zero such as 30s or 10m, not '5': a n
   -- run scenarios/basic/offline-edits.yaml --timeout 5
 expect 2 "-j needs a number of workers from 1 to 256, not '0'" -- suite -j 0
 expect 2 "unknown command 'swep'; did you mean 'sweep'" -- swep
+# SYNCSIM_CHECK_ARGS=1: the line is parsed (a mistake is still exit 2), nothing runs.
+SYNCSIM_CHECK_ARGS=1 "$BIN" run no-such-file.yaml --seed 3 >"$tmp/check.out" 2>&1; code=$?
+[ "$code" -eq 0 ] && [ ! -s "$tmp/check.out" ] || fail "SYNCSIM_CHECK_ARGS=1 ran the command (exit $code): $(head -2 "$tmp/check.out")"
+SYNCSIM_CHECK_ARGS=1 "$BIN" run no-such-file.yaml --sede 3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "SYNCSIM_CHECK_ARGS=1 accepted --sede"
 # After --, a file name may start with a dash.
 expect 2 "^-x.yaml: error: cannot open file" -- run --strict -- -x.yaml
 # Options before or after the operand, --opt=value or --opt value: one meaning.
@@ -81,7 +85,7 @@ b=$("$BIN" run scenarios/basic/offline-edits.yaml --seed 12 | tail -n1)
 # The man page comes from the same tables.
 "$BIN" help --man >"$tmp/syncsim.1" || fail "help --man failed"
 grep -q '^\.TH SYNCSIM 1' "$tmp/syncsim.1" || fail "help --man: no .TH"
-for cmd in run suite sweep merge grid shrink strategies help; do
+for cmd in run suite sweep merge summary grid shrink strategies help; do
   grep -q "^\.SS \"syncsim $cmd\"" "$tmp/syncsim.1" || fail "help --man: no section for $cmd"
 done
 grep -q 'SYNCSIM_PATH' "$tmp/syncsim.1" || fail "help --man: SYNCSIM_PATH undocumented"

@@ -60,6 +60,8 @@ PYEOF
 sed -e "s#^scenario: tiny-base.yaml#scenario: $PWD/tests/data/grids/tiny-base.yaml#" -e 's/^seeds: 4$/seeds: 20/' \
   -e 's/^name: tiny$/name: tiny-kill/' "$GRID" >"$tmp/kill.yaml"
 grep -q '^seeds: 20$' "$tmp/kill.yaml" || fail "could not make the 20-seed grid"
+# Its report draws targets because its file quotes them; the tiny grid's (below) has none.
+printf 'targets:\n  conflicts: 5%%\n  lost: 1%%\n  source: seed 004 (delta-sync), Monitoring\n' >>"$tmp/kill.yaml"
 db=$tmp/kill.sqlite
 "$BIN" grid "$tmp/kill.yaml" --db "$db" -j 2 >"$tmp/kill1.out" 2>&1 &
 pid=$!
@@ -171,7 +173,6 @@ $PY - "$db" "$tmp/report" <<'PYEOF' || fail "the report's numbers differ from th
 import csv, json, math, os, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 out = sys.argv[2]
-T19 = 2.093024054   # Student t, 0.975 quantile, 19 degrees of freedom (20 seeds per cell)
 Z = 1.959963985
 def close(a, b, tol=1e-6):
     return abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
@@ -204,12 +205,13 @@ for row in table:
     for key, counts in (("conflicts", c["conflicts"]), ("silent_overwrite", c["silent"]), ("lost_update", c["lost"])):
         rate = sum(counts) / sum(c["writes"])
         assert close(row[key + "_per_1000_writes"], 1000 * rate), (key, row[key + "_per_1000_writes"], 1000 * rate)
-        # The seed-clustered t-interval, recomputed.
-        n = len(counts)
-        s2 = sum((y - rate * x) ** 2 for y, x in zip(counts, c["writes"])) / (n - 1)
-        half = T19 * math.sqrt(s2 / n) / (sum(c["writes"]) / n)
-        assert close(row[key + "_per_1000_writes_hi"], 1000 * (rate + half), 1e-5), (key, row)
-        assert close(row[key + "_per_1000_writes_lo"], 1000 * max(0.0, rate - half), 1e-5), (key, row)
+        # Wilson's interval of count out of writes, recomputed: never below zero, an upper bound at zero.
+        k, w = sum(counts), sum(c["writes"])
+        centre = (rate + Z * Z / (2 * w)) / (1 + Z * Z / w)
+        half = Z * math.sqrt(rate * (1 - rate) / w + Z * Z / (4 * w * w)) / (1 + Z * Z / w)
+        assert close(row[key + "_per_1000_writes_hi"], 1000 * (centre + half), 1e-5), (key, row)
+        assert close(row[key + "_per_1000_writes_lo"], 0.0 if k == 0 else 1000 * (centre - half), 1e-5), (key, row)
+        assert float(row[key + "_per_1000_writes_lo"]) >= 0 and (k > 0 or float(row[key + "_per_1000_writes_hi"]) > 0)
     assert int(row["failing_seeds"]) == c["failing"]
     p, n = c["failing"] / 20, 20
     centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
@@ -232,8 +234,15 @@ for cell, c in cells.items():
                                                        labels[c["params"]["skew_max_us"]], sum(c["writes"]),
                                                        1000 * sum(c["conflicts"]) / sum(c["writes"]))
     assert start in md, start
-assert "seed 004" in md and "Wilson" in md
+assert "seed 004" in md and "Wilson" in md and "targets: conflicts / lost" in md
 assert "seed 004 (delta-sync)" in page and "Wilson score interval" in page
+# The reference never silently overwrites: its zero reads "0 (n = ... writes)", not a zero-width interval.
+assert "| 0 (n = " in md and "[0.0, 0.0]" not in md, md[:3000]
+# Per-run counts (retries) use the exact Poisson interval, never below zero.
+with open(os.path.join(out, "cells.csv")) as f:
+    for row in csv.DictReader(f):
+        for name in ("retries_per_run", "messages_per_run", "bytes_per_run", "queue_depth_mean"):
+            assert float(row[name + "_lo"] or 0) >= 0, (name, row[name + "_lo"])
 PYEOF
 
 $PY - "$tmp/report/report.html" <<'PYEOF' || fail "report.html is not well-formed and self-contained"
@@ -294,6 +303,16 @@ $PY "$REPORT" "$tmp/merged.sqlite" -o "$tmp/r-merged" >/dev/null 2>&1 && $PY "$R
 sed -i "s#$tmp/[a-z]*\.sqlite#DB#" "$tmp/r-merged/summary.md" "$tmp/r-whole/summary.md"
 cmp -s "$tmp/r-merged/cells.csv" "$tmp/r-whole/cells.csv" && cmp -s "$tmp/r-merged/summary.md" "$tmp/r-whole/summary.md" \
   || fail "the merged shards' report differs from the whole grid's"
+# The tiny grid's file has no targets: its report neither draws nor judges any.
+$PY - "$tmp/r-whole" <<'PYEOF' || fail "a grid without targets: got a report with targets"
+import base64, os, re, sys
+out = sys.argv[1]
+md = open(os.path.join(out, "summary.md")).read()
+assert "targets" not in md and "seed 004" not in md, md[:2000]
+page = open(os.path.join(out, "report.html")).read()
+main = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', page).group(1)
+assert "conflict rate <" not in base64.b64decode(main).decode("utf-8")
+PYEOF
 
 # --- bad input ------------------------------------------------------------------------------------
 bad() {   # WHAT EXPECTED-FIRST-LINE COMMAND...: exit 2, the message on the first line of stderr

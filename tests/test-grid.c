@@ -53,6 +53,10 @@ static void test_tiny_grid(void)
     }
     EXPECT_STR(g->name, "tiny");
     EXPECT_STR(g->scenario_path, "tests/data/grids/tiny-base.yaml");
+    /* No targets: key, no targets (the report then draws no reference lines). */
+    EXPECT(g->targets.conflicts_per_write < 0);
+    EXPECT(g->targets.lost_per_write < 0);
+    EXPECT(g->targets.source == NULL);
     EXPECT_U64(g->seeds_lo, 1);
     EXPECT_U64(g->seeds_hi, 4);
     EXPECT_INT(g->n_profiles, 2);
@@ -157,6 +161,24 @@ static grid *load_text(const char *name, const char *text)
 }
 
 /* Every axis, listed out of order: params keys come out sorted, values canonical. */
+/* The shipped grid quotes seed 004's targets, per write. */
+static void test_targets(void)
+{
+    diag d;
+    diag_init(&d);
+    grid *g = grid_load("scenarios/grids/compare-designs.yaml", &d);
+    EXPECT(g != NULL);
+    if (g) {
+        EXPECT(g->targets.conflicts_per_write > 0.0499 && g->targets.conflicts_per_write < 0.0501);
+        EXPECT(g->targets.lost_per_write > 0.0099 && g->targets.lost_per_write < 0.0101);
+        EXPECT_STR(g->targets.source, "seed 004 (delta-sync), Monitoring");
+    } else {
+        fprintf(stderr, "  %s\n", d.message);
+    }
+    grid_free(g);
+    diag_free(&d);
+}
+
 static void test_every_axis(void)
 {
     char cwd[PATH_MAX], text[PATH_MAX + 512];
@@ -404,6 +426,7 @@ int main(void)
     bool made = mkdtemp(tmp_dir) != NULL;
     EXPECT(made);
     test_tiny_grid();
+    test_targets();
     test_golden_files();
     if (made) {
         test_every_axis();

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""syncsim benchmark: prints the figures DESIGN.md's performance targets name.
+"""syncsim benchmark: prints the figures the performance targets (README: Benchmarks) name.
 
 Usage: tests/bench/bench.py BUILD_DIR [--quick]
   (make bench runs it on build-release; run from the source root)
