@@ -49,6 +49,7 @@ typedef enum cli_opt_id {
     OPT_NODE_TIMEOUT,
     OPT_LEVEL,
     OPT_FRESH_NODES,
+    OPT_PROGRESS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -65,6 +66,7 @@ typedef struct cli_args {
     int shard_index, shard_count;/* --shard I/N; 1/1 when not given */
     int64_t timeout_us;          /* --timeout; 0 when not given: no budget */
     int64_t node_timeout_us;     /* --node-timeout; 0 when not given: the profile's, else 10 s */
+    int64_t progress_every_us;   /* --progress; 0 when not given: no progress lines */
     int level;                   /* --level */
     int max_runs;                /* --max-runs */
     int vclass;                  /* --class: a vclass, or -1 when not given */
