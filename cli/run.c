@@ -133,8 +133,8 @@ static const cli_use RUN_OPTIONS[] = {
       "error (exit 2). Default: none",
       false },
     { OPT_PROGRESS,
-      "print 'progress T_US EVENTS' to stderr each time simulated time passes a multiple of DURATION, so that a "
-      "benchmark can time each simulated day from outside (the simulator reads no clock for it)",
+      "print 'progress T_US EVENTS WRITES' (the counts so far) to stderr each time simulated time passes a multiple of "
+      "DURATION, so that a benchmark can time each simulated day from outside (the simulator reads no clock for it)",
       false },
     { OPT_NONE, NULL, false },
 };

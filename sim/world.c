@@ -867,8 +867,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
                 break;
             w.now_us = ev.time_us;
             while (opt->progress_out && w.now_us >= progress_next_us) {
-                fprintf(opt->progress_out, "progress %lld %llu\n", (long long)progress_next_us,
-                        (unsigned long long)w.m.events);
+                fprintf(opt->progress_out, "progress %lld %llu %llu\n", (long long)progress_next_us,
+                        (unsigned long long)w.m.events, (unsigned long long)w.m.writes);
                 fflush(opt->progress_out);
                 progress_next_us += opt->progress_every_us;
             }
