@@ -66,6 +66,7 @@ static const option_spec SPECS[OPT_COUNT] = {
     [OPT_NODE_TIMEOUT] = { "node-timeout", 0, "DURATION", "a duration such as 10s" },
     [OPT_LEVEL] = { "level", 0, "N", "a level from 1 to 5" },
     [OPT_FRESH_NODES] = { "fresh-nodes", 0, NULL, NULL },
+    [OPT_PROGRESS] = { "progress", 0, "DURATION", "a simulated duration such as 1d" },
 };
 
 const char *cli_option_name(cli_opt_id id)
@@ -375,6 +376,15 @@ static bool parse_value(cli_opt_id id, const char *text, cli_args *a, buf *why)
         const char *reason = NULL;
         if (!duration_parse(text, &a->node_timeout_us, &reason) || a->node_timeout_us < 1000) {
             buf_printf(why, "--node-timeout needs a duration of at least 1ms such as 10s, not '%s'%s%s", text,
+                       reason ? ": " : "", reason ? reason : "");
+            return false;
+        }
+        return true;
+    }
+    case OPT_PROGRESS: {
+        const char *reason = NULL;
+        if (!duration_parse(text, &a->progress_every_us, &reason) || a->progress_every_us <= 0) {
+            buf_printf(why, "--progress needs a simulated duration above zero such as 1d, not '%s'%s%s", text,
                        reason ? ": " : "", reason ? reason : "");
             return false;
         }

@@ -51,6 +51,7 @@ typedef enum cli_opt_id {
     OPT_NODE_TIMEOUT,
     OPT_LEVEL,
     OPT_FRESH_NODES,
+    OPT_PROGRESS,
     OPT_COUNT
 } cli_opt_id;
 
@@ -68,6 +69,7 @@ typedef struct cli_args {
     char shard_source[160];      /* --shard auto: the engine and variables I/N came from; "" otherwise */
     int64_t timeout_us;          /* --timeout; 0 when not given: no budget */
     int64_t node_timeout_us;     /* --node-timeout; 0 when not given: the profile's, else 10 s */
+    int64_t progress_every_us;   /* --progress; 0 when not given: no progress lines */
     int level;                   /* --level */
     int max_runs;                /* --max-runs */
     int vclass;                  /* --class: a vclass, or -1 when not given */

@@ -144,6 +144,10 @@ static int run_main(const cli_command *cmd, const cli_args *a)
         goto out;
     }
     opt.trace_out = trace_out;
+    if (a->given[OPT_PROGRESS]) {
+        opt.progress_out = stderr;
+        opt.progress_every_us = a->progress_every_us;
+    }
     run_result r;
     if (!sim_run(sc, seed, &opt, &r, &d)) {
         fprintf(stderr, "%s\n", d.message);
@@ -203,6 +207,10 @@ static const cli_use RUN_OPTIONS[] = {
     { OPT_TIMEOUT,
       "a wall-clock budget for the run (for both runs with --check-determinism); past it the run stops with a bound "
       "error (exit 2). Default: none",
+      false },
+    { OPT_PROGRESS,
+      "print 'progress T_US EVENTS WRITES' (the counts so far) to stderr each time simulated time passes a multiple of "
+      "DURATION, so that a benchmark can time each simulated day from outside (the simulator reads no clock for it)",
       false },
     { OPT_NONE, NULL, false },
 };

@@ -137,7 +137,7 @@ static const char SCHEMA[] =
 
 struct store {
     sqlite3 *db;
-    sqlite3_stmt *stmt[ST_COUNT];
+    sqlite3_stmt *stmt[ST_COUNT];   /* NULL until first used: stmt() prepares it */
     buf text;       /* reused for encoding bodies */
 };
 
@@ -147,10 +147,24 @@ static _Noreturn void store_fail(store *s, const char *what)
     abort();
 }
 
+/*
+ * The statement, prepared on its first use and kept until store_close. Preparing all of them at
+ * open cost a quarter of a short run's instructions (a two-device sweep seed opens three stores,
+ * and a client or a server uses about half of the statements); the statements are the same, so
+ * when one is prepared changes nothing a replica does.
+ */
+static sqlite3_stmt *stmt(store *s, enum stmt_id id)
+{
+    if (!s->stmt[id] &&
+        sqlite3_prepare_v3(s->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) != SQLITE_OK)
+        store_fail(s, SQL[id]);
+    return s->stmt[id];
+}
+
 /* Run a statement that returns no rows, then reset it. */
 static void run_done(store *s, enum stmt_id id)
 {
-    sqlite3_stmt *st = s->stmt[id];
+    sqlite3_stmt *st = stmt(s, id);
     if (sqlite3_step(st) != SQLITE_DONE)
         store_fail(s, SQL[id]);
     sqlite3_reset(st);
@@ -159,8 +173,8 @@ static void run_done(store *s, enum stmt_id id)
 
 static void finish(store *s, enum stmt_id id)
 {
-    sqlite3_reset(s->stmt[id]);
-    sqlite3_clear_bindings(s->stmt[id]);
+    sqlite3_reset(stmt(s, id));
+    sqlite3_clear_bindings(stmt(s, id));
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *text)
@@ -190,9 +204,6 @@ store *store_open(const char *path, bool keep, char **error)
         sqlite3_free(errmsg);
         goto fail;
     }
-    for (int i = 0; i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(s->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK)
-            store_fail(s, SQL[i]);
     return s;
 
 fail: {
@@ -223,7 +234,7 @@ void store_close(store *s)
     if (!s)
         return;
     for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(s->stmt[i]);
+        sqlite3_finalize(s->stmt[i]);   /* NULL for a statement never used: a no-op */
     sqlite3_close(s->db);
     buf_free(&s->text);
     xfree(s);
@@ -258,7 +269,7 @@ static const char *encode_body(store *s, const record *r)
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out)
 {
-    sqlite3_stmt *st = s->stmt[ST_RECORD_GET];
+    sqlite3_stmt *st = stmt(s, ST_RECORD_GET);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
     int rc = sqlite3_step(st);
@@ -274,7 +285,7 @@ bool store_record_get(store *s, const char *type, const char *id, arena *a, reco
 /* Upsert r with its body already encoded in s->text. */
 static void put_encoded(store *s, const record *r)
 {
-    sqlite3_stmt *st = s->stmt[ST_RECORD_PUT];
+    sqlite3_stmt *st = stmt(s, ST_RECORD_PUT);
     const char *body = s->text.data;
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
@@ -297,7 +308,7 @@ void store_record_put(store *s, const record *r)
 int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
 {
     encode_body(s, r);
-    sqlite3_stmt *st = s->stmt[ST_RECORD_BODY];
+    sqlite3_stmt *st = stmt(s, ST_RECORD_BODY);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     int rc = sqlite3_step(st);
@@ -318,29 +329,20 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
     return outcome;
 }
 
+static int collect_bodies(store *s, enum stmt_id id, int limit, arena *a, record **out);
+
 int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out)
 {
-    sqlite3_stmt *st = s->stmt[ST_CHANGES_SINCE];
-    record *records = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *records);
+    sqlite3_stmt *st = stmt(s, ST_CHANGES_SINCE);
     sqlite3_bind_int64(st, 1, since);
     sqlite3_bind_int(st, 2, limit);
     bind_text(st, 3, tenant ? tenant : "");
-    int n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        assert(n < limit);
-        decode_body(st, 0, a, &records[n++]);
-    }
-    if (rc != SQLITE_DONE)
-        store_fail(s, SQL[ST_CHANGES_SINCE]);
-    finish(s, ST_CHANGES_SINCE);
-    *out = records;
-    return n;
+    return collect_bodies(s, ST_CHANGES_SINCE, limit, a, out);
 }
 
 void store_changelog_add(store *s, const record *r)
 {
-    sqlite3_stmt *st = s->stmt[ST_CHANGELOG_ADD];
+    sqlite3_stmt *st = stmt(s, ST_CHANGELOG_ADD);
     sqlite3_bind_int64(st, 1, r->seq);
     bind_text(st, 2, r->type);
     bind_text(st, 3, r->id);
@@ -351,7 +353,7 @@ void store_changelog_add(store *s, const record *r)
 
 void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *r), void *ctx)
 {
-    sqlite3_stmt *st = s->stmt[ST_RECORDS_ALL];
+    sqlite3_stmt *st = stmt(s, ST_RECORDS_ALL);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         record r;
@@ -365,7 +367,7 @@ void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *
 
 int64_t store_meta_get(store *s, const char *key, int64_t fallback)
 {
-    sqlite3_stmt *st = s->stmt[ST_META_GET];
+    sqlite3_stmt *st = stmt(s, ST_META_GET);
     bind_text(st, 1, key);
     int64_t result = fallback;
     int rc = sqlite3_step(st);
@@ -379,7 +381,7 @@ int64_t store_meta_get(store *s, const char *key, int64_t fallback)
 
 void store_meta_set(store *s, const char *key, int64_t number)
 {
-    sqlite3_stmt *st = s->stmt[ST_META_SET];
+    sqlite3_stmt *st = stmt(s, ST_META_SET);
     bind_text(st, 1, key);
     sqlite3_bind_int64(st, 2, number);
     run_done(s, ST_META_SET);
@@ -401,7 +403,7 @@ static char *changed_to_json(int n, const char *const *names)
 
 int64_t store_outbox_add(store *s, const outbox_entry *e)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_ADD];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_ADD);
     const char *body = encode_body(s, &e->body);
     char *changed = changed_to_json(e->n_changed, e->changed);
     bind_text(st, 1, e->type);
@@ -420,7 +422,7 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
 
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_PEEK];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_PEEK);
     outbox_entry *entries = arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *entries);
     sqlite3_bind_int(st, 1, max);
     int n = 0;
@@ -458,13 +460,13 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 
 void store_outbox_remove(store *s, int64_t seq)
 {
-    sqlite3_bind_int64(s->stmt[ST_OUTBOX_REMOVE], 1, seq);
+    sqlite3_bind_int64(stmt(s, ST_OUTBOX_REMOVE), 1, seq);
     run_done(s, ST_OUTBOX_REMOVE);
 }
 
 bool store_outbox_has(store *s, const char *type, const char *id)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_HAS];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_HAS);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
     int rc = sqlite3_step(st);
@@ -476,7 +478,7 @@ bool store_outbox_has(store *s, const char *type, const char *id)
 
 void store_outbox_rebase(store *s, const char *type, const char *id, int64_t from_version, int64_t to_version)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_REBASE];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_REBASE);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
     sqlite3_bind_int64(st, 3, from_version);
@@ -486,7 +488,7 @@ void store_outbox_rebase(store *s, const char *type, const char *id, int64_t fro
 
 int64_t store_outbox_count(store *s)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_COUNT];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_COUNT);
     if (sqlite3_step(st) != SQLITE_ROW)
         store_fail(s, SQL[ST_OUTBOX_COUNT]);
     int64_t n = sqlite3_column_int64(st, 0);
@@ -496,7 +498,7 @@ int64_t store_outbox_count(store *s)
 
 const char *store_applied_get(store *s, int64_t device, int64_t op, arena *a)
 {
-    sqlite3_stmt *st = s->stmt[ST_APPLIED_GET];
+    sqlite3_stmt *st = stmt(s, ST_APPLIED_GET);
     sqlite3_bind_int64(st, 1, device);
     sqlite3_bind_int64(st, 2, op);
     const char *result = NULL;
@@ -511,7 +513,7 @@ const char *store_applied_get(store *s, int64_t device, int64_t op, arena *a)
 
 void store_applied_put(store *s, int64_t device, int64_t op, const char *result_json)
 {
-    sqlite3_stmt *st = s->stmt[ST_APPLIED_PUT];
+    sqlite3_stmt *st = stmt(s, ST_APPLIED_PUT);
     sqlite3_bind_int64(st, 1, device);
     sqlite3_bind_int64(st, 2, op);
     bind_text(st, 3, result_json);
@@ -520,7 +522,7 @@ void store_applied_put(store *s, int64_t device, int64_t op, const char *result_
 
 void store_kept_add(store *s, const record *r, write_id w)
 {
-    sqlite3_stmt *st = s->stmt[ST_KEPT_ADD];
+    sqlite3_stmt *st = stmt(s, ST_KEPT_ADD);
     const char *body = encode_body(s, r);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
@@ -531,7 +533,7 @@ void store_kept_add(store *s, const record *r, write_id w)
 
 void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const char *id, write_id w), void *ctx)
 {
-    sqlite3_stmt *st = s->stmt[ST_KEPT_ALL];
+    sqlite3_stmt *st = stmt(s, ST_KEPT_ALL);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -549,13 +551,13 @@ static void bind_key(sqlite3_stmt *st, const char *type, const char *id)
 
 void store_outbox_mark_conflict(store *s, const char *type, const char *id)
 {
-    bind_key(s->stmt[ST_OUTBOX_MARK_CONFLICT], type, id);
+    bind_key(stmt(s, ST_OUTBOX_MARK_CONFLICT), type, id);
     run_done(s, ST_OUTBOX_MARK_CONFLICT);
 }
 
 void store_outbox_rename(store *s, const char *type, const char *from_id, const char *to_id)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_RENAME];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_RENAME);
     bind_key(st, type, from_id);
     bind_text(st, 3, to_id);
     run_done(s, ST_OUTBOX_RENAME);
@@ -563,7 +565,7 @@ void store_outbox_rename(store *s, const char *type, const char *from_id, const 
 
 void store_idmap_put(store *s, const char *type, const char *temp_id, const char *real_id)
 {
-    sqlite3_stmt *st = s->stmt[ST_IDMAP_PUT];
+    sqlite3_stmt *st = stmt(s, ST_IDMAP_PUT);
     bind_key(st, type, temp_id);
     bind_text(st, 3, real_id);
     run_done(s, ST_IDMAP_PUT);
@@ -571,7 +573,7 @@ void store_idmap_put(store *s, const char *type, const char *temp_id, const char
 
 const char *store_idmap_get(store *s, const char *type, const char *temp_id, arena *a)
 {
-    sqlite3_stmt *st = s->stmt[ST_IDMAP_GET];
+    sqlite3_stmt *st = stmt(s, ST_IDMAP_GET);
     bind_key(st, type, temp_id);
     int rc = sqlite3_step(st);
     const char *real = NULL;
@@ -585,13 +587,13 @@ const char *store_idmap_get(store *s, const char *type, const char *temp_id, are
 
 void store_outbox_remove_record(store *s, const char *type, const char *id)
 {
-    bind_key(s->stmt[ST_OUTBOX_REMOVE_RECORD], type, id);
+    bind_key(stmt(s, ST_OUTBOX_REMOVE_RECORD), type, id);
     run_done(s, ST_OUTBOX_REMOVE_RECORD);
 }
 
 int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_CHANGED];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_CHANGED);
     const char **names = arena_alloc(a, RECORD_FIELDS_MAX * sizeof *names);
     int n = 0;
     bind_key(st, type, id);
@@ -620,7 +622,7 @@ int store_outbox_changed(store *s, const char *type, const char *id, arena *a, c
 
 int store_outbox_attempted(store *s, int64_t seq)
 {
-    sqlite3_stmt *st = s->stmt[ST_OUTBOX_ATTEMPTED];
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_ATTEMPTED);
     sqlite3_bind_int64(st, 1, seq);
     int rc = sqlite3_step(st);
     int attempts = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -634,18 +636,30 @@ int store_outbox_attempted(store *s, int64_t seq)
 
 void store_record_remove(store *s, const char *type, const char *id)
 {
-    bind_key(s->stmt[ST_RECORD_REMOVE], type, id);
+    bind_key(stmt(s, ST_RECORD_REMOVE), type, id);
     run_done(s, ST_RECORD_REMOVE);
 }
 
-/* Run a statement whose rows are record bodies; at most limit of them, decoded into a. */
+/* Run a statement whose rows are record bodies; at most limit of them, decoded into a.
+ * The array grows with the rows that come, never to limit up front: limit is a bound
+ * (a watermark push allows 10,000 records), and zeroing that many records in the arena for
+ * every push was the activity-events swarm's largest cost (a third of its time, in memset
+ * and page faults). */
 static int collect_bodies(store *s, enum stmt_id id, int limit, arena *a, record **out)
 {
-    sqlite3_stmt *st = s->stmt[id];
-    record *records = arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *records);
+    sqlite3_stmt *st = stmt(s, id);
+    int cap = limit < 16 ? (limit > 0 ? limit : 1) : 16;
+    record *records = arena_alloc(a, (size_t)cap * sizeof *records);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         assert(n < limit);
+        if (n == cap) {
+            int grown_cap = cap > limit / 2 ? limit : cap * 2;
+            record *grown = arena_alloc(a, (size_t)grown_cap * sizeof *grown);
+            memcpy(grown, records, (size_t)n * sizeof *grown);
+            records = grown;
+            cap = grown_cap;
+        }
         decode_body(st, 0, a, &records[n++]);
     }
     if (rc != SQLITE_DONE)
@@ -659,7 +673,7 @@ int store_changes_since_time(store *s, const char *tenant, const char *type, int
                              int limit, arena *a, record **out)
 {
     enum stmt_id id = type ? ST_CHANGES_SINCE_TIME_TYPE : ST_CHANGES_SINCE_TIME;
-    sqlite3_stmt *st = s->stmt[id];
+    sqlite3_stmt *st = stmt(s, id);
     sqlite3_bind_int64(st, 1, since_us);
     sqlite3_bind_int(st, 2, limit);
     bind_text(st, 3, tenant);
@@ -671,7 +685,7 @@ int store_changes_since_time(store *s, const char *tenant, const char *type, int
 
 int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, record **out)
 {
-    sqlite3_stmt *st = s->stmt[ST_LOCAL_CHANGES_SINCE];
+    sqlite3_stmt *st = stmt(s, ST_LOCAL_CHANGES_SINCE);
     sqlite3_bind_int64(st, 1, since_us);
     sqlite3_bind_int(st, 2, limit);
     return collect_bodies(s, ST_LOCAL_CHANGES_SINCE, limit, a, out);
@@ -679,7 +693,7 @@ int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, r
 
 void store_conflict_put(store *s, const record *server_version)
 {
-    sqlite3_stmt *st = s->stmt[ST_CONFLICT_PUT];
+    sqlite3_stmt *st = stmt(s, ST_CONFLICT_PUT);
     const char *body = encode_body(s, server_version);
     bind_key(st, server_version->type, server_version->id);
     bind_text(st, 3, body);
@@ -688,7 +702,7 @@ void store_conflict_put(store *s, const record *server_version)
 
 bool store_conflict_get(store *s, const char *type, const char *id, arena *a, record *server_version)
 {
-    sqlite3_stmt *st = s->stmt[ST_CONFLICT_GET];
+    sqlite3_stmt *st = stmt(s, ST_CONFLICT_GET);
     bind_key(st, type, id);
     int rc = sqlite3_step(st);
     bool found = false;
@@ -702,13 +716,13 @@ bool store_conflict_get(store *s, const char *type, const char *id, arena *a, re
 
 void store_conflict_remove(store *s, const char *type, const char *id)
 {
-    bind_key(s->stmt[ST_CONFLICT_REMOVE], type, id);
+    bind_key(stmt(s, ST_CONFLICT_REMOVE), type, id);
     run_done(s, ST_CONFLICT_REMOVE);
 }
 
 int64_t store_conflict_count(store *s)
 {
-    sqlite3_stmt *st = s->stmt[ST_CONFLICT_COUNT];
+    sqlite3_stmt *st = stmt(s, ST_CONFLICT_COUNT);
     if (sqlite3_step(st) != SQLITE_ROW)
         store_fail(s, SQL[ST_CONFLICT_COUNT]);
     int64_t n = sqlite3_column_int64(st, 0);
@@ -719,7 +733,7 @@ int64_t store_conflict_count(store *s)
 int store_changelog_writes_since(store *s, const char *type, const char *id, int64_t version, arena *a,
                                  write_id **out)
 {
-    sqlite3_stmt *st = s->stmt[ST_CHANGELOG_WRITES_SINCE];
+    sqlite3_stmt *st = stmt(s, ST_CHANGELOG_WRITES_SINCE);
     bind_key(st, type, id);
     sqlite3_bind_int64(st, 3, version);
     int n = 0, cap = 8, rc;

@@ -17,7 +17,7 @@
  *                                                  became (profile ids: server)
  *   meta(key, value)                               cursors and counters
  *
- * Every statement is prepared once at open. A failing statement on an open
+ * Every statement is prepared once, on its first use. A failing statement on an open
  * store is a bug in the engine (or a full disk), not bad input: it aborts
  * with SQLite's message.
  */

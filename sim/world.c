@@ -989,6 +989,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 
         event ev;
+        int64_t progress_next_us = opt->progress_every_us;
         while (!w.stop && !res->not_applicable && !diag_failed(d)) {
             /* Checked before taking an event, so a cancelled run leaves every message in the queue. */
             if (opt->cancel && *opt->cancel) {
@@ -999,6 +1000,12 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
             if (!queue_pop(&w.q, &ev))
                 break;
             w.now_us = ev.time_us;
+            while (opt->progress_out && w.now_us >= progress_next_us) {
+                fprintf(opt->progress_out, "progress %lld %llu %llu\n", (long long)progress_next_us,
+                        (unsigned long long)w.m.events, (unsigned long long)w.m.writes);
+                fflush(opt->progress_out);
+                progress_next_us += opt->progress_every_us;
+            }
             dispatch(&w, &ev);
             if (++w.m.events > events_max) {
                 diag_error(d, (src_pos){ .file = sc->path },

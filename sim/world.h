@@ -44,6 +44,11 @@ typedef struct run_options {
      */
     const volatile sig_atomic_t *cancel;
     const char *cancel_bound;   /* names the bound: "the run's wall-clock budget (--timeout 5s)" */
+    /* When set (the command line's --progress), one line "progress T_US EVENTS WRITES" each time
+     * simulated time reaches a multiple of progress_every_us: a benchmark outside times the days by
+     * when the lines arrive. The lines are the same on every run; nothing in them is hashed. */
+    FILE *progress_out;
+    int64_t progress_every_us;
 } run_options;
 
 #define RUN_EVENTS_MAX_DEFAULT UINT64_C(200000000)

@@ -98,6 +98,15 @@ expect 2 "runs-long.yaml: error: bound exceeded: the run's wall-clock budget \(-
 expect 2 "bound exceeded: the run's wall-clock budget \(--timeout 300ms\)" \
   -- run tests/data/runs-long.yaml --timeout 300ms --check-determinism
 [ "$SECONDS" -lt 20 ] || fail "--timeout 300ms: two runs went on for ${SECONDS}s"
+
+# --progress: one line per multiple of the simulated duration, on stderr, with the events so far
+# (make bench times week-100's days by them); the trace hash is the run's without it.
+expect 2 "--progress needs a simulated duration above zero such as 1d" -- run scenarios/basic/offline-edits.yaml --progress 0s
+"$BIN" run scenarios/basic/offline-edits.yaml >"$tmp/plain.out" 2>&1
+"$BIN" run scenarios/basic/offline-edits.yaml --progress 1m >"$tmp/progress.out" 2>"$tmp/progress.err"
+grep -qE '^progress 60000000 [0-9]+ [0-9]+$' "$tmp/progress.err" || fail "--progress 1m: no line at 1 minute: $(head -c 300 "$tmp/progress.err")"
+[ "$(grep -c '^progress ' "$tmp/progress.err")" -eq "$(grep -c '' "$tmp/progress.err")" ] || fail "--progress: other lines on stderr"
+[ "$(tail -1 "$tmp/plain.out")" = "$(tail -1 "$tmp/progress.out")" ] || fail "--progress changed the trace hash"
 # A budget the run stays within changes nothing.
 a=$("$BIN" run scenarios/basic/offline-edits.yaml | tail -n1)
 b=$("$BIN" run scenarios/basic/offline-edits.yaml --timeout 1h | tail -n1)
