@@ -287,9 +287,9 @@ def main():
                                      "--profile", profile])
                 if proc.returncode not in (0, 1):
                     die("sweep under %s failed (exit %d):\n%s" % (profile, proc.returncode, proc.stdout[-2000:]))
-                rates[profile] = seeds / wall
-            print("engines    %10.2f seeds/s    yjs, %.2f automerge, %.2f pouchdb; %.1f the built-in reference"
-                  "   (%s, %d seeds, 2 workers)"
+                rates[profile] = 2 * seeds / proc.cpu   # on two idle cores
+            print("engines    %10.2f seeds/s    on two idle cores: yjs, %.2f automerge, %.2f pouchdb; %.1f the built-in"
+                  " reference   (%s, %d seeds, 2 workers)"
                   % (rates["yjs"], rates["automerge"], rates["pouchdb"], rates["reference"], swarm, seeds))
 
         # Sweeps through the boundary: node processes reused across seeds (reset) or started afresh.
