@@ -1070,6 +1070,80 @@ static void check_references(checker *c)
     }
 }
 
+/* --- what devices showed through the run (sim/session.c) ------------------------ */
+
+static void describe_shown(const checker *c, buf *b, bool present, bool deleted, write_id last)
+{
+    char name[96];
+    if (!present) {
+        buf_puts(b, "the record absent");
+        return;
+    }
+    check_write_name(c->in->sc, last, name, sizeof name);
+    buf_printf(b, deleted ? "the record deleted (last write %s)" : "the record last written by %s", name);
+}
+
+static const char *episode_words(vclass cls)
+{
+    switch (cls) {
+    case VC_READ_YOUR_WRITES: return "showed a state without its own write %s";
+    case VC_MONOTONIC_READS: return "went back to a state older than one it had shown (it lost sight of %s)";
+    case VC_CAUSAL_VISIBILITY: return "showed a write without %s, which it causally depends on";
+    case VC_ORDER_ANOMALY: return "put an event before %s, which causally precedes it";
+    default: return "%s";
+    }
+}
+
+/*
+ * One finding per episode: the device, when and for how long, what it showed
+ * before and after, the write missing (or placed out of order) and the write
+ * shown instead. Episodes beyond the session's bound are only counted.
+ */
+static void report_sessions(checker *c)
+{
+    const session *s = c->in->session;
+    if (!s)
+        return;
+    const scenario *sc = c->in->sc;
+    uint64_t kept[VC_COUNT] = { 0 };
+    for (size_t i = 0; i < s->n_episodes; i++) {
+        const session_episode *e = &s->episodes[i];
+        const hist_record *r = &c->in->h->records[e->record];
+        char missing[96], at[DURATION_TEXT_MAX], visible[DURATION_TEXT_MAX];
+        check_write_name(sc, e->missing, missing, sizeof missing);
+        duration_human(e->start_us, at, sizeof at);
+        duration_human(e->end_us - e->start_us, visible, sizeof visible);
+        buf summary, witness;
+        buf_init(&summary);
+        buf_init(&witness);
+        buf_printf(&summary, "%s: %s ", r->key, scenario_node_name(sc, e->node));
+        buf_printf(&summary, episode_words(e->cls), missing);
+        buf_printf(&summary, " at t=%s, %s %s", at, e->open ? "still shown at the end after" : "for", visible);
+        buf_printf(&witness, "    device      %s from t=%s, visible %s%s\n", scenario_node_name(sc, e->node), at,
+                   visible, e->open ? " (until the end of the run)" : "");
+        buf_puts(&witness, "    before      ");
+        describe_shown(c, &witness, e->before_present, e->before_deleted, e->before_w);
+        buf_puts(&witness, "\n    after       ");
+        describe_shown(c, &witness, e->after_present, e->after_deleted, e->after_w);
+        buf_puts(&witness, "\n    missing     ");
+        if (e->cls == VC_CAUSAL_VISIBILITY && e->other_record >= 0)
+            buf_printf(&witness, "the parent %s, not shown on %s; the child's writer had shown ",
+                       c->in->h->records[e->other_record].key, scenario_node_name(sc, e->node));
+        describe_write(c, &witness, e->missing);
+        buf_puts(&witness, e->cls == VC_ORDER_ANOMALY ? "\n    placed first " : "\n    shown       ");
+        describe_write(c, &witness, e->shown);
+        buf_putc(&witness, '\n');
+        add_finding(c, e->cls, r->key, e->missing, e->shown, e->node, summary.data, witness.data);
+        kept[e->cls]++;
+        buf_free(&summary);
+        buf_free(&witness);
+    }
+    for (int k = 0; k < VC_COUNT; k++) {
+        c->out->counts[k] += s->counts[k] - kept[k];   /* episodes past the session's bound */
+        c->out->visible_us[k] += s->visible_us[k];
+    }
+}
+
 void check_run(const check_input *in, check_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -1080,6 +1154,7 @@ void check_run(const check_input *in, check_result *out)
     check_resurrections(&c);
     check_duplicates(&c);
     check_counters(&c);
+    report_sessions(&c);
     if (in->quiesced) {
         check_divergence(&c);
         check_references(&c);
