@@ -57,6 +57,22 @@ static bool withdrawn(const write_rec *wr)
     return wr->rejected || wr->dropped;
 }
 
+/*
+ * The server's copy already lost every trace of w to a write that follows it
+ * (superseded) or is concurrent with it (a conflict w lost): a device that
+ * stops showing w is catching up with that outcome, even when the winner
+ * itself is not in what the device shows (a delete the device holds only as
+ * a record's past, a whole-record winner under another name).
+ */
+static bool settled_against(const session *s, const write_rec *wr)
+{
+    const write_rec *by = wr->displaced_by ? history_write(s->h, wr->displaced_by) : NULL;
+    if (!by || !by->accepted || by->record != wr->record)
+        return false;
+    causal rel = history_relation(s->h, by->w, wr->w);
+    return rel == CAUSAL_AFTER || rel == CAUSAL_CONCURRENT;
+}
+
 static void view_add(session_view *v, write_id w)
 {
     if (w == WRITE_NONE)
@@ -324,7 +340,7 @@ static bool beats(const session *s, const session_view *v, const write_rec *x, c
 static write_id ryw_missing(const session *s, const session_slot *slot, const session_view *v)
 {
     const write_rec *own = known(s, slot->own_shown, slot->record);
-    if (!own || withdrawn(own) || covers(&v->closure, own->w))
+    if (!own || withdrawn(own) || settled_against(s, own) || covers(&v->closure, own->w))
         return WRITE_NONE;
     for (uint32_t i = 0; i < v->n_writes + 2; i++) {
         write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
@@ -342,7 +358,7 @@ static write_id first_unseen(const session *s, const session_view *before, const
         write_id w = i == before->n_writes ? before->record_w : i == before->n_writes + 1 ? before->delete_w
                                                                                           : before->writes[i];
         const write_rec *wr = known(s, w, record);
-        if (wr && !withdrawn(wr) && !covers(now, wr->w))
+        if (wr && !withdrawn(wr) && !settled_against(s, wr) && !covers(now, wr->w))
             return wr->w;
     }
     return WRITE_NONE;
@@ -388,7 +404,7 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
 /*
  * An append the log's events causally depend on, missing from the log: or
  * WRITE_NONE. *dependent is the event that had seen it. A predecessor that a
- * delete the state has seen came after is gone by that delete, not missing.
+ * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
  * Cost: events shown times the record's appends.
  */
 static write_id missing_predecessor(const session *s, const session_slot *slot, const session_view *v,
@@ -411,7 +427,7 @@ static write_id missing_predecessor(const session *s, const session_slot *slot, 
             bool deleted_since = false;
             for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
                 deleted_since = covers(&v->closure, rec->deletes[q]) &&
-                                history_relation(s->h, rec->deletes[q], f->w) == CAUSAL_AFTER;
+                                history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
             if (shown || deleted_since)
                 continue;
             *dependent = e->w;
