@@ -33,6 +33,7 @@ struct session_slot {
     bool dirty;
     write_id own_last;        /* the device's latest accepted write to the record */
     write_id own_shown;       /* its latest own write a shown state reflected */
+    write_id own_resolved;    /* its latest resolution of a conflict on the record: the user's choice */
     session_episode open[EP_KINDS];
     bool is_open[EP_KINDS];
     vclock mr_reference;      /* monotonic-reads: the closure of the state shown before the episode */
@@ -196,6 +197,10 @@ void session_write(session *s, int node, write_id w)
     if (!wr->accepted)
         return;
     session_slot *slot = slot_of(s, node, wr->record);
+    if (wr->op == OP_RESOLVE) {
+        slot->own_resolved = w;   /* a decision about writes, never shown as a value itself */
+        return;
+    }
     slot->own_last = w;
     if (wr->op == OP_APPEND || wr->op == OP_DELETE) {
         if ((size_t)wr->record >= s->n_recs) {
@@ -342,6 +347,10 @@ static write_id ryw_missing(const session *s, const session_slot *slot, const se
     const write_rec *own = known(s, slot->own_shown, slot->record);
     if (!own || withdrawn(own) || settled_against(s, own) || covers(&v->closure, own->w))
         return WRITE_NONE;
+    /* The user resolved a conflict on the record since: what it shows is their pick (keeping the
+     * other side is the user's choice, not the design's). */
+    if (slot->own_resolved && WRITE_COUNTER(slot->own_resolved) > WRITE_COUNTER(own->w))
+        return WRITE_NONE;
     for (uint32_t i = 0; i < v->n_writes + 2; i++) {
         write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
         const write_rec *x = known(s, w, slot->record);
@@ -419,7 +428,9 @@ static write_id missing_predecessor(const session *s, const session_slot *slot, 
             continue;
         for (uint32_t k = 0; k < rec->n_appends; k++) {
             const write_rec *f = history_write(s->h, rec->appends[k]);
-            if (f->w == e->w || withdrawn(f) || !covers(&e->past, f->w))
+            /* A predecessor the server already settled against is lost, not late: the final state's
+             * classes judge it. */
+            if (f->w == e->w || withdrawn(f) || settled_against(s, f) || !covers(&e->past, f->w))
                 continue;
             bool shown = false;
             for (uint32_t q = 0; q < v->n_writes && !shown; q++)
@@ -474,6 +485,13 @@ static bool order_inverted(const session *s, const session_slot *slot, const ses
     return false;
 }
 
+/* The device's user resolved a conflict on the record in this very event: the change is their pick. */
+static bool resolved_now(const session *s, const session_slot *slot)
+{
+    const write_rec *r = slot->own_resolved ? history_write(s->h, slot->own_resolved) : NULL;
+    return r && r->true_us == s->now_us;
+}
+
 /* Judge one slot's new state against what it showed before, and keep it as shown. */
 static void settle_slot(session *s, session_slot *slot)
 {
@@ -493,7 +511,8 @@ static void settle_slot(session *s, session_slot *slot)
             const write_rec *m = history_write(s->h, slot->open[EP_MR].missing);
             if (!m || covers(&now->closure, m->w) || !vclock_strictly_below(&now->closure, &slot->mr_reference))
                 episode_end(s, slot, EP_MR);
-        } else if (!missing && before->present && vclock_strictly_below(&now->closure, &before->closure)) {
+        } else if (!missing && before->present && !resolved_now(s, slot) &&
+                   vclock_strictly_below(&now->closure, &before->closure)) {
             write_id unseen = first_unseen(s, before, &now->closure, slot->record);
             if (unseen) {
                 episode_open(s, slot, EP_MR, before, now, unseen, now->record_w, -1);

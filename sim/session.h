@@ -21,18 +21,23 @@
  *                      had been shown before, and nothing in the state beats
  *                      W (a concurrent write of a field W wrote, a concurrent
  *                      delete, or a concurrent whole-record winner under record
- *                      grain). A write the server refused or its device dropped
- *                      is never missing.
+ *                      grain). Never missing: a write the server refused or
+ *                      its device dropped, one the server's copy already lost
+ *                      to a write that follows it or is concurrent with it (the
+ *                      device catches up with that outcome), or one whose
+ *                      conflict the device's user resolved since.
  *   monotonic-reads    the state shown is causally older than the one shown
  *                      before: its closure is strictly below the previous one,
  *                      and a write that disappears from view was neither
- *                      refused nor dropped. Not reported when the same change
+ *                      refused, dropped, nor lost on the server to a write that
+ *                      follows it or is concurrent with it. Not reported when the same change
  *                      is a read-your-writes.
  *   causal-visibility  the device shows a child whose reference names a parent
  *                      the device does not show, though the child's writer
  *                      showed that parent when it wrote; or an event whose
  *                      causal predecessor in the same log is missing (unless a
- *                      delete shown since took the predecessor away).
+ *                      delete the state has seen, after or concurrent with it,
+ *                      took the predecessor away, or the server lost it).
  *   order-anomaly      an event log puts an event before one that causally
  *                      precedes it.
  *
