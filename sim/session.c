@@ -37,6 +37,7 @@ struct session_slot {
     session_episode open[EP_KINDS];
     bool is_open[EP_KINDS];
     vclock mr_reference;      /* monotonic-reads: the closure of the state shown before the episode */
+    session_view previous;    /* while settling: what was shown before this event (no writes, no closure) */
 };
 
 /* --- views ------------------------------------------------------------------- */
@@ -521,25 +522,6 @@ static void settle_slot(session *s, session_slot *slot)
             }
         }
 
-        write_id child_w = WRITE_NONE, dependent = WRITE_NONE;
-        int parent = -1;
-        write_id predecessor = missing_predecessor(s, slot, now, &dependent);
-        if (missing_parent(s, slot, now, &child_w, &parent)) {
-            bool listed = false;
-            for (size_t i = 0; i < s->n_cv_open && !listed; i++)
-                listed = s->cv_open[i] == (int)(slot - s->slots);
-            if (!listed) {
-                xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
-                s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
-            }
-            episode_open(s, slot, EP_CV, before, now, s->dep_write[u64map_get(&s->depends, child_w)], child_w,
-                         parent);
-        }
-        else if (predecessor)
-            episode_open(s, slot, EP_CV, before, now, predecessor, dependent, -1);
-        else
-            episode_end(s, slot, EP_CV);
-
         write_id first = WRITE_NONE, earlier = WRITE_NONE;
         if (order_inverted(s, slot, now, &first, &earlier))
             episode_open(s, slot, EP_ORDER, before, now, earlier, first, -1);
@@ -547,11 +529,39 @@ static void settle_slot(session *s, session_slot *slot)
             episode_end(s, slot, EP_ORDER);
     }
 
+    slot->previous = (session_view){ .present = before->present, .deleted = before->deleted,
+                                     .record_w = before->record_w };
     view_copy(before, now);
     const write_rec *own = known(s, slot->own_last, slot->record);
     if (own && covers(&before->closure, own->w))
         slot->own_shown = own->w;
-    slot->dirty = false;
+}
+
+/*
+ * Causal visibility, once every slot the event touched shows its new state:
+ * a parent and its child applied in one event are judged together.
+ */
+static void settle_visibility(session *s, session_slot *slot)
+{
+    const session_view *before = &slot->previous;
+    const session_view *now = &slot->shown;
+    write_id child_w = WRITE_NONE, dependent = WRITE_NONE;
+    int parent = -1;
+    write_id predecessor = missing_predecessor(s, slot, now, &dependent);
+    if (missing_parent(s, slot, now, &child_w, &parent)) {
+        bool listed = false;
+        for (size_t i = 0; i < s->n_cv_open && !listed; i++)
+            listed = s->cv_open[i] == (int)(slot - s->slots);
+        if (!listed) {
+            xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
+            s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
+        }
+        episode_open(s, slot, EP_CV, before, now, s->dep_write[u64map_get(&s->depends, child_w)], child_w, parent);
+    } else if (predecessor) {
+        episode_open(s, slot, EP_CV, before, now, predecessor, dependent, -1);
+    } else {
+        episode_end(s, slot, EP_CV);
+    }
 }
 
 /* A child's missing parent may have arrived in another slot: re-judge the open causal-visibility
@@ -579,6 +589,12 @@ void session_settle(session *s, int64_t now_us)
     s->now_us = now_us;
     for (size_t i = 0; i < s->n_dirty; i++)
         settle_slot(s, &s->slots[s->dirty[i]]);
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        session_slot *slot = &s->slots[s->dirty[i]];
+        if (slot->node != NODE_SERVER)
+            settle_visibility(s, slot);
+        slot->dirty = false;
+    }
     s->n_dirty = 0;
     if (s->n_cv_open)
         recheck_parents(s);
