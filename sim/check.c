@@ -461,10 +461,40 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
         return KEPT;
     if ((*competitor = following_contributor(c, r, wr->w)))
         return VC_SUPERSEDED;
+    /* A concurrent edit undid the delete: the user's delete is lost like any write, kept for them only
+     * where a replica lists it (a conflict store, a manual-resolution queue). */
     if ((*competitor = concurrent_contributor(c, r, wr->w)))
-        return VC_OVERWRITTEN_CONCURRENT;
+        return concurrent_class(c, c->in->h->records[wr->record].key, wr->w);
     *competitor = is_known(c, r->w) ? r->w : WRITE_NONE;
     return VC_LOST_UPDATE;
+}
+
+/*
+ * skew-inversion: W lost to a concurrent write made earlier in true time,
+ * whose device clock nevertheless read later -- the order was the clocks',
+ * not the users'. Both gaps must exceed the clocks' precision: timestamps
+ * travel in milliseconds on the seed designs' wires, so a disagreement
+ * within a millisecond is a tie, not an inversion. Judged only between
+ * concurrent writes: a causally older winner is a lost update already.
+ */
+#define CHECK_CLOCK_PRECISION_US 1000
+
+static void check_skew_inversion(checker *c, const write_rec *wr, write_id competitor)
+{
+    const write_rec *winner = is_known(c, competitor) ? history_write(c->in->h, competitor) : NULL;
+    if (!winner || history_relation(c->in->h, competitor, wr->w) != CAUSAL_CONCURRENT)
+        return;
+    if (wr->true_us - winner->true_us <= CHECK_CLOCK_PRECISION_US ||
+        winner->local_us - wr->local_us <= CHECK_CLOCK_PRECISION_US)
+        return;
+    char at[DURATION_TEXT_MAX], ahead[DURATION_TEXT_MAX];
+    duration_human(wr->true_us - winner->true_us, at, sizeof at);
+    duration_human(winner->local_us - wr->local_us, ahead, sizeof ahead);
+    char how[256];
+    snprintf(how, sizeof how, "lost to the concurrent write %%s, made %s earlier in true time but stamped %s later by "
+             "its device's clock", at, ahead);
+    const snap_record *r = snapshot_find(c->server, c->in->h->records[wr->record].key);
+    report_write(c, VC_SKEW_INVERSION, wr, competitor, r, how);
 }
 
 static bool reached_server(const write_rec *wr, const snap_record *r)
@@ -603,12 +633,17 @@ static void classify_writes(checker *c)
             c->out->writes_kept++;
             break;
         case VC_SUPERSEDED:
+            c->out->counts[cls]++;
+            break;
         case VC_OVERWRITTEN_CONCURRENT:
             c->out->counts[cls]++;
+            check_skew_inversion(c, wr, competitor);
             break;
         case VC_SILENT_OVERWRITE:
             report_write(c, VC_SILENT_OVERWRITE, wr, competitor, r,
-                         "was overwritten by the concurrent write %s, and no copy was kept for the user");
+                         wr->op == OP_DELETE ? "was undone by the concurrent write %s, and no copy was kept for the user"
+                                             : "was overwritten by the concurrent write %s, and no copy was kept for the user");
+            check_skew_inversion(c, wr, competitor);
             break;
         case VC_LOST_UPDATE:
             report_write(c, VC_LOST_UPDATE, wr, competitor, r,
