@@ -475,7 +475,9 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
  * not the users'. Both gaps must exceed the clocks' precision: timestamps
  * travel in milliseconds on the seed designs' wires, so a disagreement
  * within a millisecond is a tie, not an inversion. Judged only between
- * concurrent writes: a causally older winner is a lost update already.
+ * concurrent writes: a causally older winner is a lost update already; and
+ * only where the loser is gone (silent-overwrite): a loser kept for the user
+ * lost nothing to the clocks but its place.
  */
 #define CHECK_CLOCK_PRECISION_US 1000
 
@@ -637,7 +639,6 @@ static void classify_writes(checker *c)
             break;
         case VC_OVERWRITTEN_CONCURRENT:
             c->out->counts[cls]++;
-            check_skew_inversion(c, wr, competitor);
             break;
         case VC_SILENT_OVERWRITE:
             report_write(c, VC_SILENT_OVERWRITE, wr, competitor, r,
