@@ -463,8 +463,18 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
         return VC_SUPERSEDED;
     /* A concurrent edit undid the delete: the user's delete is lost like any write, kept for them only
      * where a replica lists it (a conflict store, a manual-resolution queue). */
-    if ((*competitor = concurrent_contributor(c, r, wr->w)))
+    if ((*competitor = concurrent_contributor(c, r, wr->w))) {
+        /* A re-create after another delete of the record: the record was deleted as W asked, and its
+         * writer then created it again on purpose. W lost nothing to it. */
+        const write_rec *x = history_write(c->in->h, *competitor);
+        for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+            const write_rec *d = &c->in->h->writes[i];
+            if (d != wr && d->op == OP_DELETE && d->received > 0 && !d->rejected &&
+                history_relation(c->in->h, d->w, x->w) == CAUSAL_BEFORE)
+                return VC_SUPERSEDED;
+        }
         return concurrent_class(c, c->in->h->records[wr->record].key, wr->w);
+    }
     *competitor = is_known(c, r->w) ? r->w : WRITE_NONE;
     return VC_LOST_UPDATE;
 }
