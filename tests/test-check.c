@@ -1565,6 +1565,39 @@ static void test_identical_value_is_kept(void)
     fixture_free(&f);
 }
 
+/*
+ * The tablet deletes a record the phone had deleted already; the laptop, having seen the
+ * phone's delete, creates it again. The tablet's late delete is concurrent with the
+ * re-create but lost nothing to it: the record was deleted as asked, then created anew
+ * on purpose (reference-swarm seed 3). A plain concurrent edit is another matter
+ * (concurrent_delete_edit: silent-overwrite).
+ */
+static void test_delete_before_recreate_is_superseded(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    observe(&f, LAPTOP, "task/t1", a1);
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    receive(&f, d1);
+    observe(&f, LAPTOP, "task/t1", d1);
+    write_id c1 = create(&f, LAPTOP, 1, "task/t1", "text=new");
+    receive(&f, c1);
+    write_id d2 = delete(&f, TABLET, 1, "task/t1");
+    receive(&f, d2);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(3,1),"
+                 "'fields':{'text':{'v':'new','w':W(3,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 3);
+    EXPECT_INT(r->n_findings, 0);
+    (void)c1;
+    (void)d2;
+    fixture_free(&f);
+}
+
 /* --- skew-inversion ------------------------------------------------------------ */
 
 /*
@@ -1642,6 +1675,7 @@ int main(void)
     test_superseded_before_lost();
     test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();
+    test_delete_before_recreate_is_superseded();
     test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
