@@ -569,8 +569,17 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
 static bool replaced_before_sent(const checker *c, const write_rec *wr, const snap_record *r)
 {
     const history *h = c->in->h;
-    if (wr->op == OP_INCREMENT || wr->op == OP_APPEND)
+    if (wr->op == OP_INCREMENT || wr->op == OP_APPEND) {
+        /* They add rather than replace; only a later delete of the record covers them: the device
+         * deleted what it had appended to before sending either (Yjs garbage-collects the items). */
+        for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+            const write_rec *later = &h->writes[i];
+            if (later->op == OP_DELETE && later->accepted && !later->rejected && reached_server(later, r) &&
+                history_relation(h, later->w, wr->w) == CAUSAL_AFTER)
+                return true;
+        }
         return false;
+    }
     int n_need = wr->op == OP_DELETE ? 1 : wr->n_fields;
     if (n_need == 0)
         n_need = 1;
@@ -613,6 +622,20 @@ static void classify_writes(checker *c)
         if (!reached_server(wr, r)) {
             if (replaced_before_sent(c, wr, r)) {
                 c->out->counts[VC_SUPERSEDED]++;
+                continue;
+            }
+            /* Beaten by a delete concurrent with it: a design may drop such a write without a trace
+             * (Yjs applies an edit made inside a record's old map to a deleted type, and the
+             * re-created record never shows it). That is a concurrent loss, not a delivery failure. */
+            write_id beaten_by = wr->op != OP_DELETE ? delete_of(c, wr, CAUSAL_CONCURRENT) : WRITE_NONE;
+            if (c->in->quiesced && beaten_by && !wr->dropped) {
+                int cls = concurrent_class(c, hr->key, wr->w);
+                if (cls == VC_SILENT_OVERWRITE)
+                    report_write(c, VC_SILENT_OVERWRITE, wr, beaten_by, r,
+                                 "never showed on the server: the concurrent delete %s (and what came after it) "
+                                 "left no trace of it, and no copy was kept for the user");
+                else
+                    c->out->counts[cls]++;
                 continue;
             }
             if (c->in->quiesced && wr->dropped) {

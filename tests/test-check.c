@@ -1598,6 +1598,40 @@ static void test_delete_before_recreate_is_superseded(void)
     fixture_free(&f);
 }
 
+/*
+ * Two writes that never reached the server and are not undelivered (found with Yjs): an append
+ * its own device deleted the record after, before sending either (the delete covers it:
+ * superseded); and an edit made offline inside a record that another device deleted and
+ * created again meanwhile (the concurrent delete beat it: silent-overwrite, not undelivered).
+ */
+static void test_unsent_but_not_undelivered(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    receive(&f, a1);
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    write_id d1 = delete(&f, PHONE, 3, "attempt/a1");
+    receive(&f, d1);
+    write_id n1 = create(&f, PHONE, 4, "note/n1", "text=old");
+    receive(&f, n1);
+    observe(&f, TABLET, "note/n1", n1);
+    write_id nd = delete(&f, PHONE, 5, "note/n1");
+    receive(&f, nd);
+    write_id nc = create(&f, PHONE, 6, "note/n1", "text=new");
+    receive(&f, nc);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=edited offline");
+    snap_all(&f, "{'records':[{'type':'attempt','id':'a1','deleted':true,'w':W(1,3),'del_w':W(1,3),'fields':{}},"
+                 "{'type':'note','id':'n1','deleted':false,'w':W(1,6),'fields':{'text':{'v':'new','w':W(1,6)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 0);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->w, t1);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->competitor, nd);
+    (void)e1;
+    (void)nc;
+    fixture_free(&f);
+}
+
 /* --- skew-inversion ------------------------------------------------------------ */
 
 /*
@@ -1676,6 +1710,7 @@ int main(void)
     test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();
     test_delete_before_recreate_is_superseded();
+    test_unsent_but_not_undelivered();
     test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
