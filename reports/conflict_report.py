@@ -22,7 +22,8 @@ silent overwrites and lost updates against clock skew) as a PNG.
 Each cell ran one world per seed; a seed is the unit of replication, and
 every row says how many seeds it stands on. Intervals are 95%:
 
-  * Rates per 1,000 writes (conflicts, silent overwrites, lost updates, skew
+  * Rates per 1,000 writes (conflicts, false conflicts -- a detection that
+    fired though only one side changed the field --, silent overwrites, lost updates, skew
     inversions, session anomalies -- read-your-writes, monotonic-reads,
     causal-visibility and order-anomaly episodes together -- and every
     violation class): the point estimate is the pooled ratio
@@ -263,6 +264,8 @@ class Stats:
         self.class_rates = {c: ratio_interval([r.class_count(c) for r in measured], writes) for c in CLASSES}
         self.lost_rate = ratio_interval(
             [r.class_count("silent-overwrite") + r.class_count("lost-update") for r in measured], writes)
+        # Runs recorded before conflicts were told true from false have neither key: they count 0.
+        self.false_conflict_rate = ratio_interval([r.number("conflicts_false") for r in measured], writes)
         self.session_rate = ratio_interval(
             [sum(r.class_count(c) for c in SESSION_CLASSES) for r in measured], writes)
         self.failing = sum(1 for r in runs if r.exit_code != 0)
@@ -443,6 +446,7 @@ def summary_columns():
         ("seeds", lambda s: str(s.seeds) if s.measured == s.seeds else "%d (%d measured)" % (s.seeds, s.measured)),
         ("writes", lambda s: "%d" % s.writes),
         ("conflicts /1k writes", lambda s: fmt_ci(s.conflict_rate)),
+        ("false conflicts /1k writes", lambda s: fmt_ci(s.false_conflict_rate)),
         ("silent overwrites /1k writes", lambda s: fmt_ci(s.class_rates["silent-overwrite"])),
         ("lost updates /1k writes", lambda s: fmt_ci(s.class_rates["lost-update"])),
         ("skew inversions /1k writes", lambda s: fmt_ci(s.class_rates["skew-inversion"])),

@@ -609,3 +609,19 @@ void session_finish(session *s, int64_t end_us)
             if (s->slots[i].is_open[kind])
                 episode_close(s, &s->slots[i], kind, end_us, true);
 }
+
+bool session_conflict_is_true(const session *s, write_id winner, write_id loser)
+{
+    const write_rec *a = winner ? history_write(s->h, winner) : NULL;
+    const write_rec *b = loser ? history_write(s->h, loser) : NULL;
+    if (!a || !b || !a->accepted || !b->accepted || a->record != b->record)
+        return true;   /* nothing to judge it by: the replica's word stands */
+    if (history_relation(s->h, a->w, b->w) != CAUSAL_CONCURRENT)
+        return false;
+    if (a->op == OP_DELETE || b->op == OP_DELETE)
+        return true;
+    for (int i = 0; i < a->n_fields; i++)
+        if (writes_field(b, a->fields[i].name))
+            return true;
+    return false;
+}

@@ -144,6 +144,14 @@ void session_observe(session *s, int node, const char *type, const char *id, boo
                      write_id record_w, write_id delete_w, const write_id *writes, int n_writes);
 /* The event at now_us is over: judge every state it left on a device. */
 void session_settle(session *s, int64_t now_us);
+/*
+ * A conflict a replica reported between winner and loser: true when the two are concurrent
+ * writes of one record and both changed a field they share (or either is a delete, or one
+ * appended and the other deleted); false when the detection fired though only one side
+ * changed it -- one write follows the other, or they wrote different fields, as a two-way
+ * merge without a base or a timestamp comparison flags. Unknown writes count as true.
+ */
+bool session_conflict_is_true(const session *s, write_id winner, write_id loser);
 /* The run ended at end_us: close every episode still shown. */
 void session_finish(session *s, int64_t end_us);
 

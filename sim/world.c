@@ -310,6 +310,10 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         break;
     case OBS_CONFLICT:
         count_conflict(w, obs->detail);
+        if (session_conflict_is_true(&w->sess, obs->w, obs->loser))
+            w->m.conflicts_true++;
+        else
+            w->m.conflicts_false++;
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_int(&w->tr, "winner", (int64_t)obs->w);

@@ -19,7 +19,8 @@
  *   order-anomaly      an event placed before the one it followed; not two
  *                      concurrent events in either order
  *
- * and the findings check_run makes of the episodes (witness, time visible).
+ * and the findings check_run makes of the episodes (witness, time visible), and
+ * conflicts told true (both sides changed the field) from false.
  * States are shown with show() and judged at settle(), as the world does at
  * the end of each event.
  */
@@ -562,6 +563,27 @@ static void test_findings(void)
     fixture_free(&f);
 }
 
+/* --- conflicts, true and false ------------------------------------------------------ */
+
+/* True: concurrent writes of one field. False: a write that follows the other, or concurrent writes of
+ * different fields (what a two-way merge without a base, or a timestamp comparison, flags). */
+static void test_conflict_true_or_false(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a,tag=x");
+    show(&f, TABLET, "note/n1", c1, c1, c1, 0);
+    settle(&f);
+    write_id p2 = update(&f, PHONE, 2, "note/n1", "text=p");
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=t");
+    write_id t2 = update(&f, TABLET, 2, "note/n1", "tag=y");
+    EXPECT(session_conflict_is_true(&f.s, t1, p2));
+    EXPECT(!session_conflict_is_true(&f.s, t2, p2));    /* different fields */
+    EXPECT(!session_conflict_is_true(&f.s, t1, c1));    /* t1 had seen c1 */
+    EXPECT(!session_conflict_is_true(&f.s, t2, t1));    /* one device's two edits */
+    fixture_free(&f);
+}
+
 int main(void)
 {
     test_ryw_flicker();
@@ -577,5 +599,6 @@ int main(void)
     test_causal_visibility_event();
     test_order_anomaly();
     test_findings();
+    test_conflict_true_or_false();
     return test_exit("test-session");
 }
