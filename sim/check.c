@@ -461,6 +461,13 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
         return KEPT;
     if ((*competitor = following_contributor(c, r, wr->w)))
         return VC_SUPERSEDED;
+    /* The delete took effect and a write that follows it created the record again: superseded,
+     * whatever later became of that incarnation (another delete, undone by a concurrent edit). */
+    if (wr->took_effect && is_known(c, wr->revived_by) &&
+        history_relation(c->in->h, wr->revived_by, wr->w) == CAUSAL_AFTER) {
+        *competitor = wr->revived_by;
+        return VC_SUPERSEDED;
+    }
     /* A concurrent edit undid the delete: the user's delete is lost like any write, kept for them only
      * where a replica lists it (a conflict store, a manual-resolution queue). */
     if ((*competitor = concurrent_contributor(c, r, wr->w))) {

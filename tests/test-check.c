@@ -1632,6 +1632,41 @@ static void test_unsent_but_not_undelivered(void)
     fixture_free(&f);
 }
 
+/*
+ * The phone deletes a record, creates it again, deletes it again; the tablet, offline all
+ * along, edits the first incarnation and brings the record back. Only the second delete lost
+ * to the edit; the first was superseded by the phone's own re-create (reference-swarm
+ * seed 279 under --strict).
+ */
+static void test_delete_superseded_by_own_recreate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    write_id none[1] = { WRITE_NONE };
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    receive(&f, d1);
+    history_server_state(&f.h, "task", "t1", d1, d1, true, none, 1);
+    write_id c1 = create(&f, PHONE, 3, "task/t1", "text=again");
+    receive(&f, c1);
+    history_server_state(&f.h, "task", "t1", c1, WRITE_NONE, false, &c1, 1);
+    write_id d2 = delete(&f, PHONE, 4, "task/t1");
+    receive(&f, d2);
+    history_server_state(&f.h, "task", "t1", d2, d2, true, none, 1);
+    write_id t1 = update(&f, TABLET, 1, "task/t1", "text=t");
+    receive(&f, t1);
+    history_server_state(&f.h, "task", "t1", t1, WRITE_NONE, false, &t1, 1);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(2,1),"
+                 "'fields':{'text':{'v':'t','w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->w, d2);
+    for (int i = 0; i < r->n_findings; i++)
+        EXPECT(r->findings[i].w != d1);
+    fixture_free(&f);
+}
+
 /* --- skew-inversion ------------------------------------------------------------ */
 
 /*
@@ -1711,6 +1746,7 @@ int main(void)
     test_identical_value_is_kept();
     test_delete_before_recreate_is_superseded();
     test_unsent_but_not_undelivered();
+    test_delete_superseded_by_own_recreate();
     test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
