@@ -200,11 +200,17 @@ int record_find_event(const record *r, write_id w)
 
 static int event_compare(const log_event *x, const log_event *y, event_order order)
 {
-    if (order == EVENT_ORDER_SERVER && x->server_us != y->server_us) {
-        /* Events the server has not stored yet go last, in occurrence order. */
-        if (x->server_us == 0 || y->server_us == 0)
-            return x->server_us == 0 ? 1 : -1;
-        return x->server_us < y->server_us ? -1 : 1;
+    if (order == EVENT_ORDER_SERVER) {
+        if (x->server_us != y->server_us) {
+            /* Events the server has not stored yet go last. */
+            if (x->server_us == 0 || y->server_us == 0)
+                return x->server_us == 0 ? 1 : -1;
+            return x->server_us < y->server_us ? -1 : 1;
+        }
+        /* Stored in one change, or not stored yet: all one device's, so its write counter is the
+         * order it appended them in. Its clock is not: a step back would put an event before the
+         * one it followed. */
+        return x->w < y->w ? -1 : x->w > y->w;
     }
     if (x->at_us != y->at_us)
         return x->at_us < y->at_us ? -1 : 1;

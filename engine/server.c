@@ -67,11 +67,12 @@ static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
     rec->st.server_us = now_us;
     if (rec->deleted)
         rec->del.server_us = now_us;
-    if (c->op == OP_APPEND) {
-        int i = record_find_event(rec, rec->st.w);
-        if (i >= 0 && rec->events[i].server_us == 0)
+    /* Every event the server stores for the first time, not only this change's own append: a change
+     * carries its record whole, with the device's earlier unsynced events in it (an update after two
+     * appends), and an event left at 0 would sort after later ones forever under server order. */
+    for (int i = 0; i < rec->n_events; i++)
+        if (rec->events[i].server_us == 0)
             rec->events[i].server_us = now_us;
-    }
     for (int i = 0; i < c->n_changed; i++) {
         for (int k = 0; k < rec->n_fields; k++)
             if (strcmp(rec->fields[k].name, c->changed[i]) == 0)

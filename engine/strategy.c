@@ -285,9 +285,9 @@ static void pending(const resolve_input *in, resolve_output *out, arena *a)
  * not stored since the base takes the sender's value; a field both sides
  * changed to different values is a real conflict, decided by the hybrid
  * logical clock (so a causally later write always wins), and the loser is
- * kept for the user. Deletes meet edits the same way: the newer wins, a
- * losing edit is kept, and an edit that beats a delete revives the record
- * without the values the delete removed.
+ * kept for the user. Deletes meet edits the same way: the newer wins, the
+ * loser (edit or delete) is kept, and an edit that beats a delete revives
+ * the record without the values the delete removed.
  */
 static void strategy_merge_three_way(const resolve_input *in, resolve_output *out, arena *a)
 {
@@ -317,7 +317,10 @@ static void strategy_merge_three_way(const resolve_input *in, resolve_output *ou
                 if (record_find_event(inc, cur->events[i].w) < 0)
                     keep_loser(out, a, cur->events[i].w);
         } else {
-            keep_current(in, out, a);   /* a newer edit stands; the delete removed nothing a user wrote */
+            /* A newer edit stands. The delete is a user's write like any other: kept, so the user can
+             * still delete what the edit brought back. */
+            keep_current(in, out, a);
+            keep_loser(out, a, inc->st.w);
         }
         return;
     }
@@ -325,6 +328,7 @@ static void strategy_merge_three_way(const resolve_input *in, resolve_output *ou
         if (cmp_hlc(&inc->st, &cur->del) > 0) {
             take_incoming(in, out, a);
             drop_deleted_fields(&out->result, &cur->del, cmp_hlc);
+            keep_loser(out, a, cur->del.w);   /* the delete this edit undid, as above */
         } else {
             keep_current(in, out, a);
             keep_loser(out, a, inc->st.w);

@@ -22,7 +22,10 @@ silent overwrites and lost updates against clock skew) as a PNG.
 Each cell ran one world per seed; a seed is the unit of replication, and
 every row says how many seeds it stands on. Intervals are 95%:
 
-  * Rates per 1,000 writes (conflicts, silent overwrites, lost updates, every
+  * Rates per 1,000 writes (conflicts, false conflicts -- a detection that
+    fired though only one side changed the field --, silent overwrites, lost updates, skew
+    inversions, session anomalies -- read-your-writes, monotonic-reads,
+    causal-visibility and order-anomaly episodes together -- and every
     violation class): the point estimate is the pooled ratio
     1000 * sum(count) / sum(writes) over the seeds, and its interval the
     Wilson score interval of count out of writes. It stays within 0 and
@@ -283,7 +286,10 @@ def percentile(values, q):
 
 CLASSES = ["superseded", "overwritten-concurrent", "silent-overwrite", "lost-update", "undelivered", "resurrection",
            "duplicate", "counter-drift", "order-divergence", "dangling-ref", "tenant-leak", "divergence",
-           "no-quiescence"]
+           "no-quiescence", "skew-inversion", "read-your-writes", "monotonic-reads", "causal-visibility",
+           "order-anomaly"]
+# The session guarantees, judged through the run from what each device showed (README: What is checked).
+SESSION_CLASSES = ["read-your-writes", "monotonic-reads", "causal-visibility", "order-anomaly"]
 # Per-run metrics averaged over seeds, with their CSV names.
 PER_RUN = [("writes", "writes_per_run"), ("writes_refused", "writes_refused_per_run"), ("retries", "retries_per_run"),
            ("gave_up", "gave_up_per_run"), ("sync_rounds", "sync_rounds_per_run"),
@@ -336,6 +342,10 @@ class Stats:
         self.class_rates = {c: rate_interval([r.class_count(c) for r in measured], writes) for c in CLASSES}
         self.lost_rate = rate_interval(
             [r.class_count("silent-overwrite") + r.class_count("lost-update") for r in measured], writes)
+        # Runs recorded before conflicts were told true from false have neither key: they count 0.
+        self.false_conflict_rate = rate_interval([r.number("conflicts_false") for r in measured], writes)
+        self.session_rate = rate_interval(
+            [sum(r.class_count(c) for c in SESSION_CLASSES) for r in measured], writes)
         self.failing = sum(1 for r in runs if r.exit_code != 0)
         self.failing_fraction = wilson(self.failing, self.seeds)
         converged = [r.number("time_to_converge_us") / 1e6 for r in measured
@@ -537,8 +547,11 @@ def summary_columns(grid):
         ("seeds", lambda s: str(s.seeds) if s.measured == s.seeds else "%d (%d measured)" % (s.seeds, s.measured)),
         ("writes", lambda s: "%d" % s.writes),
         ("conflicts /1k writes", lambda s: fmt_ci(s.conflict_rate, n=writes_n(s))),
+        ("false conflicts /1k writes", lambda s: fmt_ci(s.false_conflict_rate, n=writes_n(s))),
         ("silent overwrites /1k writes", lambda s: fmt_ci(s.class_rates["silent-overwrite"], n=writes_n(s))),
         ("lost updates /1k writes", lambda s: fmt_ci(s.class_rates["lost-update"], n=writes_n(s))),
+        ("skew inversions /1k writes", lambda s: fmt_ci(s.class_rates["skew-inversion"], n=writes_n(s))),
+        ("session anomalies /1k writes", lambda s: fmt_ci(s.session_rate, n=writes_n(s))),
         ("failing seeds %", lambda s: fmt_ci(s.failing_fraction, 0, 100.0, n="%d seeds" % s.seeds)),
         ("converge median / p95", lambda s: "%s / %s%s" % (fmt_seconds(s.ttc_median), fmt_seconds(s.ttc_p95),
                                                            ", %d never" % s.not_converged if s.not_converged else "")),

@@ -461,10 +461,59 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
         return KEPT;
     if ((*competitor = following_contributor(c, r, wr->w)))
         return VC_SUPERSEDED;
-    if ((*competitor = concurrent_contributor(c, r, wr->w)))
-        return VC_OVERWRITTEN_CONCURRENT;
+    /* The delete took effect and a write that follows it created the record again: superseded,
+     * whatever later became of that incarnation (another delete, undone by a concurrent edit). */
+    if (wr->took_effect && is_known(c, wr->revived_by) &&
+        history_relation(c->in->h, wr->revived_by, wr->w) == CAUSAL_AFTER) {
+        *competitor = wr->revived_by;
+        return VC_SUPERSEDED;
+    }
+    /* A concurrent edit undid the delete: the user's delete is lost like any write, kept for them only
+     * where a replica lists it (a conflict store, a manual-resolution queue). */
+    if ((*competitor = concurrent_contributor(c, r, wr->w))) {
+        /* A re-create after another delete of the record: the record was deleted as W asked, and its
+         * writer then created it again on purpose. W lost nothing to it. */
+        const write_rec *x = history_write(c->in->h, *competitor);
+        for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+            const write_rec *d = &c->in->h->writes[i];
+            if (d != wr && d->op == OP_DELETE && d->received > 0 && !d->rejected &&
+                history_relation(c->in->h, d->w, x->w) == CAUSAL_BEFORE)
+                return VC_SUPERSEDED;
+        }
+        return concurrent_class(c, c->in->h->records[wr->record].key, wr->w);
+    }
     *competitor = is_known(c, r->w) ? r->w : WRITE_NONE;
     return VC_LOST_UPDATE;
+}
+
+/*
+ * skew-inversion: W lost to a concurrent write made earlier in true time,
+ * whose device clock nevertheless read later -- the order was the clocks',
+ * not the users'. Both gaps must exceed the clocks' precision: timestamps
+ * travel in milliseconds on the seed designs' wires, so a disagreement
+ * within a millisecond is a tie, not an inversion. Judged only between
+ * concurrent writes: a causally older winner is a lost update already; and
+ * only where the loser is gone (silent-overwrite): a loser kept for the user
+ * lost nothing to the clocks but its place.
+ */
+#define CHECK_CLOCK_PRECISION_US 1000
+
+static void check_skew_inversion(checker *c, const write_rec *wr, write_id competitor)
+{
+    const write_rec *winner = is_known(c, competitor) ? history_write(c->in->h, competitor) : NULL;
+    if (!winner || history_relation(c->in->h, competitor, wr->w) != CAUSAL_CONCURRENT)
+        return;
+    if (wr->true_us - winner->true_us <= CHECK_CLOCK_PRECISION_US ||
+        winner->local_us - wr->local_us <= CHECK_CLOCK_PRECISION_US)
+        return;
+    char at[DURATION_TEXT_MAX], ahead[DURATION_TEXT_MAX];
+    duration_human(wr->true_us - winner->true_us, at, sizeof at);
+    duration_human(winner->local_us - wr->local_us, ahead, sizeof ahead);
+    char how[256];
+    snprintf(how, sizeof how, "lost to the concurrent write %%s, made %s earlier in true time but stamped %s later by "
+             "its device's clock", at, ahead);
+    const snap_record *r = snapshot_find(c->server, c->in->h->records[wr->record].key);
+    report_write(c, VC_SKEW_INVERSION, wr, competitor, r, how);
 }
 
 static bool reached_server(const write_rec *wr, const snap_record *r)
@@ -527,8 +576,17 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
 static bool replaced_before_sent(const checker *c, const write_rec *wr, const snap_record *r)
 {
     const history *h = c->in->h;
-    if (wr->op == OP_INCREMENT || wr->op == OP_APPEND)
+    if (wr->op == OP_INCREMENT || wr->op == OP_APPEND) {
+        /* They add rather than replace; only a later delete of the record covers them: the device
+         * deleted what it had appended to before sending either (Yjs garbage-collects the items). */
+        for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+            const write_rec *later = &h->writes[i];
+            if (later->op == OP_DELETE && later->accepted && !later->rejected && reached_server(later, r) &&
+                history_relation(h, later->w, wr->w) == CAUSAL_AFTER)
+                return true;
+        }
         return false;
+    }
     int n_need = wr->op == OP_DELETE ? 1 : wr->n_fields;
     if (n_need == 0)
         n_need = 1;
@@ -573,6 +631,20 @@ static void classify_writes(checker *c)
                 c->out->counts[VC_SUPERSEDED]++;
                 continue;
             }
+            /* Beaten by a delete concurrent with it: a design may drop such a write without a trace
+             * (Yjs applies an edit made inside a record's old map to a deleted type, and the
+             * re-created record never shows it). That is a concurrent loss, not a delivery failure. */
+            write_id beaten_by = wr->op != OP_DELETE ? delete_of(c, wr, CAUSAL_CONCURRENT) : WRITE_NONE;
+            if (c->in->quiesced && beaten_by && !wr->dropped) {
+                int cls = concurrent_class(c, hr->key, wr->w);
+                if (cls == VC_SILENT_OVERWRITE)
+                    report_write(c, VC_SILENT_OVERWRITE, wr, beaten_by, r,
+                                 "never showed on the server: the concurrent delete %s (and what came after it) "
+                                 "left no trace of it, and no copy was kept for the user");
+                else
+                    c->out->counts[cls]++;
+                continue;
+            }
             if (c->in->quiesced && wr->dropped) {
                 char how[512];
                 snprintf(how, sizeof how, "never reached the server: its device dropped it (%s)", wr->dropped);
@@ -603,12 +675,16 @@ static void classify_writes(checker *c)
             c->out->writes_kept++;
             break;
         case VC_SUPERSEDED:
+            c->out->counts[cls]++;
+            break;
         case VC_OVERWRITTEN_CONCURRENT:
             c->out->counts[cls]++;
             break;
         case VC_SILENT_OVERWRITE:
             report_write(c, VC_SILENT_OVERWRITE, wr, competitor, r,
-                         "was overwritten by the concurrent write %s, and no copy was kept for the user");
+                         wr->op == OP_DELETE ? "was undone by the concurrent write %s, and no copy was kept for the user"
+                                             : "was overwritten by the concurrent write %s, and no copy was kept for the user");
+            check_skew_inversion(c, wr, competitor);
             break;
         case VC_LOST_UPDATE:
             report_write(c, VC_LOST_UPDATE, wr, competitor, r,
@@ -1070,6 +1146,80 @@ static void check_references(checker *c)
     }
 }
 
+/* --- what devices showed through the run (sim/session.c) ------------------------ */
+
+static void describe_shown(const checker *c, buf *b, bool present, bool deleted, write_id last)
+{
+    char name[96];
+    if (!present) {
+        buf_puts(b, "the record absent");
+        return;
+    }
+    check_write_name(c->in->sc, last, name, sizeof name);
+    buf_printf(b, deleted ? "the record deleted (last write %s)" : "the record last written by %s", name);
+}
+
+static const char *episode_words(vclass cls)
+{
+    switch (cls) {
+    case VC_READ_YOUR_WRITES: return "showed a state without its own write %s";
+    case VC_MONOTONIC_READS: return "went back to a state older than one it had shown (it lost sight of %s)";
+    case VC_CAUSAL_VISIBILITY: return "showed a write without %s, which it causally depends on";
+    case VC_ORDER_ANOMALY: return "put an event before %s, which causally precedes it";
+    default: return "%s";
+    }
+}
+
+/*
+ * One finding per episode: the device, when and for how long, what it showed
+ * before and after, the write missing (or placed out of order) and the write
+ * shown instead. Episodes beyond the session's bound are only counted.
+ */
+static void report_sessions(checker *c)
+{
+    const session *s = c->in->session;
+    if (!s)
+        return;
+    const scenario *sc = c->in->sc;
+    uint64_t kept[VC_COUNT] = { 0 };
+    for (size_t i = 0; i < s->n_episodes; i++) {
+        const session_episode *e = &s->episodes[i];
+        const hist_record *r = &c->in->h->records[e->record];
+        char missing[96], at[DURATION_TEXT_MAX], visible[DURATION_TEXT_MAX];
+        check_write_name(sc, e->missing, missing, sizeof missing);
+        duration_human(e->start_us, at, sizeof at);
+        duration_human(e->end_us - e->start_us, visible, sizeof visible);
+        buf summary, witness;
+        buf_init(&summary);
+        buf_init(&witness);
+        buf_printf(&summary, "%s: %s ", r->key, scenario_node_name(sc, e->node));
+        buf_printf(&summary, episode_words(e->cls), missing);
+        buf_printf(&summary, " at t=%s, %s %s", at, e->open ? "still shown at the end after" : "for", visible);
+        buf_printf(&witness, "    device      %s from t=%s, visible %s%s\n", scenario_node_name(sc, e->node), at,
+                   visible, e->open ? " (until the end of the run)" : "");
+        buf_puts(&witness, "    before      ");
+        describe_shown(c, &witness, e->before_present, e->before_deleted, e->before_w);
+        buf_puts(&witness, "\n    after       ");
+        describe_shown(c, &witness, e->after_present, e->after_deleted, e->after_w);
+        buf_puts(&witness, "\n    missing     ");
+        if (e->cls == VC_CAUSAL_VISIBILITY && e->other_record >= 0)
+            buf_printf(&witness, "the parent %s, not shown on %s; the child's writer had shown ",
+                       c->in->h->records[e->other_record].key, scenario_node_name(sc, e->node));
+        describe_write(c, &witness, e->missing);
+        buf_puts(&witness, e->cls == VC_ORDER_ANOMALY ? "\n    placed first " : "\n    shown       ");
+        describe_write(c, &witness, e->shown);
+        buf_putc(&witness, '\n');
+        add_finding(c, e->cls, r->key, e->missing, e->shown, e->node, summary.data, witness.data);
+        kept[e->cls]++;
+        buf_free(&summary);
+        buf_free(&witness);
+    }
+    for (int k = 0; k < VC_COUNT; k++) {
+        c->out->counts[k] += s->counts[k] - kept[k];   /* episodes past the session's bound */
+        c->out->visible_us[k] += s->visible_us[k];
+    }
+}
+
 void check_run(const check_input *in, check_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -1080,6 +1230,7 @@ void check_run(const check_input *in, check_result *out)
     check_resurrections(&c);
     check_duplicates(&c);
     check_counters(&c);
+    report_sessions(&c);
     if (in->quiesced) {
         check_divergence(&c);
         check_references(&c);

@@ -13,6 +13,7 @@
 #include "sim/classes.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
+#include "sim/session.h"
 #include "sim/snapshot.h"
 
 #include <stdbool.h>
@@ -40,6 +41,7 @@ typedef struct check_input {
     const char *liveness;        /* when not quiesced: what was still going on */
     int64_t heal_us;             /* true time of the final heal */
     int64_t deadline_us;         /* heal + quiesce_within */
+    const session *session;      /* what devices showed through the run (finished), or NULL */
 } check_input;
 
 typedef struct check_result {
@@ -50,6 +52,7 @@ typedef struct check_result {
     uint64_t counts[VC_COUNT];   /* every classification and finding, including benign ones */
     uint64_t writes_kept;        /* writes whose effect stands in the final state */
     uint64_t writes_checked;
+    int64_t visible_us[VC_COUNT];   /* session classes: true time their anomalies were shown, summed */
 } check_result;
 
 void check_run(const check_input *in, check_result *out);

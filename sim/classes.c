@@ -20,6 +20,11 @@ static const char *const NAMES[VC_COUNT] = {
     [VC_TENANT_LEAK] = "tenant-leak",
     [VC_DIVERGENCE] = "divergence",
     [VC_NO_QUIESCENCE] = "no-quiescence",
+    [VC_READ_YOUR_WRITES] = "read-your-writes",
+    [VC_MONOTONIC_READS] = "monotonic-reads",
+    [VC_CAUSAL_VISIBILITY] = "causal-visibility",
+    [VC_ORDER_ANOMALY] = "order-anomaly",
+    [VC_SKEW_INVERSION] = "skew-inversion",
 };
 
 const char *vclass_name(vclass c)
@@ -42,5 +47,15 @@ bool vclass_benign(vclass c)
 
 bool vclass_acceptable(vclass c)
 {
-    return c == VC_SILENT_OVERWRITE;
+    switch (c) {
+    case VC_SILENT_OVERWRITE:
+    case VC_SKEW_INVERSION:
+    case VC_READ_YOUR_WRITES:
+    case VC_MONOTONIC_READS:
+    case VC_CAUSAL_VISIBILITY:
+    case VC_ORDER_ANOMALY:
+        return true;
+    default:
+        return false;
+    }
 }

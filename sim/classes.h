@@ -25,6 +25,12 @@ typedef enum vclass {
     VC_TENANT_LEAK,             /* a device holds another tenant's data */
     VC_DIVERGENCE,              /* replicas disagree after quiescence */
     VC_NO_QUIESCENCE,           /* sync did not settle in time (liveness) */
+    /* Judged through the run from what each device showed (sim/session.c), and in true time. */
+    VC_READ_YOUR_WRITES,        /* a device showed a state lacking its own write, nothing newer or winning arrived */
+    VC_MONOTONIC_READS,         /* a device showed a state causally older than one it had shown */
+    VC_CAUSAL_VISIBILITY,       /* a device showed a write without one it causally depends on */
+    VC_ORDER_ANOMALY,           /* a device's event log put an event before one that causally precedes it */
+    VC_SKEW_INVERSION,          /* a concurrent write won over a later one in true time only by the clocks */
     VC_COUNT
 } vclass;
 
@@ -36,7 +42,8 @@ const char *vclass_name(vclass c);
 int vclass_parse(const char *name);
 /* Classes that are never violations (superseded, overwritten-concurrent, rejected). */
 bool vclass_benign(vclass c);
-/* Classes a profile may declare it accepts (only silent-overwrite). */
+/* Classes a profile may declare it accepts: silent-overwrite, skew-inversion and the session
+ * guarantees, which a design may not promise. */
 bool vclass_acceptable(vclass c);
 
 #endif

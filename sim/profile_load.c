@@ -725,7 +725,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
             int c = vclass_parse(fy_node_get_scalar0(item));
             if (!vclass_acceptable((vclass)c)) {
                 diag_error(d, yaml_pos(doc, item),
-                           "a profile may accept only silent-overwrite; '%s' is a violation in every design",
+                           "a profile may accept only silent-overwrite, skew-inversion, read-your-writes, "
+                           "monotonic-reads, causal-visibility or order-anomaly; '%s' is a violation in every design",
                            vclass_name((vclass)c));
                 return false;
             }

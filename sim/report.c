@@ -140,6 +140,8 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON_AddNumberToObject(o, "writes_rejected", (double)m->writes_rejected);
     cJSON_AddNumberToObject(o, "writes_dropped", (double)m->writes_dropped);
     cJSON_AddNumberToObject(o, "conflicts", (double)m->conflicts);
+    cJSON_AddNumberToObject(o, "conflicts_true", (double)m->conflicts_true);
+    cJSON_AddNumberToObject(o, "conflicts_false", (double)m->conflicts_false);
     cJSON *kinds = cJSON_AddObjectToObject(o, "conflicts_by_kind");
     for (int i = 0; i < m->n_conflict_kinds; i++)
         cJSON_AddNumberToObject(kinds, m->conflict_kinds[i].kind, (double)m->conflict_kinds[i].count);

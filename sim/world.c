@@ -27,6 +27,7 @@
 #include "sim/idmap.h"
 #include "sim/pcg.h"
 #include "sim/queue.h"
+#include "sim/session.h"
 #include "sim/trace.h"
 
 #include <assert.h>
@@ -76,6 +77,7 @@ typedef struct world {
     int n_nodes;
     slot *slots;
     history hist;
+    session sess;             /* what each device showed, judged through the run */
     trace tr;
     run_metrics m;
     uint64_t in_flight;       /* messages scheduled for delivery */
@@ -305,6 +307,12 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         write_id whole[2] = { obs->record_w, obs->delete_w };
         history_observe(&w->hist, node, obs->type, obs->id, whole, 2);
         history_observe(&w->hist, node, obs->type, obs->id, obs->writes, obs->n_writes);
+        if (node != NODE_SERVER) {
+            /* An absent record is reported with no writes at all (a refused create rolled back). */
+            bool present = obs->deleted || obs->record_w || obs->delete_w || obs->n_writes > 0;
+            session_observe(&w->sess, node, obs->type, obs->id, present, obs->deleted, obs->record_w,
+                            obs->delete_w, obs->writes, obs->n_writes);
+        }
         if (node == NODE_SERVER) {
             w->server_changed_us = w->now_us;
             w->server_changes++;
@@ -332,6 +340,10 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         break;
     case OBS_CONFLICT:
         count_conflict(w, obs->detail);
+        if (session_conflict_is_true(&w->sess, obs->w, obs->loser))
+            w->m.conflicts_true++;
+        else
+            w->m.conflicts_false++;
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_write(&w->tr, "winner", obs->w);
@@ -481,6 +493,8 @@ static void run_user_op(world *w, int node, user_op op)
         accepted = s->n->ops->user_op(s->n, &told, local, &reason);
     }
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
+    if (accepted)
+        session_write(&w->sess, node, op.w);
     if (accepted) {
         w->m.writes++;
         s->writes_accepted++;
@@ -961,6 +975,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     uint64_t events_max = opt->events_max ? opt->events_max : RUN_EVENTS_MAX_DEFAULT;
     queue_init(&w.q, 50u * 1000u * 1000u);
     history_init(&w.hist);
+    session_init(&w.sess, &w.hist, &sc->profile.engine);
     w.server_ids = sc->profile.engine.ids == IDS_SERVER;
     idmap_init(&w.ids);
     trace_init(&w.tr, opt->trace_out, opt->keep_event_hashes);
@@ -1007,6 +1022,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
                 progress_next_us += opt->progress_every_us;
             }
             dispatch(&w, &ev);
+            session_settle(&w.sess, w.now_us);
             if (++w.m.events > events_max) {
                 diag_error(d, (src_pos){ .file = sc->path },
                            "bound exceeded: more than %llu simulated events (events_max)",
@@ -1049,7 +1065,9 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
             .liveness = liveness,
             .heal_us = w.m.heal_us,
             .deadline_us = w.deadline_us,
+            .session = &w.sess,
         };
+        session_finish(&w.sess, w.now_us);
         check_run(&in, &res->check);
     }
     xfree(liveness);
@@ -1075,6 +1093,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     xfree(w.resolutions);
     arena_release(&w.a);
     trace_free(&w.tr);
+    session_free(&w.sess);
     history_free(&w.hist);
     idmap_free(&w.ids);
     return ok;

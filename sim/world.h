@@ -68,6 +68,8 @@ typedef struct run_metrics {
     uint64_t writes_rejected;       /* writes the server refused by its type's rules or schema */
     uint64_t writes_dropped;        /* writes a device abandoned unsent (retries exhausted) */
     uint64_t conflicts;
+    uint64_t conflicts_true;        /* the two writes were concurrent and both set a field they share */
+    uint64_t conflicts_false;       /* detection fired though only one side changed the fields in question */
     int n_conflict_kinds;
     conflict_kind_count conflict_kinds[RUN_CONFLICT_KINDS_MAX];
     uint64_t sync_rounds;           /* rounds that completed */

@@ -46,6 +46,7 @@ typedef struct fixture {
     check_result r;
     bool ran;
     int64_t now_us;           /* true time of the next write */
+    int64_t skew_us[NODES];   /* each device's clock error: its writes' local time is true time plus this */
 } fixture;
 
 static void snap(fixture *f, int node, const char *text);
@@ -174,7 +175,8 @@ static write_id write_op(fixture *f, int node, uint32_t counter, op_kind kind, c
     }
     user_op op = { .kind = kind, .type = type, .id = id, .w = WRITE_ID(node, counter), .n_fields = n, .fields = fields };
     f->now_us += 60 * INT64_C(1000000);
-    int index = history_add_write(&f->h, node, op.w, &op, f->now_us, f->now_us, 0, true, 0, -1);
+    int index = history_add_write(&f->h, node, op.w, &op, f->now_us, f->now_us + f->skew_us[node], f->skew_us[node],
+                                  true, 0, -1);
     history_write_done(&f->h, index, accepted, accepted ? NULL : "refused by the test");
     return op.w;
 }
@@ -841,10 +843,13 @@ static void concurrent_delete_edit(const char *key, const char *state, bool resu
     snap_all(&f, state);
     const check_result *r = run(&f, true, NULL);
     EXPECT_U64(r->writes_kept, 1);
-    /* The delete lost to a concurrent edit: nothing a user wrote is gone. a1 is superseded by a2. */
+    /* The delete lost to a concurrent edit and no replica keeps it: a silent overwrite like any lost
+     * write (issue 12: it used to go unreported). a1 is superseded by a2. */
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->w, d1);
+    EXPECT_CONTAINS(only(r, VC_SILENT_OVERWRITE)->summary, "was undone by the concurrent write phone:2");
     if (resurrection) {
-        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1, VC_RESURRECTION, 1);
-        EXPECT_INT(r->n_findings, 1);
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1, VC_RESURRECTION, 1);
+        EXPECT_INT(r->n_findings, 2);
         const finding *x = only(r, VC_RESURRECTION);
         char want[128];
         snprintf(want, sizeof want, "%s came back after delete tablet:1, against the profile's delete-wins rule", key);
@@ -856,8 +861,8 @@ static void concurrent_delete_edit(const char *key, const char *state, bool resu
         EXPECT_CONTAINS(x->witness, want);
         EXPECT_CONTAINS(x->witness, "that write is concurrent with it");
     } else {
-        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_OVERWRITTEN_CONCURRENT, 1);
-        EXPECT_INT(r->n_findings, 0);
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1);
+        EXPECT_INT(r->n_findings, 1);
     }
     fixture_free(&f);
 }
@@ -1523,10 +1528,11 @@ static void superseded_before_lost_to_delete(bool server_states)
     }
     snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(3,1),"
                  "'fields':{'text':{'v':'c','w':W(3,1)}}}],"
-                 "'kept':[{'type':'task','id':'t1','w':W(2,2)}]}");
+                 "'kept':[{'type':'task','id':'t1','w':W(2,2)},{'type':'task','id':'t1','w':W(1,2)}]}");
     const check_result *r = run(&f, true, NULL);
     /* c1 stands; a1 is superseded by c1 (the laptop had seen it), b1 by b2; b2 lost to the delete but is
-     * kept, and the delete lost to c1 (the strategy rule lets a concurrent edit bring the record back). */
+     * kept, and the delete lost to c1 (the strategy rule lets a concurrent edit bring the record back),
+     * kept for the user too. */
     EXPECT_U64(r->writes_kept, 1);
     EXPECT_COUNTS(r, VC_SUPERSEDED, 2, VC_OVERWRITTEN_CONCURRENT, 2);
     EXPECT_INT(r->n_findings, 0);
@@ -1559,6 +1565,160 @@ static void test_identical_value_is_kept(void)
     fixture_free(&f);
 }
 
+/*
+ * The tablet deletes a record the phone had deleted already; the laptop, having seen the
+ * phone's delete, creates it again. The tablet's late delete is concurrent with the
+ * re-create but lost nothing to it: the record was deleted as asked, then created anew
+ * on purpose (reference-swarm seed 3). A plain concurrent edit is another matter
+ * (concurrent_delete_edit: silent-overwrite).
+ */
+static void test_delete_before_recreate_is_superseded(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    observe(&f, LAPTOP, "task/t1", a1);
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    receive(&f, d1);
+    observe(&f, LAPTOP, "task/t1", d1);
+    write_id c1 = create(&f, LAPTOP, 1, "task/t1", "text=new");
+    receive(&f, c1);
+    write_id d2 = delete(&f, TABLET, 1, "task/t1");
+    receive(&f, d2);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(3,1),"
+                 "'fields':{'text':{'v':'new','w':W(3,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->writes_kept, 1);
+    EXPECT_COUNTS(r, VC_SUPERSEDED, 3);
+    EXPECT_INT(r->n_findings, 0);
+    (void)c1;
+    (void)d2;
+    fixture_free(&f);
+}
+
+/*
+ * Two writes that never reached the server and are not undelivered (found with Yjs): an append
+ * its own device deleted the record after, before sending either (the delete covers it:
+ * superseded); and an edit made offline inside a record that another device deleted and
+ * created again meanwhile (the concurrent delete beat it: silent-overwrite, not undelivered).
+ */
+static void test_unsent_but_not_undelivered(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    receive(&f, a1);
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    write_id d1 = delete(&f, PHONE, 3, "attempt/a1");
+    receive(&f, d1);
+    write_id n1 = create(&f, PHONE, 4, "note/n1", "text=old");
+    receive(&f, n1);
+    observe(&f, TABLET, "note/n1", n1);
+    write_id nd = delete(&f, PHONE, 5, "note/n1");
+    receive(&f, nd);
+    write_id nc = create(&f, PHONE, 6, "note/n1", "text=new");
+    receive(&f, nc);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=edited offline");
+    snap_all(&f, "{'records':[{'type':'attempt','id':'a1','deleted':true,'w':W(1,3),'del_w':W(1,3),'fields':{}},"
+                 "{'type':'note','id':'n1','deleted':false,'w':W(1,6),'fields':{'text':{'v':'new','w':W(1,6)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 0);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->w, t1);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->competitor, nd);
+    (void)e1;
+    (void)nc;
+    fixture_free(&f);
+}
+
+/*
+ * The phone deletes a record, creates it again, deletes it again; the tablet, offline all
+ * along, edits the first incarnation and brings the record back. Only the second delete lost
+ * to the edit; the first was superseded by the phone's own re-create (reference-swarm
+ * seed 279 under --strict).
+ */
+static void test_delete_superseded_by_own_recreate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, TABLET, "task/t1", a1);
+    write_id none[1] = { WRITE_NONE };
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    receive(&f, d1);
+    history_server_state(&f.h, "task", "t1", d1, d1, true, none, 1);
+    write_id c1 = create(&f, PHONE, 3, "task/t1", "text=again");
+    receive(&f, c1);
+    history_server_state(&f.h, "task", "t1", c1, WRITE_NONE, false, &c1, 1);
+    write_id d2 = delete(&f, PHONE, 4, "task/t1");
+    receive(&f, d2);
+    history_server_state(&f.h, "task", "t1", d2, d2, true, none, 1);
+    write_id t1 = update(&f, TABLET, 1, "task/t1", "text=t");
+    receive(&f, t1);
+    history_server_state(&f.h, "task", "t1", t1, WRITE_NONE, false, &t1, 1);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(2,1),"
+                 "'fields':{'text':{'v':'t','w':W(2,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(only(r, VC_SILENT_OVERWRITE)->w, d2);
+    for (int i = 0; i < r->n_findings; i++)
+        EXPECT(r->findings[i].w != d1);
+    fixture_free(&f);
+}
+
+/* --- skew-inversion ------------------------------------------------------------ */
+
+/*
+ * Two concurrent edits a minute apart; the earlier one wins. With the
+ * phone's clock ten minutes ahead, it won only by the clock: skew-inversion
+ * beside the silent overwrite. With clocks that agree (the server chose by
+ * arrival), or within the clocks' precision, or when the winner causally
+ * precedes the loser (a lost update), it is not.
+ */
+static void skew_case(int64_t phone_skew_us, int64_t gap_us, bool causal, bool want_inversion)
+{
+    fixture f;
+    fixture_init(&f);
+    f.skew_us[PHONE] = phone_skew_us;
+    write_id a1 = create(&f, LAPTOP, 1, "task/t1", "text=a");
+    receive(&f, a1);
+    observe(&f, PHONE, "task/t1", a1);
+    observe(&f, TABLET, "task/t1", a1);
+    write_id p1 = update(&f, PHONE, 1, "task/t1", "text=p");
+    if (causal)
+        observe(&f, TABLET, "task/t1", p1);
+    f.now_us += gap_us - 60 * INT64_C(1000000);
+    write_id t1 = update(&f, TABLET, 1, "task/t1", "text=t");
+    receive(&f, t1);
+    receive(&f, p1);
+    snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':false,'w':W(1,1),"
+                 "'fields':{'text':{'v':'p','w':W(1,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    if (causal) {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_LOST_UPDATE, 1);
+    } else if (want_inversion) {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1, VC_SKEW_INVERSION, 1);
+        const finding *x = only(r, VC_SKEW_INVERSION);
+        EXPECT_U64(x->w, t1);
+        EXPECT_U64(x->competitor, p1);
+        EXPECT_CONTAINS(x->summary, "task/t1: write tablet:1 lost to the concurrent write phone:1, made 1m earlier in "
+                                    "true time but stamped 9m later by its device's clock");
+    } else {
+        EXPECT_COUNTS(r, VC_SUPERSEDED, 1, VC_SILENT_OVERWRITE, 1);
+    }
+    fixture_free(&f);
+}
+
+static void test_skew_inversion(void)
+{
+    const int64_t minute_us = 60 * INT64_C(1000000);
+    skew_case(10 * minute_us, minute_us, false, true);
+    skew_case(0, minute_us, false, false);                  /* clocks agree: not the clocks' doing */
+    skew_case(minute_us - 500, minute_us, false, false);    /* stamped later by less than the precision */
+    skew_case(10 * minute_us, minute_us, true, false);      /* the winner precedes it: a lost update */
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -1584,6 +1744,10 @@ int main(void)
     test_superseded_before_lost();
     test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();
+    test_delete_before_recreate_is_superseded();
+    test_unsent_but_not_undelivered();
+    test_delete_superseded_by_own_recreate();
+    test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
     test_resurrection_without_later_edit();

@@ -1,0 +1,627 @@
+/*
+ * session: what each device showed, and when. See session.h for the classes
+ * and what each allows.
+ *
+ * A slot is one (device, record): the state shown now, the state reported
+ * during the current event (pending), the device's own writes to the record,
+ * and one open episode per class. A slot is judged only at session_settle,
+ * once per event, so a state that lived only inside one event is never seen.
+ */
+#include "sim/session.h"
+#include "base/xalloc.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* Event logs longer than this are checked for order pair by adjacent pair only (O(n) instead of O(n^2)). */
+#define SESSION_ORDER_PAIRS_MAX 256
+
+enum { EP_RYW, EP_MR, EP_CV, EP_ORDER, EP_KINDS };
+
+static const vclass EP_CLASS[EP_KINDS] = {
+    [EP_RYW] = VC_READ_YOUR_WRITES,
+    [EP_MR] = VC_MONOTONIC_READS,
+    [EP_CV] = VC_CAUSAL_VISIBILITY,
+    [EP_ORDER] = VC_ORDER_ANOMALY,
+};
+
+struct session_slot {
+    int node;
+    int record;
+    session_view shown;       /* what the device shows now (present == false before any observation) */
+    session_view pending;     /* reported during the current event; valid when dirty */
+    bool dirty;
+    write_id own_last;        /* the device's latest accepted write to the record */
+    write_id own_shown;       /* its latest own write a shown state reflected */
+    write_id own_resolved;    /* its latest resolution of a conflict on the record: the user's choice */
+    session_episode open[EP_KINDS];
+    bool is_open[EP_KINDS];
+    vclock mr_reference;      /* monotonic-reads: the closure of the state shown before the episode */
+    session_view previous;    /* while settling: what was shown before this event (no writes, no closure) */
+};
+
+/* --- views ------------------------------------------------------------------- */
+
+static bool covers(const vclock *closure, write_id w)
+{
+    return w != WRITE_NONE && vclock_get(closure, (uint32_t)WRITE_NODE(w)) >= WRITE_COUNTER(w);
+}
+
+static const write_rec *known(const session *s, write_id w, int record)
+{
+    const write_rec *wr = w ? history_write(s->h, w) : NULL;
+    return wr && wr->accepted && wr->record == record ? wr : NULL;
+}
+
+/* A write that was never going to stand: the server refused it, or its device gave it up. */
+static bool withdrawn(const write_rec *wr)
+{
+    return wr->rejected || wr->dropped;
+}
+
+/*
+ * The server's copy already lost every trace of w to a write that follows it
+ * (superseded) or is concurrent with it (a conflict w lost): a device that
+ * stops showing w is catching up with that outcome, even when the winner
+ * itself is not in what the device shows (a delete the device holds only as
+ * a record's past, a whole-record winner under another name).
+ */
+static bool settled_against(const session *s, const write_rec *wr)
+{
+    const write_rec *by = wr->displaced_by ? history_write(s->h, wr->displaced_by) : NULL;
+    if (!by || !by->accepted || by->record != wr->record)
+        return false;
+    causal rel = history_relation(s->h, by->w, wr->w);
+    return rel == CAUSAL_AFTER || rel == CAUSAL_CONCURRENT;
+}
+
+static void view_add(session_view *v, write_id w)
+{
+    if (w == WRITE_NONE)
+        return;
+    if (v->n_writes == v->cap_writes) {
+        v->cap_writes = v->cap_writes ? v->cap_writes * 2 : 8;
+        v->writes = xrealloc(v->writes, v->cap_writes * sizeof *v->writes);
+    }
+    v->writes[v->n_writes++] = w;
+}
+
+static void view_free(session_view *v)
+{
+    xfree(v->writes);
+    vclock_free(&v->closure);
+    memset(v, 0, sizeof *v);
+}
+
+/* The closure: every write of this record the view reflects, and everything those writes had seen. */
+static void view_close(const session *s, session_view *v, int record)
+{
+    v->closure.n = 0;
+    for (uint32_t i = 0; i < v->n_writes + 2; i++) {
+        write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
+        const write_rec *wr = known(s, w, record);
+        if (!wr)
+            continue;
+        vclock_merge(&v->closure, &wr->past);
+        vclock_raise(&v->closure, (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w));
+    }
+}
+
+static void view_copy(session_view *dst, const session_view *src)
+{
+    dst->present = src->present;
+    dst->deleted = src->deleted;
+    dst->record_w = src->record_w;
+    dst->delete_w = src->delete_w;
+    dst->n_writes = 0;
+    for (uint32_t i = 0; i < src->n_writes; i++)
+        view_add(dst, src->writes[i]);
+    dst->closure.n = 0;
+    vclock_merge(&dst->closure, &src->closure);
+}
+
+/* a <= b entry by entry, and a != b. */
+static bool vclock_strictly_below(const vclock *a, const vclock *b)
+{
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->e[i].counter > vclock_get(b, a->e[i].node))
+            return false;
+    for (uint32_t i = 0; i < b->n; i++)
+        if (b->e[i].counter > vclock_get(a, b->e[i].node))
+            return true;
+    return false;
+}
+
+/* --- slots ------------------------------------------------------------------- */
+
+static session_slot *slot_of(session *s, int node, int record)
+{
+    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)record;
+    int i = u64map_get(&s->slot_index, key);
+    if (i < 0) {
+        xgrow(&s->slots, &s->cap_slots, s->n_slots + 1, sizeof *s->slots);
+        session_slot *slot = &s->slots[s->n_slots];
+        memset(slot, 0, sizeof *slot);
+        slot->node = node;
+        slot->record = record;
+        i = (int)s->n_slots++;
+        u64map_put(&s->slot_index, key, i);
+    }
+    return &s->slots[i];
+}
+
+static const session_slot *find_slot(const session *s, int node, int record)
+{
+    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)record;
+    int i = u64map_get(&s->slot_index, key);
+    return i >= 0 ? &s->slots[i] : NULL;
+}
+
+void session_init(session *s, const history *h, const profile *prof)
+{
+    memset(s, 0, sizeof *s);
+    s->h = h;
+    s->prof = prof;
+    u64map_init(&s->slot_index);
+    u64map_init(&s->depends);
+}
+
+void session_free(session *s)
+{
+    for (size_t i = 0; i < s->n_slots; i++) {
+        view_free(&s->slots[i].shown);
+        view_free(&s->slots[i].pending);
+        vclock_free(&s->slots[i].mr_reference);
+    }
+    for (size_t i = 0; i < s->n_recs; i++) {
+        xfree(s->recs[i].appends);
+        xfree(s->recs[i].deletes);
+    }
+    xfree(s->recs);
+    xfree(s->cv_open);
+    xfree(s->slots);
+    xfree(s->dirty);
+    xfree(s->episodes);
+    xfree(s->dep_parent);
+    xfree(s->dep_write);
+    u64map_free(&s->slot_index);
+    u64map_free(&s->depends);
+    memset(s, 0, sizeof *s);
+}
+
+/* --- feeding --------------------------------------------------------------------- */
+
+void session_write(session *s, int node, write_id w)
+{
+    const write_rec *wr = history_write(s->h, w);
+    assert(wr && wr->node == node);
+    if (!wr->accepted)
+        return;
+    session_slot *slot = slot_of(s, node, wr->record);
+    if (wr->op == OP_RESOLVE) {
+        slot->own_resolved = w;   /* a decision about writes, never shown as a value itself */
+        return;
+    }
+    slot->own_last = w;
+    if (wr->op == OP_APPEND || wr->op == OP_DELETE) {
+        if ((size_t)wr->record >= s->n_recs) {
+            size_t old = s->n_recs;
+            xgrow(&s->recs, &s->cap_recs, (size_t)wr->record + 1, sizeof *s->recs);
+            memset(&s->recs[old], 0, (s->cap_recs - old) * sizeof *s->recs);
+            s->n_recs = s->cap_recs;
+        }
+        session_rec *rec = &s->recs[wr->record];
+        write_id **list = wr->op == OP_APPEND ? &rec->appends : &rec->deletes;
+        uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : &rec->n_deletes;
+        *list = xrealloc(*list, (*n + 1) * sizeof **list);
+        (*list)[(*n)++] = w;
+    }
+    if (wr->op != OP_CREATE && wr->op != OP_UPDATE)
+        return;
+    /* A reference the writer set while it showed the parent live: whoever shows the child depends on it. */
+    const hist_record *hr = &s->h->records[wr->record];
+    const entity_rules *rules = profile_rules(s->prof, hr->type);
+    for (int k = 0; k < rules->n_refs; k++) {
+        for (int f = 0; f < wr->n_fields; f++) {
+            const op_field *field = &wr->fields[f];
+            if (strcmp(field->name, rules->refs[k].field) != 0 || field->v.kind != VAL_STRING || !*field->v.s)
+                continue;
+            int parent = history_find_record(s->h, rules->refs[k].type, field->v.s);
+            const session_slot *ps = parent >= 0 ? find_slot(s, node, parent) : NULL;
+            if (!ps || !ps->shown.present || ps->shown.deleted)
+                continue;   /* the writer itself named a parent it did not show: dangling-ref's business */
+            xgrow(&s->dep_parent, &s->cap_deps, s->n_deps + 1, sizeof *s->dep_parent);
+            size_t cap = s->cap_deps;
+            s->dep_write = xrealloc(s->dep_write, cap * sizeof *s->dep_write);
+            s->dep_parent[s->n_deps] = parent;
+            s->dep_write[s->n_deps] = ps->shown.record_w;
+            u64map_put(&s->depends, w, (int)s->n_deps);
+            s->n_deps++;
+        }
+    }
+}
+
+void session_observe(session *s, int node, const char *type, const char *id, bool present, bool deleted,
+                     write_id record_w, write_id delete_w, const write_id *writes, int n_writes)
+{
+    int record = history_find_record(s->h, type, id);
+    if (record < 0)
+        return;   /* a record no user write ever touched (seeded server data): nothing to judge */
+    session_slot *slot = slot_of(s, node, record);
+    if (!slot->dirty) {
+        slot->dirty = true;
+        xgrow(&s->dirty, &s->cap_dirty, s->n_dirty + 1, sizeof *s->dirty);
+        s->dirty[s->n_dirty++] = (int)(slot - s->slots);
+    }
+    session_view *v = &slot->pending;
+    v->present = present;
+    v->deleted = deleted;
+    v->record_w = record_w;
+    v->delete_w = delete_w;
+    v->n_writes = 0;
+    for (int i = 0; i < n_writes; i++)
+        view_add(v, writes[i]);
+}
+
+/* --- episodes ------------------------------------------------------------------ */
+
+static void episode_close(session *s, session_slot *slot, int kind, int64_t end_us, bool open)
+{
+    session_episode e = slot->open[kind];
+    slot->is_open[kind] = false;
+    e.end_us = end_us;
+    e.open = open;
+    /* A missing write the server refused, or its device dropped, in the end was never going to stand. */
+    if (kind == EP_RYW || kind == EP_MR) {
+        const write_rec *wr = history_write(s->h, e.missing);
+        if (wr && withdrawn(wr))
+            return;
+    }
+    s->counts[e.cls]++;
+    s->visible_us[e.cls] += e.end_us - e.start_us;
+    if (s->n_episodes < SESSION_EPISODES_MAX) {
+        xgrow(&s->episodes, &s->cap_episodes, s->n_episodes + 1, sizeof *s->episodes);
+        s->episodes[s->n_episodes++] = e;
+    }
+}
+
+/* Open an episode of this kind unless one is open already; before is the state shown until now. */
+static void episode_open(session *s, session_slot *slot, int kind, const session_view *before,
+                         const session_view *after, write_id missing, write_id shown, int other_record)
+{
+    if (slot->is_open[kind])
+        return;
+    slot->is_open[kind] = true;
+    slot->open[kind] = (session_episode){
+        .cls = EP_CLASS[kind],
+        .node = slot->node,
+        .record = slot->record,
+        .other_record = other_record,
+        .start_us = s->now_us,
+        .missing = missing,
+        .shown = shown,
+        .before_w = before->record_w,
+        .before_present = before->present,
+        .before_deleted = before->deleted,
+        .after_w = after->record_w,
+        .after_present = after->present,
+        .after_deleted = after->deleted,
+    };
+}
+
+static void episode_end(session *s, session_slot *slot, int kind)
+{
+    if (slot->is_open[kind])
+        episode_close(s, slot, kind, s->now_us, false);
+}
+
+/* --- the four checks ---------------------------------------------------------- */
+
+static bool writes_field(const write_rec *wr, const char *name)
+{
+    for (int i = 0; i < wr->n_fields; i++)
+        if (strcmp(wr->fields[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Does x, concurrent with own, take own's place by the design's rules: a delete on either side, a
+ * field both wrote, or a whole-record winner under record grain? */
+static bool beats(const session *s, const session_view *v, const write_rec *x, const write_rec *own)
+{
+    if (history_relation(s->h, x->w, own->w) != CAUSAL_CONCURRENT)
+        return false;
+    if (x->op == OP_DELETE || own->op == OP_DELETE)
+        return true;
+    const hist_record *hr = &s->h->records[own->record];
+    if (x->w == v->record_w && profile_rules(s->prof, hr->type)->grain == GRAIN_RECORD)
+        return true;
+    for (int i = 0; i < own->n_fields; i++)
+        if (writes_field(x, own->fields[i].name))
+            return true;
+    return false;
+}
+
+/* The device's own write shown before and missing now, with nothing that follows or beats it: or WRITE_NONE. */
+static write_id ryw_missing(const session *s, const session_slot *slot, const session_view *v)
+{
+    const write_rec *own = known(s, slot->own_shown, slot->record);
+    if (!own || withdrawn(own) || settled_against(s, own) || covers(&v->closure, own->w))
+        return WRITE_NONE;
+    /* The user resolved a conflict on the record since: what it shows is their pick (keeping the
+     * other side is the user's choice, not the design's). */
+    if (slot->own_resolved && WRITE_COUNTER(slot->own_resolved) > WRITE_COUNTER(own->w))
+        return WRITE_NONE;
+    for (uint32_t i = 0; i < v->n_writes + 2; i++) {
+        write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
+        const write_rec *x = known(s, w, slot->record);
+        if (x && beats(s, v, x, own))
+            return WRITE_NONE;
+    }
+    return own->w;
+}
+
+/* A write of the state shown before that the new state has not seen, and that stands: or WRITE_NONE. */
+static write_id first_unseen(const session *s, const session_view *before, const vclock *now, int record)
+{
+    for (uint32_t i = 0; i < before->n_writes + 2; i++) {
+        write_id w = i == before->n_writes ? before->record_w : i == before->n_writes + 1 ? before->delete_w
+                                                                                          : before->writes[i];
+        const write_rec *wr = known(s, w, record);
+        if (wr && !withdrawn(wr) && !settled_against(s, wr) && !covers(now, wr->w))
+            return wr->w;
+    }
+    return WRITE_NONE;
+}
+
+/* The write that provides field `name` in the view: among the writes that set it, one no other follows. */
+static const write_rec *field_provider(const session *s, const session_view *v, int record, const char *name)
+{
+    const write_rec *best = NULL;
+    for (uint32_t i = 0; i < v->n_writes; i++) {
+        const write_rec *wr = known(s, v->writes[i], record);
+        if (!wr || (wr->op != OP_CREATE && wr->op != OP_UPDATE) || !writes_field(wr, name))
+            continue;
+        if (!best || history_relation(s->h, wr->w, best->w) == CAUSAL_AFTER)
+            best = wr;
+    }
+    return best;
+}
+
+/* A reference in the view whose parent the device does not show, though its writer showed it. */
+static bool missing_parent(const session *s, const session_slot *slot, const session_view *v, write_id *child_w,
+                           int *parent)
+{
+    if (!v->present || v->deleted)
+        return false;
+    const hist_record *hr = &s->h->records[slot->record];
+    const entity_rules *rules = profile_rules(s->prof, hr->type);
+    for (int k = 0; k < rules->n_refs; k++) {
+        const write_rec *wr = field_provider(s, v, slot->record, rules->refs[k].field);
+        int dep = wr ? u64map_get(&s->depends, wr->w) : -1;
+        if (dep < 0)
+            continue;
+        const session_slot *ps = find_slot(s, slot->node, s->dep_parent[dep]);
+        if (ps && ps->shown.present)
+            continue;
+        *child_w = wr->w;
+        *parent = s->dep_parent[dep];
+        return true;
+    }
+    return false;
+}
+
+/*
+ * An append the log's events causally depend on, missing from the log: or
+ * WRITE_NONE. *dependent is the event that had seen it. A predecessor that a
+ * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
+ * Cost: events shown times the record's appends.
+ */
+static write_id missing_predecessor(const session *s, const session_slot *slot, const session_view *v,
+                                    write_id *dependent)
+{
+    if (!v->present || v->deleted || (size_t)slot->record >= s->n_recs)
+        return WRITE_NONE;
+    const session_rec *rec = &s->recs[slot->record];
+    for (uint32_t i = 0; i < v->n_writes; i++) {
+        const write_rec *e = known(s, v->writes[i], slot->record);
+        if (!e || e->op != OP_APPEND)
+            continue;
+        for (uint32_t k = 0; k < rec->n_appends; k++) {
+            const write_rec *f = history_write(s->h, rec->appends[k]);
+            /* A predecessor the server already settled against is lost, not late: the final state's
+             * classes judge it. */
+            if (f->w == e->w || withdrawn(f) || settled_against(s, f) || !covers(&e->past, f->w))
+                continue;
+            bool shown = false;
+            for (uint32_t q = 0; q < v->n_writes && !shown; q++)
+                shown = v->writes[q] == f->w;
+            bool deleted_since = false;
+            for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
+                deleted_since = covers(&v->closure, rec->deletes[q]) &&
+                                history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
+            if (shown || deleted_since)
+                continue;
+            *dependent = e->w;
+            return f->w;
+        }
+    }
+    return WRITE_NONE;
+}
+
+/* Two events of the log in an order that contradicts causality: *first is placed before *earlier, which it follows. */
+static bool order_inverted(const session *s, const session_slot *slot, const session_view *v, write_id *first,
+                           write_id *earlier)
+{
+    if (!v->present || v->deleted)
+        return false;
+    write_id events[SESSION_ORDER_PAIRS_MAX];
+    int n = 0;
+    bool long_log = false;
+    write_id previous = WRITE_NONE;
+    for (uint32_t i = 0; i < v->n_writes; i++) {
+        const write_rec *e = known(s, v->writes[i], slot->record);
+        if (!e || e->op != OP_APPEND)
+            continue;
+        if (previous && history_relation(s->h, previous, e->w) == CAUSAL_AFTER) {
+            *first = previous;
+            *earlier = e->w;
+            return true;
+        }
+        previous = e->w;
+        if (n < SESSION_ORDER_PAIRS_MAX)
+            events[n++] = e->w;
+        else
+            long_log = true;
+    }
+    if (long_log)
+        return false;   /* beyond the bound, adjacent pairs only (above) */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 2; j < n; j++)
+            if (history_relation(s->h, events[i], events[j]) == CAUSAL_AFTER) {
+                *first = events[i];
+                *earlier = events[j];
+                return true;
+            }
+    return false;
+}
+
+/* The device's user resolved a conflict on the record in this very event: the change is their pick. */
+static bool resolved_now(const session *s, const session_slot *slot)
+{
+    const write_rec *r = slot->own_resolved ? history_write(s->h, slot->own_resolved) : NULL;
+    return r && r->true_us == s->now_us;
+}
+
+/* Judge one slot's new state against what it showed before, and keep it as shown. */
+static void settle_slot(session *s, session_slot *slot)
+{
+    session_view *before = &slot->shown;
+    session_view *now = &slot->pending;
+    view_close(s, now, slot->record);
+    bool device = slot->node != NODE_SERVER;
+
+    if (device) {
+        write_id missing = ryw_missing(s, slot, now);
+        if (missing)
+            episode_open(s, slot, EP_RYW, before, now, missing, now->record_w, -1);
+        else
+            episode_end(s, slot, EP_RYW);
+
+        if (slot->is_open[EP_MR]) {
+            const write_rec *m = history_write(s->h, slot->open[EP_MR].missing);
+            if (!m || covers(&now->closure, m->w) || !vclock_strictly_below(&now->closure, &slot->mr_reference))
+                episode_end(s, slot, EP_MR);
+        } else if (!missing && before->present && !resolved_now(s, slot) &&
+                   vclock_strictly_below(&now->closure, &before->closure)) {
+            write_id unseen = first_unseen(s, before, &now->closure, slot->record);
+            if (unseen) {
+                episode_open(s, slot, EP_MR, before, now, unseen, now->record_w, -1);
+                slot->mr_reference.n = 0;
+                vclock_merge(&slot->mr_reference, &before->closure);
+            }
+        }
+
+        write_id first = WRITE_NONE, earlier = WRITE_NONE;
+        if (order_inverted(s, slot, now, &first, &earlier))
+            episode_open(s, slot, EP_ORDER, before, now, earlier, first, -1);
+        else
+            episode_end(s, slot, EP_ORDER);
+    }
+
+    slot->previous = (session_view){ .present = before->present, .deleted = before->deleted,
+                                     .record_w = before->record_w };
+    view_copy(before, now);
+    const write_rec *own = known(s, slot->own_last, slot->record);
+    if (own && covers(&before->closure, own->w))
+        slot->own_shown = own->w;
+}
+
+/*
+ * Causal visibility, once every slot the event touched shows its new state:
+ * a parent and its child applied in one event are judged together.
+ */
+static void settle_visibility(session *s, session_slot *slot)
+{
+    const session_view *before = &slot->previous;
+    const session_view *now = &slot->shown;
+    write_id child_w = WRITE_NONE, dependent = WRITE_NONE;
+    int parent = -1;
+    write_id predecessor = missing_predecessor(s, slot, now, &dependent);
+    if (missing_parent(s, slot, now, &child_w, &parent)) {
+        bool listed = false;
+        for (size_t i = 0; i < s->n_cv_open && !listed; i++)
+            listed = s->cv_open[i] == (int)(slot - s->slots);
+        if (!listed) {
+            xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
+            s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
+        }
+        episode_open(s, slot, EP_CV, before, now, s->dep_write[u64map_get(&s->depends, child_w)], child_w, parent);
+    } else if (predecessor) {
+        episode_open(s, slot, EP_CV, before, now, predecessor, dependent, -1);
+    } else {
+        episode_end(s, slot, EP_CV);
+    }
+}
+
+/* A child's missing parent may have arrived in another slot: re-judge the open causal-visibility
+ * episodes of references (a short list: those open now). */
+static void recheck_parents(session *s)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_cv_open; i++) {
+        session_slot *slot = &s->slots[s->cv_open[i]];
+        write_id child_w;
+        int parent;
+        if (slot->is_open[EP_CV] && slot->open[EP_CV].other_record >= 0 &&
+            missing_parent(s, slot, &slot->shown, &child_w, &parent))
+            s->cv_open[kept++] = s->cv_open[i];
+        else
+            episode_end(s, slot, EP_CV);
+    }
+    s->n_cv_open = kept;
+}
+
+void session_settle(session *s, int64_t now_us)
+{
+    if (s->n_dirty == 0)
+        return;
+    s->now_us = now_us;
+    for (size_t i = 0; i < s->n_dirty; i++)
+        settle_slot(s, &s->slots[s->dirty[i]]);
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        session_slot *slot = &s->slots[s->dirty[i]];
+        if (slot->node != NODE_SERVER)
+            settle_visibility(s, slot);
+        slot->dirty = false;
+    }
+    s->n_dirty = 0;
+    if (s->n_cv_open)
+        recheck_parents(s);
+}
+
+void session_finish(session *s, int64_t end_us)
+{
+    session_settle(s, end_us);
+    s->now_us = end_us;
+    for (size_t i = 0; i < s->n_slots; i++)
+        for (int kind = 0; kind < EP_KINDS; kind++)
+            if (s->slots[i].is_open[kind])
+                episode_close(s, &s->slots[i], kind, end_us, true);
+}
+
+bool session_conflict_is_true(const session *s, write_id winner, write_id loser)
+{
+    const write_rec *a = winner ? history_write(s->h, winner) : NULL;
+    const write_rec *b = loser ? history_write(s->h, loser) : NULL;
+    if (!a || !b || !a->accepted || !b->accepted || a->record != b->record)
+        return true;   /* nothing to judge it by: the replica's word stands */
+    if (history_relation(s->h, a->w, b->w) != CAUSAL_CONCURRENT)
+        return false;
+    if (a->op == OP_DELETE || b->op == OP_DELETE)
+        return true;
+    for (int i = 0; i < a->n_fields; i++)
+        if (writes_field(b, a->fields[i].name))
+            return true;
+    return false;
+}

@@ -1,0 +1,604 @@
+/*
+ * test-session: the session guarantees on hand-built histories -- for each
+ * class the smallest run of shown states that produces it, and beside it the
+ * cases that must not fire:
+ *
+ *   read-your-writes   a pull landing over the device's own edit (and how
+ *                      long it stayed); not for another device's write still
+ *                      in flight, a write superseded by a later one, a
+ *                      concurrent win on the same field or by a whole-record
+ *                      winner, a write the server refused, or the user's own
+ *                      resolution; a concurrent write of another field does
+ *                      not excuse it
+ *   monotonic-reads    a state older than one shown before; not a flip
+ *                      between concurrent states
+ *   causal-visibility  a child without the parent its writer showed; not a
+ *                      parent and child applied in the same event (one push
+ *                      or pull), nor a child whose writer never showed the
+ *                      parent; an event without the event it followed
+ *   order-anomaly      an event placed before the one it followed; not two
+ *                      concurrent events in either order
+ *
+ * and the findings check_run makes of the episodes (witness, time visible), and
+ * conflicts told true (both sides changed the field) from false.
+ * States are shown with show() and judged at settle(), as the world does at
+ * the end of each event.
+ */
+#include "base/xalloc.h"
+#include "sim/check.h"
+#include "sim/session.h"
+#include "tests/testlib.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCENARIO_PATH "tests/data/session/devices.yaml"
+#define FIELDS_MAX 8
+#define SECOND_US INT64_C(1000000)
+
+enum { PHONE = 1, TABLET = 2, LAPTOP = 3 };
+
+typedef struct fixture {
+    scenario *sc;
+    history h;
+    session s;
+    int64_t now_us;
+} fixture;
+
+static void fixture_init(fixture *f)
+{
+    memset(f, 0, sizeof *f);
+    diag d;
+    diag_init(&d);
+    f->sc = scenario_load(SCENARIO_PATH, &d);
+    if (!f->sc) {
+        fprintf(stderr, "%s: %s\n", SCENARIO_PATH, d.message ? d.message : "cannot load");
+        exit(1);
+    }
+    diag_free(&d);
+    history_init(&f->h);
+    session_init(&f->s, &f->h, &f->sc->profile.engine);
+}
+
+static void fixture_free(fixture *f)
+{
+    session_free(&f->s);
+    history_free(&f->h);
+    scenario_free(f->sc);
+}
+
+static void split_key(const char *key, char *type, size_t cap, const char **id)
+{
+    const char *slash = strchr(key, '/');
+    snprintf(type, cap, "%.*s", (int)(slash - key), key);
+    *id = slash + 1;
+}
+
+/* A write of spec ("a=x,b=y", string values) to "type/id", handed to the device as the world does. */
+static write_id write_op(fixture *f, int node, uint32_t counter, op_kind kind, const char *key, const char *spec,
+                         bool accepted)
+{
+    char type[64], text[256];
+    const char *id;
+    split_key(key, type, sizeof type, &id);
+    op_field fields[FIELDS_MAX];
+    int n = 0;
+    snprintf(text, sizeof text, "%s", spec ? spec : "");
+    for (char *save = NULL, *item = strtok_r(text, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq || n == FIELDS_MAX) {
+            fprintf(stderr, "bad field spec %s\n", spec);
+            exit(1);
+        }
+        *eq = '\0';
+        op_field *fl = &fields[n];
+        while (fl > fields && strcmp(fl[-1].name, item) > 0) {
+            fl[0] = fl[-1];
+            fl--;
+        }
+        fl->name = item;
+        fl->v = (value){ .kind = VAL_STRING, .s = eq + 1 };
+        n++;
+    }
+    user_op op = { .kind = kind, .type = type, .id = id, .w = WRITE_ID(node, counter), .n_fields = n, .fields = fields };
+    int index = history_add_write(&f->h, node, op.w, &op, f->now_us, f->now_us, 0, true, 0, -1);
+    history_write_done(&f->h, index, accepted, accepted ? NULL : "refused by the test");
+    if (accepted)
+        session_write(&f->s, node, op.w);
+    return op.w;
+}
+
+static write_id create(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_CREATE, key, spec, true);
+}
+
+static write_id update(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_UPDATE, key, spec, true);
+}
+
+static write_id append(fixture *f, int node, uint32_t counter, const char *key, const char *spec)
+{
+    return write_op(f, node, counter, OP_APPEND, key, spec, true);
+}
+
+/* The device's stored record now reflects these writes: the last writer first, then the field and
+ * event provenance (0 ends the list). Fed to the history and the session as the world feeds them. */
+static void show(fixture *f, int node, const char *key, write_id last, ...)
+{
+    char type[64];
+    const char *id;
+    split_key(key, type, sizeof type, &id);
+    write_id ws[16];
+    int n = 0;
+    va_list ap;
+    va_start(ap, last);
+    for (write_id w; (w = va_arg(ap, write_id)) != 0 && n < 16;)
+        ws[n++] = w;
+    va_end(ap);
+    write_id whole[2] = { last, WRITE_NONE };
+    history_observe(&f->h, node, type, id, whole, 2);
+    history_observe(&f->h, node, type, id, ws, n);
+    session_observe(&f->s, node, type, id, true, false, last, WRITE_NONE, ws, n);
+}
+
+/* The event is over: one second of true time passes, and what it left is judged. */
+static void settle(fixture *f)
+{
+    session_settle(&f->s, f->now_us);
+    f->now_us += SECOND_US;
+}
+
+static const session_episode *episode(const fixture *f, vclass cls)
+{
+    for (size_t i = 0; i < f->s.n_episodes; i++)
+        if (f->s.episodes[i].cls == cls)
+            return &f->s.episodes[i];
+    fprintf(stderr, "no %s episode\n", vclass_name(cls));
+    test_failures++;
+    static const session_episode none = { .cls = VC_COUNT };
+    return &none;
+}
+
+static void expect_only(const fixture *f, int line, vclass cls, uint64_t n)
+{
+    for (int c = VC_READ_YOUR_WRITES; c <= VC_ORDER_ANOMALY; c++) {
+        uint64_t want = c == (int)cls ? n : 0;
+        if (f->s.counts[c] != want)
+            fprintf(stderr, "%s:%d: (from here) class %s\n", __FILE__, line, vclass_name((vclass)c));
+        EXPECT_U64(f->s.counts[c], want);
+    }
+}
+#define EXPECT_ONLY(f, cls, n) expect_only((f), __LINE__, (cls), (n))
+#define EXPECT_NONE(f) expect_only((f), __LINE__, VC_COUNT, 0)
+
+/* --- read-your-writes ------------------------------------------------------- */
+
+/* The classic flicker: a pull lands over the device's unpushed edit for 3 s, then the edit is back. */
+static void test_ryw_flicker(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    int64_t flicker_us = f.now_us;
+    show(&f, PHONE, "note/n1", c1, c1, 0);     /* the server's older copy */
+    settle(&f);
+    settle(&f);
+    settle(&f);
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+    const session_episode *e = episode(&f, VC_READ_YOUR_WRITES);
+    EXPECT_U64(e->missing, u2);
+    EXPECT_U64(e->shown, c1);
+    EXPECT_INT(e->node, PHONE);
+    EXPECT(e->start_us == flicker_us);
+    EXPECT(e->end_us - e->start_us == 3 * SECOND_US);
+    EXPECT(!e->open);
+    EXPECT(f.s.visible_us[VC_READ_YOUR_WRITES] == 3 * SECOND_US);
+    fixture_free(&f);
+}
+
+/* Shown to the end: the episode stays open. A write never shown by its device is not judged. */
+static void test_ryw_open_and_unshown(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    /* Within the same event the device re-applies the server's copy, then its outbox: one state. */
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    EXPECT_NONE(&f);
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us + 10 * SECOND_US);
+    EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+    EXPECT(episode(&f, VC_READ_YOUR_WRITES)->open);
+
+    /* The tablet's write, still in flight, is missing from nothing the phone shows. */
+    fixture g;
+    fixture_init(&g);
+    write_id d1 = create(&g, PHONE, 1, "note/n1", "text=a");
+    show(&g, PHONE, "note/n1", d1, d1, 0);
+    show(&g, TABLET, "note/n1", d1, d1, 0);
+    settle(&g);
+    write_id t1 = update(&g, TABLET, 1, "note/n1", "text=t");
+    show(&g, TABLET, "note/n1", t1, t1, 0);
+    settle(&g);
+    show(&g, PHONE, "note/n1", d1, d1, 0);
+    settle(&g);
+    session_finish(&g.s, g.now_us);
+    EXPECT_NONE(&g);
+    fixture_free(&g);
+    fixture_free(&f);
+}
+
+/* Superseded: the tablet overwrote the phone's edit after seeing it; the phone shows that. */
+static void test_ryw_superseded(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    show(&f, TABLET, "note/n1", u2, u2, 0);
+    settle(&f);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=c");
+    show(&f, TABLET, "note/n1", t1, t1, 0);
+    settle(&f);
+    show(&f, PHONE, "note/n1", t1, t1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/* A concurrent win: the same field, or a whole-record winner, beats the phone's edit; a concurrent
+ * write of another field under field grain does not, and then the missing edit is reported. */
+static void test_ryw_concurrent(void)
+{
+    const char *keys[2] = { "note/n1", "doc/d1" };
+    for (int k = 0; k < 2; k++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, keys[k], "text=a,tag=x");
+        show(&f, PHONE, keys[k], c1, c1, c1, 0);
+        show(&f, TABLET, keys[k], c1, c1, c1, 0);
+        settle(&f);
+        write_id u2 = update(&f, PHONE, 2, keys[k], "text=b");
+        show(&f, PHONE, keys[k], u2, u2, c1, 0);
+        settle(&f);
+        /* note: the tablet writes the same field; doc: another field, but the record is one value. */
+        write_id t1 = update(&f, TABLET, 1, keys[k], k == 0 ? "text=t" : "tag=y");
+        show(&f, TABLET, keys[k], t1, k == 0 ? t1 : c1, k == 0 ? c1 : t1, 0);
+        settle(&f);
+        show(&f, PHONE, keys[k], t1, k == 0 ? t1 : c1, k == 0 ? c1 : t1, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        EXPECT_NONE(&f);
+        fixture_free(&f);
+    }
+    /* note: the tablet's concurrent edit of another field does not excuse losing the phone's text. */
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a,tag=x");
+    show(&f, PHONE, "note/n1", c1, c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, c1, 0);
+    settle(&f);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "tag=y");
+    show(&f, PHONE, "note/n1", t1, c1, t1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+    EXPECT_U64(episode(&f, VC_READ_YOUR_WRITES)->missing, u2);
+    fixture_free(&f);
+}
+
+/* The server refused the edit; or the user resolved the conflict by keeping the other side. */
+static void test_ryw_refused_and_resolved(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        settle(&f);
+        write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+        show(&f, PHONE, "note/n1", u2, u2, 0);
+        settle(&f);
+        if (variant == 0)
+            history_rejected(&f.h, u2, "read-only field");
+        else
+            write_op(&f, PHONE, 3, OP_RESOLVE, "note/n1", NULL, true);
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        EXPECT_NONE(&f);
+        fixture_free(&f);
+    }
+}
+
+/* A write the server's copy already lost to a concurrent write (the winner not yet on the device). */
+static void test_ryw_settled_on_server(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=t");
+    settle(&f);
+    write_id held[1] = { u2 };
+    history_server_state(&f.h, "note", "n1", u2, WRITE_NONE, false, held, 1);
+    write_id won[1] = { t1 };
+    history_server_state(&f.h, "note", "n1", t1, WRITE_NONE, false, won, 1);
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/* --- monotonic-reads ---------------------------------------------------------- */
+
+static void test_monotonic_reads(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=b");
+    show(&f, LAPTOP, "note/n1", t1, t1, 0);
+    settle(&f);
+    show(&f, LAPTOP, "note/n1", c1, c1, 0);     /* a stale page from a restored server */
+    settle(&f);
+    settle(&f);
+    show(&f, LAPTOP, "note/n1", t1, t1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_MONOTONIC_READS, 1);
+    const session_episode *e = episode(&f, VC_MONOTONIC_READS);
+    EXPECT_U64(e->missing, t1);
+    EXPECT_INT(e->node, LAPTOP);
+    EXPECT(e->end_us - e->start_us == 2 * SECOND_US);
+    fixture_free(&f);
+}
+
+/* Two concurrent writes shown one after the other, and back: neither state is older. */
+static void test_monotonic_reads_concurrent_flip(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id p2 = update(&f, PHONE, 2, "note/n1", "text=p");
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=t");
+    show(&f, LAPTOP, "note/n1", p2, p2, 0);
+    settle(&f);
+    show(&f, LAPTOP, "note/n1", t1, t1, 0);
+    settle(&f);
+    show(&f, LAPTOP, "note/n1", p2, p2, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/* --- causal-visibility ---------------------------------------------------------- */
+
+static void test_causal_visibility_parent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+    show(&f, PHONE, "list/l1", l1, l1, 0);
+    settle(&f);
+    write_id k2 = create(&f, PHONE, 2, "task/k1", "listId=l1,title=milk");
+    show(&f, PHONE, "task/k1", k2, k2, k2, 0);
+    settle(&f);
+    /* The tablet pulls the child in one event and the parent in the next, 2 s later. */
+    show(&f, TABLET, "task/k1", k2, k2, k2, 0);
+    settle(&f);
+    settle(&f);
+    show(&f, TABLET, "list/l1", l1, l1, 0);
+    settle(&f);
+    /* The laptop gets both in one event (one push or pull): never judged half applied. */
+    show(&f, LAPTOP, "task/k1", k2, k2, k2, 0);
+    show(&f, LAPTOP, "list/l1", l1, l1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+    const session_episode *e = episode(&f, VC_CAUSAL_VISIBILITY);
+    EXPECT_INT(e->node, TABLET);
+    EXPECT_U64(e->missing, l1);
+    EXPECT_U64(e->shown, k2);
+    EXPECT(e->end_us - e->start_us == 2 * SECOND_US);
+    fixture_free(&f);
+}
+
+/* A child whose own writer never showed the parent depends on nothing (dangling-ref judges it). */
+static void test_causal_visibility_no_dependency(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+    settle(&f);
+    write_id k1 = create(&f, TABLET, 1, "task/k1", "listId=l1,title=milk");
+    show(&f, TABLET, "task/k1", k1, k1, k1, 0);
+    show(&f, LAPTOP, "task/k1", k1, k1, k1, 0);
+    settle(&f);
+    (void)l1;
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/* An event shown without the event its writer had seen before it; both, in order, is fine. */
+static void test_causal_visibility_event(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    show(&f, PHONE, "attempt/a1", e1, c1, e1, 0);
+    show(&f, TABLET, "attempt/a1", e1, c1, e1, 0);
+    settle(&f);
+    write_id e2 = append(&f, TABLET, 1, "attempt/a1", "kind=pause");
+    show(&f, TABLET, "attempt/a1", e2, c1, e1, e2, 0);
+    show(&f, LAPTOP, "attempt/a1", e2, c1, e1, e2, 0);
+    settle(&f);
+    EXPECT_NONE(&f);
+    /* The laptop shows the pause without the start it followed. */
+    show(&f, LAPTOP, "attempt/a1", e2, c1, e2, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+    EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->missing, e1);
+    EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->shown, e2);
+    fixture_free(&f);
+}
+
+/* --- order-anomaly ---------------------------------------------------------------- */
+
+static void test_order_anomaly(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+    show(&f, TABLET, "attempt/a1", e1, c1, e1, 0);
+    settle(&f);
+    write_id e2 = append(&f, TABLET, 1, "attempt/a1", "kind=pause");
+    write_id e3 = append(&f, LAPTOP, 1, "attempt/a1", "kind=note");   /* concurrent with both */
+    /* Concurrent events in either order are fine. */
+    show(&f, PHONE, "attempt/a1", e3, c1, e3, e1, e2, 0);
+    settle(&f);
+    EXPECT_NONE(&f);
+    /* The pause before the start it followed. */
+    show(&f, LAPTOP, "attempt/a1", e2, c1, e2, e3, e1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_ORDER_ANOMALY, 1);
+    const session_episode *e = episode(&f, VC_ORDER_ANOMALY);
+    EXPECT_U64(e->missing, e1);
+    EXPECT_U64(e->shown, e2);
+    EXPECT(e->open);
+    fixture_free(&f);
+}
+
+/* --- findings ---------------------------------------------------------------------- */
+
+/* check_run turns each episode into a finding with the device, the time and how long it showed. */
+static void test_findings(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    f.now_us = 5 * 60 * SECOND_US;
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    f.now_us = 5 * 60 * SECOND_US + 90 * SECOND_US;
+    show(&f, PHONE, "note/n1", u2, u2, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+
+    snapshot snaps[4];
+    arena a;
+    arena_init(&a, 4096);
+    for (int n = 0; n < 4; n++) {
+        memset(&snaps[n], 0, sizeof snaps[n]);
+        strmap_init(&snaps[n].index);
+    }
+    check_input in = { .sc = f.sc, .h = &f.h, .n_nodes = 4, .snaps = snaps, .quiesced = false,
+                       .heal_us = 0, .deadline_us = 0, .session = &f.s };
+    check_result r;
+    check_run(&in, &r);
+    EXPECT_U64(r.counts[VC_READ_YOUR_WRITES], 1);
+    EXPECT(r.visible_us[VC_READ_YOUR_WRITES] == 90 * SECOND_US);
+    const finding *found = NULL;
+    for (int i = 0; i < r.n_findings; i++)
+        if (r.findings[i].cls == VC_READ_YOUR_WRITES)
+            found = &r.findings[i];
+    EXPECT(found != NULL);
+    if (found) {
+        EXPECT_CONTAINS(found->summary, "note/n1: phone showed a state without its own write phone:2 at t=5m, for 1m30s");
+        EXPECT_CONTAINS(found->witness, "before      the record last written by phone:2");
+        EXPECT_CONTAINS(found->witness, "after       the record last written by phone:1");
+        EXPECT_INT(found->node, PHONE);
+    }
+    check_result_free(&r);
+    for (int n = 0; n < 4; n++)
+        snapshot_free(&snaps[n]);
+    arena_release(&a);
+    fixture_free(&f);
+}
+
+/* --- conflicts, true and false ------------------------------------------------------ */
+
+/* True: concurrent writes of one field. False: a write that follows the other, or concurrent writes of
+ * different fields (what a two-way merge without a base, or a timestamp comparison, flags). */
+static void test_conflict_true_or_false(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a,tag=x");
+    show(&f, TABLET, "note/n1", c1, c1, c1, 0);
+    settle(&f);
+    write_id p2 = update(&f, PHONE, 2, "note/n1", "text=p");
+    write_id t1 = update(&f, TABLET, 1, "note/n1", "text=t");
+    write_id t2 = update(&f, TABLET, 2, "note/n1", "tag=y");
+    EXPECT(session_conflict_is_true(&f.s, t1, p2));
+    EXPECT(!session_conflict_is_true(&f.s, t2, p2));    /* different fields */
+    EXPECT(!session_conflict_is_true(&f.s, t1, c1));    /* t1 had seen c1 */
+    EXPECT(!session_conflict_is_true(&f.s, t2, t1));    /* one device's two edits */
+    fixture_free(&f);
+}
+
+int main(void)
+{
+    test_ryw_flicker();
+    test_ryw_open_and_unshown();
+    test_ryw_superseded();
+    test_ryw_concurrent();
+    test_ryw_refused_and_resolved();
+    test_ryw_settled_on_server();
+    test_monotonic_reads();
+    test_monotonic_reads_concurrent_flip();
+    test_causal_visibility_parent();
+    test_causal_visibility_no_dependency();
+    test_causal_visibility_event();
+    test_order_anomaly();
+    test_findings();
+    test_conflict_true_or_false();
+    return test_exit("test-session");
+}
