@@ -172,6 +172,10 @@ typedef struct profile {
     const char *pull_types[PROFILE_ENTITIES_MAX];
     /* Server behaviour. */
     conflict_detection detect;
+    /* conflicts: { clocks: none }: no clock orders concurrent writes (an external engine that picks
+     * by client or operation id, or by server sequence), so a loss is never the clocks' doing and
+     * skew-inversion is not judged. The built-in strategies all read some clock. */
+    bool clocks_none;
     bool batch_atomic;                /* an invalid change rolls back its whole push */
     bool validate_client;             /* a device refuses a write that fails its type's schema */
     bool validate_server;             /* the server refuses a change that fails its type's schema */

@@ -500,6 +500,8 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
 
 static void check_skew_inversion(checker *c, const write_rec *wr, write_id competitor)
 {
+    if (c->in->clocks_none)
+        return;
     const write_rec *winner = is_known(c, competitor) ? history_write(c->in->h, competitor) : NULL;
     if (!winner || history_relation(c->in->h, competitor, wr->w) != CAUSAL_CONCURRENT)
         return;

@@ -42,6 +42,7 @@ typedef struct check_input {
     int64_t heal_us;             /* true time of the final heal */
     int64_t deadline_us;         /* heal + quiesce_within */
     const session *session;      /* what devices showed through the run (finished), or NULL */
+    bool clocks_none;            /* the profile says no clock orders concurrent writes: no skew-inversion */
 } check_input;
 
 typedef struct check_result {

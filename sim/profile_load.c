@@ -524,9 +524,21 @@ static bool load_conflicts(yaml_doc *doc, struct fy_node *n, arena *a, profile *
     if (!yaml_want_mapping(doc, n, d, "conflict rules"))
         return false;
     static const char *const KEYS[] = { "strategy", "grain", "on_delete", "counters", "events", "done",
-                                        "schema",   "refs",  "rank",      "reducer",  "types" };
+                                        "schema",   "refs",  "rank",      "reducer",  "types",  "clocks" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "conflict rules"))
         return false;
+    struct fy_node *clocks = yaml_get(n, "clocks");
+    if (clocks) {
+        const char *text = NULL;
+        if (!yaml_text(doc, clocks, &text, d, "what orders concurrent writes (device or none)"))
+            return false;
+        if (strcmp(text, "none") != 0 && strcmp(text, "device") != 0) {
+            diag_error(d, yaml_pos(doc, clocks), "unknown clocks '%s'; expected device (a clock orders concurrent "
+                       "writes) or none (no clock does)", text);
+            return false;
+        }
+        p->clocks_none = strcmp(text, "none") == 0;
+    }
     if (!load_rules(doc, n, a, &p->fallback, d) || !check_rules(doc, n, &p->fallback, d))
         return false;
     struct fy_node *types = yaml_get(n, "types");

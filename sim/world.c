@@ -1066,6 +1066,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
             .heal_us = w.m.heal_us,
             .deadline_us = w.deadline_us,
             .session = &w.sess,
+            .clocks_none = sc->profile.engine.clocks_none,
         };
         session_finish(&w.sess, w.now_us);
         check_run(&in, &res->check);
