@@ -570,7 +570,7 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
 /*
  * A write its own device replaced before sending it: every field it set was
  * set again -- or the record deleted -- by a causally later write that did
- * reach the server. A design that pushes the record's current state (a
+ * reach the server (a delete: the record created or deleted again). A design that pushes the record's current state (a
  * watermark, a coalescing queue) sends only the later one, and nothing the
  * user wrote is gone: superseded, not undelivered. Increments and appends
  * add rather than replace, and are never covered this way.
@@ -601,7 +601,9 @@ static bool replaced_before_sent(const checker *c, const write_rec *wr, const sn
                 history_relation(h, later->w, wr->w) != CAUSAL_AFTER)
                 continue;
             if (wr->op == OP_DELETE || wr->n_fields == 0 || later->op == OP_DELETE) {
-                field_covered = wr->op != OP_DELETE || later->op == OP_CREATE;
+                /* A delete is covered by its device's own later create (the record lives again) or
+                 * later delete (re-created and deleted again before a sync: the end is the same). */
+                field_covered = wr->op != OP_DELETE || later->op == OP_CREATE || later->op == OP_DELETE;
                 continue;
             }
             if (later->op != OP_CREATE && later->op != OP_UPDATE)

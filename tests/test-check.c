@@ -1669,6 +1669,45 @@ static void test_delete_superseded_by_own_recreate(void)
     fixture_free(&f);
 }
 
+/*
+ * Create, delete, create, delete on one device before any sync: only the last
+ * delete reaches the server (Yjs garbage-collects the first map with its
+ * tombstone). The first delete's effect stands -- the record is deleted by the
+ * same device -- so it is superseded, not undelivered. Without the last
+ * delete, the first one is undelivered (the re-create was never sent either).
+ */
+static void delete_again_case(bool last_delete_sent)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "task/t1", "text=a");
+    write_id d1 = delete(&f, PHONE, 2, "task/t1");
+    write_id c2 = create(&f, PHONE, 3, "task/t1", "text=b");
+    write_id d2 = delete(&f, PHONE, 4, "task/t1");
+    (void)c1;
+    (void)c2;
+    if (last_delete_sent) {
+        receive(&f, d2);
+        write_id none[1] = { WRITE_NONE };
+        history_server_state(&f.h, "task", "t1", d2, d2, true, none, 1);
+        snap_all(&f, "{'records':[{'type':'task','id':'t1','deleted':true,'w':W(1,4),'del_w':W(1,4),'fields':{}}]}");
+    } else {
+        snap_all(&f, "{'records':[]}");
+    }
+    const check_result *r = run(&f, true, NULL);
+    bool d1_undelivered = false;
+    for (int i = 0; i < r->n_findings; i++)
+        d1_undelivered |= r->findings[i].w == d1 && r->findings[i].cls == VC_UNDELIVERED;
+    EXPECT(d1_undelivered == !last_delete_sent);
+    fixture_free(&f);
+}
+
+static void test_delete_replaced_by_own_delete(void)
+{
+    delete_again_case(true);
+    delete_again_case(false);
+}
+
 /* --- skew-inversion ------------------------------------------------------------ */
 
 /*
@@ -1753,6 +1792,7 @@ int main(void)
     test_delete_before_recreate_is_superseded();
     test_unsent_but_not_undelivered();
     test_delete_superseded_by_own_recreate();
+    test_delete_replaced_by_own_delete();
     test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
