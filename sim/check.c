@@ -289,6 +289,17 @@ static write_id delete_of(const checker *c, const write_rec *wr, causal want)
     return WRITE_NONE;
 }
 
+/* A create of w's record that reached the server and relates to w as asked, or WRITE_NONE. */
+static write_id create_of(const checker *c, const write_rec *wr, causal want)
+{
+    for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
+        const write_rec *x = &c->in->h->writes[i];
+        if (x->op == OP_CREATE && x->received > 0 && history_relation(c->in->h, x->w, wr->w) == want)
+            return x->w;
+    }
+    return WRITE_NONE;
+}
+
 static write_id later_delete(const checker *c, const write_rec *wr)
 {
     return delete_of(c, wr, CAUSAL_AFTER);
@@ -536,7 +547,7 @@ static bool reached_server(const write_rec *wr, const snap_record *r)
 /*
  * An append: its event must be in the log exactly once. A missing event went
  * with a later delete (superseded), lost to a concurrent delete before the
- * record was created again, or -- under record grain -- to a concurrent
+ * record was created again or to a concurrent re-create, or -- under record grain -- to a concurrent
  * whole-record winner that carried its own copy of the log, like any field
  * it carried; otherwise it is lost.
  */
@@ -555,6 +566,11 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
     const hist_record *hr = &c->in->h->records[wr->record];
     if ((*competitor = delete_of(c, wr, CAUSAL_CONCURRENT)))
         return concurrent_class(c, hr->key, wr->w);   /* a concurrent delete beat it; re-created since */
+    /* A create concurrent with an append is a second incarnation of the record made by a device that
+     * had not seen the one appended to; where it won, the record starts again from it, with its own
+     * empty log (Automerge and Yjs put a new map at the key): a concurrent loss of the event. */
+    if ((*competitor = create_of(c, wr, CAUSAL_CONCURRENT)))
+        return concurrent_class(c, hr->key, wr->w);
     int by_history = displaced_class(c, wr, hr->key, competitor);
     if (by_history != -2)
         return by_history;

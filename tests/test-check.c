@@ -1635,6 +1635,46 @@ static void test_unsent_but_not_undelivered(void)
 }
 
 /*
+ * Found with Automerge (swarm seed 40): after a delete every device saw, the tablet and the
+ * laptop each create the record again without seeing the other's create; the tablet appends to
+ * its incarnation; the laptop's wins (a new map at the key), and the record's log starts empty.
+ * The event lost to the concurrent create: silent-overwrite, not a lost update.
+ */
+static void test_append_lost_to_concurrent_recreate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+    receive(&f, a1);
+    observe(&f, TABLET, "attempt/a1", a1);
+    observe(&f, LAPTOP, "attempt/a1", a1);
+    write_id d1 = delete(&f, PHONE, 2, "attempt/a1");
+    receive(&f, d1);
+    observe(&f, TABLET, "attempt/a1", d1);
+    observe(&f, LAPTOP, "attempt/a1", d1);
+    write_id c1 = create(&f, TABLET, 1, "attempt/a1", "activity=run");
+    receive(&f, c1);
+    write_id e1 = append(&f, TABLET, 2, "attempt/a1", "kind=start");
+    receive(&f, e1);
+    write_id c2 = create(&f, LAPTOP, 1, "attempt/a1", "activity=swim");
+    receive(&f, c2);
+    snap_all(&f, "{'records':[{'type':'attempt','id':'a1','deleted':false,'w':W(3,1),"
+                 "'fields':{'activity':{'v':'swim','w':W(3,1)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_INT(stored(r, VC_LOST_UPDATE), 0);
+    bool e1_silent = false;
+    for (int i = 0; i < r->n_findings; i++)
+        if (r->findings[i].w == e1) {
+            EXPECT(r->findings[i].cls == VC_SILENT_OVERWRITE);
+            EXPECT_U64(r->findings[i].competitor, c2);
+            e1_silent = true;
+        }
+    EXPECT(e1_silent);
+    (void)c1;
+    fixture_free(&f);
+}
+
+/*
  * The phone deletes a record, creates it again, deletes it again; the tablet, offline all
  * along, edits the first incarnation and brings the record back. Only the second delete lost
  * to the edit; the first was superseded by the phone's own re-create (reference-swarm
@@ -1793,6 +1833,7 @@ int main(void)
     test_unsent_but_not_undelivered();
     test_delete_superseded_by_own_recreate();
     test_delete_replaced_by_own_delete();
+    test_append_lost_to_concurrent_recreate();
     test_skew_inversion();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
