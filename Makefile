@@ -107,8 +107,10 @@ test: deps js-deps $(BUILD)/build.ninja build-clang/build.ninja build-san/build.
 	# The engine adapters are Node.js programs whichever compiler built syncsim: the gcc run covers them,
 	# and node-quick covers syncsim's side of the protocol under the sanitizers.
 	# The timeline page is Chromium's work: the gcc run checks it; traces covers render/ under the sanitizers.
+	# The README's outputs are the same text from any build: the gcc run compares them.
 	echo "== the test suite again, address and undefined-behaviour sanitizers (build-san)"
-	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node --no-suite engines --no-suite timeline
+	meson test -C build-san --print-errorlogs --num-processes 2 --no-rebuild --no-suite node --no-suite engines \
+	  --no-suite timeline --no-suite readme
 	echo "== gcc and clang builds give the same trace hashes"
 	tests/cross-compiler.sh $(BUILD)/syncsim build-clang/syncsim scenarios
 	echo "== every fuzz target, briefly"

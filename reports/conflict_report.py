@@ -5,7 +5,7 @@ number of devices, the time spent offline and the clock skew change.
 
     syncsim grid scenarios/grids/compare-designs.yaml --db results.sqlite -j 2
     /usr/bin/python3 reports/conflict_report.py results.sqlite -o report/ [--grid NAME]
-                                               [--main-png docs/compare-designs.png]
+                                               [--main-png docs/compare-designs.png | --tables-only]
 
 It reads the results database `syncsim grid` writes (tables runs, grids and
 grid_cells; see cli/results.h) and writes into the output directory:
@@ -17,7 +17,9 @@ grid_cells; see cli/results.h) and writes into the output directory:
   cells.csv    one row per grid cell: every metric with its 95% interval
 
 --main-png also saves the main figure (conflict rate against offline span,
-silent overwrites and lost updates against clock skew) as a PNG.
+silent overwrites and lost updates against clock skew) as a PNG. --tables-only
+writes summary.md and cells.csv alone, without matplotlib (a CI job that only
+posts the Markdown summary).
 
 Each cell ran one world per seed; a seed is the unit of replication, and
 every row says how many seeds it stands on. Intervals are 95%:
@@ -197,13 +199,17 @@ def _gamma_p(a, x):
     return 1.0 - math.exp(log_front) * h
 
 
-def _solve_mean(f, target):
-    """The Poisson mean m where the increasing function f(m) reaches target, by bisection."""
-    lo, hi = 0.0, 1.0
+def _solve_mean(f, target, guess):
+    """The Poisson mean m where the increasing function f(m) reaches target, by bisection from
+    [0, guess] (doubled until it brackets) until the interval is two adjacent doubles: each
+    f(m) costs up to sqrt(m) terms, so a large grid's intervals must not take 200 steps each."""
+    lo, hi = 0.0, max(1.0, guess)
     while f(hi) < target:
-        hi *= 2
-    for _ in range(200):
+        lo, hi = hi, hi * 2
+    while True:
         mid = (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
         if f(mid) < target:
             lo = mid
         else:
@@ -211,12 +217,23 @@ def _solve_mean(f, target):
     return (lo + hi) / 2
 
 
+_GARWOOD_CACHE = {}
+
+
 def garwood(count):
     """Exact (Garwood) 95% interval of a Poisson mean from one observed count: (lo, hi), lo 0 for a count of 0."""
     k = int(round(count))
+    if k not in _GARWOOD_CACHE:
+        _GARWOOD_CACHE[k] = _garwood(k)
+    return _GARWOOD_CACHE[k]
+
+
+def _garwood(k):
+    # The mean is within k +- 4 sqrt(k) + 8 for a 95% interval: bracket it there.
+    guess = k + 4 * math.sqrt(k) + 8
     # lo: P(X >= k | lo) = 0.025, i.e. P(k, lo) = 0.025; hi: P(X <= k | hi) = 0.025, i.e. P(k + 1, hi) = 0.975.
-    lo = 0.0 if k == 0 else _solve_mean(lambda m: _gamma_p(k, m), 0.025)
-    hi = _solve_mean(lambda m: _gamma_p(k + 1, m), 0.975)
+    lo = 0.0 if k == 0 else _solve_mean(lambda m: _gamma_p(k, m), 0.025, guess)
+    hi = _solve_mean(lambda m: _gamma_p(k + 1, m), 0.975, guess)
     return lo, hi
 
 
@@ -896,26 +913,32 @@ def main(argv):
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the report files")
     parser.add_argument("--grid", metavar="NAME", help="which grid, when the database holds several")
     parser.add_argument("--main-png", metavar="FILE", help="also save the main figure as a PNG")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="write only summary.md and cells.csv: no figures, no report.html, no matplotlib")
     args = parser.parse_args(argv)
-    plt = _import_matplotlib()
+    if args.tables_only and args.main_png:
+        parser.error("--main-png needs the figures: leave out --tables-only")
+    plt = None if args.tables_only else _import_matplotlib()
     try:
         grid = load_grid(args.database, args.grid)
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise BadInput("%s: exists and is not a directory" % args.output)
         try:
             os.makedirs(args.output, exist_ok=True)
-            figs = figures(grid, plt)
             write_csv(grid, os.path.join(args.output, "cells.csv"))
             write_markdown(grid, os.path.join(args.output, "summary.md"))
-            write_html(grid, os.path.join(args.output, "report.html"), figs)
-            if args.main_png:
-                figs[0][3].savefig(args.main_png, format="png", dpi=110, metadata={"Software": None})
+            if plt:
+                figs = figures(grid, plt)
+                write_html(grid, os.path.join(args.output, "report.html"), figs)
+                if args.main_png:
+                    figs[0][3].savefig(args.main_png, format="png", dpi=110, metadata={"Software": None})
         except OSError as e:
             raise BadInput("cannot write the report: %s" % e)
     except BadInput as e:
         fail(str(e))
-    print("%s: %d cells, %d runs -> %s (report.html, summary.md, cells.csv)"
-          % (grid.name, len(grid.cells), sum(c.stats.seeds for c in grid.cells), args.output))
+    print("%s: %d cells, %d runs -> %s (%s)"
+          % (grid.name, len(grid.cells), sum(c.stats.seeds for c in grid.cells), args.output,
+             "summary.md, cells.csv" if args.tables_only else "report.html, summary.md, cells.csv"))
     return 0
 
 
