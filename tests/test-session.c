@@ -429,6 +429,36 @@ static void test_ryw_append_beaten_by_recreate(void)
     }
 }
 
+/*
+ * Yjs swarm seed 120's shape: the tablet appends to the incarnation it shows, not knowing that the phone
+ * has deleted the note and created it again meanwhile; its next pull shows the phone's incarnation,
+ * without the event. The delete is in that state only as the re-create's past, but the re-create itself
+ * is concurrent with the append and beats it: no read-your-writes.
+ */
+static void test_ryw_append_to_deleted_incarnation(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id d2 = write_op(&f, PHONE, 2, OP_DELETE, "note/n1", NULL, true);
+    show_deleted(&f, PHONE, "note/n1", d2);
+    settle(&f);
+    write_id p3 = create(&f, PHONE, 3, "note/n1", "text=p");
+    show(&f, PHONE, "note/n1", p3, p3, 0);
+    settle(&f);
+    write_id e1 = append(&f, TABLET, 1, "note/n1", "kind=start");
+    show(&f, TABLET, "note/n1", e1, c1, e1, 0);
+    settle(&f);
+    show(&f, TABLET, "note/n1", p3, p3, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
 /* --- monotonic-reads ---------------------------------------------------------- */
 
 static void test_monotonic_reads(void)
@@ -660,6 +690,7 @@ int main(void)
     test_ryw_refused_and_resolved();
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
+    test_ryw_append_to_deleted_incarnation();
     test_monotonic_reads();
     test_monotonic_reads_concurrent_flip();
     test_causal_visibility_parent();
