@@ -289,12 +289,13 @@ static write_id delete_of(const checker *c, const write_rec *wr, causal want)
     return WRITE_NONE;
 }
 
-/* A create of w's record that reached the server and relates to w as asked, or WRITE_NONE. */
-static write_id create_of(const checker *c, const write_rec *wr, causal want)
+/* A create of the append wr's record that reached the server and beats wr (history_recreate_beats_append),
+ * or WRITE_NONE. */
+static write_id recreate_beating(const checker *c, const write_rec *wr)
 {
     for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
         const write_rec *x = &c->in->h->writes[i];
-        if (x->op == OP_CREATE && x->received > 0 && history_relation(c->in->h, x->w, wr->w) == want)
+        if (x->received > 0 && history_recreate_beats_append(c->in->h, x, wr))
             return x->w;
     }
     return WRITE_NONE;
@@ -566,10 +567,9 @@ static int classify_append(const checker *c, const write_rec *wr, const snap_rec
     const hist_record *hr = &c->in->h->records[wr->record];
     if ((*competitor = delete_of(c, wr, CAUSAL_CONCURRENT)))
         return concurrent_class(c, hr->key, wr->w);   /* a concurrent delete beat it; re-created since */
-    /* A create concurrent with an append is a second incarnation of the record made by a device that
-     * had not seen the one appended to; where it won, the record starts again from it, with its own
-     * empty log (Automerge and Yjs put a new map at the key): a concurrent loss of the event. */
-    if ((*competitor = create_of(c, wr, CAUSAL_CONCURRENT)))
+    /* A concurrent re-create that won the record started it again with its own empty log: a
+     * concurrent loss of the event (history_recreate_beats_append). */
+    if ((*competitor = recreate_beating(c, wr)))
         return concurrent_class(c, hr->key, wr->w);
     int by_history = displaced_class(c, wr, hr->key, competitor);
     if (by_history != -2)

@@ -330,3 +330,11 @@ causal history_relation(const history *h, write_id a, write_id b)
         return CAUSAL_AFTER;
     return CAUSAL_CONCURRENT;
 }
+
+bool history_recreate_beats_append(const history *h, const write_rec *x, const write_rec *w)
+{
+    assert(x && w);
+    if (x->op != OP_CREATE || w->op != OP_APPEND || x->record != w->record)
+        return false;
+    return history_relation(h, x->w, w->w) == CAUSAL_CONCURRENT;
+}

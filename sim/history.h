@@ -140,5 +140,15 @@ void history_settle_arrivals(history *h);
 
 /* How a relates to b. Both must be writes to the same record. */
 causal history_relation(const history *h, write_id a, write_id b);
+/*
+ * x is a create of the record concurrent with the append w: a second
+ * incarnation made by a device that had not seen the one w appended to. Where
+ * x won the record, the record starts again from it with its own empty log
+ * (Automerge and Yjs put a new map at the key), and w lost to x as a field
+ * loses to a concurrent write of it: x beats w. The final-state checker
+ * (classify_append) and the session checker (read-your-writes) both judge an
+ * append's loss by it. False for any other pair of ops.
+ */
+bool history_recreate_beats_append(const history *h, const write_rec *x, const write_rec *w);
 
 #endif

@@ -326,12 +326,15 @@ static bool writes_field(const write_rec *wr, const char *name)
 }
 
 /* Does x, concurrent with own, take own's place by the design's rules: a delete on either side, a
- * field both wrote, or a whole-record winner under record grain? */
+ * field both wrote, a whole-record winner under record grain, or -- own an append -- a re-create
+ * whose incarnation won the record (the state shows it) with its own log? */
 static bool beats(const session *s, const session_view *v, const write_rec *x, const write_rec *own)
 {
     if (history_relation(s->h, x->w, own->w) != CAUSAL_CONCURRENT)
         return false;
     if (x->op == OP_DELETE || own->op == OP_DELETE)
+        return true;
+    if (history_recreate_beats_append(s->h, x, own))
         return true;
     const hist_record *hr = &s->h->records[own->record];
     if (x->w == v->record_w && profile_rules(s->prof, hr->type)->grain == GRAIN_RECORD)

@@ -20,8 +20,10 @@
  *                      (neither W nor a write that follows W is in it), W
  *                      had been shown before, and nothing in the state beats
  *                      W (a concurrent write of a field W wrote, a concurrent
- *                      delete, or a concurrent whole-record winner under record
- *                      grain). Never missing: a write the server refused or
+ *                      delete, a concurrent whole-record winner under record
+ *                      grain, or, W an append, a concurrent re-create of the
+ *                      record: its incarnation won with its own log, as
+ *                      history_recreate_beats_append says). Never missing: a write the server refused or
  *                      its device dropped, one the server's copy already lost
  *                      to a write that follows it or is concurrent with it (the
  *                      device catches up with that outcome), or one whose

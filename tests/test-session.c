@@ -8,8 +8,10 @@
  *                      in flight, a write superseded by a later one, a
  *                      concurrent win on the same field or by a whole-record
  *                      winner, a write the server refused, or the user's own
- *                      resolution; a concurrent write of another field does
- *                      not excuse it
+ *                      resolution, nor for an append that lost to a
+ *                      concurrent re-create of the record; a concurrent
+ *                      write of another field does not excuse it, nor a
+ *                      create the append had seen
  *   monotonic-reads    a state older than one shown before; not a flip
  *                      between concurrent states
  *   causal-visibility  a child without the parent its writer showed; not a
@@ -142,6 +144,17 @@ static void show(fixture *f, int node, const char *key, write_id last, ...)
     history_observe(&f->h, node, type, id, whole, 2);
     history_observe(&f->h, node, type, id, ws, n);
     session_observe(&f->s, node, type, id, true, false, last, WRITE_NONE, ws, n);
+}
+
+/* The device's stored record is now deleted by delete_w: a tombstone, no fields. */
+static void show_deleted(fixture *f, int node, const char *key, write_id delete_w)
+{
+    char type[64];
+    const char *id;
+    split_key(key, type, sizeof type, &id);
+    write_id whole[1] = { delete_w };
+    history_observe(&f->h, node, type, id, whole, 1);
+    session_observe(&f->s, node, type, id, true, true, WRITE_NONE, delete_w, NULL, 0);
 }
 
 /* The event is over: one second of true time passes, and what it left is judged. */
@@ -356,6 +369,90 @@ static void test_ryw_settled_on_server(void)
     write_id won[1] = { t1 };
     history_server_state(&f.h, "note", "n1", t1, WRITE_NONE, false, won, 1);
     show(&f, PHONE, "note/n1", c1, c1, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/*
+ * An append that lost to a concurrent re-create: after a delete both had seen, the phone and the tablet
+ * each create the note again, neither seeing the other's; the phone appends to its incarnation, and the
+ * tablet's wins the key (Automerge and Yjs put a new map there, with its own empty log). The phone then
+ * shows the tablet's incarnation without its event: the re-create beat it, as check.c's append class
+ * says -- no read-your-writes. The same loss to a create the append had seen, or to the phone's own
+ * older copy, is one.
+ */
+static void test_ryw_append_beaten_by_recreate(void)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        show(&f, TABLET, "note/n1", c1, c1, 0);
+        settle(&f);
+        write_id d2 = write_op(&f, PHONE, 2, OP_DELETE, "note/n1", NULL, true);
+        show_deleted(&f, PHONE, "note/n1", d2);
+        show_deleted(&f, TABLET, "note/n1", d2);
+        settle(&f);
+        write_id t1 = create(&f, TABLET, 1, "note/n1", "text=t");
+        show(&f, TABLET, "note/n1", t1, t1, 0);
+        settle(&f);
+        write_id p3;
+        if (variant == 1) {
+            /* The phone has the tablet's incarnation and appends to it: nothing beats that event. */
+            show(&f, PHONE, "note/n1", t1, t1, 0);
+            settle(&f);
+            p3 = t1;
+        } else {
+            p3 = create(&f, PHONE, 3, "note/n1", "text=p");
+            show(&f, PHONE, "note/n1", p3, p3, 0);
+            settle(&f);
+        }
+        write_id e4 = append(&f, PHONE, 4, "note/n1", "kind=start");
+        show(&f, PHONE, "note/n1", p3, p3, e4, 0);
+        settle(&f);
+        if (variant == 2)
+            show(&f, PHONE, "note/n1", p3, p3, 0);     /* its own incarnation's older copy */
+        else
+            show(&f, PHONE, "note/n1", t1, t1, 0);     /* the incarnation that won */
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (variant == 0) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+            EXPECT_U64(episode(&f, VC_READ_YOUR_WRITES)->missing, e4);
+        }
+        fixture_free(&f);
+    }
+}
+
+/*
+ * Yjs swarm seed 120's shape: the tablet appends to the incarnation it shows, not knowing that the phone
+ * has deleted the note and created it again meanwhile; its next pull shows the phone's incarnation,
+ * without the event. The delete is in that state only as the re-create's past, but the re-create itself
+ * is concurrent with the append and beats it: no read-your-writes.
+ */
+static void test_ryw_append_to_deleted_incarnation(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id d2 = write_op(&f, PHONE, 2, OP_DELETE, "note/n1", NULL, true);
+    show_deleted(&f, PHONE, "note/n1", d2);
+    settle(&f);
+    write_id p3 = create(&f, PHONE, 3, "note/n1", "text=p");
+    show(&f, PHONE, "note/n1", p3, p3, 0);
+    settle(&f);
+    write_id e1 = append(&f, TABLET, 1, "note/n1", "kind=start");
+    show(&f, TABLET, "note/n1", e1, c1, e1, 0);
+    settle(&f);
+    show(&f, TABLET, "note/n1", p3, p3, 0);
     settle(&f);
     session_finish(&f.s, f.now_us);
     EXPECT_NONE(&f);
@@ -592,6 +689,8 @@ int main(void)
     test_ryw_concurrent();
     test_ryw_refused_and_resolved();
     test_ryw_settled_on_server();
+    test_ryw_append_beaten_by_recreate();
+    test_ryw_append_to_deleted_incarnation();
     test_monotonic_reads();
     test_monotonic_reads_concurrent_flip();
     test_causal_visibility_parent();
