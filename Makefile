@@ -8,6 +8,9 @@
 #   make bench   set up, build an optimised binary, print the benchmark figures
 #   make report  set up, build an optimised binary, run the shipped grid and write its
 #                conflict-rate report to report/ (resumable: results in report/results.sqlite)
+#   make readme  check every command output README.md shows, the slow ones too (the shipped
+#                grid: a few CPU minutes); make test checks all but those.
+#                /usr/bin/python3 tests/readme.py --update --slow build/syncsim rewrites them
 #   make report-engines  the same for scenarios/grids/compare-engines.yaml (Yjs, Automerge,
 #                PouchDB beside the reference) into report/engines/
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
@@ -45,7 +48,7 @@ BUILD := build
 PREFIX := /usr/local
 JS := adapters/js
 
-.PHONY: all deps js-deps build run test fuzz bench report report-engines install clean
+.PHONY: all deps js-deps build run test fuzz bench readme report report-engines install clean
 
 all: build
 
@@ -124,6 +127,10 @@ fuzz: deps build-fuzz/build.ninja
 bench: deps build-release/build.ninja
 	ninja -C build-release
 	/usr/bin/python3 tests/bench/bench.py build-release
+
+readme: deps js-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	/usr/bin/python3 tests/readme.py --slow $(BUILD)/syncsim
 
 # report/compare-designs.png is the picture README.md shows (docs/compare-designs.png).
 report: deps build-release/build.ninja

@@ -592,6 +592,21 @@ def profile_stats(grid):
     return out
 
 
+def print_profiles(grid):
+    """The per-profile figures a reader compares first, pooled over every cell, as plain text."""
+    header = ["PROFILE", "SEEDS", "WRITES", "CONFL/1kW", "SILENT/1kW", "LOST/1kW", "SKEWINV/1kW", "SESSION/1kW",
+              "FAILING"]
+    rows = []
+    for p, st in profile_stats(grid):
+        rows.append([p, "%d" % st.seeds, "%d" % st.writes, fmt(st.conflict_rate[0]),
+                     fmt(st.class_rates["silent-overwrite"][0]), fmt(st.class_rates["lost-update"][0]),
+                     fmt(st.class_rates["skew-inversion"][0]), fmt(st.session_rate[0]),
+                     "%.0f%%" % (100.0 * st.failing_fraction[0]) if st.failing_fraction[0] is not None else fmt(None)])
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    for r in [header] + rows:
+        print("  ".join(r[0].ljust(widths[0]) if i == 0 else r[i].rjust(widths[i]) for i in range(len(r))))
+
+
 # --- cells.csv ----------------------------------------------------------------------------
 
 def write_csv(grid, path):
@@ -915,6 +930,8 @@ def main(argv):
     parser.add_argument("--main-png", metavar="FILE", help="also save the main figure as a PNG")
     parser.add_argument("--tables-only", action="store_true",
                         help="write only summary.md and cells.csv: no figures, no report.html, no matplotlib")
+    parser.add_argument("--print-profiles", action="store_true",
+                        help="print one line per profile (all cells pooled) instead of the closing line")
     args = parser.parse_args(argv)
     if args.tables_only and args.main_png:
         parser.error("--main-png needs the figures: leave out --tables-only")
@@ -936,6 +953,9 @@ def main(argv):
             raise BadInput("cannot write the report: %s" % e)
     except BadInput as e:
         fail(str(e))
+    if args.print_profiles:
+        print_profiles(grid)
+        return 0
     print("%s: %d cells, %d runs -> %s (%s)"
           % (grid.name, len(grid.cells), sum(c.stats.seeds for c in grid.cells), args.output,
              "summary.md, cells.csv" if args.tables_only else "report.html, summary.md, cells.csv"))

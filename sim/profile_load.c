@@ -828,9 +828,15 @@ void profile_search_set(const profile_place *places, int n, const char *note)
     configured_note = note ? xstrdup(note) : NULL;
 }
 
-/* The directories a name is looked up in, in order, each once. */
+/*
+ * The directories a name is looked up in, in order, each once: at[i].dir is
+ * the resolved directory (so two spellings of one are searched once), shown[i]
+ * the spelling the user gave ($SYNCSIM_PATH=team/profiles stays team/profiles
+ * in errors, as the user wrote it).
+ */
 typedef struct places {
     profile_place at[PLACES_MAX + 40];
+    const char *shown[PLACES_MAX + 40];
     int n;
 } places;
 
@@ -841,8 +847,10 @@ static void add_place(places *p, const char *dir, const char *origin, arena *a)
     for (int i = 0; i < p->n; i++)
         if (strcmp(p->at[i].dir, key) == 0)
             return;
-    if (p->n < (int)(sizeof p->at / sizeof p->at[0]))
+    if (p->n < (int)(sizeof p->at / sizeof p->at[0])) {
+        p->shown[p->n] = dir;
         p->at[p->n++] = (profile_place){ key, origin };
+    }
 }
 
 /*
@@ -936,7 +944,7 @@ bool profile_load_named(const char *name, const char *near_path, const char *als
     if (p.n) {
         diag_append(d, "\n  searched:");
         for (int i = 0; i < p.n; i++)
-            diag_append(d, "\n    %s  (%s%s)", p.at[i].dir, p.at[i].origin,
+            diag_append(d, "\n    %s  (%s%s)", p.shown[i], p.at[i].origin,
                         path_is_dir(p.at[i].dir) ? "" : "; no such directory");
         diag_append(d, "\n  profiles there:");
         for (int i = 0; i < n_unique; i++)

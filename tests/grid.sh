@@ -313,6 +313,28 @@ grep -q "(summary.md, cells.csv)$" "$tmp/r-merged.out" || fail "--tables-only: $
 sed -i "s#$tmp/[a-z]*\.sqlite#DB#" "$tmp/r-merged/summary.md" "$tmp/r-whole/summary.md"
 cmp -s "$tmp/r-merged/cells.csv" "$tmp/r-whole/cells.csv" && cmp -s "$tmp/r-merged/summary.md" "$tmp/r-whole/summary.md" \
   || fail "the merged shards' report differs from the whole grid's"
+# --print-profiles: a line per profile, pooled over its cells, with the figures summary.md has.
+$PY "$REPORT" "$tmp/whole.sqlite" -o "$tmp/r-print" --tables-only --print-profiles >"$tmp/print.out" 2>&1 ||
+  fail "--print-profiles: $(cat "$tmp/print.out")"
+$PY - "$tmp/print.out" "$tmp/whole.sqlite" <<'PYEOF' || fail "--print-profiles does not agree with the database"
+import json, sqlite3, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[0].split() == ["PROFILE", "SEEDS", "WRITES", "CONFL/1kW", "SILENT/1kW", "LOST/1kW", "SKEWINV/1kW",
+                            "SESSION/1kW", "FAILING"], lines[0]
+rows = {l.split()[0]: l.split() for l in lines[1:] if l}
+assert list(rows) == ["reference", "lww-device-clock"], list(rows)
+db = sqlite3.connect(sys.argv[2])
+for profile, row in rows.items():
+    runs = [(json.loads(m), code) for m, code in db.execute(
+        "select metrics, exit_code from runs where json_extract(params, '$.profile') = ?", (profile,))]
+    writes = sum(m["writes"] for m, _ in runs)
+    conflicts = sum(m["conflicts"] for m, _ in runs)
+    failing = sum(1 for _, code in runs if code != 0)
+    assert row[1] == str(len(runs)) and row[2] == str(writes), (row, len(runs), writes)
+    assert row[3] == "%.1f" % (1000.0 * conflicts / writes), (row, conflicts, writes)
+    assert row[8] == "%.0f%%" % (100.0 * failing / len(runs)), (row, failing)
+PYEOF
+
 # The tiny grid's file has no targets: its report neither draws nor judges any.
 $PY - "$tmp/r-whole" <<'PYEOF' || fail "a grid without targets: got a report with targets"
 import base64, os, re, sys
