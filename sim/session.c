@@ -164,6 +164,8 @@ void session_init(session *s, const history *h, const profile *prof)
     s->prof = prof;
     u64map_init(&s->slot_index);
     u64map_init(&s->depends);
+    u64map_init(&s->dep_by_parent);
+    u64map_init(&s->cascade_index);
 }
 
 void session_free(session *s)
@@ -184,12 +186,55 @@ void session_free(session *s)
     xfree(s->episodes);
     xfree(s->dep_parent);
     xfree(s->dep_write);
+    xfree(s->dep_child);
+    xfree(s->dep_next);
+    xfree(s->cascade_delete);
+    xfree(s->cascade_child);
     u64map_free(&s->slot_index);
     u64map_free(&s->depends);
+    u64map_free(&s->dep_by_parent);
+    u64map_free(&s->cascade_index);
     memset(s, 0, sizeof *s);
 }
 
 /* --- feeding --------------------------------------------------------------------- */
+
+/*
+ * Device `node` deletes a parent (d): for each child that depends on the parent (a reference written
+ * while its writer showed the parent), note the latest delete of that child the device had seen --
+ * its own, or one its shown state of the child reflects. A device that shows d has seen that delete
+ * too, or shows a cascade half arrived. Cost: the references to the parent times the child's deletes.
+ */
+static void note_cascade(session *s, int node, const write_rec *d)
+{
+    size_t first = s->n_cascades;
+    for (int i = u64map_get(&s->dep_by_parent, d->record); i >= 0; i = s->dep_next[i]) {
+        int child = s->dep_child[i];
+        if ((size_t)child >= s->n_recs)
+            continue;
+        bool noted = false;
+        for (size_t k = first; k < s->n_cascades && !noted; k++)
+            noted = history_write(s->h, s->cascade_child[k])->record == child;
+        const session_slot *cs = find_slot(s, node, child);
+        const session_rec *rec = &s->recs[child];
+        write_id x = WRITE_NONE;
+        for (uint32_t k = rec->n_deletes; k-- > 0 && !noted && !x;)
+            if (WRITE_NODE(rec->deletes[k]) == node || (cs && covers(&cs->shown.closure, rec->deletes[k])))
+                x = rec->deletes[k];
+        if (!x)
+            continue;
+        if (s->n_cascades == s->cap_cascades) {
+            s->cap_cascades = s->cap_cascades ? s->cap_cascades * 2 : 8;
+            s->cascade_delete = xrealloc(s->cascade_delete, s->cap_cascades * sizeof *s->cascade_delete);
+            s->cascade_child = xrealloc(s->cascade_child, s->cap_cascades * sizeof *s->cascade_child);
+        }
+        s->cascade_delete[s->n_cascades] = d->w;
+        s->cascade_child[s->n_cascades] = x;
+        s->n_cascades++;
+    }
+    if (s->n_cascades > first)
+        u64map_put(&s->cascade_index, d->w, (int)first);
+}
 
 void session_write(session *s, int node, write_id w)
 {
@@ -216,6 +261,8 @@ void session_write(session *s, int node, write_id w)
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
         (*list)[(*n)++] = w;
     }
+    if (wr->op == OP_DELETE)
+        note_cascade(s, node, wr);
     if (wr->op != OP_CREATE && wr->op != OP_UPDATE)
         return;
     /* A reference the writer set while it showed the parent live: whoever shows the child depends on it. */
@@ -233,9 +280,14 @@ void session_write(session *s, int node, write_id w)
             xgrow(&s->dep_parent, &s->cap_deps, s->n_deps + 1, sizeof *s->dep_parent);
             size_t cap = s->cap_deps;
             s->dep_write = xrealloc(s->dep_write, cap * sizeof *s->dep_write);
+            s->dep_child = xrealloc(s->dep_child, cap * sizeof *s->dep_child);
+            s->dep_next = xrealloc(s->dep_next, cap * sizeof *s->dep_next);
             s->dep_parent[s->n_deps] = parent;
             s->dep_write[s->n_deps] = ps->shown.record_w;
+            s->dep_child[s->n_deps] = wr->record;
+            s->dep_next[s->n_deps] = u64map_get(&s->dep_by_parent, (uint64_t)parent);
             u64map_put(&s->depends, w, (int)s->n_deps);
+            u64map_put(&s->dep_by_parent, (uint64_t)parent, (int)s->n_deps);
             s->n_deps++;
         }
     }
@@ -391,9 +443,41 @@ static const write_rec *field_provider(const session *s, const session_view *v, 
     return best;
 }
 
-/* A reference in the view whose parent the device does not show, though its writer showed it. */
+/*
+ * The parent a device shows deleted by d, with the child live (v): the write the child depends on that
+ * the device lacks, or WRITE_NONE. Either the parent state the child's writer showed (dep_w), when d
+ * is older than it (a re-create the device lacks), or a delete of the child that d's writer had seen
+ * (*shown = d: a cascade half arrived). A delete concurrent with the child's reference, or one whose
+ * writer left the child live, is the state the deleter made: a dangling reference, not a gap.
+ */
+static write_id deleted_parent_gap(const session *s, int child, const session_view *v, const session_view *pv,
+                                   int parent, write_id dep_w, write_id *shown)
+{
+    const write_rec *d = known(s, pv->delete_w, parent);
+    if (!d)
+        return WRITE_NONE;
+    if (known(s, dep_w, parent) && !covers(&pv->closure, dep_w) &&
+        history_relation(s->h, d->w, dep_w) == CAUSAL_BEFORE)
+        return dep_w;
+    int first = u64map_get(&s->cascade_index, d->w);
+    for (size_t k = first < 0 ? s->n_cascades : (size_t)first; k < s->n_cascades && s->cascade_delete[k] == d->w;
+         k++) {
+        const write_rec *x = history_write(s->h, s->cascade_child[k]);
+        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w)) {
+            *shown = d->w;
+            return x->w;
+        }
+    }
+    return WRITE_NONE;
+}
+
+/*
+ * A reference in the view whose parent the device does not show live, though its writer showed it:
+ * absent, or deleted with a gap (deleted_parent_gap). *missing is the write the device lacks,
+ * *shown the write that shows without it.
+ */
 static bool missing_parent(const session *s, const session_slot *slot, const session_view *v, write_id *child_w,
-                           int *parent)
+                           int *parent, write_id *missing, write_id *shown)
 {
     if (!v->present || v->deleted)
         return false;
@@ -405,10 +489,17 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
         if (dep < 0)
             continue;
         const session_slot *ps = find_slot(s, slot->node, s->dep_parent[dep]);
+        write_id gap = s->dep_write[dep];
+        *shown = wr->w;
+        if (ps && ps->shown.present && !ps->shown.deleted)
+            continue;
         if (ps && ps->shown.present)
+            gap = deleted_parent_gap(s, slot->record, v, &ps->shown, s->dep_parent[dep], s->dep_write[dep], shown);
+        if (!gap)
             continue;
         *child_w = wr->w;
         *parent = s->dep_parent[dep];
+        *missing = gap;
         return true;
     }
     return false;
@@ -548,10 +639,10 @@ static void settle_visibility(session *s, session_slot *slot)
 {
     const session_view *before = &slot->previous;
     const session_view *now = &slot->shown;
-    write_id child_w = WRITE_NONE, dependent = WRITE_NONE;
+    write_id child_w = WRITE_NONE, dependent = WRITE_NONE, missing = WRITE_NONE, shown = WRITE_NONE;
     int parent = -1;
     write_id predecessor = missing_predecessor(s, slot, now, &dependent);
-    if (missing_parent(s, slot, now, &child_w, &parent)) {
+    if (missing_parent(s, slot, now, &child_w, &parent, &missing, &shown)) {
         bool listed = false;
         for (size_t i = 0; i < s->n_cv_open && !listed; i++)
             listed = s->cv_open[i] == (int)(slot - s->slots);
@@ -559,11 +650,34 @@ static void settle_visibility(session *s, session_slot *slot)
             xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
             s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
         }
-        episode_open(s, slot, EP_CV, before, now, s->dep_write[u64map_get(&s->depends, child_w)], child_w, parent);
+        episode_open(s, slot, EP_CV, before, now, missing, shown, parent);
     } else if (predecessor) {
         episode_open(s, slot, EP_CV, before, now, predecessor, dependent, -1);
     } else {
         episode_end(s, slot, EP_CV);
+    }
+}
+
+/*
+ * A parent the event left deleted on the device: its children there that did not change in the
+ * event are judged again (a child that changed was judged with the parent's new state already).
+ * Cost: the references written to the parent.
+ */
+static void judge_children(session *s, const session_slot *parent_slot)
+{
+    for (int i = u64map_get(&s->dep_by_parent, (uint64_t)parent_slot->record); i >= 0; i = s->dep_next[i]) {
+        const session_slot *found = find_slot(s, parent_slot->node, s->dep_child[i]);
+        if (!found)
+            continue;
+        session_slot *slot = &s->slots[found - s->slots];
+        write_id child_w, missing, shown;
+        int parent;
+        if (slot->dirty || slot->is_open[EP_CV] || !missing_parent(s, slot, &slot->shown, &child_w, &parent, &missing,
+                                                                  &shown))
+            continue;
+        xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
+        s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
+        episode_open(s, slot, EP_CV, &slot->shown, &slot->shown, missing, shown, parent);
     }
 }
 
@@ -574,10 +688,10 @@ static void recheck_parents(session *s)
     size_t kept = 0;
     for (size_t i = 0; i < s->n_cv_open; i++) {
         session_slot *slot = &s->slots[s->cv_open[i]];
-        write_id child_w;
+        write_id child_w, missing, shown;
         int parent;
         if (slot->is_open[EP_CV] && slot->open[EP_CV].other_record >= 0 &&
-            missing_parent(s, slot, &slot->shown, &child_w, &parent))
+            missing_parent(s, slot, &slot->shown, &child_w, &parent, &missing, &shown))
             s->cv_open[kept++] = s->cv_open[i];
         else
             episode_end(s, slot, EP_CV);
@@ -596,8 +710,14 @@ void session_settle(session *s, int64_t now_us)
         session_slot *slot = &s->slots[s->dirty[i]];
         if (slot->node != NODE_SERVER)
             settle_visibility(s, slot);
-        slot->dirty = false;
     }
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        session_slot *slot = &s->slots[s->dirty[i]];
+        if (slot->node != NODE_SERVER && slot->shown.present && slot->shown.deleted)
+            judge_children(s, slot);
+    }
+    for (size_t i = 0; i < s->n_dirty; i++)
+        s->slots[s->dirty[i]].dirty = false;
     s->n_dirty = 0;
     if (s->n_cv_open)
         recheck_parents(s);
