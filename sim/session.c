@@ -178,6 +178,7 @@ void session_free(session *s)
     for (size_t i = 0; i < s->n_recs; i++) {
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
+        xfree(s->recs[i].creates);
     }
     xfree(s->recs);
     xfree(s->cv_open);
@@ -248,7 +249,7 @@ void session_write(session *s, int node, write_id w)
         return;
     }
     slot->own_last = w;
-    if (wr->op == OP_APPEND || wr->op == OP_DELETE) {
+    if (wr->op == OP_APPEND || wr->op == OP_DELETE || wr->op == OP_CREATE) {
         if ((size_t)wr->record >= s->n_recs) {
             size_t old = s->n_recs;
             xgrow(&s->recs, &s->cap_recs, (size_t)wr->record + 1, sizeof *s->recs);
@@ -256,8 +257,8 @@ void session_write(session *s, int node, write_id w)
             s->n_recs = s->cap_recs;
         }
         session_rec *rec = &s->recs[wr->record];
-        write_id **list = wr->op == OP_APPEND ? &rec->appends : &rec->deletes;
-        uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : &rec->n_deletes;
+        write_id **list = wr->op == OP_APPEND ? &rec->appends : wr->op == OP_DELETE ? &rec->deletes : &rec->creates;
+        uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : wr->op == OP_DELETE ? &rec->n_deletes : &rec->n_creates;
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
         (*list)[(*n)++] = w;
     }
@@ -397,7 +398,27 @@ static bool beats(const session *s, const session_view *v, const write_rec *x, c
     return false;
 }
 
-/* The device's own write shown before and missing now, with nothing that follows or beats it: or WRITE_NONE. */
+/*
+ * A delete or create of the record in the view's causal past but not listed in it (its fields
+ * overwritten since) that beats own: a concurrent delete, or for an append a concurrent re-create.
+ * Cost: the record's deletes and creates.
+ */
+static bool beaten_in_past(const session *s, const session_slot *slot, const session_view *v, const write_rec *own)
+{
+    if ((size_t)slot->record >= s->n_recs)
+        return false;
+    const session_rec *rec = &s->recs[slot->record];
+    for (uint32_t k = 0; k < rec->n_deletes + rec->n_creates; k++) {
+        write_id w = k < rec->n_deletes ? rec->deletes[k] : rec->creates[k - rec->n_deletes];
+        const write_rec *x = covers(&v->closure, w) ? known(s, w, slot->record) : NULL;
+        if (x && beats(s, v, x, own))
+            return true;
+    }
+    return false;
+}
+
+/* The device's own write shown before and missing now, with nothing that follows or beats it -- in the
+ * state or in its causal past: or WRITE_NONE. */
 static write_id ryw_missing(const session *s, const session_slot *slot, const session_view *v)
 {
     const write_rec *own = known(s, slot->own_shown, slot->record);
@@ -413,6 +434,8 @@ static write_id ryw_missing(const session *s, const session_slot *slot, const se
         if (x && beats(s, v, x, own))
             return WRITE_NONE;
     }
+    if (beaten_in_past(s, slot, v, own))
+        return WRITE_NONE;
     return own->w;
 }
 

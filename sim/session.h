@@ -23,7 +23,10 @@
  *                      delete, a concurrent whole-record winner under record
  *                      grain, or, W an append, a concurrent re-create of the
  *                      record: its incarnation won with its own log, as
- *                      history_recreate_beats_append says). Never missing: a write the server refused or
+ *                      history_recreate_beats_append says), whether the
+ *                      state lists it or only has it in its causal past (a
+ *                      delete or create whose fields were overwritten
+ *                      since). Never missing: a write the server refused or
  *                      its device dropped, one the server's copy already lost
  *                      to a write that follows it or is concurrent with it (the
  *                      device catches up with that outcome), or one whose
@@ -105,12 +108,15 @@ typedef struct session_episode {
 
 typedef struct session_slot session_slot;
 
-/* Per record: its appends and deletes, in history order (what a log's events can depend on). */
+/* Per record: its appends, deletes and creates, in history order (what a log's events can depend on,
+ * and what can beat a write from a state's causal past). */
 typedef struct session_rec {
     write_id *appends;
     uint32_t n_appends;
     write_id *deletes;
     uint32_t n_deletes;
+    write_id *creates;
+    uint32_t n_creates;
 } session_rec;
 
 typedef struct session {

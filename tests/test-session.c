@@ -9,9 +9,11 @@
  *                      concurrent win on the same field or by a whole-record
  *                      winner, a write the server refused, or the user's own
  *                      resolution, nor for an append that lost to a
- *                      concurrent re-create of the record; a concurrent
- *                      write of another field does not excuse it, nor a
- *                      create the append had seen
+ *                      concurrent re-create of the record, even when that
+ *                      delete or re-create is only in the shown state's
+ *                      causal past; a concurrent write of another field
+ *                      does not excuse it, nor a create or delete the
+ *                      write had seen
  *   monotonic-reads    a state older than one shown before; not a flip
  *                      between concurrent states
  *   causal-visibility  a child without the parent its writer showed; a live
@@ -473,6 +475,84 @@ static void test_ryw_append_beaten_by_recreate(void)
  * without the event. The delete is in that state only as the re-create's past, but the re-create itself
  * is concurrent with the append and beats it: no read-your-writes.
  */
+/*
+ * What beats the device's write may be only in the shown state's causal past, its fields overwritten
+ * since: the tablet's delete, concurrent with the phone's edit, under the tablet's re-create of
+ * another field; the tablet's re-create, concurrent with the phone's append, under its later update.
+ * A delete in that past the phone's write had seen beats nothing.
+ */
+static void test_ryw_beaten_in_past(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a,tag=x");
+        show(&f, PHONE, "note/n1", c1, c1, c1, 0);
+        show(&f, TABLET, "note/n1", c1, c1, c1, 0);
+        settle(&f);
+        write_id d1 = WRITE_NONE, mine;
+        if (variant == 0) {
+            mine = update(&f, PHONE, 2, "note/n1", "text=b");
+            show(&f, PHONE, "note/n1", mine, mine, c1, 0);
+            settle(&f);
+            d1 = delete(&f, TABLET, 1, "note/n1");
+            show_deleted(&f, TABLET, "note/n1", d1);
+            settle(&f);
+        } else {
+            /* The phone had seen the delete and re-created the note itself. */
+            d1 = delete(&f, TABLET, 1, "note/n1");
+            show_deleted(&f, TABLET, "note/n1", d1);
+            show_deleted(&f, PHONE, "note/n1", d1);
+            settle(&f);
+            mine = create(&f, PHONE, 2, "note/n1", "text=b");
+            show(&f, PHONE, "note/n1", mine, mine, 0);
+            settle(&f);
+        }
+        write_id t2 = create(&f, TABLET, 2, "note/n1", "tag=z");
+        show(&f, TABLET, "note/n1", t2, t2, 0);
+        settle(&f);
+        show(&f, PHONE, "note/n1", t2, t2, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (variant == 0) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+            EXPECT_U64(episode(&f, VC_READ_YOUR_WRITES)->missing, mine);
+        }
+        fixture_free(&f);
+    }
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id d2 = delete(&f, PHONE, 2, "note/n1");
+    show_deleted(&f, PHONE, "note/n1", d2);
+    show_deleted(&f, TABLET, "note/n1", d2);
+    settle(&f);
+    write_id t1 = create(&f, TABLET, 1, "note/n1", "text=t");
+    show(&f, TABLET, "note/n1", t1, t1, 0);
+    settle(&f);
+    write_id p3 = create(&f, PHONE, 3, "note/n1", "text=p");
+    show(&f, PHONE, "note/n1", p3, p3, 0);
+    settle(&f);
+    write_id e4 = append(&f, PHONE, 4, "note/n1", "kind=start");
+    show(&f, PHONE, "note/n1", p3, p3, e4, 0);
+    settle(&f);
+    write_id t2 = update(&f, TABLET, 2, "note/n1", "text=u");
+    show(&f, TABLET, "note/n1", t2, t2, 0);
+    settle(&f);
+    show(&f, PHONE, "note/n1", t2, t2, 0);   /* the tablet's incarnation won; its create is only in the past */
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    (void)t1;
+    (void)e4;
+    fixture_free(&f);
+}
+
 static void test_ryw_append_to_deleted_incarnation(void)
 {
     fixture f;
@@ -860,6 +940,7 @@ int main(void)
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
     test_ryw_append_to_deleted_incarnation();
+    test_ryw_beaten_in_past();
     test_monotonic_reads();
     test_monotonic_reads_concurrent_flip();
     test_causal_visibility_parent();
