@@ -43,6 +43,17 @@ every row says how many seeds it stands on. Intervals are 95%:
     a count: mean +- t(0.975, n-1) * s / sqrt(n), clipped at 0.
   * A figure with no events reads "0 (n = ...)": zero out of how many writes
     or runs, rather than an interval of zero width.
+  * Session anomaly time visible: how long a device showed a session
+    anomaly, in seconds per anomaly (true time from the state that began it
+    to the one that ended it; one still shown at the end counts to the run's
+    end). The point estimate is the pooled mean sum(seconds) / sum(anomalies)
+    over the seeds; its interval the ratio estimator's,
+    mean +- t(0.975, n-1) * sqrt(sum((seconds - mean * anomalies)^2) / (n-1) / n)
+    / (anomalies per run), over the n runs, clipped at 0: a run is the unit
+    of replication, since one run's anomalies share its network. Runs
+    recorded before the time was kept (no session_visible_us in their
+    metrics) are left out of it ("n/a" when no run has it); "(k of n runs)"
+    says so when some were.
   * Failing-seed fraction (seeds with a violation the profile does not
     accept, a crash or bad input): Wilson score interval.
   * Time to converge (from the final heal to quiescence): the median and 95th
@@ -273,6 +284,21 @@ def mean_interval(values):
     return mean, max(0.0, mean - half), mean + half   # the figures it is used for are never negative
 
 
+def ratio_interval(numerators, denominators):
+    """Pooled ratio sum(num) / sum(den) over runs with the ratio estimator's t-interval, clipped at 0:
+    (ratio, lo, hi); None when the denominators sum to 0, no interval from one run."""
+    n = len(numerators)
+    total = sum(denominators)
+    if n == 0 or total <= 0:
+        return None, None, None
+    ratio = sum(numerators) / total
+    if n < 2:
+        return ratio, None, None
+    residuals = sum((y - ratio * x) ** 2 for y, x in zip(numerators, denominators)) / (n - 1)
+    half = t_975(n - 1) * math.sqrt(residuals / n) / (total / n)
+    return ratio, max(0.0, ratio - half), ratio + half
+
+
 def wilson(successes, n):
     """Wilson score interval for a proportion: (p, lo, hi)."""
     if n == 0:
@@ -342,6 +368,16 @@ class Run:
         v = classes.get(name) if isinstance(classes, dict) else None
         return float(v) if isinstance(v, (int, float)) else 0.0
 
+    @property
+    def session_timed(self):
+        """Whether the run recorded how long its session anomalies were visible (newer databases)."""
+        return isinstance(self.metrics.get("session_visible_us"), dict)
+
+    def session_visible_s(self):
+        visible = self.metrics.get("session_visible_us")
+        return sum(float(visible.get(c, 0)) for c in SESSION_CLASSES
+                   if isinstance(visible.get(c, 0), (int, float))) / 1e6
+
 
 class Stats:
     """Every figure of a set of runs (one cell, or cells pooled)."""
@@ -363,6 +399,12 @@ class Stats:
         self.false_conflict_rate = rate_interval([r.number("conflicts_false") for r in measured], writes)
         self.session_rate = rate_interval(
             [sum(r.class_count(c) for c in SESSION_CLASSES) for r in measured], writes)
+        # Seconds visible per session anomaly, over the runs that recorded it.
+        timed = [r for r in measured if r.session_timed]
+        self.session_timed = len(timed)
+        self.session_timed_anomalies = sum(sum(r.class_count(c) for c in SESSION_CLASSES) for r in timed)
+        self.session_visible = ratio_interval([r.session_visible_s() for r in timed],
+                                              [sum(r.class_count(c) for c in SESSION_CLASSES) for r in timed])
         self.failing = sum(1 for r in runs if r.exit_code != 0)
         self.failing_fraction = wilson(self.failing, self.seeds)
         converged = [r.number("time_to_converge_us") / 1e6 for r in measured
@@ -550,6 +592,17 @@ def target_check(triple, target):
     return "unclear"
 
 
+def fmt_session_visible(s):
+    """Seconds visible per session anomaly: 'v [lo, hi]', 'no anomaly (n = ... runs)', or 'n/a' for old runs."""
+    if s.session_timed == 0:
+        return "n/a"
+    some = "" if s.session_timed == s.measured else " (%d of %d runs)" % (s.session_timed, s.measured)
+    if s.session_timed_anomalies == 0:
+        of = "" if s.session_timed == s.measured else " of %d" % s.measured
+        return "no anomaly (n = %d%s run%s)" % (s.session_timed, of, "" if s.session_timed + len(of) == 1 else "s")
+    return fmt_ci(s.session_visible) + some
+
+
 def writes_n(s):
     return "{:,} writes".format(int(s.writes))
 
@@ -569,6 +622,7 @@ def summary_columns(grid):
         ("lost updates /1k writes", lambda s: fmt_ci(s.class_rates["lost-update"], n=writes_n(s))),
         ("skew inversions /1k writes", lambda s: fmt_ci(s.class_rates["skew-inversion"], n=writes_n(s))),
         ("session anomalies /1k writes", lambda s: fmt_ci(s.session_rate, n=writes_n(s))),
+        ("session anomaly s visible, mean per anomaly", fmt_session_visible),
         ("failing seeds %", lambda s: fmt_ci(s.failing_fraction, 0, 100.0, n="%d seeds" % s.seeds)),
         ("converge median / p95", lambda s: "%s / %s%s" % (fmt_seconds(s.ttc_median), fmt_seconds(s.ttc_p95),
                                                            ", %d never" % s.not_converged if s.not_converged else "")),
@@ -623,7 +677,8 @@ def write_csv(grid, path):
                "not_converged", "time_to_converge_median_s", "time_to_converge_p95_s"]
     for _, name in PER_RUN:
         header += [name, name + "_lo", name + "_hi"]
-    header += ["queue_depth_max"]
+    header += ["queue_depth_max", "session_visible_s_per_anomaly", "session_visible_s_per_anomaly_lo",
+               "session_visible_s_per_anomaly_hi", "session_timed_runs"]
 
     def num(v):
         return "" if v is None else repr(round(v, 6)) if isinstance(v, float) else str(v)
@@ -644,7 +699,7 @@ def write_csv(grid, path):
             row += [s.not_converged, num(s.ttc_median), num(s.ttc_p95)]
             for key, _ in PER_RUN:
                 row += [num(x) for x in s.per_run[key]]
-            row += [num(s.queue_depth_max)]
+            row += [num(s.queue_depth_max)] + [num(x) for x in s.session_visible] + [s.session_timed]
             w.writerow(row)
 
 
@@ -829,7 +884,9 @@ def grid_intro(grid, quote="`"):
 
 def methods_short(grid):
     text = ("Rates are pooled per 1,000 writes with a 95% Wilson interval; failing seeds carry a Wilson interval; "
-            "per-run counts an exact Poisson (Garwood) interval. A zero with no events reads \"0 (n = ...)\".")
+            "per-run counts an exact Poisson (Garwood) interval; seconds visible per session anomaly are pooled over "
+            "seeds with a ratio-estimator t-interval (\"n/a\" for runs recorded before it was kept). A zero with no "
+            "events reads \"0 (n = ...)\".")
     t = grid.targets
     if t:
         parts = []

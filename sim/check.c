@@ -1222,8 +1222,13 @@ static void report_sessions(checker *c)
         buf_puts(&witness, "\n    after       ");
         describe_shown(c, &witness, e->after_present, e->after_deleted, e->after_w);
         buf_puts(&witness, "\n    missing     ");
-        if (e->cls == VC_CAUSAL_VISIBILITY && e->other_record >= 0)
-            buf_printf(&witness, "the parent %s, not shown on %s; the child's writer had shown ",
+        const write_rec *gone = e->missing ? history_write(c->in->h, e->missing) : NULL;
+        bool cascade = e->cls == VC_CAUSAL_VISIBILITY && e->other_record >= 0 && gone && gone->record == e->record;
+        if (cascade)   /* the parent shown deleted by a delete that had seen the child's own delete */
+            buf_printf(&witness, "the child's delete, which the delete of the parent %s shown on %s had seen: ",
+                       c->in->h->records[e->other_record].key, scenario_node_name(sc, e->node));
+        else if (e->cls == VC_CAUSAL_VISIBILITY && e->other_record >= 0)
+            buf_printf(&witness, "the parent %s, not shown live on %s; the child's writer had shown ",
                        c->in->h->records[e->other_record].key, scenario_node_name(sc, e->node));
         describe_write(c, &witness, e->missing);
         buf_puts(&witness, e->cls == VC_ORDER_ANOMALY ? "\n    placed first " : "\n    shown       ");

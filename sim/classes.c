@@ -45,6 +45,19 @@ bool vclass_benign(vclass c)
     return c == VC_SUPERSEDED || c == VC_OVERWRITTEN_CONCURRENT || c == VC_REJECTED;
 }
 
+bool vclass_session(vclass c)
+{
+    switch (c) {
+    case VC_READ_YOUR_WRITES:
+    case VC_MONOTONIC_READS:
+    case VC_CAUSAL_VISIBILITY:
+    case VC_ORDER_ANOMALY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool vclass_acceptable(vclass c)
 {
     switch (c) {

@@ -42,6 +42,8 @@ const char *vclass_name(vclass c);
 int vclass_parse(const char *name);
 /* Classes that are never violations (superseded, overwritten-concurrent, rejected). */
 bool vclass_benign(vclass c);
+/* The session guarantees: episodes judged from what devices showed, each with a time visible. */
+bool vclass_session(vclass c);
 /* Classes a profile may declare it accepts: silent-overwrite, skew-inversion and the session
  * guarantees, which a design may not promise. */
 bool vclass_acceptable(vclass c);

@@ -40,7 +40,13 @@ static void print_findings(FILE *out, const scenario *sc, const run_result *r, c
         if (!fails)
             why = (sc->expect.violations & VCLASS_BIT(c)) ? "  (expected by the scenario)"
                                                            : "  (accepted by the profile's design)";
-        fprintf(out, "  %s: %llu%s\n", vclass_name((vclass)c), (unsigned long long)r->check.counts[c], why);
+        fprintf(out, "  %s: %llu", vclass_name((vclass)c), (unsigned long long)r->check.counts[c]);
+        if (vclass_session((vclass)c)) {
+            /* How long devices showed these anomalies, summed over episodes (an open one to the run's end). */
+            char visible[DURATION_TEXT_MAX];
+            fprintf(out, ", visible %s in all", duration_human(r->check.visible_us[c], visible, sizeof visible));
+        }
+        fprintf(out, "%s\n", why);
         int shown = 0;
         for (int i = 0; i < r->check.n_findings; i++) {
             const finding *f = &r->check.findings[i];
@@ -148,6 +154,12 @@ cJSON *report_metrics_json(const run_result *r)
     cJSON *classes = cJSON_AddObjectToObject(o, "classes");
     for (int c = 0; c < VC_COUNT; c++)
         cJSON_AddNumberToObject(classes, vclass_name((vclass)c), (double)r->check.counts[c]);
+    /* Session classes: true time their anomalies were shown, summed over episodes, in exact microseconds
+     * (an episode still shown at the end counts to the run's end). Divide by classes[...] for a mean. */
+    cJSON *visible = cJSON_AddObjectToObject(o, "session_visible_us");
+    for (int c = 0; c < VC_COUNT; c++)
+        if (vclass_session((vclass)c))
+            cJSON_AddNumberToObject(visible, vclass_name((vclass)c), (double)r->check.visible_us[c]);
     cJSON_AddNumberToObject(o, "writes_kept", (double)r->check.writes_kept);
     cJSON_AddNumberToObject(o, "sync_rounds", (double)m->sync_rounds);
     cJSON_AddNumberToObject(o, "sync_rounds_started", (double)m->sync_rounds_started);

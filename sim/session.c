@@ -164,6 +164,8 @@ void session_init(session *s, const history *h, const profile *prof)
     s->prof = prof;
     u64map_init(&s->slot_index);
     u64map_init(&s->depends);
+    u64map_init(&s->dep_by_parent);
+    u64map_init(&s->cascade_index);
 }
 
 void session_free(session *s)
@@ -176,6 +178,7 @@ void session_free(session *s)
     for (size_t i = 0; i < s->n_recs; i++) {
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
+        xfree(s->recs[i].creates);
     }
     xfree(s->recs);
     xfree(s->cv_open);
@@ -184,12 +187,55 @@ void session_free(session *s)
     xfree(s->episodes);
     xfree(s->dep_parent);
     xfree(s->dep_write);
+    xfree(s->dep_child);
+    xfree(s->dep_next);
+    xfree(s->cascade_delete);
+    xfree(s->cascade_child);
     u64map_free(&s->slot_index);
     u64map_free(&s->depends);
+    u64map_free(&s->dep_by_parent);
+    u64map_free(&s->cascade_index);
     memset(s, 0, sizeof *s);
 }
 
 /* --- feeding --------------------------------------------------------------------- */
+
+/*
+ * Device `node` deletes a parent (d): for each child that depends on the parent (a reference written
+ * while its writer showed the parent), note the latest delete of that child the device had seen --
+ * its own, or one its shown state of the child reflects. A device that shows d has seen that delete
+ * too, or shows a cascade half arrived. Cost: the references to the parent times the child's deletes.
+ */
+static void note_cascade(session *s, int node, const write_rec *d)
+{
+    size_t first = s->n_cascades;
+    for (int i = u64map_get(&s->dep_by_parent, d->record); i >= 0; i = s->dep_next[i]) {
+        int child = s->dep_child[i];
+        if ((size_t)child >= s->n_recs)
+            continue;
+        bool noted = false;
+        for (size_t k = first; k < s->n_cascades && !noted; k++)
+            noted = history_write(s->h, s->cascade_child[k])->record == child;
+        const session_slot *cs = find_slot(s, node, child);
+        const session_rec *rec = &s->recs[child];
+        write_id x = WRITE_NONE;
+        for (uint32_t k = rec->n_deletes; k-- > 0 && !noted && !x;)
+            if (WRITE_NODE(rec->deletes[k]) == node || (cs && covers(&cs->shown.closure, rec->deletes[k])))
+                x = rec->deletes[k];
+        if (!x)
+            continue;
+        if (s->n_cascades == s->cap_cascades) {
+            s->cap_cascades = s->cap_cascades ? s->cap_cascades * 2 : 8;
+            s->cascade_delete = xrealloc(s->cascade_delete, s->cap_cascades * sizeof *s->cascade_delete);
+            s->cascade_child = xrealloc(s->cascade_child, s->cap_cascades * sizeof *s->cascade_child);
+        }
+        s->cascade_delete[s->n_cascades] = d->w;
+        s->cascade_child[s->n_cascades] = x;
+        s->n_cascades++;
+    }
+    if (s->n_cascades > first)
+        u64map_put(&s->cascade_index, d->w, (int)first);
+}
 
 void session_write(session *s, int node, write_id w)
 {
@@ -203,7 +249,7 @@ void session_write(session *s, int node, write_id w)
         return;
     }
     slot->own_last = w;
-    if (wr->op == OP_APPEND || wr->op == OP_DELETE) {
+    if (wr->op == OP_APPEND || wr->op == OP_DELETE || wr->op == OP_CREATE) {
         if ((size_t)wr->record >= s->n_recs) {
             size_t old = s->n_recs;
             xgrow(&s->recs, &s->cap_recs, (size_t)wr->record + 1, sizeof *s->recs);
@@ -211,11 +257,13 @@ void session_write(session *s, int node, write_id w)
             s->n_recs = s->cap_recs;
         }
         session_rec *rec = &s->recs[wr->record];
-        write_id **list = wr->op == OP_APPEND ? &rec->appends : &rec->deletes;
-        uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : &rec->n_deletes;
+        write_id **list = wr->op == OP_APPEND ? &rec->appends : wr->op == OP_DELETE ? &rec->deletes : &rec->creates;
+        uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : wr->op == OP_DELETE ? &rec->n_deletes : &rec->n_creates;
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
         (*list)[(*n)++] = w;
     }
+    if (wr->op == OP_DELETE)
+        note_cascade(s, node, wr);
     if (wr->op != OP_CREATE && wr->op != OP_UPDATE)
         return;
     /* A reference the writer set while it showed the parent live: whoever shows the child depends on it. */
@@ -233,9 +281,14 @@ void session_write(session *s, int node, write_id w)
             xgrow(&s->dep_parent, &s->cap_deps, s->n_deps + 1, sizeof *s->dep_parent);
             size_t cap = s->cap_deps;
             s->dep_write = xrealloc(s->dep_write, cap * sizeof *s->dep_write);
+            s->dep_child = xrealloc(s->dep_child, cap * sizeof *s->dep_child);
+            s->dep_next = xrealloc(s->dep_next, cap * sizeof *s->dep_next);
             s->dep_parent[s->n_deps] = parent;
             s->dep_write[s->n_deps] = ps->shown.record_w;
+            s->dep_child[s->n_deps] = wr->record;
+            s->dep_next[s->n_deps] = u64map_get(&s->dep_by_parent, (uint64_t)parent);
             u64map_put(&s->depends, w, (int)s->n_deps);
+            u64map_put(&s->dep_by_parent, (uint64_t)parent, (int)s->n_deps);
             s->n_deps++;
         }
     }
@@ -345,7 +398,27 @@ static bool beats(const session *s, const session_view *v, const write_rec *x, c
     return false;
 }
 
-/* The device's own write shown before and missing now, with nothing that follows or beats it: or WRITE_NONE. */
+/*
+ * A delete or create of the record in the view's causal past but not listed in it (its fields
+ * overwritten since) that beats own: a concurrent delete, or for an append a concurrent re-create.
+ * Cost: the record's deletes and creates.
+ */
+static bool beaten_in_past(const session *s, const session_slot *slot, const session_view *v, const write_rec *own)
+{
+    if ((size_t)slot->record >= s->n_recs)
+        return false;
+    const session_rec *rec = &s->recs[slot->record];
+    for (uint32_t k = 0; k < rec->n_deletes + rec->n_creates; k++) {
+        write_id w = k < rec->n_deletes ? rec->deletes[k] : rec->creates[k - rec->n_deletes];
+        const write_rec *x = covers(&v->closure, w) ? known(s, w, slot->record) : NULL;
+        if (x && beats(s, v, x, own))
+            return true;
+    }
+    return false;
+}
+
+/* The device's own write shown before and missing now, with nothing that follows or beats it -- in the
+ * state or in its causal past: or WRITE_NONE. */
 static write_id ryw_missing(const session *s, const session_slot *slot, const session_view *v)
 {
     const write_rec *own = known(s, slot->own_shown, slot->record);
@@ -361,6 +434,8 @@ static write_id ryw_missing(const session *s, const session_slot *slot, const se
         if (x && beats(s, v, x, own))
             return WRITE_NONE;
     }
+    if (beaten_in_past(s, slot, v, own))
+        return WRITE_NONE;
     return own->w;
 }
 
@@ -391,9 +466,41 @@ static const write_rec *field_provider(const session *s, const session_view *v, 
     return best;
 }
 
-/* A reference in the view whose parent the device does not show, though its writer showed it. */
+/*
+ * The parent a device shows deleted by d, with the child live (v): the write the child depends on that
+ * the device lacks, or WRITE_NONE. Either the parent state the child's writer showed (dep_w), when d
+ * is older than it (a re-create the device lacks), or a delete of the child that d's writer had seen
+ * (*shown = d: a cascade half arrived). A delete concurrent with the child's reference, or one whose
+ * writer left the child live, is the state the deleter made: a dangling reference, not a gap.
+ */
+static write_id deleted_parent_gap(const session *s, int child, const session_view *v, const session_view *pv,
+                                   int parent, write_id dep_w, write_id *shown)
+{
+    const write_rec *d = known(s, pv->delete_w, parent);
+    if (!d)
+        return WRITE_NONE;
+    if (known(s, dep_w, parent) && !covers(&pv->closure, dep_w) &&
+        history_relation(s->h, d->w, dep_w) == CAUSAL_BEFORE)
+        return dep_w;
+    int first = u64map_get(&s->cascade_index, d->w);
+    for (size_t k = first < 0 ? s->n_cascades : (size_t)first; k < s->n_cascades && s->cascade_delete[k] == d->w;
+         k++) {
+        const write_rec *x = history_write(s->h, s->cascade_child[k]);
+        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w)) {
+            *shown = d->w;
+            return x->w;
+        }
+    }
+    return WRITE_NONE;
+}
+
+/*
+ * A reference in the view whose parent the device does not show live, though its writer showed it:
+ * absent, or deleted with a gap (deleted_parent_gap). *missing is the write the device lacks,
+ * *shown the write that shows without it.
+ */
 static bool missing_parent(const session *s, const session_slot *slot, const session_view *v, write_id *child_w,
-                           int *parent)
+                           int *parent, write_id *missing, write_id *shown)
 {
     if (!v->present || v->deleted)
         return false;
@@ -405,10 +512,17 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
         if (dep < 0)
             continue;
         const session_slot *ps = find_slot(s, slot->node, s->dep_parent[dep]);
+        write_id gap = s->dep_write[dep];
+        *shown = wr->w;
+        if (ps && ps->shown.present && !ps->shown.deleted)
+            continue;
         if (ps && ps->shown.present)
+            gap = deleted_parent_gap(s, slot->record, v, &ps->shown, s->dep_parent[dep], s->dep_write[dep], shown);
+        if (!gap)
             continue;
         *child_w = wr->w;
         *parent = s->dep_parent[dep];
+        *missing = gap;
         return true;
     }
     return false;
@@ -548,10 +662,10 @@ static void settle_visibility(session *s, session_slot *slot)
 {
     const session_view *before = &slot->previous;
     const session_view *now = &slot->shown;
-    write_id child_w = WRITE_NONE, dependent = WRITE_NONE;
+    write_id child_w = WRITE_NONE, dependent = WRITE_NONE, missing = WRITE_NONE, shown = WRITE_NONE;
     int parent = -1;
     write_id predecessor = missing_predecessor(s, slot, now, &dependent);
-    if (missing_parent(s, slot, now, &child_w, &parent)) {
+    if (missing_parent(s, slot, now, &child_w, &parent, &missing, &shown)) {
         bool listed = false;
         for (size_t i = 0; i < s->n_cv_open && !listed; i++)
             listed = s->cv_open[i] == (int)(slot - s->slots);
@@ -559,11 +673,34 @@ static void settle_visibility(session *s, session_slot *slot)
             xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
             s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
         }
-        episode_open(s, slot, EP_CV, before, now, s->dep_write[u64map_get(&s->depends, child_w)], child_w, parent);
+        episode_open(s, slot, EP_CV, before, now, missing, shown, parent);
     } else if (predecessor) {
         episode_open(s, slot, EP_CV, before, now, predecessor, dependent, -1);
     } else {
         episode_end(s, slot, EP_CV);
+    }
+}
+
+/*
+ * A parent the event left deleted on the device: its children there that did not change in the
+ * event are judged again (a child that changed was judged with the parent's new state already).
+ * Cost: the references written to the parent.
+ */
+static void judge_children(session *s, const session_slot *parent_slot)
+{
+    for (int i = u64map_get(&s->dep_by_parent, (uint64_t)parent_slot->record); i >= 0; i = s->dep_next[i]) {
+        const session_slot *found = find_slot(s, parent_slot->node, s->dep_child[i]);
+        if (!found)
+            continue;
+        session_slot *slot = &s->slots[found - s->slots];
+        write_id child_w, missing, shown;
+        int parent;
+        if (slot->dirty || slot->is_open[EP_CV] || !missing_parent(s, slot, &slot->shown, &child_w, &parent, &missing,
+                                                                  &shown))
+            continue;
+        xgrow(&s->cv_open, &s->cap_cv_open, s->n_cv_open + 1, sizeof *s->cv_open);
+        s->cv_open[s->n_cv_open++] = (int)(slot - s->slots);
+        episode_open(s, slot, EP_CV, &slot->shown, &slot->shown, missing, shown, parent);
     }
 }
 
@@ -574,10 +711,10 @@ static void recheck_parents(session *s)
     size_t kept = 0;
     for (size_t i = 0; i < s->n_cv_open; i++) {
         session_slot *slot = &s->slots[s->cv_open[i]];
-        write_id child_w;
+        write_id child_w, missing, shown;
         int parent;
         if (slot->is_open[EP_CV] && slot->open[EP_CV].other_record >= 0 &&
-            missing_parent(s, slot, &slot->shown, &child_w, &parent))
+            missing_parent(s, slot, &slot->shown, &child_w, &parent, &missing, &shown))
             s->cv_open[kept++] = s->cv_open[i];
         else
             episode_end(s, slot, EP_CV);
@@ -596,8 +733,14 @@ void session_settle(session *s, int64_t now_us)
         session_slot *slot = &s->slots[s->dirty[i]];
         if (slot->node != NODE_SERVER)
             settle_visibility(s, slot);
-        slot->dirty = false;
     }
+    for (size_t i = 0; i < s->n_dirty; i++) {
+        session_slot *slot = &s->slots[s->dirty[i]];
+        if (slot->node != NODE_SERVER && slot->shown.present && slot->shown.deleted)
+            judge_children(s, slot);
+    }
+    for (size_t i = 0; i < s->n_dirty; i++)
+        s->slots[s->dirty[i]].dirty = false;
     s->n_dirty = 0;
     if (s->n_cv_open)
         recheck_parents(s);

@@ -23,7 +23,10 @@
  *                      delete, a concurrent whole-record winner under record
  *                      grain, or, W an append, a concurrent re-create of the
  *                      record: its incarnation won with its own log, as
- *                      history_recreate_beats_append says). Never missing: a write the server refused or
+ *                      history_recreate_beats_append says), whether the
+ *                      state lists it or only has it in its causal past (a
+ *                      delete or create whose fields were overwritten
+ *                      since). Never missing: a write the server refused or
  *                      its device dropped, one the server's copy already lost
  *                      to a write that follows it or is concurrent with it (the
  *                      device catches up with that outcome), or one whose
@@ -36,7 +39,14 @@
  *                      is a read-your-writes.
  *   causal-visibility  the device shows a child whose reference names a parent
  *                      the device does not show, though the child's writer
- *                      showed that parent when it wrote; or an event whose
+ *                      showed that parent when it wrote; or shows deleted,
+ *                      by a delete older than the parent state the child's
+ *                      writer showed (a re-create the device lacks), or by a
+ *                      delete whose writer had seen a delete of the child
+ *                      that the device's child lacks (a cascade half arrived;
+ *                      a delete with no such child delete, or concurrent with
+ *                      the child, leaves a dangling reference: dangling-ref
+ *                      judges it at the end); or an event whose
  *                      causal predecessor in the same log is missing (unless a
  *                      delete the state has seen, after or concurrent with it,
  *                      took the predecessor away, or the server lost it).
@@ -98,12 +108,15 @@ typedef struct session_episode {
 
 typedef struct session_slot session_slot;
 
-/* Per record: its appends and deletes, in history order (what a log's events can depend on). */
+/* Per record: its appends, deletes and creates, in history order (what a log's events can depend on,
+ * and what can beat a write from a state's causal past). */
 typedef struct session_rec {
     write_id *appends;
     uint32_t n_appends;
     write_id *deletes;
     uint32_t n_deletes;
+    write_id *creates;
+    uint32_t n_creates;
 } session_rec;
 
 typedef struct session {
@@ -124,8 +137,16 @@ typedef struct session {
     u64map depends;           /* a write that set a reference -> index in dep_parent/dep_write */
     int *dep_parent;          /* the parent's record index */
     write_id *dep_write;      /* the parent's last writer on the writer's device when it wrote */
+    int *dep_child;           /* the child's record index (the reference write's record) */
+    int *dep_next;            /* the previous entry naming the same parent, or -1 */
     size_t n_deps;
     size_t cap_deps;
+    u64map dep_by_parent;     /* a parent's record index -> its latest entry in dep_*, chained by dep_next */
+    write_id *cascade_delete; /* a parent's delete ... */
+    write_id *cascade_child;  /* ... and the latest delete of a dependent child its writer had seen */
+    size_t n_cascades;        /* entries of one parent delete are adjacent */
+    size_t cap_cascades;
+    u64map cascade_index;     /* a parent's delete -> its first entry in cascade_* */
     session_rec *recs;        /* by history record index */
     size_t n_recs;
     size_t cap_recs;

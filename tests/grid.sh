@@ -190,8 +190,14 @@ for cell, scenario, params in db.execute("select cell, scenario, params from gri
     cells[cell] = dict(params=json.loads(params), seeds=len(rows), failing=sum(1 for r in rows if r[0] != 0),
                        writes=[x["writes"] for x in m], conflicts=[x["conflicts"] for x in m],
                        silent=[x["classes"]["silent-overwrite"] for x in m],
-                       lost=[x["classes"]["lost-update"] for x in m])
+                       lost=[x["classes"]["lost-update"] for x in m],
+                       visible=[sum(x["session_visible_us"].values()) / 1e6 for x in m],
+                       anomalies=[sum(x["classes"][k] for k in x["session_visible_us"]) for x in m])
+    assert all(sorted(x["session_visible_us"]) == sorted(["read-your-writes", "monotonic-reads", "causal-visibility",
+                                                          "order-anomaly"]) for x in m)
 assert len(cells) == 8
+assert any(sum(c["anomalies"]) for c in cells.values()), "no cell has a session anomaly to time"
+T19 = 2.093024054408   # Student's t, 0.975 quantile, 19 degrees of freedom: 20 seeds a cell
 
 with open(os.path.join(out, "cells.csv")) as f:
     table = list(csv.DictReader(f))
@@ -216,6 +222,17 @@ for row in table:
         assert close(row[key + "_per_1000_writes_hi"], 1000 * (centre + half), 1e-5), (key, row)
         assert close(row[key + "_per_1000_writes_lo"], 0.0 if k == 0 else 1000 * (centre - half), 1e-5), (key, row)
         assert float(row[key + "_per_1000_writes_lo"]) >= 0 and (k > 0 or float(row[key + "_per_1000_writes_hi"]) > 0)
+    # Seconds visible per session anomaly: pooled over the seeds, the ratio estimator's t-interval.
+    assert int(row["session_timed_runs"]) == 20
+    k = sum(c["anomalies"])
+    if k == 0:
+        assert row["session_visible_s_per_anomaly"] == "", row
+    else:
+        mean = sum(c["visible"]) / k
+        half = T19 * math.sqrt(sum((y - mean * x) ** 2 for y, x in zip(c["visible"], c["anomalies"])) / 19 / 20) / (k / 20)
+        assert close(row["session_visible_s_per_anomaly"], mean, 1e-5), (row, mean)
+        assert close(row["session_visible_s_per_anomaly_lo"], max(0.0, mean - half), 1e-5), (row, mean - half)
+        assert close(row["session_visible_s_per_anomaly_hi"], mean + half, 1e-5), (row, mean + half)
     assert int(row["failing_seeds"]) == c["failing"]
     p, n = c["failing"] / 20, 20
     centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
@@ -233,6 +250,11 @@ for profile in ("reference", "lww-device-clock"):
     start = "| %s | 80 | %d | %.1f [" % (profile, writes, 1000 * conflicts / writes)
     assert start in md, (start, md[:2000])
     assert "<td>%d</td><td>%.1f [" % (writes, 1000 * conflicts / writes) in page, profile
+    anomalies = sum(sum(c["anomalies"]) for c in mine)
+    visible = ("%.1f [" % (sum(sum(c["visible"]) for c in mine) / anomalies) if anomalies
+               else "no anomaly (n = 80 runs)")
+    row = [line for line in md.splitlines() if line.startswith("| %s | 80 |" % profile)][0]
+    assert row.split(" | ")[9].startswith(visible), (visible, row)
 for cell, c in cells.items():
     start = "| %d | %s | %s | %s | 20 | %d | %.1f [" % (cell, c["params"]["profile"], labels[c["params"]["offline_mean_us"]],
                                                        labels[c["params"]["skew_max_us"]], sum(c["writes"]),
@@ -302,6 +324,27 @@ for f in report.html summary.md cells.csv; do
 done
 $PY -c "import sys; d=open(sys.argv[1],'rb').read(8); sys.exit(d != b'\x89PNG\r\n\x1a\n')" "$tmp/main.png" || fail "--main-png did not write a PNG"
 fi   # the figures
+# A database from before the time visible was kept (no session_visible_us): "n/a", or the runs that have it.
+cp "$db" "$tmp/old.sqlite"
+$PY - "$tmp/old.sqlite" "$REPORT" "$tmp" <<'PYEOF' || fail "a database without session_visible_us"
+import os, sqlite3, subprocess, sys
+db, report, tmp = sys.argv[1:4]
+def column():
+    out = os.path.join(tmp, "r-old")
+    subprocess.run([sys.executable, report, db, "-o", out, "--tables-only"], check=True, capture_output=True)
+    md = open(os.path.join(out, "summary.md")).read()
+    rows = [line for line in md.splitlines() if line.startswith(("| reference | 80 |", "| lww-device-clock | 80 |"))]
+    assert len(rows) == 2 and "session anomaly s visible, mean per anomaly" in md, md[:2000]
+    return [r.split(" | ")[9] for r in rows]
+conn = sqlite3.connect(db)
+conn.execute("update runs set metrics = json_remove(metrics, '$.session_visible_us') where seed <= 5")
+conn.commit()
+some = column()
+assert all(v.endswith("(n = 60 of 80 runs)") or v.endswith(" (60 of 80 runs)") for v in some), some
+conn.execute("update runs set metrics = json_remove(metrics, '$.session_visible_us')")
+conn.commit()
+assert column() == ["n/a", "n/a"], column()
+PYEOF
 # Shards merged report exactly what the whole grid does (the merged one's tables alone:
 # --tables-only, which needs no matplotlib and writes no report.html).
 whole_only=--tables-only

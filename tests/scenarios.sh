@@ -37,6 +37,24 @@ grep -q 'won instead phone:1 create note/n1' <<<"$out" || fail "$skew --strict: 
 grep -q 'skew +10m' <<<"$out" || fail "$skew --strict: witness does not show the winner's clock skew"
 grep -q 'it had seen: phone up to #1' <<<"$out" || fail "$skew --strict: witness does not show the causal past"
 grep -q '^result    FAIL: violation (exit 1)$' <<<"$out" || fail "$skew --strict: result line"
+# Its read-your-writes episode is still shown at the end: its time visible, in the text and in the metrics
+# (exact microseconds from the episode's start to the run's end; every session class keyed, 0 when none).
+grep -q '^  read-your-writes: 1, visible 58s in all$' <<<"$out" || fail "$skew --strict: no time visible on the count line"
+"$BIN" run "$skew" --json "$tmp/skew.json" >"$tmp/skew.out" || fail "$skew --json: exit $?"
+$PY - "$tmp/skew.json" "$tmp/skew.out" <<'PYEOF' || fail "$skew: session_visible_us in the metrics"
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+m = r["metrics"]
+v = m["session_visible_us"]
+assert sorted(v) == sorted(["read-your-writes", "monotonic-reads", "causal-visibility", "order-anomaly"]), v
+assert v["monotonic-reads"] == v["causal-visibility"] == v["order-anomaly"] == 0, v
+assert m["classes"]["read-your-writes"] == 1, m["classes"]
+# The episode runs from the finding's start (t=3m2s and a fraction) to the end of the run.
+start = m["end_us"] - v["read-your-writes"]
+assert 182000000 <= start < 183000000, start
+assert any(f["class"] == "read-your-writes" and "at t=3m2s, still shown at the end after 58s" in f["summary"]
+           for f in r["findings"]), r["findings"]
+PYEOF
 
 # Delete-wins accepts silently dropping the edit by design; --strict does not.
 "$BIN" run scenarios/basic/delete-vs-edit-delete-wins.yaml --strict >"$tmp/out" ; code=$?
@@ -66,7 +84,7 @@ assert r["outcome"] == "pass" and r["exit_code"] == 0, r["outcome"]
 assert r["trace_hash"] and len(r["trace_hash"]) == 16
 m = r["metrics"]
 for key in ("writes", "conflicts", "conflicts_by_kind", "sync_rounds", "messages", "bytes", "retries",
-            "time_to_converge_us", "classes"):
+            "time_to_converge_us", "classes", "session_visible_us"):
     assert key in m, key
 assert m["writes"] == 8, m["writes"]
 assert m["classes"]["silent-overwrite"] == 0 and m["classes"]["overwritten-concurrent"] == 1, m["classes"]

@@ -9,15 +9,22 @@
  *                      concurrent win on the same field or by a whole-record
  *                      winner, a write the server refused, or the user's own
  *                      resolution, nor for an append that lost to a
- *                      concurrent re-create of the record; a concurrent
- *                      write of another field does not excuse it, nor a
- *                      create the append had seen
+ *                      concurrent re-create of the record, even when that
+ *                      delete or re-create is only in the shown state's
+ *                      causal past; a concurrent write of another field
+ *                      does not excuse it, nor a create or delete the
+ *                      write had seen
  *   monotonic-reads    a state older than one shown before; not a flip
  *                      between concurrent states
- *   causal-visibility  a child without the parent its writer showed; not a
- *                      parent and child applied in the same event (one push
- *                      or pull), nor a child whose writer never showed the
- *                      parent; an event without the event it followed
+ *   causal-visibility  a child without the parent its writer showed; a live
+ *                      child under a parent shown deleted by a cascade whose
+ *                      child delete is still in flight, or by a delete older
+ *                      than the re-create the writer showed; not a parent
+ *                      and child applied in the same event (one push or
+ *                      pull), nor both deletes of a cascade in one, nor a
+ *                      child whose writer never showed the parent, nor a
+ *                      parent deleted concurrently or without deleting the
+ *                      child; an event without the event it followed
  *   order-anomaly      an event placed before the one it followed; not two
  *                      concurrent events in either order
  *
@@ -126,6 +133,11 @@ static write_id append(fixture *f, int node, uint32_t counter, const char *key, 
     return write_op(f, node, counter, OP_APPEND, key, spec, true);
 }
 
+static write_id delete(fixture *f, int node, uint32_t counter, const char *key)
+{
+    return write_op(f, node, counter, OP_DELETE, key, NULL, true);
+}
+
 /* The device's stored record now reflects these writes: the last writer first, then the field and
  * event provenance (0 ends the list). Fed to the history and the session as the world feeds them. */
 static void show(fixture *f, int node, const char *key, write_id last, ...)
@@ -186,6 +198,34 @@ static void expect_only(const fixture *f, int line, vclass cls, uint64_t n)
 }
 #define EXPECT_ONLY(f, cls, n) expect_only((f), __LINE__, (cls), (n))
 #define EXPECT_NONE(f) expect_only((f), __LINE__, VC_COUNT, 0)
+
+/* The finding check_run makes of the session's first episode of cls contains want in its witness. */
+static void expect_witness(fixture *f, int line, vclass cls, const char *want)
+{
+    snapshot snaps[4];
+    for (int n = 0; n < 4; n++) {
+        memset(&snaps[n], 0, sizeof snaps[n]);
+        strmap_init(&snaps[n].index);
+    }
+    check_input in = { .sc = f->sc, .h = &f->h, .n_nodes = 4, .snaps = snaps, .quiesced = false,
+                       .heal_us = 0, .deadline_us = 0, .session = &f->s };
+    check_result r;
+    check_run(&in, &r);
+    const finding *found = NULL;
+    for (int i = 0; i < r.n_findings && !found; i++)
+        if (r.findings[i].cls == cls)
+            found = &r.findings[i];
+    if (!found || !strstr(found->witness, want))
+        fprintf(stderr, "%s:%d: (from here) %s witness\n%s", __FILE__, line, vclass_name(cls),
+                found ? found->witness : "(none)\n");
+    EXPECT(found != NULL);
+    if (found)
+        EXPECT_CONTAINS(found->witness, want);
+    check_result_free(&r);
+    for (int n = 0; n < 4; n++)
+        snapshot_free(&snaps[n]);
+}
+#define EXPECT_WITNESS(f, cls, want) expect_witness((f), __LINE__, (cls), (want))
 
 /* --- read-your-writes ------------------------------------------------------- */
 
@@ -435,6 +475,84 @@ static void test_ryw_append_beaten_by_recreate(void)
  * without the event. The delete is in that state only as the re-create's past, but the re-create itself
  * is concurrent with the append and beats it: no read-your-writes.
  */
+/*
+ * What beats the device's write may be only in the shown state's causal past, its fields overwritten
+ * since: the tablet's delete, concurrent with the phone's edit, under the tablet's re-create of
+ * another field; the tablet's re-create, concurrent with the phone's append, under its later update.
+ * A delete in that past the phone's write had seen beats nothing.
+ */
+static void test_ryw_beaten_in_past(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a,tag=x");
+        show(&f, PHONE, "note/n1", c1, c1, c1, 0);
+        show(&f, TABLET, "note/n1", c1, c1, c1, 0);
+        settle(&f);
+        write_id d1 = WRITE_NONE, mine;
+        if (variant == 0) {
+            mine = update(&f, PHONE, 2, "note/n1", "text=b");
+            show(&f, PHONE, "note/n1", mine, mine, c1, 0);
+            settle(&f);
+            d1 = delete(&f, TABLET, 1, "note/n1");
+            show_deleted(&f, TABLET, "note/n1", d1);
+            settle(&f);
+        } else {
+            /* The phone had seen the delete and re-created the note itself. */
+            d1 = delete(&f, TABLET, 1, "note/n1");
+            show_deleted(&f, TABLET, "note/n1", d1);
+            show_deleted(&f, PHONE, "note/n1", d1);
+            settle(&f);
+            mine = create(&f, PHONE, 2, "note/n1", "text=b");
+            show(&f, PHONE, "note/n1", mine, mine, 0);
+            settle(&f);
+        }
+        write_id t2 = create(&f, TABLET, 2, "note/n1", "tag=z");
+        show(&f, TABLET, "note/n1", t2, t2, 0);
+        settle(&f);
+        show(&f, PHONE, "note/n1", t2, t2, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (variant == 0) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+            EXPECT_U64(episode(&f, VC_READ_YOUR_WRITES)->missing, mine);
+        }
+        fixture_free(&f);
+    }
+    fixture f;
+    fixture_init(&f);
+    write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    show(&f, PHONE, "note/n1", c1, c1, 0);
+    show(&f, TABLET, "note/n1", c1, c1, 0);
+    settle(&f);
+    write_id d2 = delete(&f, PHONE, 2, "note/n1");
+    show_deleted(&f, PHONE, "note/n1", d2);
+    show_deleted(&f, TABLET, "note/n1", d2);
+    settle(&f);
+    write_id t1 = create(&f, TABLET, 1, "note/n1", "text=t");
+    show(&f, TABLET, "note/n1", t1, t1, 0);
+    settle(&f);
+    write_id p3 = create(&f, PHONE, 3, "note/n1", "text=p");
+    show(&f, PHONE, "note/n1", p3, p3, 0);
+    settle(&f);
+    write_id e4 = append(&f, PHONE, 4, "note/n1", "kind=start");
+    show(&f, PHONE, "note/n1", p3, p3, e4, 0);
+    settle(&f);
+    write_id t2 = update(&f, TABLET, 2, "note/n1", "text=u");
+    show(&f, TABLET, "note/n1", t2, t2, 0);
+    settle(&f);
+    show(&f, PHONE, "note/n1", t2, t2, 0);   /* the tablet's incarnation won; its create is only in the past */
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    (void)t1;
+    (void)e4;
+    fixture_free(&f);
+}
+
 static void test_ryw_append_to_deleted_incarnation(void)
 {
     fixture f;
@@ -552,6 +670,137 @@ static void test_causal_visibility_no_dependency(void)
     (void)l1;
     session_finish(&f.s, f.now_us);
     EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/*
+ * A cascade: the phone deletes the task, then its list. The tablet gets the list's delete one event
+ * and the task's 2 s later: for 2 s it shows the task live under a list deleted by a delete that had
+ * seen the task's own delete. The laptop gets both deletes in one event: never judged half applied.
+ */
+static void test_causal_visibility_deleted_parent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+    show(&f, PHONE, "list/l1", l1, l1, 0);
+    settle(&f);
+    write_id k2 = create(&f, PHONE, 2, "task/k1", "listId=l1,title=milk");
+    show(&f, PHONE, "task/k1", k2, k2, k2, 0);
+    settle(&f);
+    for (int node = TABLET; node <= LAPTOP; node++) {
+        show(&f, node, "list/l1", l1, l1, 0);
+        show(&f, node, "task/k1", k2, k2, k2, 0);
+    }
+    settle(&f);
+    write_id d3 = delete(&f, PHONE, 3, "task/k1");
+    show_deleted(&f, PHONE, "task/k1", d3);
+    write_id d4 = delete(&f, PHONE, 4, "list/l1");
+    show_deleted(&f, PHONE, "list/l1", d4);
+    settle(&f);
+    show_deleted(&f, TABLET, "list/l1", d4);
+    settle(&f);
+    settle(&f);
+    show_deleted(&f, TABLET, "task/k1", d3);
+    settle(&f);
+    show_deleted(&f, LAPTOP, "list/l1", d4);
+    show_deleted(&f, LAPTOP, "task/k1", d3);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+    const session_episode *e = episode(&f, VC_CAUSAL_VISIBILITY);
+    EXPECT_INT(e->node, TABLET);
+    EXPECT_U64(e->missing, d3);
+    EXPECT_U64(e->shown, d4);
+    EXPECT_INT(e->other_record, history_find_record(&f.h, "list", "l1"));
+    EXPECT(e->end_us - e->start_us == 2 * SECOND_US);
+    EXPECT_WITNESS(&f, VC_CAUSAL_VISIBILITY,
+                   "    missing     the child's delete, which the delete of the parent list/l1 shown on tablet had "
+                   "seen: phone:3 delete task/k1");
+    EXPECT_WITNESS(&f, VC_CAUSAL_VISIBILITY, "    shown       phone:4 delete list/l1");
+    fixture_free(&f);
+}
+
+/*
+ * A deleted parent the child does not depend on: the tablet deletes the list without deleting the
+ * task it shows under it (no cascade: a dangling reference, dangling-ref's business at the end), and
+ * the laptop deletes the other list concurrently with the phone's task under it. Devices that show
+ * the task live under the deleted list show a state the deleters' writes allow.
+ */
+static void test_causal_visibility_deleted_parent_allowed(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+    write_id l2 = create(&f, PHONE, 2, "list/l2", "name=work");
+    show(&f, PHONE, "list/l1", l1, l1, 0);
+    show(&f, PHONE, "list/l2", l2, l2, 0);
+    settle(&f);
+    write_id k3 = create(&f, PHONE, 3, "task/k1", "listId=l1,title=milk");
+    show(&f, PHONE, "task/k1", k3, k3, k3, 0);
+    settle(&f);
+    show(&f, TABLET, "list/l1", l1, l1, 0);
+    show(&f, TABLET, "task/k1", k3, k3, k3, 0);
+    show(&f, LAPTOP, "list/l2", l2, l2, 0);
+    settle(&f);
+    write_id d1 = delete(&f, TABLET, 1, "list/l1");
+    show_deleted(&f, TABLET, "list/l1", d1);
+    write_id d2 = delete(&f, LAPTOP, 1, "list/l2");
+    show_deleted(&f, LAPTOP, "list/l2", d2);
+    settle(&f);
+    write_id k4 = create(&f, PHONE, 4, "task/k2", "listId=l2,title=report");
+    show(&f, PHONE, "task/k2", k4, k4, k4, 0);
+    settle(&f);
+    show_deleted(&f, PHONE, "list/l1", d1);
+    show_deleted(&f, PHONE, "list/l2", d2);
+    settle(&f);
+    show(&f, TABLET, "task/k2", k4, k4, k4, 0);
+    show_deleted(&f, TABLET, "list/l2", d2);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_NONE(&f);
+    fixture_free(&f);
+}
+
+/*
+ * The child's writer showed a re-created parent; a device that has the parent's earlier delete but
+ * not the re-create shows the child under a parent that, for it, is still deleted: the parent state
+ * the child depends on is missing, as for a parent not shown at all.
+ */
+static void test_causal_visibility_recreated_parent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+    show(&f, PHONE, "list/l1", l1, l1, 0);
+    show(&f, TABLET, "list/l1", l1, l1, 0);
+    settle(&f);
+    write_id d2 = delete(&f, PHONE, 2, "list/l1");
+    show_deleted(&f, PHONE, "list/l1", d2);
+    settle(&f);
+    write_id l3 = create(&f, PHONE, 3, "list/l1", "name=home again");
+    show(&f, PHONE, "list/l1", l3, l3, 0);
+    settle(&f);
+    write_id k4 = create(&f, PHONE, 4, "task/k1", "listId=l1,title=milk");
+    show(&f, PHONE, "task/k1", k4, k4, k4, 0);
+    settle(&f);
+    show_deleted(&f, TABLET, "list/l1", d2);
+    show(&f, TABLET, "task/k1", k4, k4, k4, 0);
+    settle(&f);
+    settle(&f);
+    show(&f, TABLET, "list/l1", l3, l3, 0);
+    settle(&f);
+    session_finish(&f.s, f.now_us);
+    EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+    const session_episode *e = episode(&f, VC_CAUSAL_VISIBILITY);
+    EXPECT_INT(e->node, TABLET);
+    EXPECT_U64(e->missing, l3);
+    EXPECT_U64(e->shown, k4);
+    EXPECT(e->end_us - e->start_us == 2 * SECOND_US);
+    EXPECT_WITNESS(&f, VC_CAUSAL_VISIBILITY, "    before      the record absent");
+    EXPECT_WITNESS(&f, VC_CAUSAL_VISIBILITY,
+                   "    missing     the parent list/l1, not shown live on tablet; the child's writer had shown "
+                   "phone:3 create list/l1");
     fixture_free(&f);
 }
 
@@ -691,10 +940,14 @@ int main(void)
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
     test_ryw_append_to_deleted_incarnation();
+    test_ryw_beaten_in_past();
     test_monotonic_reads();
     test_monotonic_reads_concurrent_flip();
     test_causal_visibility_parent();
     test_causal_visibility_no_dependency();
+    test_causal_visibility_deleted_parent();
+    test_causal_visibility_deleted_parent_allowed();
+    test_causal_visibility_recreated_parent();
     test_causal_visibility_event();
     test_order_anomaly();
     test_findings();
