@@ -52,6 +52,7 @@ function engine() {
       this.doc = snap ? A.load(new Uint8Array(snap), { actor }) : A.init({ actor });
       for (const chunk of this.log.readAll()) this.doc = A.loadIncremental(this.doc, chunk);
       A.saveIncremental(this.doc);   // what was loaded is stored already
+      this.conflictsReported = new Set();   // JSON [record key, winner, loser] (reportConflicts)
     }
 
     /** The records, read again only when the document's heads moved. */
@@ -62,6 +63,16 @@ function engine() {
         this.recordsAt = heads;
       }
       return new Map(this.cached);
+    }
+
+    /** conflictsOf(doc), computed again only when the document's heads moved. */
+    conflicts() {
+      const heads = A.getHeads(this.doc).join(',');
+      if (heads !== this.conflictsAt) {
+        this.conflictsCached = conflictsOf(this.doc);
+        this.conflictsAt = heads;
+      }
+      return this.conflictsCached;
     }
 
     /** Write what changed since the last save (before the request is answered). */
@@ -132,6 +143,62 @@ function engine() {
       for (const name of Object.keys(rec.f).sort()) for (const lost of losers(rec.f, name)) if (isObject(lost)) add(lost);
     }
     return out;
+  }
+
+  /**
+   * Every losing value Automerge holds beside the one it picked, as {key, detail, winner, loser}
+   * (write ids), in the document's key order: a record key whose concurrent creates each set a
+   * map (detail 'record': a value's write id is its map's 'w', the last write applied to it), and
+   * a field whose concurrent assignments each set a pair (detail 'field': the pair's 'w'). The
+   * bookkeeping keys 'w' and 'del' are not fields: they conflict with every concurrent change.
+   * O(records + fields).
+   */
+  function conflictsOf(doc) {
+    const out = [];
+    const writeOf = (value) => {
+      const w = isObject(value) ? plain(value.w) : undefined;
+      return typeof w === 'string' ? w : null;
+    };
+    const scan = (obj, key, recordKey, detail) => {
+      const all = A.getConflicts(obj, key);
+      if (!all) return;
+      const opIds = Object.keys(all).sort();
+      if (opIds.length < 2) return;
+      const winner = writeOf(obj[key]);
+      if (winner === null) return;
+      for (const opId of opIds) {
+        const loser = writeOf(all[opId]);
+        if (loser !== null && loser !== winner) out.push({ key: recordKey, detail, winner, loser });
+      }
+    };
+    for (const key of Object.keys(doc).sort()) {
+      try { parseKey(key); } catch (e) { continue; }
+      scan(doc, key, key, 'record');
+      const rec = doc[key];
+      if (!isObject(rec) || !isObject(rec.f)) continue;
+      for (const name of Object.keys(rec.f).sort()) scan(rec.f, name, key, 'field');
+    }
+    return out;
+  }
+
+  /**
+   * The conflicts a replica reports: after a sync message is applied to `stored`, each losing
+   * value that was not among the losers before it (`before`: stored.conflicts() taken before the
+   * message; a document replaced by receiveSyncMessage reads as the new one), a new conflict or
+   * a new loser of an old one, once per document and (record, winner, loser). The set lives as
+   * long as the process: a restarted replica may report a conflict again (it is a new writer).
+   */
+  function reportConflicts(fx, stored, before) {
+    const reported = stored.conflictsReported;
+    const seen = new Set(before.map((c) => `${c.key}\n${c.detail}\n${c.loser}`));
+    for (const c of stored.conflicts()) {
+      if (seen.has(`${c.key}\n${c.detail}\n${c.loser}`)) continue;
+      const once = JSON.stringify([c.key, c.winner, c.loser]);
+      if (reported.has(once)) continue;
+      reported.add(once);
+      const { type, id } = parseKey(c.key);
+      fx.add('conflict', { record: { type, id }, winner: c.winner, loser: c.loser, detail: c.detail });
+    }
   }
 
   /** Write ids in changes, by the ops that set a 'w': every pair, event, increment and tombstone has one. */
@@ -247,12 +314,14 @@ function engine() {
       if (body.kind !== 'am' || !(body.msg === null || typeof body.msg === 'string')) throw new BadReply(`a '${body.kind}' answer`);
       if (body.msg !== null) {
         const before = A.getHeads(this.doc);
+        const beforeConflicts = this.store.conflicts();
         const [doc, state] = A.receiveSyncMessage(this.doc, this.syncState, lib.unb64(body.msg));
         this.store.doc = doc;
         this.syncState = state;
         this.store.persist();
         const after = A.getHeads(doc);
         if (before.join(',') !== after.join(',')) {
+          reportConflicts(this.ctx.fx, this.store, beforeConflicts);
           for (const patch of A.diff(doc, before, after)) if (patch.path.length) this.pulledKeys.add(String(patch.path[0]));
         }
       }
@@ -309,12 +378,14 @@ function engine() {
       }
       if (body.msg !== null) {
         const before = stored.doc;
+        const beforeConflicts = stored.conflicts();
         const [doc, state] = A.receiveSyncMessage(stored.doc, peer.syncState, lib.unb64(body.msg));
         stored.doc = doc;
         peer.syncState = state;
         const fresh = A.getChanges(before, doc);
         if (fresh.length) {
           stored.persist();
+          reportConflicts(this.ctx.fx, stored, beforeConflicts);
           for (const w of writesIn(fresh)) {
             if (this.seen.has(w)) continue;
             this.seen.add(w);
