@@ -18,6 +18,8 @@
  *   storage  saveIncremental() after every change, appended to a log in the data directory;
  *            past 64 chunks, save() writes the whole document and the log starts again.
  *   ids      the actor id is a hash of the replica's name and boot count.
+ *   conflicts  after a sync message, each new loser in getConflicts is a `conflict` effect
+ *            (reportConflicts).
  */
 const lib = require('./lib');   // first: the determinism shims
 

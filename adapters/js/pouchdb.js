@@ -13,7 +13,8 @@
  *            pull (the server's changes since the device's checkpoint, revs_diff locally,
  *            bulk_get, bulk_docs with new_edits: false). Checkpoints are _local documents.
  *   conflicts  PouchDB's deterministic winner; a losing leaf stays in _conflicts and is
- *            listed in the snapshot's kept.
+ *            listed in the snapshot's kept; a losing leaf a document gains is a `conflict`
+ *            effect (View.noteConflicts).
  *   storage  the memory adapter (leveldb-core over MemDOWN) with MemDOWN's writes appended to
  *            a log in the data directory before they complete, as LevelDB logs every write
  *            batch; the log is replayed when the database opens.
