@@ -8,7 +8,8 @@
  *            map {v, w} (strings as ImmutableString, integers as Counter with 'incs', the
  *            increments applied to it, as a list of {w}); 'ev' a list of appended events {w, f};
  *            'del' the tombstone {v: true, w: the delete} (a delete also removes the fields);
- *            'w' the last write applied to the record. A create sets a fresh map.
+ *            'w' the last write applied to the record; 'c' the create that made the map (what
+ *            a conflict between two creates of one record names). A create sets a fresh map.
  *   sync     generateSyncMessage / receiveSyncMessage, one sync state per peer. A device's sync
  *            round is a connection: it resets its sync state at the start of every round (and
  *            the server resets its state for that device when a new round id arrives), as
@@ -150,26 +151,27 @@ function engine() {
   /**
    * Every losing value Automerge holds beside the one it picked, as {key, detail, winner, loser}
    * (write ids), in the document's key order: a record key whose concurrent creates each set a
-   * map (detail 'record': a value's write id is its map's 'w', the last write applied to it), and
+   * map (detail 'record': a value's write id is the create's, its map's 'c'), and
    * a field whose concurrent assignments each set a pair (detail 'field': the pair's 'w'). The
    * bookkeeping keys 'w' and 'del' are not fields: they conflict with every concurrent change.
    * O(records + fields).
    */
   function conflictsOf(doc) {
     const out = [];
-    const writeOf = (value) => {
-      const w = isObject(value) ? plain(value.w) : undefined;
+    const writeOf = (value, member) => {
+      const w = isObject(value) ? plain(value[member]) : undefined;
       return typeof w === 'string' ? w : null;
     };
     const scan = (obj, key, recordKey, detail) => {
+      const member = detail === 'record' ? 'c' : 'w';
       const all = A.getConflicts(obj, key);
       if (!all) return;
       const opIds = Object.keys(all).sort();
       if (opIds.length < 2) return;
-      const winner = writeOf(obj[key]);
+      const winner = writeOf(obj[key], member);
       if (winner === null) return;
       for (const opId of opIds) {
-        const loser = writeOf(all[opId]);
+        const loser = writeOf(all[opId], member);
         if (loser !== null && loser !== winner) out.push({ key: recordKey, detail, winner, loser });
       }
     };
@@ -241,7 +243,7 @@ function engine() {
       if (op.op === 'create') {
         const old = this.doc[key];
         if (isObject(old) && !old.del) throw new Refused(E.REFUSED, 'the record already exists');
-        change = (d) => { d[key] = { f: amFields(op.fields), ev: [], w: str(op.w) }; };
+        change = (d) => { d[key] = { f: amFields(op.fields), ev: [], w: str(op.w), c: str(op.w) }; };
       } else if (op.op === 'update') {
         this.live(op);
         change = (d) => {
