@@ -8,7 +8,8 @@
  *            map {v, w} (strings as ImmutableString, integers as Counter with 'incs', the
  *            increments applied to it, as a list of {w}); 'ev' a list of appended events {w, f};
  *            'del' the tombstone {v: true, w: the delete} (a delete also removes the fields);
- *            'w' the last write applied to the record. A create sets a fresh map.
+ *            'w' the last write applied to the record; 'c' the create that made the map (what
+ *            a conflict between two creates of one record names). A create sets a fresh map.
  *   sync     generateSyncMessage / receiveSyncMessage, one sync state per peer. A device's sync
  *            round is a connection: it resets its sync state at the start of every round (and
  *            the server resets its state for that device when a new round id arrives), as
@@ -18,6 +19,8 @@
  *   storage  saveIncremental() after every change, appended to a log in the data directory;
  *            past 64 chunks, save() writes the whole document and the log starts again.
  *   ids      the actor id is a hash of the replica's name and boot count.
+ *   conflicts  after a sync message, each new loser in getConflicts is a `conflict` effect
+ *            (reportConflicts).
  */
 const lib = require('./lib');   // first: the determinism shims
 
@@ -52,6 +55,7 @@ function engine() {
       this.doc = snap ? A.load(new Uint8Array(snap), { actor }) : A.init({ actor });
       for (const chunk of this.log.readAll()) this.doc = A.loadIncremental(this.doc, chunk);
       A.saveIncremental(this.doc);   // what was loaded is stored already
+      this.conflictsReported = new Set();   // JSON [record key, winner, loser] (reportConflicts)
     }
 
     /** The records, read again only when the document's heads moved. */
@@ -62,6 +66,16 @@ function engine() {
         this.recordsAt = heads;
       }
       return new Map(this.cached);
+    }
+
+    /** conflictsOf(doc), computed again only when the document's heads moved. */
+    conflicts() {
+      const heads = A.getHeads(this.doc).join(',');
+      if (heads !== this.conflictsAt) {
+        this.conflictsCached = conflictsOf(this.doc);
+        this.conflictsAt = heads;
+      }
+      return this.conflictsCached;
     }
 
     /** Write what changed since the last save (before the request is answered). */
@@ -134,6 +148,63 @@ function engine() {
     return out;
   }
 
+  /**
+   * Every losing value Automerge holds beside the one it picked, as {key, detail, winner, loser}
+   * (write ids), in the document's key order: a record key whose concurrent creates each set a
+   * map (detail 'record': a value's write id is the create's, its map's 'c'), and
+   * a field whose concurrent assignments each set a pair (detail 'field': the pair's 'w'). The
+   * bookkeeping keys 'w' and 'del' are not fields: they conflict with every concurrent change.
+   * O(records + fields).
+   */
+  function conflictsOf(doc) {
+    const out = [];
+    const writeOf = (value, member) => {
+      const w = isObject(value) ? plain(value[member]) : undefined;
+      return typeof w === 'string' ? w : null;
+    };
+    const scan = (obj, key, recordKey, detail) => {
+      const member = detail === 'record' ? 'c' : 'w';
+      const all = A.getConflicts(obj, key);
+      if (!all) return;
+      const opIds = Object.keys(all).sort();
+      if (opIds.length < 2) return;
+      const winner = writeOf(obj[key], member);
+      if (winner === null) return;
+      for (const opId of opIds) {
+        const loser = writeOf(all[opId], member);
+        if (loser !== null && loser !== winner) out.push({ key: recordKey, detail, winner, loser });
+      }
+    };
+    for (const key of Object.keys(doc).sort()) {
+      try { parseKey(key); } catch (e) { continue; }
+      scan(doc, key, key, 'record');
+      const rec = doc[key];
+      if (!isObject(rec) || !isObject(rec.f)) continue;
+      for (const name of Object.keys(rec.f).sort()) scan(rec.f, name, key, 'field');
+    }
+    return out;
+  }
+
+  /**
+   * The conflicts a replica reports: after a sync message is applied to `stored`, each losing
+   * value that was not among the losers before it (`before`: stored.conflicts() taken before the
+   * message; a document replaced by receiveSyncMessage reads as the new one), a new conflict or
+   * a new loser of an old one, once per document and (record, winner, loser). The set lives as
+   * long as the process: a restarted replica may report a conflict again (it is a new writer).
+   */
+  function reportConflicts(fx, stored, before) {
+    const reported = stored.conflictsReported;
+    const seen = new Set(before.map((c) => `${c.key}\n${c.detail}\n${c.loser}`));
+    for (const c of stored.conflicts()) {
+      if (seen.has(`${c.key}\n${c.detail}\n${c.loser}`)) continue;
+      const once = JSON.stringify([c.key, c.winner, c.loser]);
+      if (reported.has(once)) continue;
+      reported.add(once);
+      const { type, id } = parseKey(c.key);
+      fx.add('conflict', { record: { type, id }, winner: c.winner, loser: c.loser, detail: c.detail });
+    }
+  }
+
   /** Write ids in changes, by the ops that set a 'w': every pair, event, increment and tombstone has one. */
   function writesIn(changes) {
     const out = [];
@@ -172,7 +243,7 @@ function engine() {
       if (op.op === 'create') {
         const old = this.doc[key];
         if (isObject(old) && !old.del) throw new Refused(E.REFUSED, 'the record already exists');
-        change = (d) => { d[key] = { f: amFields(op.fields), ev: [], w: str(op.w) }; };
+        change = (d) => { d[key] = { f: amFields(op.fields), ev: [], w: str(op.w), c: str(op.w) }; };
       } else if (op.op === 'update') {
         this.live(op);
         change = (d) => {
@@ -247,12 +318,14 @@ function engine() {
       if (body.kind !== 'am' || !(body.msg === null || typeof body.msg === 'string')) throw new BadReply(`a '${body.kind}' answer`);
       if (body.msg !== null) {
         const before = A.getHeads(this.doc);
+        const beforeConflicts = this.store.conflicts();
         const [doc, state] = A.receiveSyncMessage(this.doc, this.syncState, lib.unb64(body.msg));
         this.store.doc = doc;
         this.syncState = state;
         this.store.persist();
         const after = A.getHeads(doc);
         if (before.join(',') !== after.join(',')) {
+          reportConflicts(this.ctx.fx, this.store, beforeConflicts);
           for (const patch of A.diff(doc, before, after)) if (patch.path.length) this.pulledKeys.add(String(patch.path[0]));
         }
       }
@@ -309,12 +382,14 @@ function engine() {
       }
       if (body.msg !== null) {
         const before = stored.doc;
+        const beforeConflicts = stored.conflicts();
         const [doc, state] = A.receiveSyncMessage(stored.doc, peer.syncState, lib.unb64(body.msg));
         stored.doc = doc;
         peer.syncState = state;
         const fresh = A.getChanges(before, doc);
         if (fresh.length) {
           stored.persist();
+          reportConflicts(this.ctx.fx, stored, beforeConflicts);
           for (const w of writesIn(fresh)) {
             if (this.seen.has(w)) continue;
             this.seen.add(w);

@@ -13,7 +13,8 @@
  *            pull (the server's changes since the device's checkpoint, revs_diff locally,
  *            bulk_get, bulk_docs with new_edits: false). Checkpoints are _local documents.
  *   conflicts  PouchDB's deterministic winner; a losing leaf stays in _conflicts and is
- *            listed in the snapshot's kept.
+ *            listed in the snapshot's kept; a losing leaf a document gains is a `conflict`
+ *            effect (View.noteConflicts).
  *   storage  the memory adapter (leveldb-core over MemDOWN) with MemDOWN's writes appended to
  *            a log in the data directory before they complete, as LevelDB logs every write
  *            batch; the log is replayed when the database opens.
@@ -110,6 +111,40 @@ function engine() {
       this.seq = 0;
       this.docs = new Map();     // record key -> winning revision's body
       this.events = new Map();   // record key -> Map event doc id -> w
+      this.conflictsReported = new Set();   // JSON [record key, loser write] (noteConflicts)
+    }
+
+    /** The losing leaves of each record document among `docIds`, by key: sorted revision ids. */
+    async losingLeaves(docIds) {
+      const out = new Map();
+      for (const docId of [...new Set(docIds)].sort()) {
+        if (!isRecordDoc(docId)) continue;
+        out.set(docId, await conflictRevs(this.db, docId));
+      }
+      return out;
+    }
+
+    /**
+     * After a write to the documents of `before` (losingLeaves() taken before it): a conflict
+     * for each losing leaf a document gained, winner the write the winning revision's body
+     * carries, loser the write the leaf's body carries; once per database and (record, loser).
+     */
+    async noteConflicts(fx, before) {
+      for (const [docId, had] of before) {
+        const now = await conflictRevs(this.db, docId);
+        if (now.length === 0) continue;
+        const winner = await this.db.get(docId);
+        for (const rev of now) {
+          if (had.includes(rev)) continue;
+          const lost = await this.db.get(docId, { rev });
+          if (typeof lost.w !== 'string' || typeof winner.w !== 'string' || lost.w === winner.w) continue;
+          const once = JSON.stringify([docId, lost.w]);
+          if (this.conflictsReported.has(once)) continue;
+          this.conflictsReported.add(once);
+          const { type, id } = parseKey(docId);
+          fx.add('conflict', { record: { type, id }, winner: winner.w, loser: lost.w, detail: 'revision' });
+        }
+      }
     }
 
     async refresh() {
@@ -164,6 +199,24 @@ function engine() {
         }
       }
       return out;
+    }
+  }
+
+  /** True for a record's document (not an event's, not a _local one). */
+  function isRecordDoc(docId) {
+    let parts;
+    try { parts = JSON.parse(docId); } catch (e) { return false; }
+    return Array.isArray(parts) && parts.length === 2;
+  }
+
+  /** A document's losing leaves (PouchDB's _conflicts: live leaves only), sorted; none when deleted or absent. */
+  async function conflictRevs(db, docId) {
+    try {
+      const doc = await db.get(docId, { conflicts: true });
+      return [...(doc._conflicts || [])].sort();
+    } catch (e) {
+      if (e.status === 404) return [];
+      throw e;
     }
   }
 
@@ -225,6 +278,16 @@ function engine() {
 
     async op(op) {
       const key = recordKey(op.type, op.id);
+      // A local write on a conflicted document can make a losing leaf of it (a delete of the
+      // winner lets a live loser win), so it is watched as replication is.
+      const before = await this.view.losingLeaves([key]);
+      await this.edit(key, op);
+      await this.view.noteConflicts(this.ctx.fx, before);
+      this.updateSeq = (await db_info(this.db)).update_seq;
+      this.rounds.wrote();
+    }
+
+    async edit(key, op) {
       if (op.op === 'create') {
         const doc = await this.current(op);
         if (isObject(doc)) throw new Refused(E.REFUSED, 'the record already exists');
@@ -248,8 +311,6 @@ function engine() {
       } else {
         throw new Refused(E.NOT_SUPPORTED, `PouchDB has no '${op.op}' here`);
       }
-      this.updateSeq = (await db_info(this.db)).update_seq;
-      this.rounds.wrote();
     }
 
     deliver(src, body) { return this.rounds.deliver(src, body); }
@@ -333,7 +394,11 @@ function engine() {
         if (!Array.isArray(body.results)) throw new BadReply('bulk_get_ok without results');
         const docs = [];
         for (const r of body.results) for (const d of (r && r.docs) || []) if (d && d.ok) docs.push(d.ok);
-        if (docs.length) await this.db.bulkDocs(docs, { new_edits: false });
+        if (docs.length) {
+          const before = await this.view.losingLeaves(docs.map((d) => d._id));
+          await this.db.bulkDocs(docs, { new_edits: false });
+          await this.view.noteConflicts(this.ctx.fx, before);
+        }
         this.pulledCount += new Set(docs.map((d) => d._id)).size;
         await this.savePull(step.lastSeq);
         return this.pullStep();
@@ -382,7 +447,7 @@ function engine() {
         this.ctx.fx.log(`ignored a message from ${src} that is not a replication request`);
         return;
       }
-      const { db } = entry;
+      const { db, view } = entry;
       const answer = (kind, members) => this.ctx.fx.send(src, { kind, req: body.req, ...members });
       if (body.kind === 'revs_diff' && isObject(body.revs)) {
         answer('revs_diff_ok', { missing: await db.revsDiff(body.revs) });
@@ -399,7 +464,11 @@ function engine() {
             this.ctx.fx.received(w);
           }
         }
-        if (docs.length) await db.bulkDocs(docs, { new_edits: false });
+        if (docs.length) {
+          const before = await view.losingLeaves(docs.map((d) => d._id));
+          await db.bulkDocs(docs, { new_edits: false });
+          await view.noteConflicts(this.ctx.fx, before);
+        }
         answer('bulk_docs_ok', {});
       } else if (body.kind === 'changes' && (body.since === 0 || Number.isInteger(body.since))) {
         const limit = Math.max(1, Math.min(Number.isInteger(body.limit) ? body.limit : BATCH, 500));

@@ -15,6 +15,10 @@
  *   storage  every update the doc emits is appended to an update log in the data directory
  *            and merged into one entry past 500, as y-indexeddb keeps its updates.
  *   ids      the doc's clientID is a hash of the replica's name and boot count.
+ *   conflicts  Yjs resolves concurrent sets of a key silently (by client id); the adapter reads
+ *            from YATA's item order which remote sets were concurrent with the value a field
+ *            showed and emits `conflict` for them (watchConflicts, below, says why it is sound
+ *            and what it leaves out).
  */
 const lib = require('./lib');   // first: the determinism shims
 
@@ -70,6 +74,95 @@ function engine() {
     return lib.b64(encoding.toUint8Array(e));
   };
 
+  // --- conflicts: concurrent sets of one field, detected by YATA's own order ------------------
+  //
+  // A Y.Map keeps every set of a key as an item in one list, in the same order on every replica;
+  // the value shown is the rightmost item. A set's item records as its origin the item its writer
+  // showed (null: none). Everything that writer knew of the key lies at or left of that origin, so:
+  //  - an arriving item whose origin chain (through items arriving with it) ends at a held item
+  //    other than the value shown before, or at null, was written without having seen that value:
+  //    when it is now shown, it replaced a concurrent value (winner: it; loser: the value before);
+  //  - an arriving item placed left of the value shown, which stays shown, lost to it, and its
+  //    writer had not seen it either (else its origin would lie at or right of it): winner the
+  //    value shown, loser each arriving item no other arriving item overwrote.
+  // Replicas hold causally closed states (every message carries everything its sender holds that
+  // the receiver lacks), so an item held before an update was written without seeing the items
+  // the update brings: the pairs above are concurrent both ways. Only conflicts involving the
+  // value shown before the update are reported; two values arriving in one update that conflict
+  // with each other, and concurrent creates of a whole record (a Y.Map replacing a Y.Map) are
+  // not. Read in afterTransaction: deleted items keep their content until the garbage
+  // collection that follows it.
+
+  const held = (item, txn) => item.id.clock < (txn.beforeState.get(item.id.client) || 0);
+  const holds = (item, id) => id.client === item.id.client && id.clock >= item.id.clock && id.clock < item.id.clock + item.length;
+  /** The write id of a field item's pair, or null. */
+  function pairWrite(item) {
+    if (!(item.content instanceof Y.ContentAny)) return null;
+    const value = item.content.arr[item.content.arr.length - 1];
+    return isObject(value) && typeof value.w === 'string' ? value.w : null;
+  }
+
+  /** The item of `list` (a key's items, right to left) holding `id`, or null. */
+  function itemOf(list, id) {
+    for (const item of list) if (holds(item, id)) return item;
+    return null;
+  }
+
+  /** [winner item, loser item] pairs for key `key` of map `m` after transaction `txn`. */
+  function fieldConflicts(m, key, txn) {
+    const list = [];   // the key's items, right to left
+    for (let item = m._map.get(key); item; item = item.left) list.push(item);
+    if (list.length > 100000) throw new Error(`field ${key} has more than 100000 items`);
+    const shown = list[0];
+    const before = list.find((item) => held(item, txn));
+    if (!shown || !before) return [];
+    if (before.deleted && !Y.isDeleted(txn.deleteSet, before.id)) return [];   // no value was shown
+    if (shown !== before) {
+      if (shown.deleted) return [];   // the field is gone: a delete, not a value, won
+      let item = shown;
+      for (let steps = 0; steps <= list.length; steps++) {
+        const origin = item.origin ? itemOf(list, item.origin) : null;
+        if (origin === before) return [];                           // its writer saw the value replaced
+        if (origin === null || held(origin, txn)) return [[shown, before]];
+        item = origin;                                              // arrived with it: look further back
+      }
+      throw new Error(`field ${key}: an origin chain longer than its list`);
+    }
+    const arrived = list.filter((item) => !held(item, txn));
+    const overwritten = new Set(arrived.map((item) => item.origin && itemOf(arrived, item.origin)).filter(Boolean));
+    return arrived.filter((item) => !overwritten.has(item)).map((item) => [shown, item]);
+  }
+
+  /**
+   * Watch `doc`'s record maps `top` for conflicts in every transaction that applied a remote
+   * update (origin not 'local' nor LOAD); emit each once per doc and (record, winner, loser).
+   */
+  function watchConflicts(doc, top, fx) {
+    const reported = new Set();
+    doc.on('afterTransaction', (txn) => {
+      if (txn.origin === 'local' || txn.origin === LOAD) return;
+      const found = [];
+      txn.changed.forEach((keys, type) => {
+        if (!(type instanceof Y.Map) || !type._item || type._item.parent !== top) return;
+        for (const key of keys) {
+          if (typeof key !== 'string' || !key.startsWith('f:')) continue;
+          for (const [win, lose] of fieldConflicts(type, key, txn)) {
+            const winner = pairWrite(win);
+            const loser = pairWrite(lose);
+            if (winner !== null && loser !== null && winner !== loser) found.push([type._item.parentSub, winner, loser]);
+          }
+        }
+      });
+      for (const c of found.sort((a, b) => (a.join('\n') < b.join('\n') ? -1 : a.join('\n') > b.join('\n') ? 1 : 0))) {
+        const once = JSON.stringify(c);
+        if (reported.has(once)) continue;
+        reported.add(once);
+        const { type, id } = parseKey(c[0]);
+        fx().add('conflict', { record: { type, id }, winner: c[1], loser: c[2], detail: 'field' });
+      }
+    });
+  }
+
   /** True when state vector `a` has an item `b` lacks. */
   function ahead(a, b) {
     for (const [client, clock] of a) if (clock > (b.get(client) || 0)) return true;
@@ -81,6 +174,7 @@ function engine() {
       this.ctx = ctx;
       this.doc = openDoc(`${ctx.dataDir}/yjs-updates.log`, lib.replicaId32('yjs', ctx.name, ctx.boot));
       this.top = this.doc.getMap('records');
+      watchConflicts(this.doc, this.top, () => this.ctx.fx);
       this.serverSV = null;      // the server's state vector, as last heard
       this.localOps = 0;         // operations since the last complete round
       this.pulledKeys = new Set();
@@ -215,6 +309,7 @@ function engine() {
       let doc = this.docs.get(user);
       if (doc) return doc;
       doc = openDoc(`${this.ctx.dataDir}/${lib.userFile(user)}.ylog`, lib.replicaId32('yjs', this.ctx.name, this.ctx.boot, user));
+      watchConflicts(doc, doc.getMap('records'), () => this.ctx.fx);
       this.docs.set(user, doc);
       return doc;
     }
