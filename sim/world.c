@@ -105,6 +105,13 @@ typedef struct world {
     proto_roster roster;      /* external nodes: names and users for the protocol */
     char *node_failure;       /* the first external node's failure, which ended the run */
     arena *kinds;             /* the result's arena: conflict kinds in the metrics outlive the run */
+    /* Conflicts counted, by their pair of writes: conflict_first maps the lower write id to the
+     * first of its entries in conflict_pairs, each linking to the next with the same lower id. A
+     * conflict is one pair of writes however many replicas report it (an engine may detect it on
+     * every replica it reaches; the built-in engine reports it once, on the server). */
+    u64map conflict_first;
+    struct conflict_pair { write_id other; int next; } *conflict_pairs;
+    int n_conflict_pairs, cap_conflict_pairs;
     diag *d;
 } world;
 
@@ -226,6 +233,23 @@ static void host_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token
                            .arg2 = w->slots[node].incarnation });
 }
 
+/* Records the pair {a, b}; false when it was recorded before. */
+static bool conflict_pair_new(world *w, write_id a, write_id b)
+{
+    write_id lo = a < b ? a : b, hi = a < b ? b : a;
+    int first = u64map_get(&w->conflict_first, lo);
+    for (int i = first; i >= 0; i = w->conflict_pairs[i].next)
+        if (w->conflict_pairs[i].other == hi)
+            return false;
+    if (w->n_conflict_pairs == w->cap_conflict_pairs) {
+        w->cap_conflict_pairs = w->cap_conflict_pairs ? 2 * w->cap_conflict_pairs : 64;
+        w->conflict_pairs = xrealloc(w->conflict_pairs, (size_t)w->cap_conflict_pairs * sizeof w->conflict_pairs[0]);
+    }
+    w->conflict_pairs[w->n_conflict_pairs] = (struct conflict_pair){ hi, first };
+    u64map_put(&w->conflict_first, lo, w->n_conflict_pairs++);
+    return true;
+}
+
 static void count_conflict(world *w, const char *kind)
 {
     w->m.conflicts++;
@@ -339,11 +363,13 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         trace_write(&w->tr, "w", obs->w);
         break;
     case OBS_CONFLICT:
-        count_conflict(w, obs->detail);
-        if (session_conflict_is_true(&w->sess, obs->w, obs->loser))
-            w->m.conflicts_true++;
-        else
-            w->m.conflicts_false++;
+        if (conflict_pair_new(w, obs->w, obs->loser)) {
+            count_conflict(w, obs->detail);
+            if (session_conflict_is_true(&w->sess, obs->w, obs->loser))
+                w->m.conflicts_true++;
+            else
+                w->m.conflicts_false++;
+        }
         trace_str(&w->tr, "type", obs->type);
         trace_str(&w->tr, "id", obs->id);
         trace_write(&w->tr, "winner", obs->w);
@@ -976,6 +1002,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     queue_init(&w.q, 50u * 1000u * 1000u);
     history_init(&w.hist);
     session_init(&w.sess, &w.hist, &sc->profile.engine);
+    u64map_init(&w.conflict_first);
     w.server_ids = sc->profile.engine.ids == IDS_SERVER;
     idmap_init(&w.ids);
     trace_init(&w.tr, opt->trace_out, opt->keep_event_hashes);
@@ -1095,6 +1122,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     arena_release(&w.a);
     trace_free(&w.tr);
     session_free(&w.sess);
+    u64map_free(&w.conflict_first);
+    xfree(w.conflict_pairs);
     history_free(&w.hist);
     idmap_free(&w.ids);
     return ok;
