@@ -686,18 +686,21 @@ static void set_field_values(record *r, arena *a, const user_op *op, const stamp
 }
 
 /* Apply an increment to rec. Returns the op that travels: an update of the new
- * total (absolute counters) or the increment with this device's contribution (CRDT). */
+ * total (absolute counters), the increment with the new total (max), with this
+ * device's contribution (CRDT), or with the delta alone (ops: see ops_body). */
 static op_kind apply_increment(client *c, record *rec, const user_op *op, const stamp *st)
 {
     const op_field *amount = &op->fields[0];
     const entity_rules *rules = profile_rules(c->profile, op->type);
     const field *f = record_field(rec, amount->name);
-    if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX) {
-        /* Read, add, write back: the new total travels. Absolute counters send it as a plain
-         * update the strategy decides; max counters as an increment the server merges with max. */
+    if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX || rules->counters == COUNTER_OPS) {
+        /* Read, add, write back: the user sees the new total at once. Absolute counters send it as
+         * a plain update the strategy decides; max counters as an increment the server merges with
+         * max; ops counters keep it only locally, the pulled total with this device's pending
+         * deltas on top, and send the delta. */
         value total = { .kind = VAL_INT, .i = (f && f->v.kind == VAL_INT ? f->v.i : 0) + amount->v.i };
         record_set_field(rec, &c->scratch, amount->name, &total, st);
-        return rules->counters == COUNTER_MAX ? OP_INCREMENT : OP_UPDATE;
+        return rules->counters == COUNTER_ABSOLUTE ? OP_UPDATE : OP_INCREMENT;
     }
     counter_part *parts;
     int n = counter_parts_of(f, &c->scratch, &parts);
@@ -716,6 +719,16 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     n = counter_join(parts, n, &mine, 1, &c->scratch, &joined);
     record_set_counter(rec, &c->scratch, amount->name, joined, n, st);
     return OP_INCREMENT;
+}
+
+/* What an ops increment sends: the record as stored, but the counter field holds the delta, which
+ * the server adds to its own total (the local copy holds the total the user sees). In a. */
+static record ops_body(const record *rec, const user_op *op, const stamp *st, arena *a)
+{
+    record body;
+    record_copy(&body, rec, a);
+    record_set_field(&body, a, op->fields[0].name, &op->fields[0].v, st);
+    return body;
 }
 
 static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
@@ -840,7 +853,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             .w = op->w,
             .n_changed = n_changed,
             .changed = changed,
-            .body = rec,
+            .body = op->kind == OP_INCREMENT && rules->counters == COUNTER_OPS ? ops_body(&rec, op, &st, &c->scratch)
+                                                                                : rec,
             .rank = rules->rank,
         };
         store_outbox_add(c->store, &e);

@@ -91,8 +91,9 @@ static void keep_current(const resolve_input *in, resolve_output *out, arena *a)
 }
 
 /*
- * Appends and counter-CRDT increments commute with everything on a live
- * record: the event joins the log, the contributions join per node.
+ * Appends and counter increments commute with everything on a live
+ * record: the event joins the log, CRDT contributions join per node, an
+ * ops delta adds to the total (max counters keep the larger total).
  */
 static void merge_commutative(const resolve_input *in, resolve_output *out, arena *a)
 {
@@ -125,6 +126,20 @@ static void merge_commutative(const resolve_input *in, resolve_output *out, aren
         if (!taken) {
             record_copy(&out->result, in->current, a);
             out->verdict = RESOLVE_CURRENT;
+        }
+        return;
+    }
+    if (in->rules->counters == COUNTER_OPS) {
+        /* The change carries a delta, and every delta applied is added: the server keeps no
+         * record of which it has counted. A replay the profile's idempotency keys do not stop
+         * (server.c) is added again -- the drift this mode exists to show. */
+        for (int k = 0; k < in->n_changed; k++) {
+            const field *f = record_field(inc, in->changed[k]);
+            const field *cf = record_field(in->current, in->changed[k]);
+            assert(f);
+            value total = { .kind = VAL_INT, .i = (cf && cf->v.kind == VAL_INT ? cf->v.i : 0) +
+                                                  (f->v.kind == VAL_INT ? f->v.i : 0) };
+            record_set_field(&out->result, a, f->name, &total, &f->st);
         }
         return;
     }

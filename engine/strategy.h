@@ -70,8 +70,9 @@ const strategy_def *strategy_at(int index);
 /*
  * Resolve a change: appends and counter increments merge on a live record;
  * the entity's delete rule decides delete-versus-edit conflicts; its
- * strategy decides everything else. An increment reaches a resolver only
- * under COUNTER_CRDT; under COUNTER_ABSOLUTE the client sends an update.
+ * strategy decides everything else. An increment reaches a resolver under
+ * COUNTER_CRDT, COUNTER_MAX and COUNTER_OPS (a delta the server adds); under
+ * COUNTER_ABSOLUTE the client sends an update.
  */
 void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a);
 
