@@ -18,7 +18,10 @@
  *              server's result for it arrives (or, with drop_after, when it
  *              has gone unanswered that many times); a pulled record never
  *              overwrites a record that still has entries: the server
- *              decides those, and its result comes back.
+ *              decides those, and its result comes back. The exception is
+ *              ops counters (counters: ops): a record whose only entries are
+ *              ops increments takes the pulled total as its base, with its
+ *              pending deltas on top (adopt_under_deltas).
  *   watermark  every record whose clientUpdatedAt (the device clock of its
  *              last write) is after the last successful push's timestamp,
  *              whole; pulled records merge by clientUpdatedAt. A write made
@@ -214,6 +217,43 @@ static void adopt(client *c, const record *incoming)
     int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
     if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
         engine_observe_record(&c->cfg, incoming, &c->scratch);
+}
+
+/* Queued ops increments of one record that adopt_under_deltas rebases; with more, the device keeps
+ * showing its older base with every delta on top (still its own increments, just an older total). */
+#define OPS_PENDING_MAX 64
+
+/*
+ * Counters as operations (counters: ops): the device shows the server's total with its own pending
+ * deltas on top. A record from the server (pulled, or in the answer to a push) whose only queued
+ * changes are ops increments becomes the new base: it is installed with each pending delta added
+ * again, each field stamped by this device's latest increment of it, until those are acknowledged.
+ * Returns false, and installs nothing, when any other change of the record waits: the server
+ * decides those, and a pulled record never overwrites them.
+ */
+static bool adopt_under_deltas(client *c, const record *incoming)
+{
+    if (incoming->deleted || profile_rules(c->profile, incoming->type)->counters != COUNTER_OPS)
+        return false;
+    outbox_entry *pending;
+    int n = store_outbox_of(c->store, incoming->type, incoming->id, OPS_PENDING_MAX + 1, &c->scratch, &pending);
+    if (n == 0 || n > OPS_PENDING_MAX)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (pending[i].op != OP_INCREMENT || pending[i].waiting || pending[i].n_changed != 1)
+            return false;
+    record shown;
+    record_copy(&shown, incoming, &c->scratch);
+    for (int i = 0; i < n; i++) {
+        const field *delta = record_field(&pending[i].body, pending[i].changed[0]);
+        assert(delta && "an ops increment carries its delta");
+        const field *base = record_field(&shown, delta->name);
+        value total = { .kind = VAL_INT, .i = (base && base->v.kind == VAL_INT ? base->v.i : 0) +
+                                              (delta->v.kind == VAL_INT ? delta->v.i : 0) };
+        record_set_field(&shown, &c->scratch, delta->name, &total, &delta->st);
+    }
+    adopt(c, &shown);
+    return true;
 }
 
 /* --- ID mapping (ids: server) ------------------------------------------------ */
@@ -549,6 +589,8 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);
+        else
+            adopt_under_deltas(c, &r->rec);
     }
     if (watermark && acknowledged)
         store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
@@ -587,6 +629,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
             adopt(c, &records[i]);
             continue;
         }
+        if (adopt_under_deltas(c, &records[i]))
+            continue;   /* the pulled total is the new base under this device's pending deltas */
         /* A record whose changes wait on the user: the conflict shows the server's
          * version as it is now, so a user who keeps the server's takes the latest,
          * not the copy reported when the conflict began (the cursor moves past it). */
