@@ -247,10 +247,11 @@ static bool adopt_under_deltas(client *c, const record *incoming)
     for (int i = 0; i < n; i++) {
         const field *delta = record_field(&pending[i].body, pending[i].changed[0]);
         assert(delta && "an ops increment carries its delta");
-        const field *base = record_field(&shown, delta->name);
-        value total = { .kind = VAL_INT, .i = (base && base->v.kind == VAL_INT ? base->v.i : 0) +
-                                              (delta->v.kind == VAL_INT ? delta->v.i : 0) };
-        record_set_field(&shown, &c->scratch, delta->name, &total, &delta->st);
+        counter_part *parts, *added;
+        int n_parts = counter_parts_of(record_field(&shown, delta->name), &c->scratch, &parts);
+        n_parts = counter_add(parts, n_parts, c->cfg.index, delta->v.kind == VAL_INT ? delta->v.i : 0, delta->st.w,
+                              &c->scratch, &added);
+        record_set_counter(&shown, &c->scratch, delta->name, added, n_parts, &delta->st);
     }
     adopt(c, &shown);
     return true;
@@ -737,11 +738,19 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     const op_field *amount = &op->fields[0];
     const entity_rules *rules = profile_rules(c->profile, op->type);
     const field *f = record_field(rec, amount->name);
-    if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX || rules->counters == COUNTER_OPS) {
-        /* Read, add, write back: the user sees the new total at once. Absolute counters send it as
-         * a plain update the strategy decides; max counters as an increment the server merges with
-         * max; ops counters keep it only locally, the pulled total with this device's pending
-         * deltas on top, and send the delta. */
+    if (rules->counters == COUNTER_OPS) {
+        /* The user sees the new total at once: the last total pulled with this device's pending
+         * deltas on top, kept per device as the server keeps it (counter_add). Only the delta
+         * travels (ops_body). */
+        counter_part *parts, *added;
+        int n = counter_parts_of(f, &c->scratch, &parts);
+        n = counter_add(parts, n, c->cfg.index, amount->v.i, op->w, &c->scratch, &added);
+        record_set_counter(rec, &c->scratch, amount->name, added, n, st);
+        return OP_INCREMENT;
+    }
+    if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX) {
+        /* Read, add, write back: the new total travels. Absolute counters send it as a plain
+         * update the strategy decides; max counters as an increment the server merges with max. */
         value total = { .kind = VAL_INT, .i = (f && f->v.kind == VAL_INT ? f->v.i : 0) + amount->v.i };
         record_set_field(rec, &c->scratch, amount->name, &total, st);
         return rules->counters == COUNTER_ABSOLUTE ? OP_UPDATE : OP_INCREMENT;

@@ -78,5 +78,9 @@ void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a);
 
 /* A field's counter contributions; a plain integer counts as its writer's. Result may be in a. */
 int counter_parts_of(const field *f, arena *a, counter_part **out);
+/* parts with delta added to node's part, which now names w: an ops counter's sum (COUNTER_OPS).
+ * Returns the count; *out in a. */
+int counter_add(const counter_part *parts, int n, int32_t node, int64_t delta, write_id w, arena *a,
+                counter_part **out);
 
 #endif
