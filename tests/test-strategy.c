@@ -1174,6 +1174,15 @@ static void ops_counters(void)
     EXPECT_INT(out.verdict, RESOLVE_INCOMING);
     EXPECT(!out.conflict);
     EXPECT_FIELD(&out.result, "sets", 13, B1);
+    /* Kept as per-device sums, so the record names A's write and B's increment (provenance). */
+    const field *f = record_field(&out.result, "sets");
+    EXPECT_INT(f ? f->n_parts : 0, 2);
+    if (f && f->n_parts == 2) {
+        EXPECT_U64(f->parts[0].w, A1);
+        EXPECT_INT(f->parts[0].p, 10);
+        EXPECT_U64(f->parts[1].w, B1);
+        EXPECT_INT(f->parts[1].p, 3);
+    }
     /* The strategy keeps no memory of what it counted: the same change again adds again (a replay
      * only the server's idempotency keys stop). */
     record after = out.result;
