@@ -18,7 +18,10 @@
  *              server's result for it arrives (or, with drop_after, when it
  *              has gone unanswered that many times); a pulled record never
  *              overwrites a record that still has entries: the server
- *              decides those, and its result comes back.
+ *              decides those, and its result comes back. The exception is
+ *              ops counters (counters: ops): a record whose only entries are
+ *              ops increments takes the pulled total as its base, with its
+ *              pending deltas on top (adopt_under_deltas).
  *   watermark  every record whose clientUpdatedAt (the device clock of its
  *              last write) is after the last successful push's timestamp,
  *              whole; pulled records merge by clientUpdatedAt. A write made
@@ -214,6 +217,44 @@ static void adopt(client *c, const record *incoming)
     int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
     if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
         engine_observe_record(&c->cfg, incoming, &c->scratch);
+}
+
+/* Queued ops increments of one record that adopt_under_deltas rebases; with more, the device keeps
+ * showing its older base with every delta on top (still its own increments, just an older total). */
+#define OPS_PENDING_MAX 64
+
+/*
+ * Counters as operations (counters: ops): the device shows the server's total with its own pending
+ * deltas on top. A record from the server (pulled, or in the answer to a push) whose only queued
+ * changes are ops increments becomes the new base: it is installed with each pending delta added
+ * again, each field stamped by this device's latest increment of it, until those are acknowledged.
+ * Returns false, and installs nothing, when any other change of the record waits: the server
+ * decides those, and a pulled record never overwrites them.
+ */
+static bool adopt_under_deltas(client *c, const record *incoming)
+{
+    if (incoming->deleted || profile_rules(c->profile, incoming->type)->counters != COUNTER_OPS)
+        return false;
+    outbox_entry *pending;
+    int n = store_outbox_of(c->store, incoming->type, incoming->id, OPS_PENDING_MAX + 1, &c->scratch, &pending);
+    if (n == 0 || n > OPS_PENDING_MAX)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (pending[i].op != OP_INCREMENT || pending[i].waiting || pending[i].n_changed != 1)
+            return false;
+    record shown;
+    record_copy(&shown, incoming, &c->scratch);
+    for (int i = 0; i < n; i++) {
+        const field *delta = record_field(&pending[i].body, pending[i].changed[0]);
+        assert(delta && "an ops increment carries its delta");
+        counter_part *parts, *added;
+        int n_parts = counter_parts_of(record_field(&shown, delta->name), &c->scratch, &parts);
+        n_parts = counter_add(parts, n_parts, c->cfg.index, delta->v.kind == VAL_INT ? delta->v.i : 0, delta->st.w,
+                              &c->scratch, &added);
+        record_set_counter(&shown, &c->scratch, delta->name, added, n_parts, &delta->st);
+    }
+    adopt(c, &shown);
+    return true;
 }
 
 /* --- ID mapping (ids: server) ------------------------------------------------ */
@@ -549,6 +590,8 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);
+        else
+            adopt_under_deltas(c, &r->rec);
     }
     if (watermark && acknowledged)
         store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
@@ -587,6 +630,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
             adopt(c, &records[i]);
             continue;
         }
+        if (adopt_under_deltas(c, &records[i]))
+            continue;   /* the pulled total is the new base under this device's pending deltas */
         /* A record whose changes wait on the user: the conflict shows the server's
          * version as it is now, so a user who keeps the server's takes the latest,
          * not the copy reported when the conflict began (the cursor moves past it). */
@@ -686,18 +731,29 @@ static void set_field_values(record *r, arena *a, const user_op *op, const stamp
 }
 
 /* Apply an increment to rec. Returns the op that travels: an update of the new
- * total (absolute counters) or the increment with this device's contribution (CRDT). */
+ * total (absolute counters), the increment with the new total (max), with this
+ * device's contribution (CRDT), or with the delta alone (ops: see ops_body). */
 static op_kind apply_increment(client *c, record *rec, const user_op *op, const stamp *st)
 {
     const op_field *amount = &op->fields[0];
     const entity_rules *rules = profile_rules(c->profile, op->type);
     const field *f = record_field(rec, amount->name);
+    if (rules->counters == COUNTER_OPS) {
+        /* The user sees the new total at once: the last total pulled with this device's pending
+         * deltas on top, kept per device as the server keeps it (counter_add). Only the delta
+         * travels (ops_body). */
+        counter_part *parts, *added;
+        int n = counter_parts_of(f, &c->scratch, &parts);
+        n = counter_add(parts, n, c->cfg.index, amount->v.i, op->w, &c->scratch, &added);
+        record_set_counter(rec, &c->scratch, amount->name, added, n, st);
+        return OP_INCREMENT;
+    }
     if (rules->counters == COUNTER_ABSOLUTE || rules->counters == COUNTER_MAX) {
         /* Read, add, write back: the new total travels. Absolute counters send it as a plain
          * update the strategy decides; max counters as an increment the server merges with max. */
         value total = { .kind = VAL_INT, .i = (f && f->v.kind == VAL_INT ? f->v.i : 0) + amount->v.i };
         record_set_field(rec, &c->scratch, amount->name, &total, st);
-        return rules->counters == COUNTER_MAX ? OP_INCREMENT : OP_UPDATE;
+        return rules->counters == COUNTER_ABSOLUTE ? OP_UPDATE : OP_INCREMENT;
     }
     counter_part *parts;
     int n = counter_parts_of(f, &c->scratch, &parts);
@@ -716,6 +772,16 @@ static op_kind apply_increment(client *c, record *rec, const user_op *op, const 
     n = counter_join(parts, n, &mine, 1, &c->scratch, &joined);
     record_set_counter(rec, &c->scratch, amount->name, joined, n, st);
     return OP_INCREMENT;
+}
+
+/* What an ops increment sends: the record as stored, but the counter field holds the delta, which
+ * the server adds to its own total (the local copy holds the total the user sees). In a. */
+static record ops_body(const record *rec, const user_op *op, const stamp *st, arena *a)
+{
+    record body;
+    record_copy(&body, rec, a);
+    record_set_field(&body, a, op->fields[0].name, &op->fields[0].v, st);
+    return body;
 }
 
 static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
@@ -840,7 +906,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             .w = op->w,
             .n_changed = n_changed,
             .changed = changed,
-            .body = rec,
+            .body = op->kind == OP_INCREMENT && rules->counters == COUNTER_OPS ? ops_body(&rec, op, &st, &c->scratch)
+                                                                                : rec,
             .rank = rules->rank,
         };
         store_outbox_add(c->store, &e);

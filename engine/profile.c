@@ -98,6 +98,7 @@ const char *counter_mode_name(counter_mode m)
     case COUNTER_ABSOLUTE: return "absolute";
     case COUNTER_CRDT: return "crdt";
     case COUNTER_MAX: return "max";
+    case COUNTER_OPS: return "ops";
     }
     return "?";
 }
@@ -110,6 +111,8 @@ bool counter_mode_parse(const char *text, counter_mode *out)
         *out = COUNTER_ABSOLUTE;
     else if (strcmp(text, "max") == 0)
         *out = COUNTER_MAX;
+    else if (strcmp(text, "ops") == 0)
+        *out = COUNTER_OPS;
     else
         return false;
     return true;

@@ -42,6 +42,9 @@ typedef enum counter_mode {
     COUNTER_CRDT,       /* each device's contribution travels; merge takes the per-device maximum */
     COUNTER_MAX,        /* the client's new total travels; merge keeps the larger total (IronFlow's
                            volume counters: concurrent increments are lost) */
+    COUNTER_OPS,        /* the increment's delta travels; the server adds every delta it applies to its
+                           stored total (Firestore's FieldValue.increment): a retried or duplicated
+                           push counts twice unless the profile's idempotency keys stop the replay */
 } counter_mode;
 
 #define DONE_WITH_MAX 8

@@ -51,6 +51,7 @@ enum stmt_id {
     ST_OUTBOX_RENAME,
     ST_IDMAP_PUT,
     ST_IDMAP_GET,
+    ST_OUTBOX_OF,
     ST_COUNT
 };
 
@@ -98,6 +99,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_OUTBOX_RENAME] = "UPDATE outbox SET id = ?3 WHERE type = ?1 AND id = ?2",
     [ST_IDMAP_PUT] = "INSERT OR REPLACE INTO id_map(type, temp, real) VALUES (?1, ?2, ?3)",
     [ST_IDMAP_GET] = "SELECT real FROM id_map WHERE type = ?1 AND temp = ?2",
+    [ST_OUTBOX_OF] = ("SELECT seq, op, base_version, w, changed, body, force, attempts, rank, id, state FROM outbox"
+                      " WHERE type = ?1 AND id = ?2 ORDER BY seq LIMIT ?3"),
 };
 
 /* A store lives as long as its replica's process: a process that is killed between transactions (a
@@ -420,6 +423,32 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     return sqlite3_last_insert_rowid(s->db);
 }
 
+/* One outbox row, in the column order of ST_OUTBOX_PEEK and ST_OUTBOX_OF; strings and body in a. */
+static void read_outbox_row(sqlite3_stmt *st, arena *a, outbox_entry *e)
+{
+    e->seq = sqlite3_column_int64(st, 0);
+    e->op = (op_kind)sqlite3_column_int(st, 1);
+    e->base_version = sqlite3_column_int64(st, 2);
+    e->w = (write_id)sqlite3_column_int64(st, 3);
+    json_reader jr;
+    jr_init(&jr, (const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+    e->n_changed = 0;
+    e->changed = arena_alloc(a, RECORD_FIELDS_MAX * sizeof *e->changed);
+    jr_array(&jr);
+    while (jr_item(&jr) && e->n_changed < RECORD_FIELDS_MAX)
+        jr_string(&jr, a, &e->changed[e->n_changed++]);
+    assert(jr_ok(&jr) && "stored outbox field list is malformed");
+    decode_body(st, 5, a, &e->body);
+    /* The id column, not the body's: a temporary id renamed since the change was queued. */
+    e->body.id = arena_strdup(a, (const char *)sqlite3_column_text(st, 9));
+    e->type = e->body.type;
+    e->id = e->body.id;
+    e->force = sqlite3_column_int(st, 6) != 0;
+    e->attempts = sqlite3_column_int(st, 7);
+    e->rank = sqlite3_column_int(st, 8);
+    e->waiting = false;
+}
+
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 {
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_PEEK);
@@ -429,27 +458,7 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         assert(n < max);
-        outbox_entry *e = &entries[n++];
-        e->seq = sqlite3_column_int64(st, 0);
-        e->op = (op_kind)sqlite3_column_int(st, 1);
-        e->base_version = sqlite3_column_int64(st, 2);
-        e->w = (write_id)sqlite3_column_int64(st, 3);
-        json_reader jr;
-        jr_init(&jr, (const char *)sqlite3_column_text(st, 4), (size_t)sqlite3_column_bytes(st, 4));
-        e->n_changed = 0;
-        e->changed = arena_alloc(a, RECORD_FIELDS_MAX * sizeof *e->changed);
-        jr_array(&jr);
-        while (jr_item(&jr) && e->n_changed < RECORD_FIELDS_MAX)
-            jr_string(&jr, a, &e->changed[e->n_changed++]);
-        assert(jr_ok(&jr) && "stored outbox field list is malformed");
-        decode_body(st, 5, a, &e->body);
-        /* The id column, not the body's: a temporary id renamed since the change was queued. */
-        e->body.id = arena_strdup(a, (const char *)sqlite3_column_text(st, 9));
-        e->type = e->body.type;
-        e->id = e->body.id;
-        e->force = sqlite3_column_int(st, 6) != 0;
-        e->attempts = sqlite3_column_int(st, 7);
-        e->rank = sqlite3_column_int(st, 8);
+        read_outbox_row(st, a, &entries[n++]);
     }
     if (rc != SQLITE_DONE)
         store_fail(s, SQL[ST_OUTBOX_PEEK]);
@@ -617,6 +626,26 @@ int store_outbox_changed(store *s, const char *type, const char *id, arena *a, c
         store_fail(s, SQL[ST_OUTBOX_CHANGED]);
     finish(s, ST_OUTBOX_CHANGED);
     *out = names;
+    return n;
+}
+
+int store_outbox_of(store *s, const char *type, const char *id, int max, arena *a, outbox_entry **out)
+{
+    sqlite3_stmt *st = stmt(s, ST_OUTBOX_OF);
+    outbox_entry *entries = arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *entries);
+    bind_key(st, type, id);
+    sqlite3_bind_int(st, 3, max);
+    int n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        assert(n < max);
+        read_outbox_row(st, a, &entries[n]);
+        entries[n++].waiting = sqlite3_column_int(st, 10) != 0;
+    }
+    if (rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_OUTBOX_OF]);
+    finish(s, ST_OUTBOX_OF);
+    *out = entries;
     return n;
 }
 

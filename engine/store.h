@@ -46,6 +46,7 @@ typedef struct outbox_entry {
     bool force;               /* a user's resolution of a conflict: the server takes it whole */
     int rank;                 /* dependency rank of its type: lower ranks are pushed first */
     int attempts;             /* pushes of it that went unanswered (read only) */
+    bool waiting;             /* parked until the user resolves a conflict (read only, store_outbox_of) */
 } outbox_entry;
 
 /* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
@@ -98,6 +99,8 @@ void store_outbox_rename(store *s, const char *type, const char *from_id, const 
 /* The client's ID mapping: a temporary id and the server id it became. get returns NULL when unmapped. */
 void store_idmap_put(store *s, const char *type, const char *temp_id, const char *real_id);
 const char *store_idmap_get(store *s, const char *type, const char *temp_id, arena *a);
+/* The record's entries, in any state, oldest first, at most max. Returns the count; *out in a. */
+int store_outbox_of(store *s, const char *type, const char *id, int max, arena *a, outbox_entry **out);
 /* The distinct fields the record's queued changes set, in any state, oldest first; *out in a. */
 int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out);
 /* Count one more unanswered push of the entry; returns its attempts so far. */

@@ -38,6 +38,19 @@ int counter_parts_of(const field *f, arena *a, counter_part **out)
     return 1;
 }
 
+int counter_add(const counter_part *parts, int n, int32_t node, int64_t delta, write_id w, arena *a,
+                counter_part **out)
+{
+    counter_part mine = { .node = node, .w = w, .p = delta > 0 ? delta : 0, .n = delta < 0 ? -delta : 0 };
+    for (int i = 0; i < n; i++)
+        if (parts[i].node == node) {
+            mine.p += parts[i].p;
+            mine.n += parts[i].n;
+        }
+    /* mine is at least the node's old part, so the join (a per-node maximum) takes it. */
+    return counter_join(parts, n, &mine, 1, a, out);
+}
+
 static const char *conflict_kind(const resolve_input *in)
 {
     if (in->op == OP_DELETE)
@@ -91,8 +104,9 @@ static void keep_current(const resolve_input *in, resolve_output *out, arena *a)
 }
 
 /*
- * Appends and counter-CRDT increments commute with everything on a live
- * record: the event joins the log, the contributions join per node.
+ * Appends and counter increments commute with everything on a live
+ * record: the event joins the log, CRDT contributions join per node, an
+ * ops delta adds to the total (max counters keep the larger total).
  */
 static void merge_commutative(const resolve_input *in, resolve_output *out, arena *a)
 {
@@ -125,6 +139,22 @@ static void merge_commutative(const resolve_input *in, resolve_output *out, aren
         if (!taken) {
             record_copy(&out->result, in->current, a);
             out->verdict = RESOLVE_CURRENT;
+        }
+        return;
+    }
+    if (in->rules->counters == COUNTER_OPS) {
+        /* The change carries a delta, and every delta applied is added: the server keeps no
+         * record of which it has counted. A replay the profile's idempotency keys do not stop
+         * (server.c) is added again -- the drift this mode exists to show. The total is kept as
+         * per-device sums (counter_add) only so that the record names every device's latest
+         * increment in it (provenance for the checker); nothing ever joins them. */
+        for (int k = 0; k < in->n_changed; k++) {
+            const field *f = record_field(inc, in->changed[k]);
+            assert(f);
+            counter_part *parts, *added;
+            int n = counter_parts_of(record_field(in->current, f->name), a, &parts);
+            n = counter_add(parts, n, WRITE_NODE(f->st.w), f->v.kind == VAL_INT ? f->v.i : 0, f->st.w, a, &added);
+            record_set_counter(&out->result, a, f->name, added, n, &f->st);
         }
         return;
     }

@@ -70,12 +70,17 @@ const strategy_def *strategy_at(int index);
 /*
  * Resolve a change: appends and counter increments merge on a live record;
  * the entity's delete rule decides delete-versus-edit conflicts; its
- * strategy decides everything else. An increment reaches a resolver only
- * under COUNTER_CRDT; under COUNTER_ABSOLUTE the client sends an update.
+ * strategy decides everything else. An increment reaches a resolver under
+ * COUNTER_CRDT, COUNTER_MAX and COUNTER_OPS (a delta the server adds); under
+ * COUNTER_ABSOLUTE the client sends an update.
  */
 void strategy_resolve(const resolve_input *in, resolve_output *out, arena *a);
 
 /* A field's counter contributions; a plain integer counts as its writer's. Result may be in a. */
 int counter_parts_of(const field *f, arena *a, counter_part **out);
+/* parts with delta added to node's part, which now names w: an ops counter's sum (COUNTER_OPS).
+ * Returns the count; *out in a. */
+int counter_add(const counter_part *parts, int n, int32_t node, int64_t delta, write_id w, arena *a,
+                counter_part **out);
 
 #endif

@@ -394,9 +394,10 @@ static int classify_update(const checker *c, const write_rec *wr, const snap_rec
             cls = KEPT;
             who = WRITE_NONE;
         } else if (pw && pw->op == OP_INCREMENT &&
-                   profile_rules(&c->in->sc->profile.engine, hr->type)->counters == COUNTER_CRDT) {
-            /* A counter CRDT adds increments to the value W set rather than replacing it:
-             * the field's last writer is an increment, and check_counters judges the sum. */
+                   (profile_rules(&c->in->sc->profile.engine, hr->type)->counters == COUNTER_CRDT ||
+                    profile_rules(&c->in->sc->profile.engine, hr->type)->counters == COUNTER_OPS)) {
+            /* A counter CRDT, or an ops counter, adds increments to the value W set rather than
+             * replacing it: the field's last writer is an increment, and check_counters judges the sum. */
             cls = KEPT;
             who = WRITE_NONE;
         } else if (!f && (deleted_by = later_delete(c, wr))) {

@@ -478,7 +478,8 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules 
         if (!counter_mode_parse(text, &rules->counters)) {
             diag_error(d, yaml_pos(doc, v),
                        "unknown counters '%s'; expected absolute (write the new total), crdt (merge "
-                       "per-device contributions) or max (keep the larger total)",
+                       "per-device contributions), max (keep the larger total) or ops (the server adds "
+                       "each delta)",
                        text);
             return false;
         }

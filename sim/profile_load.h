@@ -20,7 +20,8 @@
  *     strategy: lww-device-clock         # the default for every entity type
  *     grain: record                      # or field
  *     on_delete: strategy                # or delete-wins, edit-wins
- *     counters: crdt                     # or absolute: an increment writes the new total
+ *     counters: crdt                     # or absolute: an increment writes the new total; max;
+ *                                        # ops: the delta travels and the server adds it
  *     events: { order: occurred, dedup: true }   # order: or server (receive time first)
  *     types:
  *       workout: { strategy: server-wins }

@@ -1522,7 +1522,7 @@ static value INT(int64_t i)
     return (value){ .kind = VAL_INT, .i = i };
 }
 
-/* Concurrent increments: a CRDT counter keeps both; an absolute one loses one. */
+/* Concurrent increments: a CRDT or ops counter keeps both; an absolute one loses one. */
 static void concurrent_increments(counter_mode mode)
 {
     rig r;
@@ -1544,7 +1544,7 @@ static void concurrent_increments(counter_mode mode)
     sync_now(&r, PHONE);
     sync_now(&r, TABLET);
     sync_now(&r, PHONE);
-    if (mode == COUNTER_CRDT) {
+    if (mode == COUNTER_CRDT || mode == COUNTER_OPS) {
         for (int n = 0; n <= TABLET; n++)
             EXPECT_INT(int_field(&r, n, "v1", "sets"), 9);
     } else {
@@ -1559,6 +1559,70 @@ static void increments_merge_only_as_a_crdt(void)
 {
     concurrent_increments(COUNTER_CRDT);
     concurrent_increments(COUNTER_ABSOLUTE);
+    concurrent_increments(COUNTER_OPS);
+}
+
+/*
+ * Counters as operations: the delta travels and the server adds each one it applies. A push that
+ * arrives twice (its first reply lost) is added twice unless idempotency keys stop the replay. A
+ * pull made while an increment is still queued replaces the base under it: the device shows the
+ * server's total with its own pending delta on top.
+ */
+static void ops_counter(bool idempotency)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.counters = COUNTER_OPS;
+    r.p.idempotency = idempotency;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "v1", WRITE_ID(PHONE, 1), "sets", INT(2), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, PHONE, OP_INCREMENT, "v1", WRITE_ID(PHONE, 2), "sets", INT(4), NULL));
+    EXPECT_INT(int_field(&r, PHONE, "v1", "sets"), 6);   /* the user sees the new total at once */
+    /* The delta travels, not the total. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT(push && strcmp(jstr(push, "type"), "push") == 0);
+    char *text = push ? cJSON_PrintUnformatted(push) : NULL;
+    EXPECT(text && strstr(text, "\"sets\":{\"v\":4"));
+    cJSON_free(text);
+    /* The push arrives twice; the first reply is lost. */
+    deliver(&r, PHONE, 0, push);
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    cJSON_Delete(take_from(&r, 0));
+    pump(&r);
+    int64_t total = idempotency ? 6 : 10;   /* without idempotency the replay adds 4 again */
+    EXPECT_INT(int_field(&r, 0, "v1", "sets"), total);
+    EXPECT_INT(int_field(&r, PHONE, "v1", "sets"), total);   /* the phone adopts the server's total */
+
+    /* The phone's round has sent its pull when the user adds 1; the tablet's +3 reached the server. */
+    EXPECT(user(&r, TABLET, OP_INCREMENT, "v1", WRITE_ID(TABLET, 1), "sets", INT(3), NULL));
+    sync_now(&r, TABLET);
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT(pull && strcmp(jstr(pull, "type"), "pull") == 0);
+    EXPECT(user(&r, PHONE, OP_INCREMENT, "v1", WRITE_ID(PHONE, 3), "sets", INT(1), NULL));
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    pump(&r);
+    EXPECT_INT(int_field(&r, 0, "v1", "sets"), total + 3);
+    EXPECT_INT(int_field(&r, PHONE, "v1", "sets"), total + 3 + 1);   /* the pulled total, its +1 on top */
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    for (int n = 0; n <= TABLET; n++)
+        EXPECT_INT(int_field(&r, n, "v1", "sets"), total + 4);
+    rig_stop(&r);
+}
+
+static void ops_counters_count_a_replay_unless_idempotent(void)
+{
+    ops_counter(true);
+    ops_counter(false);
 }
 
 /* Appended events reach every replica once, in occurredAt order; a replayed push adds none again
@@ -2737,6 +2801,7 @@ static void refused_create_rolls_back_the_temporary_copy(void)
 int main(void)
 {
     increments_merge_only_as_a_crdt();
+    ops_counters_count_a_replay_unless_idempotent();
     appends_reach_everyone_once_in_order();
     tenants_are_isolated();
     xalloc_install_cjson();

@@ -312,6 +312,44 @@ static int64_t add_entry(store *s, arena *a, op_kind op, const char *type, const
     return store_outbox_add(s, &e);
 }
 
+/* One record's entries, in any state, oldest first: what an ops counter's pending deltas are read from. */
+static void outbox_of_one_record(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    outbox_entry *out;
+    static const char *const sets[] = { "sets" };
+    EXPECT_INT(store_outbox_of(s, "volume", "v1", 10, &a, &out), 0);
+    int64_t s1 = add_entry(s, &a, OP_INCREMENT, "volume", "v1", 2, WRITE_ID(1, 1), 1, sets, 4);
+    add_entry(s, &a, OP_UPDATE, "volume", "v2", 2, WRITE_ID(1, 2), 1, sets, 9);
+    int64_t s3 = add_entry(s, &a, OP_INCREMENT, "volume", "v1", 2, WRITE_ID(1, 3), 1, sets, -1);
+    int n = store_outbox_of(s, "volume", "v1", 10, &a, &out);
+    EXPECT_INT(n, 2);
+    if (n == 2) {
+        EXPECT_INT(out[0].seq, s1);
+        EXPECT_INT(out[0].op, OP_INCREMENT);
+        EXPECT_STR(out[0].changed[0], "sets");
+        EXPECT_INT(record_field(&out[0].body, "sets")->v.i, 4);
+        EXPECT(!out[0].waiting);
+        EXPECT_INT(out[1].seq, s3);
+        EXPECT_INT(record_field(&out[1].body, "sets")->v.i, -1);
+    }
+    EXPECT_INT(store_outbox_of(s, "volume", "v1", 1, &a, &out), 1);   /* at most max */
+    /* Entries parked for the user are listed too, marked waiting; peek skips them. */
+    store_outbox_mark_conflict(s, "volume", "v1");
+    n = store_outbox_of(s, "volume", "v1", 10, &a, &out);
+    EXPECT_INT(n, 2);
+    for (int i = 0; i < n; i++)
+        EXPECT(out[i].waiting);
+    n = store_outbox_peek(s, 10, &a, &out);
+    EXPECT_INT(n, 1);
+    if (n == 1)
+        EXPECT(!out[0].waiting);
+    arena_release(&a);
+    store_close(s);
+}
+
 static void outbox_queue(void)
 {
     store *s = open_memory();
@@ -767,6 +805,7 @@ int main(void)
     changes_since_pages_by_seq();
     meta_fallback_set_overwrite();
     outbox_queue();
+    outbox_of_one_record();
     outbox_rebase_matches_record_and_base();
     applied_ops_get_put();
     kept_add_each();

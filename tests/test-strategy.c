@@ -1158,6 +1158,47 @@ static void max_counters(void)
     arena_release(&a);
 }
 
+static void ops_counters(void)
+{
+    arena a;
+    arena_init(&a, 16384);
+    entity_rules r = rules("lww-device-clock", GRAIN_RECORD, DELETE_BY_STRATEGY);
+    r.counters = COUNTER_OPS;
+    static const char *const sets[] = { "sets" };
+    record cur = rec(&a, all_clocks(50, A1));
+    put(&cur, &a, "sets", 10, all_clocks(50, A1));
+    /* The change carries the delta 3: the server adds it, whatever the clocks or versions say. */
+    record delta = rec(&a, all_clocks(40, B1));
+    put(&delta, &a, "sets", 3, all_clocks(40, B1));
+    resolve_output out = resolve_based(&a, &cur, &delta, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_INT(out.verdict, RESOLVE_INCOMING);
+    EXPECT(!out.conflict);
+    EXPECT_FIELD(&out.result, "sets", 13, B1);
+    /* Kept as per-device sums, so the record names A's write and B's increment (provenance). */
+    const field *f = record_field(&out.result, "sets");
+    EXPECT_INT(f ? f->n_parts : 0, 2);
+    if (f && f->n_parts == 2) {
+        EXPECT_U64(f->parts[0].w, A1);
+        EXPECT_INT(f->parts[0].p, 10);
+        EXPECT_U64(f->parts[1].w, B1);
+        EXPECT_INT(f->parts[1].p, 3);
+    }
+    /* The strategy keeps no memory of what it counted: the same change again adds again (a replay
+     * only the server's idempotency keys stop). */
+    record after = out.result;
+    out = resolve_based(&a, &after, &delta, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_FIELD(&out.result, "sets", 16, B1);
+    /* A negative delta subtracts; a record without the field starts from 0. */
+    record minus = rec(&a, all_clocks(60, B1));
+    put(&minus, &a, "sets", -4, all_clocks(60, B1));
+    out = resolve_based(&a, &cur, &minus, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_FIELD(&out.result, "sets", 6, B1);
+    record bare = rec(&a, all_clocks(50, A1));
+    out = resolve_based(&a, &bare, &delta, OP_INCREMENT, 1, sets, true, 3, false, &r);
+    EXPECT_FIELD(&out.result, "sets", 3, B1);
+    arena_release(&a);
+}
+
 static void delete_newer_timestamp(void)
 {
     arena a;
@@ -1271,6 +1312,7 @@ int main(void)
     done_wins();
     authority_strategies();
     max_counters();
+    ops_counters();
     delete_newer_timestamp();
     event_logs_survive_whole_record_rules();
     for (int g = GRAIN_RECORD; g <= GRAIN_FIELD; g++) {
