@@ -9,8 +9,9 @@ A fenced block whose line above is a marker
     ```
 
 holds what that shell command prints. A marker `<!-- output (slow): ... -->`
-says the command takes minutes (the shipped grid of 2,160 runs): it is
-checked only with --slow (`make readme`), not by `make test`. The command runs under bash in a
+says the command takes a CPU minute or more (the shipped grid of 2,160 runs,
+the conformance corpus through a Python node): it is checked only with --slow
+(`make readme`), not by `make test`. The command runs under bash in a
 scratch directory where `scenarios/`, `tests/` and `examples/` are the
 source tree's and `syncsim` is the binary given, so files it writes
 (minimal.yaml, results.sqlite) land in the scratch directory, and its
