@@ -766,6 +766,10 @@ bool session_conflict_is_true(const session *s, write_id winner, write_id loser)
         return false;
     if (a->op == OP_DELETE || b->op == OP_DELETE)
         return true;
+    /* Under record grain the record is the unit a design keeps or drops whole: concurrent writes
+     * of different fields collide for real (the loser's fields go with its version). */
+    if (profile_rules(s->prof, s->h->records[a->record].type)->grain == GRAIN_RECORD)
+        return true;
     for (int i = 0; i < a->n_fields; i++)
         if (writes_field(b, a->fields[i].name))
             return true;

@@ -171,8 +171,9 @@ void session_settle(session *s, int64_t now_us);
  * A conflict a replica reported between winner and loser: true when the two are concurrent
  * writes of one record and both changed a field they share (or either is a delete, or one
  * appended and the other deleted); false when the detection fired though only one side
- * changed it -- one write follows the other, or they wrote different fields, as a two-way
- * merge without a base or a timestamp comparison flags. Unknown writes count as true.
+ * changed it -- one write follows the other, or they wrote different fields of a record of
+ * field grain, as a two-way merge without a base or a timestamp comparison flags. Under record
+ * grain any two concurrent writes of the record conflict for real. Unknown writes count as true.
  */
 bool session_conflict_is_true(const session *s, write_id winner, write_id loser);
 /* The run ended at end_us: close every episode still shown. */

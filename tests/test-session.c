@@ -911,8 +911,9 @@ static void test_findings(void)
 
 /* --- conflicts, true and false ------------------------------------------------------ */
 
-/* True: concurrent writes of one field. False: a write that follows the other, or concurrent writes of
- * different fields (what a two-way merge without a base, or a timestamp comparison, flags). */
+/* True: concurrent writes of one field, or of one record of record grain. False: a write that follows
+ * the other, or concurrent writes of different fields under field grain (what a two-way merge without
+ * a base, or a timestamp comparison, flags). */
 static void test_conflict_true_or_false(void)
 {
     fixture f;
@@ -927,6 +928,18 @@ static void test_conflict_true_or_false(void)
     EXPECT(!session_conflict_is_true(&f.s, t2, p2));    /* different fields */
     EXPECT(!session_conflict_is_true(&f.s, t1, c1));    /* t1 had seen c1 */
     EXPECT(!session_conflict_is_true(&f.s, t2, t1));    /* one device's two edits */
+    fixture_free(&f);
+
+    /* doc is of record grain: concurrent edits of different fields collide for real, since the
+     * loser's fields go with its version (PouchDB's documents); edits in order still do not. */
+    fixture_init(&f);
+    write_id d1 = create(&f, PHONE, 1, "doc/d1", "text=a,tag=x");
+    show(&f, TABLET, "doc/d1", d1, d1, d1, 0);
+    settle(&f);
+    write_id dp = update(&f, PHONE, 2, "doc/d1", "text=p");
+    write_id dt = update(&f, TABLET, 1, "doc/d1", "tag=y");
+    EXPECT(session_conflict_is_true(&f.s, dt, dp));
+    EXPECT(!session_conflict_is_true(&f.s, dt, d1));
     fixture_free(&f);
 }
 
