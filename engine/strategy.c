@@ -527,18 +527,18 @@ static void strategy_client_wins(const resolve_input *in, resolve_output *out, a
 
 static const strategy_def STRATEGIES[] = {
     { "lww-device-clock", strategy_lww_device_clock,
-      "newest device wall-clock timestamp wins (clock skew can let an older write win)", 0 },
+      "newest device wall-clock timestamp wins (clock skew can let an older write win)", STRATEGY_CLOCKED },
     { "lww-server-clock", strategy_lww_server_clock,
       "newest server receive time wins (the last change to arrive wins)", 0 },
     { "lww-hlc", strategy_lww_hlc,
-      "newest hybrid logical clock wins (causally later writes always win)", 0 },
+      "newest hybrid logical clock wins (causally later writes always win)", STRATEGY_CLOCKED },
     { "server-wins", strategy_server_wins,
       "on a version conflict the server's record stands; the change is dropped", 0 },
     { "client-wins", strategy_client_wins,
       "every change overwrites the server's record, conflict or not", 0 },
     { "merge-three-way", strategy_merge_three_way,
       "per field against the change's base version; real conflicts go to the newer hybrid clock "
-      "and the loser is kept for the user", 0 },
+      "and the loser is kept for the user", STRATEGY_CLOCKED },
     { "merge-two-way", strategy_merge_two_way,
       "SmartDMV's attemptMerge: whole records compared with no base; any differing field leaves the "
       "conflict to the user", 0 },

@@ -54,6 +54,8 @@ typedef void (*strategy_fn)(const resolve_input *in, resolve_output *out, arena 
 enum {
     STRATEGY_DECIDES_ALL = 1,   /* decides every change to its type itself: creates, increments,
                                    appends and deletes too, before any other rule */
+    STRATEGY_CLOCKED = 2,       /* a device's clock (its wall clock, or a hybrid clock built on it)
+                                   can decide between concurrent writes: skew can invert them */
 };
 
 struct strategy_def {

@@ -37,6 +37,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "engine/record.h"
+#include "engine/strategy.h"
 #include "sim/clock.h"
 #include "sim/duration.h"
 
@@ -507,9 +508,33 @@ static int classify_delete(const checker *c, const write_rec *wr, const snap_rec
  * within a millisecond is a tie, not an inversion. Judged only between
  * concurrent writes: a causally older winner is a lost update already; and
  * only where the loser is gone (silent-overwrite): a loser kept for the user
- * lost nothing to the clocks but its place.
+ * lost nothing to the clocks but its place; and only where the design lets
+ * clocks decide between them (clocks_decide).
  */
 #define CHECK_CLOCK_PRECISION_US 1000
+
+/*
+ * Whether the design lets device clocks decide between the concurrent writes w and winner of a
+ * record of this type: a strategy ordered by a device's wall clock or a hybrid clock built on it,
+ * change detection that compares a device's timestamp with the server's (SmartDMV), or the newer
+ * device timestamp deciding a delete against an edit. Elsewhere -- version checks where the first
+ * to arrive wins, the server's receive time, a delete that always wins -- the order of arrival or
+ * the rule decides, and a disagreement between stamps and true time is a coincidence.
+ */
+static bool clocks_decide(const checker *c, const write_rec *wr, const write_rec *winner)
+{
+    const profile *p = &c->in->sc->profile.engine;
+    if (p->detect == DETECT_TIMESTAMP)
+        return true;
+    const entity_rules *rules = profile_rules(p, c->in->h->records[wr->record].type);
+    if (wr->op == OP_DELETE || winner->op == OP_DELETE) {
+        if (rules->on_delete == DELETE_NEWER_TIMESTAMP)
+            return true;
+        if (rules->on_delete != DELETE_BY_STRATEGY)
+            return false;
+    }
+    return (rules->strategy->flags & STRATEGY_CLOCKED) != 0;
+}
 
 static void check_skew_inversion(checker *c, const write_rec *wr, write_id competitor)
 {
@@ -517,6 +542,8 @@ static void check_skew_inversion(checker *c, const write_rec *wr, write_id compe
         return;
     const write_rec *winner = is_known(c, competitor) ? history_write(c->in->h, competitor) : NULL;
     if (!winner || history_relation(c->in->h, competitor, wr->w) != CAUSAL_CONCURRENT)
+        return;
+    if (!clocks_decide(c, wr, winner))
         return;
     if (wr->true_us - winner->true_us <= CHECK_CLOCK_PRECISION_US ||
         winner->local_us - wr->local_us <= CHECK_CLOCK_PRECISION_US)
