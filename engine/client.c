@@ -520,6 +520,15 @@ static const sent_change *find_sent(const client *c, int64_t op_id)
     return NULL;
 }
 
+/* Whether a result after results[i] answers for the same record. */
+static bool answered_again(const wire_result *results, int n, int i)
+{
+    for (int j = i + 1; j < n; j++)
+        if (strcmp(results[j].rec.id, results[i].rec.id) == 0 && strcmp(results[j].rec.type, results[i].rec.type) == 0)
+            return true;
+    return false;
+}
+
 static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
 {
     hlc server_clock;
@@ -548,6 +557,13 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             continue;
         acknowledged++;
         if (watermark) {
+            /* A watermark push can carry several entries of one record (each event of a log, all
+             * stamped with the record's latest write): the server answers them in order, so only
+             * the last answer shows the record after the whole push. Adopting an earlier one -- a
+             * re-sent event refused as a duplicate, answered with the log before the new event --
+             * would take this device's own later event off its screen until the next pull. */
+            if (answered_again(results, n, i))
+                continue;
             /* Adopt the server's answer unless the record was written again since it was sent. */
             record local;
             bool same = store_record_get(c->store, r->rec.type, r->rec.id, &c->scratch, &local) && local.st.w == s->w;
