@@ -37,6 +37,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "engine/record.h"
+#include "engine/reducer.h"
 #include "engine/strategy.h"
 #include "sim/clock.h"
 #include "sim/duration.h"
@@ -1194,6 +1195,97 @@ static void check_references(checker *c)
     }
 }
 
+/* --- projections of an event log ---------------------------------------------------- */
+
+/* Whether r's log keeps every event after the events it causally follows. */
+static bool log_is_causal(const checker *c, const snap_record *r)
+{
+    for (int i = 0; i < r->n_events; i++)
+        for (int j = i + 1; j < r->n_events; j++)
+            if (is_known(c, r->events[i]) && is_known(c, r->events[j]) &&
+                history_relation(c->in->h, r->events[j], r->events[i]) == CAUSAL_BEFORE)
+                return false;
+    return true;
+}
+
+/*
+ * order-anomaly, the projections' half: a replica whose log is in a causal order must show the
+ * projections its type's reducer computes from that log (status, duration, points). A log out of
+ * causal order is the session's finding already (sim/session.c); this one catches a replica that
+ * keeps the log right but projects in another order -- events folded in as they arrived, say --
+ * or left a projection stale. The events' contents come from the history, so any replica's
+ * report of a log (write ids alone) can be judged.
+ */
+static void check_projections(checker *c)
+{
+    const scenario *sc = c->in->sc;
+    for (int node = 0; node < c->in->n_nodes; node++) {
+        const snapshot *s = &c->in->snaps[node];
+        for (int i = 0; i < s->n_records; i++) {
+            const snap_record *r = &s->records[i];
+            const entity_rules *rules = profile_rules(&sc->profile.engine, r->type);
+            /* An empty log projects nothing yet: engines set projections when the first event merges. */
+            if (!rules->reducer || r->deleted || r->n_events == 0 || !log_is_causal(c, r))
+                continue;
+            arena a;
+            arena_init(&a, 4096);
+            record want;
+            record_init(&want, &a, r->type, r->id);
+            want.events = arena_alloc(&a, (size_t)r->n_events * sizeof *want.events);
+            bool complete = true;
+            for (int k = 0; k < r->n_events; k++) {
+                const write_rec *e = is_known(c, r->events[k]) ? history_write(c->in->h, r->events[k]) : NULL;
+                if (!e) {
+                    complete = false;   /* an event nobody appended: duplicate and divergence judge it */
+                    break;
+                }
+                want.events[want.n_events++] = (log_event){ .w = e->w, .at_us = e->local_us,
+                                                            .n_fields = e->n_fields, .fields = e->fields };
+            }
+            want.cap_events = want.n_events;
+            if (complete)
+                reducer_apply(rules->reducer, &want, &a);
+            buf shown, causal;
+            buf_init(&shown);
+            buf_init(&causal);
+            for (int k = 0; complete && k < want.n_fields; k++) {
+                const field *f = &want.fields[k];
+                const snap_field *got = snap_record_field(r, f->name);
+                if (got && value_equal(&got->v, &f->v))
+                    continue;
+                buf_printf(&shown, "%s%s ", shown.len ? ", " : "", f->name);
+                if (got)
+                    value_format(&got->v, &shown);
+                else
+                    buf_puts(&shown, "(none)");
+                buf_printf(&causal, "%s%s ", causal.len ? ", " : "", f->name);
+                value_format(&f->v, &causal);
+            }
+            if (shown.len) {
+                buf summary, witness;
+                buf_init(&summary);
+                buf_init(&witness);
+                buf_printf(&summary, "%s: %s shows %s, but its log in causal order gives %s", r->key,
+                           scenario_node_name(sc, node), shown.data, causal.data);
+                buf_printf(&witness, "    reducer     %s over %d event%s in the replica's (causal) order\n",
+                           rules->reducer, r->n_events, r->n_events == 1 ? "" : "s");
+                for (int k = 0; k < r->n_events; k++) {
+                    buf_puts(&witness, "    event       ");
+                    describe_write(c, &witness, r->events[k]);
+                    buf_putc(&witness, '\n');
+                }
+                add_finding(c, VC_ORDER_ANOMALY, r->key, r->events[r->n_events - 1], WRITE_NONE, node, summary.data,
+                            witness.data);
+                buf_free(&summary);
+                buf_free(&witness);
+            }
+            buf_free(&shown);
+            buf_free(&causal);
+            arena_release(&a);
+        }
+    }
+}
+
 /* --- what devices showed through the run (sim/session.c) ------------------------ */
 
 static void describe_shown(const checker *c, buf *b, bool present, bool deleted, write_id last)
@@ -1287,6 +1379,7 @@ void check_run(const check_input *in, check_result *out)
     if (in->quiesced) {
         check_divergence(&c);
         check_references(&c);
+        check_projections(&c);
     } else {
         char bound[DURATION_TEXT_MAX];
         duration_human(in->deadline_us - in->heal_us, bound, sizeof bound);

@@ -1818,6 +1818,54 @@ static void test_skew_inversion(void)
     skew_case_of("memo", 10 * minute_us, minute_us, false, false, false);
 }
 
+/* --- order-anomaly: projections ------------------------------------------------------------ */
+
+/*
+ * A log in causal order must show what the reducer computes from it: start, then pause a minute later,
+ * is paused, 60 s, 1 point. Stale projections are an order-anomaly of the replica that shows them;
+ * a log out of causal order is left to the session checks (it is theirs already), whatever it shows.
+ */
+static void test_projections(void)
+{
+    static const char *const cases[] = {
+        /* right: nothing */
+        "'events':[{'w':W(1,2)},{'w':W(1,3)}],'fields':{'status':{'v':'paused','w':0},"
+        "'duration_s':{'v':60,'w':0},'points':{'v':1,'w':0}}",
+        /* stale: the pause never folded in */
+        "'events':[{'w':W(1,2)},{'w':W(1,3)}],'fields':{'status':{'v':'active','w':0},"
+        "'duration_s':{'v':0,'w':0},'points':{'v':0,'w':0}}",
+        /* out of causal order: not this check's finding */
+        "'events':[{'w':W(1,3)},{'w':W(1,2)}],'fields':{'status':{'v':'active','w':0},"
+        "'duration_s':{'v':0,'w':0},'points':{'v':0,'w':0}}",
+    };
+    for (int k = 0; k < 3; k++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "lap/l1", "lane=3");
+        write_id e1 = append(&f, PHONE, 2, "lap/l1", "kind=start");
+        write_id e2 = append(&f, PHONE, 3, "lap/l1", "kind=pause");   /* each write a minute after the last */
+        receive(&f, c1);
+        receive(&f, e1);
+        receive(&f, e2);
+        char right[512], text[512];
+        snprintf(right, sizeof right, "{'records':[{'type':'lap','id':'l1','deleted':false,'w':W(1,3),%s}]}", cases[0]);
+        snprintf(text, sizeof text, "{'records':[{'type':'lap','id':'l1','deleted':false,'w':W(1,3),%s}]}", cases[k]);
+        snap_all(&f, right);
+        snap(&f, TABLET, text);
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->counts[VC_ORDER_ANOMALY], k == 1 ? 1 : 0);
+        if (k == 1) {
+            const finding *x = only(r, VC_ORDER_ANOMALY);
+            EXPECT_INT(x->node, TABLET);
+            EXPECT_U64(x->w, e2);
+            EXPECT_STR(x->summary, "lap/l1: tablet shows duration_s 0, points 0, status \"active\", but its log in "
+                                   "causal order gives duration_s 60, points 1, status \"paused\"");
+            EXPECT_CONTAINS(x->witness, "reducer     activity over 2 events");
+        }
+        fixture_free(&f);
+    }
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -1849,6 +1897,7 @@ int main(void)
     test_delete_replaced_by_own_delete();
     test_append_lost_to_concurrent_recreate();
     test_skew_inversion();
+    test_projections();
     test_undelivered_next_to_a_delivered_write();
     test_delete_kept();
     test_resurrection_without_later_edit();
