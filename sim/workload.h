@@ -33,7 +33,8 @@
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
- * faults/<device>; the server's crashes from crashes/server) so that removing a device or a step shifts nothing else,
+ * faults/<device>, refs/<device>, picks/<device>; the server's crashes from crashes/server, its
+ * clock steps from clock-steps/server) so that removing a device or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
 #ifndef SIM_WORKLOAD_H
