@@ -335,11 +335,12 @@ static op_field *record_fields(builder *b, const workload_config *w, const char 
 
 /*
  * Give a create of a type the profile declares refs for (pet.clientId -> client) the id of one of
- * the user's live records of the parent type: the draw picks which. A parent type the workload
- * does not write, or one with no live record, leaves the field out (the user makes a record that
- * names no parent), so a reference never names a record the user's timeline has deleted. A
- * parent deleted later, while its children live, is the delete the dangling-ref and
- * causal-visibility checks are for.
+ * the candidate records of the parent type (live in the user's timeline, and one the writing
+ * device can show: see user_writes); the draw picks which. A parent type the workload does not
+ * write, or one with no candidate, leaves the field out (the user makes a record that names no
+ * parent), so a reference never names a record the user's timeline has deleted. A parent
+ * deleted later, while its children live, is the delete the dangling-ref and causal-visibility
+ * checks are for.
  */
 static void add_refs(builder *b, const workload_config *w, step *s, const char *user, const bool *alive, uint32_t draw)
 {
@@ -623,6 +624,13 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
     for (int d = 0; refs_rng && d < sc->n_devices; d++)
         refs_rng[d] = stream(seed, "refs", sc->devices[d].name);
     int *chain = c->event_chains ? xcalloc((size_t)sc->n_devices * (size_t)w->keys, sizeof *chain) : NULL;
+    /* Who last created each key: -1 for the setup (every device has synced it at 1m). A user picks
+     * a parent from what their device shows, and the workload cannot know what another device's
+     * create has reached, so a child names only a setup record or one its own device created. */
+    int *creator = xmalloc((size_t)w->keys * sizeof *creator);
+    bool *candidate = xcalloc((size_t)w->keys, sizeof *candidate);
+    for (int k = 0; k < w->keys; k++)
+        creator[k] = -1;
     for (size_t i = 0; i < n_all && !b->overflow; i++) {
         const draw *x = &all[i];
         int kind = x->kind;
@@ -635,9 +643,12 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
         emit_write(b, w, x, kind);
         step *s = sc->n_steps > n_before ? &sc->steps[sc->n_steps - 1] : NULL;
         if (s && refs_rng && s->op.kind == OP_CREATE) {
-            alive[x->key] = false;   /* a record does not name itself */
-            add_refs(b, w, s, sc->devices[x->device].user, alive, ref_draw);
+            for (int k = 0; k < w->keys; k++)   /* a record does not name itself */
+                candidate[k] = alive[k] && k != x->key && (creator[k] < 0 || creator[k] == x->device);
+            add_refs(b, w, s, sc->devices[x->device].user, candidate, ref_draw);
         }
+        if (s && s->op.kind == OP_CREATE)
+            creator[x->key] = x->device;
         if (s && chain && s->op.kind == OP_APPEND) {
             op_field *f = arena_alloc(&sc->arena, (size_t)s->op.n_fields * sizeof *f);
             memcpy(f, s->op.fields, (size_t)s->op.n_fields * sizeof *f);
@@ -646,6 +657,8 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
         }
         alive[x->key] = kind != MIX_DELETE;
     }
+    free(candidate);
+    free(creator);
     free(chain);
     free(refs_rng);
     free(alive);

@@ -714,7 +714,7 @@ static int key_number(const char *id)
 /*
  * refs: true. Every create of a pet names a client of the same user that is
  * live in the user's timeline at that moment (setup pets: one created before
- * them); clients are deleted while pets that name them live; the steps are
+ * them) and that its device can show (from the setup, or its own create); clients are deleted while pets that name them live; the steps are
  * those without refs at the same times (only what creates say changes); and
  * without the key no write names a parent.
  */
@@ -737,7 +737,9 @@ static void test_refs(void)
         EXPECT_INT(sc->n_steps, plain->n_steps);
         /* The user's timeline: which keys are live, and which client each live pet names. */
         bool alive[2][8] = { { false } };
-        int parent_of[2][8];
+        int parent_of[2][8], creator[2][8];
+        for (int k = 0; k < 16; k++)
+            creator[k / 8][k % 8] = -1;
         for (int i = 0; i < sc->n_steps && i < plain->n_steps; i++) {
             const step *a = &sc->steps[i], *b = &plain->steps[i];
             EXPECT(a->at_us == b->at_us && a->kind == b->kind && a->nodes[0] == b->nodes[0]);
@@ -755,6 +757,8 @@ static void test_refs(void)
                 int p = parent ? key_number(parent) : -1;
                 EXPECT(!parent || strncmp(parent, a->op.id, 3) == 0);   /* the same user's client */
                 EXPECT(!parent || (p >= 0 && p < 8 && p % 2 == 0 && alive[u][p]));
+                /* ... and one the writing device can show: from the setup, or created by itself */
+                EXPECT(!parent || (p >= 0 && p < 8 && (creator[u][p] < 0 || creator[u][p] == a->nodes[0])));
                 named += parent != NULL;
                 parent_of[u][k] = p;
             } else {
@@ -763,8 +767,10 @@ static void test_refs(void)
             if (a->op.kind == OP_DELETE && strcmp(a->op.type, "client") == 0)
                 for (int c = 1; c < 8; c += 2)
                     orphaned_parent_deletes += alive[u][c] && parent_of[u][c] == k;
-            if (a->op.kind == OP_CREATE)
+            if (a->op.kind == OP_CREATE) {
                 alive[u][k] = true;
+                creator[u][k] = a->at_us == 0 ? -1 : a->nodes[0];
+            }
             if (a->op.kind == OP_DELETE)
                 alive[u][k] = false;
         }
