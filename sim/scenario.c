@@ -325,6 +325,26 @@ static bool valid_device_name(const char *name)
     return true;
 }
 
+/* A device's own conflict pick (devices: { phone: { pick: local } }): what its user answers every
+ * conflict with, in place of the profile's manual pick. */
+static bool load_device_pick(loader *L, struct fy_node *n, device_config *dev)
+{
+    static const char *const PICK_NAMES[] = { "local", "server", "merge", "newest", "random" };
+    const char *text;
+    if (!yaml_text(&L->doc, n, &text, L->d, "a pick (local, server, merge, newest or random)"))
+        return false;
+    manual_pick p;
+    if (!manual_pick_parse(text, &p)) {
+        const char *hint = diag_suggest(text, PICK_NAMES, N(PICK_NAMES));
+        diag_error(L->d, pos_of(L, n), "unknown pick '%s' for device '%s'%s%s%s; expected local, server, merge, newest "
+                   "or random", text, dev->name, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        return false;
+    }
+    dev->has_pick = true;
+    dev->pick = p;
+    return true;
+}
+
 static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
 {
     scenario *sc = L->sc;
@@ -371,7 +391,7 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
         snprintf(context, sizeof context, "settings of device '%s'", dev->name);
         if (!yaml_want_mapping(&L->doc, v, L->d, context))
             return false;
-        static const char *const KEYS[] = { "user", "clock", "network", "offline" };
+        static const char *const KEYS[] = { "user", "clock", "network", "offline", "pick" };
         if (!yaml_check_keys(&L->doc, v, KEYS, N(KEYS), L->d, context))
             return false;
         struct fy_node *x;
@@ -391,6 +411,8 @@ static bool load_devices(loader *L, struct fy_node *n, size_t *step_cap)
         if ((x = yaml_get(v, "network")) && !load_network(L, x, &dev->net))
             return false;
         if ((x = yaml_get(v, "offline")) && !yaml_bool(&L->doc, x, &dev->starts_offline, L->d, "offline"))
+            return false;
+        if ((x = yaml_get(v, "pick")) && !load_device_pick(L, x, dev))
             return false;
     }
     return true;
@@ -1039,6 +1061,43 @@ static bool section(loader *L, struct fy_node *map, const char *key, const char 
     return yaml_want_mapping(&L->doc, *out, L->d, context) && yaml_check_keys(&L->doc, *out, keys, n_keys, L->d, context);
 }
 
+/* One of two words (events: random | chains, picks: profile | per-device); *on is whether it is the second. */
+static bool load_word(loader *L, struct fy_node *n, const char *key, const char *off, const char *on_word, bool *on)
+{
+    struct fy_node *v = yaml_get(n, key);
+    if (!v)
+        return true;
+    const char *text;
+    char context[96];
+    snprintf(context, sizeof context, "workload %s (%s or %s)", key, off, on_word);
+    if (!yaml_text(&L->doc, v, &text, L->d, context))
+        return false;
+    if (strcmp(text, off) != 0 && strcmp(text, on_word) != 0) {
+        diag_error(L->d, pos_of(L, v), "unknown %s '%s'; expected %s or %s", key, text, off, on_word);
+        return false;
+    }
+    *on = strcmp(text, on_word) == 0;
+    return true;
+}
+
+/* The workload keys the session checks need: refs, events, picks, server_clock (all off by default). */
+static bool load_workload_modelling(loader *L, struct fy_node *n, workload_config *w)
+{
+    struct fy_node *v;
+    if ((v = yaml_get(n, "refs")) && !yaml_bool(&L->doc, v, &w->refs, L->d, "refs"))
+        return false;
+    if (!load_word(L, n, "events", "random", "chains", &w->event_chains) ||
+        !load_word(L, n, "picks", "profile", "per-device", &w->picks_per_device))
+        return false;
+    static const char *const SERVER_CLOCK_KEYS[] = { "steps_per_day", "step_max" };
+    if (!section(L, n, "server_clock", SERVER_CLOCK_KEYS, N(SERVER_CLOCK_KEYS), &v))
+        return false;
+    if (v && (!load_rate(L, v, "steps_per_day", 10000.0, &w->server_clock_steps_per_day) ||
+              !load_span(L, v, "step_max", &w->server_clock_step_max_us)))
+        return false;
+    return true;
+}
+
 static bool load_workload(loader *L, struct fy_node *n)
 {
     scenario *sc = L->sc;
@@ -1048,7 +1107,7 @@ static bool load_workload(loader *L, struct fy_node *n)
     static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
-                                        "server_answers", "auth" };
+                                        "server_answers", "auth", "refs", "events", "picks", "server_clock" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1070,6 +1129,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .crash_down_mean_us = 5 * INT64_C(60000000),
         .server_down_mean_us = 2 * INT64_C(60000000),
         .server_window_mean_us = 2 * INT64_C(60000000),
+        .server_clock_step_max_us = INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1243,6 +1303,8 @@ static bool load_workload(loader *L, struct fy_node *n)
     if (v && !load_rate(L, v, "expiries_per_day", 100000.0, &w->token_expiries_per_day))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
+        return false;
+    if (!load_workload_modelling(L, n, w))
         return false;
     sc->has_workload = true;
     return true;

@@ -50,6 +50,10 @@ typedef struct device_config {
     net_config net;        /* the scenario's network unless the device overrides it */
     bool starts_offline;
     src_pos pos;
+    /* pick: this device's user resolves every conflict this way, whatever the profile's manual pick
+     * (one user keeps their own version, another takes the server's). */
+    bool has_pick;
+    manual_pick pick;
 } device_config;
 
 typedef enum step_kind {

@@ -473,6 +473,8 @@ void scenario_write(const scenario *sc, const char *header, const char *profile_
         }
         if (d->starts_offline)
             buf_puts(b, ", offline: true");
+        if (d->has_pick)
+            buf_printf(b, ", pick: %s", manual_pick_name(d->pick));
         buf_puts(b, " }\n");
     }
     buf_puts(b, "steps:\n");

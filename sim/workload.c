@@ -117,6 +117,11 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .server_windows_per_day = w->server_windows_per_day,
         .token_expiries = w->token_expiries_per_day > 0,
         .token_expiries_per_day = w->token_expiries_per_day,
+        .refs = w->refs,
+        .event_chains = w->event_chains,
+        .picks_per_device = w->picks_per_device,
+        .server_clock_steps = w->server_clock_steps_per_day > 0,
+        .server_clock_steps_per_day = w->server_clock_steps_per_day,
     };
     if (!w->swarm)
         return c;
@@ -145,6 +150,12 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.server_windows_per_day = unit_range(&rng, 0.0, w->server_windows_per_day);
     c.token_expiries = c.token_expiries && pcg32_bounded(&rng, 2) == 1;
     c.token_expiries_per_day = unit_range(&rng, 0.0, w->token_expiries_per_day);
+    /* Appended draws for the session checks' workload: every choice above stays what it was. */
+    c.refs = c.refs && pcg32_bounded(&rng, 2) == 1;
+    c.event_chains = c.event_chains && pcg32_bounded(&rng, 2) == 1;
+    c.picks_per_device = c.picks_per_device && pcg32_bounded(&rng, 2) == 1;
+    c.server_clock_steps = c.server_clock_steps && pcg32_bounded(&rng, 2) == 1;
+    c.server_clock_steps_per_day = unit_range(&rng, 0.0, w->server_clock_steps_per_day);
     return c;
 }
 
@@ -164,7 +175,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
         rate += w->clock_steps_per_day / 24.0;
     rate += w->token_expiries_per_day / 24.0;
     return setup + (double)n_devices * hours * rate +
-           hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day) / 24.0;
+           hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day + w->server_clock_steps_per_day) / 24.0;
 }
 
 /* Devices: the template's, or users x devices_per_user generated ones. */
@@ -320,7 +331,73 @@ static op_field *record_fields(builder *b, const workload_config *w, const char 
     return f;
 }
 
-static void setup_records(builder *b, const workload_config *w)
+/* --- references and event chains (refs: true, events: chains) ----------------------------- */
+
+/*
+ * Give a create of a type the profile declares refs for (pet.clientId -> client) the id of one of
+ * the candidate records of the parent type (live in the user's timeline, and one the writing
+ * device can show: see user_writes); the draw picks which. A parent type the workload does not
+ * write, or one with no candidate, leaves the field out (the user makes a record that names no
+ * parent), so a reference never names a record the user's timeline has deleted. A parent
+ * deleted later, while its children live, is the delete the dangling-ref and causal-visibility
+ * checks are for.
+ */
+static void add_refs(builder *b, const workload_config *w, step *s, const char *user, const bool *alive, uint32_t draw)
+{
+    scenario *sc = b->sc;
+    const entity_rules *r = profile_rules(&sc->profile.engine, s->op.type);
+    if (r->n_refs == 0)
+        return;
+    op_field *f = arena_alloc(&sc->arena, (size_t)(s->op.n_fields + r->n_refs) * sizeof *f);
+    memcpy(f, s->op.fields, (size_t)s->op.n_fields * sizeof *f);
+    int n_fields = s->op.n_fields;
+    for (int i = 0; i < r->n_refs; i++) {
+        int n_live = 0;
+        for (int k = 0; k < w->keys; k++)
+            n_live += alive[k] && strcmp(w->types[k % w->n_types], r->refs[i].type) == 0;
+        if (n_live == 0)
+            continue;
+        int nth = (int)((draw >> (4 * i)) % (uint32_t)n_live);
+        int parent = -1;
+        for (int k = 0; k < w->keys && parent < 0; k++)
+            if (alive[k] && strcmp(w->types[k % w->n_types], r->refs[i].type) == 0 && nth-- == 0)
+                parent = k;
+        assert(parent >= 0);
+        value v = { .kind = VAL_STRING, .s = key_id(sc, user, parent) };
+        int at = 0;
+        while (at < n_fields && strcmp(f[at].name, r->refs[i].field) != 0)
+            at++;
+        if (at == n_fields)
+            n_fields++;   /* a schema that requires the field gave it a placeholder: replaced */
+        f[at] = (op_field){ .name = r->refs[i].field, .v = v };
+    }
+    qsort(f, (size_t)n_fields, sizeof *f, by_field_name);
+    s->op.fields = f;
+    s->op.n_fields = n_fields;
+}
+
+/*
+ * events: chains. A device's appends to one record follow an attempt's life: start, then pause
+ * and resume in turn, until a stop (one in four of the later appends), then a new start. Each
+ * event follows one its own device wrote, so the device saw its predecessor: a causal chain the
+ * order-anomaly and causal-visibility checks can judge. *state: 0 idle, 1 running, 2 paused.
+ */
+static const char *chain_kind(int *state, uint32_t choice)
+{
+    switch (*state) {
+    case 0: *state = 1; return "start";
+    case 1:
+        if (choice % 4u == 0) { *state = 0; return "stop"; }
+        *state = 2;
+        return "pause";
+    default:
+        if (choice % 4u == 0) { *state = 0; return "stop"; }
+        *state = 1;
+        return "resume";
+    }
+}
+
+static void setup_records(builder *b, const workload_config *w, const swarm_choice *c)
 {
     scenario *sc = b->sc;
     for (int d = 0; d < sc->n_devices; d++) {
@@ -340,6 +417,14 @@ static void setup_records(builder *b, const workload_config *w)
             s->op.id = key_id(sc, user, k);
             op_field *f = record_fields(b, w, s->op.type, sc->devices[d].name, (uint32_t)k, &s->op.n_fields);
             s->op.fields = f;
+            if (c->refs) {
+                /* Parents among the keys created before this one: a setup child never precedes its parent. */
+                bool *earlier = xcalloc((size_t)w->keys, sizeof *earlier);
+                for (int e = 0; e < k; e++)
+                    earlier[e] = true;
+                add_refs(b, w, s, user, earlier, (uint32_t)k);
+                free(earlier);
+            }
         }
     }
     step *sync = new_step(b, SETUP_SYNC_US, STEP_SYNC, 1);
@@ -512,7 +597,8 @@ static void emit_write(builder *b, const workload_config *w, const draw *x, int 
  * still happen: that is the delete-vs-edit case the checker is for. Without
  * this, most writes late in a long run would be refused as meaningless.
  */
-static void user_writes(builder *b, const workload_config *w, const char *user, const double *cdf, uint64_t seed)
+static void user_writes(builder *b, const workload_config *w, const swarm_choice *c, const char *user,
+                        const double *cdf, uint64_t seed)
 {
     scenario *sc = b->sc;
     draw *all = NULL;
@@ -532,6 +618,19 @@ static void user_writes(builder *b, const workload_config *w, const char *user, 
     bool *alive = xcalloc((size_t)w->keys, sizeof *alive);
     for (int k = 0; k < w->keys; k++)
         alive[k] = true;   /* setup_records created them all */
+    /* refs/<device>: one draw per write of the device, used or not, so a device's draws never
+     * depend on what the other devices' writes turned into. */
+    pcg32 *refs_rng = c->refs ? xcalloc((size_t)sc->n_devices, sizeof *refs_rng) : NULL;
+    for (int d = 0; refs_rng && d < sc->n_devices; d++)
+        refs_rng[d] = stream(seed, "refs", sc->devices[d].name);
+    int *chain = c->event_chains ? xcalloc((size_t)sc->n_devices * (size_t)w->keys, sizeof *chain) : NULL;
+    /* Who last created each key: -1 for the setup (every device has synced it at 1m). A user picks
+     * a parent from what their device shows, and the workload cannot know what another device's
+     * create has reached, so a child names only a setup record or one its own device created. */
+    int *creator = xmalloc((size_t)w->keys * sizeof *creator);
+    bool *candidate = xcalloc((size_t)w->keys, sizeof *candidate);
+    for (int k = 0; k < w->keys; k++)
+        creator[k] = -1;
     for (size_t i = 0; i < n_all && !b->overflow; i++) {
         const draw *x = &all[i];
         int kind = x->kind;
@@ -539,9 +638,29 @@ static void user_writes(builder *b, const workload_config *w, const char *user, 
             kind = MIX_UPDATE;
         else if (kind != MIX_CREATE && !alive[x->key])
             kind = MIX_CREATE;
-        alive[x->key] = kind != MIX_DELETE;
+        uint32_t ref_draw = refs_rng ? pcg32_next(&refs_rng[x->device]) : 0;
+        int n_before = sc->n_steps;
         emit_write(b, w, x, kind);
+        step *s = sc->n_steps > n_before ? &sc->steps[sc->n_steps - 1] : NULL;
+        if (s && refs_rng && s->op.kind == OP_CREATE) {
+            for (int k = 0; k < w->keys; k++)   /* a record does not name itself */
+                candidate[k] = alive[k] && k != x->key && (creator[k] < 0 || creator[k] == x->device);
+            add_refs(b, w, s, sc->devices[x->device].user, candidate, ref_draw);
+        }
+        if (s && s->op.kind == OP_CREATE)
+            creator[x->key] = x->device;
+        if (s && chain && s->op.kind == OP_APPEND) {
+            op_field *f = arena_alloc(&sc->arena, (size_t)s->op.n_fields * sizeof *f);
+            memcpy(f, s->op.fields, (size_t)s->op.n_fields * sizeof *f);
+            f[0].v.s = chain_kind(&chain[(size_t)x->device * (size_t)w->keys + (size_t)x->key], x->choice);
+            s->op.fields = f;
+        }
+        alive[x->key] = kind != MIX_DELETE;
     }
+    free(candidate);
+    free(creator);
+    free(chain);
+    free(refs_rng);
     free(alive);
     free(all);
 }
@@ -663,6 +782,35 @@ static void server_windows(builder *b, const workload_config *w, const swarm_cho
     }
 }
 
+/* The server's clock steps (NTP corrections, some backwards), from their own stream clock-steps/server. */
+static void server_clock_steps(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
+{
+    if (!c->server_clock_steps || c->server_clock_steps_per_day <= 0)
+        return;
+    pcg32 rng = pcg_stream(seed, "clock-steps/server");
+    double gap = (double)DAY / c->server_clock_steps_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+        step *s = new_step(b, t, STEP_CLOCK, NODE_SERVER);
+        if (!s)
+            return;
+        s->by_us = (int64_t)unit_range(&rng, -(double)w->server_clock_step_max_us, (double)w->server_clock_step_max_us);
+    }
+}
+
+/* picks: per-device: each device's user keeps their own version or takes the server's, drawn from
+ * picks/<device>; a device whose scenario gives it a pick keeps that one. */
+static void device_picks(scenario *sc, const swarm_choice *c, uint64_t seed)
+{
+    for (int i = 0; c->picks_per_device && i < sc->n_devices; i++) {
+        device_config *dev = &sc->devices[i];
+        if (dev->has_pick)
+            continue;
+        pcg32 rng = stream(seed, "picks", dev->name);
+        dev->has_pick = true;
+        dev->pick = pcg32_bounded(&rng, 2) == 1 ? PICK_SERVER : PICK_LOCAL;
+    }
+}
+
 scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
 {
     assert(tmpl->has_workload);
@@ -706,15 +854,16 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
             dev->net.lost_response = c.lost_response ? c.lost_response_p : 0.0;
         }
     }
+    device_picks(sc, &c, seed);
     if (w->keys > 0)
-        setup_records(&b, w);
+        setup_records(&b, w, &c);
     double *cdf = w->keys > 0 ? popularity_cdf(&sc->arena, w) : NULL;
     for (int i = 0; i < sc->n_devices && !b.overflow; i++) {
         bool first_of_user = true;
         for (int e = 0; e < i && first_of_user; e++)
             first_of_user = strcmp(sc->devices[e].user, sc->devices[i].user) != 0;
         if (cdf && first_of_user)
-            user_writes(&b, w, sc->devices[i].user, cdf, seed);
+            user_writes(&b, w, &c, sc->devices[i].user, cdf, seed);
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }
@@ -724,6 +873,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         server_crashes(&b, w, &c, seed);
     if (!b.overflow)
         server_windows(&b, w, &c, seed);
+    if (!b.overflow)
+        server_clock_steps(&b, w, &c, seed);
     if (c.server_answers)
         sc->server_faults = (server_faults){ .error_p = c.server_error_p, .timeout_p = c.server_timeout_p };
     if (b.overflow) {

@@ -22,12 +22,19 @@
  *     server_answers: { errors: 0.02, timeouts: 0.01,    # the server's gateway (off by default)
  *                       windows_per_day: 2, window_mean: 2m }
  *     auth: { expiries_per_day: 2 }  # each device's token expires at random (off by default)
+ *     refs: true                    # creates of a type with refs name a live parent of the user's (off by default)
+ *     events: chains                # a device's appends to a record follow start, pause, resume, ..., stop
+ *                                   #   (random, the default: each append's kind is drawn)
+ *     picks: per-device             # each device's user keeps their own version or takes the server's,
+ *                                   #   drawn per device (profile, the default: the profile's manual pick)
+ *     server_clock: { steps_per_day: 2, step_max: 1m }   # the server's clock steps (off by default)
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
- * faults/<device>; the server's crashes from crashes/server) so that removing a device or a step shifts nothing else,
+ * faults/<device>, refs/<device>, picks/<device>; the server's crashes from crashes/server, its
+ * clock steps from clock-steps/server) so that removing a device or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
 #ifndef SIM_WORKLOAD_H
@@ -92,6 +99,12 @@ typedef struct workload_config {
     int64_t server_window_mean_us;
     double token_expiries_per_day;   /* auth: { expiries_per_day }: per device; 0 (the default): never */
     bool swarm;
+    /* What the session checks need (all off by default, so a workload without them draws as before). */
+    bool refs;                       /* refs: true: a child's create names a live parent (the profile's refs) */
+    bool event_chains;               /* events: chains: a device's appends to a record go start, pause, resume, ... */
+    bool picks_per_device;           /* picks: per-device: each device's user always keeps theirs, or the server's */
+    double server_clock_steps_per_day;   /* server_clock: { steps_per_day }: the server's clock steps; 0: never */
+    int64_t server_clock_step_max_us;    /* server_clock: { step_max }: each step within +-this */
 } workload_config;
 
 /* What swarm mode chose for a seed (all enabled without swarm). */
@@ -102,6 +115,9 @@ typedef struct swarm_choice {
     /* Faults added later draw after everything above, so a seed's earlier choices never move. */
     bool server_crashes, server_answers, server_windows, token_expiries;
     double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day, token_expiries_per_day;
+    /* Drawn after all of the above, for the same reason. */
+    bool refs, event_chains, picks_per_device, server_clock_steps;
+    double server_clock_steps_per_day;
 } swarm_choice;
 
 /*

@@ -559,6 +559,9 @@ static void run_resolution(world *w, size_t index)
     r->done = true;
     w->resolutions_pending--;
     manual_pick pick = p->resolve_pick;
+    /* A device with a pick of its own (devices: { x: { pick: } } or the workload's picks: per-device) uses it. */
+    if (r->node >= 1 && r->node <= w->sc->n_devices && w->sc->devices[r->node - 1].has_pick)
+        pick = w->sc->devices[r->node - 1].pick;
     if (pick == PICK_RANDOM) {
         char name[160];
         snprintf(name, sizeof name, "resolve/%s/%zu", s->name, index);

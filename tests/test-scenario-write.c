@@ -198,6 +198,11 @@ int main(void)
         round_trip("scenarios/random/lww-skew.yaml", seed, dir);
     round_trip("tests/data/write/everything.yaml", 3, dir);
     round_trip("tests/data/write/everything.yaml", 4, dir);   /* its swarm gives this seed server crashes and windows */
+    /* Per-device picks (ironflow's manual conflicts decide by them), refs and server clock steps. */
+    for (uint64_t seed = 1; seed <= 6; seed++)
+        round_trip("scenarios/seeds/ironflow/swarm.yaml", seed, dir);
+    for (uint64_t seed = 1; seed <= 3; seed++)
+        round_trip("scenarios/seeds/smartdmv/swarm.yaml", seed, dir);
     test_checks_written(dir);
     rmdir(dir);
     return test_exit("test-scenario-write");

@@ -14,6 +14,7 @@
  */
 #include "base/xalloc.h"
 #include "sim/scenario.h"
+#include "sim/snapshot.h"
 #include "sim/workload.h"
 #include "sim/world.h"
 #include "tests/testlib.h"
@@ -665,6 +666,359 @@ static void test_schema(void)
     scenario_free(plain_tmpl);
 }
 
+
+/* --- what the session checks need: refs, event chains, per-device picks, server clock steps --- */
+
+/* A parent and a child type with a reference, written with or without the workload's modelling keys. */
+static const char REFS_HEAD[] =
+    "name: refs\n"
+    "profile:\n"
+    "  name: p\n"
+    "  accepts: [silent-overwrite]\n"
+    "  conflicts: { strategy: lww-hlc, types: { client: { rank: 0 }, pet: { rank: 1, refs: { clientId: client } } } }\n"
+    "devices:\n"
+    "  a1: { user: ann }\n"
+    "  a2: { user: ann, pick: merge }\n"
+    "  b1: { user: bob }\n"
+    "  b2: { user: bob }\n"
+    "workload:\n"
+    "  duration: 12h\n"
+    "  writes_per_hour: 30\n"
+    "  mix: { create: 10, update: 50, delete: 20, append: 20 }\n"
+    "  types: [client, pet]\n"
+    "  keys: 8\n"
+    "  fields: 2\n";
+
+static scenario *refs_template(const char *name, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", REFS_HEAD, extra);
+    return load_text(name, text);
+}
+
+static const char *field_of(const step *s, const char *name)
+{
+    for (int i = 0; i < s->op.n_fields; i++)
+        if (strcmp(s->op.fields[i].name, name) == 0 && s->op.fields[i].v.kind == VAL_STRING)
+            return s->op.fields[i].v.s;
+    return NULL;
+}
+
+/* The key number k of "<user>-k<k+1>", or -1. */
+static int key_number(const char *id)
+{
+    const char *k = strstr(id, "-k");
+    return k ? atoi(k + 2) - 1 : -1;
+}
+
+/*
+ * refs: true. Every create of a pet names a client of the same user that is
+ * live in the user's timeline at that moment (setup pets: one created before
+ * them) and that its device can show (from the setup, or its own create); clients are deleted while pets that name them live; the steps are
+ * those without refs at the same times (only what creates say changes); and
+ * without the key no write names a parent.
+ */
+static void test_refs(void)
+{
+    scenario *plain_tmpl = refs_template("refs-off", ""), *tmpl = refs_template("refs-on", "  refs: true\n");
+    if (!plain_tmpl || !tmpl) {
+        scenario_free(plain_tmpl);
+        scenario_free(tmpl);
+        return;
+    }
+    int named = 0, orphaned_parent_deletes = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        scenario *sc = instance(tmpl, seed), *plain = instance(plain_tmpl, seed);
+        if (!sc || !plain) {
+            scenario_free(sc);
+            scenario_free(plain);
+            continue;
+        }
+        EXPECT_INT(sc->n_steps, plain->n_steps);
+        /* The user's timeline: which keys are live, and which client each live pet names. */
+        bool alive[2][8] = { { false } };
+        int parent_of[2][8], creator[2][8];
+        for (int k = 0; k < 16; k++)
+            creator[k / 8][k % 8] = -1;
+        for (int i = 0; i < sc->n_steps && i < plain->n_steps; i++) {
+            const step *a = &sc->steps[i], *b = &plain->steps[i];
+            EXPECT(a->at_us == b->at_us && a->kind == b->kind && a->nodes[0] == b->nodes[0]);
+            if (a->kind != STEP_OP)
+                continue;
+            EXPECT(a->op.kind == b->op.kind && strcmp(a->op.id, b->op.id) == 0);
+            EXPECT(field_of(b, "clientId") == NULL);
+            int u = strncmp(a->op.id, "ann", 3) == 0 ? 0 : 1;
+            int k = key_number(a->op.id);
+            EXPECT(k >= 0 && k < 8);
+            if (k < 0 || k >= 8)
+                continue;
+            const char *parent = field_of(a, "clientId");
+            if (a->op.kind == OP_CREATE && strcmp(a->op.type, "pet") == 0) {
+                int p = parent ? key_number(parent) : -1;
+                EXPECT(!parent || strncmp(parent, a->op.id, 3) == 0);   /* the same user's client */
+                EXPECT(!parent || (p >= 0 && p < 8 && p % 2 == 0 && alive[u][p]));
+                /* ... and one the writing device can show: from the setup, or created by itself */
+                EXPECT(!parent || (p >= 0 && p < 8 && (creator[u][p] < 0 || creator[u][p] == a->nodes[0])));
+                named += parent != NULL;
+                parent_of[u][k] = p;
+            } else {
+                EXPECT(parent == NULL);   /* clients name nothing; updates leave the reference alone */
+            }
+            if (a->op.kind == OP_DELETE && strcmp(a->op.type, "client") == 0)
+                for (int c = 1; c < 8; c += 2)
+                    orphaned_parent_deletes += alive[u][c] && parent_of[u][c] == k;
+            if (a->op.kind == OP_CREATE) {
+                alive[u][k] = true;
+                creator[u][k] = a->at_us == 0 ? -1 : a->nodes[0];
+            }
+            if (a->op.kind == OP_DELETE)
+                alive[u][k] = false;
+        }
+        scenario_free(sc);
+        scenario_free(plain);
+    }
+    EXPECT(named > 20);
+    EXPECT(orphaned_parent_deletes > 3);   /* a parent deleted while a child names it */
+    scenario_free(plain_tmpl);
+    scenario_free(tmpl);
+}
+
+/*
+ * events: chains. A device's appends to one record go start, then pause and
+ * resume in turn, with a stop now and then and a start after it; without the
+ * key the kinds are drawn and break that order somewhere.
+ */
+static void test_event_chains(void)
+{
+    scenario *plain_tmpl = refs_template("chains-off", ""), *tmpl = refs_template("chains-on", "  events: chains\n");
+    if (!plain_tmpl || !tmpl) {
+        scenario_free(plain_tmpl);
+        scenario_free(tmpl);
+        return;
+    }
+    for (int variant = 0; variant < 2; variant++) {
+        scenario *sc = instance(variant ? tmpl : plain_tmpl, 7);
+        if (!sc)
+            continue;
+        const char *last[5][8] = { { NULL } };   /* per device node and key */
+        int appends = 0, broken = 0, stops = 0;
+        for (int i = 0; i < sc->n_steps; i++) {
+            const step *s = &sc->steps[i];
+            if (s->kind != STEP_OP || s->op.kind != OP_APPEND)
+                continue;
+            int node = s->nodes[0], k = key_number(s->op.id);
+            if (node < 1 || node > 4 || k < 0 || k >= 8)
+                continue;
+            const char *kind = field_of(s, "kind"), *prev = last[node][k];
+            bool ok = kind && ((!prev || !strcmp(prev, "stop")) ? !strcmp(kind, "start")
+                               : !strcmp(prev, "pause")        ? (!strcmp(kind, "resume") || !strcmp(kind, "stop"))
+                                                               : (!strcmp(kind, "pause") || !strcmp(kind, "stop")));
+            broken += !ok;
+            stops += kind && !strcmp(kind, "stop");
+            appends++;
+            last[node][k] = kind;
+        }
+        EXPECT(appends > 40);
+        if (variant) {
+            EXPECT_INT(broken, 0);
+            EXPECT(stops > 0);
+        } else {
+            EXPECT(broken > 5);
+        }
+        scenario_free(sc);
+    }
+    scenario_free(plain_tmpl);
+    scenario_free(tmpl);
+}
+
+/*
+ * picks: per-device. Each device without a pick of its own gets local or
+ * server, both kinds over a few seeds; a2's own pick (merge) stays; without
+ * the key only a2 has a pick. The steps do not change.
+ */
+static void test_device_picks(void)
+{
+    scenario *plain_tmpl = refs_template("picks-off", ""), *tmpl = refs_template("picks-on", "  picks: per-device\n");
+    if (!plain_tmpl || !tmpl) {
+        scenario_free(plain_tmpl);
+        scenario_free(tmpl);
+        return;
+    }
+    EXPECT(plain_tmpl->devices[1].has_pick && plain_tmpl->devices[1].pick == PICK_MERGE);
+    EXPECT(!plain_tmpl->devices[0].has_pick);
+    int local = 0, server = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        scenario *sc = instance(tmpl, seed), *plain = instance(plain_tmpl, seed);
+        if (!sc || !plain) {
+            scenario_free(sc);
+            scenario_free(plain);
+            continue;
+        }
+        EXPECT(same_steps(sc, plain));
+        for (int d = 0; d < sc->n_devices; d++) {
+            EXPECT(sc->devices[d].has_pick);
+            EXPECT(plain->devices[d].has_pick == (d == 1));
+            if (d == 1) {
+                EXPECT(sc->devices[d].pick == PICK_MERGE);
+                continue;
+            }
+            local += sc->devices[d].pick == PICK_LOCAL;
+            server += sc->devices[d].pick == PICK_SERVER;
+        }
+        scenario_free(sc);
+        scenario_free(plain);
+    }
+    EXPECT_INT(local + server, 18);
+    EXPECT(local > 3 && server > 3);
+    scenario_free(plain_tmpl);
+    scenario_free(tmpl);
+}
+
+/*
+ * A device's own pick decides its conflicts: under manual resolution two
+ * devices edit one record concurrently; the one that keeps its own version
+ * and the one that takes the server's end with different values on the
+ * server, and a device pick overrides the profile's.
+ */
+static void test_device_pick_resolves(void)
+{
+    static const char FMT[] =
+        "name: picks\n"
+        "profile: { name: p, accepts: [silent-overwrite], manual: { delay: 1m, pick: server },\n"
+        "           conflicts: { strategy: manual, grain: record } }\n"
+        "devices:\n"
+        "  a: {}\n"
+        "  b: { pick: %s }\n"
+        "steps:\n"
+        "  - { at: 0s, device: a, create: { type: note, id: n1, fields: { title: a0 } } }\n"
+        "  - { at: 10s, sync: all }\n"
+        "  - { at: 20s, offline: [b] }\n"
+        "  - { at: 30s, device: a, update: { type: note, id: n1, fields: { title: a1 } } }\n"
+        "  - { at: 40s, device: b, update: { type: note, id: n1, fields: { title: b1 } } }\n"
+        "  - { at: 50s, sync: [a] }\n"
+        "  - { at: 1m, online: [b] }\n"
+        "  - { at: 1m10s, sync: [b] }\n";
+    const char *picks[] = { "local", "server" };
+    char text[2048];
+    char *title[2] = { NULL, NULL };
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof text, FMT, picks[i]);
+        scenario *sc = load_text(picks[i], text);
+        if (!sc)
+            continue;
+        EXPECT(sc->devices[1].has_pick && sc->devices[1].pick == (i ? PICK_SERVER : PICK_LOCAL));
+        run_result r;
+        diag d;
+        diag_init(&d);
+        EXPECT(sim_run(sc, 1, &(run_options){ 0 }, &r, &d));
+        const snap_record *rec = r.snaps ? snapshot_find(&r.snaps[NODE_SERVER], "note/n1") : NULL;
+        const snap_field *f = rec ? snap_record_field(rec, "title") : NULL;
+        title[i] = f && f->v.kind == VAL_STRING ? xstrdup(f->v.s) : NULL;
+        EXPECT_INT(r.metrics.writes_refused, 0);
+        run_result_free(&r);
+        diag_free(&d);
+        scenario_free(sc);
+    }
+    /* b keeps its own version (pushed over a's), or takes the server's: the profile's pick is server. */
+    EXPECT(title[0] && strcmp(title[0], "b1") == 0);
+    EXPECT(title[1] && strcmp(title[1], "a1") == 0);
+    if (!title[0] || !title[1])
+        fprintf(stderr, "server's title: local pick %s, server pick %s\n", title[0] ? title[0] : "(none)",
+                title[1] ? title[1] : "(none)");
+    free(title[0]);
+    free(title[1]);
+}
+
+/*
+ * server_clock: the server's clock steps within +-step_max at about the rate
+ * asked, from its own stream: every other step stays where it was; without
+ * the key there are none.
+ */
+static void test_server_clock_steps(void)
+{
+    scenario *plain_tmpl = refs_template("sclock-off", ""),
+             *tmpl = refs_template("sclock-on", "  server_clock: { steps_per_day: 24, step_max: 2m }\n");
+    if (!plain_tmpl || !tmpl) {
+        scenario_free(plain_tmpl);
+        scenario_free(tmpl);
+        return;
+    }
+    int total = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        scenario *sc = instance(tmpl, seed), *plain = instance(plain_tmpl, seed);
+        if (!sc || !plain) {
+            scenario_free(sc);
+            scenario_free(plain);
+            continue;
+        }
+        EXPECT_INT(server_steps(plain, STEP_CLOCK), 0);
+        int n = server_steps(sc, STEP_CLOCK);
+        total += n;
+        EXPECT_INT(sc->n_steps, plain->n_steps + n);
+        int j = 0;
+        for (int i = 0; i < sc->n_steps; i++) {
+            const step *s = &sc->steps[i];
+            if (s->kind == STEP_CLOCK && s->nodes[0] == NODE_SERVER) {
+                EXPECT(s->by_us >= -120000000 && s->by_us <= 120000000);
+                continue;
+            }
+            if (j < plain->n_steps)
+                EXPECT(same_step(s, &plain->steps[j]));
+            j++;
+        }
+        scenario_free(sc);
+        scenario_free(plain);
+    }
+    EXPECT(total > 20 && total < 80);   /* 4 seeds x 12h at 1/h: about 48 */
+    scenario_free(plain_tmpl);
+    scenario_free(tmpl);
+}
+
+/* Swarm: the new keys' coins come after every older draw, so a seed's older choices do not move. */
+static void test_swarm_appended(void)
+{
+    static const char BASE[] =
+        "name: swarm\n"
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 1h\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  keys: 2\n"
+        "  offline: { online_mean: 30m, offline_mean: 5m }\n"
+        "  clocks: { offset: { dist: uniform, max: 5m }, steps_per_day: 4 }\n"
+        "  network: { loss: 0.02, lost_response: 0.05 }\n"
+        "  crashes: { per_day: 2, server_per_day: 1 }\n"
+        "  swarm: true\n";
+    char with[2048];
+    snprintf(with, sizeof with, "%s%s", BASE,
+             "  refs: true\n  events: chains\n  picks: per-device\n  server_clock: { steps_per_day: 4 }\n");
+    scenario *a = load_text("swarm-old", BASE), *b = load_text("swarm-new", with);
+    if (!a || !b) {
+        scenario_free(a);
+        scenario_free(b);
+        return;
+    }
+    int refs = 0, chains = 0, picks = 0, sclock = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        swarm_choice x = workload_swarm(&a->workload, seed), y = workload_swarm(&b->workload, seed);
+        EXPECT(same_choice(&x, &y));
+        EXPECT(x.server_crashes == y.server_crashes && x.server_crashes_per_day == y.server_crashes_per_day);
+        EXPECT(!x.refs && !x.event_chains && !x.picks_per_device && !x.server_clock_steps);
+        refs += y.refs;
+        chains += y.event_chains;
+        picks += y.picks_per_device;
+        sclock += y.server_clock_steps;
+        EXPECT(y.server_clock_steps_per_day >= 0.0 && y.server_clock_steps_per_day <= 4.0);
+    }
+    EXPECT(refs > 70 && refs < 130);
+    EXPECT(chains > 70 && chains < 130);
+    EXPECT(picks > 70 && picks < 130);
+    EXPECT(sclock > 70 && sclock < 130);
+    scenario_free(a);
+    scenario_free(b);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -679,6 +1033,12 @@ int main(void)
     test_server_crashes();
     test_few_refused();
     test_schema();
+    test_refs();
+    test_event_chains();
+    test_device_picks();
+    test_device_pick_resolves();
+    test_server_clock_steps();
+    test_swarm_appended();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
