@@ -471,8 +471,24 @@ static const write_rec *field_provider(const session *s, const session_view *v, 
  * the device lacks, or WRITE_NONE. Either the parent state the child's writer showed (dep_w), when d
  * is older than it (a re-create the device lacks), or a delete of the child that d's writer had seen
  * (*shown = d: a cascade half arrived). A delete concurrent with the child's reference, or one whose
- * writer left the child live, is the state the deleter made: a dangling reference, not a gap.
+ * writer left the child live, is the state the deleter made: a dangling reference, not a gap; so is a
+ * cascade whose child delete lost to a concurrent edit on the server (lost_on_server).
  */
+/*
+ * A child's delete the server processed and that did not stand: it never deleted the server's copy (a
+ * concurrent edit beat it on arrival) or a concurrent edit brought the child back. The child lives on
+ * the server too, so a device showing it live under its deleted parent shows the conflict's outcome,
+ * not half a cascade (dangling-ref judges the reference at the end).
+ */
+static bool lost_on_server(const session *s, const write_rec *x)
+{
+    if (x->received == 0)
+        return false;   /* in flight, or never sent: the device's state is the gap */
+    if (!x->took_effect)
+        return true;
+    return x->revived_by != WRITE_NONE && history_relation(s->h, x->revived_by, x->w) == CAUSAL_CONCURRENT;
+}
+
 static write_id deleted_parent_gap(const session *s, int child, const session_view *v, const session_view *pv,
                                    int parent, write_id dep_w, write_id *shown)
 {
@@ -486,7 +502,7 @@ static write_id deleted_parent_gap(const session *s, int child, const session_vi
     for (size_t k = first < 0 ? s->n_cascades : (size_t)first; k < s->n_cascades && s->cascade_delete[k] == d->w;
          k++) {
         const write_rec *x = history_write(s->h, s->cascade_child[k]);
-        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w)) {
+        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w) && !lost_on_server(s, x)) {
             *shown = d->w;
             return x->w;
         }

@@ -722,6 +722,56 @@ static void test_causal_visibility_deleted_parent(void)
 }
 
 /*
+ * A cascade whose child delete lost on the server: the phone deletes the task, then its list; the tablet
+ * edits the task concurrently, and the server, which took the tablet's edit first, keeps the task live
+ * (edit beats delete). The laptop then shows the list deleted and the task live with the edit: the
+ * conflict's outcome, not half a cascade -- dangling-ref judges that reference at the end. Had the
+ * child's delete stood on the server, the same picture would be the gap test_causal_visibility_deleted_parent
+ * finds.
+ */
+static void test_causal_visibility_cascade_child_delete_lost(void)
+{
+    for (int stood = 0; stood < 2; stood++) {
+        fixture f;
+        fixture_init(&f);
+        write_id l1 = create(&f, PHONE, 1, "list/l1", "name=home");
+        show(&f, PHONE, "list/l1", l1, l1, 0);
+        settle(&f);
+        write_id k2 = create(&f, PHONE, 2, "task/k1", "listId=l1,title=milk");
+        for (int node = PHONE; node <= LAPTOP; node++) {
+            show(&f, node, "list/l1", l1, l1, 0);
+            show(&f, node, "task/k1", k2, k2, k2, 0);
+        }
+        settle(&f);
+        write_id t1 = update(&f, TABLET, 1, "task/k1", "title=oat milk");
+        show(&f, TABLET, "task/k1", t1, k2, t1, 0);
+        write_id d3 = delete(&f, PHONE, 3, "task/k1");
+        show_deleted(&f, PHONE, "task/k1", d3);
+        write_id d4 = delete(&f, PHONE, 4, "list/l1");
+        show_deleted(&f, PHONE, "list/l1", d4);
+        settle(&f);
+        write_id live[2] = { k2, t1 };
+        history_server_state(&f.h, "task", "k1", t1, WRITE_NONE, false, live, 2);
+        history_received(&f.h, t1);
+        history_received(&f.h, d3);
+        if (stood)
+            history_server_state(&f.h, "task", "k1", WRITE_NONE, d3, true, NULL, 0);
+        history_received(&f.h, d4);
+        show_deleted(&f, LAPTOP, "list/l1", d4);
+        show(&f, LAPTOP, "task/k1", t1, k2, t1, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (stood) {
+            EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+            EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->missing, d3);
+        } else {
+            EXPECT_NONE(&f);
+        }
+        fixture_free(&f);
+    }
+}
+
+/*
  * A deleted parent the child does not depend on: the tablet deletes the list without deleting the
  * task it shows under it (no cascade: a dangling reference, dangling-ref's business at the end), and
  * the laptop deletes the other list concurrently with the phone's task under it. Devices that show
@@ -959,6 +1009,7 @@ int main(void)
     test_causal_visibility_parent();
     test_causal_visibility_no_dependency();
     test_causal_visibility_deleted_parent();
+    test_causal_visibility_cascade_child_delete_lost();
     test_causal_visibility_deleted_parent_allowed();
     test_causal_visibility_recreated_parent();
     test_causal_visibility_event();
