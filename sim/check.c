@@ -1025,7 +1025,7 @@ static void check_divergence(checker *c)
 
 /*
  * A counter's final value must be its initial value plus every increment
- * that reached the server. Checked where that sum is well defined: the
+ * that reached the server and was not refused there. Checked where that sum is well defined: the
  * record was created once, with or without the field, never deleted, and
  * the field was never set outright after the create.
  */
@@ -1064,7 +1064,9 @@ static void check_counters(checker *c)
                     for (int f = 0; f < wr->n_fields; f++)
                         if (strcmp(wr->fields[f].name, name) == 0)
                             defined = false;
-                } else if (wr->op == OP_INCREMENT && strcmp(wr->fields[0].name, name) == 0 && wr->received > 0) {
+                } else if (wr->op == OP_INCREMENT && strcmp(wr->fields[0].name, name) == 0 && wr->received > 0 &&
+                           !wr->rejected) {
+                    /* An increment the type's rules refused (immutable, server data) adds nothing. */
                     expected += wr->fields[0].v.i;
                     increments++;
                 }

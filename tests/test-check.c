@@ -1288,9 +1288,12 @@ static void test_counter_drift(void)
         write_id i1 = increment(&f, TABLET, 1, "volume/v1", "sets=4");
         write_id i2 = increment(&f, LAPTOP, 1, "volume/v1", "sets=3");
         increment(&f, LAPTOP, 2, "volume/v1", "sets=100");   /* never reached the server: not in the sum */
+        write_id i3 = increment(&f, TABLET, 2, "volume/v1", "sets=50");
         receive(&f, c1);
         receive(&f, i1);
         receive(&f, i2);
+        receive(&f, i3);
+        history_rejected(&f.h, i3, "immutable");   /* refused by the type's rules: not in the sum either */
         snap_all(&f, correct ? "{'records':[{'type':'volume','id':'v1','deleted':false,'w':W(3,1),"
                                "'fields':{'sets':{'v':9,'w':W(3,1)}}}]}"
                              : "{'records':[{'type':'volume','id':'v1','deleted':false,'w':W(3,1),"
