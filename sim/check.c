@@ -643,7 +643,9 @@ static void classify_writes(checker *c)
         c->out->writes_checked++;
         const hist_record *hr = &h->records[wr->record];
         const snap_record *r = snapshot_find(c->server, hr->key);
-        if (wr->rejected) {
+        /* A write its user never saw acknowledged, and its device then lost in a power loss, counts
+         * like one the server refused: the user was never told it was saved (docs/architecture.md). */
+        if (wr->rejected || wr->withdrawn) {
             c->out->counts[VC_REJECTED]++;
             continue;
         }

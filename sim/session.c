@@ -53,10 +53,11 @@ static const write_rec *known(const session *s, write_id w, int record)
     return wr && wr->accepted && wr->record == record ? wr : NULL;
 }
 
-/* A write that was never going to stand: the server refused it, or its device gave it up. */
+/* A write that was never going to stand: the server refused it, or its device gave it up, or its
+ * device lost it in a power loss before acknowledging it to its user. */
 static bool withdrawn(const write_rec *wr)
 {
-    return wr->rejected || wr->dropped;
+    return wr->rejected || wr->dropped || wr->withdrawn;
 }
 
 /*
@@ -324,7 +325,8 @@ static void episode_close(session *s, session_slot *slot, int kind, int64_t end_
     slot->is_open[kind] = false;
     e.end_us = end_us;
     e.open = open;
-    /* A missing write the server refused, or its device dropped, in the end was never going to stand. */
+    /* A missing write the server refused, or its device dropped or lost unacknowledged, in the end was
+     * never going to stand. */
     if (kind == EP_RYW || kind == EP_MR) {
         const write_rec *wr = history_write(s->h, e.missing);
         if (wr && withdrawn(wr))
