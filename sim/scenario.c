@@ -1222,12 +1222,14 @@ static bool load_workload(loader *L, struct fy_node *n)
             !load_span(L, v, "partition_mean", &w->partition_mean_us))
             return false;
     }
-    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean" };
+    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean",
+                                              "power_loss_per_day" };
     if (!section(L, n, "crashes", CRASH_KEYS, N(CRASH_KEYS), &v))
         return false;
     if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us) ||
               !load_rate(L, v, "server_per_day", 100000.0, &w->server_crashes_per_day) ||
-              !load_span(L, v, "server_down_mean", &w->server_down_mean_us)))
+              !load_span(L, v, "server_down_mean", &w->server_down_mean_us) ||
+              !load_rate(L, v, "power_loss_per_day", 100000.0, &w->power_losses_per_day)))
         return false;
     static const char *const ANSWER_KEYS[] = { "errors", "timeouts", "windows_per_day", "window_mean" };
     if (!section(L, n, "server_answers", ANSWER_KEYS, N(ANSWER_KEYS), &v))

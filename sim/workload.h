@@ -85,6 +85,8 @@ typedef struct workload_config {
     int64_t crash_down_mean_us;
     double server_crashes_per_day;   /* the server's; 0 (the default) leaves it up */
     int64_t server_down_mean_us;
+    double power_losses_per_day;     /* crashes: { power_loss_per_day }: per device, each followed by a restart
+                                        after down_mean; 0 (the default): never */
     /* The server's gateway (server_answers:): random error and timeout answers, and windows of them. */
     double server_error_p;
     double server_timeout_p;
@@ -102,6 +104,8 @@ typedef struct swarm_choice {
     /* Faults added later draw after everything above, so a seed's earlier choices never move. */
     bool server_crashes, server_answers, server_windows, token_expiries;
     double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day, token_expiries_per_day;
+    bool power_losses;               /* drawn after all of the above */
+    double power_losses_per_day;
 } swarm_choice;
 
 /*

@@ -1458,6 +1458,33 @@ static void test_rejected(void)
     fixture_free(&f);
 }
 
+/*
+ * A power loss dropped the phone's write before it was sent. Never acknowledged to its user
+ * (acknowledge: on-flush: the world withdrew it): counted like a refused write, no finding.
+ * Acknowledged (on-write: nothing withdrawn): the same loss is undelivered, and fails the run.
+ */
+static void test_power_loss_withdrawn_or_lost(void)
+{
+    for (int acknowledged = 0; acknowledged < 2; acknowledged++) {
+        fixture f;
+        fixture_init(&f);
+        write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        if (!acknowledged)
+            history_withdrawn(&f.h, a1, "never acknowledged: its device lost power");
+        snap_all(&f, "{'records':[]}");
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->writes_checked, 1);
+        if (!acknowledged) {
+            EXPECT_COUNTS(r, VC_REJECTED, 1);
+            EXPECT_INT(r->n_findings, 0);
+        } else {
+            EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+            EXPECT_INT(r->counts[VC_REJECTED], 0);
+        }
+        fixture_free(&f);
+    }
+}
+
 /* A write its device dropped unsent is undelivered, and the witness says why. */
 static void test_dropped_is_undelivered(void)
 {
@@ -1826,6 +1853,7 @@ int main(void)
     test_replaced_before_sent();
     test_rejected();
     test_dropped_is_undelivered();
+    test_power_loss_withdrawn_or_lost();
     test_superseded_before_lost();
     test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();
