@@ -10,6 +10,8 @@
  *     the phone's later state a read-your-writes anomaly;
  *   - flush: commit: the power loss is a plain crash: the edit survives and
  *     reaches the server.
+ * And a device flushes before it sends: an edit pushed before the power loss
+ * was flushed with the push, so nothing is withdrawn and it stays.
  * Each run gives the same trace hash twice (a power loss is deterministic).
  */
 #include "sim/world.h"
@@ -80,10 +82,20 @@ static void flush_commit_keeps(void)
     EXPECT(o.counts[VC_SUPERSEDED] >= 1);
 }
 
+static void pushed_was_flushed(void)
+{
+    outcome o = run_file("tests/data/power-loss/after-push.yaml");
+    EXPECT_U64(o.counts[VC_REJECTED], 0);
+    EXPECT_U64(o.counts[VC_UNDELIVERED], 0);
+    EXPECT_U64(o.counts[VC_LOST_UPDATE], 0);
+    EXPECT_U64(o.counts[VC_DIVERGENCE], 0);
+}
+
 int main(void)
 {
     on_flush_withdraws();
     on_write_loses();
     flush_commit_keeps();
+    pushed_was_flushed();
     return test_exit("power-loss");
 }
