@@ -131,11 +131,11 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         }
         if (!start(s, req, why))
             return false;
-        /* A device under a profile that flushes in batches can lose power; under flush: commit there
-         * is nothing to lose, and init_ok stays as it was before the feature existed. */
+        /* A device of the built-in engine can lose power (under flush: commit it loses nothing), as
+         * in process: the two give the same trace. */
         proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
                           PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED |
-                              (s->n->ops->power_loss && s->profile->flush_every_us > 0 ? PROTO_FEATURE_POWER_LOSS : 0));
+                              (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0));
         return true;
     case REQ_OP: {
         const char *reason = NULL;

@@ -649,6 +649,17 @@ static void classify_writes(checker *c)
             c->out->counts[VC_REJECTED]++;
             continue;
         }
+        if (!reached_server(wr, r) && wr->power_lost) {
+            /* Its device's later writes count it in their causal past (a device's past is a
+             * counter per writer, which cannot leave one write out), but none of them was made on
+             * it: whatever they cover, the user saw this write saved and it is gone. */
+            if (c->in->quiesced) {
+                char how[512];
+                snprintf(how, sizeof how, "never reached the server: %s", wr->power_lost);
+                report_write(c, VC_UNDELIVERED, wr, WRITE_NONE, r, how);
+            }
+            continue;
+        }
         if (!reached_server(wr, r)) {
             if (replaced_before_sent(c, wr, r)) {
                 c->out->counts[VC_SUPERSEDED]++;

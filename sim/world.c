@@ -18,8 +18,8 @@
  *   - under a profile that flushes in batches (sync: flush: every), a
  *     device's unflushed list holds exactly the writes it accepted since the
  *     last flush it reported (OBS_FLUSHED); a power loss under acknowledge:
- *     on-flush withdraws them (never acknowledged), under on-write it marks
- *     nothing (they were acknowledged: losing them is for the checker to find).
+ *     on-flush withdraws them (never acknowledged), under on-write marks them
+ *     power-lost (acknowledged and gone: the checker finds them undelivered).
  *     Under flush: commit the list stays empty.
  */
 #include "sim/world.h"
@@ -568,8 +568,9 @@ static void crash(world *w, int node)
 /*
  * A power loss: the node puts its store back to its last flush, then crashes. Under acknowledge:
  * on-flush the writes it accepted since that flush were never confirmed to its user: they are
- * withdrawn (counted like refused writes). Under on-write they were confirmed, and nothing is
- * marked: the checker finds them lost. A node that cannot lose power (an external one without the
+ * withdrawn (counted like refused writes). Under on-write they were confirmed: they are marked
+ * power-lost, which the checker judges undelivered even when a later write of the same device
+ * claims to follow them (its causal past cannot leave them out). A node that cannot lose power (an external one without the
  * feature) crashes plainly and keeps them; the trace says which it was.
  */
 static void power_loss(world *w, int node)
@@ -579,16 +580,22 @@ static void power_loss(world *w, int node)
         return;
     w->m.node_calls++;
     bool lost = s->n->ops->power_loss && s->n->ops->power_loss(s->n, local_now(w, node));
-    bool withdraw = lost && w->sc->profile.engine.flush_ack_on_flush;
+    bool withdraw = w->sc->profile.engine.flush_ack_on_flush;
     trace_begin(&w->tr, w->now_us, "power-loss");
     trace_node(w, "node", node);
     trace_bool(&w->tr, "supported", lost);
-    if (withdraw)
-        trace_write_list(&w->tr, "withdrawn", s->unflushed, (int)s->n_unflushed);
+    if (lost)
+        trace_write_list(&w->tr, withdraw ? "withdrawn" : "lost", s->unflushed, (int)s->n_unflushed);
     trace_end(&w->tr);
-    for (size_t i = 0; withdraw && i < s->n_unflushed; i++)
-        history_withdrawn(&w->hist, s->unflushed[i],
-                          "never acknowledged: its device lost power before the write's batch was flushed");
+    for (size_t i = 0; lost && i < s->n_unflushed; i++) {
+        if (withdraw)
+            history_withdrawn(&w->hist, s->unflushed[i],
+                              "never acknowledged: its device lost power before the write's batch was flushed");
+        else
+            history_power_lost(&w->hist, s->unflushed[i],
+                               "its device lost power before the write's batch was flushed, after its user saw it "
+                               "saved (acknowledge: on-write)");
+    }
     s->n_unflushed = 0;
     crash(w, node);
 }

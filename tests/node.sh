@@ -23,7 +23,7 @@ PY=$(command -v python3)
 
 # --- 1. in process and through `syncsim node`: the same run ----------------------------------------
 same=0
-files=(scenarios/basic/*.yaml)
+files=(scenarios/basic/*.yaml tests/data/power-loss/*.yaml)
 [ "$MODE" == full ] && files+=(scenarios/seeds/*/*.yaml)
 for f in "${files[@]}"; do
   a=$("$BIN" run "$f" 2>&1 | tail -n 2)

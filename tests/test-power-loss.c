@@ -11,7 +11,9 @@
  *   - flush: commit: the power loss is a plain crash: the edit survives and
  *     reaches the server.
  * And a device flushes before it sends: an edit pushed before the power loss
- * was flushed with the push, so nothing is withdrawn and it stays.
+ * was flushed with the push, so nothing is withdrawn and it stays. Under
+ * on-write, a dropped edit the device's user then writes over again is still
+ * undelivered (not superseded by the rewrite).
  * Each run gives the same trace hash twice (a power loss is deterministic).
  */
 #include "sim/world.h"
@@ -91,11 +93,19 @@ static void pushed_was_flushed(void)
     EXPECT_U64(o.counts[VC_DIVERGENCE], 0);
 }
 
+static void rewritten_is_still_lost(void)
+{
+    outcome o = run_file("tests/data/power-loss/rewrite.yaml");
+    EXPECT_U64(o.counts[VC_UNDELIVERED], 1);
+    EXPECT_U64(o.counts[VC_REJECTED], 0);
+}
+
 int main(void)
 {
     on_flush_withdraws();
     on_write_loses();
     flush_commit_keeps();
     pushed_was_flushed();
+    rewritten_is_still_lost();
     return test_exit("power-loss");
 }
