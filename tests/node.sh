@@ -44,6 +44,13 @@ for seed in 2 7; do
         --node "$BIN node --profile scenarios/random/reference-swarm.yaml" 2>&1 | tail -n 2)
   [ "$a" == "$b" ] || fail "reference-swarm seed $seed differs through syncsim node: $a / $b"
 done
+# Power losses in a swarm: the built-in engine under syncsim node drops the same unflushed state.
+for seed in 1 8; do
+  a=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/batched-flush-swarm.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "batched-flush-swarm seed $seed differs through syncsim node: $a / $b"
+done
 
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
