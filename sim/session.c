@@ -488,7 +488,7 @@ static write_id deleted_parent_gap(const session *s, int child, const session_vi
     for (size_t k = first < 0 ? s->n_cascades : (size_t)first; k < s->n_cascades && s->cascade_delete[k] == d->w;
          k++) {
         const write_rec *x = history_write(s->h, s->cascade_child[k]);
-        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w)) {
+        if (x->record == child && !withdrawn(x) && !x->power_lost && !covers(&v->closure, x->w)) {
             *shown = d->w;
             return x->w;
         }
@@ -522,6 +522,11 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
             gap = deleted_parent_gap(s, slot->record, v, &ps->shown, s->dep_parent[dep], s->dep_write[dep], shown);
         if (!gap)
             continue;
+        /* A parent state a power loss took from the child's device: the child, which survived it,
+         * was written after it, whatever the device last showed (the final state judges the loss). */
+        const write_rec *g = history_write(s->h, gap);
+        if (g && g->power_lost)
+            continue;
         *child_w = wr->w;
         *parent = s->dep_parent[dep];
         *missing = gap;
@@ -549,8 +554,9 @@ static write_id missing_predecessor(const session *s, const session_slot *slot, 
         for (uint32_t k = 0; k < rec->n_appends; k++) {
             const write_rec *f = history_write(s->h, rec->appends[k]);
             /* A predecessor the server already settled against is lost, not late: the final state's
-             * classes judge it. */
-            if (f->w == e->w || withdrawn(f) || settled_against(s, f) || !covers(&e->past, f->w))
+             * classes judge it. So is one a power loss took from its device (undelivered): an event
+             * its device appended afterwards counts it in its past but was not made on it. */
+            if (f->w == e->w || withdrawn(f) || f->power_lost || settled_against(s, f) || !covers(&e->past, f->w))
                 continue;
             bool shown = false;
             for (uint32_t q = 0; q < v->n_writes && !shown; q++)

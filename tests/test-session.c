@@ -860,6 +860,40 @@ static void test_causal_visibility_event(void)
     fixture_free(&f);
 }
 
+/*
+ * A power loss took the phone's acknowledged event e1 (on-write: power-lost); the phone then
+ * appended e2, which its history counts as following e1 though it was not made on it. The tablet
+ * showing e2 without e1 is no causal-visibility gap (the final state finds e1 undelivered);
+ * unmarked, the same history is one.
+ */
+static void test_causal_visibility_power_lost(void)
+{
+    for (int marked = 0; marked < 2; marked++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+        show(&f, PHONE, "attempt/a1", c1, c1, 0);
+        show(&f, TABLET, "attempt/a1", c1, c1, 0);
+        settle(&f);
+        write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+        show(&f, PHONE, "attempt/a1", e1, c1, e1, 0);
+        settle(&f);
+        if (marked)
+            history_power_lost(&f.h, e1, "its device lost power");
+        write_id e2 = append(&f, PHONE, 3, "attempt/a1", "kind=pause");
+        show(&f, TABLET, "attempt/a1", e2, c1, e2, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (marked) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+            EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->missing, e1);
+        }
+        fixture_free(&f);
+    }
+}
+
 /* --- order-anomaly ---------------------------------------------------------------- */
 
 static void test_order_anomaly(void)
@@ -969,6 +1003,7 @@ int main(void)
     test_ryw_concurrent();
     test_ryw_refused_and_resolved();
     test_ryw_power_loss();
+    test_causal_visibility_power_lost();
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
     test_ryw_append_to_deleted_incarnation();
