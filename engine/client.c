@@ -67,6 +67,7 @@ enum timer_kind {
     TIMER_AFTER_WRITE,
     TIMER_TIMEOUT,
     TIMER_RETRY,
+    TIMER_FLUSH,      /* sync: flush: every: the next batch is made durable */
 };
 #define TOKEN(kind, n) (((uint64_t)(n) << 8) | (uint64_t)(kind))
 /* Generations of one boot: 2^20 per timer kind (a week of one-minute periodic syncs is 10,080), so a
@@ -107,6 +108,8 @@ typedef struct client {
     uint64_t periodic_gen;
     uint64_t after_write_gen;
     uint64_t retry_gen;
+    uint64_t flush_gen;
+    bool flush_pending;     /* a TIMER_FLUSH of flush_gen is set */
     bool after_write_pending;
     bool retry_pending;
     bool again;             /* a sync was asked for during a round */
@@ -173,8 +176,25 @@ static int64_t new_request(client *c)
     return c->inflight_req;
 }
 
+/* Make what is committed durable now (a no-op under flush: commit, or when nothing is unflushed). */
+static void flush_now(client *c)
+{
+    if (store_flush(c->store))
+        observe_simple(c, OBS_FLUSHED, 0, NULL);
+}
+
+/* At the end of an entry point: something committed and unflushed is flushed within flush_every. */
+static void schedule_flush(client *c)
+{
+    if (c->booted && !c->flush_pending && store_unflushed(c->store)) {
+        c->flush_pending = true;
+        set_timer(c, c->profile->flush_every_us, TOKEN(TIMER_FLUSH, ++c->flush_gen));
+    }
+}
+
 static void send_msg(client *c, cJSON *msg)
 {
+    flush_now(c);   /* nothing leaves the device before it is durable */
     c->cfg.host.send(c->cfg.host.ctx, c->cfg.index, NODE_SERVER, msg);
 }
 
@@ -706,7 +726,8 @@ static void client_boot(node *n, int64_t now_us)
     int64_t boots = store_meta_get(c->store, "boots", 0) + 1;
     store_meta_set(c->store, "boots", boots);
     c->next_req = ((boots - 1) << 32) + 1;
-    c->periodic_gen = c->after_write_gen = c->retry_gen = (uint64_t)(boots - 1) << BOOT_GEN_SHIFT;
+    c->periodic_gen = c->after_write_gen = c->retry_gen = c->flush_gen = (uint64_t)(boots - 1) << BOOT_GEN_SHIFT;
+    flush_now(c);   /* the store as it opened (with the boot count) is the first durable copy */
     c->pull_type = 0;
     c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     memset(&c->clock, 0, sizeof c->clock);
@@ -733,11 +754,21 @@ static void client_crash(node *n)
     c->pull_type = 0;
     c->after_write_pending = false;
     c->retry_pending = false;
+    c->flush_pending = false;
     c->again = false;
     c->failures = 0;
     c->gave_up = false;
     c->auth_renewed = false;
     c->pulled = 0;
+}
+
+/* A power loss: what was committed since the last flush is gone (the world crashes the node next). */
+static bool client_power_loss(node *n, int64_t now_us)
+{
+    client *c = (client *)n;
+    (void)now_us;
+    store_power_loss(c->store);
+    return true;
 }
 
 static void set_field_values(record *r, arena *a, const user_op *op, const stamp *st)
@@ -1107,6 +1138,12 @@ static void client_timer(node *n, uint64_t token, int64_t now_us)
         c->retry_pending = false;
         start_round(c, now_us);
         break;
+    case TIMER_FLUSH:
+        if (k != c->flush_gen)
+            return;
+        c->flush_pending = false;
+        flush_now(c);
+        break;
     default:
         assert(0 && "unknown timer");
     }
@@ -1120,6 +1157,7 @@ static const char *client_timer_name(const node *n, uint64_t token)
     case TIMER_AFTER_WRITE: return "sync-after-write";
     case TIMER_TIMEOUT: return "request-timeout";
     case TIMER_RETRY: return "retry";
+    case TIMER_FLUSH: return "flush";
     }
     return NULL;
 }
@@ -1193,14 +1231,41 @@ static void client_destroy(node *n)
     xfree(c);
 }
 
+/* The entry points that may commit, each followed by schedule_flush (a no-op under flush: commit). */
+static bool client_user_op_entry(node *n, const user_op *op, int64_t now_us, const char **reason)
+{
+    bool accepted = client_user_op(n, op, now_us, reason);
+    schedule_flush((client *)n);
+    return accepted;
+}
+
+static void client_deliver_entry(node *n, int from, const cJSON *msg, int64_t now_us)
+{
+    client_deliver(n, from, msg, now_us);
+    schedule_flush((client *)n);
+}
+
+static void client_timer_entry(node *n, uint64_t token, int64_t now_us)
+{
+    client_timer(n, token, now_us);
+    schedule_flush((client *)n);
+}
+
+static void client_control_entry(node *n, node_control ctl, int64_t now_us)
+{
+    client_control(n, ctl, now_us);
+    schedule_flush((client *)n);
+}
+
 static const node_ops CLIENT_OPS = {
     .boot = client_boot,
     .crash = client_crash,
-    .user_op = client_user_op,
-    .deliver = client_deliver,
-    .timer = client_timer,
+    .power_loss = client_power_loss,
+    .user_op = client_user_op_entry,
+    .deliver = client_deliver_entry,
+    .timer = client_timer_entry,
     .timer_name = client_timer_name,
-    .control = client_control,
+    .control = client_control_entry,
     .idle = client_idle,
     .snapshot = client_snapshot,
     .destroy = client_destroy,

@@ -3,7 +3,11 @@
  */
 #include "engine/engine.h"
 
+#include "base/xalloc.h"
+
 #include <assert.h>
+#include <stdio.h>
+#include <string.h>
 
 node *engine_node_new(const engine_config *cfg, char **error)
 {
@@ -13,6 +17,22 @@ node *engine_node_new(const engine_config *cfg, char **error)
         return NULL;
     if (cfg->store_path)
         store_keep_lock(st);   /* a replica's store file is its own */
+    /* A device that flushes in batches keeps a durable copy beside its store: a file next to a file
+     * store (it must outlive the process), else in memory. Under flush: commit there is none. */
+    if (cfg->index != NODE_SERVER && cfg->profile->flush_every_us > 0) {
+        char *path = NULL;
+        if (cfg->store_path) {
+            size_t n = strlen(cfg->store_path) + sizeof "-durable";
+            path = xmalloc(n);
+            snprintf(path, n, "%s-durable", cfg->store_path);
+        }
+        bool ok = store_durable_open(st, path, error);
+        xfree(path);
+        if (!ok) {
+            store_close(st);
+            return NULL;
+        }
+    }
     return cfg->index == NODE_SERVER ? server_new(cfg, st) : client_new(cfg, st);
 }
 

@@ -87,6 +87,8 @@ typedef enum obs_kind {
     OBS_ID_ASSIGNED, /* server: a change of device `peer` carrying write `w` named record `id` by the
                         temporary id `detail`; the server gave it the id `id` (profile ids: server) */
     OBS_ID_MAPPED,   /* device: its record with temporary id `detail` is now record `id` */
+    OBS_FLUSHED,     /* device: what it committed so far is durable (profile sync: flush: every), so a
+                        power loss no longer drops it */
 } obs_kind;
 
 struct record;
@@ -137,6 +139,9 @@ typedef struct node_ops {
     void (*boot)(node *n, int64_t now_us);
     /* Lose all volatile state (in-flight requests, caches); keep the store. */
     void (*crash)(node *n);
+    /* A power loss, just before crash: put the store back to its last flush (docs/faults.md). False,
+     * or NULL, when the node cannot: the world then crashes it plainly, and the trace says so. */
+    bool (*power_loss)(node *n, int64_t now_us);
     /* A user operation. Returns false, with a static reason, when refused. */
     bool (*user_op)(node *n, const user_op *op, int64_t now_us, const char **reason);
     /* A message arrived. msg is borrowed for the call. */

@@ -160,6 +160,13 @@ typedef struct profile {
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    /* Durability of a device's local writes (sync: flush:, docs/faults.md). 0 (flush: commit, the
+     * default): every transaction is durable when it commits, and no copy is ever made. > 0: the
+     * store is made durable in batches, this often by the device's monotonic clock and before any
+     * message leaves the device; a power loss drops what was committed since the last flush. */
+    int64_t flush_every_us;
+    bool flush_ack_on_flush;          /* acknowledge: on-flush: the app confirms a write to its user only
+                                         when its batch is durable (else on-write: at once) */
     id_assign ids;                    /* who names a new record */
     auth_refresh auth_refresh;        /* what a 401 makes the device do */
     /* How the messages are spelled (engine/wire.h): syncsim's own, or a design document's

@@ -142,6 +142,8 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];   /* NULL until first used: stmt() prepares it */
     buf text;       /* reused for encoding bodies */
+    sqlite3 *durable;               /* the last flush's copy, or NULL (flush: commit) */
+    int64_t flushed_changes;        /* sqlite3_total_changes64 of db when the copy last matched it */
 };
 
 static _Noreturn void store_fail(store *s, const char *what)
@@ -236,6 +238,7 @@ void store_close(store *s)
 {
     if (!s)
         return;
+    sqlite3_close(s->durable);   /* NULL: a no-op */
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);   /* NULL for a statement never used: a no-op */
     sqlite3_close(s->db);
@@ -251,6 +254,62 @@ void store_begin(store *s)
 void store_commit(store *s)
 {
     run_done(s, ST_COMMIT);
+}
+
+/* The whole of from's main database into to's, in one step (replica stores are small). */
+static bool copy_database(sqlite3 *to, sqlite3 *from)
+{
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+    if (!b)
+        return false;
+    int rc = sqlite3_backup_step(b, -1);
+    return sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE;
+}
+
+bool store_durable_open(store *s, const char *durable_path, char **error)
+{
+    assert(!s->durable);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    char *errmsg = NULL;
+    if (sqlite3_open_v2(durable_path ? durable_path : ":memory:", &s->durable, flags, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->durable, PRAGMAS, NULL, NULL, &errmsg) != SQLITE_OK) {
+        sqlite3_free(errmsg);
+        const char *msg = s->durable ? sqlite3_errmsg(s->durable) : "cannot allocate a database handle";
+        size_t n = strlen(msg) + (durable_path ? strlen(durable_path) : 8) + 48;
+        *error = xmalloc(n);
+        snprintf(*error, n, "cannot open the durable copy %s: %s", durable_path ? durable_path : ":memory:", msg);
+        sqlite3_close(s->durable);
+        s->durable = NULL;
+        return false;
+    }
+    /* Until the first flush the copy may be stale (a file left by an earlier run): count the store
+     * as unflushed so that the first store_flush writes it whole. */
+    s->flushed_changes = -1;
+    return true;
+}
+
+bool store_unflushed(store *s)
+{
+    return s->durable && sqlite3_total_changes64(s->db) != s->flushed_changes;
+}
+
+bool store_flush(store *s)
+{
+    if (!store_unflushed(s))
+        return false;
+    if (!copy_database(s->durable, s->db))
+        store_fail(s, "flush (backup to the durable copy)");
+    s->flushed_changes = sqlite3_total_changes64(s->db);
+    return true;
+}
+
+void store_power_loss(store *s)
+{
+    if (!s->durable || s->flushed_changes < 0)
+        return;   /* flush: commit, or never flushed (then nothing was made durable in batches yet) */
+    if (!copy_database(s->db, s->durable))
+        store_fail(s, "power loss (restore from the durable copy)");
+    s->flushed_changes = sqlite3_total_changes64(s->db);
 }
 
 static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)

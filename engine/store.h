@@ -60,6 +60,21 @@ void store_keep_lock(store *s);
 void store_begin(store *s);
 void store_commit(store *s);
 
+/*
+ * Durability in batches (a device under the profile's sync: { flush: { every: ... } }). Without a
+ * durable copy (flush: commit, the default) every committed transaction is durable and the three
+ * calls below do nothing. With one, the copy is what survives a power loss: store_flush makes it
+ * the database as it is now (SQLite's online backup), store_power_loss puts the database back to it.
+ * durable_path names the copy's file (a file store: it survives the process); NULL keeps it in
+ * memory beside an in-memory store. On failure returns false and sets *error (free with xfree).
+ */
+bool store_durable_open(store *s, const char *durable_path, char **error);
+/* Something was committed since the last flush (or since the copy was opened). */
+bool store_unflushed(store *s);
+/* Returns false (nothing to do) when there is no durable copy or nothing unflushed. */
+bool store_flush(store *s);
+void store_power_loss(store *s);
+
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out);
 void store_record_put(store *s, const record *r);
 /* Store r unless the stored body is already exactly r's. Returns STORE_PUT_*; on

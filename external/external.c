@@ -241,7 +241,8 @@ static void describe_doing(const external *x, const doing *d, buf *b)
         buf_printf(b, "control %s", d->control == CTL_SYNC_NOW ? "sync" : d->control == CTL_NET_UP ? "net_up" : "net_down");
         break;
     case REQ_SNAPSHOT:
-    case REQ_SHUTDOWN: buf_puts(b, proto_request_name(d->kind)); break;
+    case REQ_SHUTDOWN:
+    case REQ_POWER_LOSS: buf_puts(b, proto_request_name(d->kind)); break;
     }
 }
 
@@ -601,6 +602,19 @@ static void ext_crash(node *n)
     x->idle = false;
 }
 
+/* A power loss: a node that declared the feature puts its data directory back to its last flush and
+ * answers done; the world then crashes it (SIGKILL). One that did not declare it is crashed plainly. */
+static bool ext_power_loss(node *n, int64_t now_us)
+{
+    external *x = (external *)n;
+    if (x->failed || !x->running || !(x->features & PROTO_FEATURE_POWER_LOSS))
+        return false;
+    begin(x, REQ_POWER_LOSS, now_us);
+    x->doing = (doing){ .kind = REQ_POWER_LOSS };
+    proto_request_end(&x->out);
+    return exchange(x, EFF_DONE);
+}
+
 static bool ext_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
 {
     external *x = (external *)n;
@@ -732,6 +746,7 @@ static void ext_destroy(node *n)
 static const node_ops EXTERNAL_OPS = {
     .boot = ext_boot,
     .crash = ext_crash,
+    .power_loss = ext_power_loss,
     .user_op = ext_user_op,
     .deliver = ext_deliver,
     .timer = ext_timer,

@@ -230,6 +230,7 @@ static bool get_key(const cJSON *o, const char *key, arena *a, const char **type
 static const char *const REQUEST_NAMES[] = {
     [REQ_INIT] = "init", [REQ_RESET] = "reset", [REQ_OP] = "op", [REQ_DELIVER] = "deliver",
     [REQ_TIMER] = "timer", [REQ_CONTROL] = "control", [REQ_SNAPSHOT] = "snapshot", [REQ_SHUTDOWN] = "shutdown",
+    [REQ_POWER_LOSS] = "power_loss",
 };
 
 static const char *const CONTROL_NAMES[] = {
@@ -554,6 +555,7 @@ bool proto_decode_request(const cJSON *j, const proto_roster *r, arena *a, proto
     }
     case REQ_SNAPSHOT:
     case REQ_SHUTDOWN:
+    case REQ_POWER_LOSS:
         return members_known(j, BASE_KEYS, N(BASE_KEYS), type, why);
     }
     return fail(why, "unknown request");
@@ -935,6 +937,7 @@ static const effect_name EFFECTS[] = {
     { "dropped", EFF_OBSERVE, OBS_DROPPED },
     { "id_assigned", EFF_OBSERVE, OBS_ID_ASSIGNED },
     { "id_mapped", EFF_OBSERVE, OBS_ID_MAPPED },
+    { "flushed", EFF_OBSERVE, OBS_FLUSHED },
 };
 
 static const char *observation_name(obs_kind kind)
@@ -1057,6 +1060,12 @@ static bool decode_observation(const cJSON *j, const char *name, obs_kind kind, 
         obs->detail = arena_strdup(a, text);
         return true;
     }
+    case OBS_FLUSHED: {
+        static const char *const KEYS[] = { "type" };
+        if (server)
+            return fail(why, "only a device reports \"flushed\"");
+        return members_known(j, KEYS, N(KEYS), name, why);
+    }
     }
     return fail(why, "unknown observation");
 }
@@ -1085,8 +1094,10 @@ static bool decode_features(const cJSON *list, unsigned *out, char **why)
             *out |= PROTO_FEATURE_RESET;
         else if (cJSON_IsString(e) && strcmp(e->valuestring, "received") == 0)
             *out |= PROTO_FEATURE_RECEIVED;
+        else if (cJSON_IsString(e) && strcmp(e->valuestring, "power_loss") == 0)
+            *out |= PROTO_FEATURE_POWER_LOSS;
         else
-            return fail(why, "init_ok: \"features\" may name reset and received");
+            return fail(why, "init_ok: \"features\" may name reset, received and power_loss");
     }
     return true;
 }
@@ -1343,6 +1354,8 @@ void proto_put_observation(buf *b, const proto_roster *r, const observation *obs
         put_record_key(b, obs->type, obs->id);
         put_str_member(b, "temp", obs->detail);
         break;
+    case OBS_FLUSHED:
+        break;
     }
     buf_puts(b, "}\n");
 }
@@ -1388,10 +1401,14 @@ void proto_put_init_ok(buf *b, uint64_t in_reply_to, bool idle, proto_ops ops, u
     buf_putc(b, ']');
     put_key(b, "features");
     buf_putc(b, '[');
-    if (features & PROTO_FEATURE_RESET)
-        buf_puts(b, "\"reset\"");
-    if (features & PROTO_FEATURE_RECEIVED)
-        buf_puts(b, features & PROTO_FEATURE_RESET ? ",\"received\"" : "\"received\"");
+    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss" };
+    bool first_feature = true;
+    for (int i = 0; i < N(FEATURE_NAMES); i++) {
+        if (!(features & (1u << i)))
+            continue;
+        buf_printf(b, "%s\"%s\"", first_feature ? "" : ",", FEATURE_NAMES[i]);
+        first_feature = false;
+    }
     buf_puts(b, "]}\n");
 }
 

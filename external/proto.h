@@ -55,6 +55,7 @@ typedef uint32_t proto_ops;
 enum {
     PROTO_FEATURE_RESET = 1,      /* a reset request makes the process a new one */
     PROTO_FEATURE_RECEIVED = 2,   /* the server reports received effects itself */
+    PROTO_FEATURE_POWER_LOSS = 4, /* a device answers power_loss: its store goes back to its last flush */
 };
 
 /* The replicas of a run, server first. Names and users are borrowed. */
@@ -84,6 +85,7 @@ typedef enum proto_request_kind {
     REQ_CONTROL,
     REQ_SNAPSHOT,
     REQ_SHUTDOWN,
+    REQ_POWER_LOSS,   /* put the data directory back to its last flush; a SIGKILL follows */
 } proto_request_kind;
 
 const char *proto_request_name(proto_request_kind kind);

@@ -131,8 +131,11 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         }
         if (!start(s, req, why))
             return false;
+        /* A device of the built-in engine can lose power (under flush: commit it loses nothing), as
+         * in process: the two give the same trace. */
         proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
-                          PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED);
+                          PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED |
+                              (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0));
         return true;
     case REQ_OP: {
         const char *reason = NULL;
@@ -154,6 +157,10 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         break;
     case REQ_SHUTDOWN:
         *stop = true;
+        break;
+    case REQ_POWER_LOSS:
+        if (n->ops->power_loss)
+            n->ops->power_loss(n, req->wall_us);
         break;
     }
     proto_put_done(&s->out, req->seq, n->ops->idle(n), refused, snapshot, &s->roster);

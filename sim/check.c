@@ -671,8 +671,21 @@ static void classify_writes(checker *c)
         c->out->writes_checked++;
         const hist_record *hr = &h->records[wr->record];
         const snap_record *r = snapshot_find(c->server, hr->key);
-        if (wr->rejected) {
+        /* A write its user never saw acknowledged, and its device then lost in a power loss, counts
+         * like one the server refused: the user was never told it was saved (docs/architecture.md). */
+        if (wr->rejected || wr->withdrawn) {
             c->out->counts[VC_REJECTED]++;
+            continue;
+        }
+        if (!reached_server(wr, r) && wr->power_lost) {
+            /* Its device's later writes count it in their causal past (a device's past is a
+             * counter per writer, which cannot leave one write out), but none of them was made on
+             * it: whatever they cover, the user saw this write saved and it is gone. */
+            if (c->in->quiesced) {
+                char how[512];
+                snprintf(how, sizeof how, "never reached the server: %s", wr->power_lost);
+                report_write(c, VC_UNDELIVERED, wr, WRITE_NONE, r, how);
+            }
             continue;
         }
         if (!reached_server(wr, r)) {

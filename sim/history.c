@@ -211,6 +211,20 @@ void history_dropped(history *h, write_id w, const char *reason)
         h->writes[i].dropped = arena_strdup(&h->a, reason ? reason : "dropped");
 }
 
+void history_withdrawn(history *h, write_id w, const char *reason)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0 && !h->writes[i].withdrawn)
+        h->writes[i].withdrawn = arena_strdup(&h->a, reason ? reason : "withdrawn");
+}
+
+void history_power_lost(history *h, write_id w, const char *reason)
+{
+    int i = u64map_get(&h->by_id, w);
+    if (i >= 0 && !h->writes[i].power_lost)
+        h->writes[i].power_lost = arena_strdup(&h->a, reason ? reason : "lost in a power loss");
+}
+
 static int compare_writes(const void *a, const void *b)
 {
     write_id x = *(const write_id *)a, y = *(const write_id *)b;

@@ -62,6 +62,12 @@ typedef struct write_rec {
     write_id revived_by;    /* a delete that took effect: the write that brought the record back */
     const char *rejected;   /* why the server refused it by its type's rules or schema, or NULL */
     const char *dropped;    /* why its device abandoned it unsent, or NULL */
+    const char *withdrawn;  /* why it was never acknowledged to its user and then lost (a power loss
+                               before its batch was flushed, under acknowledge: on-flush), or NULL:
+                               counted like a refused write (rejected), never as lost */
+    const char *power_lost; /* why a power loss took it from its device after its user saw it saved
+                               (acknowledge: on-write), or NULL: lost, whatever later writes of its
+                               device claim to follow it (the causal past cannot leave it out) */
 } write_rec;
 
 typedef struct hist_record {
@@ -127,6 +133,10 @@ void history_received(history *h, write_id w);
 void history_rejected(history *h, write_id w, const char *reason);
 /* w's device abandoned it unsent (reason copied). */
 void history_dropped(history *h, write_id w, const char *reason);
+/* w was never acknowledged to its user and is gone from its device (reason copied). */
+void history_withdrawn(history *h, write_id w, const char *reason);
+/* w was acknowledged to its user and a power loss took it from its device unsent (reason copied). */
+void history_power_lost(history *h, write_id w, const char *reason);
 /*
  * The server's copy of a record changed to hold exactly these writes (fields,
  * events, its last writer and delete). A write that had a trace in the old

@@ -132,6 +132,57 @@ static bool load_retry(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
     return true;
 }
 
+/*
+ * flush: commit (every transaction durable when it commits), or
+ * flush: { every: 5s, acknowledge: on-write | on-flush } (durable in batches; docs/faults.md).
+ */
+static bool load_flush(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+{
+    const char *text;
+    if (yaml_is_scalar(n)) {
+        if (!yaml_text(doc, n, &text, d, "flush"))
+            return false;
+        if (strcmp(text, "commit") != 0) {
+            diag_error(d, yaml_pos(doc, n),
+                       "unknown flush '%s'; expected commit (every transaction durable when it commits) or "
+                       "{ every: 5s, acknowledge: on-write | on-flush }",
+                       text);
+            return false;
+        }
+        p->flush_every_us = 0;
+        p->flush_ack_on_flush = false;
+        return true;
+    }
+    if (!yaml_want_mapping(doc, n, d, "flush settings (commit, or { every: 5s, acknowledge: on-flush })"))
+        return false;
+    static const char *const KEYS[] = { "every", "acknowledge" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "flush settings"))
+        return false;
+    struct fy_node *every = yaml_get(n, "every"), *ack = yaml_get(n, "acknowledge");
+    if (!every) {
+        diag_error(d, yaml_pos(doc, n), "flush settings need 'every' (how often the store is made durable, e.g. 5s)");
+        return false;
+    }
+    if (!ack) {
+        diag_error(d, yaml_pos(doc, n),
+                   "flush settings need 'acknowledge' (on-write: the user sees a write saved at once; on-flush: "
+                   "only when its batch is durable)");
+        return false;
+    }
+    if (!yaml_duration(doc, every, false, &p->flush_every_us, d, "flush every"))
+        return false;
+    if (p->flush_every_us <= 0) {
+        diag_error(d, yaml_pos(doc, every), "flush every must be longer than 0s (flush: commit flushes every commit)");
+        return false;
+    }
+    static const char *const ACKS[] = { "on-write", "on-flush" };
+    int choice;
+    if (!one_of(doc, ack, ACKS, N(ACKS), &choice, d, "acknowledge (when the user sees a write saved)"))
+        return false;
+    p->flush_ack_on_flush = choice == 1;
+    return true;
+}
+
 static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "sync settings"))
@@ -140,7 +191,8 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "pull_page",  "request_timeout", "retry",            "idempotency",
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
-                                        "validate",   "wire",            "ids",              "auth_refresh" };
+                                        "validate",   "wire",            "ids",              "auth_refresh",
+                                        "flush" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -264,6 +316,8 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
     if ((v = yaml_get(n, "retry")) && !load_retry(doc, v, p, d))
         return false;
     if ((v = yaml_get(n, "idempotency")) && !yaml_bool(doc, v, &p->idempotency, d, "idempotency"))
+        return false;
+    if ((v = yaml_get(n, "flush")) && !load_flush(doc, v, p, d))
         return false;
     return true;
 }

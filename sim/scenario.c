@@ -47,6 +47,7 @@ const char *step_kind_name(step_kind kind)
     case STEP_HEAL: return "heal";
     case STEP_CRASH: return "crash";
     case STEP_RESTART: return "restart";
+    case STEP_POWER_LOSS: return "power_loss";
     case STEP_CLOCK: return "clock_step";
     case STEP_SERVER_ANSWER: return "server_answer";
     case STEP_EXPIRE_TOKEN: return "expire_token";
@@ -670,7 +671,7 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",        "increment",      "append",
                                              "resolve", "sync",       "offline",       "online",         "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
-                                             "server_timeouts", "expire_token" };
+                                             "server_timeouts", "expire_token", "power_loss" };
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -716,7 +717,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     static const char *const KEYS[] = { "at",      "device",  "create",     "update",        "delete",
                                         "increment", "append", "resolve",   "sync",          "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
-                                        "clock_step", "server_errors", "server_timeouts", "expire_token" };
+                                        "clock_step", "server_errors", "server_timeouts", "expire_token",
+                                        "power_loss" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -737,8 +739,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     if (!action) {
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
-                   "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts or "
-                   "expire_token");
+                   "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
+                   "expire_token or power_loss");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -815,6 +817,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     } SETS[] = {
         { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
         { "crash", STEP_CRASH },       { "restart", STEP_RESTART }, { "expire_token", STEP_EXPIRE_TOKEN },
+        { "power_loss", STEP_POWER_LOSS },
     };
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
@@ -1279,12 +1282,14 @@ static bool load_workload(loader *L, struct fy_node *n)
             !load_span(L, v, "partition_mean", &w->partition_mean_us))
             return false;
     }
-    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean" };
+    static const char *const CRASH_KEYS[] = { "per_day", "down_mean", "server_per_day", "server_down_mean",
+                                              "power_loss_per_day" };
     if (!section(L, n, "crashes", CRASH_KEYS, N(CRASH_KEYS), &v))
         return false;
     if (v && (!load_rate(L, v, "per_day", 100000.0, &w->crashes_per_day) || !load_span(L, v, "down_mean", &w->crash_down_mean_us) ||
               !load_rate(L, v, "server_per_day", 100000.0, &w->server_crashes_per_day) ||
-              !load_span(L, v, "server_down_mean", &w->server_down_mean_us)))
+              !load_span(L, v, "server_down_mean", &w->server_down_mean_us) ||
+              !load_rate(L, v, "power_loss_per_day", 100000.0, &w->power_losses_per_day)))
         return false;
     static const char *const ANSWER_KEYS[] = { "errors", "timeouts", "windows_per_day", "window_mean" };
     if (!section(L, n, "server_answers", ANSWER_KEYS, N(ANSWER_KEYS), &v))

@@ -68,6 +68,7 @@ typedef enum step_kind {
     STEP_CLOCK,       /* one node's wall clock steps (NTP correction), possibly backwards */
     STEP_SERVER_ANSWER, /* for a span, the server's gateway answers every request with an error or a timeout */
     STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
+    STEP_POWER_LOSS,  /* devices crash and lose what they committed since their last flush (docs/faults.md) */
 } step_kind;
 
 /*

@@ -276,6 +276,11 @@ static void put_profile(buf *b, const scenario_profile *p)
         buf_printf(b, ", drop_after: %d", e->retry_drop_after);
     buf_printf(b, " }\n    idempotency: %s\n    ids: %s\n", e->idempotency ? "true" : "false", id_assign_name(e->ids));
     buf_printf(b, "    auth_refresh: %s\n", auth_refresh_name(e->auth_refresh));
+    if (e->flush_every_us > 0) {
+        buf_puts(b, "    flush: { every: ");
+        put_duration(b, e->flush_every_us);
+        buf_printf(b, ", acknowledge: %s }\n", e->flush_ack_on_flush ? "on-flush" : "on-write");
+    }
     buf_printf(b, "    changes: %s\n    watermark: %s\n    cursor: %s\n    cursor_next: %s\n    cursor_inclusive: %s\n",
                change_detection_name(e->changes), watermark_clock_name(e->watermark), cursor_kind_name(e->cursor),
                cursor_next_name(e->cursor_next), e->cursor_inclusive ? "true" : "false");

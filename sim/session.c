@@ -53,10 +53,11 @@ static const write_rec *known(const session *s, write_id w, int record)
     return wr && wr->accepted && wr->record == record ? wr : NULL;
 }
 
-/* A write that was never going to stand: the server refused it, or its device gave it up. */
+/* A write that was never going to stand: the server refused it, or its device gave it up, or its
+ * device lost it in a power loss before acknowledging it to its user. */
 static bool withdrawn(const write_rec *wr)
 {
-    return wr->rejected || wr->dropped;
+    return wr->rejected || wr->dropped || wr->withdrawn;
 }
 
 /*
@@ -324,7 +325,8 @@ static void episode_close(session *s, session_slot *slot, int kind, int64_t end_
     slot->is_open[kind] = false;
     e.end_us = end_us;
     e.open = open;
-    /* A missing write the server refused, or its device dropped, in the end was never going to stand. */
+    /* A missing write the server refused, or its device dropped or lost unacknowledged, in the end was
+     * never going to stand. */
     if (kind == EP_RYW || kind == EP_MR) {
         const write_rec *wr = history_write(s->h, e.missing);
         if (wr && withdrawn(wr))
@@ -502,7 +504,8 @@ static write_id deleted_parent_gap(const session *s, int child, const session_vi
     for (size_t k = first < 0 ? s->n_cascades : (size_t)first; k < s->n_cascades && s->cascade_delete[k] == d->w;
          k++) {
         const write_rec *x = history_write(s->h, s->cascade_child[k]);
-        if (x->record == child && !withdrawn(x) && !covers(&v->closure, x->w) && !lost_on_server(s, x)) {
+        if (x->record == child && !withdrawn(x) && !x->power_lost && !covers(&v->closure, x->w) &&
+            !lost_on_server(s, x)) {
             *shown = d->w;
             return x->w;
         }
@@ -536,6 +539,11 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
             gap = deleted_parent_gap(s, slot->record, v, &ps->shown, s->dep_parent[dep], s->dep_write[dep], shown);
         if (!gap)
             continue;
+        /* A parent state a power loss took from the child's device: the child, which survived it,
+         * was written after it, whatever the device last showed (the final state judges the loss). */
+        const write_rec *g = history_write(s->h, gap);
+        if (g && g->power_lost)
+            continue;
         *child_w = wr->w;
         *parent = s->dep_parent[dep];
         *missing = gap;
@@ -563,8 +571,9 @@ static write_id missing_predecessor(const session *s, const session_slot *slot, 
         for (uint32_t k = 0; k < rec->n_appends; k++) {
             const write_rec *f = history_write(s->h, rec->appends[k]);
             /* A predecessor the server already settled against is lost, not late: the final state's
-             * classes judge it. */
-            if (f->w == e->w || withdrawn(f) || settled_against(s, f) || !covers(&e->past, f->w))
+             * classes judge it. So is one a power loss took from its device (undelivered): an event
+             * its device appended afterwards counts it in its past but was not made on it. */
+            if (f->w == e->w || withdrawn(f) || f->power_lost || settled_against(s, f) || !covers(&e->past, f->w))
                 continue;
             bool shown = false;
             for (uint32_t q = 0; q < v->n_writes && !shown; q++)

@@ -122,6 +122,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .picks_per_device = w->picks_per_device,
         .server_clock_steps = w->server_clock_steps_per_day > 0,
         .server_clock_steps_per_day = w->server_clock_steps_per_day,
+        .power_losses = w->power_losses_per_day > 0,
+        .power_losses_per_day = w->power_losses_per_day,
     };
     if (!w->swarm)
         return c;
@@ -156,6 +158,12 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.picks_per_device = c.picks_per_device && pcg32_bounded(&rng, 2) == 1;
     c.server_clock_steps = c.server_clock_steps && pcg32_bounded(&rng, 2) == 1;
     c.server_clock_steps_per_day = unit_range(&rng, 0.0, w->server_clock_steps_per_day);
+    /* Appended after every older draw, and drawn only when configured, so every existing seed keeps
+     * its choices. */
+    if (w->power_losses_per_day > 0) {
+        c.power_losses = pcg32_bounded(&rng, 2) == 1;
+        c.power_losses_per_day = unit_range(&rng, 0.0, w->power_losses_per_day);
+    }
     return c;
 }
 
@@ -170,7 +178,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
         rate += 2.0 * 3600e6 / (double)(w->online_mean_us + w->offline_mean_us);
     if (w->network)
         rate += 2.0 * w->partitions_per_hour;
-    rate += 2.0 * w->crashes_per_day / 24.0;
+    rate += 2.0 * (w->crashes_per_day + w->power_losses_per_day) / 24.0;
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
     rate += w->token_expiries_per_day / 24.0;
@@ -763,6 +771,27 @@ static void token_expiries(builder *b, const workload_config *w, const swarm_cho
             return;
 }
 
+/* A device's power losses (docs/faults.md): Poisson arrivals from its own stream power-loss/<device>, each
+ * followed by a restart after down_mean unless the final heal comes first. Off unless power_loss_per_day is
+ * set, so no other draw depends on them. */
+static void power_losses(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    if (!c->power_losses || c->power_losses_per_day <= 0)
+        return;
+    pcg32 rng = stream(seed, "power-loss", b->sc->devices[d].name);
+    double gap = (double)DAY / c->power_losses_per_day;
+    for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+        int64_t until = t + exp_us(&rng, (double)w->crash_down_mean_us);
+        if (!new_step(b, t, STEP_POWER_LOSS, d + 1))
+            return;
+        if (until >= w->duration_us)
+            return;   /* the final heal restarts it */
+        if (!new_step(b, until, STEP_RESTART, d + 1))
+            return;
+        t = until;   /* a device that is down does not lose power again */
+    }
+}
+
 /* The gateway's windows of errors or timeouts, from their own stream; each one's kind is a coin. */
 static void server_windows(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
 {
@@ -869,6 +898,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
     }
     for (int i = 0; i < sc->n_devices && !b.overflow; i++)
         token_expiries(&b, w, &c, i, seed);
+    for (int i = 0; i < sc->n_devices && !b.overflow; i++)
+        power_losses(&b, w, &c, i, seed);
     if (!b.overflow)
         server_crashes(&b, w, &c, seed);
     if (!b.overflow)

@@ -92,6 +92,8 @@ typedef struct workload_config {
     int64_t crash_down_mean_us;
     double server_crashes_per_day;   /* the server's; 0 (the default) leaves it up */
     int64_t server_down_mean_us;
+    double power_losses_per_day;     /* crashes: { power_loss_per_day }: per device, each followed by a restart
+                                        after down_mean; 0 (the default): never */
     /* The server's gateway (server_answers:): random error and timeout answers, and windows of them. */
     double server_error_p;
     double server_timeout_p;
@@ -118,6 +120,8 @@ typedef struct swarm_choice {
     /* Drawn after all of the above, for the same reason. */
     bool refs, event_chains, picks_per_device, server_clock_steps;
     double server_clock_steps_per_day;
+    bool power_losses;               /* drawn after all of the above, the session checks' too */
+    double power_losses_per_day;
 } swarm_choice;
 
 /*

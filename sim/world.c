@@ -14,7 +14,13 @@
  *     server-answers/<device>), never from anything shared;
  *   - the gateway (server_errors, server_timeouts, server: errors/timeouts)
  *     draws and traces nothing unless a scenario asks for it, and answers
- *     for the server only before the final heal.
+ *     for the server only before the final heal;
+ *   - under a profile that flushes in batches (sync: flush: every), a
+ *     device's unflushed list holds exactly the writes it accepted since the
+ *     last flush it reported (OBS_FLUSHED); a power loss under acknowledge:
+ *     on-flush withdraws them (never acknowledged), under on-write marks them
+ *     power-lost (acknowledged and gone: the checker finds them undelivered).
+ *     Under flush: commit the list stays empty.
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
@@ -66,6 +72,8 @@ typedef struct slot {
     uint64_t served_changes;  /* the server's change count at that answer */
     pcg32 answer_rng;         /* devices: server-answers/<device>, drawn only while server: errors/timeouts are on */
     int64_t token_expires_us; /* devices: true time the auth token stops being accepted; INT64_MAX never */
+    write_id *unflushed;      /* devices: writes accepted since the node's last OBS_FLUSHED (batched flush only) */
+    size_t n_unflushed, cap_unflushed;
 } slot;
 
 typedef struct world {
@@ -308,6 +316,7 @@ static const char *obs_name(obs_kind kind)
     case OBS_INVALID: return "invalid";
     case OBS_ID_ASSIGNED: return "id-assigned";
     case OBS_ID_MAPPED: return "id-mapped";
+    case OBS_FLUSHED: return "flushed";
     }
     return "?";
 }
@@ -432,6 +441,10 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         if (obs->kind == OBS_ID_ASSIGNED)
             trace_node(w, "peer", obs->peer);
         break;
+    case OBS_FLUSHED:
+        /* Durable now: under acknowledge: on-flush its user has seen them saved. */
+        w->slots[node].n_unflushed = 0;
+        break;
     }
     trace_end(&w->tr);
 }
@@ -521,6 +534,10 @@ static void run_user_op(world *w, int node, user_op op)
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
     if (accepted)
         session_write(&w->sess, node, op.w);
+    if (accepted && w->sc->profile.engine.flush_every_us > 0) {
+        xgrow(&s->unflushed, &s->cap_unflushed, s->n_unflushed + 1, sizeof *s->unflushed);
+        s->unflushed[s->n_unflushed++] = op.w;
+    }
     if (accepted) {
         w->m.writes++;
         s->writes_accepted++;
@@ -536,6 +553,51 @@ static void run_user_op(world *w, int node, user_op op)
         trace_str(&w->tr, "reason", reason);
         trace_end(&w->tr);
     }
+}
+
+static void crash(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    if (s->up) {
+        s->n->ops->crash(s->n);
+        s->up = false;
+        s->incarnation++;
+    }
+}
+
+/*
+ * A power loss: the node puts its store back to its last flush, then crashes. Under acknowledge:
+ * on-flush the writes it accepted since that flush were never confirmed to its user: they are
+ * withdrawn (counted like refused writes). Under on-write they were confirmed: they are marked
+ * power-lost, which the checker judges undelivered even when a later write of the same device
+ * claims to follow them (its causal past cannot leave them out). A node that cannot lose power (an external one without the
+ * feature) crashes plainly and keeps them; the trace says which it was.
+ */
+static void power_loss(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    if (!s->up)
+        return;
+    w->m.node_calls++;
+    bool lost = s->n->ops->power_loss && s->n->ops->power_loss(s->n, local_now(w, node));
+    bool withdraw = w->sc->profile.engine.flush_ack_on_flush;
+    trace_begin(&w->tr, w->now_us, "power-loss");
+    trace_node(w, "node", node);
+    trace_bool(&w->tr, "supported", lost);
+    if (lost)
+        trace_write_list(&w->tr, withdraw ? "withdrawn" : "lost", s->unflushed, (int)s->n_unflushed);
+    trace_end(&w->tr);
+    for (size_t i = 0; lost && i < s->n_unflushed; i++) {
+        if (withdraw)
+            history_withdrawn(&w->hist, s->unflushed[i],
+                              "never acknowledged: its device lost power before the write's batch was flushed");
+        else
+            history_power_lost(&w->hist, s->unflushed[i],
+                               "its device lost power before the write's batch was flushed, after its user saw it "
+                               "saved (acknowledge: on-write)");
+    }
+    s->n_unflushed = 0;
+    crash(w, node);
 }
 
 static void run_op(world *w, const step *st)
@@ -619,11 +681,10 @@ static void run_step(world *w, int index)
             s->link.cut &= ~st->direction;
             break;
         case STEP_CRASH:
-            if (s->up) {
-                s->n->ops->crash(s->n);
-                s->up = false;
-                s->incarnation++;
-            }
+            crash(w, node);
+            break;
+        case STEP_POWER_LOSS:
+            power_loss(w, node);
             break;
         case STEP_RESTART:
             restart(w, node);
@@ -1113,9 +1174,11 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         w.tr.hashes = NULL;
     }
     queue_free(&w.q, drop_payload, NULL);
-    for (int node = 0; node < w.n_nodes; node++)
+    for (int node = 0; node < w.n_nodes; node++) {
         if (w.slots[node].n)
             w.slots[node].n->ops->destroy(w.slots[node].n);
+        xfree(w.slots[node].unflushed);
+    }
     res->node_failure = w.node_failure;
     xfree(w.slots);
     xfree(w.tenants);

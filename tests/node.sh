@@ -6,7 +6,8 @@
 #      ends the run with exit 4, naming the replica, the request and the tail of its log, within its
 #      timeout plus a second;
 #   3. a sweep whose node fails on some seeds records them as node-failed and goes on;
-#   4. --check-determinism works through the boundary.
+#   4. --check-determinism works through the boundary;
+#   5. a power loss of a node that cannot lose power (no power_loss feature) is a plain crash.
 # Usage: tests/node.sh path/to/syncsim [quick]   (run from the source root)
 # quick (the sanitizer build's run): the basic scenarios only, the failing nodes, a short sweep; no
 # conform of the Python example. The full run is the gcc build's.
@@ -22,7 +23,7 @@ PY=$(command -v python3)
 
 # --- 1. in process and through `syncsim node`: the same run ----------------------------------------
 same=0
-files=(scenarios/basic/*.yaml)
+files=(scenarios/basic/*.yaml tests/data/power-loss/*.yaml)
 [ "$MODE" == full ] && files+=(scenarios/seeds/*/*.yaml)
 for f in "${files[@]}"; do
   a=$("$BIN" run "$f" 2>&1 | tail -n 2)
@@ -43,6 +44,22 @@ for seed in 2 7; do
         --node "$BIN node --profile scenarios/random/reference-swarm.yaml" 2>&1 | tail -n 2)
   [ "$a" == "$b" ] || fail "reference-swarm seed $seed differs through syncsim node: $a / $b"
 done
+# Power losses in a swarm: the built-in engine under syncsim node drops the same unflushed state.
+for seed in 1 8; do
+  a=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/batched-flush-swarm.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "batched-flush-swarm seed $seed differs through syncsim node: $a / $b"
+done
+
+# A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
+# trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
+"$BIN" run scenarios/basic/power-loss-on-flush.yaml --node "$PY examples/python-lww/node.py" \
+  --trace "$tmp/plain.jsonl" >"$tmp/plain.out" 2>&1
+grep -q '"ev":"power-loss","node":"phone","supported":false}' "$tmp/plain.jsonl" ||
+  fail "power loss of a node without the feature: no plain power-loss event in its trace"
+grep -q 'expected note/n1 to be {done: true, text: "first"} on the server, found {done: true, text: "never saved"}' \
+  "$tmp/plain.out" || fail "power loss of a node without the feature: the edit did not survive: $(cat "$tmp/plain.out")"
 
 # A sweep through syncsim node, with processes reused across seeds (reset) and fresh ones, gives every
 # seed the trace hash it has in process.

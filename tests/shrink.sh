@@ -109,6 +109,21 @@ else
   "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk server-faults does not fail under --strict"
 fi
 
+# A power loss is removable like a crash: an acknowledged edit dropped by the phone's power loss
+# keeps that step (and the profile's flush: key, written back) and loses the tablet's crash and
+# power loss, which do not matter to it.
+out=$tmp/power-loss.yaml
+"$BIN" shrink tests/data/shrink/power-loss.yaml --class undelivered -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+code=$?
+if [ "$code" -ne 0 ]; then
+  fail "shrink power-loss: exit $code: $(tail -3 "$tmp/shrink.out" "$tmp/shrink.err")"
+else
+  grep -q 'power_loss: phone' "$out" || fail "shrink power-loss dropped the phone's power loss: $(grep 'at:' "$out")"
+  grep -qE 'tablet|crash:' "$out" && fail "shrink power-loss kept a step that does not matter: $(grep 'at:' "$out")"
+  grep -q 'flush: { every: 30s, acknowledge: on-write }' "$out" || fail "shrink power-loss lost the profile's flush: key"
+  "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk power-loss does not fail under --strict"
+fi
+
 # -o is checked before shrinking starts: no run, no note, exit 2.
 "$BIN" shrink "$SCENARIO" --seed 1 -o "$tmp/no-such-dir/x.yaml" >"$tmp/out" 2>"$tmp/err"; code=$?
 [ "$code" -eq 2 ] || fail "shrink -o into a missing directory: exit $code, expected 2"

@@ -1461,6 +1461,65 @@ static void test_rejected(void)
     fixture_free(&f);
 }
 
+/*
+ * A power loss dropped the phone's write before it was sent. Never acknowledged to its user
+ * (acknowledge: on-flush: the world withdrew it): counted like a refused write, no finding.
+ * Acknowledged (on-write: nothing withdrawn): the same loss is undelivered, and fails the run.
+ */
+static void test_power_loss_withdrawn_or_lost(void)
+{
+    for (int acknowledged = 0; acknowledged < 2; acknowledged++) {
+        fixture f;
+        fixture_init(&f);
+        write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        if (!acknowledged)
+            history_withdrawn(&f.h, a1, "never acknowledged: its device lost power");
+        snap_all(&f, "{'records':[]}");
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->writes_checked, 1);
+        if (!acknowledged) {
+            EXPECT_COUNTS(r, VC_REJECTED, 1);
+            EXPECT_INT(r->n_findings, 0);
+        } else {
+            EXPECT_COUNTS(r, VC_UNDELIVERED, 1);
+            EXPECT_INT(r->counts[VC_REJECTED], 0);
+        }
+        fixture_free(&f);
+    }
+}
+
+/*
+ * Acknowledged (on-write) and taken by a power loss: the phone's edit a2 never reached the server.
+ * The phone then wrote the same field again (a3, which its history counts as following a2) and
+ * that reached the server: a2 is still undelivered, with the reason, not superseded. Unmarked, the
+ * same history reads a2 as replaced before it was sent.
+ */
+static void test_power_lost_is_undelivered(void)
+{
+    for (int marked = 0; marked < 2; marked++) {
+        fixture f;
+        fixture_init(&f);
+        write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        receive(&f, a1);
+        write_id a2 = update(&f, PHONE, 2, "note/n1", "text=b");
+        if (marked)
+            history_power_lost(&f.h, a2, "its device lost power");
+        write_id a3 = update(&f, PHONE, 3, "note/n1", "text=c");
+        receive(&f, a3);
+        snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,3),"
+                     "'fields':{'text':{'v':'c','w':W(1,3)}}}]}");
+        const check_result *r = run(&f, true, NULL);
+        if (marked) {
+            EXPECT_COUNTS(r, VC_UNDELIVERED, 1, VC_SUPERSEDED, 1);
+            EXPECT_STR(only(r, VC_UNDELIVERED)->summary,
+                       "note/n1: write phone:2 never reached the server: its device lost power");
+        } else {
+            EXPECT_COUNTS(r, VC_SUPERSEDED, 2);
+        }
+        fixture_free(&f);
+    }
+}
+
 /* A write its device dropped unsent is undelivered, and the witness says why. */
 static void test_dropped_is_undelivered(void)
 {
@@ -1891,6 +1950,8 @@ int main(void)
     test_replaced_before_sent();
     test_rejected();
     test_dropped_is_undelivered();
+    test_power_loss_withdrawn_or_lost();
+    test_power_lost_is_undelivered();
     test_superseded_before_lost();
     test_superseded_before_lost_to_delete();
     test_identical_value_is_kept();

@@ -159,6 +159,14 @@ static void test_requests(void)
     EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
     EXPECT_INT(req.control, CTL_NET_DOWN);
     cJSON_Delete(tree);
+    buf_clear(&b);
+    proto_request_begin(&b, REQ_POWER_LOSS, 12, 7, 8);
+    proto_request_end(&b);
+    EXPECT_STR(b.data, "{\"type\":\"power_loss\",\"seq\":12,\"wall_us\":7,\"mono_us\":8}\n");
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT_INT(req.kind, REQ_POWER_LOSS);
+    EXPECT_U64(req.seq, 12);
+    cJSON_Delete(tree);
 
     /* malformed requests: `syncsim node` refuses them with a reason */
     const char *bad[][2] = {
@@ -168,6 +176,7 @@ static void test_requests(void)
         { "{\"type\":\"timer\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"token\":-1}", "\"token\" must be" },
         { "{\"type\":\"timer\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"token\":1,\"x\":2}", "unknown member \"x\"" },
         { "{\"type\":\"control\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"control\":\"reboot\"}", "sync, net_up" },
+        { "{\"type\":\"power_loss\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"flush\":true}", "unknown member \"flush\"" },
         { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"update\",\"w\":\"phone:1\","
           "\"record\":{\"type\":\"n\",\"id\":\"1\"},\"fields\":{\"a\":{\"v\":[1]}}}",
           "must be null, a boolean, a number or a string" },
@@ -359,6 +368,19 @@ static void test_sends_timers_terminators(void)
     EXPECT_STR(e.protocol, PROTO_VERSION);
     EXPECT_INT(e.ops, PROTO_OPS_DEFAULT | PROTO_OP_BIT(OP_APPEND));
     EXPECT_INT(e.features, PROTO_FEATURE_RECEIVED);
+    buf_clear(&b);
+    proto_put_init_ok(&b, 1, true, PROTO_OPS_DEFAULT, PROTO_FEATURE_RESET | PROTO_FEATURE_POWER_LOSS);
+    EXPECT_CONTAINS(b.data, "\"features\":[\"reset\",\"power_loss\"]");
+    EXPECT(decode_line(&b, PHONE, &a, &e, &why));
+    EXPECT_INT(e.features, PROTO_FEATURE_RESET | PROTO_FEATURE_POWER_LOSS);
+
+    buf_clear(&b);
+    observation flushed = { .kind = OBS_FLUSHED };
+    proto_put_observation(&b, &roster, &flushed);
+    EXPECT_STR(b.data, "{\"type\":\"flushed\"}\n");
+    EXPECT(decode_line(&b, PHONE, &a, &e, &why));
+    EXPECT_INT(e.kind, EFF_OBSERVE);
+    EXPECT_INT(e.obs.kind, OBS_FLUSHED);
     /* init_ok without ops means create, update and delete. */
     const char *plain = "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true}";
     EXPECT(proto_decode_effect(plain, strlen(plain), &roster, PHONE, &a, &e, &why));
@@ -450,6 +472,11 @@ static void test_malformed_effects(void)
           "needs \"id\"" },
         { PHONE, "{\"type\":\"id_mapped\",\"record\":{\"type\":\"n\"},\"temp\":\"x\"}", "needs \"id\"" },
         { NODE_SERVER, "{\"type\":\"id_mapped\",\"record\":{\"type\":\"n\",\"id\":\"1\"},\"temp\":\"x\"}", "only a device" },
+        { NODE_SERVER, "{\"type\":\"flushed\"}", "only a device reports \"flushed\"" },
+        { PHONE, "{\"type\":\"flushed\",\"w\":\"phone:1\"}", "unknown member \"w\"" },
+        { PHONE, "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true,"
+                 "\"features\":[\"flush\"]}",
+          "may name reset, received and power_loss" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         proto_effect e;

@@ -391,6 +391,37 @@ static void test_ryw_refused_and_resolved(void)
     }
 }
 
+/*
+ * A power loss took the phone's edit, shown, back out of its store; after the restart the phone
+ * shows the record without it. Withdrawn (never acknowledged): no finding. Not withdrawn (the user
+ * saw it saved): read-your-writes, the edit missing.
+ */
+static void test_ryw_power_loss(void)
+{
+    for (int withdrawn = 0; withdrawn < 2; withdrawn++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        settle(&f);
+        write_id u2 = update(&f, PHONE, 2, "note/n1", "text=b");
+        show(&f, PHONE, "note/n1", u2, u2, 0);
+        settle(&f);
+        if (withdrawn)
+            history_withdrawn(&f.h, u2, "never acknowledged: its device lost power");
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (withdrawn) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_READ_YOUR_WRITES, 1);
+            EXPECT_U64(episode(&f, VC_READ_YOUR_WRITES)->missing, u2);
+        }
+        fixture_free(&f);
+    }
+}
+
 /* A write the server's copy already lost to a concurrent write (the winner not yet on the device). */
 static void test_ryw_settled_on_server(void)
 {
@@ -879,6 +910,40 @@ static void test_causal_visibility_event(void)
     fixture_free(&f);
 }
 
+/*
+ * A power loss took the phone's acknowledged event e1 (on-write: power-lost); the phone then
+ * appended e2, which its history counts as following e1 though it was not made on it. The tablet
+ * showing e2 without e1 is no causal-visibility gap (the final state finds e1 undelivered);
+ * unmarked, the same history is one.
+ */
+static void test_causal_visibility_power_lost(void)
+{
+    for (int marked = 0; marked < 2; marked++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "attempt/a1", "activity=plank");
+        show(&f, PHONE, "attempt/a1", c1, c1, 0);
+        show(&f, TABLET, "attempt/a1", c1, c1, 0);
+        settle(&f);
+        write_id e1 = append(&f, PHONE, 2, "attempt/a1", "kind=start");
+        show(&f, PHONE, "attempt/a1", e1, c1, e1, 0);
+        settle(&f);
+        if (marked)
+            history_power_lost(&f.h, e1, "its device lost power");
+        write_id e2 = append(&f, PHONE, 3, "attempt/a1", "kind=pause");
+        show(&f, TABLET, "attempt/a1", e2, c1, e2, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (marked) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+            EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->missing, e1);
+        }
+        fixture_free(&f);
+    }
+}
+
 /* --- order-anomaly ---------------------------------------------------------------- */
 
 static void test_order_anomaly(void)
@@ -1000,6 +1065,8 @@ int main(void)
     test_ryw_superseded();
     test_ryw_concurrent();
     test_ryw_refused_and_resolved();
+    test_ryw_power_loss();
+    test_causal_visibility_power_lost();
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
     test_ryw_append_to_deleted_incarnation();

@@ -15,6 +15,13 @@
  * (records, change log, outbox, meta), sees nothing of an open transaction
  * until it commits, and opening an existing path starts empty. An unwritable
  * path gives NULL and an error naming the path.
+ *
+ * Durability in batches (store_durable_open, store_flush, store_power_loss): without a durable
+ * copy nothing is ever unflushed, a flush does nothing and a power loss keeps everything; with
+ * one (in memory, and as a file beside a file store that a reopened store finds), the first
+ * flush copies the store whole, a flush with nothing new does nothing, and a power loss brings
+ * back exactly the last flush: records, outbox and meta committed after it are gone, what came
+ * before it is kept, and the store works on afterwards.
  */
 #include "base/arena.h"
 #include "base/xalloc.h"
@@ -797,6 +804,139 @@ static void conflicts_and_change_log(void)
     arena_release(&a);
 }
 
+static int64_t count_records(store *s, arena *a)
+{
+    record *out;
+    return store_changes_since(s, "t", -1, 100, a, &out);
+}
+
+static void flush_commit_keeps_everything(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 4096);
+    record r;
+    make_record(&r, &a, "note", "n1", 1, 1, WRITE_ID(1, 1));
+    r.tenant = "t";
+    store_record_put(s, &r);
+    EXPECT(!store_unflushed(s));
+    EXPECT(!store_flush(s));
+    store_power_loss(s);
+    EXPECT_INT(count_records(s, &a), 1);
+    arena_release(&a);
+    store_close(s);
+}
+
+/* Flush, then write more, then lose power: the store is its last flush again. */
+static void lose_power_after_flush(store *s, arena *a)
+{
+    record r;
+    EXPECT(store_unflushed(s));   /* a new copy is stale until its first flush */
+    make_record(&r, a, "note", "n1", 1, 1, WRITE_ID(1, 1));
+    r.tenant = "t";
+    store_record_put(s, &r);
+    store_meta_set(s, "cursor", 7);
+    EXPECT(store_flush(s));
+    EXPECT(!store_unflushed(s));
+    EXPECT(!store_flush(s));      /* nothing new: nothing to do */
+
+    store_begin(s);
+    make_record(&r, a, "note", "n2", 2, 2, WRITE_ID(1, 2));
+    r.tenant = "t";
+    store_record_put(s, &r);
+    static const char *const f[] = { "n" };
+    add_entry(s, a, OP_CREATE, "note", "n2", 0, WRITE_ID(1, 2), 1, f, 2);
+    store_meta_set(s, "cursor", 9);
+    store_commit(s);
+    EXPECT(store_unflushed(s));
+    EXPECT_INT(count_records(s, a), 2);
+    EXPECT_INT(store_outbox_count(s), 1);
+
+    store_power_loss(s);
+    EXPECT_INT(count_records(s, a), 1);
+    record got;
+    EXPECT(store_record_get(s, "note", "n1", a, &got));
+    EXPECT(!store_record_get(s, "note", "n2", a, &got));
+    EXPECT_INT(store_outbox_count(s), 0);
+    EXPECT_INT(store_meta_get(s, "cursor", 0), 7);
+    EXPECT(!store_unflushed(s));
+
+    /* The store works on after the restore (its prepared statements are re-prepared). */
+    make_record(&r, a, "note", "n3", 3, 3, WRITE_ID(1, 3));
+    r.tenant = "t";
+    store_record_put(s, &r);
+    EXPECT_INT(count_records(s, a), 2);
+}
+
+static void durable_copy_in_memory(void)
+{
+    store *s = open_memory();
+    char *err = NULL;
+    EXPECT(store_durable_open(s, NULL, &err));
+    EXPECT(err == NULL);
+    arena a;
+    arena_init(&a, 4096);
+    lose_power_after_flush(s, &a);
+    arena_release(&a);
+    store_close(s);
+}
+
+/* As `syncsim node` keeps it: a file beside the store that outlives the process. */
+static void durable_copy_on_disk(void)
+{
+    char dir[] = "/tmp/syncsim-test-store-XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    char path[128], durable[160];
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    snprintf(durable, sizeof durable, "%s-durable", path);
+    char *err = NULL;
+    store *s = store_open(path, false, &err);
+    EXPECT(s != NULL);
+    if (!s) {
+        xfree(err);
+        rmdir(dir);
+        return;
+    }
+    store_keep_lock(s);
+    EXPECT(store_durable_open(s, durable, &err));
+    arena a;
+    arena_init(&a, 4096);
+    lose_power_after_flush(s, &a);
+    store_close(s);
+
+    /* The process restarts on the same directory: what the power loss left, and the copy, are there. */
+    s = store_open(path, true, &err);
+    EXPECT(s != NULL);
+    if (s) {
+        EXPECT(store_durable_open(s, durable, &err));
+        record got;
+        EXPECT(store_record_get(s, "note", "n1", &a, &got));
+        EXPECT(!store_record_get(s, "note", "n2", &a, &got));
+        EXPECT(store_record_get(s, "note", "n3", &a, &got));
+        EXPECT(store_flush(s));   /* the first flush of a reopened copy writes it whole */
+        store_close(s);
+    }
+    sqlite3 *db = NULL;
+    EXPECT(sqlite3_open_v2(durable, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    EXPECT_INT(query_int(db, "SELECT count(*) FROM records"), 2);
+    EXPECT_INT(query_int(db, "SELECT value FROM meta WHERE key = 'cursor'"), 7);
+    sqlite3_close(db);
+
+    /* An unopenable copy is an error naming it. */
+    s = store_open(NULL, false, &err);
+    char bad[200];
+    snprintf(bad, sizeof bad, "%s/no-such-dir/copy", dir);
+    EXPECT(!store_durable_open(s, bad, &err));
+    EXPECT(err && strstr(err, bad) != NULL);
+    xfree(err);
+    store_close(s);
+
+    arena_release(&a);
+    unlink(path);
+    unlink(durable);
+    rmdir(dir);
+}
+
 int main(void)
 {
     changes_since_filters_by_tenant();
@@ -814,5 +954,8 @@ int main(void)
     conflicts_and_change_log();
     open_unwritable_path_fails_with_the_path();
     file_store_is_visible_to_another_connection();
+    flush_commit_keeps_everything();
+    durable_copy_in_memory();
+    durable_copy_on_disk();
     return test_exit("store");
 }

@@ -430,6 +430,77 @@ static int server_steps(const scenario *sc, step_kind kind)
 }
 
 /*
+ * Power losses (crashes: { power_loss_per_day }): none unless asked; asked for, turning them on
+ * changes no earlier swarm choice and leaves every other step where it was (their own stream,
+ * drawn last), only devices lose power, and some seeds have them.
+ */
+static void test_power_losses(void)
+{
+#define BASE_WORKLOAD                                                                                        \
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"                                              \
+    "workload:\n"                                                                                           \
+    "  duration: 2d\n"                                                                                      \
+    "  users: 1\n"                                                                                          \
+    "  devices_per_user: 2\n"                                                                               \
+    "  keys: 2\n"                                                                                           \
+    "  network: { loss: 0.02, lost_response: 0.05 }\n"                                                      \
+    "  server_answers: { errors: 0.1, windows_per_day: 12, window_mean: 5m }\n"                             \
+    "  auth: { expiries_per_day: 12 }\n"                                                                    \
+    "  swarm: true\n"
+    static const char OFF[] = "name: power-off\n" BASE_WORKLOAD
+                              "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6 }\n";
+    static const char ON[] = "name: power-on\n" BASE_WORKLOAD
+                             "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6, power_loss_per_day: 6 }\n";
+#undef BASE_WORKLOAD
+    scenario *off = load_text("power-off", OFF), *on = load_text("power-on", ON);
+    if (!off || !on) {
+        scenario_free(off);
+        scenario_free(on);
+        return;
+    }
+    EXPECT(off->workload.power_losses_per_day == 0.0);
+    EXPECT(on->workload.power_losses_per_day == 6.0);
+    int seeds_with = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
+        EXPECT(same_choice(&a, &b));
+        EXPECT(a.server_crashes == b.server_crashes && a.server_crashes_per_day == b.server_crashes_per_day);
+        EXPECT(a.server_answers == b.server_answers && a.server_error_p == b.server_error_p);
+        EXPECT(a.server_windows == b.server_windows && a.token_expiries == b.token_expiries);
+        EXPECT(!a.power_losses);
+        EXPECT(b.power_losses_per_day <= 6.0);
+        scenario *x = instance(off, seed), *y = instance(on, seed);
+        if (x && y) {
+            /* Every step of x is in y, in order; what y has besides are power losses and restarts. */
+            int k = 0, losses = 0;
+            for (int i = 0; i < y->n_steps; i++) {
+                const step *t = &y->steps[i];
+                EXPECT(t->kind != STEP_POWER_LOSS || t->nodes[0] != NODE_SERVER);
+                if (k < x->n_steps && t->kind == x->steps[k].kind && t->at_us == x->steps[k].at_us &&
+                    t->nodes[0] == x->steps[k].nodes[0]) {
+                    k++;
+                    continue;
+                }
+                EXPECT(t->kind == STEP_POWER_LOSS || t->kind == STEP_RESTART);
+                if (t->kind != STEP_POWER_LOSS)
+                    continue;
+                losses++;
+            }
+            EXPECT_INT(k, x->n_steps);
+            for (int i = 0; i < x->n_steps; i++)
+                EXPECT(x->steps[i].kind != STEP_POWER_LOSS);
+            EXPECT(losses == 0 || b.power_losses);
+            seeds_with += losses > 0;
+        }
+        scenario_free(x);
+        scenario_free(y);
+    }
+    EXPECT(seeds_with > 0);
+    scenario_free(off);
+    scenario_free(on);
+}
+
+/*
  * Server crashes, gateway answers and token expiries: none unless server_per_day,
  * server_answers and auth ask; asked for, each crash comes before
  * its restart and the server is never crashed twice without one between; and turning
@@ -1031,6 +1102,7 @@ int main(void)
     test_popularity_and_mix();
     test_swarm();
     test_server_crashes();
+    test_power_losses();
     test_few_refused();
     test_schema();
     test_refs();

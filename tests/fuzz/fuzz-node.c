@@ -143,7 +143,8 @@ static void request_round_trip(const proto_request *r, arena *a)
     case REQ_TIMER: proto_put_timer(&b, r->token); break;
     case REQ_CONTROL: proto_put_control(&b, r->control); break;
     case REQ_SNAPSHOT:
-    case REQ_SHUTDOWN: break;
+    case REQ_SHUTDOWN:
+    case REQ_POWER_LOSS: break;
     }
     proto_request_end(&b);
     cJSON *j = cJSON_ParseWithLength(b.data, b.len);
