@@ -116,7 +116,28 @@ typedef struct client {
     bool gave_up;           /* retry schedule exhausted, waiting for a manual sync */
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
+    engine_hold hold;       /* observations of a transaction wait for its commit (faultable stores) */
 } client;
+
+/*
+ * A transaction of the store. With a faultable store (storage faults, docs/faults.md) it can fail:
+ * commit then returns SQLite's error, nothing of it was stored, and the observations made inside
+ * it are dropped, so the world never sees what the device does not hold. What a caller does with a
+ * failure: a user write is refused ("storage full"); a push's answer or a pull's page that cannot
+ * be stored is a failed request (outbox and cursor as they were), retried on the profile's schedule.
+ */
+static void begin(client *c)
+{
+    store_begin(c->store);
+    engine_hold_begin(&c->hold);
+}
+
+static int commit(client *c)
+{
+    int failed = store_commit(c->store);
+    engine_hold_end(&c->hold, failed == 0, c->cfg.index);
+    return failed;
+}
 
 static const char *cursor_key(const client *c, arena *a)
 {
@@ -154,6 +175,7 @@ static void project(const client *c, record *r, arena *a)
 }
 
 static void start_round(client *c, int64_t now_us);
+static void request_failed(client *c);
 
 static void observe_simple(client *c, obs_kind kind, int64_t count, const char *detail)
 {
@@ -341,7 +363,7 @@ static bool send_watermark_push(client *c, int64_t now_us)
     outbox_entry *entries = arena_alloc(&c->scratch, (size_t)(cap ? cap : 1) * sizeof *entries);
     int k = 0;
     int me = c->cfg.index;
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n && k < WATERMARK_PUSH_MAX; i++) {
         record *r = &changed[i];
         for (int e = 0; e < r->n_events && k < WATERMARK_PUSH_MAX; e++) {
@@ -381,7 +403,11 @@ static bool send_watermark_push(client *c, int64_t now_us)
             .body = body,
         };
     }
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The operation ids are not durable: sending them could reuse one the server has seen. */
+        request_failed(c);
+        return true;
+    }
     if (k == 0)
         return false;
     int64_t req = new_request(c);
@@ -449,7 +475,7 @@ static void count_attempts(client *c)
         return;
     outbox_entry *entries;
     int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         bool sent = false;
         for (int k = 0; k < c->n_sent; k++)
@@ -462,7 +488,7 @@ static void count_attempts(client *c)
                           "retries exhausted: the change was marked failed and dropped from the sync queue");
         }
     }
-    store_commit(c->store);
+    commit(c);   /* a failure counts no attempt and drops nothing: the changes stay queued */
 }
 
 static void request_failed(client *c)
@@ -540,7 +566,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         }
     bool watermark = c->profile->changes == CHANGES_WATERMARK;
     int acknowledged = 0;
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         const wire_result *r = &results[i];
         const sent_change *s = find_sent(c, r->op_id);
@@ -595,7 +621,13 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (watermark && acknowledged)
         store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The answer could not be stored: as if it never came. The outbox keeps every change
+         * and the push goes again on the retry schedule (the server's idempotency, where the
+         * design has it, answers the retry with the first outcome). */
+        request_failed(c);
+        return;
+    }
     c->n_sent = 0;
     if (acknowledged == 0) {
         /* A reply that settles none of our changes would have us resend the batch at once,
@@ -624,7 +656,7 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
         return;
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         if (!store_outbox_has(c->store, records[i].type, records[i].id)) {
             adopt(c, &records[i]);
@@ -647,9 +679,13 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
-    c->cursor = next;
     store_meta_set(c->store, cursor_key(c, &c->scratch), next);
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The page could not be stored: the cursor stays, and the pull goes again on the retry schedule. */
+        request_failed(c);
+        return;
+    }
+    c->cursor = next;
     c->pulled += n;
     c->failures = 0;
     c->auth_renewed = false;
@@ -823,17 +859,17 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         *reason = "an increment names one field and an integer amount";
         return false;
     }
-    store_begin(c->store);
+    begin(c);
     record cur;
     bool found = store_record_get(c->store, op->type, op->id, &c->scratch, &cur);
     bool live = found && !cur.deleted;
     if (op->kind == OP_CREATE && live) {
-        store_commit(c->store);
+        commit(c);
         *reason = "record already exists";
         return false;
     }
     if (op->kind != OP_CREATE && !live) {
-        store_commit(c->store);
+        commit(c);
         *reason = found ? "record is deleted" : "no such record";
         return false;
     }
@@ -891,7 +927,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     if (c->profile->validate_client) {
         const char *why = schema_check(rules, &rec, op->kind, n_changed, changed, &c->scratch);
         if (why) {
-            store_commit(c->store);
+            commit(c);
             *reason = why;   /* in scratch: valid until the next entry point, which is all the caller needs */
             return false;
         }
@@ -912,7 +948,12 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         };
         store_outbox_add(c->store, &e);
     }
-    store_commit(c->store);
+    int failed = commit(c);
+    if (failed) {
+        /* Refused visibly: the user sees the write fail, and nothing of it was kept. */
+        *reason = store_failure_reason(failed);
+        return false;
+    }
     engine_observe_record(&c->cfg, &rec, &c->scratch);
 
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
@@ -947,11 +988,11 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
         *reason = "a resolution picks local, server, merge or newest";
         return false;
     }
-    store_begin(c->store);
+    begin(c);
     record server_side, local;
     if (!store_conflict_get(c->store, op->type, op->id, &c->scratch, &server_side) ||
         !store_record_get(c->store, op->type, op->id, &c->scratch, &local)) {
-        store_commit(c->store);
+        commit(c);
         *reason = "no conflict waits on this record";
         return false;
     }
@@ -1005,7 +1046,11 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
         store_outbox_add(c->store, &e);
     }
     store_record_put(c->store, &chosen);
-    store_commit(c->store);
+    int failed = commit(c);
+    if (failed) {
+        *reason = store_failure_reason(failed);
+        return false;
+    }
     engine_observe_record(&c->cfg, &chosen, &c->scratch);
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
         c->after_write_pending = true;
@@ -1171,10 +1216,17 @@ static void client_destroy(node *n)
     if (!c)
         return;
     store_close(c->store);
+    engine_hold_release(&c->hold);
     arena_release(&c->scratch);
     arena_release(&c->sent_a);
     xfree(c->sent);
     xfree(c);
+}
+
+static bool client_storage_fault(node *n, const storage_fault *fault)
+{
+    client *c = (client *)n;
+    return engine_storage_fault(c->store, fault);
 }
 
 static const node_ops CLIENT_OPS = {
@@ -1188,6 +1240,7 @@ static const node_ops CLIENT_OPS = {
     .idle = client_idle,
     .snapshot = client_snapshot,
     .destroy = client_destroy,
+    .storage_fault = client_storage_fault,
 };
 
 node *client_new(const engine_config *cfg, store *st)
@@ -1195,6 +1248,7 @@ node *client_new(const engine_config *cfg, store *st)
     client *c = xcalloc(1, sizeof *c);
     c->base.ops = &CLIENT_OPS;
     c->cfg = *cfg;
+    engine_hold_init(&c->hold, &c->cfg);
     c->profile = cfg->profile;
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);
