@@ -1223,8 +1223,9 @@ static void client_destroy(node *n)
     xfree(c);
 }
 
-static bool client_storage_fault(node *n, const storage_fault *fault)
+static bool client_storage_fault(node *n, const storage_fault *fault, int64_t now_us)
 {
+    (void)now_us;
     client *c = (client *)n;
     return engine_storage_fault(c->store, fault);
 }

@@ -179,7 +179,7 @@ typedef struct node_ops {
     void (*destroy)(node *n);
     /* Set the replica's storage faults. NULL, or false, when it cannot (the world skips the fault
      * and traces that it did); the built-in engine can when its store was opened faultable. */
-    bool (*storage_fault)(node *n, const storage_fault *fault);
+    bool (*storage_fault)(node *n, const storage_fault *fault, int64_t now_us);
 } node_ops;
 
 /* Every implementation embeds this first. */

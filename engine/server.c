@@ -524,8 +524,9 @@ static void server_destroy(node *n)
     xfree(s);
 }
 
-static bool server_storage_fault(node *n, const storage_fault *fault)
+static bool server_storage_fault(node *n, const storage_fault *fault, int64_t now_us)
 {
+    (void)now_us;
     server *s = (server *)n;
     return engine_storage_fault(s->store, fault);
 }

@@ -470,7 +470,7 @@ static bool storage_call(world *w, int node, storage_fault fault)
     if (!s->n->ops->storage_fault)
         return false;
     w->m.node_calls++;
-    return s->n->ops->storage_fault(s->n, &fault);
+    return s->n->ops->storage_fault(s->n, &fault, local_now(w, node));
 }
 
 /* A storage fault of a step or a window's end, traced with whether the node took it. */
