@@ -1126,7 +1126,7 @@ static bool load_workload(loader *L, struct fy_node *n)
     static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
-                                        "server_answers", "auth" };
+                                        "server_answers", "auth", "storage" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1148,6 +1148,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .crash_down_mean_us = 5 * INT64_C(60000000),
         .server_down_mean_us = 2 * INT64_C(60000000),
         .server_window_mean_us = 2 * INT64_C(60000000),
+        .disk_full_mean_us = 2 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1319,6 +1320,16 @@ static bool load_workload(loader *L, struct fy_node *n)
     if (!section(L, n, "auth", AUTH_KEYS, N(AUTH_KEYS), &v))
         return false;
     if (v && !load_rate(L, v, "expiries_per_day", 100000.0, &w->token_expiries_per_day))
+        return false;
+    static const char *const STORAGE_KEYS[] = { "disk_full_per_day", "disk_full_mean", "io_errors_per_day", "server" };
+    if (!section(L, n, "storage", STORAGE_KEYS, N(STORAGE_KEYS), &v))
+        return false;
+    struct fy_node *server_too;
+    if (v && (!load_rate(L, v, "disk_full_per_day", 100000.0, &w->disk_full_per_day) ||
+              !load_span(L, v, "disk_full_mean", &w->disk_full_mean_us) ||
+              !load_rate(L, v, "io_errors_per_day", 100000.0, &w->io_errors_per_day) ||
+              ((server_too = yaml_get(v, "server")) &&
+               !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;

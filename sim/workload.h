@@ -22,12 +22,14 @@
  *     server_answers: { errors: 0.02, timeouts: 0.01,    # the server's gateway (off by default)
  *                       windows_per_day: 2, window_mean: 2m }
  *     auth: { expiries_per_day: 2 }  # each device's token expires at random (off by default)
+ *     storage: { disk_full_per_day: 1, disk_full_mean: 2m,   # each device's store (off by default)
+ *                io_errors_per_day: 2, server: true }        #   and the server's too when server: true
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
- * faults/<device>; the server's crashes from crashes/server) so that removing a device or a step shifts nothing else,
+ * faults/<device>; the server's crashes from crashes/server; storage faults from storage/<node>) so that removing a device or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
 #ifndef SIM_WORKLOAD_H
@@ -91,6 +93,11 @@ typedef struct workload_config {
     double server_windows_per_day;
     int64_t server_window_mean_us;
     double token_expiries_per_day;   /* auth: { expiries_per_day }: per device; 0 (the default): never */
+    /* storage: faults of a replica's store (docs/faults.md), per device, and the server's with storage_server. */
+    double disk_full_per_day;        /* full-disk windows; 0 (the default): never */
+    int64_t disk_full_mean_us;       /* their mean length (exponential), at least a second */
+    double io_errors_per_day;        /* I/O errors, each failing 1 to 3 transactions; 0: never */
+    bool storage_server;
     bool swarm;
 } workload_config;
 
@@ -102,6 +109,8 @@ typedef struct swarm_choice {
     /* Faults added later draw after everything above, so a seed's earlier choices never move. */
     bool server_crashes, server_answers, server_windows, token_expiries;
     double server_crashes_per_day, server_error_p, server_timeout_p, server_windows_per_day, token_expiries_per_day;
+    bool disk_full, io_errors;
+    double disk_full_per_day, io_errors_per_day;
 } swarm_choice;
 
 /*
