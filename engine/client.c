@@ -722,7 +722,9 @@ static void client_boot(node *n, int64_t now_us)
     /* Request ids and timer generations never repeat across boots, so a late reply to a request made
      * before a crash cannot match one made after it, and a timer set before it finds no generation of
      * its own: each boot numbers them from a durable boot count (the first boot from 1 and 0). A new
-     * process on the same store numbers them the same way. */
+     * process on the same store numbers them the same way. (A storage fault that fails this write
+     * leaves the count as it was: the next boot then reuses this boot's numbers, and only a reply
+     * still in flight across two crashes could be mistaken for another's.) */
     int64_t boots = store_meta_get(c->store, "boots", 0) + 1;
     store_meta_set(c->store, "boots", boots);
     c->next_req = ((boots - 1) << 32) + 1;

@@ -151,6 +151,7 @@ struct store {
      * Invariant: while it is set no write statement runs (SQLite may already have rolled the
      * transaction back, and a later write would commit on its own); store_commit rolls back. */
     int failed;
+    bool in_transaction;   /* between store_begin and store_commit */
 };
 
 static _Noreturn void store_fail(store *s, const char *what)
@@ -164,12 +165,15 @@ static bool storage_error(int rc)
     return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
 }
 
-/* A write statement failed with rc: a storage fault the transaction records, or a bug. */
+/* A write statement failed with rc: a storage fault the transaction records, or a bug. Outside a
+ * transaction the failed statement was all there was: it is lost, and nothing else depends on it
+ * (the one such write is the client's boot count, see client_boot). */
 static void write_failed(store *s, const char *what, int rc)
 {
     if (!s->faultable || !storage_error(rc))
         store_fail(s, what);
-    s->failed = sqlite3_extended_errcode(s->db);
+    if (s->in_transaction)
+        s->failed = sqlite3_extended_errcode(s->db);
 }
 
 /*
@@ -342,6 +346,8 @@ void store_close(store *s)
 
 void store_begin(store *s)
 {
+    assert(!s->in_transaction);
+    s->in_transaction = true;
     s->failed = 0;
     if (s->faultable)
         store_vfs_arm(&s->faults);
@@ -366,6 +372,7 @@ int store_commit(store *s)
         run_done(s, ST_COMMIT);
     if (s->failed)
         roll_back_failed(s);
+    s->in_transaction = false;
     return s->failed;
 }
 
