@@ -119,7 +119,28 @@ typedef struct client {
     bool gave_up;           /* retry schedule exhausted, waiting for a manual sync */
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
+    engine_hold hold;       /* observations of a transaction wait for its commit (faultable stores) */
 } client;
+
+/*
+ * A transaction of the store. With a faultable store (storage faults, docs/faults.md) it can fail:
+ * commit then returns SQLite's error, nothing of it was stored, and the observations made inside
+ * it are dropped, so the world never sees what the device does not hold. What a caller does with a
+ * failure: a user write is refused ("storage full"); a push's answer or a pull's page that cannot
+ * be stored is a failed request (outbox and cursor as they were), retried on the profile's schedule.
+ */
+static void begin(client *c)
+{
+    store_begin(c->store);
+    engine_hold_begin(&c->hold);
+}
+
+static int commit(client *c)
+{
+    int failed = store_commit(c->store);
+    engine_hold_end(&c->hold, failed == 0, c->cfg.index);
+    return failed;
+}
 
 static const char *cursor_key(const client *c, arena *a)
 {
@@ -157,6 +178,7 @@ static void project(const client *c, record *r, arena *a)
 }
 
 static void start_round(client *c, int64_t now_us);
+static void request_failed(client *c);
 
 static void observe_simple(client *c, obs_kind kind, int64_t count, const char *detail)
 {
@@ -361,7 +383,7 @@ static bool send_watermark_push(client *c, int64_t now_us)
     outbox_entry *entries = arena_alloc(&c->scratch, (size_t)(cap ? cap : 1) * sizeof *entries);
     int k = 0;
     int me = c->cfg.index;
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n && k < WATERMARK_PUSH_MAX; i++) {
         record *r = &changed[i];
         for (int e = 0; e < r->n_events && k < WATERMARK_PUSH_MAX; e++) {
@@ -401,7 +423,11 @@ static bool send_watermark_push(client *c, int64_t now_us)
             .body = body,
         };
     }
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The operation ids are not durable: sending them could reuse one the server has seen. */
+        request_failed(c);
+        return true;
+    }
     if (k == 0)
         return false;
     int64_t req = new_request(c);
@@ -469,7 +495,7 @@ static void count_attempts(client *c)
         return;
     outbox_entry *entries;
     int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         bool sent = false;
         for (int k = 0; k < c->n_sent; k++)
@@ -482,7 +508,7 @@ static void count_attempts(client *c)
                           "retries exhausted: the change was marked failed and dropped from the sync queue");
         }
     }
-    store_commit(c->store);
+    commit(c);   /* a failure counts no attempt and drops nothing: the changes stay queued */
 }
 
 static void request_failed(client *c)
@@ -569,7 +595,7 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         }
     bool watermark = c->profile->changes == CHANGES_WATERMARK;
     int acknowledged = 0;
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         const wire_result *r = &results[i];
         const sent_change *s = find_sent(c, r->op_id);
@@ -631,7 +657,13 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (watermark && acknowledged)
         store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The answer could not be stored: as if it never came. The outbox keeps every change
+         * and the push goes again on the retry schedule (the server's idempotency, where the
+         * design has it, answers the retry with the first outcome). */
+        request_failed(c);
+        return;
+    }
     c->n_sent = 0;
     if (acknowledged == 0) {
         /* A reply that settles none of our changes would have us resend the batch at once,
@@ -660,7 +692,7 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
         return;
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
-    store_begin(c->store);
+    begin(c);
     for (int i = 0; i < n; i++) {
         if (!store_outbox_has(c->store, records[i].type, records[i].id)) {
             adopt(c, &records[i]);
@@ -683,9 +715,13 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
-    c->cursor = next;
     store_meta_set(c->store, cursor_key(c, &c->scratch), next);
-    store_commit(c->store);
+    if (commit(c)) {
+        /* The page could not be stored: the cursor stays, and the pull goes again on the retry schedule. */
+        request_failed(c);
+        return;
+    }
+    c->cursor = next;
     c->pulled += n;
     c->failures = 0;
     c->auth_renewed = false;
@@ -722,7 +758,9 @@ static void client_boot(node *n, int64_t now_us)
     /* Request ids and timer generations never repeat across boots, so a late reply to a request made
      * before a crash cannot match one made after it, and a timer set before it finds no generation of
      * its own: each boot numbers them from a durable boot count (the first boot from 1 and 0). A new
-     * process on the same store numbers them the same way. */
+     * process on the same store numbers them the same way. (A storage fault that fails this write
+     * leaves the count as it was: the next boot then reuses this boot's numbers, and only a reply
+     * still in flight across two crashes could be mistaken for another's.) */
     int64_t boots = store_meta_get(c->store, "boots", 0) + 1;
     store_meta_set(c->store, "boots", boots);
     c->next_req = ((boots - 1) << 32) + 1;
@@ -870,17 +908,17 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         *reason = "an increment names one field and an integer amount";
         return false;
     }
-    store_begin(c->store);
+    begin(c);
     record cur;
     bool found = store_record_get(c->store, op->type, op->id, &c->scratch, &cur);
     bool live = found && !cur.deleted;
     if (op->kind == OP_CREATE && live) {
-        store_commit(c->store);
+        commit(c);
         *reason = "record already exists";
         return false;
     }
     if (op->kind != OP_CREATE && !live) {
-        store_commit(c->store);
+        commit(c);
         *reason = found ? "record is deleted" : "no such record";
         return false;
     }
@@ -938,7 +976,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     if (c->profile->validate_client) {
         const char *why = schema_check(rules, &rec, op->kind, n_changed, changed, &c->scratch);
         if (why) {
-            store_commit(c->store);
+            commit(c);
             *reason = why;   /* in scratch: valid until the next entry point, which is all the caller needs */
             return false;
         }
@@ -959,7 +997,12 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         };
         store_outbox_add(c->store, &e);
     }
-    store_commit(c->store);
+    int failed = commit(c);
+    if (failed) {
+        /* Refused visibly: the user sees the write fail, and nothing of it was kept. */
+        *reason = store_failure_reason(failed);
+        return false;
+    }
     engine_observe_record(&c->cfg, &rec, &c->scratch);
 
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
@@ -994,11 +1037,11 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
         *reason = "a resolution picks local, server, merge or newest";
         return false;
     }
-    store_begin(c->store);
+    begin(c);
     record server_side, local;
     if (!store_conflict_get(c->store, op->type, op->id, &c->scratch, &server_side) ||
         !store_record_get(c->store, op->type, op->id, &c->scratch, &local)) {
-        store_commit(c->store);
+        commit(c);
         *reason = "no conflict waits on this record";
         return false;
     }
@@ -1052,7 +1095,11 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
         store_outbox_add(c->store, &e);
     }
     store_record_put(c->store, &chosen);
-    store_commit(c->store);
+    int failed = commit(c);
+    if (failed) {
+        *reason = store_failure_reason(failed);
+        return false;
+    }
     engine_observe_record(&c->cfg, &chosen, &c->scratch);
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
         c->after_write_pending = true;
@@ -1225,6 +1272,7 @@ static void client_destroy(node *n)
     if (!c)
         return;
     store_close(c->store);
+    engine_hold_release(&c->hold);
     arena_release(&c->scratch);
     arena_release(&c->sent_a);
     xfree(c->sent);
@@ -1257,6 +1305,13 @@ static void client_control_entry(node *n, node_control ctl, int64_t now_us)
     schedule_flush((client *)n);
 }
 
+static bool client_storage_fault(node *n, const storage_fault *fault, int64_t now_us)
+{
+    (void)now_us;
+    client *c = (client *)n;
+    return engine_storage_fault(c->store, fault);
+}
+
 static const node_ops CLIENT_OPS = {
     .boot = client_boot,
     .crash = client_crash,
@@ -1269,6 +1324,7 @@ static const node_ops CLIENT_OPS = {
     .idle = client_idle,
     .snapshot = client_snapshot,
     .destroy = client_destroy,
+    .storage_fault = client_storage_fault,
 };
 
 node *client_new(const engine_config *cfg, store *st)
@@ -1276,6 +1332,7 @@ node *client_new(const engine_config *cfg, store *st)
     client *c = xcalloc(1, sizeof *c);
     c->base.ops = &CLIENT_OPS;
     c->cfg = *cfg;
+    engine_hold_init(&c->hold, &c->cfg);
     c->profile = cfg->profile;
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);

@@ -12,7 +12,8 @@
 node *engine_node_new(const engine_config *cfg, char **error)
 {
     assert(cfg->profile && cfg->host.send && cfg->host.set_timer && cfg->host.observe);
-    store *st = store_open(cfg->store_path, cfg->store_keep, error);
+    store *st = cfg->store_faultable ? store_open_faultable(cfg->store_path, cfg->store_keep, error)
+                                     : store_open(cfg->store_path, cfg->store_keep, error);
     if (!st)
         return NULL;
     if (cfg->store_path)
@@ -99,4 +100,118 @@ cJSON *engine_snapshot(store *st, arena *scratch)
     store_kept_each(st, snapshot_kept, &sc);
     arena_reset(scratch);
     return snap;
+}
+
+/* --- holding observations until their transaction commits -------------------- */
+
+static void hold_send(void *ctx, int from, int to, cJSON *msg)
+{
+    engine_hold *h = ctx;
+    h->host.send(h->host.ctx, from, to, msg);
+}
+
+static void hold_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token)
+{
+    engine_hold *h = ctx;
+    h->host.set_timer(h->host.ctx, node, delay_us, token);
+}
+
+static int64_t hold_mono_now(void *ctx, int node)
+{
+    engine_hold *h = ctx;
+    return h->host.mono_now(h->host.ctx, node);
+}
+
+static void hold_fail(void *ctx, int node, const char *message)
+{
+    engine_hold *h = ctx;
+    h->host.fail(h->host.ctx, node, message);
+}
+
+static const char *hold_str(engine_hold *h, const char *s)
+{
+    return s ? arena_strdup(&h->a, s) : NULL;
+}
+
+static void hold_observe(void *ctx, int node, const observation *obs)
+{
+    engine_hold *h = ctx;
+    if (!h->holding) {
+        h->host.observe(h->host.ctx, node, obs);
+        return;
+    }
+    /* The engine's observations point into its scratch space and stack: copy them whole. */
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->held = xrealloc(h->held, (size_t)h->cap * sizeof *h->held);
+    }
+    observation *o = &h->held[h->n++];
+    *o = *obs;
+    o->type = hold_str(h, obs->type);
+    o->id = hold_str(h, obs->id);
+    o->detail = hold_str(h, obs->detail);
+    if (obs->n_writes) {
+        write_id *writes = arena_alloc(&h->a, (size_t)obs->n_writes * sizeof *writes);
+        memcpy(writes, obs->writes, (size_t)obs->n_writes * sizeof *writes);
+        o->writes = writes;
+    }
+    if (obs->rec) {
+        record *r = arena_alloc(&h->a, sizeof *r);
+        record_copy(r, obs->rec, &h->a);
+        o->rec = r;
+    }
+    (void)node;
+}
+
+void engine_hold_init(engine_hold *h, engine_config *cfg)
+{
+    memset(h, 0, sizeof *h);
+    if (!cfg->store_faultable)
+        return;
+    h->active = true;
+    h->host = cfg->host;
+    arena_init(&h->a, 16 * 1024);
+    cfg->host = (node_host){ .ctx = h, .send = hold_send, .set_timer = hold_set_timer, .observe = hold_observe,
+                             .mono_now = cfg->host.mono_now ? hold_mono_now : NULL,
+                             .fail = cfg->host.fail ? hold_fail : NULL };
+}
+
+void engine_hold_begin(engine_hold *h)
+{
+    assert(!h->holding);
+    h->holding = h->active;
+}
+
+void engine_hold_end(engine_hold *h, bool committed, int node)
+{
+    h->holding = false;
+    for (int i = 0; committed && i < h->n; i++)
+        h->host.observe(h->host.ctx, node, &h->held[i]);
+    h->n = 0;
+    if (h->active)
+        arena_reset(&h->a);
+}
+
+void engine_hold_release(engine_hold *h)
+{
+    if (!h->active)
+        return;
+    xfree(h->held);
+    arena_release(&h->a);
+}
+
+bool engine_storage_fault(store *st, const storage_fault *fault)
+{
+    if (!store_is_faultable(st))
+        return false;
+    switch (fault->kind) {
+    case STORAGE_DISK_FULL: store_fault_disk_full(st, true); break;
+    case STORAGE_DISK_FREED: store_fault_disk_full(st, false); break;
+    case STORAGE_IO_ERROR: store_fault_io_errors(st, fault->writes); break;
+    case STORAGE_HEALED:
+        store_fault_disk_full(st, false);
+        store_fault_io_errors(st, 0);
+        break;
+    }
+    return true;
 }

@@ -28,3 +28,25 @@ bool op_kind_parse(const char *text, op_kind *out)
     }
     return false;
 }
+
+const char *storage_fault_kind_name(storage_fault_kind kind)
+{
+    switch (kind) {
+    case STORAGE_DISK_FULL: return "disk_full";
+    case STORAGE_DISK_FREED: return "disk_freed";
+    case STORAGE_IO_ERROR: return "io_error";
+    case STORAGE_HEALED: return "healed";
+    }
+    return "?";
+}
+
+bool storage_fault_kind_parse(const char *text, storage_fault_kind *out)
+{
+    for (int i = STORAGE_DISK_FULL; i <= STORAGE_HEALED; i++) {
+        if (strcmp(text, storage_fault_kind_name((storage_fault_kind)i)) == 0) {
+            *out = (storage_fault_kind)i;
+            return true;
+        }
+    }
+    return false;
+}

@@ -134,6 +134,22 @@ typedef struct node_host {
 
 typedef struct node node;
 
+/* What the world does to a replica's storage (docs/faults.md, "Storage faults"). */
+typedef enum storage_fault_kind {
+    STORAGE_DISK_FULL,   /* from now on a write that would grow the store fails (SQLITE_FULL) */
+    STORAGE_DISK_FREED,  /* space again: writes grow the store */
+    STORAGE_IO_ERROR,    /* the next `writes` transactions that write fail with an I/O error */
+    STORAGE_HEALED,      /* no fault: space, and no I/O error pending */
+} storage_fault_kind;
+
+typedef struct storage_fault {
+    storage_fault_kind kind;
+    int writes;          /* STORAGE_IO_ERROR: how many transactions fail, at least 1 */
+} storage_fault;
+
+const char *storage_fault_kind_name(storage_fault_kind kind);
+bool storage_fault_kind_parse(const char *text, storage_fault_kind *out);
+
 typedef struct node_ops {
     /* Start, or restart after a crash: recover from durable state. */
     void (*boot)(node *n, int64_t now_us);
@@ -166,6 +182,9 @@ typedef struct node_ops {
      */
     cJSON *(*snapshot)(node *n);
     void (*destroy)(node *n);
+    /* Set the replica's storage faults. NULL, or false, when it cannot (the world skips the fault
+     * and traces that it did); the built-in engine can when its store was opened faultable. */
+    bool (*storage_fault)(node *n, const storage_fault *fault, int64_t now_us);
 } node_ops;
 
 /* Every implementation embeds this first. */

@@ -20,6 +20,11 @@
  * the answer arrives -- so a push retried after a lost answer creates the
  * record again unless idempotency keys catch the retry.
  *
+ * A push the store cannot keep (a storage fault, docs/faults.md) is rolled back
+ * whole, its observations dropped and the counters and clock put back as they
+ * were; the server answers 503, as for any request it did not apply, and the
+ * device retries.
+ *
  * Invariants: seq is strictly increasing and durable (meta "seq"); a record's
  * version increases by one per stored change; with idempotency on, a change
  * (device, op_id) is applied at most once, and a retry gets its first outcome
@@ -47,6 +52,7 @@ typedef struct server {
     hlc clock;
     int64_t seq;    /* last change-log sequence number assigned */
     int64_t last_id; /* ids: server: the last record id assigned */
+    engine_hold hold; /* observations of a push wait for its commit (faultable stores) */
 } server;
 
 /* A record id the server gave in the push being applied. */
@@ -333,7 +339,11 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     bool server_ids = s->profile->ids == IDS_SERVER;
     id_given *given = arena_alloc(&s->scratch, (size_t)(n ? n : 1) * sizeof *given);
     int n_given = 0;
+    /* What the push may advance, to put back if its transaction fails. */
+    int64_t seq_before = s->seq, last_id_before = s->last_id;
+    hlc clock_before = s->clock;
     store_begin(s->store);
+    engine_hold_begin(&s->hold);
     for (int i = 0; i < n; i++) {
         wire_change *c = &changes[i];
         const char *why = invalid(s, c);
@@ -395,7 +405,15 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         store_meta_set(s->store, "last_id", s->last_id);
     store_meta_set(s->store, "hlc_l", s->clock.l_us);
     store_meta_set(s->store, "hlc_c", s->clock.c);
-    store_commit(s->store);
+    int failed = store_commit(s->store);
+    engine_hold_end(&s->hold, failed == 0, s->cfg.index);
+    if (failed) {
+        s->seq = seq_before;
+        s->last_id = last_id_before;
+        s->clock = clock_before;
+        s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from, wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE));
+        return;
+    }
 
     s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
                      wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results));
@@ -501,8 +519,16 @@ static void server_destroy(node *n)
     if (!s)
         return;
     store_close(s->store);
+    engine_hold_release(&s->hold);
     arena_release(&s->scratch);
     xfree(s);
+}
+
+static bool server_storage_fault(node *n, const storage_fault *fault, int64_t now_us)
+{
+    (void)now_us;
+    server *s = (server *)n;
+    return engine_storage_fault(s->store, fault);
 }
 
 static const node_ops SERVER_OPS = {
@@ -515,6 +541,7 @@ static const node_ops SERVER_OPS = {
     .idle = server_idle,
     .snapshot = server_snapshot,
     .destroy = server_destroy,
+    .storage_fault = server_storage_fault,
 };
 
 node *server_new(const engine_config *cfg, store *st)
@@ -522,6 +549,7 @@ node *server_new(const engine_config *cfg, store *st)
     server *s = xcalloc(1, sizeof *s);
     s->base.ops = &SERVER_OPS;
     s->cfg = *cfg;
+    engine_hold_init(&s->hold, &s->cfg);
     s->profile = cfg->profile;
     s->store = st;
     arena_init(&s->scratch, 64 * 1024);

@@ -5,6 +5,7 @@
  */
 #include "engine/store.h"
 #include "base/json.h"
+#include "engine/store_vfs.h"
 #include "base/xalloc.h"
 
 #include <assert.h>
@@ -144,12 +145,37 @@ struct store {
     buf text;       /* reused for encoding bodies */
     sqlite3 *durable;               /* the last flush's copy, or NULL (flush: commit) */
     int64_t flushed_changes;        /* sqlite3_total_changes64 of db when the copy last matched it */
+    /* Opened through the fault shim (store_open_faultable): a storage error is then the world's
+     * fault, not the engine's bug, and fails the transaction instead of aborting the process. */
+    bool faultable;
+    store_vfs_faults faults;
+    /* The storage error (SQLITE_FULL, SQLITE_IOERR_*) that failed the current transaction, or 0.
+     * Invariant: while it is set no write statement runs (SQLite may already have rolled the
+     * transaction back, and a later write would commit on its own); store_commit rolls back. */
+    int failed;
+    bool in_transaction;   /* between store_begin and store_commit */
 };
 
 static _Noreturn void store_fail(store *s, const char *what)
 {
     fprintf(stderr, "syncsim: store: %s: %s\n", what, sqlite3_errmsg(s->db));
     abort();
+}
+
+static bool storage_error(int rc)
+{
+    return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
+}
+
+/* A write statement failed with rc: a storage fault the transaction records, or a bug. Outside a
+ * transaction the failed statement was all there was: it is lost, and nothing else depends on it
+ * (the one such write is the client's boot count, see client_boot). */
+static void write_failed(store *s, const char *what, int rc)
+{
+    if (!s->faultable || !storage_error(rc))
+        store_fail(s, what);
+    if (s->in_transaction)
+        s->failed = sqlite3_extended_errcode(s->db);
 }
 
 /*
@@ -166,12 +192,16 @@ static sqlite3_stmt *stmt(store *s, enum stmt_id id)
     return s->stmt[id];
 }
 
-/* Run a statement that returns no rows, then reset it. */
+/* Run a statement that returns no rows, then reset it. After a storage error in this transaction
+ * it runs nothing (see struct store). */
 static void run_done(store *s, enum stmt_id id)
 {
     sqlite3_stmt *st = stmt(s, id);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        store_fail(s, SQL[id]);
+    if (!s->failed) {
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            write_failed(s, SQL[id], rc);
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
@@ -187,15 +217,26 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
     sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
-store *store_open(const char *path, bool keep, char **error)
+static store *open_store(const char *path, bool keep, bool faultable, char **error)
 {
     store *s = xcalloc(1, sizeof *s);
     buf_init(&s->text);
     if (path && !keep)
         unlink(path);   /* each run starts from an empty store */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path ? path : ":memory:", &s->db, flags, NULL) != SQLITE_OK)
+    const char *vfs = NULL;
+    if (faultable) {
+        /* ":memory:" bypasses every VFS: a faultable in-process store is a private memdb database
+         * (a name without a leading '/'), its journal in memory as every store's is (PRAGMAS). */
+        if (store_vfs_register() != SQLITE_OK)
+            goto fail;
+        vfs = path ? STORE_VFS_FILE : STORE_VFS_MEMDB;
+    }
+    if (sqlite3_open_v2(path ? path : faultable ? "store" : ":memory:", &s->db, flags, vfs) != SQLITE_OK)
         goto fail;
+    if (faultable && !store_vfs_attach(s->db, &s->faults))
+        goto fail;
+    s->faultable = faultable;
     char *errmsg = NULL;
     if (sqlite3_exec(s->db, PRAGMAS, NULL, NULL, &errmsg) != SQLITE_OK) {
         sqlite3_free(errmsg);
@@ -223,6 +264,66 @@ fail: {
 }
 }
 
+store *store_open(const char *path, bool keep, char **error)
+{
+    return open_store(path, keep, false, error);
+}
+
+store *store_open_faultable(const char *path, bool keep, char **error)
+{
+    return open_store(path, keep, true, error);
+}
+
+bool store_is_faultable(const store *s)
+{
+    return s->faultable;
+}
+
+void store_fault_disk_full(store *s, bool full)
+{
+    assert(s->faultable);
+    s->faults.disk_full = full;
+}
+
+void store_fault_io_errors(store *s, int transactions)
+{
+    assert(s->faultable && transactions >= 0);
+    s->faults.io_errors = transactions;
+}
+
+uint64_t store_faults_injected(const store *s)
+{
+    return s->faults.injected;
+}
+
+bool store_integrity_check(store *s, char **message)
+{
+    sqlite3_stmt *st = NULL;
+    *message = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
+        store_fail(s, "PRAGMA integrity_check");
+    bool ok = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        ok = text && strcmp(text, "ok") == 0;
+        if (!ok)
+            *message = xstrdup(text ? text : "no answer");
+    } else {
+        *message = xstrdup(sqlite3_errmsg(s->db));
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+const char *store_failure_reason(int code)
+{
+    if ((code & 0xff) == SQLITE_FULL)
+        return "storage full";
+    if ((code & 0xff) == SQLITE_IOERR)
+        return "storage I/O error";
+    return "storage error";
+}
+
 /* In the default locking mode SQLite takes and drops the file lock and looks for a hot journal
  * around every transaction, which cost a replica served by `syncsim node` (a file store) about a
  * quarter of its time. A replica's store has one connection, so it can take the lock once and keep
@@ -248,12 +349,34 @@ void store_close(store *s)
 
 void store_begin(store *s)
 {
+    assert(!s->in_transaction);
+    s->in_transaction = true;
+    s->failed = 0;
+    if (s->faultable)
+        store_vfs_arm(&s->faults);
     run_done(s, ST_BEGIN);
 }
 
-void store_commit(store *s)
+/* A failed transaction is rolled back unless SQLite already did (it does for some I/O errors). */
+static void roll_back_failed(store *s)
 {
-    run_done(s, ST_COMMIT);
+    if (!sqlite3_get_autocommit(s->db)) {
+        char *errmsg = NULL;
+        if (sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, &errmsg) != SQLITE_OK) {
+            fprintf(stderr, "syncsim: store: ROLLBACK after a storage error: %s\n", errmsg ? errmsg : "?");
+            abort();
+        }
+    }
+}
+
+int store_commit(store *s)
+{
+    if (!s->failed)
+        run_done(s, ST_COMMIT);
+    if (s->failed)
+        roll_back_failed(s);
+    s->in_transaction = false;
+    return s->failed;
 }
 
 /* The whole of from's main database into to's, in one step (replica stores are small). */
@@ -712,12 +835,16 @@ int store_outbox_attempted(store *s, int64_t seq)
 {
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_ATTEMPTED);
     sqlite3_bind_int64(st, 1, seq);
+    if (s->failed) {
+        finish(s, ST_OUTBOX_ATTEMPTED);
+        return 0;   /* the transaction is lost: the attempt is not counted */
+    }
     int rc = sqlite3_step(st);
     int attempts = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
-        store_fail(s, SQL[ST_OUTBOX_ATTEMPTED]);
+        write_failed(s, SQL[ST_OUTBOX_ATTEMPTED], rc);
     finish(s, ST_OUTBOX_ATTEMPTED);
     return attempts;
 }

@@ -18,8 +18,11 @@
  *   meta(key, value)                               cursors and counters
  *
  * Every statement is prepared once, on its first use. A failing statement on an open
- * store is a bug in the engine (or a full disk), not bad input: it aborts
- * with SQLite's message.
+ * store is a bug in the engine, not bad input: it aborts with SQLite's message. The one
+ * exception is a store opened with store_open_faultable, whose writes the world can make
+ * fail (store_vfs.h): there a storage error (SQLITE_FULL, SQLITE_IOERR_*) fails the
+ * transaction, store_commit rolls it back and says so, and the engine decides (client.c,
+ * server.c). Reads never meet a storage fault.
  */
 #ifndef ENGINE_STORE_H
 #define ENGINE_STORE_H
@@ -52,13 +55,29 @@ typedef struct outbox_entry {
 /* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
  * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
 store *store_open(const char *path, bool keep, char **error);
+/* The same, through the fault shim (store_vfs.h): over memdb in memory, over the default VFS for a
+ * file. Without a fault set it behaves exactly as store_open's store. */
+store *store_open_faultable(const char *path, bool keep, char **error);
+bool store_is_faultable(const store *s);
+/* The world's storage faults (faultable stores only): writes that grow the file fail while full;
+ * the next `transactions` transactions that write fail at their first write or sync. */
+void store_fault_disk_full(store *s, bool full);
+void store_fault_io_errors(store *s, int transactions);
+/* Failures the shim has returned so far. */
+uint64_t store_faults_injected(const store *s);
+/* PRAGMA integrity_check: true when it answers "ok"; otherwise *message (free with xfree) says what. */
+bool store_integrity_check(store *s, char **message);
+/* What a failed transaction's code means to a user: "storage full", "storage I/O error". */
+const char *store_failure_reason(int code);
 void store_close(store *s);
 /* Hold the file lock from the first transaction to store_close (no other connection can read it
  * meanwhile): a replica's store has one connection, and per-transaction locking is slow. */
 void store_keep_lock(store *s);
 
 void store_begin(store *s);
-void store_commit(store *s);
+/* 0 when the transaction is durable; otherwise the storage error that failed it (faultable stores
+ * only), after rolling it back: nothing of it was stored. */
+int store_commit(store *s);
 
 /*
  * Durability in batches (a device under the profile's sync: { flush: { every: ... } }). Without a

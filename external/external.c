@@ -62,6 +62,7 @@ typedef struct doing {
     const user_op *op;         /* op */
     uint64_t token;            /* timer */
     node_control control;      /* control */
+    storage_fault storage;     /* storage_fault */
 } doing;
 
 typedef struct external {
@@ -243,6 +244,7 @@ static void describe_doing(const external *x, const doing *d, buf *b)
     case REQ_SNAPSHOT:
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS: buf_puts(b, proto_request_name(d->kind)); break;
+    case REQ_STORAGE_FAULT: buf_printf(b, "storage_fault %s", storage_fault_kind_name(d->storage.kind)); break;
     }
 }
 
@@ -663,6 +665,19 @@ static void ext_control(node *n, node_control ctl, int64_t now_us)
     exchange(x, EFF_DONE);
 }
 
+/* Only a node that listed storage_faults in its init_ok is asked; the world traces the others as skipped. */
+static bool ext_storage_fault(node *n, const storage_fault *fault, int64_t now_us)
+{
+    external *x = (external *)n;
+    if (!(x->features & PROTO_FEATURE_STORAGE_FAULTS) || !x->running || x->failed)
+        return false;
+    begin(x, REQ_STORAGE_FAULT, now_us);
+    x->doing = (doing){ .kind = REQ_STORAGE_FAULT, .storage = *fault };
+    proto_put_storage_fault(&x->out, fault);
+    proto_request_end(&x->out);
+    return exchange(x, EFF_DONE) && !x->refused;
+}
+
 static bool ext_idle(node *n)
 {
     external *x = (external *)n;
@@ -755,6 +770,7 @@ static const node_ops EXTERNAL_OPS = {
     .supports = ext_supports,
     .snapshot = ext_snapshot,
     .destroy = ext_destroy,
+    .storage_fault = ext_storage_fault,
 };
 
 node *external_node_new(const external_config *cfg, char **error)

@@ -231,6 +231,7 @@ static const char *const REQUEST_NAMES[] = {
     [REQ_INIT] = "init", [REQ_RESET] = "reset", [REQ_OP] = "op", [REQ_DELIVER] = "deliver",
     [REQ_TIMER] = "timer", [REQ_CONTROL] = "control", [REQ_SNAPSHOT] = "snapshot", [REQ_SHUTDOWN] = "shutdown",
     [REQ_POWER_LOSS] = "power_loss",
+    [REQ_STORAGE_FAULT] = "storage_fault",
 };
 
 static const char *const CONTROL_NAMES[] = {
@@ -360,6 +361,13 @@ void proto_put_timer(buf *b, uint64_t token)
 void proto_put_control(buf *b, node_control ctl)
 {
     put_str_member(b, "control", CONTROL_NAMES[ctl]);
+}
+
+void proto_put_storage_fault(buf *b, const storage_fault *fault)
+{
+    put_str_member(b, "fault", storage_fault_kind_name(fault->kind));
+    if (fault->kind == STORAGE_IO_ERROR)
+        put_int_member(b, "writes", fault->writes);
 }
 
 static int name_index(const char *text, const char *const *names, int n)
@@ -557,6 +565,23 @@ bool proto_decode_request(const cJSON *j, const proto_roster *r, arena *a, proto
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS:
         return members_known(j, BASE_KEYS, N(BASE_KEYS), type, why);
+    case REQ_STORAGE_FAULT: {
+        static const char *const KEYS[] = { "type", "seq", "wall_us", "mono_us", "fault", "writes" };
+        const char *fault;
+        if (!members_known(j, KEYS, N(KEYS), type, why) || !get_string(j, "fault", true, &fault, type, why))
+            return false;
+        if (!storage_fault_kind_parse(fault, &out->storage.kind))
+            return fail(why, "storage_fault: \"fault\" must be disk_full, disk_freed, io_error or healed, not \"%.40s\"",
+                        fault);
+        int64_t writes = 0;
+        bool io = out->storage.kind == STORAGE_IO_ERROR;
+        if (!get_int(j, "writes", io, 1, 1000, &writes, type, why))
+            return false;
+        if (!io && member(j, "writes"))
+            return fail(why, "storage_fault: \"writes\" goes only with \"fault\": \"io_error\"");
+        out->storage.writes = (int)writes;
+        return true;
+    }
     }
     return fail(why, "unknown request");
 }
@@ -1096,8 +1121,10 @@ static bool decode_features(const cJSON *list, unsigned *out, char **why)
             *out |= PROTO_FEATURE_RECEIVED;
         else if (cJSON_IsString(e) && strcmp(e->valuestring, "power_loss") == 0)
             *out |= PROTO_FEATURE_POWER_LOSS;
+        else if (cJSON_IsString(e) && strcmp(e->valuestring, "storage_faults") == 0)
+            *out |= PROTO_FEATURE_STORAGE_FAULTS;
         else
-            return fail(why, "init_ok: \"features\" may name reset, received and power_loss");
+            return fail(why, "init_ok: \"features\" may name reset, received, power_loss and storage_faults");
     }
     return true;
 }
@@ -1401,7 +1428,7 @@ void proto_put_init_ok(buf *b, uint64_t in_reply_to, bool idle, proto_ops ops, u
     buf_putc(b, ']');
     put_key(b, "features");
     buf_putc(b, '[');
-    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss" };
+    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss", "storage_faults" };
     bool first_feature = true;
     for (int i = 0; i < N(FEATURE_NAMES); i++) {
         if (!(features & (1u << i)))

@@ -56,6 +56,7 @@ enum {
     PROTO_FEATURE_RESET = 1,      /* a reset request makes the process a new one */
     PROTO_FEATURE_RECEIVED = 2,   /* the server reports received effects itself */
     PROTO_FEATURE_POWER_LOSS = 4, /* a device answers power_loss: its store goes back to its last flush */
+    PROTO_FEATURE_STORAGE_FAULTS = 8,  /* the node obeys storage_fault requests (docs/faults.md) */
 };
 
 /* The replicas of a run, server first. Names and users are borrowed. */
@@ -86,6 +87,7 @@ typedef enum proto_request_kind {
     REQ_SNAPSHOT,
     REQ_SHUTDOWN,
     REQ_POWER_LOSS,   /* put the data directory back to its last flush; a SIGKILL follows */
+    REQ_STORAGE_FAULT,  /* only to a node whose init_ok lists the storage_faults feature */
 } proto_request_kind;
 
 const char *proto_request_name(proto_request_kind kind);
@@ -108,6 +110,7 @@ void proto_put_op(buf *b, const proto_roster *r, const user_op *op);
 void proto_put_deliver(buf *b, const proto_roster *r, int from, const cJSON *body);
 void proto_put_timer(buf *b, uint64_t token);
 void proto_put_control(buf *b, node_control ctl);
+void proto_put_storage_fault(buf *b, const storage_fault *fault);
 
 /* A decoded request. Strings, arrays and the op's fields live in the arena given to the decoder;
  * body points into the parsed tree (valid while the tree lives). */
@@ -137,6 +140,8 @@ typedef struct proto_request {
     uint64_t token;
     /* control */
     node_control control;
+    /* storage_fault */
+    storage_fault storage;
 } proto_request;
 
 /* r may be NULL before init; an op's write id is parsed against it. */

@@ -102,6 +102,9 @@ static bool start(server_state *s, const proto_request *req, char **why)
         .profile = s->profile,
         .store_path = arena_printf(&s->init_a, "%s/store.sqlite", req->data_dir),
         .store_keep = req->boot > 1,
+        /* Always through the fault shim: this process cannot know whether the run will send
+         * storage_fault requests, and without one the shim changes nothing a replica does. */
+        .store_faultable = true,
         .host = { .ctx = s, .send = host_send, .set_timer = host_set_timer, .observe = host_observe,
                   .mono_now = host_mono_now, .fail = host_fail },
     };
@@ -134,7 +137,7 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         /* A device of the built-in engine can lose power (under flush: commit it loses nothing), as
          * in process: the two give the same trace. */
         proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
-                          PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED |
+                          PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED | PROTO_FEATURE_STORAGE_FAULTS |
                               (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0));
         return true;
     case REQ_OP: {
@@ -161,6 +164,10 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
     case REQ_POWER_LOSS:
         if (n->ops->power_loss)
             n->ops->power_loss(n, req->wall_us);
+        break;
+    case REQ_STORAGE_FAULT:
+        if (!n->ops->storage_fault || !n->ops->storage_fault(n, &req->storage, req->wall_us))
+            refused = "this node cannot take storage faults";
         break;
     }
     proto_put_done(&s->out, req->seq, n->ops->idle(n), refused, snapshot, &s->roster);

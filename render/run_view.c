@@ -373,6 +373,21 @@ static bool on_event(reader *r, const cJSON *e)
             return fail(r, "the %s event names no replica of the scenario", ev);
         snprintf(label, sizeof label, "timer %s", text(e, "timer") ? text(e, "timer") : "?");
         mark(r, lane, t_us, "timer", label, NULL, NULL);
+    } else if (strcmp(ev, "storage") == 0) {
+        /* A storage fault reaching (or skipping) a replica's store (docs/faults.md). */
+        int lane = lane_of(v, text(e, "node"));
+        if (lane < 0)
+            return fail(r, "the %s event names no replica of the scenario", ev);
+        const char *fault = text(e, "fault") ? text(e, "fault") : "?";
+        int64_t writes = 0;
+        integer(e, "writes", &writes);
+        if (strcmp(fault, "io_error") == 0)
+            snprintf(label, sizeof label, "storage: I/O error on the next %lld writing transaction(s)", (long long)writes);
+        else
+            snprintf(label, sizeof label, "storage: %s", strcmp(fault, "disk_full") == 0 ? "disk full" : "disk has space again");
+        if (text(e, "skipped"))
+            snprintf(label + strlen(label), sizeof label - strlen(label), " (skipped: %s)", text(e, "skipped"));
+        mark(r, lane, t_us, "storage", label, NULL, NULL);
     } else if (strcmp(ev, "node-failed") == 0) {
         int lane = lane_of(v, text(e, "node"));
         if (lane >= 0)

@@ -40,7 +40,7 @@
   // and bury a long run's writes, so they start hidden once there are many.
   const KINDS = [
     ["writes", "writes"], ["messages", "messages"], ["lost", "lost messages"], ["sync", "sync rounds"],
-    ["faults", "offline, partitions, crashes, clock steps"], ["conflicts", "conflicts"], ["timers", "timers, retries"],
+    ["faults", "offline, partitions, crashes, clock steps, storage"], ["conflicts", "conflicts"], ["timers", "timers, retries"],
   ];
   const TIMERS_SHOWN_MAX = 300;
   // Writes are labelled with their names ("phone:3") while no more than this many are in view.
@@ -103,7 +103,7 @@
     case "write": case "refused": case "rejected": case "dropped-write": return "writes";
     case "conflict": return "conflicts";
     case "timer": case "retry": case "gave-up": return "timers";
-    default: return "faults";   // crash, restart, clock, node-failed
+    default: return "faults";   // crash, restart, clock, storage, node-failed
     }
   }
   function kindOfSpan(s) { return s.kind === "sync" ? "sync" : "faults"; }
@@ -205,7 +205,7 @@
     "message, a dot for its write. Dots: writes (crossed: refused); arrows: messages (dashed purple: the " +
     "network's duplicate; red with \u2715: lost); shading: offline (grey), partitioned (orange), crashed " +
     "(red); bars under a lane: sync rounds; orange diamonds: conflicts; \u2715 on a lane: a crash, a green " +
-    "triangle: its restart; blue diamonds: clock steps.", body);
+    "triangle: its restart; blue diamonds: clock steps; brown squares: storage faults.", body);
   void footer;
   const tip = html("div", { id: "tip" }, null, body);
 
@@ -426,6 +426,9 @@
         step.textContent = m.label.replace("clock steps back ", "clock \u2212").replace("clock steps forward ", "clock +");
         break;
       }
+      case "storage":   // a small square above the lane: the store's disk full, freed, or an I/O error
+        e = el("rect", { class: "mark-storage", x: cx - 5, y: cy - 21, width: 10, height: 10 }, markLayer);
+        break;
       default:   // crash, node-failed
         e = crossAt(markLayer, cx, cy, "mark-fault", key);
         e.setAttribute("transform", "translate(" + cx + " " + cy + ") scale(1.8) translate(" + -cx + " " + -cy + ")");

@@ -51,6 +51,7 @@ const char *step_kind_name(step_kind kind)
     case STEP_CLOCK: return "clock_step";
     case STEP_SERVER_ANSWER: return "server_answer";
     case STEP_EXPIRE_TOKEN: return "expire_token";
+    case STEP_STORAGE: return "storage";
     }
     return "?";
 }
@@ -671,7 +672,72 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",        "increment",      "append",
                                              "resolve", "sync",       "offline",       "online",         "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
-                                             "server_timeouts", "expire_token", "power_loss" };
+                                             "server_timeouts", "expire_token", "power_loss",
+                                             "storage" };
+
+/*
+ * { storage: { node: phone, fault: disk_full, for: 2m } } or { ..., fault: io_error, writes: 1 }:
+ * a storage fault on one or more replicas' stores, the server's too (docs/faults.md).
+ */
+static bool load_storage(loader *L, struct fy_node *v, step *s)
+{
+    const char *context = "a storage step ({ node: phone, fault: disk_full, for: 2m })";
+    if (!yaml_want_mapping(&L->doc, v, L->d, context))
+        return false;
+    static const char *const KEYS[] = { "node", "fault", "for", "writes" };
+    if (!yaml_check_keys(&L->doc, v, KEYS, N(KEYS), L->d, "a storage step"))
+        return false;
+    struct fy_node *node = yaml_get(v, "node"), *fault = yaml_get(v, "fault"), *span = yaml_get(v, "for"),
+                   *writes = yaml_get(v, "writes");
+    if (!node) {
+        diag_error(L->d, pos_of(L, v), "a storage step needs 'node' (a device, 'server', a list of them, or 'all')");
+        return false;
+    }
+    if (!fault) {
+        diag_error(L->d, pos_of(L, v), "a storage step needs 'fault' (disk_full or io_error)");
+        return false;
+    }
+    if (!load_node_set(L, node, true, NULL, &s->nodes, &s->n_nodes))
+        return false;
+    const char *name;
+    if (!yaml_text(&L->doc, fault, &name, L->d, "a storage fault (disk_full or io_error)"))
+        return false;
+    if (strcmp(name, "disk_full") == 0) {
+        s->storage.kind = STORAGE_DISK_FULL;
+        if (writes) {
+            diag_error(L->d, pos_of(L, yaml_key_node(v, "writes")),
+                       "'writes' applies to fault: io_error; a full disk lasts 'for' a span");
+            return false;
+        }
+        if (!span) {
+            diag_error(L->d, pos_of(L, v), "a disk_full fault needs 'for' (how long the disk stays full, e.g. 2m)");
+            return false;
+        }
+        if (!yaml_duration(&L->doc, span, false, &s->for_us, L->d, "for (how long the disk stays full, e.g. 2m)"))
+            return false;
+        if (s->for_us <= 0) {
+            diag_error(L->d, pos_of(L, span), "a full disk must last longer than 0s");
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(name, "io_error") == 0) {
+        s->storage.kind = STORAGE_IO_ERROR;
+        if (span) {
+            diag_error(L->d, pos_of(L, yaml_key_node(v, "for")),
+                       "'for' applies to fault: disk_full; I/O errors strike a number of 'writes'");
+            return false;
+        }
+        int64_t count = 1;
+        if (writes && !yaml_int(&L->doc, writes, 1, 1000, &count, L->d,
+                                "'writes' (how many transactions fail)"))
+            return false;
+        s->storage.writes = (int)count;
+        return true;
+    }
+    diag_error(L->d, pos_of(L, fault), "unknown storage fault '%s'; expected disk_full or io_error", name);
+    return false;
+}
 
 static bool load_partition(loader *L, struct fy_node *v, step *s, const char *action)
 {
@@ -718,7 +784,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
                                         "increment", "append", "resolve",   "sync",          "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
                                         "clock_step", "server_errors", "server_timeouts", "expire_token",
-                                        "power_loss" };
+                                        "power_loss", "storage" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -740,7 +806,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
                    "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
-                   "expire_token or power_loss");
+                   "expire_token, power_loss or storage");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -807,6 +873,10 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         s->n_nodes = 1;
         return true;
     }
+    if (strcmp(action, "storage") == 0) {
+        s->kind = STEP_STORAGE;
+        return load_storage(L, action_node, s);
+    }
     if (strcmp(action, "partition") == 0 || strcmp(action, "heal") == 0) {
         s->kind = action[0] == 'p' ? STEP_PARTITION : STEP_HEAL;
         return load_partition(L, action_node, s, action);
@@ -828,6 +898,14 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         }
     }
     diag_error(L->d, s->pos, "internal: unhandled step action '%s'", action);
+    return false;
+}
+
+bool scenario_has_storage_faults(const scenario *sc)
+{
+    for (int i = 0; i < sc->n_steps; i++)
+        if (sc->steps[i].kind == STEP_STORAGE)
+            return true;
     return false;
 }
 
@@ -1110,7 +1188,8 @@ static bool load_workload(loader *L, struct fy_node *n)
     static const char *const KEYS[] = { "duration", "users",   "devices_per_user", "writes_per_hour", "mix",
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
-                                        "server_answers", "auth", "refs", "events", "picks", "server_clock" };
+                                        "server_answers", "auth", "refs", "events", "picks", "server_clock",
+                                        "storage" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1133,6 +1212,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .server_down_mean_us = 2 * INT64_C(60000000),
         .server_window_mean_us = 2 * INT64_C(60000000),
         .server_clock_step_max_us = INT64_C(60000000),
+        .disk_full_mean_us = 2 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1306,6 +1386,16 @@ static bool load_workload(loader *L, struct fy_node *n)
     if (!section(L, n, "auth", AUTH_KEYS, N(AUTH_KEYS), &v))
         return false;
     if (v && !load_rate(L, v, "expiries_per_day", 100000.0, &w->token_expiries_per_day))
+        return false;
+    static const char *const STORAGE_KEYS[] = { "disk_full_per_day", "disk_full_mean", "io_errors_per_day", "server" };
+    if (!section(L, n, "storage", STORAGE_KEYS, N(STORAGE_KEYS), &v))
+        return false;
+    struct fy_node *server_too;
+    if (v && (!load_rate(L, v, "disk_full_per_day", 100000.0, &w->disk_full_per_day) ||
+              !load_span(L, v, "disk_full_mean", &w->disk_full_mean_us) ||
+              !load_rate(L, v, "io_errors_per_day", 100000.0, &w->io_errors_per_day) ||
+              ((server_too = yaml_get(v, "server")) &&
+               !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;

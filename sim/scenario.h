@@ -69,6 +69,7 @@ typedef enum step_kind {
     STEP_SERVER_ANSWER, /* for a span, the server's gateway answers every request with an error or a timeout */
     STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
     STEP_POWER_LOSS,  /* devices crash and lose what they committed since their last flush (docs/faults.md) */
+    STEP_STORAGE,     /* a storage fault on replicas' stores: a full disk for a span, or I/O errors */
 } step_kind;
 
 /*
@@ -103,8 +104,9 @@ typedef struct step {
     user_op op;            /* STEP_OP: op.w is assigned when the step runs */
     int direction;         /* STEP_PARTITION, STEP_HEAL: DIR_* */
     int64_t by_us;         /* STEP_CLOCK */
-    int64_t for_us;        /* STEP_SERVER_ANSWER: how long the window lasts */
+    int64_t for_us;        /* STEP_SERVER_ANSWER, STEP_STORAGE disk_full: how long the window lasts */
     server_answer answer;  /* STEP_SERVER_ANSWER */
+    storage_fault storage; /* STEP_STORAGE: STORAGE_DISK_FULL (for for_us) or STORAGE_IO_ERROR (writes) */
     src_pos pos;
 } step;
 
@@ -208,6 +210,9 @@ scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d);
  * record by digits alone is an error (with its position in d). Checked at load and again at run
  * time, after a --profile override. */
 bool scenario_check_ids(const scenario *sc, diag *d);
+/* Whether any step injects a storage fault: the world then opens the built-in engine's stores
+ * through the fault shim (a run without them costs and traces exactly what it did before). */
+bool scenario_has_storage_faults(const scenario *sc);
 /* Sort steps by time, keeping the given order among equal times. */
 void scenario_sort_steps(scenario *sc);
 

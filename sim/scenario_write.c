@@ -390,6 +390,33 @@ static void put_step(buf *b, const scenario *sc, const step *s)
         buf_printf(b, ", server_%ss: ", server_answer_name(s->answer));
         put_duration(b, s->for_us);
         break;
+    case STEP_STORAGE: {
+        bool server = false;
+        for (int i = 0; i < s->n_nodes; i++)
+            server = server || s->nodes[i] == NODE_SERVER;
+        buf_puts(b, ", storage: { node: ");
+        if (server && s->n_nodes > 1) {
+            /* put_nodes would write 'all' for as many nodes as devices, but 'all' leaves the server out. */
+            buf_putc(b, '[');
+            for (int i = 0; i < s->n_nodes; i++) {
+                if (i)
+                    buf_puts(b, ", ");
+                put_string(b, scenario_node_name(sc, s->nodes[i]));
+            }
+            buf_putc(b, ']');
+        } else {
+            put_nodes(b, sc, s);
+        }
+        buf_printf(b, ", fault: %s, ", storage_fault_kind_name(s->storage.kind));
+        if (s->storage.kind == STORAGE_DISK_FULL) {
+            buf_puts(b, "for: ");
+            put_duration(b, s->for_us);
+        } else {
+            buf_printf(b, "writes: %d", s->storage.writes);
+        }
+        buf_puts(b, " }");
+        break;
+    }
     case STEP_PARTITION:
     case STEP_HEAL:
         buf_printf(b, ", %s: { devices: ", step_kind_name(s->kind));

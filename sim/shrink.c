@@ -23,7 +23,7 @@ typedef struct state {
     bool *keep_step;         /* by base step index */
     int64_t *at_us;          /* by base step index */
     uint64_t *field_mask;    /* by base step index: bit i keeps field i */
-    int64_t *for_us;         /* by base step index: a gateway window's span (server_errors, server_timeouts) */
+    int64_t *for_us;         /* by base step index: a window's span (server_errors, server_timeouts, storage disk_full) */
     clock_config *clocks;    /* by base device index */
     bool seedless;
     int64_t end_us;
@@ -359,8 +359,13 @@ static bool reduce_toward_zero(shrinker *k, state *trial, int64_t *field_in_tria
     return changed;
 }
 
+static bool is_window(const step *s)
+{
+    return s->kind == STEP_SERVER_ANSWER || (s->kind == STEP_STORAGE && s->storage.kind == STORAGE_DISK_FULL);
+}
+
 /*
- * A gateway window as short as it can be while the run still fails: halved while it does,
+ * A window (the gateway's, or a full disk's) as short as it can be while the run still fails: halved while it does,
  * never below a second (a window of 0s is no window, and the loader refuses one), then
  * rounded down to whole minutes, ten seconds or seconds for a readable file.
  */
@@ -368,7 +373,7 @@ static bool pass_windows(shrinker *k, state *trial)
 {
     bool changed = false;
     for (int i = 0; i < k->base->n_steps; i++) {
-        if (!k->cur.keep_step[i] || k->base->steps[i].kind != STEP_SERVER_ANSWER)
+        if (!k->cur.keep_step[i] || !is_window(&k->base->steps[i]))
             continue;
         bool shorter = false;
         for (int n = 0; n < 30 && k->cur.for_us[i] / 2 >= SEC; n++) {
@@ -390,8 +395,11 @@ static bool pass_windows(shrinker *k, state *trial)
         }
         if (shorter) {
             char span[DURATION_TEXT_MAX];
-            note(k, "a server_%ss window shortened to %s", server_answer_name(k->base->steps[i].answer),
-                 duration_format(k->cur.for_us[i], span, sizeof span));
+            if (k->base->steps[i].kind == STEP_STORAGE)
+                note(k, "a disk_full window shortened to %s", duration_format(k->cur.for_us[i], span, sizeof span));
+            else
+                note(k, "a server_%ss window shortened to %s", server_answer_name(k->base->steps[i].answer),
+                     duration_format(k->cur.for_us[i], span, sizeof span));
             changed = true;
         }
     }

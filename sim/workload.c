@@ -124,6 +124,10 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .server_clock_steps_per_day = w->server_clock_steps_per_day,
         .power_losses = w->power_losses_per_day > 0,
         .power_losses_per_day = w->power_losses_per_day,
+        .disk_full = w->disk_full_per_day > 0,
+        .disk_full_per_day = w->disk_full_per_day,
+        .io_errors = w->io_errors_per_day > 0,
+        .io_errors_per_day = w->io_errors_per_day,
     };
     if (!w->swarm)
         return c;
@@ -164,6 +168,10 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         c.power_losses = pcg32_bounded(&rng, 2) == 1;
         c.power_losses_per_day = unit_range(&rng, 0.0, w->power_losses_per_day);
     }
+    c.disk_full = c.disk_full && pcg32_bounded(&rng, 2) == 1;
+    c.disk_full_per_day = unit_range(&rng, 0.0, w->disk_full_per_day);
+    c.io_errors = c.io_errors && pcg32_bounded(&rng, 2) == 1;
+    c.io_errors_per_day = unit_range(&rng, 0.0, w->io_errors_per_day);
     return c;
 }
 
@@ -182,8 +190,11 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
     rate += w->token_expiries_per_day / 24.0;
+    double storage = (w->disk_full_per_day + w->io_errors_per_day) / 24.0;
+    rate += storage;
     return setup + (double)n_devices * hours * rate +
-           hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day + w->server_clock_steps_per_day) / 24.0;
+           hours * (2.0 * w->server_crashes_per_day + w->server_windows_per_day + w->server_clock_steps_per_day) / 24.0 +
+           (w->storage_server ? hours * storage : 0.0);
 }
 
 /* Devices: the template's, or users x devices_per_user generated ones. */
@@ -792,6 +803,36 @@ static void power_losses(builder *b, const workload_config *w, const swarm_choic
     }
 }
 
+/* A replica's storage faults, from its own stream storage/<node>: full-disk windows, then I/O errors. */
+static void storage_faults(builder *b, const workload_config *w, const swarm_choice *c, int node, uint64_t seed)
+{
+    char name[160];
+    snprintf(name, sizeof name, "storage/%s", scenario_node_name(b->sc, node));
+    pcg32 rng = pcg_stream(seed, name);
+    if (c->disk_full && c->disk_full_per_day > 0) {
+        double gap = (double)DAY / c->disk_full_per_day;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+            step *s = new_step(b, t, STEP_STORAGE, node);
+            if (!s)
+                return;
+            s->storage = (storage_fault){ .kind = STORAGE_DISK_FULL };
+            s->for_us = exp_us(&rng, (double)w->disk_full_mean_us) / 1000000 * 1000000;
+            if (s->for_us < 1000000)
+                s->for_us = 1000000;   /* whole seconds: a shrunk scenario writes it back as a duration */
+            t += s->for_us;
+        }
+    }
+    if (c->io_errors && c->io_errors_per_day > 0) {
+        double gap = (double)DAY / c->io_errors_per_day;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+            step *s = new_step(b, t, STEP_STORAGE, node);
+            if (!s)
+                return;
+            s->storage = (storage_fault){ .kind = STORAGE_IO_ERROR, .writes = 1 + (int)pcg32_bounded(&rng, 3) };
+        }
+    }
+}
+
 /* The gateway's windows of errors or timeouts, from their own stream; each one's kind is a coin. */
 static void server_windows(builder *b, const workload_config *w, const swarm_choice *c, uint64_t seed)
 {
@@ -906,6 +947,10 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         server_windows(&b, w, &c, seed);
     if (!b.overflow)
         server_clock_steps(&b, w, &c, seed);
+    for (int i = 0; i < sc->n_devices && !b.overflow; i++)
+        storage_faults(&b, w, &c, i + 1, seed);
+    if (!b.overflow && w->storage_server)
+        storage_faults(&b, w, &c, NODE_SERVER, seed);
     if (c.server_answers)
         sc->server_faults = (server_faults){ .error_p = c.server_error_p, .timeout_p = c.server_timeout_p };
     if (b.overflow) {

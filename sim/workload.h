@@ -28,13 +28,17 @@
  *     picks: per-device             # each device's user keeps their own version or takes the server's,
  *                                   #   drawn per device (profile, the default: the profile's manual pick)
  *     server_clock: { steps_per_day: 2, step_max: 1m }   # the server's clock steps (off by default)
+ *     storage: { disk_full_per_day: 1, disk_full_mean: 2m,   # each device's store (off by default)
+ *                io_errors_per_day: 2, server: true }        #   and the server's too when server: true
  *     swarm: true                   # the seed also decides which faults happen, and how often
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
- * faults/<device>, refs/<device>, picks/<device>; the server's crashes from crashes/server, its
- * clock steps from clock-steps/server) so that removing a device or a step shifts nothing else,
+ * faults/<device>, refs/<device>, picks/<device>, power-loss/<device>; the server's crashes from
+ * crashes/server, its
+ * clock steps from clock-steps/server; storage faults from storage/<node>) so that removing a device
+ * or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
 #ifndef SIM_WORKLOAD_H
@@ -100,6 +104,11 @@ typedef struct workload_config {
     double server_windows_per_day;
     int64_t server_window_mean_us;
     double token_expiries_per_day;   /* auth: { expiries_per_day }: per device; 0 (the default): never */
+    /* storage: faults of a replica's store (docs/faults.md), per device, and the server's with storage_server. */
+    double disk_full_per_day;        /* full-disk windows; 0 (the default): never */
+    int64_t disk_full_mean_us;       /* their mean length (exponential), at least a second */
+    double io_errors_per_day;        /* I/O errors, each failing 1 to 3 transactions; 0: never */
+    bool storage_server;
     bool swarm;
     /* What the session checks need (all off by default, so a workload without them draws as before). */
     bool refs;                       /* refs: true: a child's create names a live parent (the profile's refs) */
@@ -122,6 +131,8 @@ typedef struct swarm_choice {
     double server_clock_steps_per_day;
     bool power_losses;               /* drawn after all of the above, the session checks' too */
     double power_losses_per_day;
+    bool disk_full, io_errors;
+    double disk_full_per_day, io_errors_per_day;
 } swarm_choice;
 
 /*

@@ -21,6 +21,11 @@
  *     on-flush withdraws them (never acknowledged), under on-write marks them
  *     power-lost (acknowledged and gone: the checker finds them undelivered).
  *     Under flush: commit the list stays empty.
+ *   - storage faults reach only a replica that is up and whose store is
+ *     faultable (the built-in engine's stores are, in a scenario with storage
+ *     steps; an external node's when it says so); a disk stays full across a
+ *     crash (it is re-applied at restart), pending I/O errors do not (they
+ *     were the process's); the final heal frees every disk.
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
@@ -49,6 +54,7 @@ enum ev_kind {
     EV_HEAL,
     EV_DEADLINE,
     EV_RESOLVE,       /* the simulated user resolves a conflict (arg: index into resolutions) */
+    EV_DISK_FREED,    /* a disk_full window ends (arg: the window's generation; a later window supersedes it) */
 };
 
 /* A conflict a device's user will resolve (the profile's manual: delay and pick). */
@@ -74,6 +80,8 @@ typedef struct slot {
     int64_t token_expires_us; /* devices: true time the auth token stops being accepted; INT64_MAX never */
     write_id *unflushed;      /* devices: writes accepted since the node's last OBS_FLUSHED (batched flush only) */
     size_t n_unflushed, cap_unflushed;
+    bool disk_full;           /* a storage step's disk_full window is open on this node */
+    uint64_t disk_full_gen;   /* windows opened so far: only the latest one's end frees the disk */
 } slot;
 
 typedef struct world {
@@ -90,6 +98,7 @@ typedef struct world {
     run_metrics m;
     uint64_t in_flight;       /* messages scheduled for delivery */
     bool settling;            /* after the final heal */
+    bool storage_faults;      /* the scenario has storage steps: the engine's stores are faultable */
     bool stop;
     bool quiesced;
     int64_t deadline_us;
@@ -467,6 +476,35 @@ static void issue_token(world *w, int node)
     w->slots[node].token_expires_us = life > 0 && !w->settling ? w->now_us + life : INT64_MAX;
 }
 
+/* Tell a node about a storage fault; false when it cannot take storage faults. */
+static bool storage_call(world *w, int node, storage_fault fault)
+{
+    slot *s = &w->slots[node];
+    if (!s->n->ops->storage_fault)
+        return false;
+    w->m.node_calls++;
+    return s->n->ops->storage_fault(s->n, &fault, local_now(w, node));
+}
+
+/* A storage fault of a step or a window's end, traced with whether the node took it. */
+static void apply_storage(world *w, int node, storage_fault fault)
+{
+    slot *s = &w->slots[node];
+    const char *skipped = NULL;
+    if (!s->up)
+        skipped = "node-down";
+    else if (!storage_call(w, node, fault))
+        skipped = "unsupported";
+    trace_begin(&w->tr, w->now_us, "storage");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "fault", storage_fault_kind_name(fault.kind));
+    if (fault.kind == STORAGE_IO_ERROR)
+        trace_int(&w->tr, "writes", fault.writes);
+    if (skipped)
+        trace_str(&w->tr, "skipped", skipped);
+    trace_end(&w->tr);
+}
+
 static void restart(world *w, int node)
 {
     slot *s = &w->slots[node];
@@ -477,6 +515,13 @@ static void restart(world *w, int node)
     s->up = true;
     w->m.node_calls++;
     s->n->ops->boot(s->n, local_now(w, node));
+    if (w->storage_faults) {
+        /* A restarted process starts with no I/O error pending, on a disk as full as it was: the same
+         * in process and through `syncsim node`, whose new process knows nothing of either. */
+        storage_call(w, node, (storage_fault){ .kind = STORAGE_HEALED });
+        if (s->disk_full)
+            storage_call(w, node, (storage_fault){ .kind = STORAGE_DISK_FULL });
+    }
     if (node != NODE_SERVER)
         control(w, node, s->link.online ? CTL_NET_UP : CTL_NET_DOWN);
 }
@@ -655,6 +700,13 @@ static void run_step(world *w, int index)
         trace_str(&w->tr, "answer", server_answer_name(st->answer));
         trace_int(&w->tr, "for_us", st->for_us);
     }
+    if (st->kind == STEP_STORAGE) {
+        trace_str(&w->tr, "fault", storage_fault_kind_name(st->storage.kind));
+        if (st->storage.kind == STORAGE_DISK_FULL)
+            trace_int(&w->tr, "for_us", st->for_us);
+        else
+            trace_int(&w->tr, "writes", st->storage.writes);
+    }
     trace_end(&w->tr);
 
     for (int i = 0; i < st->n_nodes; i++) {
@@ -699,6 +751,14 @@ static void run_step(world *w, int index)
             w->window = st->answer;
             w->window_until_us = w->now_us + st->for_us;
             break;
+        case STEP_STORAGE:
+            if (st->storage.kind == STORAGE_DISK_FULL) {
+                s->disk_full = true;
+                push_event(w, (event){ .time_us = w->now_us + st->for_us, .kind = EV_DISK_FREED, .node = node,
+                                       .arg = ++s->disk_full_gen });
+            }
+            apply_storage(w, node, st->storage);
+            break;
         case STEP_OP:
             break;
         }
@@ -714,6 +774,13 @@ static void heal_all(world *w)
     /* The server first, so devices brought back find it up (a no-op unless a step crashed it). */
     w->settling = true;   /* from here on the gateway passes everything and tokens never expire */
     restart(w, NODE_SERVER);
+    for (int node = 0; w->storage_faults && node < w->n_nodes; node++) {
+        /* Every disk has space again and no I/O error is left pending (untraced: the heal says it). */
+        w->slots[node].disk_full = false;
+        w->slots[node].disk_full_gen++;
+        if (w->slots[node].up)
+            storage_call(w, node, (storage_fault){ .kind = STORAGE_HEALED });
+    }
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
         s->token_expires_us = INT64_MAX;
@@ -909,6 +976,14 @@ static void dispatch(world *w, const event *ev)
     case EV_RESOLVE:
         run_resolution(w, (size_t)ev->arg);
         break;
+    case EV_DISK_FREED: {
+        slot *s = &w->slots[ev->node];
+        if (ev->arg != s->disk_full_gen || !s->disk_full)
+            break;   /* a later window, or the heal, took over */
+        s->disk_full = false;
+        apply_storage(w, ev->node, (storage_fault){ .kind = STORAGE_DISK_FREED });
+        break;
+    }
     default:
         assert(0 && "unknown event");
     }
@@ -956,6 +1031,7 @@ static node *new_node(world *w, int node, node_host host, char **error)
         .profile = &sc->profile.engine,
         .store_path = w->opt->store_dir ? arena_printf(&w->hist.a, "%s/%s.sqlite", w->opt->store_dir, w->names[node])
                                         : NULL,
+        .store_faultable = w->storage_faults,
         .host = host,
     };
     return engine_node_new(&cfg, error);
@@ -1058,6 +1134,7 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
     arena_init(&res->a, 64 * 1024);
     res->seed = seed;
     world w = { .sc = sc, .seed = seed, .opt = opt, .d = d, .step_index = -1, .kinds = &res->a };
+    w.storage_faults = scenario_has_storage_faults(sc);
     w.n_nodes = sc->n_devices + 1;
     w.slots = xcalloc((size_t)w.n_nodes, sizeof *w.slots);
     w.m.quiesced_us = -1;
@@ -1088,9 +1165,11 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         int64_t last = sc->n_steps ? sc->steps[sc->n_steps - 1].at_us : 0;
         if (last < sc->end_us)
             last = sc->end_us;
-        /* A window of gateway answers lasts its whole span: the final heal waits for its end. */
+        /* A window of gateway answers, or of a full disk, lasts its whole span: the final heal waits for its end. */
         for (int i = 0; i < sc->n_steps; i++)
-            if (sc->steps[i].kind == STEP_SERVER_ANSWER && sc->steps[i].at_us + sc->steps[i].for_us > last)
+            if ((sc->steps[i].kind == STEP_SERVER_ANSWER ||
+                 (sc->steps[i].kind == STEP_STORAGE && sc->steps[i].storage.kind == STORAGE_DISK_FULL)) &&
+                sc->steps[i].at_us + sc->steps[i].for_us > last)
                 last = sc->steps[i].at_us + sc->steps[i].for_us;
         push_event(&w, (event){ .time_us = last, .kind = EV_HEAL, .node = -1 });
 

@@ -78,6 +78,19 @@ in_process=$(hashes "$tmp/in.json")
 [ "$in_process" == "$(hashes "$tmp/fresh.json")" ] ||
   fail "a sweep through syncsim node with fresh processes: $(hashes "$tmp/fresh.json"), in process: $in_process"
 
+# Storage faults: the built-in engine under `syncsim node` obeys storage_fault requests (the
+# comparison above covers scenarios/basic/storage-*.yaml); a node whose init_ok does not list the
+# storage_faults feature is never sent one: the trace says each fault was skipped.
+"$BIN" run scenarios/basic/storage-io-error.yaml --trace "$tmp/storage-node.jsonl" \
+  --node "$BIN node --profile scenarios/basic/storage-io-error.yaml" >/dev/null 2>&1
+n=$(grep -c '"ev":"storage"' "$tmp/storage-node.jsonl")
+[ "$n" -eq 3 ] && ! grep -q '"skipped"' "$tmp/storage-node.jsonl" ||
+  fail "storage faults through syncsim node: $n storage events, or some skipped: $(grep '"ev":"storage"' "$tmp/storage-node.jsonl")"
+"$BIN" run scenarios/basic/storage-io-error.yaml --trace "$tmp/storage-py.jsonl" \
+  --node "$PY examples/python-lww/node.py" >/dev/null 2>&1
+n=$(grep '"ev":"storage"' "$tmp/storage-py.jsonl" | grep -c '"skipped":"unsupported"')
+[ "$n" -eq 3 ] || fail "a node without storage_faults: $n of 3 storage faults traced as skipped"
+
 # --- 2. nodes that fail -------------------------------------------------------------------------------
 SCEN=scenarios/basic/offline-edits.yaml
 # expect_failed NAME PATTERN... -- ARGS: exit 4 and every pattern in the output.

@@ -124,6 +124,22 @@ else
   "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk power-loss does not fail under --strict"
 fi
 
+# Storage faults are removable too, and a full disk's window shortens: SmartDMV's create dropped
+# while the server's disk is full keeps that fault, shorter, and loses the tablet's.
+out=$tmp/storage-faults.yaml
+"$BIN" shrink tests/data/shrink/storage-faults.yaml --class undelivered -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+code=$?
+if [ "$code" -ne 0 ]; then
+  fail "shrink storage-faults: exit $code: $(tail -3 "$tmp/shrink.out" "$tmp/shrink.err" | cut -c1-300)"
+else
+  grep -q 'storage: { node: server, fault: disk_full, for: ' "$out" \
+    || fail "shrink storage-faults dropped the server's full disk: $(grep 'at:' "$out" | cut -c1-120)"
+  grep -q 'for: 40m' "$out" && fail "shrink storage-faults did not shorten the full disk's window"
+  grep -q 'shrink: a disk_full window shortened to' "$tmp/shrink.err" || fail "shrink storage-faults: no note of the shorter window"
+  grep -q 'node: tablet' "$out" && fail "shrink storage-faults kept the tablet's faults: $(grep 'tablet' "$out" | cut -c1-120)"
+  "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk storage-faults does not fail under --strict"
+fi
+
 # -o is checked before shrinking starts: no run, no note, exit 2.
 "$BIN" shrink "$SCENARIO" --seed 1 -o "$tmp/no-such-dir/x.yaml" >"$tmp/out" 2>"$tmp/err"; code=$?
 [ "$code" -eq 2 ] || fail "shrink -o into a missing directory: exit $code, expected 2"

@@ -35,6 +35,13 @@
  * ID mapping (server ids replace temporary ones in the batch and on the
  * device, queued references are mapped when pushed, a retried create makes
  * a second record unless idempotency keys replay the first answer).
+ *
+ * Storage faults (faultable stores, docs/faults.md): a write refused on a full disk
+ * ("storage full", no observation, nothing queued) and taken once there is space; a push's
+ * answer that cannot be stored leaves the change queued and is retried (the server replays
+ * it); a push the server cannot store is answered 503 and applies nothing (no receipt, no
+ * record, the same change-log seq afterwards); a pulled page that cannot be stored is not
+ * observed and the pull is retried; a store that is not faultable takes no fault.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -153,6 +160,7 @@ typedef struct rig {
     int n_nodes;
     int64_t now;
     const char *const *tenants;   /* by node index, or NULL: every device in one tenant */
+    bool faultable;               /* stores through the fault shim (storage faults) */
 } rig;
 
 #define PHONE 1
@@ -181,6 +189,7 @@ static void rig_start(rig *r, int n_devices)
             .n_nodes = r->n_nodes,
             .profile = &r->p,
             .store_path = NULL,
+            .store_faultable = r->faultable,
             .host = { .ctx = &r->host, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
         };
         char *err = NULL;
@@ -2798,6 +2807,106 @@ static void refused_create_rolls_back_the_temporary_copy(void)
     rig_stop(&r);
 }
 
+
+static void storage_faults_are_survived(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.retry_us[0] = 1 * SEC;
+    r.faultable = true;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    storage_fault full = { .kind = STORAGE_DISK_FULL }, freed = { .kind = STORAGE_DISK_FREED };
+    storage_fault io_once = { .kind = STORAGE_IO_ERROR, .writes = 1 };
+    node *phone = N(&r, PHONE), *tablet = N(&r, TABLET), *srv = N(&r, 0);
+
+    /* A full disk: a write that needs more room is refused, visibly, and leaves no trace. */
+    static char big[6000];
+    memset(big, 'p', sizeof big - 1);
+    EXPECT(phone->ops->storage_fault(phone, &full, r.now));
+    int records_before = count_obs(&r, PHONE, OBS_RECORD);
+    const char *why = NULL;
+    EXPECT(!user(&r, PHONE, OP_CREATE, "photo", WRITE_ID(PHONE, 1), "text", STR(big), &why));
+    EXPECT_STR(why, "storage full");
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), records_before);
+    EXPECT(phone->ops->idle(phone));   /* nothing queued, no sync asked for */
+    EXPECT(phone->ops->storage_fault(phone, &freed, r.now));
+    EXPECT(user(&r, PHONE, OP_CREATE, "photo", WRITE_ID(PHONE, 2), "text", STR(big), &why));
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RECORD), records_before + 1);
+
+    /* The push's answer cannot be stored: the change stays queued and is pushed again. */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.sync_after_write_us), r.p.sync_after_write_us);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    cJSON *answer = take_from(&r, 0);
+    EXPECT(phone->ops->storage_fault(phone, &io_once, r.now));
+    int retries = count_obs(&r, PHONE, OBS_RETRY);
+    deliver(&r, 0, PHONE, answer);
+    cJSON_Delete(answer);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), retries + 1);
+    EXPECT_INT(r.host.n_msgs, 0);   /* no pull: the round failed */
+    EXPECT(!phone->ops->idle(phone));
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");   /* the same change again */
+    deliver(&r, PHONE, 0, push);
+    cJSON_Delete(push);
+    pump(&r);
+    EXPECT(phone->ops->idle(phone));
+
+    /* The server cannot store a push: 503, and nothing of it is applied or observed. */
+    EXPECT(srv->ops->storage_fault(srv, &io_once, r.now));
+    EXPECT(user(&r, TABLET, OP_CREATE, "n2", WRITE_ID(TABLET, 1), "text", STR("tablet note"), NULL));
+    fire(&r, TABLET, last_timer(&r, TABLET, r.p.sync_after_write_us), r.p.sync_after_write_us);
+    push = take_from(&r, TABLET);
+    int received = count_obs(&r, 0, OBS_RECEIVED), server_records = count_obs(&r, 0, OBS_RECORD);
+    deliver(&r, TABLET, 0, push);
+    cJSON_Delete(push);
+    answer = take_from(&r, 0);
+    int status = 0;
+    EXPECT(wire_gateway_status(answer, &status));
+    EXPECT_INT(status, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), received);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECORD), server_records);
+    deliver(&r, 0, TABLET, answer);
+    cJSON_Delete(answer);
+    fire(&r, TABLET, last_timer(&r, TABLET, 1 * SEC), 1 * SEC);
+    pump(&r);
+    EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), received + 1);
+    EXPECT(tablet->ops->idle(tablet));
+
+    /* A pulled page cannot be stored: not observed, and pulled again after the retry delay. */
+    EXPECT(phone->ops->storage_fault(phone, &io_once, r.now));
+    int n2_seen = 0;
+    control(&r, PHONE, CTL_SYNC_NOW);
+    pump(&r);
+    for (int i = 0; i < r.host.n_obs; i++)
+        n2_seen += r.host.obs[i].node == PHONE && r.host.obs[i].kind == OBS_RECORD && strcmp(r.host.obs[i].id, "n2") == 0;
+    EXPECT_INT(n2_seen, 0);
+    EXPECT(!phone->ops->idle(phone));
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    pump(&r);
+    for (int i = 0; i < r.host.n_obs; i++)
+        n2_seen += r.host.obs[i].node == PHONE && r.host.obs[i].kind == OBS_RECORD && strcmp(r.host.obs[i].id, "n2") == 0;
+    EXPECT_INT(n2_seen, 1);
+    EXPECT(phone->ops->idle(phone));
+    cJSON *snap = phone->ops->snapshot(phone);
+    EXPECT_INT(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "records")), 2);
+    cJSON_Delete(snap);
+    rig_stop(&r);
+
+    /* A store opened the ordinary way takes no fault. */
+    rig_init(&r);
+    rig_start(&r, 1);
+    EXPECT(!N(&r, PHONE)->ops->storage_fault(N(&r, PHONE), &full, r.now));
+    EXPECT(!N(&r, 0)->ops->storage_fault(N(&r, 0), &io_once, r.now));
+    rig_stop(&r);
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -2841,5 +2950,6 @@ int main(void)
     queued_references_are_mapped_when_pushed();
     retried_creates_and_idempotency();
     refused_create_rolls_back_the_temporary_copy();
+    storage_faults_are_survived();
     return test_exit("engine");
 }

@@ -168,6 +168,20 @@ static void test_requests(void)
     EXPECT_U64(req.seq, 12);
     cJSON_Delete(tree);
 
+    /* storage_fault: every kind round-trips; only io_error carries writes */
+    for (int k = STORAGE_DISK_FULL; k <= STORAGE_HEALED; k++) {
+        storage_fault f = { .kind = (storage_fault_kind)k, .writes = k == STORAGE_IO_ERROR ? 3 : 0 };
+        buf_clear(&b);
+        proto_request_begin(&b, REQ_STORAGE_FAULT, 12, 5, 6);
+        proto_put_storage_fault(&b, &f);
+        proto_request_end(&b);
+        EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+        EXPECT_INT(req.kind, REQ_STORAGE_FAULT);
+        EXPECT_INT(req.storage.kind, k);
+        EXPECT_INT(req.storage.writes, f.writes);
+        cJSON_Delete(tree);
+    }
+
     /* malformed requests: `syncsim node` refuses them with a reason */
     const char *bad[][2] = {
         { "[]", "must be a JSON object" },
@@ -177,6 +191,14 @@ static void test_requests(void)
         { "{\"type\":\"timer\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"token\":1,\"x\":2}", "unknown member \"x\"" },
         { "{\"type\":\"control\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"control\":\"reboot\"}", "sync, net_up" },
         { "{\"type\":\"power_loss\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"flush\":true}", "unknown member \"flush\"" },
+        { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"flood\"}",
+          "must be disk_full, disk_freed, io_error or healed" },
+        { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"io_error\"}",
+          "\"writes\"" },
+        { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"io_error\",\"writes\":0}",
+          "\"writes\"" },
+        { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"disk_full\",\"writes\":2}",
+          "goes only with" },
         { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"update\",\"w\":\"phone:1\","
           "\"record\":{\"type\":\"n\",\"id\":\"1\"},\"fields\":{\"a\":{\"v\":[1]}}}",
           "must be null, a boolean, a number or a string" },
@@ -381,6 +403,13 @@ static void test_sends_timers_terminators(void)
     EXPECT(decode_line(&b, PHONE, &a, &e, &why));
     EXPECT_INT(e.kind, EFF_OBSERVE);
     EXPECT_INT(e.obs.kind, OBS_FLUSHED);
+
+    for (unsigned f = 1; f < 16; f++) {
+        buf_clear(&b);
+        proto_put_init_ok(&b, 1, true, PROTO_OPS_DEFAULT, f);
+        EXPECT(decode_line(&b, PHONE, &a, &e, &why));
+        EXPECT_INT(e.features, f);
+    }
     /* init_ok without ops means create, update and delete. */
     const char *plain = "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true}";
     EXPECT(proto_decode_effect(plain, strlen(plain), &roster, PHONE, &a, &e, &why));
@@ -476,7 +505,7 @@ static void test_malformed_effects(void)
         { PHONE, "{\"type\":\"flushed\",\"w\":\"phone:1\"}", "unknown member \"w\"" },
         { PHONE, "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true,"
                  "\"features\":[\"flush\"]}",
-          "may name reset, received and power_loss" },
+          "may name reset, received, power_loss and storage_faults" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         proto_effect e;

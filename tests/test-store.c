@@ -22,6 +22,13 @@
  * flush copies the store whole, a flush with nothing new does nothing, and a power loss brings
  * back exactly the last flush: records, outbox and meta committed after it are gone, what came
  * before it is kept, and the store works on afterwards.
+ *
+ * Storage faults (store_open_faultable, engine/store_vfs.c), in memory (memdb) and on disk:
+ * a transaction that grows the file while the disk is full fails with SQLITE_FULL, is rolled
+ * back whole (record, outbox and meta as before) and the store passes PRAGMA integrity_check;
+ * a write within the file's size succeeds meanwhile; io_errors N fails exactly the next N
+ * writing transactions with SQLITE_IOERR, then writes succeed; a read-only transaction never
+ * fails; the file store reopened (keep) holds exactly the committed transactions.
  */
 #include "base/arena.h"
 #include "base/xalloc.h"
@@ -937,6 +944,141 @@ static void durable_copy_on_disk(void)
     rmdir(dir);
 }
 
+/* A record whose body is larger than a page: storing it must grow the file. */
+static void make_big_record(record *r, arena *a, const char *id, write_id w)
+{
+    make_record(r, a, "note", id, 1, 1, w);
+    char *text = arena_alloc(a, 9000);
+    memset(text, 'x', 8999);
+    text[8999] = '\0';
+    value v = { .kind = VAL_STRING, .s = text };
+    record_set_field(r, a, "text", &v, &r->st);
+}
+
+static void expect_intact(store *s)
+{
+    char *why = NULL;
+    bool ok = store_integrity_check(s, &why);
+    EXPECT(ok);
+    if (!ok)
+        fprintf(stderr, "integrity_check: %s\n", why ? why : "?");
+    xfree(why);
+}
+
+/* One user write as the client makes it: the record, its outbox entry and a counter, in one transaction. */
+static int write_transaction(store *s, const record *r)
+{
+    store_begin(s);
+    store_record_put(s, r);
+    outbox_entry e = { .op = OP_CREATE, .type = r->type, .id = r->id, .w = r->st.w, .body = *r };
+    store_outbox_add(s, &e);
+    store_meta_set(s, "op_seq", store_meta_get(s, "op_seq", 0) + 1);
+    return store_commit(s);
+}
+
+static void faults_in(store *s, bool on_disk)
+{
+    arena a;
+    arena_init(&a, 65536);
+    record r, back;
+    EXPECT(store_is_faultable(s));
+    /* Without a fault the shim is transparent. */
+    make_record(&r, &a, "note", "n1", 1, 1, WRITE_ID(1, 1));
+    EXPECT_INT(write_transaction(s, &r), 0);
+    EXPECT_U64(store_faults_injected(s), 0);
+
+    /* Disk full: a transaction that grows the file fails whole. */
+    store_fault_disk_full(s, true);
+    make_big_record(&r, &a, "big", WRITE_ID(1, 2));
+    int rc = write_transaction(s, &r);
+    EXPECT_INT(rc & 0xff, SQLITE_FULL);
+    EXPECT(strcmp(store_failure_reason(rc), "storage full") == 0);
+    EXPECT(store_faults_injected(s) > 0);
+    EXPECT(!store_record_get(s, "note", "big", &a, &back));
+    EXPECT_INT(store_outbox_count(s), 1);
+    EXPECT_INT(store_meta_get(s, "op_seq", 0), 1);
+    expect_intact(s);
+    /* A write within the file's size still succeeds on a full disk. */
+    store_begin(s);
+    store_meta_set(s, "op_seq", 7);
+    EXPECT_INT(store_commit(s), 0);
+    EXPECT_INT(store_meta_get(s, "op_seq", 0), 7);
+    /* A read-only transaction never fails. */
+    store_begin(s);
+    EXPECT(store_record_get(s, "note", "n1", &a, &back));
+    EXPECT_INT(store_commit(s), 0);
+    /* Space again: the same write goes through. */
+    store_fault_disk_full(s, false);
+    EXPECT_INT(write_transaction(s, &r), 0);
+    EXPECT(store_record_get(s, "note", "big", &a, &back));
+    EXPECT_INT(store_outbox_count(s), 2);
+    expect_intact(s);
+
+    /* I/O errors: exactly the next two writing transactions fail. */
+    store_fault_io_errors(s, 2);
+    uint64_t before = store_faults_injected(s);
+    make_record(&r, &a, "note", "n2", 2, 2, WRITE_ID(1, 3));
+    rc = write_transaction(s, &r);
+    EXPECT_INT(rc & 0xff, SQLITE_IOERR);
+    EXPECT(strcmp(store_failure_reason(rc), "storage I/O error") == 0);
+    EXPECT_INT(write_transaction(s, &r) & 0xff, SQLITE_IOERR);
+    EXPECT_U64(store_faults_injected(s), before + 2);
+    EXPECT(!store_record_get(s, "note", "n2", &a, &back));
+    EXPECT_INT(store_outbox_count(s), 2);
+    expect_intact(s);
+    EXPECT_INT(write_transaction(s, &r), 0);
+    EXPECT(store_record_get(s, "note", "n2", &a, &back));
+    EXPECT_INT(store_meta_get(s, "op_seq", 0), 9);
+    expect_intact(s);
+    (void)on_disk;
+    arena_release(&a);
+}
+
+static void storage_faults_reach_sqlite(void)
+{
+    char *err = NULL;
+    store *s = store_open_faultable(NULL, false, &err);
+    EXPECT(s != NULL);
+    if (!s) {
+        fprintf(stderr, "store_open_faultable(NULL): %s\n", err ? err : "?");
+        xfree(err);
+        return;
+    }
+    faults_in(s, false);
+    store_close(s);
+
+    char dir[] = "/tmp/syncsim-test-store-vfs-XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/phone.sqlite", dir);
+    s = store_open_faultable(path, false, &err);
+    EXPECT(s != NULL);
+    if (!s) {
+        fprintf(stderr, "store_open_faultable(%s): %s\n", path, err ? err : "?");
+        xfree(err);
+        return;
+    }
+    faults_in(s, true);
+    store_close(s);
+    /* Reopened as a restarting replica: exactly what committed. */
+    s = store_open_faultable(path, true, &err);
+    EXPECT(s != NULL);
+    if (s) {
+        arena a;
+        arena_init(&a, 65536);
+        record back;
+        EXPECT(store_record_get(s, "note", "big", &a, &back));
+        EXPECT(store_record_get(s, "note", "n2", &a, &back));
+        EXPECT_INT(store_outbox_count(s), 3);
+        EXPECT_INT(store_meta_get(s, "op_seq", 0), 9);
+        expect_intact(s);
+        store_close(s);
+        arena_release(&a);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     changes_since_filters_by_tenant();
@@ -957,5 +1099,6 @@ int main(void)
     flush_commit_keeps_everything();
     durable_copy_in_memory();
     durable_copy_on_disk();
+    storage_faults_reach_sqlite();
     return test_exit("store");
 }

@@ -600,6 +600,98 @@ static void test_server_crashes(void)
     scenario_free(on);
 }
 
+
+/* Every choice a seed made before storage faults existed. */
+static bool same_older_choice(const swarm_choice *a, const swarm_choice *b)
+{
+    return same_choice(a, b) && a->server_crashes == b->server_crashes && a->server_answers == b->server_answers &&
+           a->server_windows == b->server_windows && a->token_expiries == b->token_expiries &&
+           a->server_crashes_per_day == b->server_crashes_per_day && a->server_error_p == b->server_error_p &&
+           a->server_timeout_p == b->server_timeout_p && a->server_windows_per_day == b->server_windows_per_day &&
+           a->token_expiries_per_day == b->token_expiries_per_day;
+}
+
+/*
+ * Storage faults (storage:): none unless asked for; asked for, full-disk windows of whole
+ * seconds and I/O errors of 1 to 3 transactions on devices, and on the server with server: true;
+ * swarm turns them on for some seeds, drawing after every older choice, and every other step is
+ * the same with them as without (their own streams, storage/<node>).
+ */
+static void test_storage_faults(void)
+{
+    static const char BASE[] =
+        "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"
+        "workload:\n"
+        "  duration: 2d\n"
+        "  users: 1\n"
+        "  devices_per_user: 2\n"
+        "  keys: 2\n"
+        "  network: { loss: 0.02, lost_response: 0.05 }\n"
+        "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 2 }\n"
+        "  auth: { expiries_per_day: 4 }\n"
+        "  swarm: true\n";
+    char off_text[1024], on_text[1024];
+    snprintf(off_text, sizeof off_text, "name: storage-off\n%s", BASE);
+    snprintf(on_text, sizeof on_text,
+             "name: storage-on\n%s  storage: { disk_full_per_day: 12, disk_full_mean: 3m, io_errors_per_day: 12, "
+             "server: true }\n",
+             BASE);
+    scenario *off = load_text("storage-off", off_text), *on = load_text("storage-on", on_text);
+    if (!off || !on) {
+        scenario_free(off);
+        scenario_free(on);
+        return;
+    }
+    EXPECT(on->workload.disk_full_per_day == 12.0 && on->workload.io_errors_per_day == 12.0);
+    EXPECT_INT(on->workload.disk_full_mean_us, 3 * INT64_C(60000000));
+    EXPECT(on->workload.storage_server && !off->workload.storage_server);
+    int seeds_with = 0, seeds_with_server = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
+        EXPECT(same_older_choice(&a, &b));
+        EXPECT(!a.disk_full && !a.io_errors);
+        EXPECT(b.disk_full_per_day <= 12.0 && b.io_errors_per_day <= 12.0);
+        scenario *x = instance(off, seed), *y = instance(on, seed);
+        if (x && y) {
+            EXPECT(!scenario_has_storage_faults(x));
+            int storage = 0, server = 0;
+            for (int i = 0; i < y->n_steps; i++) {
+                const step *st = &y->steps[i];
+                if (st->kind != STEP_STORAGE)
+                    continue;
+                storage++;
+                server += st->nodes[0] == NODE_SERVER;
+                EXPECT_INT(st->n_nodes, 1);
+                if (st->storage.kind == STORAGE_DISK_FULL) {
+                    EXPECT(b.disk_full);
+                    EXPECT(st->for_us >= 1000000 && st->for_us % 1000000 == 0);
+                } else {
+                    EXPECT_INT(st->storage.kind, STORAGE_IO_ERROR);
+                    EXPECT(b.io_errors);
+                    EXPECT(st->storage.writes >= 1 && st->storage.writes <= 3);
+                }
+            }
+            EXPECT(scenario_has_storage_faults(y) == (storage > 0));
+            seeds_with += storage > 0;
+            seeds_with_server += server > 0;
+            EXPECT_INT(y->n_steps - storage, x->n_steps);
+            int k = 0;
+            for (int i = 0; i < y->n_steps && k < x->n_steps; i++) {
+                if (y->steps[i].kind == STEP_STORAGE)
+                    continue;
+                EXPECT(same_step(&y->steps[i], &x->steps[k]));
+                k++;
+            }
+        }
+        scenario_free(x);
+        scenario_free(y);
+    }
+    EXPECT(seeds_with > 5 && seeds_with < 30);
+    EXPECT(seeds_with_server > 2);
+    scenario_free(off);
+    scenario_free(on);
+}
+
 /* A long run with deletes refuses few writes: the timeline keeps them meaningful. */
 static void test_few_refused(void)
 {
@@ -1103,6 +1195,7 @@ int main(void)
     test_swarm();
     test_server_crashes();
     test_power_losses();
+    test_storage_faults();
     test_few_refused();
     test_schema();
     test_refs();

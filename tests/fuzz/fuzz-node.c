@@ -142,6 +142,7 @@ static void request_round_trip(const proto_request *r, arena *a)
     case REQ_DELIVER: proto_put_deliver(&b, &roster, proto_roster_find(&roster, r->src), r->body); break;
     case REQ_TIMER: proto_put_timer(&b, r->token); break;
     case REQ_CONTROL: proto_put_control(&b, r->control); break;
+    case REQ_STORAGE_FAULT: proto_put_storage_fault(&b, &r->storage); break;
     case REQ_SNAPSHOT:
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS: break;
@@ -167,6 +168,8 @@ static void request_round_trip(const proto_request *r, arena *a)
         assert(again.token == r->token);
     if (r->kind == REQ_CONTROL)
         assert(again.control == r->control);
+    if (r->kind == REQ_STORAGE_FAULT)
+        assert(again.storage.kind == r->storage.kind && again.storage.writes == r->storage.writes);
     cJSON_Delete(j);
     buf_free(&b);
 }
