@@ -120,7 +120,7 @@ bool counter_mode_parse(const char *text, counter_mode *out)
 
 const char *event_order_name(event_order o)
 {
-    return o == EVENT_ORDER_SERVER ? "server" : "occurred";
+    return o == EVENT_ORDER_SERVER ? "server" : o == EVENT_ORDER_STORED ? "stored" : "occurred";
 }
 
 bool event_order_parse(const char *text, event_order *out)
@@ -129,6 +129,8 @@ bool event_order_parse(const char *text, event_order *out)
         *out = EVENT_ORDER_OCCURRED;
     else if (strcmp(text, "server") == 0)
         *out = EVENT_ORDER_SERVER;
+    else if (strcmp(text, "stored") == 0)
+        *out = EVENT_ORDER_STORED;
     else
         return false;
     return true;

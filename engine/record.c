@@ -200,7 +200,8 @@ int record_find_event(const record *r, write_id w)
 
 static int event_compare(const log_event *x, const log_event *y, event_order order)
 {
-    if (order == EVENT_ORDER_SERVER) {
+    if (order == EVENT_ORDER_SERVER || order == EVENT_ORDER_STORED) {
+        /* server_us is the receive time (server) or the change-log sequence (stored). */
         if (x->server_us != y->server_us) {
             /* Events the server has not stored yet go last. */
             if (x->server_us == 0 || y->server_us == 0)

@@ -61,10 +61,13 @@ typedef struct log_event {
     op_field *fields;      /* sorted by name */
 } log_event;
 
-/* How a log is ordered: by occurredAt, or by the server's receive time first. Ties: event id. */
+/* How a log is ordered: by occurredAt; by the server's receive time first (its wall clock, which can
+ * step back); or in the order the server stored the events (its change-log sequence, which never
+ * does). Ties: event id. */
 typedef enum event_order {
     EVENT_ORDER_OCCURRED,
     EVENT_ORDER_SERVER,
+    EVENT_ORDER_STORED,
 } event_order;
 
 typedef struct record {

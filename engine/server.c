@@ -67,8 +67,12 @@ static void observe(server *s, const observation *obs)
     s->cfg.host.observe(s->cfg.host.ctx, s->cfg.index, obs);
 }
 
-/* Stamp the parts of the incoming record that this change wrote with the server's clock. */
-static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
+/*
+ * Stamp the parts of the incoming record that this change wrote with the server's clock; its new events
+ * with event_stamp: the clock too (order: server), or the change-log sequence this change will get if it
+ * is stored (order: stored), which a step of the server's clock cannot turn back.
+ */
+static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us, int64_t event_stamp)
 {
     rec->st.server_us = now_us;
     if (rec->deleted)
@@ -78,7 +82,7 @@ static void stamp_arrival(record *rec, const wire_change *c, int64_t now_us)
      * appends), and an event left at 0 would sort after later ones forever under server order. */
     for (int i = 0; i < rec->n_events; i++)
         if (rec->events[i].server_us == 0)
-            rec->events[i].server_us = now_us;
+            rec->events[i].server_us = event_stamp;
     for (int i = 0; i < c->n_changed; i++) {
         for (int k = 0; k < rec->n_fields; k++)
             if (strcmp(rec->fields[k].name, c->changed[i]) == 0)
@@ -127,7 +131,8 @@ static wire_result apply_change(server *s, int from, wire_change *c, int64_t now
     observation received = { .kind = OBS_RECEIVED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w };
     observe(s, &received);
     hlc_observe(&s->clock, c->rec.st.h, now_us);
-    stamp_arrival(&c->rec, c, now_us);
+    const entity_rules *type_rules = profile_rules(s->profile, c->rec.type);
+    stamp_arrival(&c->rec, c, now_us, type_rules->events_order == EVENT_ORDER_STORED ? s->seq + 1 : now_us);
 
     record cur;
     bool found = store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &cur);
@@ -161,7 +166,7 @@ static wire_result apply_change(server *s, int from, wire_change *c, int64_t now
     }
 
     const entity_rules *rules = in.rules;
-    if (rules->events_order == EVENT_ORDER_SERVER)
+    if (rules->events_order == EVENT_ORDER_SERVER || rules->events_order == EVENT_ORDER_STORED)
         record_sort_events(&out.result, rules->events_order);
     if (rules->reducer && out.result.n_events)
         reducer_apply(rules->reducer, &out.result, &s->scratch);

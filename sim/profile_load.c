@@ -551,8 +551,8 @@ static bool load_rules(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules 
                 return false;
             if (!event_order_parse(text, &rules->events_order)) {
                 diag_error(d, yaml_pos(doc, x),
-                           "unknown event order '%s'; expected occurred (occurredAt, then id) or server (server "
-                           "receive time first)",
+                           "unknown event order '%s'; expected occurred (occurredAt, then id), server (server "
+                           "receive time first) or stored (the server's commit order)",
                            text);
                 return false;
             }
