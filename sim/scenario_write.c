@@ -321,6 +321,18 @@ static void put_profile(buf *b, const scenario_profile *p)
     }
 }
 
+/* The step's nodes as a flow list: [phone, tablet]. */
+static void put_node_list(buf *b, const scenario *sc, const step *s)
+{
+    buf_putc(b, '[');
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_string(b, scenario_node_name(sc, s->nodes[i]));
+    }
+    buf_putc(b, ']');
+}
+
 static void put_nodes(buf *b, const scenario *sc, const step *s)
 {
     if (s->n_nodes == sc->n_devices && sc->n_devices > 1) {
@@ -331,13 +343,7 @@ static void put_nodes(buf *b, const scenario *sc, const step *s)
         put_string(b, scenario_node_name(sc, s->nodes[0]));
         return;
     }
-    buf_putc(b, '[');
-    for (int i = 0; i < s->n_nodes; i++) {
-        if (i)
-            buf_puts(b, ", ");
-        put_string(b, scenario_node_name(sc, s->nodes[i]));
-    }
-    buf_putc(b, ']');
+    put_node_list(b, sc, s);
 }
 
 static const char *direction_name(int direction)
@@ -397,13 +403,7 @@ static void put_step(buf *b, const scenario *sc, const step *s)
         buf_puts(b, ", storage: { node: ");
         if (server && s->n_nodes > 1) {
             /* put_nodes would write 'all' for as many nodes as devices, but 'all' leaves the server out. */
-            buf_putc(b, '[');
-            for (int i = 0; i < s->n_nodes; i++) {
-                if (i)
-                    buf_puts(b, ", ");
-                put_string(b, scenario_node_name(sc, s->nodes[i]));
-            }
-            buf_putc(b, ']');
+            put_node_list(b, sc, s);
         } else {
             put_nodes(b, sc, s);
         }
