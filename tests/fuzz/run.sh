@@ -37,6 +37,8 @@ TIMEOUT=${FUZZ_TIMEOUT:-10}
 MAX_LEN=${FUZZ_MAX_LEN:-20000}
 export ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1
+# Leaks inside libfyaml 0.7.12 itself (tests/fuzz/lsan.supp says which and why) are not ours.
+export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0
 
 if [ $# -gt 0 ]; then
   targets=("$@")
