@@ -124,6 +124,16 @@ static bool text_is_blank(const char *s, size_t len)
  */
 static void report_syntax_error(yaml_doc *doc, diag *d, src_pos whole)
 {
+    /* libfyaml collects its errors (yaml_open): its own excerpt of the source line reads out of
+     * bounds on some inputs (fy_diag_error_atom_display, found by the fuzzer; upstream
+     * pantoniou/libfyaml#223), so the excerpt is diag's, from the file. */
+    void *it = NULL;
+    for (struct fy_diag_error *e; (e = fy_diag_errors_iterate(doc->fy_diag, &it)) != NULL;) {
+        if (e->type < FYET_ERROR || !e->msg)
+            continue;
+        diag_error(d, (src_pos){ .file = doc->path, .line = e->line, .column = e->column }, "YAML syntax: %s", e->msg);
+        return;
+    }
     size_t plen = strlen(doc->path);
     buf b;
     buf_init(&b);
@@ -635,6 +645,7 @@ bool yaml_open(yaml_doc *doc, const char *path, diag *d)
         diag_error(d, whole, "cannot set up the YAML parser");
         goto fail;
     }
+    fy_diag_set_collect_errors(doc->fy_diag, true);
     if (!check_events(doc, d, whole))
         goto fail;
     /* Without aliases nothing is resolved, and check_events found every duplicate key; with
@@ -655,7 +666,7 @@ bool yaml_open(yaml_doc *doc, const char *path, diag *d)
         diag_error(d, whole, "the file holds no YAML content; expected a YAML mapping");
         goto fail;
     }
-    if (doc->capture_len) {
+    if (doc->capture_len || fy_diag_got_error(doc->fy_diag)) {
         report_syntax_error(doc, d, whole);
         goto fail;
     }
