@@ -647,8 +647,11 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         /* Our change became the server's next version, on exactly the version it was made on:
          * later local changes build on it. A change merged into a newer version (a concurrent
          * increment, say) is no such base: the server holds changes this device has not seen,
-         * and a three-way merge must still see them as concurrent. */
-        if (strcmp(r->status, "applied") == 0 && r->rec.version == s->base_version + 1)
+         * and a three-way merge must still see them as concurrent. Under queue_base: as-queued the
+         * later changes keep the base they were made on (Amplify DataStore): the server sees them as
+         * made on a version it has replaced. */
+        if (strcmp(r->status, "applied") == 0 && r->rec.version == s->base_version + 1 &&
+            !c->profile->queue_base_as_queued)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);

@@ -160,6 +160,12 @@ typedef struct profile {
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    /* queue_base: as-queued: a queued change keeps, as its declared base, the version its record had
+     * when the user made it, even after the server acknowledged an earlier change of the same record
+     * (AWS Amplify DataStore's _version, amplify-js#6128); the server then judges it against a version
+     * it has already replaced. Default (rebased): an acknowledgement moves the record's later queued
+     * changes onto the version it created, as they were built on this device's own change. */
+    bool queue_base_as_queued;
     /* Durability of a device's local writes (sync: flush:, docs/faults.md). 0 (flush: commit, the
      * default): every transaction is durable when it commits, and no copy is ever made. > 0: the
      * store is made durable in batches, this often by the device's monotonic clock and before any

@@ -192,7 +192,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
                                         "validate",   "wire",            "ids",              "auth_refresh",
-                                        "flush" };
+                                        "flush",      "queue_base" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -202,6 +202,13 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         if (!one_of(doc, x, AUTH, N(AUTH), &choice, d, "auth_refresh (what a device does when its token expires)"))
             return false;
         p->auth_refresh = (auth_refresh)choice;
+    }
+    static const char *const QUEUE_BASES[] = { "rebased", "as-queued" };
+    if ((x = yaml_get(n, "queue_base"))) {
+        if (!one_of(doc, x, QUEUE_BASES, N(QUEUE_BASES), &choice, d,
+                    "queue_base (the version a queued change declares it was made on)"))
+            return false;
+        p->queue_base_as_queued = choice == 1;
     }
     static const char *const CHANGES[] = { "outbox", "watermark" };
     if ((x = yaml_get(n, "changes"))) {

@@ -2085,6 +2085,46 @@ static void local_writes_in_one_batch_are_not_concurrent(void)
 }
 
 /*
+ * queue_base: an update and a delete the phone queued one after the other, pushed one per request
+ * under server-wins with version detection. Rebased (the default), the acknowledged update moves
+ * the delete onto the version it made, and the record ends deleted everywhere. As queued
+ * (Amplify's _version), the delete declares the version the update replaced: the server sees a
+ * conflict, keeps its copy, and the record is live again on both sides.
+ */
+static void queued_delete_after_update(bool as_queued, view *server, view *phone)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find("server-wins");
+    r.p.push_batch_max = 1;
+    r.p.queue_base_as_queued = as_queued;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("milk"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(look(&r, 0, "n1", NULL).version == 1);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("milk, done"), NULL));
+    EXPECT(user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 3), NULL, STR(""), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(msgs_from(&r, PHONE) == 0);   /* both pushes answered; nothing left in flight */
+    *server = look(&r, 0, "n1", "text");
+    *phone = look(&r, PHONE, "n1", "text");
+    rig_stop(&r);
+}
+
+static void queue_base_rebased_or_as_queued(void)
+{
+    view server, phone;
+    queued_delete_after_update(false, &server, &phone);
+    EXPECT(server.found && server.deleted && server.del_w == WRITE_ID(PHONE, 3));
+    EXPECT(phone.found && phone.deleted);
+    queued_delete_after_update(true, &server, &phone);
+    EXPECT(server.found && !server.deleted && server.field_w == WRITE_ID(PHONE, 2));
+    EXPECT(phone.found && !phone.deleted && strcmp(phone.text, "milk, done") == 0);
+}
+
+/*
  * A record deleted and created again (default profile: lww-hlc, field grain)
  * must not bring back fields of the deleted record that the new create did
  * not write; the device that re-created it holds only what it wrote.
@@ -2933,6 +2973,7 @@ int main(void)
     malformed_messages_to_the_server_change_nothing();
     malformed_replies_to_the_client_change_nothing();
     local_writes_in_one_batch_are_not_concurrent();
+    queue_base_rebased_or_as_queued();
     recreated_record_does_not_resurrect_deleted_fields();
     watermark_skips_writes_behind_the_clock();
     server_clock_watermark();
