@@ -87,6 +87,17 @@ typedef struct sent_change {
 
 #define WATERMARK_PUSH_MAX 10000   /* records one watermark push may carry: a bound, not a batch */
 
+/* Records the user has open in forms (OP_OPEN): a copy each, in memory only, so a crash closes them.
+ * Opening one more than this closes the one opened longest ago. */
+#define FORMS_MAX 8
+
+typedef struct open_form {
+    bool open;
+    uint64_t opened;        /* order of opening, for closing the oldest */
+    record rec;             /* the record as stored when opened, in a */
+    arena a;
+} open_form;
+
 typedef struct client {
     node base;
     engine_config cfg;
@@ -120,6 +131,8 @@ typedef struct client {
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
     engine_hold hold;       /* observations of a transaction wait for its commit (faultable stores) */
+    open_form forms[FORMS_MAX];
+    uint64_t forms_opened;
 } client;
 
 /*
@@ -801,6 +814,8 @@ static void client_crash(node *n)
     c->gave_up = false;
     c->auth_renewed = false;
     c->pulled = 0;
+    for (int i = 0; i < FORMS_MAX; i++)
+        c->forms[i].open = false;   /* forms live in the app's memory */
 }
 
 /* A power loss: what was committed since the last flush is gone (the world crashes the node next). */
@@ -874,6 +889,42 @@ static record ops_body(const record *rec, const user_op *op, const stamp *st, ar
 
 static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
 
+static open_form *find_form(client *c, const char *type, const char *id)
+{
+    for (int i = 0; i < FORMS_MAX; i++)
+        if (c->forms[i].open && strcmp(c->forms[i].rec.type, type) == 0 && strcmp(c->forms[i].rec.id, id) == 0)
+            return &c->forms[i];
+    return NULL;
+}
+
+/* OP_OPEN: keep a copy of the record as stored now, replacing an earlier form of it, or the oldest. */
+static bool open_form_of(client *c, const user_op *op, const char **reason)
+{
+    record cur;
+    if (!store_record_get(c->store, op->type, op->id, &c->scratch, &cur) || cur.deleted) {
+        *reason = "no such record to open";
+        return false;
+    }
+    open_form *f = find_form(c, op->type, op->id);
+    if (!f) {
+        /* A free slot, else the form opened longest ago. */
+        f = &c->forms[0];
+        for (int i = 0; i < FORMS_MAX; i++) {
+            if (!c->forms[i].open) {
+                f = &c->forms[i];
+                break;
+            }
+            if (c->forms[i].opened < f->opened)
+                f = &c->forms[i];
+        }
+    }
+    arena_reset(&f->a);
+    record_copy(&f->rec, &cur, &f->a);
+    f->open = true;
+    f->opened = ++c->forms_opened;
+    return true;
+}
+
 /* ids: server: an operation naming a record, or a parent, by a temporary id the server has renamed
  * acts on the server id -- the user's screen still shows the record they created. */
 static const user_op *map_user_op(client *c, const user_op *op, user_op *mapped)
@@ -903,6 +954,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         op = map_user_op(c, op, &mapped);
     if (op->kind == OP_RESOLVE)
         return resolve_conflict(c, op, now_us, reason);
+    if (op->kind == OP_OPEN)
+        return open_form_of(c, op, reason);
     if (op->n_fields > RECORD_FIELDS_MAX) {
         *reason = "too many fields";
         return false;
@@ -914,6 +967,20 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     begin(c);
     record cur;
     bool found = store_record_get(c->store, op->type, op->id, &c->scratch, &cur);
+    open_form *form = NULL;
+    if (op->from_form) {
+        /* Made on the copy the user opened: the change declares that copy's version as its base, though
+         * the device may hold a newer one by now; what the server does with a stale base is its rules'.
+         * What the change writes is the user's fields on the record as stored, as any edit: the form's
+         * other, older values are not written back (to model a form that saves them all, list them). */
+        form = find_form(c, op->type, op->id);
+        if (!form || (op->kind != OP_UPDATE && op->kind != OP_DELETE)) {
+            commit(c);
+            *reason = form ? "only an update or a delete is made from a form"
+                           : "no form of this record is open (a crash closes them)";
+            return false;
+        }
+    }
     bool live = found && !cur.deleted;
     if (op->kind == OP_CREATE && live) {
         commit(c);
@@ -967,6 +1034,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         break;
     }
     case OP_RESOLVE:
+    case OP_OPEN:
         assert(0 && "handled above");
         break;
     }
@@ -990,7 +1058,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             .op = travels,
             .type = op->type,
             .id = op->id,
-            .base_version = found ? cur.version : 0,
+            .base_version = form ? form->rec.version : found ? cur.version : 0,
             .w = op->w,
             .n_changed = n_changed,
             .changed = changed,
@@ -1006,6 +1074,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         *reason = store_failure_reason(failed);
         return false;
     }
+    if (form)
+        form->open = false;   /* a form closes when it is saved */
     engine_observe_record(&c->cfg, &rec, &c->scratch);
 
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
@@ -1278,6 +1348,8 @@ static void client_destroy(node *n)
     engine_hold_release(&c->hold);
     arena_release(&c->scratch);
     arena_release(&c->sent_a);
+    for (int i = 0; i < FORMS_MAX; i++)
+        arena_release(&c->forms[i].a);
     xfree(c->sent);
     xfree(c);
 }
@@ -1340,6 +1412,8 @@ node *client_new(const engine_config *cfg, store *st)
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);
     arena_init(&c->sent_a, 4096);
+    for (int i = 0; i < FORMS_MAX; i++)
+        arena_init(&c->forms[i].a, 1024);
     assert(c->profile->push_batch_max >= 1 && c->profile->pull_page_max >= 1 && c->profile->n_retry >= 1);
     int sent_max = c->profile->changes == CHANGES_WATERMARK ? WATERMARK_PUSH_MAX : c->profile->push_batch_max;
     c->sent = xcalloc((size_t)sent_max, sizeof *c->sent);

@@ -382,8 +382,11 @@ static void put_step(buf *b, const scenario *sc, const step *s)
             buf_printf(b, ", pick: %s", s->op.fields[0].v.s);
             break;
         case OP_DELETE:
+        case OP_OPEN:
             break;
         }
+        if (s->op.from_form)
+            buf_puts(b, ", base: opened");
         buf_puts(b, " }");
         break;
     case STEP_CLOCK:

@@ -2124,6 +2124,62 @@ static void queue_base_rebased_or_as_queued(void)
     EXPECT(phone.found && !phone.deleted && strcmp(phone.text, "milk, done") == 0);
 }
 
+/* The user's operation on the record n1, made on the form an earlier open kept (base: opened). */
+static bool form_op(rig *r, op_kind kind, write_id w, const char *text, const char **why)
+{
+    op_field f = { .name = "text", .v = STR(text) };
+    user_op op = { .kind = kind, .type = "note", .id = "n1", .w = w, .n_fields = kind == OP_UPDATE ? 1 : 0,
+                   .fields = kind == OP_UPDATE ? &f : NULL, .from_form = kind != OP_OPEN };
+    r->now += 1000;
+    return N(r, PHONE)->ops->user_op(N(r, PHONE), &op, r->now, why);
+}
+
+/*
+ * A change made on an opened form declares the form's copy as its base: the push carries the version
+ * the form showed, though the phone has stored a newer one since; the form closes when saved, and a
+ * crash closes it too. Opening is no write: nothing stored changes and nothing is sent.
+ */
+static void a_form_save_declares_the_opened_version(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    const char *why = NULL;
+    EXPECT(!form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));   /* nothing to open yet */
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("draft"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    char *before = snap_text(&r, PHONE);
+    EXPECT(form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));
+    char *after = snap_text(&r, PHONE);
+    EXPECT_STR(after, before);
+    EXPECT_INT(msgs_from(&r, PHONE), 0);
+    xfree(before);
+    xfree(after);
+
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("final"), NULL));
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    EXPECT_INT(look(&r, PHONE, "n1", NULL).version, 2);
+    EXPECT(form_op(&r, OP_UPDATE, WRITE_ID(PHONE, 2), "draft 2", &why));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    EXPECT_INT(jint(jitem(push, "changes", 0), "base_version"), 1);   /* the form's version, not 2 */
+    cJSON_Delete(push);
+    EXPECT(!form_op(&r, OP_UPDATE, WRITE_ID(PHONE, 3), "again", &why));   /* closed by the save */
+    EXPECT(why && strstr(why, "no form"));
+
+    EXPECT(form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));
+    N(&r, PHONE)->ops->crash(N(&r, PHONE));
+    N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);
+    EXPECT(!form_op(&r, OP_DELETE, WRITE_ID(PHONE, 3), NULL, &why));   /* a crash closes forms */
+    rig_stop(&r);
+}
+
 /*
  * A record deleted and created again (default profile: lww-hlc, field grain)
  * must not bring back fields of the deleted record that the new create did
@@ -2974,6 +3030,7 @@ int main(void)
     malformed_replies_to_the_client_change_nothing();
     local_writes_in_one_batch_are_not_concurrent();
     queue_base_rebased_or_as_queued();
+    a_form_save_declares_the_opened_version();
     recreated_record_does_not_resurrect_deleted_fields();
     watermark_skips_writes_behind_the_clock();
     server_clock_watermark();
