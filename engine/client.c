@@ -17,7 +17,8 @@
  * drop a sync asked for while a round runs instead of coalescing the requests
  * into one more round (during_round); push only what was queued when the
  * round began (push_snapshot: round-start); read a device-clock watermark when
- * the push is sent or when the round ends (watermark_taken). Every default is
+ * the push is sent or when the round ends (watermark_taken); write the pull
+ * cursor only when the round finishes (cursor_saved: round). Every default is
  * the round described above.
  *
  * What a push carries depends on the profile's change detection:
@@ -130,6 +131,10 @@ typedef struct client {
     int64_t snapshot_seq;   /* push_snapshot: round-start: the newest outbox seq when the round began */
     int64_t push_read_us;   /* watermark pushes: the device clock when the changes were read and sent */
     bool watermark_due;     /* watermark_taken: round-end: a push was acknowledged in this round */
+    /* cursor_saved: round: the cursors this round's pages moved to, by pull type (index 0 without
+     * per-type pulls), written to the store when the round finishes. */
+    int64_t round_cursor[PROFILE_ENTITIES_MAX];
+    bool round_cursor_set[PROFILE_ENTITIES_MAX];
     int failures;           /* consecutive failed requests */
     bool auth_renewed;      /* a token was granted and no request has succeeded since: a second 401
                                fails the request instead of refreshing again (a refresh loop's bound) */
@@ -159,11 +164,16 @@ static int commit(client *c)
     return failed;
 }
 
-static const char *cursor_key(const client *c, arena *a)
+static const char *cursor_key_at(const client *c, int pull_type, arena *a)
 {
     if (c->profile->n_pull_types == 0)
         return "cursor";
-    return arena_printf(a, "cursor:%s", c->profile->pull_types[c->pull_type]);
+    return arena_printf(a, "cursor:%s", c->profile->pull_types[pull_type]);
+}
+
+static const char *cursor_key(const client *c, arena *a)
+{
+    return cursor_key_at(c, c->pull_type, a);
 }
 
 /* The next operation id: durable, so ids are never reused across a crash (the server dedups on them). */
@@ -374,6 +384,14 @@ static void finish_round(client *c, int64_t now_us)
         store_meta_set(c->store, "watermark", now_us);
         commit(c);   /* a failure keeps the older watermark: the next round pushes those changes again */
     }
+    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND) {
+        begin(c);
+        for (int k = 0; k < PROFILE_ENTITIES_MAX; k++)
+            if (c->round_cursor_set[k])
+                store_meta_set(c->store, cursor_key_at(c, k, &c->scratch), c->round_cursor[k]);
+        commit(c);   /* a failure keeps the older cursors: the next round pulls those pages again */
+        memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
+    }
     c->phase = PHASE_IDLE;
     observe_simple(c, OBS_SYNC_END, c->pulled, NULL);
     if (c->again > 0) {
@@ -408,7 +426,10 @@ static void pulls_done(client *c, int64_t now_us)
 static void send_pull(client *c, int64_t now_us)
 {
     c->phase = PHASE_PULL;
-    c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
+    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND && c->round_cursor_set[c->pull_type])
+        c->cursor = c->round_cursor[c->pull_type];   /* where this round's last page left it */
+    else
+        c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     int64_t req = new_request(c);
     const char *type = c->profile->n_pull_types ? c->profile->pull_types[c->pull_type] : NULL;
     wire_sender from = sender(c, now_us);
@@ -586,6 +607,7 @@ static void start_round(client *c, int64_t now_us)
     c->pushes_done = false;
     c->dropped_request = false;
     c->watermark_due = false;
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);   /* from the saved cursors */
     int64_t pending = store_outbox_count(c->store);
     if (c->profile->push_snapshot == SNAPSHOT_ROUND_START)
         c->snapshot_seq = newest_queued(c, pending);
@@ -907,11 +929,17 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
-    store_meta_set(c->store, cursor_key(c, &c->scratch), next);
+    bool save_at_round_end = c->profile->cursor_saved == CURSOR_SAVED_ROUND;
+    if (!save_at_round_end)
+        store_meta_set(c->store, cursor_key(c, &c->scratch), next);
     if (commit(c)) {
         /* The page could not be stored: the cursor stays, and the pull goes again on the retry schedule. */
         request_failed(c);
         return;
+    }
+    if (save_at_round_end) {
+        c->round_cursor[c->pull_type] = next;
+        c->round_cursor_set[c->pull_type] = true;
     }
     c->cursor = next;
     c->pulled += n;
@@ -989,6 +1017,7 @@ static void client_crash(node *n)
     c->dropped_request = false;
     c->pushes_done = false;
     c->watermark_due = false;
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
     c->failures = 0;
     c->gave_up = false;
     c->auth_renewed = false;

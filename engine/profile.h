@@ -182,6 +182,12 @@ typedef enum watermark_taken {
     TAKEN_ROUND_END,     /* when the whole round has finished, after its pulls */
 } watermark_taken;
 
+/* When the pull cursor is written to the store. */
+typedef enum cursor_saved {
+    CURSOR_SAVED_PAGE,   /* after each page, with the page's records */
+    CURSOR_SAVED_ROUND,  /* when the round finishes: a round that fails or crashes pulls again from the old one */
+} cursor_saved;
+
 typedef struct profile {
     const char *name;
     /* Sync triggers. */
@@ -230,6 +236,7 @@ typedef struct profile {
     during_round during_round;
     push_snapshot push_snapshot;
     watermark_taken watermark_taken;
+    cursor_saved cursor_saved;
     /* Server behaviour. */
     conflict_detection detect;
     /* conflicts: { clocks: none }: no clock orders concurrent writes (an external engine that picks
@@ -276,5 +283,6 @@ extern const char *const PULL_OVER_PENDING_NAMES[4];
 extern const char *const DURING_ROUND_NAMES[3];
 extern const char *const PUSH_SNAPSHOT_NAMES[2];
 extern const char *const WATERMARK_TAKEN_NAMES[3];
+extern const char *const CURSOR_SAVED_NAMES[2];
 
 #endif

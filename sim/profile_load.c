@@ -193,7 +193,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
                                         "validate",   "wire",            "ids",              "auth_refresh",
                                         "flush",      "queue_base",      "round",            "pull_over_pending",
-                                        "during_round", "push_snapshot", "watermark_taken" };
+                                        "during_round", "push_snapshot", "watermark_taken", "cursor_saved" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -293,6 +293,12 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                     "watermark_taken (when a device-clock watermark is read)"))
             return false;
         p->watermark_taken = (watermark_taken)choice;
+    }
+    if ((x = yaml_get(n, "cursor_saved"))) {
+        if (!one_of(doc, x, CURSOR_SAVED_NAMES, N(CURSOR_SAVED_NAMES), &choice, d,
+                    "cursor_saved (when the pull cursor is written)"))
+            return false;
+        p->cursor_saved = (cursor_saved)choice;
     }
     static const char *const IDS[] = { "client", "server" };
     if ((x = yaml_get(n, "ids"))) {

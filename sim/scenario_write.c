@@ -308,6 +308,8 @@ static void put_profile(buf *b, const scenario_profile *p)
         buf_printf(b, "    push_snapshot: %s\n", PUSH_SNAPSHOT_NAMES[e->push_snapshot]);
     if (e->watermark_taken != TAKEN_ANSWER)
         buf_printf(b, "    watermark_taken: %s\n", WATERMARK_TAKEN_NAMES[e->watermark_taken]);
+    if (e->cursor_saved != CURSOR_SAVED_PAGE)
+        buf_printf(b, "    cursor_saved: %s\n", CURSOR_SAVED_NAMES[e->cursor_saved]);
     buf_puts(b, "  manual: { delay: ");
     if (e->resolve_delay_us >= 0)
         put_duration(b, e->resolve_delay_us);

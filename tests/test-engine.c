@@ -50,7 +50,8 @@
  * (discard); syncs asked for during a round coalesce into one, queue one round each, or are
  * dropped (and a device left with nothing scheduled says it is idle); round-start pushes leave a
  * change queued mid-round to the next round; a device-clock watermark read at the answer, at the
- * send or at the round's end loses, or not, an edit made during the round.
+ * send or at the round's end loses, or not, an edit made during the round; a cursor saved by
+ * page keeps a failed round's progress, one saved by round pulls those pages again.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -3195,6 +3196,54 @@ static void watermark_read_times(void)
     EXPECT(!edit_during_round_delivered(TAKEN_ROUND_END, true)); /* Dotmim.Sync #54 */
 }
 
+/* cursor_saved: a round that fails after its first page pulls again from where? Returns the `since` of
+ * the next round's first pull minus that of the failed round's first pull. */
+static int64_t cursor_progress_after_a_failed_round(cursor_saved saved)
+{
+    rig r;
+    rig_init(&r);
+    r.p.pull_page_max = 1;
+    r.p.cursor_saved = saved;
+    rig_online(&r, 2);
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        EXPECT(user(&r, TABLET, OP_CREATE, id, WRITE_ID(TABLET, i + 1), "text", STR("t"), NULL));
+    }
+    sync_now(&r, TABLET);
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *pull = take_from(&r, PHONE);
+    int64_t first = jint(pull, "since");
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+    EXPECT(look(&r, PHONE, "n0", "text").found);   /* the page's records are stored either way */
+    cJSON_Delete(take_from(&r, PHONE));             /* the second page's request is lost */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.retry_us[0]), r.p.retry_us[0]);   /* the retry's round */
+    pull = take_from(&r, PHONE);
+    int64_t again = jint(pull, "since");
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    pump(&r);
+    EXPECT(look(&r, PHONE, "n2", "text").found);
+    /* The finished round saved its cursor: the next one starts past every record. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    pull = take_from(&r, PHONE);
+    EXPECT_INT(jint(pull, "since"), server_head_seq(&r));
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    pump(&r);
+    rig_stop(&r);
+    return again - first;
+}
+
+static void cursors_saved_by_page_or_round(void)
+{
+    EXPECT_INT(cursor_progress_after_a_failed_round(CURSOR_SAVED_PAGE), 1);
+    EXPECT_INT(cursor_progress_after_a_failed_round(CURSOR_SAVED_ROUND), 0);
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -3245,5 +3294,6 @@ int main(void)
     syncs_asked_for_during_a_round();
     push_snapshots();
     watermark_read_times();
+    cursors_saved_by_page_or_round();
     return test_exit("engine");
 }
