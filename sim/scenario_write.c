@@ -310,6 +310,8 @@ static void put_profile(buf *b, const scenario_profile *p)
         buf_printf(b, "    watermark_taken: %s\n", WATERMARK_TAKEN_NAMES[e->watermark_taken]);
     if (e->cursor_saved != CURSOR_SAVED_PAGE)
         buf_printf(b, "    cursor_saved: %s\n", CURSOR_SAVED_NAMES[e->cursor_saved]);
+    if (e->queue_base_as_queued)
+        buf_puts(b, "    queue_base: as-queued\n");
     buf_puts(b, "  manual: { delay: ");
     if (e->resolve_delay_us >= 0)
         put_duration(b, e->resolve_delay_us);
