@@ -322,6 +322,55 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
     return true;
 }
 
+/*
+ * server: { commit_delay: 200ms | { base: 50ms, per_change: 100ms }, feed_lag: 2s, cursor_horizon: true }:
+ * when the server's writes become visible to pulls (docs/server-visibility.md).
+ */
+static bool load_commit_delay(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+{
+    if (!yaml_is_mapping(n))
+        return yaml_duration(doc, n, false, &p->commit_delay_us, d, "commit_delay");
+    if (yaml_get(n, "dist")) {
+        diag_error(d, yaml_pos(doc, yaml_key_node(n, "dist")),
+                   "commit_delay takes a duration (200ms) or { base: 50ms, per_change: 100ms }; "
+                   "a distribution (dist:) is not supported here");
+        return false;
+    }
+    static const char *const KEYS[] = { "base", "per_change" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "commit_delay"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "base")) && !yaml_duration(doc, v, false, &p->commit_delay_us, d, "commit_delay base"))
+        return false;
+    if ((v = yaml_get(n, "per_change")) &&
+        !yaml_duration(doc, v, false, &p->commit_delay_per_change_us, d, "commit_delay per_change"))
+        return false;
+    return true;
+}
+
+static bool load_server(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "server settings ({ commit_delay: 200ms, feed_lag: 2s, cursor_horizon: true })"))
+        return false;
+    static const char *const KEYS[] = { "commit_delay", "feed_lag", "cursor_horizon" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "server settings"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "commit_delay")) && !load_commit_delay(doc, v, p, d))
+        return false;
+    if ((v = yaml_get(n, "feed_lag")) && !yaml_duration(doc, v, false, &p->feed_lag_us, d, "feed_lag"))
+        return false;
+    if ((v = yaml_get(n, "cursor_horizon")) && !yaml_bool(doc, v, &p->cursor_horizon, d, "cursor_horizon"))
+        return false;
+    if (p->cursor_horizon && p->commit_delay_us == 0 && p->commit_delay_per_change_us == 0) {
+        diag_error(d, yaml_pos(doc, v),
+                   "cursor_horizon holds cursors behind writes whose transaction is still open; it needs a "
+                   "commit_delay longer than 0s");
+        return false;
+    }
+    return true;
+}
+
 static bool load_manual(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "manual resolution settings ({ delay: 30m, pick: local })"))
@@ -764,7 +813,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
 {
     if (!yaml_want_mapping(doc, n, d, "a profile"))
         return false;
-    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "manual", "conflicts", "node" };
+    static const char *const KEYS[] = { "name",      "description", "accepts", "sync",
+                                        "manual",    "conflicts",   "node",    "server" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "a profile"))
         return false;
     memset(out, 0, sizeof *out);
@@ -806,6 +856,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "conflicts")) && !load_conflicts(doc, v, a, &out->engine, d))
         return false;
     if ((v = yaml_get(n, "node")) && !load_node(doc, v, path, a, &out->node, d))
+        return false;
+    if ((v = yaml_get(n, "server")) && !load_server(doc, v, &out->engine, d))
         return false;
     const profile *e = &out->engine;
     if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {
