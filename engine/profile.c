@@ -44,7 +44,8 @@ void profile_defaults(profile *p)
 
 bool profile_server_delays(const profile *p)
 {
-    return p->commit_delay_us > 0 || p->commit_delay_per_change_us > 0 || p->feed_lag_us > 0;
+    return p->commit_delay_us > 0 || p->commit_delay_per_change_us > 0 || p->n_commit_delay_draws > 0 ||
+           p->feed_lag_us > 0;
 }
 
 const entity_rules *profile_rules(const profile *p, const char *type)

@@ -198,6 +198,11 @@ typedef struct profile {
      * write this much later still (pushes and their conflict checks go to the primary). */
     int64_t commit_delay_us;
     int64_t commit_delay_per_change_us;
+    /* commit_delay: { dist: ... }: > 0 draws the profile's loader made from the distribution (a table that
+     * is the same in every run); each push takes one, picked by a hash of the server's boot seed and the
+     * push's number since boot, in place of commit_delay_us. */
+    int n_commit_delay_draws;
+    const int64_t *commit_delay_draws;
     int64_t feed_lag_us;
     bool cursor_horizon;              /* a pull never returns a write numbered, or stamped, after the oldest
                                          write not yet visible, so no cursor moves past one (the fix) */

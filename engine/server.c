@@ -40,6 +40,7 @@
  * (device, op_id) is applied at most once, and a retry gets its first outcome
  * with the record as it is now.
  */
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -74,6 +75,9 @@ typedef struct server {
     int n_answers, cap_answers;
     int feeds_pending;      /* feed timers set and not yet fired */
     uint64_t timers_set;    /* numbers this boot's timers */
+    int64_t boots;          /* boots of this node object */
+    uint64_t draw_seed;     /* this boot's seed for commit_delay draws */
+    uint64_t draws;         /* pushes that drew a commit delay since boot */
 } server;
 
 /* Timer tokens: the kind in bits 48-51 (the node protocol carries tokens below 2^53), then a number that
@@ -365,10 +369,17 @@ static int64_t visibility_now(const server *s, int64_t now_us)
     return s->cfg.host.mono_now ? s->cfg.host.mono_now(s->cfg.host.ctx, s->cfg.index) : now_us;
 }
 
-/* How long a push of n changes keeps its transaction open. */
-static int64_t commit_delay_of(const server *s, int n)
+/* How long a push of n changes keeps its transaction open; with a distribution, one draw per push. */
+static int64_t commit_delay_of(server *s, int n)
 {
-    return s->profile->commit_delay_us + s->profile->commit_delay_per_change_us * n;
+    const profile *p = s->profile;
+    int64_t base = p->commit_delay_us;
+    if (p->n_commit_delay_draws > 0) {
+        uint64_t number = ++s->draws;
+        uint64_t h = hash64_u64(hash64_u64(s->draw_seed, number), number);
+        base = p->commit_delay_draws[((h >> 32) * (uint64_t)p->n_commit_delay_draws) >> 32];
+    }
+    return base + p->commit_delay_per_change_us * n;
 }
 
 static uint64_t set_timer(server *s, uint64_t kind, int64_t delay_us)
@@ -379,9 +390,8 @@ static uint64_t set_timer(server *s, uint64_t kind, int64_t delay_us)
 }
 
 /* Answer the push now, or at its commit; and let the feed catch up with what it stored. */
-static void answer_push(server *s, int to, cJSON *answer, int n, bool stored)
+static void answer_push(server *s, int to, cJSON *answer, int64_t commit_us, bool stored)
 {
-    int64_t commit_us = s->delays ? commit_delay_of(s, n) : 0;
     if (stored && s->profile->feed_lag_us > 0) {
         set_timer(s, TIMER_FEED, commit_us + s->profile->feed_lag_us);
         s->feeds_pending++;
@@ -424,8 +434,9 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     /* What the push may advance, to put back if its transaction fails. */
     int64_t seq_before = s->seq, last_id_before = s->last_id;
     hlc clock_before = s->clock;
+    int64_t commit_us = s->delays ? commit_delay_of(s, n) : 0;
     if (s->delays)
-        s->visible_at_us = visibility_now(s, now_us) + commit_delay_of(s, n) + s->profile->feed_lag_us;
+        s->visible_at_us = visibility_now(s, now_us) + commit_us + s->profile->feed_lag_us;
     store_begin(s->store);
     engine_hold_begin(&s->hold);
     for (int i = 0; i < n; i++) {
@@ -499,7 +510,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         return;
     }
 
-    answer_push(s, from, wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results), n,
+    answer_push(s, from, wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results), commit_us,
                 s->seq != seq_before);
 }
 
@@ -553,6 +564,11 @@ static void server_boot(node *n, int64_t now_us)
     (void)now_us;
     s->booted = true;
     s->timers_set = 0;
+    s->boots++;
+    s->draws = 0;
+    s->draw_seed = s->cfg.seed_per_boot
+                       ? hash64_u64(hash64_str(hash64_u64(HASH64_INIT, s->cfg.seed), s->cfg.name), (uint64_t)s->boots)
+                       : s->cfg.seed;
     s->seq = store_meta_get(s->store, "seq", 0);
     s->last_id = store_meta_get(s->store, "last_id", 0);
     s->clock.l_us = store_meta_get(s->store, "hlc_l", 0);

@@ -161,6 +161,7 @@ typedef struct rig {
     int64_t now;
     const char *const *tenants;   /* by node index, or NULL: every device in one tenant */
     bool faultable;               /* stores through the fault shim (storage faults) */
+    uint64_t seed;                /* the server's draws (commit_delay: { dist: ... }), as syncsim node's init */
 } rig;
 
 #define PHONE 1
@@ -190,6 +191,7 @@ static void rig_start(rig *r, int n_devices)
             .profile = &r->p,
             .store_path = NULL,
             .store_faultable = r->faultable,
+            .seed = r->seed,
             .host = { .ctx = &r->host, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
         };
         char *err = NULL;
@@ -3003,6 +3005,48 @@ static bool tablet_gets_notes_committed_late(bool horizon)
     return got;
 }
 
+/* commit_delay: { dist: ... }: each push's commit delay is one of the profile's draws, picked by the boot
+ * seed and the push's number: the same seed picks the same delays, another seed others. Writes the eight
+ * pushes' delays to out. */
+static void commit_delays_drawn(uint64_t seed, int64_t out[8])
+{
+    static const int64_t draws[] = { 100 * 1000, 300 * 1000 };
+    rig r;
+    rig_init(&r);
+    r.seed = seed;
+    r.p.commit_delay_draws = draws;
+    r.p.n_commit_delay_draws = 2;
+    rig_online(&r, 1);
+    for (int i = 0; i < 8; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        EXPECT(user(&r, PHONE, OP_CREATE, id, WRITE_ID(PHONE, i + 1), "text", STR("x"), NULL));
+        control(&r, PHONE, CTL_SYNC_NOW);
+        to_server(&r, PHONE);
+        const timer_rec *t = &r.host.timers[r.host.n_timers - 1];
+        EXPECT_INT(t->node, 0);
+        out[i] = t->delay_us;
+        EXPECT(out[i] == draws[0] || out[i] == draws[1]);
+        fire(&r, 0, t->token, t->delay_us);
+        pump(&r);
+    }
+    rig_stop(&r);
+}
+
+static void commit_delays_are_drawn_from_the_seed(void)
+{
+    int64_t a[8], b[8], c[8];
+    commit_delays_drawn(1, a);
+    commit_delays_drawn(1, b);
+    commit_delays_drawn(2, c);
+    EXPECT(memcmp(a, b, sizeof a) == 0);
+    EXPECT(memcmp(a, c, sizeof a) != 0);
+    int slow = 0;
+    for (int i = 0; i < 8; i++)
+        slow += a[i] == 300 * 1000;
+    EXPECT(slow > 0 && slow < 8);   /* both draws come up */
+}
+
 static void sequence_cursors_skip_writes_that_commit_late(void)
 {
     EXPECT(!tablet_gets_notes_committed_late(false));
@@ -3087,5 +3131,6 @@ int main(void)
     commit_delay_hides_a_write_until_it_commits();
     sequence_cursors_skip_writes_that_commit_late();
     a_lagging_feed_shows_older_versions();
+    commit_delays_are_drawn_from_the_seed();
     return test_exit("engine");
 }
