@@ -19,6 +19,12 @@ typedef struct engine_config {
     const char *store_path;    /* SQLite file, or NULL for in-memory */
     bool store_keep;           /* open the file's store as it is (a restart), rather than start empty */
     bool store_faultable;      /* open it through the fault shim (store_vfs.h): storage faults may come */
+    /* What the server's draws (profile commit_delay: { dist: ... }) come from. seed_per_boot: the run's
+     * root seed, from which each boot derives its own as an external node's init seed is derived
+     * (hash of the root, the node's name and the boot count); else this boot's seed itself, as
+     * `syncsim node` is handed it in init. */
+    uint64_t seed;
+    bool seed_per_boot;
     node_host host;
 } engine_config;
 

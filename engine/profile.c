@@ -42,6 +42,12 @@ void profile_defaults(profile *p)
     p->fallback.events_dedup = true;
 }
 
+bool profile_server_delays(const profile *p)
+{
+    return p->commit_delay_us > 0 || p->commit_delay_per_change_us > 0 || p->n_commit_delay_draws > 0 ||
+           p->feed_lag_us > 0;
+}
+
 const entity_rules *profile_rules(const profile *p, const char *type)
 {
     for (int i = 0; i < p->n_entities; i++)

@@ -250,6 +250,23 @@ typedef struct profile {
     bool batch_atomic;                /* an invalid change rolls back its whole push */
     bool validate_client;             /* a device refuses a write that fails its type's schema */
     bool validate_server;             /* the server refuses a change that fails its type's schema */
+    /* Visibility in time on the server (the profile's server:, docs/server-visibility.md). All zero,
+     * the default: a write is visible to every pull the instant it is applied, and the push is answered
+     * at once. commit_delay_us > 0: a push's transaction takes its change-log sequence numbers and its
+     * updatedAt when it begins and commits commit_delay_us + commit_delay_per_change_us * (changes in
+     * the push) later (server monotonic clock); pulls see its writes only from then, and the pushing
+     * device gets its answer then. feed_lag_us > 0: pulls read a change feed that shows a committed
+     * write this much later still (pushes and their conflict checks go to the primary). */
+    int64_t commit_delay_us;
+    int64_t commit_delay_per_change_us;
+    /* commit_delay: { dist: ... }: > 0 draws the profile's loader made from the distribution (a table that
+     * is the same in every run); each push takes one, picked by a hash of the server's boot seed and the
+     * push's number since boot, in place of commit_delay_us. */
+    int n_commit_delay_draws;
+    const int64_t *commit_delay_draws;
+    int64_t feed_lag_us;
+    bool cursor_horizon;              /* a pull never returns a write numbered, or stamped, after the oldest
+                                         write not yet visible, so no cursor moves past one (the fix) */
     /* Manual resolution: how long the simulated user takes, and what they pick. */
     int64_t resolve_delay_us;
     manual_pick resolve_pick;
@@ -262,6 +279,8 @@ typedef struct profile {
 /* A correct, conservative starting point: HLC last-write-wins per field,
  * idempotent pushes, periodic and reconnect sync. Profiles override it. */
 void profile_defaults(profile *p);
+/* Whether a pull may not see every applied write at once (commit_delay or feed_lag). */
+bool profile_server_delays(const profile *p);
 const entity_rules *profile_rules(const profile *p, const char *type);
 
 const char *grain_name(grain g);

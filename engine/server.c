@@ -25,11 +25,22 @@
  * were; the server answers 503, as for any request it did not apply, and the
  * device retries.
  *
+ * Visibility in time (the profile's server:, docs/server-visibility.md): with a commit_delay, a push's
+ * transaction takes its sequence numbers and updatedAt when it begins (here, when the push arrives) and
+ * commits later; with a feed_lag, pulls read a feed that trails the commits. The primary -- the records
+ * table every push reads and its conflict checks -- has each write at once, as if later writers waited
+ * on the row lock; pulls read the versions table instead, where each stored version carries the
+ * monotonic time from which it is visible, and see each record at its latest visible version. The
+ * answer to the push is sent at its commit (a timer "commit"); a timer "feed" marks when the feed has
+ * caught up with it, so the server is not idle before. A crash loses the answers not yet sent, never
+ * the versions: a write still becomes visible when its commit was due, as if recovery committed it.
+ *
  * Invariants: seq is strictly increasing and durable (meta "seq"); a record's
  * version increases by one per stored change; with idempotency on, a change
  * (device, op_id) is applied at most once, and a retry gets its first outcome
  * with the record as it is now.
  */
+#include "base/hash.h"
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -53,7 +64,27 @@ typedef struct server {
     int64_t seq;    /* last change-log sequence number assigned */
     int64_t last_id; /* ids: server: the last record id assigned */
     engine_hold hold; /* observations of a push wait for its commit (faultable stores) */
+    /* Visibility in time; all unused unless profile_server_delays(profile). */
+    bool delays;            /* pulls read the versions table */
+    int64_t visible_at_us;  /* the push being applied: when its versions become visible (monotonic clock) */
+    struct pending_answer {
+        uint64_t token;     /* its commit timer */
+        int to;
+        cJSON *msg;         /* owned */
+    } *answers;             /* pushes whose transaction is still open, oldest first */
+    int n_answers, cap_answers;
+    int feeds_pending;      /* feed timers set and not yet fired */
+    uint64_t timers_set;    /* numbers this boot's timers */
+    int64_t boots;          /* boots of this node object */
+    uint64_t draw_seed;     /* this boot's seed for commit_delay draws */
+    uint64_t draws;         /* pushes that drew a commit delay since boot */
 } server;
+
+/* Timer tokens: the kind in bits 48-51 (the node protocol carries tokens below 2^53), then a number that
+ * counts from 1 at every boot. */
+#define TIMER_COMMIT (UINT64_C(1) << 48)
+#define TIMER_FEED (UINT64_C(2) << 48)
+#define TIMER_KIND(token) ((token) & (UINT64_C(0xf) << 48))
 
 /* A record id the server gave in the push being applied. */
 typedef struct id_given {
@@ -182,6 +213,8 @@ static wire_result apply_change(server *s, int from, wire_change *c, int64_t now
         stamp_versions(&out.result);
         store_record_put(s->store, &out.result);
         store_changelog_add(s->store, &out.result);
+        if (s->delays)
+            store_version_add(s->store, &out.result, s->visible_at_us);
         engine_observe_record(&s->cfg, &out.result, &s->scratch);
     } else {
         out.result = cur;
@@ -329,6 +362,60 @@ static void assign_id(server *s, int from, wire_change *c, id_given *given, int 
     observe(s, &obs);
 }
 
+/* The clock visibility is measured by: the server's monotonic clock (a step of its wall clock moves no
+ * commit), or the wall clock handed in when the host has none (the unit tests' fake host). */
+static int64_t visibility_now(const server *s, int64_t now_us)
+{
+    return s->cfg.host.mono_now ? s->cfg.host.mono_now(s->cfg.host.ctx, s->cfg.index) : now_us;
+}
+
+/* How long a push of n changes keeps its transaction open; with a distribution, one draw per push. */
+static int64_t commit_delay_of(server *s, int n)
+{
+    const profile *p = s->profile;
+    int64_t base = p->commit_delay_us;
+    if (p->n_commit_delay_draws > 0) {
+        uint64_t number = ++s->draws;
+        uint64_t h = hash64_u64(hash64_u64(s->draw_seed, number), number);
+        base = p->commit_delay_draws[((h >> 32) * (uint64_t)p->n_commit_delay_draws) >> 32];
+    }
+    return base + p->commit_delay_per_change_us * n;
+}
+
+static uint64_t set_timer(server *s, uint64_t kind, int64_t delay_us)
+{
+    uint64_t token = kind | ++s->timers_set;
+    s->cfg.host.set_timer(s->cfg.host.ctx, s->cfg.index, delay_us, token);
+    return token;
+}
+
+/* Answer the push now, or at its commit; and let the feed catch up with what it stored. */
+static void answer_push(server *s, int to, cJSON *answer, int64_t commit_us, bool stored)
+{
+    if (stored && s->profile->feed_lag_us > 0) {
+        set_timer(s, TIMER_FEED, commit_us + s->profile->feed_lag_us);
+        s->feeds_pending++;
+    }
+    if (commit_us == 0) {
+        s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, to, answer);
+        return;
+    }
+    if (s->n_answers == s->cap_answers) {
+        s->cap_answers = s->cap_answers ? s->cap_answers * 2 : 8;
+        s->answers = xrealloc(s->answers, (size_t)s->cap_answers * sizeof *s->answers);
+    }
+    s->answers[s->n_answers++] = (struct pending_answer){ .token = set_timer(s, TIMER_COMMIT, commit_us), .to = to,
+                                                          .msg = answer };
+}
+
+static void drop_answers(server *s)
+{
+    for (int i = 0; i < s->n_answers; i++)
+        cJSON_Delete(s->answers[i].msg);
+    s->n_answers = 0;
+    s->feeds_pending = 0;
+}
+
 static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
 {
     int n;
@@ -347,6 +434,9 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     /* What the push may advance, to put back if its transaction fails. */
     int64_t seq_before = s->seq, last_id_before = s->last_id;
     hlc clock_before = s->clock;
+    int64_t commit_us = s->delays ? commit_delay_of(s, n) : 0;
+    if (s->delays)
+        s->visible_at_us = visibility_now(s, now_us) + commit_us + s->profile->feed_lag_us;
     store_begin(s->store);
     engine_hold_begin(&s->hold);
     for (int i = 0; i < n; i++) {
@@ -420,8 +510,8 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
         return;
     }
 
-    s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
-                     wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results));
+    answer_push(s, from, wire_push_result(s->profile->wire, req, s->clock, now_us, n, changes, results), commit_us,
+                s->seq != seq_before);
 }
 
 static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
@@ -434,7 +524,22 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     record *records;
     /* Ask for one more than the page to learn whether another page follows. */
     int n;
-    if (s->profile->cursor == CURSOR_SERVER_TIME)
+    const char *tenant = tenant_of(s, from);
+    int64_t seen_at = visibility_now(s, now_us);
+    bool held = false;   /* the horizon may have held back visible records */
+    if (s->delays) {
+        /* cursor_horizon: nothing at or after the oldest write not yet visible, so no cursor passes it;
+         * and a cursor that moves to the server's clock moves no further than just before it. */
+        int64_t before_seq = INT64_MAX, before_us = INT64_MAX;
+        held = s->profile->cursor_horizon && store_hidden_horizon(s->store, seen_at, &before_seq, &before_us);
+        if (held && before_us <= now_us)
+            now_us = before_us - 1;
+        if (s->profile->cursor == CURSOR_SERVER_TIME)
+            n = store_visible_since_time(s->store, tenant, type, since, s->profile->cursor_inclusive, seen_at, before_us,
+                                         limit + 1, &s->scratch, &records);
+        else
+            n = store_visible_since(s->store, tenant, since, seen_at, before_seq, limit + 1, &s->scratch, &records);
+    } else if (s->profile->cursor == CURSOR_SERVER_TIME)
         n = store_changes_since_time(s->store, tenant_of(s, from), type, since, s->profile->cursor_inclusive,
                                      limit + 1, &s->scratch, &records);
     else
@@ -443,7 +548,8 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
     if (has_more)
         n = limit;
     int64_t next = n == 0 ? since : s->profile->cursor == CURSOR_SERVER_TIME ? records[n - 1].updated_us : records[n - 1].seq;
-    if (!has_more) {
+    /* A write this device cannot see yet is newer than what it was served: not caught up. */
+    if (!has_more && !held && !(s->delays && store_hidden_for_tenant(s->store, tenant, seen_at))) {
         /* Lets the world tell "caught up" from "idle": nothing newer exists for this device. */
         observation served = { .kind = OBS_SERVED_HEAD, .peer = from };
         observe(s, &served);
@@ -457,6 +563,12 @@ static void server_boot(node *n, int64_t now_us)
     server *s = (server *)n;
     (void)now_us;
     s->booted = true;
+    s->timers_set = 0;
+    s->boots++;
+    s->draws = 0;
+    s->draw_seed = s->cfg.seed_per_boot
+                       ? hash64_u64(hash64_str(hash64_u64(HASH64_INIT, s->cfg.seed), s->cfg.name), (uint64_t)s->boots)
+                       : s->cfg.seed;
     s->seq = store_meta_get(s->store, "seq", 0);
     s->last_id = store_meta_get(s->store, "last_id", 0);
     s->clock.l_us = store_meta_get(s->store, "hlc_l", 0);
@@ -467,6 +579,7 @@ static void server_crash(node *n)
 {
     server *s = (server *)n;
     s->booted = false;
+    drop_answers(s);
 }
 
 static bool server_user_op(node *n, const user_op *op, int64_t now_us, const char **reason)
@@ -494,9 +607,36 @@ static void server_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
 
 static void server_timer(node *n, uint64_t token, int64_t now_us)
 {
-    (void)n;
-    (void)token;
+    server *s = (server *)n;
     (void)now_us;
+    if (!s->booted)
+        return;
+    if (TIMER_KIND(token) == TIMER_FEED) {
+        assert(s->feeds_pending > 0);
+        s->feeds_pending--;
+        return;
+    }
+    /* A commit: its answer goes out; the pushes before it committed first (their delays never exceed its own
+     * by more than the difference in size), but look it up by token all the same. */
+    for (int i = 0; i < s->n_answers; i++)
+        if (s->answers[i].token == token) {
+            cJSON *answer = s->answers[i].msg;
+            int to = s->answers[i].to;
+            memmove(&s->answers[i], &s->answers[i + 1], (size_t)(s->n_answers - i - 1) * sizeof *s->answers);
+            s->n_answers--;
+            s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, to, answer);
+            return;
+        }
+}
+
+static const char *server_timer_name(const node *n, uint64_t token)
+{
+    (void)n;
+    switch (TIMER_KIND(token)) {
+    case TIMER_COMMIT: return "commit";
+    case TIMER_FEED: return "feed";
+    }
+    return NULL;
 }
 
 static void server_control(node *n, node_control ctl, int64_t now_us)
@@ -508,8 +648,8 @@ static void server_control(node *n, node_control ctl, int64_t now_us)
 
 static bool server_idle(node *n)
 {
-    (void)n;
-    return true;
+    const server *s = (const server *)n;
+    return s->n_answers == 0 && s->feeds_pending == 0;
 }
 
 static cJSON *server_snapshot(node *n)
@@ -523,6 +663,8 @@ static void server_destroy(node *n)
     server *s = (server *)n;
     if (!s)
         return;
+    drop_answers(s);
+    xfree(s->answers);
     store_close(s->store);
     engine_hold_release(&s->hold);
     arena_release(&s->scratch);
@@ -542,6 +684,7 @@ static const node_ops SERVER_OPS = {
     .user_op = server_user_op,
     .deliver = server_deliver,
     .timer = server_timer,
+    .timer_name = server_timer_name,
     .control = server_control,
     .idle = server_idle,
     .snapshot = server_snapshot,
@@ -557,6 +700,9 @@ node *server_new(const engine_config *cfg, store *st)
     engine_hold_init(&s->hold, &s->cfg);
     s->profile = cfg->profile;
     s->store = st;
+    s->delays = profile_server_delays(s->profile);
+    if (s->delays)
+        store_versions_enable(st);
     arena_init(&s->scratch, 64 * 1024);
     return &s->base;
 }

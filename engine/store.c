@@ -39,6 +39,12 @@ enum stmt_id {
     ST_RECORD_REMOVE,
     ST_CHANGES_SINCE_TIME,
     ST_CHANGES_SINCE_TIME_TYPE,
+    ST_VERSION_ADD,
+    ST_VISIBLE_SINCE,
+    ST_VISIBLE_SINCE_TIME,
+    ST_VISIBLE_SINCE_TIME_TYPE,
+    ST_HIDDEN_HORIZON,
+    ST_HIDDEN_FOR_TENANT,
     ST_LOCAL_CHANGES_SINCE,
     ST_CONFLICT_PUT,
     ST_CONFLICT_GET,
@@ -87,6 +93,23 @@ static const char *const SQL[ST_COUNT] = {
                                " ORDER BY server_ts, seq LIMIT ?2"),
     [ST_CHANGES_SINCE_TIME_TYPE] = ("SELECT body FROM records WHERE tenant = ?3 AND type = ?5"
                                     " AND (server_ts > ?1 OR (?4 AND server_ts = ?1)) ORDER BY server_ts, seq LIMIT ?2"),
+    /* Server visibility (store_versions_enable): a version is visible from visible_us on; a pull sees each
+     * record at its latest visible version, and nothing numbered or stamped from ?5 on (the horizon). */
+    [ST_VERSION_ADD] = ("INSERT INTO versions(seq, type, id, tenant, version, server_ts, visible_us, body)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+    [ST_VISIBLE_SINCE] = ("SELECT body FROM versions v WHERE tenant = ?3 AND seq > ?1 AND seq < ?5 AND visible_us <= ?4"
+                          " AND NOT EXISTS (SELECT 1 FROM versions n WHERE n.type = v.type AND n.id = v.id"
+                          " AND n.version > v.version AND n.visible_us <= ?4) ORDER BY seq LIMIT ?2"),
+    [ST_VISIBLE_SINCE_TIME] = ("SELECT body FROM versions v WHERE tenant = ?3 AND (server_ts > ?1 OR (?6 AND server_ts = ?1))"
+                               " AND server_ts < ?5 AND visible_us <= ?4"
+                               " AND NOT EXISTS (SELECT 1 FROM versions n WHERE n.type = v.type AND n.id = v.id"
+                               " AND n.version > v.version AND n.visible_us <= ?4) ORDER BY server_ts, seq LIMIT ?2"),
+    [ST_VISIBLE_SINCE_TIME_TYPE] = ("SELECT body FROM versions v WHERE tenant = ?3 AND type = ?7"
+                                    " AND (server_ts > ?1 OR (?6 AND server_ts = ?1)) AND server_ts < ?5 AND visible_us <= ?4"
+                                    " AND NOT EXISTS (SELECT 1 FROM versions n WHERE n.type = v.type AND n.id = v.id"
+                                    " AND n.version > v.version AND n.visible_us <= ?4) ORDER BY server_ts, seq LIMIT ?2"),
+    [ST_HIDDEN_HORIZON] = "SELECT min(seq), min(server_ts) FROM versions WHERE visible_us > ?1",
+    [ST_HIDDEN_FOR_TENANT] = "SELECT 1 FROM versions WHERE tenant = ?2 AND visible_us > ?1 LIMIT 1",
     [ST_LOCAL_CHANGES_SINCE] = "SELECT body FROM records WHERE local_ts > ?1 ORDER BY local_ts, type, id LIMIT ?2",
     [ST_CONFLICT_PUT] = "INSERT OR REPLACE INTO conflicts(type, id, body) VALUES (?1, ?2, ?3)",
     [ST_CONFLICT_GET] = "SELECT body FROM conflicts WHERE type = ?1 AND id = ?2",
@@ -896,6 +919,93 @@ int store_changes_since_time(store *s, const char *tenant, const char *type, int
     if (type)
         bind_text(st, 5, type);
     return collect_bodies(s, id, limit, a, out);
+}
+
+/* --- server visibility in time (docs/server-visibility.md) ------------------------------------ */
+
+static const char VERSIONS_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS versions(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
+    "  tenant TEXT NOT NULL, version INTEGER NOT NULL, server_ts INTEGER NOT NULL, visible_us INTEGER NOT NULL,"
+    "  body TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS versions_record ON versions(type, id, version);"
+    "CREATE INDEX IF NOT EXISTS versions_server_ts ON versions(tenant, server_ts);"
+    "CREATE INDEX IF NOT EXISTS versions_visible ON versions(visible_us);";
+
+void store_versions_enable(store *s)
+{
+    char *errmsg = NULL;
+    if (sqlite3_exec(s->db, VERSIONS_SCHEMA, NULL, NULL, &errmsg) != SQLITE_OK) {
+        sqlite3_free(errmsg);
+        store_fail(s, VERSIONS_SCHEMA);
+    }
+}
+
+void store_version_add(store *s, const record *r, int64_t visible_us)
+{
+    sqlite3_stmt *st = stmt(s, ST_VERSION_ADD);
+    sqlite3_bind_int64(st, 1, r->seq);
+    bind_text(st, 2, r->type);
+    bind_text(st, 3, r->id);
+    bind_text(st, 4, r->tenant ? r->tenant : "");
+    sqlite3_bind_int64(st, 5, r->version);
+    sqlite3_bind_int64(st, 6, r->updated_us);
+    sqlite3_bind_int64(st, 7, visible_us);
+    bind_text(st, 8, encode_body(s, r));
+    run_done(s, ST_VERSION_ADD);
+}
+
+int store_visible_since(store *s, const char *tenant, int64_t since, int64_t now_us, int64_t before_seq, int limit,
+                        arena *a, record **out)
+{
+    sqlite3_stmt *st = stmt(s, ST_VISIBLE_SINCE);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int(st, 2, limit);
+    bind_text(st, 3, tenant ? tenant : "");
+    sqlite3_bind_int64(st, 4, now_us);
+    sqlite3_bind_int64(st, 5, before_seq);
+    return collect_bodies(s, ST_VISIBLE_SINCE, limit, a, out);
+}
+
+int store_visible_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
+                             int64_t now_us, int64_t before_us, int limit, arena *a, record **out)
+{
+    enum stmt_id id = type ? ST_VISIBLE_SINCE_TIME_TYPE : ST_VISIBLE_SINCE_TIME;
+    sqlite3_stmt *st = stmt(s, id);
+    sqlite3_bind_int64(st, 1, since_us);
+    sqlite3_bind_int(st, 2, limit);
+    bind_text(st, 3, tenant ? tenant : "");
+    sqlite3_bind_int64(st, 4, now_us);
+    sqlite3_bind_int64(st, 5, before_us);
+    sqlite3_bind_int(st, 6, inclusive);
+    if (type)
+        bind_text(st, 7, type);
+    return collect_bodies(s, id, limit, a, out);
+}
+
+bool store_hidden_horizon(store *s, int64_t now_us, int64_t *seq, int64_t *server_us)
+{
+    sqlite3_stmt *st = stmt(s, ST_HIDDEN_HORIZON);
+    sqlite3_bind_int64(st, 1, now_us);
+    int rc = sqlite3_step(st);
+    bool any = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    if (rc != SQLITE_ROW)
+        store_fail(s, SQL[ST_HIDDEN_HORIZON]);
+    *seq = any ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    *server_us = any ? sqlite3_column_int64(st, 1) : INT64_MAX;
+    finish(s, ST_HIDDEN_HORIZON);
+    return any;
+}
+
+bool store_hidden_for_tenant(store *s, const char *tenant, int64_t now_us)
+{
+    sqlite3_stmt *st = stmt(s, ST_HIDDEN_FOR_TENANT);
+    sqlite3_bind_int64(st, 1, now_us);
+    bind_text(st, 2, tenant ? tenant : "");
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        store_fail(s, SQL[ST_HIDDEN_FOR_TENANT]);
+    finish(s, ST_HIDDEN_FOR_TENANT);
+    return rc == SQLITE_ROW;
 }
 
 int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, record **out)

@@ -145,6 +145,25 @@ void store_record_remove(store *s, const char *type, const char *id);
  * server's clock (at since_us too when inclusive), by time, at most limit. *out in a. */
 int store_changes_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
                              int limit, arena *a, record **out);
+/*
+ * Server visibility in time (the profile's server:, docs/server-visibility.md). Only a server whose
+ * profile delays visibility calls these; its store then also holds
+ *   versions(seq PRIMARY KEY, type, id, tenant, version, server_ts, visible_us, body)
+ * -- every version the server stored, with the server monotonic time from which pulls may see it.
+ * Pulls see each record at its latest visible version.
+ */
+void store_versions_enable(store *s);   /* creates the table when missing */
+void store_version_add(store *s, const record *r, int64_t visible_us);
+/* As store_changes_since, over what is visible at now_us, and only seq < before_seq. */
+int store_visible_since(store *s, const char *tenant, int64_t since, int64_t now_us, int64_t before_seq, int limit,
+                        arena *a, record **out);
+/* As store_changes_since_time, over what is visible at now_us, and only server_ts < before_us. */
+int store_visible_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
+                             int64_t now_us, int64_t before_us, int limit, arena *a, record **out);
+/* The smallest seq and server_ts of any version not visible at now_us (INT64_MAX both when none). */
+bool store_hidden_horizon(store *s, int64_t now_us, int64_t *seq, int64_t *server_us);
+/* Whether the tenant has a version not visible at now_us. */
+bool store_hidden_for_tenant(store *s, const char *tenant, int64_t now_us);
 /* Records whose last write's device clock is after since_us, by that clock, at most limit. */
 int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, record **out);
 

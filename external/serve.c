@@ -105,6 +105,7 @@ static bool start(server_state *s, const proto_request *req, char **why)
         /* Always through the fault shim: this process cannot know whether the run will send
          * storage_fault requests, and without one the shim changes nothing a replica does. */
         .store_faultable = true,
+        .seed = req->seed,   /* this boot's own (external.c derives it from the run's seed) */
         .host = { .ctx = s, .send = host_send, .set_timer = host_set_timer, .observe = host_observe,
                   .mono_now = host_mono_now, .fail = host_fail },
     };

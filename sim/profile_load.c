@@ -9,9 +9,12 @@
 #include "engine/reducer.h"
 #include "engine/strategy.h"
 #include "engine/wire.h"
+#include "sim/dist.h"
+#include "sim/pcg.h"
 
 #include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -381,6 +384,134 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         return false;
     if ((v = yaml_get(n, "flush")) && !load_flush(doc, v, p, d))
         return false;
+    return true;
+}
+
+/*
+ * server: { commit_delay: 200ms | { base: 50ms, per_change: 100ms } | { dist: lognormal, median: 80ms, ... },
+ *           feed_lag: 2s, cursor_horizon: true }:
+ * when the server's writes become visible to pulls (docs/server-visibility.md).
+ */
+
+#define COMMIT_DELAY_MAX_US (INT64_C(3600) * 1000000)   /* 1h: a transaction open longer is a hung server */
+#define COMMIT_DELAY_DRAWS 1024
+
+/*
+ * commit_delay: { dist: ..., value | min, max | mean | median, sigma }: the parameters a network latency
+ * takes. The engine owns no randomness, so the loader draws a table from the distribution here, from a
+ * stream of its own with a fixed seed (the same table in every run and every process); the server picks
+ * one entry per push by a hash of its boot seed (engine/server.c), so the pick is the run seed's.
+ */
+static bool load_commit_delay_dist(yaml_doc *doc, struct fy_node *n, arena *a, scenario_profile *out, diag *d)
+{
+    static const char *const KEYS[] = { "dist", "value", "min", "max", "mean", "median", "sigma" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "the commit_delay distribution"))
+        return false;
+    static const char *const KINDS[] = { "constant", "uniform", "exponential", "lognormal" };
+    int k;
+    if (!one_of(doc, yaml_get(n, "dist"), KINDS, N(KINDS), &k, d, "commit_delay distribution"))
+        return false;
+    /* What each takes: constant value; uniform max (and min); exponential mean, lognormal median (and sigma),
+     * both with optional bounds. */
+    static const char *const NEEDS[] = { "value", "max", "mean", "median" };
+    if (!yaml_get(n, NEEDS[k])) {
+        diag_error(d, yaml_pos(doc, n), "a %s commit_delay needs '%s'", KINDS[k], NEEDS[k]);
+        return false;
+    }
+    static const char *const TAKES[][4] = {
+        { "value" }, { "min", "max" }, { "mean", "min", "max" }, { "median", "sigma", "min", "max" },
+    };
+    yaml_iter it = { 0 };
+    struct fy_node *key, *val;
+    while (yaml_next_pair(n, &it, &key, &val)) {
+        const char *name = fy_node_get_scalar0(key);
+        bool takes = name && strcmp(name, "dist") == 0;
+        for (int i = 0; i < 4 && !takes; i++)
+            takes = TAKES[k][i] && name && strcmp(name, TAKES[k][i]) == 0;
+        if (!takes) {
+            diag_error(d, yaml_pos(doc, key), "'%s' does not apply to a %s commit_delay", name ? name : "?", KINDS[k]);
+            return false;
+        }
+    }
+    dist dd = { .kind = (dist_kind)k, .min_us = 0, .max_us = COMMIT_DELAY_MAX_US, .sigma = 0.5 };
+    static const char *const DURATIONS[] = { "value", "min", "max", "mean", "median" };
+    int64_t *targets[] = { &dd.value_us, &dd.min_us, &dd.max_us, &dd.mean_us, &dd.median_us };
+    struct fy_node *too_long = NULL;
+    for (int i = 0; i < N(DURATIONS); i++) {
+        struct fy_node *v = yaml_get(n, DURATIONS[i]);
+        char what[48];
+        snprintf(what, sizeof what, "commit_delay %s", DURATIONS[i]);
+        if (v && !yaml_duration(doc, v, false, targets[i], d, what))
+            return false;
+        if (v && *targets[i] > COMMIT_DELAY_MAX_US)
+            too_long = v;
+    }
+    struct fy_node *sigma = yaml_get(n, "sigma");
+    if (sigma && !yaml_number(doc, sigma, 0.0, 5.0, &dd.sigma, d, "commit_delay sigma"))
+        return false;
+    if (too_long) {
+        diag_error(d, yaml_pos(doc, too_long), "commit_delay must be at most 1h");
+        return false;
+    }
+    if (dd.min_us > dd.max_us) {
+        diag_error(d, yaml_pos(doc, yaml_get(n, "min")), "commit_delay min must not exceed max");
+        return false;
+    }
+    if (dd.kind == DIST_CONSTANT) {
+        out->engine.commit_delay_us = dd.value_us;
+        return true;
+    }
+    int64_t *draws = arena_alloc(a, COMMIT_DELAY_DRAWS * sizeof *draws);
+    pcg32 rng = pcg_stream(0, "profile server commit_delay");
+    for (int i = 0; i < COMMIT_DELAY_DRAWS; i++)
+        draws[i] = dist_sample_us(&dd, &rng);
+    out->engine.commit_delay_draws = draws;
+    out->engine.n_commit_delay_draws = COMMIT_DELAY_DRAWS;
+    out->commit_delay_dist = dd;
+    return true;
+}
+
+static bool load_commit_delay(yaml_doc *doc, struct fy_node *n, arena *a, scenario_profile *out, diag *d)
+{
+    profile *p = &out->engine;
+    if (!yaml_is_mapping(n))
+        return yaml_duration(doc, n, false, &p->commit_delay_us, d, "commit_delay");
+    if (yaml_get(n, "dist"))
+        return load_commit_delay_dist(doc, n, a, out, d);
+    static const char *const KEYS[] = { "base", "per_change" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "commit_delay"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "base")) && !yaml_duration(doc, v, false, &p->commit_delay_us, d, "commit_delay base"))
+        return false;
+    if ((v = yaml_get(n, "per_change")) &&
+        !yaml_duration(doc, v, false, &p->commit_delay_per_change_us, d, "commit_delay per_change"))
+        return false;
+    return true;
+}
+
+static bool load_server(yaml_doc *doc, struct fy_node *n, arena *a, scenario_profile *out, diag *d)
+{
+    profile *p = &out->engine;
+    if (!yaml_want_mapping(doc, n, d, "server settings ({ commit_delay: 200ms, feed_lag: 2s, cursor_horizon: true })"))
+        return false;
+    static const char *const KEYS[] = { "commit_delay", "feed_lag", "cursor_horizon" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "server settings"))
+        return false;
+    struct fy_node *v;
+    if ((v = yaml_get(n, "commit_delay")) && !load_commit_delay(doc, v, a, out, d))
+        return false;
+    if ((v = yaml_get(n, "feed_lag")) && !yaml_duration(doc, v, false, &p->feed_lag_us, d, "feed_lag"))
+        return false;
+    if ((v = yaml_get(n, "cursor_horizon")) && !yaml_bool(doc, v, &p->cursor_horizon, d, "cursor_horizon"))
+        return false;
+    if (p->cursor_horizon && p->commit_delay_us == 0 && p->commit_delay_per_change_us == 0 &&
+        p->n_commit_delay_draws == 0) {
+        diag_error(d, yaml_pos(doc, v),
+                   "cursor_horizon holds cursors behind writes whose transaction is still open; it needs a "
+                   "commit_delay longer than 0s");
+        return false;
+    }
     return true;
 }
 
@@ -826,7 +957,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
 {
     if (!yaml_want_mapping(doc, n, d, "a profile"))
         return false;
-    static const char *const KEYS[] = { "name", "description", "accepts", "sync", "manual", "conflicts", "node" };
+    static const char *const KEYS[] = { "name",      "description", "accepts", "sync",
+                                        "manual",    "conflicts",   "node",    "server" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "a profile"))
         return false;
     memset(out, 0, sizeof *out);
@@ -868,6 +1000,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "conflicts")) && !load_conflicts(doc, v, a, &out->engine, d))
         return false;
     if ((v = yaml_get(n, "node")) && !load_node(doc, v, path, a, &out->node, d))
+        return false;
+    if ((v = yaml_get(n, "server")) && !load_server(doc, v, a, out, d))
         return false;
     const profile *e = &out->engine;
     if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {

@@ -161,6 +161,7 @@ typedef struct scenario_profile {
     profile engine;
     vclass_set accepts;          /* classes the design accepts by design (silent-overwrite) */
     node_command node;           /* an external implementation instead of the built-in engine */
+    dist commit_delay_dist;      /* server: commit_delay: { dist: ... }, when engine.n_commit_delay_draws > 0 */
 } scenario_profile;
 
 typedef struct scenario {

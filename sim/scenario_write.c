@@ -321,6 +321,21 @@ static void put_profile(buf *b, const scenario_profile *p)
     else
         buf_puts(b, "never");
     buf_printf(b, ", pick: %s }\n", manual_pick_name(e->resolve_pick));
+    if (profile_server_delays(e) || e->cursor_horizon) {
+        buf_puts(b, "  server: { commit_delay: ");
+        if (e->n_commit_delay_draws > 0) {
+            put_latency(b, &p->commit_delay_dist);
+        } else {
+            buf_puts(b, "{ base: ");
+            put_duration(b, e->commit_delay_us);
+            buf_puts(b, ", per_change: ");
+            put_duration(b, e->commit_delay_per_change_us);
+            buf_puts(b, " }");
+        }
+        buf_puts(b, ", feed_lag: ");
+        put_duration(b, e->feed_lag_us);
+        buf_printf(b, ", cursor_horizon: %s }\n", e->cursor_horizon ? "true" : "false");
+    }
     const entity_rules *r = &e->fallback;
     buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
                   "    events: { order: %s, dedup: %s }\n",

@@ -1102,6 +1102,8 @@ static node *new_node(world *w, int node, node_host host, char **error)
         .store_path = w->opt->store_dir ? arena_printf(&w->hist.a, "%s/%s.sqlite", w->opt->store_dir, w->names[node])
                                         : NULL,
         .store_faultable = w->storage_faults,
+        .seed = w->seed,
+        .seed_per_boot = true,
         .host = host,
     };
     return engine_node_new(&cfg, error);

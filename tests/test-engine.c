@@ -171,6 +171,7 @@ typedef struct rig {
     int64_t now;
     const char *const *tenants;   /* by node index, or NULL: every device in one tenant */
     bool faultable;               /* stores through the fault shim (storage faults) */
+    uint64_t seed;                /* the server's draws (commit_delay: { dist: ... }), as syncsim node's init */
 } rig;
 
 #define PHONE 1
@@ -200,6 +201,7 @@ static void rig_start(rig *r, int n_devices)
             .profile = &r->p,
             .store_path = NULL,
             .store_faultable = r->faultable,
+            .seed = r->seed,
             .host = { .ctx = &r->host, .send = host_send, .set_timer = host_set_timer, .observe = host_observe },
         };
         char *err = NULL;
@@ -3332,6 +3334,181 @@ static void cursors_saved_by_page_or_round(void)
     EXPECT_INT(cursor_progress_after_a_failed_round(CURSOR_SAVED_ROUND), 0);
 }
 
+
+/* --- server visibility in time (profile server:, docs/server-visibility.md) --------------------------- */
+
+/* Deliver the device's next message to the server. */
+static void to_server(rig *r, int device)
+{
+    cJSON *m = take_from(r, device);
+    EXPECT(m != NULL);
+    if (m)
+        deliver(r, device, 0, m);
+    cJSON_Delete(m);
+}
+
+/* commit_delay: the push's write is in no pull until its transaction commits, and its answer waits for
+ * the commit; the server is not idle, and no device is served its head, while it is open. */
+static void commit_delay_hides_a_write_until_it_commits(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.commit_delay_us = 200 * 1000;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    to_server(&r, PHONE);
+    EXPECT_INT(msgs_from(&r, 0), 0);                       /* no answer before the commit */
+    EXPECT_INT(count_timers(&r, 0, 200 * 1000), 1);
+    uint64_t commit = last_timer(&r, 0, 200 * 1000);
+    EXPECT(!N(&r, 0)->ops->idle(N(&r, 0)));
+    EXPECT_STR(N(&r, 0)->ops->timer_name(N(&r, 0), commit), "commit");
+
+    int served = count_obs(&r, 0, OBS_SERVED_HEAD);
+    control(&r, TABLET, CTL_SYNC_NOW);
+    to_server(&r, TABLET);
+    cJSON *reply = take_from(&r, 0);
+    EXPECT(reply && jsize(reply, "changes") == 0);          /* the open transaction's write is not visible */
+    EXPECT_INT(count_obs(&r, 0, OBS_SERVED_HEAD), served);  /* and the tablet is not caught up */
+    if (reply)
+        deliver(&r, 0, TABLET, reply);
+    cJSON_Delete(reply);
+
+    fire(&r, 0, commit, 200 * 1000);
+    EXPECT_INT(msgs_from(&r, 0), 1);                       /* the answer goes at the commit */
+    EXPECT(N(&r, 0)->ops->idle(N(&r, 0)));
+    pump(&r);
+    sync_now(&r, TABLET);
+    view v = look(&r, TABLET, "n1", "text");
+    EXPECT(v.found);
+    EXPECT_STR(v.text, "one");
+    EXPECT_INT(count_obs(&r, 0, OBS_SERVED_HEAD), served + 2);   /* the phone's pull, then the tablet's */
+    rig_stop(&r);
+}
+
+/* The phone's two-change push (sequence 1 and 2, open 200ms) and the tablet's one-change push (sequence 3,
+ * open 100ms): the tablet's pull between the two commits moves its sequence cursor past 1 and 2 unless
+ * cursor_horizon holds it. Returns whether the tablet ends with the phone's notes. */
+static bool tablet_gets_notes_committed_late(bool horizon)
+{
+    rig r;
+    rig_init(&r);
+    r.p.commit_delay_per_change_us = 100 * 1000;
+    r.p.cursor_horizon = horizon;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("two"), NULL));
+    EXPECT(user(&r, TABLET, OP_CREATE, "t1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    to_server(&r, PHONE);
+    uint64_t phone_commit = last_timer(&r, 0, 200 * 1000);
+    control(&r, TABLET, CTL_SYNC_NOW);
+    to_server(&r, TABLET);
+    uint64_t tablet_commit = last_timer(&r, 0, 100 * 1000);
+
+    fire(&r, 0, tablet_commit, 100 * 1000);
+    cJSON *answer = take_from(&r, 0);
+    EXPECT(answer != NULL);
+    if (answer)
+        deliver(&r, 0, TABLET, answer);
+    cJSON_Delete(answer);
+    to_server(&r, TABLET);   /* the round's pull, while the phone's transaction is open */
+    cJSON *page = take_from(&r, 0);
+    EXPECT(page != NULL);
+    EXPECT_INT(page ? jsize(page, "changes") : -1, horizon ? 0 : 1);
+    EXPECT_INT(page ? jint(page, "next") : -1, horizon ? 0 : 3);
+    if (page)
+        deliver(&r, 0, TABLET, page);
+    cJSON_Delete(page);
+
+    fire(&r, 0, phone_commit, 100 * 1000);
+    pump(&r);
+    sync_now(&r, TABLET);
+    bool got = look(&r, TABLET, "n1", "text").found && look(&r, TABLET, "n2", "text").found;
+    EXPECT(look(&r, TABLET, "t1", "text").found);
+    rig_stop(&r);
+    return got;
+}
+
+/* commit_delay: { dist: ... }: each push's commit delay is one of the profile's draws, picked by the boot
+ * seed and the push's number: the same seed picks the same delays, another seed others. Writes the eight
+ * pushes' delays to out. */
+static void commit_delays_drawn(uint64_t seed, int64_t out[8])
+{
+    static const int64_t draws[] = { 100 * 1000, 300 * 1000 };
+    rig r;
+    rig_init(&r);
+    r.seed = seed;
+    r.p.commit_delay_draws = draws;
+    r.p.n_commit_delay_draws = 2;
+    rig_online(&r, 1);
+    for (int i = 0; i < 8; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        EXPECT(user(&r, PHONE, OP_CREATE, id, WRITE_ID(PHONE, i + 1), "text", STR("x"), NULL));
+        control(&r, PHONE, CTL_SYNC_NOW);
+        to_server(&r, PHONE);
+        const timer_rec *t = &r.host.timers[r.host.n_timers - 1];
+        EXPECT_INT(t->node, 0);
+        out[i] = t->delay_us;
+        EXPECT(out[i] == draws[0] || out[i] == draws[1]);
+        fire(&r, 0, t->token, t->delay_us);
+        pump(&r);
+    }
+    rig_stop(&r);
+}
+
+static void commit_delays_are_drawn_from_the_seed(void)
+{
+    int64_t a[8], b[8], c[8];
+    commit_delays_drawn(1, a);
+    commit_delays_drawn(1, b);
+    commit_delays_drawn(2, c);
+    EXPECT(memcmp(a, b, sizeof a) == 0);
+    EXPECT(memcmp(a, c, sizeof a) != 0);
+    int slow = 0;
+    for (int i = 0; i < 8; i++)
+        slow += a[i] == 300 * 1000;
+    EXPECT(slow > 0 && slow < 8);   /* both draws come up */
+}
+
+static void sequence_cursors_skip_writes_that_commit_late(void)
+{
+    EXPECT(!tablet_gets_notes_committed_late(false));
+    EXPECT(tablet_gets_notes_committed_late(true));
+}
+
+/* feed_lag: the push is answered at once, but pulls see a committed write only feed_lag later, each record
+ * at its latest version the feed has: a device that pulls in between is shown an older version. */
+static void a_lagging_feed_shows_older_versions(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.feed_lag_us = 2 * SEC;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("first"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT_INT(look(&r, PHONE, "n1", "text").version, 1);   /* answered without waiting for the feed */
+    EXPECT(!N(&r, 0)->ops->idle(N(&r, 0)));                 /* the feed has yet to catch up */
+    uint64_t feed = last_timer(&r, 0, 2 * SEC);
+    EXPECT_STR(N(&r, 0)->ops->timer_name(N(&r, 0), feed), "feed");
+    sync_now(&r, TABLET);
+    EXPECT(!look(&r, TABLET, "n1", "text").found);
+    fire(&r, 0, feed, 2 * SEC);
+    EXPECT(N(&r, 0)->ops->idle(N(&r, 0)));
+    sync_now(&r, TABLET);
+    EXPECT(look(&r, TABLET, "n1", "text").found);
+
+    /* The phone's pull cursor is still at 0: its edit's round pulls the feed's first version. */
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("second"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "first");
+    fire(&r, 0, last_timer(&r, 0, 2 * SEC), 2 * SEC);
+    sync_now(&r, PHONE);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "second");
+    rig_stop(&r);
+}
+
 int main(void)
 {
     increments_merge_only_as_a_crdt();
@@ -3385,5 +3562,9 @@ int main(void)
     push_snapshots();
     watermark_read_times();
     cursors_saved_by_page_or_round();
+    commit_delay_hides_a_write_until_it_commits();
+    sequence_cursors_skip_writes_that_commit_late();
+    a_lagging_feed_shows_older_versions();
+    commit_delays_are_drawn_from_the_seed();
     return test_exit("engine");
 }
