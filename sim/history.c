@@ -352,3 +352,20 @@ bool history_recreate_beats_append(const history *h, const write_rec *x, const w
         return false;
     return history_relation(h, x->w, w->w) == CAUSAL_CONCURRENT;
 }
+
+size_t history_unsynced(const history *h, int node, write_id **out)
+{
+    size_t n = 0;
+    write_id *ws = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < h->n_writes; i++) {
+        const write_rec *wr = &h->writes[i];
+        if (wr->node != node || !wr->accepted || wr->op == OP_RESOLVE || wr->received || wr->rejected ||
+            wr->dropped || wr->withdrawn || wr->power_lost)
+            continue;
+        xgrow(&ws, &cap, n + 1, sizeof *ws);
+        ws[n++] = wr->w;
+    }
+    *out = ws;
+    return n;
+}

@@ -137,6 +137,10 @@ void history_dropped(history *h, write_id w, const char *reason);
 void history_withdrawn(history *h, write_id w, const char *reason);
 /* w was acknowledged to its user and a power loss took it from its device unsent (reason copied). */
 void history_power_lost(history *h, write_id w, const char *reason);
+/* The node's accepted writes the server has not received and that no other mark settles (refused,
+ * dropped, withdrawn, power-lost), in the order they were made: what a wipe of its store would take.
+ * *out is allocated (xfree it; NULL when none). */
+size_t history_unsynced(const history *h, int node, write_id **out);
 /*
  * The server's copy of a record changed to hold exactly these writes (fields,
  * events, its last writer and delete). A write that had a trace in the old

@@ -52,6 +52,9 @@ const char *step_kind_name(step_kind kind)
     case STEP_SERVER_ANSWER: return "server_answer";
     case STEP_EXPIRE_TOKEN: return "expire_token";
     case STEP_STORAGE: return "storage";
+    case STEP_REINSTALL: return "reinstall";
+    case STEP_SIGN_OUT: return "sign_out";
+    case STEP_SIGN_IN: return "sign_in";
     }
     return "?";
 }
@@ -673,7 +676,7 @@ static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",  
                                              "resolve", "sync",       "offline",       "online",         "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
                                              "server_timeouts", "expire_token", "power_loss",
-                                             "storage" };
+                                             "storage", "reinstall", "sign_out", "sign_in" };
 
 /*
  * { storage: { node: phone, fault: disk_full, for: 2m } } or { ..., fault: io_error, writes: 1 }:
@@ -784,7 +787,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
                                         "increment", "append", "resolve",   "sync",          "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
                                         "clock_step", "server_errors", "server_timeouts", "expire_token",
-                                        "power_loss", "storage" };
+                                        "power_loss", "storage", "reinstall", "sign_out", "sign_in" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -806,7 +809,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
                    "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
-                   "expire_token, power_loss or storage");
+                   "expire_token, power_loss, storage, reinstall, sign_out or sign_in");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -887,7 +890,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     } SETS[] = {
         { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
         { "crash", STEP_CRASH },       { "restart", STEP_RESTART }, { "expire_token", STEP_EXPIRE_TOKEN },
-        { "power_loss", STEP_POWER_LOSS },
+        { "power_loss", STEP_POWER_LOSS }, { "reinstall", STEP_REINSTALL }, { "sign_out", STEP_SIGN_OUT },
+        { "sign_in", STEP_SIGN_IN },
     };
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {

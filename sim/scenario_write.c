@@ -303,6 +303,9 @@ static void put_profile(buf *b, const scenario_profile *p)
     else
         buf_puts(b, "never");
     buf_printf(b, ", pick: %s }\n", manual_pick_name(e->resolve_pick));
+    if (e->wipe != WIPE_ALL || e->sign_out_discard)
+        buf_printf(b, "  lifecycle: { wipe: %s, sign_out: %s }\n", lifecycle_wipe_name(e->wipe),
+                   e->sign_out_discard ? "discard" : "sync-first");
     const entity_rules *r = &e->fallback;
     buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
                   "    events: { order: %s, dedup: %s }\n",
