@@ -1193,7 +1193,7 @@ static bool load_workload(loader *L, struct fy_node *n)
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
                                         "server_answers", "auth", "refs", "events", "picks", "server_clock",
-                                        "storage" };
+                                        "storage", "lifecycle" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1217,6 +1217,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .server_window_mean_us = 2 * INT64_C(60000000),
         .server_clock_step_max_us = INT64_C(60000000),
         .disk_full_mean_us = 2 * INT64_C(60000000),
+        .signed_out_mean_us = 10 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1400,6 +1401,13 @@ static bool load_workload(loader *L, struct fy_node *n)
               !load_rate(L, v, "io_errors_per_day", 100000.0, &w->io_errors_per_day) ||
               ((server_too = yaml_get(v, "server")) &&
                !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
+        return false;
+    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean" };
+    if (!section(L, n, "lifecycle", LIFECYCLE_KEYS, N(LIFECYCLE_KEYS), &v))
+        return false;
+    if (v && (!load_rate(L, v, "reinstalls_per_day", 100000.0, &w->reinstalls_per_day) ||
+              !load_rate(L, v, "sign_outs_per_day", 100000.0, &w->sign_outs_per_day) ||
+              !load_span(L, v, "signed_out_mean", &w->signed_out_mean_us)))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;

@@ -116,6 +116,11 @@ typedef struct workload_config {
     bool picks_per_device;           /* picks: per-device: each device's user always keeps theirs, or the server's */
     double server_clock_steps_per_day;   /* server_clock: { steps_per_day }: the server's clock steps; 0: never */
     int64_t server_clock_step_max_us;    /* server_clock: { step_max }: each step within +-this */
+    /* lifecycle: a device's app reinstalled, its user signing out and in again (docs/lifecycle.md), per
+     * device from its stream lifecycle/<device>; 0 (the default): never. */
+    double reinstalls_per_day;
+    double sign_outs_per_day;
+    int64_t signed_out_mean_us;      /* how long a user stays signed out (exponential); default 10m */
 } workload_config;
 
 /* What swarm mode chose for a seed (all enabled without swarm). */
@@ -133,6 +138,8 @@ typedef struct swarm_choice {
     double power_losses_per_day;
     bool disk_full, io_errors;
     double disk_full_per_day, io_errors_per_day;
+    bool reinstalls, sign_outs;      /* drawn after all of the above, and only when configured */
+    double reinstalls_per_day, sign_outs_per_day;
 } swarm_choice;
 
 /*

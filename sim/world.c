@@ -671,6 +671,13 @@ static bool lifecycle_call_node(world *w, int node, lifecycle_kind kind)
     return s->n->ops->lifecycle(s->n, &call, local_now(w, node));
 }
 
+/* The device's store is empty: it has seen nothing and shown nothing (history and session start again). */
+static void forget(world *w, int node)
+{
+    history_wipe(&w->hist, node);
+    session_forget(&w->sess, node, w->now_us);
+}
+
 /*
  * A reinstall: the app is deleted and installed again, signed in to the same user. Its store is
  * wiped (all but the counters that must never repeat, and the pull cursors under wipe: data-only),
@@ -703,6 +710,7 @@ static void reinstall(world *w, int node)
     for (size_t i = 0; i < n_gone; i++)
         history_withdrawn(&w->hist, gone[i], "never synced: its user deleted the app (a reinstall) before it was pushed");
     xfree(gone);
+    forget(w, node);
     s->n_unflushed = 0;
     if (s->signing_out) {
         s->signing_out = false;
@@ -723,6 +731,8 @@ static void finish_sign_out(world *w, int node)
     trace_str(&w->tr, "wipe", lifecycle_wipe_name(w->sc->profile.engine.wipe));
     trace_bool(&w->tr, "supported", wiped);
     trace_end(&w->tr);
+    if (wiped)
+        forget(w, node);
     if (s->signing_out) {
         s->signing_out = false;
         w->signing_out--;

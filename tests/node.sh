@@ -53,6 +53,14 @@ for seed in 1 8; do
   [ "$a" == "$b" ] || fail "batched-flush-swarm seed $seed differs through syncsim node: $a / $b"
 done
 
+# Reinstalls and sign-outs in a swarm: syncsim node wipes the same state and reports the same drops.
+for seed in 3 5; do
+  a=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/reference-swarm-lifecycle.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "reference-swarm-lifecycle seed $seed differs through syncsim node: $a / $b"
+done
+
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
 "$BIN" run scenarios/basic/power-loss-on-flush.yaml --node "$PY examples/python-lww/node.py" \
