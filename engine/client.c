@@ -11,6 +11,16 @@
  * the profile's timeout has failed, and the round is retried after the next
  * delay of the retry schedule.
  *
+ * The profile can shape the round otherwise (docs/rounds.md): pull first,
+ * then push (round: pull-push); install a pulled record over one with queued
+ * changes, rebasing, keeping or dropping them (pull_over_pending); queue or
+ * drop a sync asked for while a round runs instead of coalescing the requests
+ * into one more round (during_round); push only what was queued when the
+ * round began (push_snapshot: round-start); read a device-clock watermark when
+ * the push is sent or when the round ends (watermark_taken); write the pull
+ * cursor only when the round finishes (cursor_saved: round). Every default is
+ * the round described above.
+ *
  * What a push carries depends on the profile's change detection:
  *   outbox     the sync queue, by dependency rank then oldest first, in
  *              batches. Invariants: a local change and its outbox entry are
@@ -86,6 +96,19 @@ typedef struct sent_change {
 } sent_change;
 
 #define WATERMARK_PUSH_MAX 10000   /* records one watermark push may carry: a bound, not a batch */
+#define ROUNDS_OWED_MAX 1000       /* during_round: queue: rounds owed beyond this are coalesced */
+#define OUTBOX_OF_MAX 256          /* queued changes of one record read at a time */
+
+/* Records the user has open in forms (OP_OPEN): a copy each, in memory only, so a crash closes them.
+ * Opening one more than this closes the one opened longest ago. */
+#define FORMS_MAX 8
+
+typedef struct open_form {
+    bool open;
+    uint64_t opened;        /* order of opening, for closing the oldest */
+    record rec;             /* the record as stored when opened, in a */
+    arena a;
+} open_form;
 
 typedef struct client {
     node base;
@@ -112,7 +135,17 @@ typedef struct client {
     bool flush_pending;     /* a TIMER_FLUSH of flush_gen is set */
     bool after_write_pending;
     bool retry_pending;
-    bool again;             /* a sync was asked for during a round */
+    int again;              /* rounds owed to syncs asked for during a round: at most 1 (coalesce),
+                               one per request up to ROUNDS_OWED_MAX (queue), never (drop) */
+    bool dropped_request;   /* during_round: drop: a sync asked for was ignored and no round ran since */
+    bool pushes_done;       /* round: pull-push: this round's pulls are done and it is pushing */
+    int64_t snapshot_seq;   /* push_snapshot: round-start: the newest outbox seq when the round began */
+    int64_t push_read_us;   /* watermark pushes: the device clock when the changes were read and sent */
+    bool watermark_due;     /* watermark_taken: round-end: a push was acknowledged in this round */
+    /* cursor_saved: round: the cursors this round's pages moved to, by pull type (index 0 without
+     * per-type pulls), written to the store when the round finishes. */
+    int64_t round_cursor[PROFILE_ENTITIES_MAX];
+    bool round_cursor_set[PROFILE_ENTITIES_MAX];
     int failures;           /* consecutive failed requests */
     bool auth_renewed;      /* a token was granted and no request has succeeded since: a second 401
                                fails the request instead of refreshing again (a refresh loop's bound) */
@@ -120,6 +153,8 @@ typedef struct client {
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
     engine_hold hold;       /* observations of a transaction wait for its commit (faultable stores) */
+    open_form forms[FORMS_MAX];
+    uint64_t forms_opened;
 } client;
 
 /*
@@ -142,11 +177,16 @@ static int commit(client *c)
     return failed;
 }
 
-static const char *cursor_key(const client *c, arena *a)
+static const char *cursor_key_at(const client *c, int pull_type, arena *a)
 {
     if (c->profile->n_pull_types == 0)
         return "cursor";
-    return arena_printf(a, "cursor:%s", c->profile->pull_types[c->pull_type]);
+    return arena_printf(a, "cursor:%s", c->profile->pull_types[pull_type]);
+}
+
+static const char *cursor_key(const client *c, arena *a)
+{
+    return cursor_key_at(c, c->pull_type, a);
 }
 
 /* The next operation id: durable, so ids are never reused across a crash (the server dedups on them). */
@@ -345,20 +385,64 @@ static void rename_record(client *c, const char *type, const char *temp_id, cons
 
 /* --- the sync round ------------------------------------------------------ */
 
+static void send_pull(client *c, int64_t now_us);
+
 static void finish_round(client *c, int64_t now_us)
 {
+    if (c->watermark_due) {
+        /* watermark_taken: round-end (Dotmim.Sync #54): the last-sync time is written when the whole
+         * round is done, so a write made after its changes were read, but before now, is behind it. */
+        c->watermark_due = false;
+        begin(c);
+        store_meta_set(c->store, "watermark", now_us);
+        commit(c);   /* a failure keeps the older watermark: the next round pushes those changes again */
+    }
+    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND) {
+        begin(c);
+        for (int k = 0; k < PROFILE_ENTITIES_MAX; k++)
+            if (c->round_cursor_set[k])
+                store_meta_set(c->store, cursor_key_at(c, k, &c->scratch), c->round_cursor[k]);
+        commit(c);   /* a failure keeps the older cursors: the next round pulls those pages again */
+        memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
+    }
     c->phase = PHASE_IDLE;
     observe_simple(c, OBS_SYNC_END, c->pulled, NULL);
-    if (c->again) {
-        c->again = false;
+    if (c->again > 0) {
+        c->again--;
         start_round(c, now_us);
+    }
+}
+
+static void continue_round(client *c, int64_t now_us);
+
+/* The round's pushes are done: pull (push-pull), or end the round (pull-push: it pulled first). */
+static void pushes_done(client *c, int64_t now_us)
+{
+    if (c->profile->round == ROUND_PULL_PUSH)
+        finish_round(c, now_us);
+    else
+        send_pull(c, now_us);
+}
+
+/* The round's pulls are done: end it (push-pull), or push (pull-push). */
+static void pulls_done(client *c, int64_t now_us)
+{
+    if (c->profile->round == ROUND_PULL_PUSH && !c->pushes_done) {
+        c->pushes_done = true;
+        c->phase = PHASE_PUSH;
+        continue_round(c, now_us);
+    } else {
+        finish_round(c, now_us);
     }
 }
 
 static void send_pull(client *c, int64_t now_us)
 {
     c->phase = PHASE_PULL;
-    c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
+    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND && c->round_cursor_set[c->pull_type])
+        c->cursor = c->round_cursor[c->pull_type];   /* where this round's last page left it */
+    else
+        c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
     int64_t req = new_request(c);
     const char *type = c->profile->n_pull_types ? c->profile->pull_types[c->pull_type] : NULL;
     wire_sender from = sender(c, now_us);
@@ -431,6 +515,7 @@ static bool send_watermark_push(client *c, int64_t now_us)
     if (k == 0)
         return false;
     int64_t req = new_request(c);
+    c->push_read_us = now_us;
     for (int i = 0; i < k; i++)
         c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
                                     .w = entries[i].body.st.w };
@@ -438,6 +523,35 @@ static bool send_watermark_push(client *c, int64_t now_us)
     wire_sender from = sender(c, now_us);
     send_msg(c, wire_push(c->profile->wire, &from, req, k, entries));
     return true;
+}
+
+/* push_snapshot: round-start: the newest seq of the `pending` changes queued now (seqs only grow). */
+static int64_t newest_queued(client *c, int64_t pending)
+{
+    if (pending <= 0)
+        return 0;
+    outbox_entry *entries;
+    int n = store_outbox_peek(c->store, (int)pending, &c->scratch, &entries);
+    int64_t newest = 0;
+    for (int i = 0; i < n; i++)
+        if (entries[i].seq > newest)
+            newest = entries[i].seq;
+    return newest;
+}
+
+/* push_snapshot: round-start: the next batch, of the changes queued when the round began only, in
+ * the outbox's order (by rank, then oldest first). Reads every pending change: O(outbox). */
+static int peek_snapshot(client *c, outbox_entry **out)
+{
+    outbox_entry *entries;
+    int64_t pending = store_outbox_count(c->store);
+    int n = pending > 0 ? store_outbox_peek(c->store, (int)pending, &c->scratch, &entries) : 0;
+    int k = 0;
+    for (int i = 0; i < n && k < c->profile->push_batch_max; i++)
+        if (entries[i].seq <= c->snapshot_seq)
+            entries[k++] = entries[i];
+    *out = entries;
+    return k;
 }
 
 /*
@@ -453,7 +567,9 @@ static void continue_round(client *c, int64_t now_us)
             return;
     } else if (c->phase == PHASE_PUSH && !c->gave_up) {
         outbox_entry *entries;
-        int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
+        int n = c->profile->push_snapshot == SNAPSHOT_ROUND_START
+                    ? peek_snapshot(c, &entries)
+                    : store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
         if (n > 0) {
             int64_t req = new_request(c);
             arena_reset(&c->sent_a);
@@ -470,7 +586,24 @@ static void continue_round(client *c, int64_t now_us)
             return;
         }
     }
-    send_pull(c, now_us);
+    pushes_done(c, now_us);
+}
+
+/* A sync asked for while a round runs: what during_round says. */
+static void ask_during_round(client *c)
+{
+    switch (c->profile->during_round) {
+    case DURING_COALESCE:
+        c->again = 1;
+        break;
+    case DURING_QUEUE:
+        if (c->again < ROUNDS_OWED_MAX)
+            c->again++;
+        break;
+    case DURING_DROP:
+        c->dropped_request = true;
+        break;
+    }
 }
 
 static void start_round(client *c, int64_t now_us)
@@ -478,14 +611,24 @@ static void start_round(client *c, int64_t now_us)
     if (!c->booted || !c->net_up)
         return;
     if (c->phase != PHASE_IDLE) {
-        c->again = true;
+        ask_during_round(c);
         return;
     }
-    c->phase = PHASE_PUSH;
+    c->phase = c->profile->round == ROUND_PULL_PUSH ? PHASE_PULL : PHASE_PUSH;
     c->pulled = 0;
     c->pull_type = 0;
-    observe_simple(c, OBS_SYNC_BEGIN, store_outbox_count(c->store), NULL);
-    continue_round(c, now_us);
+    c->pushes_done = false;
+    c->dropped_request = false;
+    c->watermark_due = false;
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);   /* from the saved cursors */
+    int64_t pending = store_outbox_count(c->store);
+    if (c->profile->push_snapshot == SNAPSHOT_ROUND_START)
+        c->snapshot_seq = newest_queued(c, pending);
+    observe_simple(c, OBS_SYNC_BEGIN, pending, NULL);
+    if (c->profile->round == ROUND_PULL_PUSH)
+        send_pull(c, now_us);
+    else
+        continue_round(c, now_us);
 }
 
 /* SmartDMV's maxRetries: a change that has gone unanswered drop_after times is abandoned. */
@@ -517,7 +660,7 @@ static void request_failed(client *c)
     c->n_sent = 0;
     c->inflight_req = 0;
     c->phase = PHASE_IDLE;
-    c->again = false;
+    c->again = 0;
     c->failures++;
     if (c->failures > c->profile->n_retry && c->profile->retry_stop_when_exhausted) {
         c->gave_up = true;
@@ -647,16 +790,27 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         /* Our change became the server's next version, on exactly the version it was made on:
          * later local changes build on it. A change merged into a newer version (a concurrent
          * increment, say) is no such base: the server holds changes this device has not seen,
-         * and a three-way merge must still see them as concurrent. */
-        if (strcmp(r->status, "applied") == 0 && r->rec.version == s->base_version + 1)
+         * and a three-way merge must still see them as concurrent. Under queue_base: as-queued the
+         * later changes keep the base they were made on (Amplify DataStore): the server sees them as
+         * made on a version it has replaced. */
+        if (strcmp(r->status, "applied") == 0 && r->rec.version == s->base_version + 1 &&
+            !c->profile->queue_base_as_queued)
             store_outbox_rebase(c->store, r->rec.type, r->rec.id, s->base_version, r->rec.version);
         if (!store_outbox_has(c->store, r->rec.type, r->rec.id))
             adopt(c, &r->rec);
         else
             adopt_under_deltas(c, &r->rec);
     }
-    if (watermark && acknowledged)
-        store_meta_set(c->store, "watermark", c->profile->watermark == WATERMARK_SERVER ? server_now : now_us);
+    if (watermark && acknowledged) {
+        if (c->profile->watermark == WATERMARK_SERVER)
+            store_meta_set(c->store, "watermark", server_now);
+        else if (c->profile->watermark_taken == TAKEN_ANSWER)
+            store_meta_set(c->store, "watermark", now_us);
+        else if (c->profile->watermark_taken == TAKEN_SEND)
+            store_meta_set(c->store, "watermark", c->push_read_us);
+        else
+            c->watermark_due = true;   /* round-end: finish_round writes it */
+    }
     if (commit(c)) {
         /* The answer could not be stored: as if it never came. The outbox keeps every change
          * and the push goes again on the retry schedule (the server's idempotency, where the
@@ -675,9 +829,79 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     c->gave_up = false;
     c->auth_renewed = false;
     if (watermark)
-        send_pull(c, now_us);   /* one watermark push carries everything found */
+        pushes_done(c, now_us);   /* one watermark push carries everything found */
     else
         continue_round(c, now_us);
+}
+
+/*
+ * pull_over_pending: rebase. The pulled record with this device's queued changes' fields put back
+ * on top (a queued delete stays a delete), and the queued changes now count as made on the pulled
+ * version: the server, judging by version, finds no conflict, and the change overwrites what the
+ * device pulled but its user never saw (Amplify DataStore, amplify-flutter#5176). Event logs are
+ * left as keep does: their queued appends already merge with what the server holds.
+ */
+static void rebase_under_pulled(client *c, const record *pulled)
+{
+    record local;
+    if (!store_record_get(c->store, pulled->type, pulled->id, &c->scratch, &local) || local.n_events ||
+        pulled->n_events)
+        return;
+    const char **mine;
+    int n_mine = store_outbox_changed(c->store, pulled->type, pulled->id, &c->scratch, &mine);
+    record shown;
+    record_copy(&shown, pulled, &c->scratch);
+    for (int k = 0; k < n_mine; k++) {
+        const field *f = record_field(&local, mine[k]);
+        if (f)
+            record_set_field(&shown, &c->scratch, f->name, &f->v, &f->st);
+    }
+    shown.st = local.st;
+    if (local.deleted) {
+        shown.deleted = true;
+        shown.del = local.del;
+    }
+    project(c, &shown, &c->scratch);
+    outbox_entry *pending;
+    int n = store_outbox_of(c->store, pulled->type, pulled->id, OUTBOX_OF_MAX, &c->scratch, &pending);
+    for (int i = 0; i < n; i++)
+        if (pending[i].base_version != pulled->version)
+            store_outbox_rebase(c->store, pulled->type, pulled->id, pending[i].base_version, pulled->version);
+    adopt(c, &shown);
+}
+
+/* pull_over_pending: discard. The queued changes of the record are removed unsent, each observed
+ * dropped (the checker counts it undelivered), and the pulled record is installed. */
+static void discard_under_pulled(client *c, const record *pulled)
+{
+    outbox_entry *pending;
+    int n;
+    while ((n = store_outbox_of(c->store, pulled->type, pulled->id, OUTBOX_OF_MAX, &c->scratch, &pending)) > 0) {
+        for (int i = 0; i < n; i++) {
+            store_outbox_remove(c->store, pending[i].seq);
+            observe_write(c, OBS_DROPPED, pending[i].w, pulled->type, pulled->id,
+                          "a pulled record replaced the record, and its queued change was removed unsent");
+        }
+    }
+    adopt(c, pulled);
+}
+
+/* A pulled record meets a local record with queued changes (none waiting on the user). */
+static void pull_over_pending_changes(client *c, const record *pulled)
+{
+    switch (c->profile->pull_over_pending) {
+    case PULL_OVER_KEEP:
+        break;   /* the local record stays: the server decides the queued changes, and its answer comes back */
+    case PULL_OVER_REBASE:
+        rebase_under_pulled(c, pulled);
+        break;
+    case PULL_OVER_REPLACE:
+        adopt(c, pulled);   /* the user's edit is off screen until its push is answered */
+        break;
+    case PULL_OVER_DISCARD:
+        discard_under_pulled(c, pulled);
+        break;
+    }
 }
 
 static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
@@ -704,22 +928,31 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
          * version as it is now, so a user who keeps the server's takes the latest,
          * not the copy reported when the conflict began (the cursor moves past it). */
         record parked;
-        if (store_conflict_get(c->store, records[i].type, records[i].id, &c->scratch, &parked) &&
-            records[i].version > parked.version) {
-            store_conflict_put(c->store, &records[i]);
-            observation seen;
-            record_observation(&records[i], &seen, &c->scratch);
-            seen.kind = OBS_SEEN;
-            c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &seen);
+        if (store_conflict_get(c->store, records[i].type, records[i].id, &c->scratch, &parked)) {
+            if (records[i].version > parked.version) {
+                store_conflict_put(c->store, &records[i]);
+                observation seen;
+                record_observation(&records[i], &seen, &c->scratch);
+                seen.kind = OBS_SEEN;
+                c->cfg.host.observe(c->cfg.host.ctx, c->cfg.index, &seen);
+            }
+            continue;
         }
+        pull_over_pending_changes(c, &records[i]);
     }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
-    store_meta_set(c->store, cursor_key(c, &c->scratch), next);
+    bool save_at_round_end = c->profile->cursor_saved == CURSOR_SAVED_ROUND;
+    if (!save_at_round_end)
+        store_meta_set(c->store, cursor_key(c, &c->scratch), next);
     if (commit(c)) {
         /* The page could not be stored: the cursor stays, and the pull goes again on the retry schedule. */
         request_failed(c);
         return;
+    }
+    if (save_at_round_end) {
+        c->round_cursor[c->pull_type] = next;
+        c->round_cursor_set[c->pull_type] = true;
     }
     c->cursor = next;
     c->pulled += n;
@@ -731,7 +964,7 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
         c->pull_type++;
         send_pull(c, now_us);
     } else {
-        finish_round(c, now_us);
+        pulls_done(c, now_us);
     }
 }
 
@@ -793,11 +1026,17 @@ static void client_crash(node *n)
     c->after_write_pending = false;
     c->retry_pending = false;
     c->flush_pending = false;
-    c->again = false;
+    c->again = 0;
+    c->dropped_request = false;
+    c->pushes_done = false;
+    c->watermark_due = false;
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
     c->failures = 0;
     c->gave_up = false;
     c->auth_renewed = false;
     c->pulled = 0;
+    for (int i = 0; i < FORMS_MAX; i++)
+        c->forms[i].open = false;   /* forms live in the app's memory */
 }
 
 /* A power loss: what was committed since the last flush is gone (the world crashes the node next). */
@@ -915,6 +1154,42 @@ static record ops_body(const record *rec, const user_op *op, const stamp *st, ar
 
 static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const char **reason);
 
+static open_form *find_form(client *c, const char *type, const char *id)
+{
+    for (int i = 0; i < FORMS_MAX; i++)
+        if (c->forms[i].open && strcmp(c->forms[i].rec.type, type) == 0 && strcmp(c->forms[i].rec.id, id) == 0)
+            return &c->forms[i];
+    return NULL;
+}
+
+/* OP_OPEN: keep a copy of the record as stored now, replacing an earlier form of it, or the oldest. */
+static bool open_form_of(client *c, const user_op *op, const char **reason)
+{
+    record cur;
+    if (!store_record_get(c->store, op->type, op->id, &c->scratch, &cur) || cur.deleted) {
+        *reason = "no such record to open";
+        return false;
+    }
+    open_form *f = find_form(c, op->type, op->id);
+    if (!f) {
+        /* A free slot, else the form opened longest ago. */
+        f = &c->forms[0];
+        for (int i = 0; i < FORMS_MAX; i++) {
+            if (!c->forms[i].open) {
+                f = &c->forms[i];
+                break;
+            }
+            if (c->forms[i].opened < f->opened)
+                f = &c->forms[i];
+        }
+    }
+    arena_reset(&f->a);
+    record_copy(&f->rec, &cur, &f->a);
+    f->open = true;
+    f->opened = ++c->forms_opened;
+    return true;
+}
+
 /* ids: server: an operation naming a record, or a parent, by a temporary id the server has renamed
  * acts on the server id -- the user's screen still shows the record they created. */
 static const user_op *map_user_op(client *c, const user_op *op, user_op *mapped)
@@ -944,6 +1219,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         op = map_user_op(c, op, &mapped);
     if (op->kind == OP_RESOLVE)
         return resolve_conflict(c, op, now_us, reason);
+    if (op->kind == OP_OPEN)
+        return open_form_of(c, op, reason);
     if (op->n_fields > RECORD_FIELDS_MAX) {
         *reason = "too many fields";
         return false;
@@ -955,6 +1232,20 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
     begin(c);
     record cur;
     bool found = store_record_get(c->store, op->type, op->id, &c->scratch, &cur);
+    open_form *form = NULL;
+    if (op->from_form) {
+        /* Made on the copy the user opened: the change declares that copy's version as its base, though
+         * the device may hold a newer one by now; what the server does with a stale base is its rules'.
+         * What the change writes is the user's fields on the record as stored, as any edit: the form's
+         * other, older values are not written back (to model a form that saves them all, list them). */
+        form = find_form(c, op->type, op->id);
+        if (!form || (op->kind != OP_UPDATE && op->kind != OP_DELETE)) {
+            commit(c);
+            *reason = form ? "only an update or a delete is made from a form"
+                           : "no form of this record is open (a crash closes them)";
+            return false;
+        }
+    }
     bool live = found && !cur.deleted;
     if (op->kind == OP_CREATE && live) {
         commit(c);
@@ -1008,6 +1299,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         break;
     }
     case OP_RESOLVE:
+    case OP_OPEN:
         assert(0 && "handled above");
         break;
     }
@@ -1031,7 +1323,7 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             .op = travels,
             .type = op->type,
             .id = op->id,
-            .base_version = found ? cur.version : 0,
+            .base_version = form ? form->rec.version : found ? cur.version : 0,
             .w = op->w,
             .n_changed = n_changed,
             .changed = changed,
@@ -1047,6 +1339,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
         *reason = store_failure_reason(failed);
         return false;
     }
+    if (form)
+        form->open = false;   /* a form closes when it is saved */
     engine_observe_record(&c->cfg, &rec, &c->scratch);
 
     if (c->profile->sync_after_write_us >= 0 && !c->after_write_pending) {
@@ -1266,7 +1560,7 @@ static void client_control(node *n, node_control ctl, int64_t now_us)
         c->inflight_req = 0;
         c->n_sent = 0;
         c->phase = PHASE_IDLE;
-        c->again = false;
+        c->again = 0;
         break;
     case CTL_NET_UP:
         c->net_up = true;
@@ -1289,6 +1583,11 @@ static bool client_idle(node *n)
     if (c->phase != PHASE_IDLE || c->retry_pending || c->after_write_pending)
         return false;
     if (c->gave_up)
+        return true;
+    /* during_round: drop, no periodic sync: a round was asked for and ignored, and none has run since.
+     * Nothing scheduled will ever push what waits (Replicache #42): the device is as idle as it
+     * will get, and the checker judges what it holds unsent (undelivered). */
+    if (c->dropped_request && c->profile->sync_interval_us == 0)
         return true;
     if (c->profile->changes == CHANGES_WATERMARK) {
         /* Idle when nothing this device wrote is after the watermark -- including writes the
@@ -1319,6 +1618,8 @@ static void client_destroy(node *n)
     engine_hold_release(&c->hold);
     arena_release(&c->scratch);
     arena_release(&c->sent_a);
+    for (int i = 0; i < FORMS_MAX; i++)
+        arena_release(&c->forms[i].a);
     xfree(c->sent);
     xfree(c);
 }
@@ -1382,6 +1683,8 @@ node *client_new(const engine_config *cfg, store *st)
     c->store = st;
     arena_init(&c->scratch, 64 * 1024);
     arena_init(&c->sent_a, 4096);
+    for (int i = 0; i < FORMS_MAX; i++)
+        arena_init(&c->forms[i].a, 1024);
     assert(c->profile->push_batch_max >= 1 && c->profile->pull_page_max >= 1 && c->profile->n_retry >= 1);
     int sent_max = c->profile->changes == CHANGES_WATERMARK ? WATERMARK_PUSH_MAX : c->profile->push_batch_max;
     c->sent = xcalloc((size_t)sent_max, sizeof *c->sent);

@@ -14,13 +14,14 @@ const char *op_kind_name(op_kind op)
     case OP_INCREMENT: return "increment";
     case OP_APPEND: return "append";
     case OP_RESOLVE: return "resolve";
+    case OP_OPEN: return "open";
     }
     return "?";
 }
 
 bool op_kind_parse(const char *text, op_kind *out)
 {
-    for (int i = OP_CREATE; i <= OP_RESOLVE; i++) {
+    for (int i = OP_CREATE; i <= OP_KIND_LAST; i++) {
         if (strcmp(text, op_kind_name((op_kind)i)) == 0) {
             *out = (op_kind)i;
             return true;

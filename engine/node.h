@@ -42,7 +42,11 @@ typedef enum op_kind {
     OP_APPEND,      /* append an event to the record's log: fields are the event's */
     OP_RESOLVE,     /* the user resolves a conflict waiting on the record: fields[0] is
                        {"pick": "local" | "server" | "merge"} */
+    OP_OPEN,        /* the user opens the record in a form: the device keeps a copy of it as stored now,
+                       in memory, for a later update or delete made on it (from_form). Not a write: it
+                       has no write id and changes nothing stored */
 } op_kind;
+#define OP_KIND_LAST OP_OPEN
 
 const char *op_kind_name(op_kind op);
 bool op_kind_parse(const char *text, op_kind *out);
@@ -61,6 +65,9 @@ typedef struct user_op {
     int n_fields;
     const op_field *fields;  /* create/update: fields written; increment: {field, amount};
                                 append: the event's fields. Sorted by name. */
+    bool from_form;          /* update, delete: made on the copy an earlier OP_OPEN of the record kept, not
+                                on the record as stored now: that copy's version is the change's declared
+                                base (a form saved after the record changed underneath it) */
 } user_op;
 
 typedef enum node_control {

@@ -144,6 +144,50 @@ typedef enum manual_pick {
     PICK_RANDOM,         /* drawn by the world, per conflict, from the device's resolve stream */
 } manual_pick;
 
+/*
+ * The shape of a sync round (sync: round, pull_over_pending, during_round, push_snapshot,
+ * watermark_taken; docs/rounds.md). Each default (0) is the round the engine always ran.
+ */
+typedef enum round_order {
+    ROUND_PUSH_PULL,     /* push every batch, then pull every page */
+    ROUND_PULL_PUSH,     /* pull every page, then push every batch (WatermelonDB's synchronize()) */
+} round_order;
+
+/* What a pulled record does to a local record that still has queued changes (changes: outbox). */
+typedef enum pull_over_pending {
+    PULL_OVER_KEEP,      /* the local record stays; the server decides the queued changes */
+    PULL_OVER_REBASE,    /* the pulled record with the queued changes' fields on top, and the queued
+                            changes now count as made on the pulled version: the server sees no conflict */
+    PULL_OVER_REPLACE,   /* the pulled record as it is; the queued changes stay and are pushed later */
+    PULL_OVER_DISCARD,   /* the pulled record as it is; the queued changes are dropped unsent */
+} pull_over_pending;
+
+/* What a sync asked for while a round runs does. */
+typedef enum during_round {
+    DURING_COALESCE,     /* one more round after this one, however many asked */
+    DURING_QUEUE,        /* one more round per request */
+    DURING_DROP,         /* nothing: the request is ignored */
+} during_round;
+
+/* Which queued changes a round pushes. */
+typedef enum push_snapshot {
+    SNAPSHOT_CURRENT,    /* each batch takes what the outbox holds when it is sent */
+    SNAPSHOT_ROUND_START,/* only the changes queued when the round began; later ones wait a round */
+} push_snapshot;
+
+/* When a device-clock watermark (changes: watermark, watermark: device-clock) is read. */
+typedef enum watermark_taken {
+    TAKEN_ANSWER,        /* when the push's answer arrives */
+    TAKEN_SEND,          /* when the changes were read and sent */
+    TAKEN_ROUND_END,     /* when the whole round has finished, after its pulls */
+} watermark_taken;
+
+/* When the pull cursor is written to the store. */
+typedef enum cursor_saved {
+    CURSOR_SAVED_PAGE,   /* after each page, with the page's records */
+    CURSOR_SAVED_ROUND,  /* when the round finishes: a round that fails or crashes pulls again from the old one */
+} cursor_saved;
+
 typedef struct profile {
     const char *name;
     /* Sync triggers. */
@@ -160,6 +204,12 @@ typedef struct profile {
     bool retry_stop_when_exhausted;   /* after the schedule: stop (true) or repeat the last delay */
     int retry_drop_after;             /* drop a change after this many unanswered pushes; 0 = never */
     bool idempotency;                 /* the server deduplicates changes by operation id */
+    /* queue_base: as-queued: a queued change keeps, as its declared base, the version its record had
+     * when the user made it, even after the server acknowledged an earlier change of the same record
+     * (AWS Amplify DataStore's _version, amplify-js#6128); the server then judges it against a version
+     * it has already replaced. Default (rebased): an acknowledgement moves the record's later queued
+     * changes onto the version it created, as they were built on this device's own change. */
+    bool queue_base_as_queued;
     /* Durability of a device's local writes (sync: flush:, docs/faults.md). 0 (flush: commit, the
      * default): every transaction is durable when it commits, and no copy is ever made. > 0: the
      * store is made durable in batches, this often by the device's monotonic clock and before any
@@ -180,6 +230,13 @@ typedef struct profile {
     bool cursor_inclusive;            /* a timestamp cursor asks for >= since (else > since) */
     int n_pull_types;                 /* > 0: one cursor per entity type, pulled in this order */
     const char *pull_types[PROFILE_ENTITIES_MAX];
+    /* The round's shape (docs/rounds.md). */
+    round_order round;
+    pull_over_pending pull_over_pending;
+    during_round during_round;
+    push_snapshot push_snapshot;
+    watermark_taken watermark_taken;
+    cursor_saved cursor_saved;
     /* Server behaviour. */
     conflict_detection detect;
     /* conflicts: { clocks: none }: no clock orders concurrent writes (an external engine that picks
@@ -225,5 +282,12 @@ const char *cursor_next_name(cursor_next n);
 const char *conflict_detection_name(conflict_detection d);
 const char *id_assign_name(id_assign a);
 const char *auth_refresh_name(auth_refresh a);
+/* The round's keys as a profile spells them; the tables are in the enums' order. */
+extern const char *const ROUND_ORDER_NAMES[2];
+extern const char *const PULL_OVER_PENDING_NAMES[4];
+extern const char *const DURING_ROUND_NAMES[3];
+extern const char *const PUSH_SNAPSHOT_NAMES[2];
+extern const char *const WATERMARK_TAKEN_NAMES[3];
+extern const char *const CURSOR_SAVED_NAMES[2];
 
 #endif

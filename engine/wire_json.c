@@ -544,7 +544,7 @@ bool wire_change_ext_parse(const cJSON *item, unsigned members, arena *a, wire_c
         return false;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(ext, "op");
     if (members & WIRE_EXT_OP) {
-        if (!cJSON_IsString(op) || !op_kind_parse(op->valuestring, &wc->op) || wc->op == OP_RESOLVE)
+        if (!cJSON_IsString(op) || !op_kind_parse(op->valuestring, &wc->op) || wc->op >= OP_RESOLVE)
             return false;
     } else if (op) {
         /* Only what the document's operation cannot say, and only where it says "update". */

@@ -68,7 +68,7 @@ bool wire_syncsim_change_parse(const cJSON *c, arena *a, wire_change *wc)
     const cJSON *changed = cJSON_GetObjectItemCaseSensitive(c, "changed");
     const char *why;
     if (!cJSON_IsObject(c) || !get_int(c, "op_id", &wc->op_id) || !cJSON_IsString(op) ||
-        !op_kind_parse(op->valuestring, &wc->op) || wc->op == OP_RESOLVE || !get_int(c, "base_version", &wc->base_version) ||
+        !op_kind_parse(op->valuestring, &wc->op) || wc->op >= OP_RESOLVE || !get_int(c, "base_version", &wc->base_version) ||
         !cJSON_IsArray(changed) || !record_from_json(cJSON_GetObjectItemCaseSensitive(c, "record"), a, &wc->rec, &why))
         return false;
     const cJSON *force = cJSON_GetObjectItemCaseSensitive(c, "force");

@@ -326,9 +326,15 @@ static void put_record_key(buf *b, const char *type, const char *id)
 void proto_put_op(buf *b, const proto_roster *r, const user_op *op)
 {
     put_str_member(b, "op", op_kind_name(op->kind));
+    if (op->kind == OP_OPEN) {   /* not a write: no write id, no fields */
+        put_record_key(b, op->type, op->id);
+        return;
+    }
     put_key(b, "w");
     proto_put_write_id(b, r, op->w);
     put_record_key(b, op->type, op->id);
+    if (op->from_form)
+        put_str_member(b, "base", "opened");
     if (op->kind == OP_RESOLVE) {
         const value *pick = op->n_fields ? &op->fields[0].v : NULL;
         put_str_member(b, "pick", pick && pick->kind == VAL_STRING ? pick->s : "local");
@@ -446,20 +452,35 @@ static bool decode_init(const cJSON *j, arena *a, proto_request *out, char **why
 
 static bool decode_op(const cJSON *j, const proto_roster *r, arena *a, proto_request *out, char **why)
 {
-    static const char *const KEYS[] = { "type", "seq", "wall_us", "mono_us", "op", "w", "record", "fields", "pick" };
+    static const char *const KEYS[] = { "type",   "seq",    "wall_us", "mono_us", "op",
+                                        "w",      "record", "fields",  "pick",    "base" };
     const char *kind;
     user_op *op = &out->op;
     if (!members_known(j, KEYS, N(KEYS), "op", why) || !get_string(j, "op", true, &kind, "op", why) ||
         !get_key(j, "record", a, &op->type, &op->id, "op", why))
         return false;
     if (!op_kind_parse(kind, &op->kind))
-        return fail(why, "op: \"op\" must be create, update, delete, increment, append or resolve, not \"%.40s\"",
+        return fail(why,
+                    "op: \"op\" must be create, update, delete, increment, append, resolve or open, not \"%.40s\"",
                     kind);
     if (!r)
         return fail(why, "op before init");
+    const cJSON *fields = member(j, "fields");
+    if (op->kind == OP_OPEN) {
+        if (fields || member(j, "w") || member(j, "pick") || member(j, "base"))
+            return fail(why, "an open op carries only \"record\": it is no write");
+        return true;
+    }
     if (!get_write(j, "w", true, r, &op->w, "op", why))
         return false;
-    const cJSON *fields = member(j, "fields");
+    const cJSON *base = member(j, "base");
+    if (base) {
+        if (!cJSON_IsString(base) || strcmp(base->valuestring, "opened") != 0)
+            return fail(why, "op: \"base\" may only be \"opened\" (made on the copy an open op kept)");
+        if (op->kind != OP_UPDATE && op->kind != OP_DELETE)
+            return fail(why, "op: only an update or a delete is made on an opened copy (\"base\")");
+        op->from_form = true;
+    }
     if (op->kind == OP_RESOLVE) {
         const char *pick;
         if (fields || !get_string(j, "pick", true, &pick, "a resolve op", why))
@@ -1120,7 +1141,7 @@ static bool decode_ops(const cJSON *list, proto_ops *out, char **why)
     for (const cJSON *e = list->child; e; e = e->next) {
         op_kind op;
         if (!cJSON_IsString(e) || !op_kind_parse(e->valuestring, &op))
-            return fail(why, "init_ok: \"ops\" may name create, update, delete, increment, append and resolve");
+            return fail(why, "init_ok: \"ops\" may name create, update, delete, increment, append, resolve and open");
         *out |= PROTO_OP_BIT(op);
     }
     return true;
@@ -1436,7 +1457,7 @@ void proto_put_init_ok(buf *b, uint64_t in_reply_to, bool idle, proto_ops ops, u
     put_key(b, "ops");
     buf_putc(b, '[');
     bool first = true;
-    for (int op = OP_CREATE; op <= OP_RESOLVE; op++) {
+    for (int op = OP_CREATE; op <= OP_KIND_LAST; op++) {
         if (!(ops & PROTO_OP_BIT(op)))
             continue;
         if (!first)

@@ -49,7 +49,8 @@ enum {
 typedef uint32_t proto_ops;
 #define PROTO_OP_BIT(op) ((proto_ops)1u << (op))
 #define PROTO_OPS_DEFAULT (PROTO_OP_BIT(OP_CREATE) | PROTO_OP_BIT(OP_UPDATE) | PROTO_OP_BIT(OP_DELETE))
-#define PROTO_OPS_ALL (PROTO_OPS_DEFAULT | PROTO_OP_BIT(OP_INCREMENT) | PROTO_OP_BIT(OP_APPEND) | PROTO_OP_BIT(OP_RESOLVE))
+#define PROTO_OPS_ALL (PROTO_OPS_DEFAULT | PROTO_OP_BIT(OP_INCREMENT) | PROTO_OP_BIT(OP_APPEND) | PROTO_OP_BIT(OP_RESOLVE) | \
+                       PROTO_OP_BIT(OP_OPEN))
 
 /* Features a node declares in init_ok. */
 enum {

@@ -155,6 +155,18 @@ int history_add_write(history *h, int node, write_id w, const user_op *op, int64
     return (int)h->n_writes++;
 }
 
+void history_seen_now(history *h, int node, const char *type, const char *id, vclock *out)
+{
+    vclock_merge(out, seen_of(h, node, history_record(h, type, id)));
+}
+
+void history_set_past(history *h, int index, const vclock *past)
+{
+    write_rec *wr = &h->writes[index];
+    wr->past.n = 0;
+    vclock_merge(&wr->past, past);
+}
+
 void history_write_done(history *h, int index, bool accepted, const char *refused)
 {
     write_rec *wr = &h->writes[index];

@@ -128,6 +128,11 @@ int history_find_record(const history *h, const char *type, const char *id);
 int history_add_write(history *h, int node, write_id w, const user_op *op, int64_t true_us, int64_t local_us,
                       int64_t skew_us, bool online, int cut, int step);
 void history_write_done(history *h, int index, bool accepted, const char *refused);
+/* What node has seen of the record now, merged into *out (an open form's causal context). */
+void history_seen_now(history *h, int node, const char *type, const char *id, vclock *out);
+/* A write made on a declared base (a form's copy): its causal past is what its device had seen when
+ * the form was opened, not what it has seen since. */
+void history_set_past(history *h, int index, const vclock *past);
 /* The write, or NULL for an unknown id. */
 const write_rec *history_write(const history *h, write_id w);
 

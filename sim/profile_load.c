@@ -192,7 +192,8 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
                                         "validate",   "wire",            "ids",              "auth_refresh",
-                                        "flush" };
+                                        "flush",      "queue_base",      "round",            "pull_over_pending",
+                                        "during_round", "push_snapshot", "watermark_taken", "cursor_saved" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
     int choice;
@@ -202,6 +203,13 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         if (!one_of(doc, x, AUTH, N(AUTH), &choice, d, "auth_refresh (what a device does when its token expires)"))
             return false;
         p->auth_refresh = (auth_refresh)choice;
+    }
+    static const char *const QUEUE_BASES[] = { "rebased", "as-queued" };
+    if ((x = yaml_get(n, "queue_base"))) {
+        if (!one_of(doc, x, QUEUE_BASES, N(QUEUE_BASES), &choice, d,
+                    "queue_base (the version a queued change declares it was made on)"))
+            return false;
+        p->queue_base_as_queued = choice == 1;
     }
     static const char *const CHANGES[] = { "outbox", "watermark" };
     if ((x = yaml_get(n, "changes"))) {
@@ -256,6 +264,41 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         if (!one_of(doc, x, names, count < N(names) ? count : N(names), &choice, d, "wire dialect"))
             return false;
         p->wire = wire_dialect_at(choice);
+    }
+    if ((x = yaml_get(n, "round"))) {
+        if (!one_of(doc, x, ROUND_ORDER_NAMES, N(ROUND_ORDER_NAMES), &choice, d, "round order"))
+            return false;
+        p->round = (round_order)choice;
+    }
+    if ((x = yaml_get(n, "pull_over_pending"))) {
+        if (!one_of(doc, x, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+                    "pull_over_pending (what a pulled record does to a record with queued changes)"))
+            return false;
+        p->pull_over_pending = (pull_over_pending)choice;
+    }
+    if ((x = yaml_get(n, "during_round"))) {
+        if (!one_of(doc, x, DURING_ROUND_NAMES, N(DURING_ROUND_NAMES), &choice, d,
+                    "during_round (what a sync asked for while a round runs does)"))
+            return false;
+        p->during_round = (during_round)choice;
+    }
+    if ((x = yaml_get(n, "push_snapshot"))) {
+        if (!one_of(doc, x, PUSH_SNAPSHOT_NAMES, N(PUSH_SNAPSHOT_NAMES), &choice, d,
+                    "push_snapshot (which queued changes a round pushes)"))
+            return false;
+        p->push_snapshot = (push_snapshot)choice;
+    }
+    if ((x = yaml_get(n, "watermark_taken"))) {
+        if (!one_of(doc, x, WATERMARK_TAKEN_NAMES, N(WATERMARK_TAKEN_NAMES), &choice, d,
+                    "watermark_taken (when a device-clock watermark is read)"))
+            return false;
+        p->watermark_taken = (watermark_taken)choice;
+    }
+    if ((x = yaml_get(n, "cursor_saved"))) {
+        if (!one_of(doc, x, CURSOR_SAVED_NAMES, N(CURSOR_SAVED_NAMES), &choice, d,
+                    "cursor_saved (when the pull cursor is written)"))
+            return false;
+        p->cursor_saved = (cursor_saved)choice;
     }
     static const char *const IDS[] = { "client", "server" };
     if ((x = yaml_get(n, "ids"))) {
@@ -846,6 +889,18 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
         struct fy_node *at = retry && yaml_is_mapping(retry) ? yaml_get(retry, "drop_after") : yaml_get(n, "sync");
         diag_error(d, yaml_pos(doc, at),
                    "drop_after drops sync-queue entries; with changes: watermark there is no queue");
+        return false;
+    }
+    if (e->changes == CHANGES_WATERMARK && e->pull_over_pending != PULL_OVER_KEEP) {
+        diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "pull_over_pending")),
+                   "pull_over_pending decides what happens to queued changes; it needs changes: outbox "
+                   "(with changes: watermark there is no queue)");
+        return false;
+    }
+    if (e->watermark_taken != TAKEN_ANSWER && (e->changes != CHANGES_WATERMARK || e->watermark != WATERMARK_DEVICE)) {
+        diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "watermark_taken")),
+                   "watermark_taken says when a device-clock watermark is read; it needs changes: watermark "
+                   "and watermark: device-clock");
         return false;
     }
     if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER) {

@@ -570,12 +570,15 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 {
     scenario *sc = L->sc;
     char context[64];
-    snprintf(context, sizeof context, "a%s %s operation", kind == OP_INCREMENT || kind == OP_APPEND ? "n" : "",
+    snprintf(context, sizeof context, "a%s %s operation",
+             kind == OP_INCREMENT || kind == OP_APPEND || kind == OP_OPEN ? "n" : "",
              op_kind_name(kind));
     if (!yaml_want_mapping(&L->doc, n, L->d, context))
         return false;
     static const char *const KEYS[] = { "type", "id", "fields" };
-    static const char *const DELETE_KEYS[] = { "type", "id" };
+    static const char *const UPDATE_KEYS[] = { "type", "id", "fields", "base" };
+    static const char *const DELETE_KEYS[] = { "type", "id", "base" };
+    static const char *const OPEN_KEYS[] = { "type", "id" };
     static const char *const INCREMENT_KEYS[] = { "type", "id", "field", "by" };
     static const char *const APPEND_KEYS[] = { "type", "id", "event" };
     static const char *const RESOLVE_KEYS[] = { "type", "id", "pick" };
@@ -583,6 +586,8 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
     switch (kind) {
     case OP_RESOLVE: keys_ok = yaml_check_keys(&L->doc, n, RESOLVE_KEYS, N(RESOLVE_KEYS), L->d, context); break;
     case OP_DELETE: keys_ok = yaml_check_keys(&L->doc, n, DELETE_KEYS, N(DELETE_KEYS), L->d, context); break;
+    case OP_UPDATE: keys_ok = yaml_check_keys(&L->doc, n, UPDATE_KEYS, N(UPDATE_KEYS), L->d, context); break;
+    case OP_OPEN: keys_ok = yaml_check_keys(&L->doc, n, OPEN_KEYS, N(OPEN_KEYS), L->d, context); break;
     case OP_INCREMENT: keys_ok = yaml_check_keys(&L->doc, n, INCREMENT_KEYS, N(INCREMENT_KEYS), L->d, context); break;
     case OP_APPEND: keys_ok = yaml_check_keys(&L->doc, n, APPEND_KEYS, N(APPEND_KEYS), L->d, context); break;
     default: keys_ok = yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, context); break;
@@ -603,6 +608,22 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
                    "entity types and ids must be 1 to 200 characters without '/' or control characters");
         return false;
     }
+    struct fy_node *base = yaml_get(n, "base");
+    if (base) {
+        /* The declared base: the change is made on the copy an earlier open: step of this record kept. */
+        const char *text;
+        if (!yaml_string(&L->doc, base, &sc->arena, &text, L->d, "a base ('opened')"))
+            return false;
+        if (strcmp(text, "opened") != 0) {
+            diag_error(L->d, pos_of(L, base),
+                       "unknown base '%s'; expected opened (made on the copy an earlier open: step of the "
+                       "record kept)", text);
+            return false;
+        }
+        s->op.from_form = true;
+    }
+    if (kind == OP_OPEN)
+        return true;
     if (kind == OP_INCREMENT) {
         struct fy_node *field = yaml_get(n, "field"), *by = yaml_get(n, "by");
         if (!field) {
@@ -673,7 +694,8 @@ static bool load_op(loader *L, struct fy_node *n, op_kind kind, step *s)
 }
 
 static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",        "increment",      "append",
-                                             "resolve", "sync",       "offline",       "online",         "partition",
+                                             "resolve", "open",       "sync",          "offline",        "online",
+                                             "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
                                              "server_timeouts", "expire_token", "power_loss",
                                              "storage", "reinstall", "sign_out", "sign_in" };
@@ -784,7 +806,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
         return false;
     static const char *const KEYS[] = { "at",      "device",  "create",     "update",        "delete",
-                                        "increment", "append", "resolve",   "sync",          "offline",
+                                        "increment", "append", "resolve",   "open",          "sync",
+                                        "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
                                         "clock_step", "server_errors", "server_timeouts", "expire_token",
                                         "power_loss", "storage", "reinstall", "sign_out", "sign_in" };
@@ -807,7 +830,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     }
     if (!action) {
         diag_error(L->d, pos_of(L, n),
-                   "a step needs an action: create, update, delete, increment, append, resolve, sync, offline, "
+                   "a step needs an action: create, update, delete, increment, append, resolve, open, sync, offline, "
                    "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
                    "expire_token, power_loss, storage, reinstall, sign_out or sign_in");
         return false;
@@ -1180,6 +1203,12 @@ static bool load_workload_modelling(loader *L, struct fy_node *n, workload_confi
     if (v && (!load_rate(L, v, "steps_per_day", 10000.0, &w->server_clock_steps_per_day) ||
               !load_span(L, v, "step_max", &w->server_clock_step_max_us)))
         return false;
+    static const char *const FORMS_KEYS[] = { "per_update", "open_mean" };
+    if (!section(L, n, "forms", FORMS_KEYS, N(FORMS_KEYS), &v))
+        return false;
+    if (v && (!load_rate(L, v, "per_update", 1.0, &w->forms_per_update) ||
+              !load_span(L, v, "open_mean", &w->forms_open_mean_us)))
+        return false;
     return true;
 }
 
@@ -1193,7 +1222,7 @@ static bool load_workload(loader *L, struct fy_node *n)
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
                                         "server_answers", "auth", "refs", "events", "picks", "server_clock",
-                                        "storage", "lifecycle" };
+                                        "storage", "forms", "lifecycle" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1217,6 +1246,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .server_window_mean_us = 2 * INT64_C(60000000),
         .server_clock_step_max_us = INT64_C(60000000),
         .disk_full_mean_us = 2 * INT64_C(60000000),
+        .forms_open_mean_us = 5 * INT64_C(60000000),
         .signed_out_mean_us = 10 * INT64_C(60000000),
     };
     struct fy_node *v;

@@ -297,6 +297,21 @@ static void put_profile(buf *b, const scenario_profile *p)
                conflict_detection_name(e->detect), e->batch_atomic ? "atomic" : "per-change",
                e->validate_client ? "true" : "false", e->validate_server ? "true" : "false");
     buf_printf(b, "    wire: %s\n", wire_dialect_name(e->wire));
+    /* The round's keys only when set, so a profile written before they existed reads the same. */
+    if (e->round != ROUND_PUSH_PULL)
+        buf_printf(b, "    round: %s\n", ROUND_ORDER_NAMES[e->round]);
+    if (e->pull_over_pending != PULL_OVER_KEEP)
+        buf_printf(b, "    pull_over_pending: %s\n", PULL_OVER_PENDING_NAMES[e->pull_over_pending]);
+    if (e->during_round != DURING_COALESCE)
+        buf_printf(b, "    during_round: %s\n", DURING_ROUND_NAMES[e->during_round]);
+    if (e->push_snapshot != SNAPSHOT_CURRENT)
+        buf_printf(b, "    push_snapshot: %s\n", PUSH_SNAPSHOT_NAMES[e->push_snapshot]);
+    if (e->watermark_taken != TAKEN_ANSWER)
+        buf_printf(b, "    watermark_taken: %s\n", WATERMARK_TAKEN_NAMES[e->watermark_taken]);
+    if (e->cursor_saved != CURSOR_SAVED_PAGE)
+        buf_printf(b, "    cursor_saved: %s\n", CURSOR_SAVED_NAMES[e->cursor_saved]);
+    if (e->queue_base_as_queued)
+        buf_puts(b, "    queue_base: as-queued\n");
     buf_puts(b, "  manual: { delay: ");
     if (e->resolve_delay_us >= 0)
         put_duration(b, e->resolve_delay_us);
@@ -385,8 +400,11 @@ static void put_step(buf *b, const scenario *sc, const step *s)
             buf_printf(b, ", pick: %s", s->op.fields[0].v.s);
             break;
         case OP_DELETE:
+        case OP_OPEN:
             break;
         }
+        if (s->op.from_form)
+            buf_puts(b, ", base: opened");
         buf_puts(b, " }");
         break;
     case STEP_CLOCK:

@@ -128,6 +128,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .disk_full_per_day = w->disk_full_per_day,
         .io_errors = w->io_errors_per_day > 0,
         .io_errors_per_day = w->io_errors_per_day,
+        .forms = w->forms_per_update > 0,
+        .forms_per_update = w->forms_per_update,
         .reinstalls = w->reinstalls_per_day > 0,
         .reinstalls_per_day = w->reinstalls_per_day,
         .sign_outs = w->sign_outs_per_day > 0,
@@ -176,6 +178,10 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
     c.disk_full_per_day = unit_range(&rng, 0.0, w->disk_full_per_day);
     c.io_errors = c.io_errors && pcg32_bounded(&rng, 2) == 1;
     c.io_errors_per_day = unit_range(&rng, 0.0, w->io_errors_per_day);
+    if (w->forms_per_update > 0) {
+        c.forms = pcg32_bounded(&rng, 2) == 1;
+        c.forms_per_update = unit_range(&rng, 0.0, w->forms_per_update);
+    }
     /* Appended after every older draw, and drawn only when configured, so every existing seed keeps
      * its choices. */
     if (w->reinstalls_per_day > 0) {
@@ -195,7 +201,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     /* Every user's records, created once (a listed device may be a user of its own), then a sync. */
     double setup = (double)(w->users > 0 ? w->users : n_devices) * w->keys + 1.0;
     /* Per device and hour: writes, and two steps per offline span, partition and crash. */
-    double rate = w->writes_per_hour;
+    double rate = w->writes_per_hour * (1.0 + w->forms_per_update);   /* forms: an open step per form save */
     if (w->offline)
         rate += 2.0 * 3600e6 / (double)(w->online_mean_us + w->offline_mean_us);
     if (w->network)
@@ -658,6 +664,10 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
     for (int d = 0; refs_rng && d < sc->n_devices; d++)
         refs_rng[d] = stream(seed, "refs", sc->devices[d].name);
     int *chain = c->event_chains ? xcalloc((size_t)sc->n_devices * (size_t)w->keys, sizeof *chain) : NULL;
+    /* forms/<device>: two draws per write of the device, used or not, for the same reason as refs. */
+    pcg32 *forms_rng = c->forms ? xcalloc((size_t)sc->n_devices, sizeof *forms_rng) : NULL;
+    for (int d = 0; forms_rng && d < sc->n_devices; d++)
+        forms_rng[d] = stream(seed, "forms", sc->devices[d].name);
     /* Who last created each key: -1 for the setup (every device has synced it at 1m). A user picks
      * a parent from what their device shows, and the workload cannot know what another device's
      * create has reached, so a child names only a setup record or one its own device created. */
@@ -673,9 +683,25 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
         else if (kind != MIX_CREATE && !alive[x->key])
             kind = MIX_CREATE;
         uint32_t ref_draw = refs_rng ? pcg32_next(&refs_rng[x->device]) : 0;
+        bool from_form = forms_rng && unit_range(&forms_rng[x->device], 0.0, 1.0) < c->forms_per_update;
+        int64_t opened_before_us = forms_rng ? exp_us(&forms_rng[x->device], (double)w->forms_open_mean_us) : 0;
         int n_before = sc->n_steps;
         emit_write(b, w, x, kind);
         step *s = sc->n_steps > n_before ? &sc->steps[sc->n_steps - 1] : NULL;
+        if (s && from_form && s->op.kind == OP_UPDATE) {
+            /* The user opened the form earlier, but not before the setup's records reached the device
+             * (1m); a form the device cannot open leaves the save refused, as an app would. */
+            s->op.from_form = true;
+            int64_t open_at = x->at_us - opened_before_us;
+            if (open_at < 60 * INT64_C(1000000) + 1)
+                open_at = 60 * INT64_C(1000000) + 1;
+            if (open_at > x->at_us)
+                open_at = x->at_us;
+            const user_op saved = s->op;
+            step *o = new_step(b, open_at, STEP_OP, x->device + 1);
+            if (o)
+                o->op = (user_op){ .kind = OP_OPEN, .type = saved.type, .id = saved.id };
+        }
         if (s && refs_rng && s->op.kind == OP_CREATE) {
             for (int k = 0; k < w->keys; k++)   /* a record does not name itself */
                 candidate[k] = alive[k] && k != x->key && (creator[k] < 0 || creator[k] == x->device);
@@ -694,6 +720,7 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
     free(candidate);
     free(creator);
     free(chain);
+    free(forms_rng);
     free(refs_rng);
     free(alive);
     free(all);

@@ -28,6 +28,7 @@
  *     picks: per-device             # each device's user keeps their own version or takes the server's,
  *                                   #   drawn per device (profile, the default: the profile's manual pick)
  *     server_clock: { steps_per_day: 2, step_max: 1m }   # the server's clock steps (off by default)
+ *     forms: { per_update: 0.2, open_mean: 5m }   # updates saved from a form opened earlier (off by default)
  *     storage: { disk_full_per_day: 1, disk_full_mean: 2m,   # each device's store (off by default)
  *                io_errors_per_day: 2, server: true }        #   and the server's too when server: true
  *     swarm: true                   # the seed also decides which faults happen, and how often
@@ -116,6 +117,10 @@ typedef struct workload_config {
     bool picks_per_device;           /* picks: per-device: each device's user always keeps theirs, or the server's */
     double server_clock_steps_per_day;   /* server_clock: { steps_per_day }: the server's clock steps; 0: never */
     int64_t server_clock_step_max_us;    /* server_clock: { step_max }: each step within +-this */
+    /* forms: { per_update, open_mean }: this share of updates is saved from a form the user opened an
+     * exponential open_mean before (base: opened); 0 (the default): none. */
+    double forms_per_update;
+    int64_t forms_open_mean_us;
     /* lifecycle: a device's app reinstalled, its user signing out and in again (docs/lifecycle.md), per
      * device from its stream lifecycle/<device>; 0 (the default): never. */
     double reinstalls_per_day;
@@ -138,6 +143,8 @@ typedef struct swarm_choice {
     double power_losses_per_day;
     bool disk_full, io_errors;
     double disk_full_per_day, io_errors_per_day;
+    bool forms;                      /* drawn after all of the above, only when configured */
+    double forms_per_update;
     bool reinstalls, sign_outs;      /* drawn after all of the above, and only when configured */
     double reinstalls_per_day, sign_outs_per_day;
 } swarm_choice;

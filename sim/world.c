@@ -71,6 +71,14 @@ typedef struct resolution {
     bool done;
 } resolution;
 
+/* A record a device's user has open in a form (an open: step): what the device had seen of it then is
+ * the causal past of a change later made from the form (base: opened). Closed by a save or a crash. */
+typedef struct world_form {
+    const char *type, *id;    /* in the world's arena */
+    vclock seen;
+    bool open;
+} world_form;
+
 typedef struct slot {
     node *n;
     const char *name;
@@ -88,6 +96,8 @@ typedef struct slot {
     size_t n_unflushed, cap_unflushed;
     bool disk_full;           /* a storage step's disk_full window is open on this node */
     uint64_t disk_full_gen;   /* windows opened so far: only the latest one's end frees the disk */
+    world_form *forms;        /* devices: every record ever opened, open or not */
+    size_t n_forms, cap_forms;
     bool signing_out;         /* devices: a sign-out under sync-first waits for the device to be idle */
     bool signed_out;          /* devices: signed out, so down until a sign_in step or the final heal */
 } slot;
@@ -558,9 +568,60 @@ static void translate_op(world *w, int node, user_op *op, user_op *told)
     told->fields = fields;
 }
 
+static world_form *find_form(slot *s, const char *type, const char *id)
+{
+    for (size_t i = 0; i < s->n_forms; i++)
+        if (strcmp(s->forms[i].type, type) == 0 && strcmp(s->forms[i].id, id) == 0)
+            return &s->forms[i];
+    return NULL;
+}
+
+/* open: the user opens a record in a form. Not a write: no write id, nothing for the checker to judge;
+ * what the device has seen of the record now becomes the past of a change saved from the form. */
+static void run_open(world *w, int node, user_op op)
+{
+    slot *s = &w->slots[node];
+    user_op told = op;
+    if (w->server_ids)
+        translate_op(w, node, &op, &told);
+    const char *reason = NULL;
+    bool opened = false;
+    if (!s->up) {
+        reason = "the device is down (crashed)";
+    } else {
+        w->m.node_calls++;
+        opened = s->n->ops->user_op(s->n, &told, local_now(w, node), &reason);
+    }
+    trace_begin(&w->tr, w->now_us, "open");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "type", op.type);
+    trace_str(&w->tr, "id", op.id);
+    trace_bool(&w->tr, "opened", opened);
+    if (!opened)
+        trace_str(&w->tr, "reason", reason ? reason : "refused");
+    trace_end(&w->tr);
+    if (!opened)
+        return;
+    world_form *f = find_form(s, op.type, op.id);
+    if (!f) {
+        xgrow(&s->forms, &s->cap_forms, s->n_forms + 1, sizeof *s->forms);
+        f = &s->forms[s->n_forms++];
+        memset(f, 0, sizeof *f);
+        f->type = arena_strdup(&w->a, op.type);
+        f->id = arena_strdup(&w->a, op.id);
+    }
+    f->seen.n = 0;
+    history_seen_now(&w->hist, node, op.type, op.id, &f->seen);
+    f->open = true;
+}
+
 static void run_user_op(world *w, int node, user_op op)
 {
     slot *s = &w->slots[node];
+    if (op.kind == OP_OPEN) {
+        run_open(w, node, op);
+        return;
+    }
     op.w = WRITE_ID(node, ++s->write_counter);
     int64_t local = local_now(w, node);
     user_op told = op;
@@ -568,6 +629,9 @@ static void run_user_op(world *w, int node, user_op op)
         translate_op(w, node, &op, &told);
     int index = history_add_write(&w->hist, node, op.w, &op, w->now_us, local, clock_skew_us(&s->clock, w->now_us),
                                   s->link.online, s->link.cut, w->step_index);
+    world_form *form = op.from_form ? find_form(s, op.type, op.id) : NULL;
+    if (form && form->open)
+        history_set_past(&w->hist, index, &form->seen);
     trace_begin(&w->tr, w->now_us, "op");
     trace_node(w, "node", node);
     trace_write(&w->tr, "w", op.w);
@@ -575,6 +639,8 @@ static void run_user_op(world *w, int node, user_op op)
     trace_str(&w->tr, "type", op.type);
     trace_str(&w->tr, "id", op.id);
     trace_int(&w->tr, "local_us", local);
+    if (op.from_form)
+        trace_str(&w->tr, "base", "opened");
     trace_end(&w->tr);
 
     const char *reason = NULL;
@@ -590,6 +656,8 @@ static void run_user_op(world *w, int node, user_op op)
         accepted = s->n->ops->user_op(s->n, &told, local, &reason);
     }
     history_write_done(&w->hist, index, accepted, accepted ? NULL : reason);
+    if (accepted && form)
+        form->open = false;   /* a form closes when it is saved */
     if (accepted)
         session_write(&w->sess, node, op.w);
     if (accepted && w->sc->profile.engine.flush_every_us > 0) {
@@ -620,6 +688,8 @@ static void crash(world *w, int node)
         s->n->ops->crash(s->n);
         s->up = false;
         s->incarnation++;
+        for (size_t i = 0; i < s->n_forms; i++)
+            s->forms[i].open = false;   /* forms live in the app's memory */
     }
 }
 
@@ -1431,6 +1501,9 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         if (w.slots[node].n)
             w.slots[node].n->ops->destroy(w.slots[node].n);
         xfree(w.slots[node].unflushed);
+        for (size_t i = 0; i < w.slots[node].n_forms; i++)
+            vclock_free(&w.slots[node].forms[i].seen);
+        xfree(w.slots[node].forms);
     }
     res->node_failure = w.node_failure;
     xfree(w.slots);

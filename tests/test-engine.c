@@ -42,6 +42,16 @@
  * it); a push the server cannot store is answered 503 and applies nothing (no receipt, no
  * record, the same change-log seq afterwards); a pulled page that cannot be stored is not
  * observed and the pull is retried; a store that is not faultable takes no fault.
+ *
+ * The round's shape (docs/rounds.md): pull-push pulls first and ends on the push's answer; a
+ * pulled record over queued changes is kept out (keep), installed under them with the changes
+ * rebased onto it so the server finds no conflict (rebase), installed with the changes still
+ * queued on their old version (replace), or installed with the changes dropped and observed
+ * (discard); syncs asked for during a round coalesce into one, queue one round each, or are
+ * dropped (and a device left with nothing scheduled says it is idle); round-start pushes leave a
+ * change queued mid-round to the next round; a device-clock watermark read at the answer, at the
+ * send or at the round's end loses, or not, an edit made during the round; a cursor saved by
+ * page keeps a failed round's progress, one saved by round pulls those pages again.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -2085,6 +2095,102 @@ static void local_writes_in_one_batch_are_not_concurrent(void)
 }
 
 /*
+ * queue_base: an update and a delete the phone queued one after the other, pushed one per request
+ * under server-wins with version detection. Rebased (the default), the acknowledged update moves
+ * the delete onto the version it made, and the record ends deleted everywhere. As queued
+ * (Amplify's _version), the delete declares the version the update replaced: the server sees a
+ * conflict, keeps its copy, and the record is live again on both sides.
+ */
+static void queued_delete_after_update(bool as_queued, view *server, view *phone)
+{
+    rig r;
+    rig_init(&r);
+    r.p.fallback.strategy = strategy_find("server-wins");
+    r.p.push_batch_max = 1;
+    r.p.queue_base_as_queued = as_queued;
+    rig_start(&r, 1);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("milk"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(look(&r, 0, "n1", NULL).version == 1);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("milk, done"), NULL));
+    EXPECT(user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 3), NULL, STR(""), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(msgs_from(&r, PHONE) == 0);   /* both pushes answered; nothing left in flight */
+    *server = look(&r, 0, "n1", "text");
+    *phone = look(&r, PHONE, "n1", "text");
+    rig_stop(&r);
+}
+
+static void queue_base_rebased_or_as_queued(void)
+{
+    view server, phone;
+    queued_delete_after_update(false, &server, &phone);
+    EXPECT(server.found && server.deleted && server.del_w == WRITE_ID(PHONE, 3));
+    EXPECT(phone.found && phone.deleted);
+    queued_delete_after_update(true, &server, &phone);
+    EXPECT(server.found && !server.deleted && server.field_w == WRITE_ID(PHONE, 2));
+    EXPECT(phone.found && !phone.deleted && strcmp(phone.text, "milk, done") == 0);
+}
+
+/* The user's operation on the record n1, made on the form an earlier open kept (base: opened). */
+static bool form_op(rig *r, op_kind kind, write_id w, const char *text, const char **why)
+{
+    op_field f = { .name = "text", .v = STR(text) };
+    user_op op = { .kind = kind, .type = "note", .id = "n1", .w = w, .n_fields = kind == OP_UPDATE ? 1 : 0,
+                   .fields = kind == OP_UPDATE ? &f : NULL, .from_form = kind != OP_OPEN };
+    r->now += 1000;
+    return N(r, PHONE)->ops->user_op(N(r, PHONE), &op, r->now, why);
+}
+
+/*
+ * A change made on an opened form declares the form's copy as its base: the push carries the version
+ * the form showed, though the phone has stored a newer one since; the form closes when saved, and a
+ * crash closes it too. Opening is no write: nothing stored changes and nothing is sent.
+ */
+static void a_form_save_declares_the_opened_version(void)
+{
+    rig r;
+    rig_init(&r);
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    const char *why = NULL;
+    EXPECT(!form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));   /* nothing to open yet */
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("draft"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    char *before = snap_text(&r, PHONE);
+    EXPECT(form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));
+    char *after = snap_text(&r, PHONE);
+    EXPECT_STR(after, before);
+    EXPECT_INT(msgs_from(&r, PHONE), 0);
+    xfree(before);
+    xfree(after);
+
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("final"), NULL));
+    sync_now(&r, TABLET);
+    sync_now(&r, PHONE);
+    EXPECT_INT(look(&r, PHONE, "n1", NULL).version, 2);
+    EXPECT(form_op(&r, OP_UPDATE, WRITE_ID(PHONE, 2), "draft 2", &why));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    EXPECT_INT(jint(jitem(push, "changes", 0), "base_version"), 1);   /* the form's version, not 2 */
+    cJSON_Delete(push);
+    EXPECT(!form_op(&r, OP_UPDATE, WRITE_ID(PHONE, 3), "again", &why));   /* closed by the save */
+    EXPECT(why && strstr(why, "no form"));
+
+    EXPECT(form_op(&r, OP_OPEN, WRITE_NONE, NULL, &why));
+    N(&r, PHONE)->ops->crash(N(&r, PHONE));
+    N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);
+    EXPECT(!form_op(&r, OP_DELETE, WRITE_ID(PHONE, 3), NULL, &why));   /* a crash closes forms */
+    rig_stop(&r);
+}
+
+/*
  * A record deleted and created again (default profile: lww-hlc, field grain)
  * must not bring back fields of the deleted record that the new create did
  * not write; the device that re-created it holds only what it wrote.
@@ -2957,6 +3063,293 @@ static void lifecycle_wipes_the_store_but_not_the_counters(void)
     }
 }
 
+/* --- the round's shape (sync: round, pull_over_pending, during_round, push_snapshot, watermark_taken) --- */
+
+/* Take the oldest message `from` sent, deliver it to `to`, and say what it was ("" when there was none). */
+static const char *relay(rig *r, int from, int to)
+{
+    static char type[32];
+    cJSON *m = take_from(r, from);
+    type[0] = '\0';
+    if (!m)
+        return type;
+    copy_str(type, sizeof type, jstr(m, "type"));
+    r->now += 1000;
+    deliver(r, from, to, m);
+    cJSON_Delete(m);
+    return type;
+}
+
+/* round: pull-push pulls every page first, pushes after, and ends the round on the push's answer. */
+static void pull_push_rounds_pull_first(void)
+{
+    for (int order = ROUND_PUSH_PULL; order <= ROUND_PULL_PUSH; order++) {
+        rig r;
+        rig_init(&r);
+        r.p.round = (round_order)order;
+        rig_online(&r, 1);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+        int ends = count_obs(&r, PHONE, OBS_SYNC_END);
+        control(&r, PHONE, CTL_SYNC_NOW);
+        if (order == ROUND_PULL_PUSH) {
+            EXPECT_STR(relay(&r, PHONE, 0), "pull");
+            EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+            EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), ends);   /* the pulls done, the round pushes */
+            EXPECT_STR(relay(&r, PHONE, 0), "push");
+            EXPECT_STR(relay(&r, 0, PHONE), "push_result");
+            EXPECT_INT(r.host.n_msgs, 0);   /* no pull after the push: the round is over */
+        } else {
+            EXPECT_STR(relay(&r, PHONE, 0), "push");
+            EXPECT_STR(relay(&r, 0, PHONE), "push_result");
+            EXPECT_STR(relay(&r, PHONE, 0), "pull");
+            EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+            EXPECT_INT(r.host.n_msgs, 0);
+        }
+        EXPECT_INT(count_obs(&r, PHONE, OBS_SYNC_END), ends + 1);
+        EXPECT_STR(look(&r, 0, "n1", "text").text, "one");
+        rig_stop(&r);
+    }
+}
+
+/*
+ * The tablet's edit of n1 reaches the server while the phone's edit of the same field waits in its
+ * outbox; the phone's round (pull-push) pulls the tablet's version first. What each mode leaves on
+ * the phone, what the phone then pushes, and what the server makes of it.
+ */
+static void pulled_records_over_pending_changes(void)
+{
+    for (int mode = PULL_OVER_KEEP; mode <= PULL_OVER_DISCARD; mode++) {
+        rig r;
+        rig_init(&r);
+        r.p.round = ROUND_PULL_PUSH;
+        r.p.pull_over_pending = (pull_over_pending)mode;
+        rig_online(&r, 2);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+        sync_now(&r, PHONE);
+        sync_now(&r, TABLET);
+        EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+        sync_now(&r, TABLET);
+        EXPECT_INT(look(&r, 0, "n1", "text").version, 2);
+        EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("phone"), NULL));
+        int conflicts = count_obs(&r, 0, OBS_CONFLICT);
+
+        control(&r, PHONE, CTL_SYNC_NOW);
+        EXPECT_STR(relay(&r, PHONE, 0), "pull");
+        EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+        view v = look(&r, PHONE, "n1", "text");
+        cJSON *push = take_from(&r, PHONE);
+        switch (mode) {
+        case PULL_OVER_KEEP:
+            EXPECT_STR(v.text, "phone");
+            EXPECT_INT(v.version, 1);
+            EXPECT_INT(jint(jitem(push, "changes", 0), "base_version"), 1);
+            break;
+        case PULL_OVER_REBASE:
+            /* The phone's edit on top of the pulled version, and queued as made on it. */
+            EXPECT_STR(v.text, "phone");
+            EXPECT_U64(v.field_w, WRITE_ID(PHONE, 2));
+            EXPECT_INT(v.version, 2);
+            EXPECT_INT(jint(jitem(push, "changes", 0), "base_version"), 2);
+            break;
+        case PULL_OVER_REPLACE:
+            /* The pulled version as it is: the phone's edit is off screen, still queued on version 1. */
+            EXPECT_STR(v.text, "tablet");
+            EXPECT_U64(v.field_w, WRITE_ID(TABLET, 1));
+            EXPECT_INT(jint(jitem(push, "changes", 0), "base_version"), 1);
+            break;
+        case PULL_OVER_DISCARD:
+            EXPECT_STR(v.text, "tablet");
+            EXPECT(push == NULL);   /* nothing left to push: the round is over */
+            EXPECT_INT(count_obs(&r, PHONE, OBS_DROPPED), 1);
+            EXPECT_U64(last_obs(&r, PHONE, OBS_DROPPED)->w, WRITE_ID(PHONE, 2));
+            EXPECT_CONTAINS(last_obs(&r, PHONE, OBS_DROPPED)->detail, "pulled record");
+            break;
+        }
+        if (push) {
+            deliver(&r, PHONE, 0, push);
+            cJSON_Delete(push);
+            pump(&r);
+        }
+        v = look(&r, 0, "n1", "text");
+        if (mode == PULL_OVER_DISCARD) {
+            EXPECT_STR(v.text, "tablet");
+            EXPECT_INT(v.version, 2);
+        } else {
+            EXPECT_INT(v.version, 3);
+        }
+        /* Rebased, the change is on the server's version: no conflict is found, the tablet's edit is
+         * overwritten unseen. Kept or replaced, it is on version 1 and the server finds the conflict. */
+        EXPECT_INT(count_obs(&r, 0, OBS_CONFLICT) - conflicts,
+                   mode == PULL_OVER_KEEP || mode == PULL_OVER_REPLACE ? 1 : 0);
+        if (mode == PULL_OVER_REBASE)
+            EXPECT_U64(v.field_w, WRITE_ID(PHONE, 2));
+        if (mode == PULL_OVER_REPLACE)
+            EXPECT_STR(look(&r, PHONE, "n1", "text").text, look(&r, 0, "n1", "text").text);   /* answered: back */
+        rig_stop(&r);
+    }
+}
+
+/* Rounds run after three syncs asked for while one round runs. */
+static int rounds_for_three_requests(during_round mode)
+{
+    rig r;
+    rig_init(&r);
+    r.p.during_round = mode;
+    rig_online(&r, 1);
+    int begins = count_obs(&r, PHONE, OBS_SYNC_BEGIN);
+    control(&r, PHONE, CTL_SYNC_NOW);   /* the round starts: its pull is in flight */
+    for (int i = 0; i < 3; i++)
+        control(&r, PHONE, CTL_SYNC_NOW);
+    pump(&r);
+    int rounds = count_obs(&r, PHONE, OBS_SYNC_BEGIN) - begins;
+    rig_stop(&r);
+    return rounds;
+}
+
+/* A write whose after-write sync comes while a round pulls, with during_round: drop. */
+static void drop_a_sync_during_a_round(int64_t interval_us, bool *idle, bool *reached)
+{
+    rig r;
+    rig_init(&r);
+    r.p.during_round = DURING_DROP;
+    r.p.sync_interval_us = interval_us;
+    rig_online(&r, 1);
+    control(&r, PHONE, CTL_SYNC_NOW);   /* nothing to push: the round's pull is in flight */
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    after_write(&r, PHONE);             /* dropped */
+    pump(&r);
+    *idle = N(&r, PHONE)->ops->idle(N(&r, PHONE));
+    *reached = look(&r, 0, "n1", "text").found;
+    rig_stop(&r);
+}
+
+static void syncs_asked_for_during_a_round(void)
+{
+    EXPECT_INT(rounds_for_three_requests(DURING_COALESCE), 2);
+    EXPECT_INT(rounds_for_three_requests(DURING_QUEUE), 4);
+    EXPECT_INT(rounds_for_three_requests(DURING_DROP), 1);
+    /* Dropped, with no periodic sync: nothing will push the write, and the device says it is idle
+     * (the checker then finds the write undelivered). With a periodic sync it still has work. */
+    bool idle, reached;
+    drop_a_sync_during_a_round(0, &idle, &reached);
+    EXPECT(idle);
+    EXPECT(!reached);
+    drop_a_sync_during_a_round(5 * 60 * SEC, &idle, &reached);
+    EXPECT(!idle);
+    EXPECT(!reached);
+}
+
+/* A change queued while the round's first push is in flight: in the same round, or the next. */
+static void push_snapshots(void)
+{
+    for (int mode = SNAPSHOT_CURRENT; mode <= SNAPSHOT_ROUND_START; mode++) {
+        rig r;
+        rig_init(&r);
+        r.p.push_snapshot = (push_snapshot)mode;
+        rig_online(&r, 1);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+        control(&r, PHONE, CTL_SYNC_NOW);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("two"), NULL));
+        EXPECT_STR(relay(&r, PHONE, 0), "push");
+        EXPECT_STR(relay(&r, 0, PHONE), "push_result");
+        EXPECT_STR(relay(&r, PHONE, 0), mode == SNAPSHOT_CURRENT ? "push" : "pull");
+        pump(&r);
+        EXPECT(look(&r, 0, "n1", "text").found);
+        EXPECT(look(&r, 0, "n2", "text").found == (mode == SNAPSHOT_CURRENT));
+        /* Round-start: the next round takes it (here the user's; a coalesced request would do too). */
+        sync_now(&r, PHONE);
+        EXPECT(look(&r, 0, "n2", "text").found);
+        rig_stop(&r);
+    }
+}
+
+/* With a device-clock watermark read as `taken`: does an edit made while the round runs -- before the
+ * push's answer, or while the round pulls -- ever reach the server? */
+static bool edit_during_round_delivered(watermark_taken taken, bool during_pull)
+{
+    rig r;
+    rig_init(&r);
+    r.p.changes = CHANGES_WATERMARK;
+    r.p.watermark = WATERMARK_DEVICE;
+    r.p.watermark_taken = taken;
+    r.p.fallback.grain = GRAIN_RECORD;
+    rig_online(&r, 1);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("first"), NULL));
+    control(&r, PHONE, CTL_SYNC_NOW);
+    if (!during_pull)
+        EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("second"), NULL));
+    EXPECT_STR(relay(&r, PHONE, 0), "push");
+    EXPECT_STR(relay(&r, 0, PHONE), "push_result");
+    if (during_pull)
+        EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("second"), NULL));
+    EXPECT_STR(relay(&r, PHONE, 0), "pull");
+    EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+    EXPECT_STR(look(&r, 0, "n1", "text").text, "first");
+    r.now += SEC;
+    has_pending_push(&r, PHONE);
+    bool delivered = strcmp(look(&r, 0, "n1", "text").text, "second") == 0;
+    rig_stop(&r);
+    return delivered;
+}
+
+static void watermark_read_times(void)
+{
+    EXPECT(!edit_during_round_delivered(TAKEN_ANSWER, false));   /* StrongLog's window, as before */
+    EXPECT(edit_during_round_delivered(TAKEN_ANSWER, true));
+    EXPECT(edit_during_round_delivered(TAKEN_SEND, false));      /* the safe choice */
+    EXPECT(edit_during_round_delivered(TAKEN_SEND, true));
+    EXPECT(!edit_during_round_delivered(TAKEN_ROUND_END, false));
+    EXPECT(!edit_during_round_delivered(TAKEN_ROUND_END, true)); /* Dotmim.Sync #54 */
+}
+
+/* cursor_saved: a round that fails after its first page pulls again from where? Returns the `since` of
+ * the next round's first pull minus that of the failed round's first pull. */
+static int64_t cursor_progress_after_a_failed_round(cursor_saved saved)
+{
+    rig r;
+    rig_init(&r);
+    r.p.pull_page_max = 1;
+    r.p.cursor_saved = saved;
+    rig_online(&r, 2);
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        EXPECT(user(&r, TABLET, OP_CREATE, id, WRITE_ID(TABLET, i + 1), "text", STR("t"), NULL));
+    }
+    sync_now(&r, TABLET);
+    control(&r, PHONE, CTL_SYNC_NOW);
+    cJSON *pull = take_from(&r, PHONE);
+    int64_t first = jint(pull, "since");
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    EXPECT_STR(relay(&r, 0, PHONE), "pull_result");
+    EXPECT(look(&r, PHONE, "n0", "text").found);   /* the page's records are stored either way */
+    cJSON_Delete(take_from(&r, PHONE));             /* the second page's request is lost */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.retry_us[0]), r.p.retry_us[0]);   /* the retry's round */
+    pull = take_from(&r, PHONE);
+    int64_t again = jint(pull, "since");
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    pump(&r);
+    EXPECT(look(&r, PHONE, "n2", "text").found);
+    /* The finished round saved its cursor: the next one starts past every record. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    pull = take_from(&r, PHONE);
+    EXPECT_INT(jint(pull, "since"), server_head_seq(&r));
+    deliver(&r, PHONE, 0, pull);
+    cJSON_Delete(pull);
+    pump(&r);
+    rig_stop(&r);
+    return again - first;
+}
+
+static void cursors_saved_by_page_or_round(void)
+{
+    EXPECT_INT(cursor_progress_after_a_failed_round(CURSOR_SAVED_PAGE), 1);
+    EXPECT_INT(cursor_progress_after_a_failed_round(CURSOR_SAVED_ROUND), 0);
+}
+
 int main(void)
 {
     lifecycle_wipes_the_store_but_not_the_counters();
@@ -2984,6 +3377,8 @@ int main(void)
     malformed_messages_to_the_server_change_nothing();
     malformed_replies_to_the_client_change_nothing();
     local_writes_in_one_batch_are_not_concurrent();
+    queue_base_rebased_or_as_queued();
+    a_form_save_declares_the_opened_version();
     recreated_record_does_not_resurrect_deleted_fields();
     watermark_skips_writes_behind_the_clock();
     server_clock_watermark();
@@ -3002,5 +3397,11 @@ int main(void)
     retried_creates_and_idempotency();
     refused_create_rolls_back_the_temporary_copy();
     storage_faults_are_survived();
+    pull_push_rounds_pull_first();
+    pulled_records_over_pending_changes();
+    syncs_asked_for_during_a_round();
+    push_snapshots();
+    watermark_read_times();
+    cursors_saved_by_page_or_round();
     return test_exit("engine");
 }

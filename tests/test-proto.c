@@ -132,6 +132,28 @@ static void test_requests(void)
     EXPECT_STR(req.op.fields[0].v.s, "merge");
     cJSON_Delete(tree);
 
+    /* open: no write id, no fields; an update made on its copy says base: opened */
+    buf_clear(&b);
+    user_op open = { .kind = OP_OPEN, .type = "note", .id = "n1" };
+    proto_request_begin(&b, REQ_OP, 8, 5, 6);
+    proto_put_op(&b, &roster, &open);
+    proto_request_end(&b);
+    EXPECT(!strstr(b.data, "\"w\""));
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT_INT(req.op.kind, OP_OPEN);
+    EXPECT_STR(req.op.id, "n1");
+    EXPECT(!req.op.from_form);
+    cJSON_Delete(tree);
+    buf_clear(&b);
+    op.from_form = true;
+    proto_request_begin(&b, REQ_OP, 8, 5, 6);
+    proto_put_op(&b, &roster, &op);
+    proto_request_end(&b);
+    EXPECT_CONTAINS(b.data, "\"base\":\"opened\"");
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT(req.op.kind == OP_UPDATE && req.op.from_form);
+    cJSON_Delete(tree);
+
     /* deliver: the body as it was */
     buf_clear(&b);
     cJSON *body = cJSON_Parse("{\"kind\":\"push\",\"n\":[1,2.5,\"x\"],\"big\":4503599627370497}");
@@ -230,6 +252,15 @@ static void test_requests(void)
         { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"increment\",\"w\":\"phone:1\","
           "\"record\":{\"type\":\"n\",\"id\":\"1\"},\"fields\":{\"c\":{\"v\":1.5,\"w\":\"phone:1\"}}}",
           "amount must be an integer" },
+        { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"open\",\"w\":\"phone:1\","
+          "\"record\":{\"type\":\"n\",\"id\":\"1\"}}",
+          "an open op carries only \"record\"" },
+        { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"create\",\"w\":\"phone:1\","
+          "\"record\":{\"type\":\"n\",\"id\":\"1\"},\"base\":\"opened\",\"fields\":{}}",
+          "only an update or a delete" },
+        { "{\"type\":\"op\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"op\":\"update\",\"w\":\"phone:1\","
+          "\"record\":{\"type\":\"n\",\"id\":\"1\"},\"base\":\"stale\",\"fields\":{}}",
+          "\"base\" may only be \"opened\"" },
         { "{\"type\":\"deliver\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"src\":\"laptop\",\"body\":{}}",
           "not a replica of this run" },
         { "{\"type\":\"init\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"protocol\":\"syncsim-node/1\",\"node\":\"p\","

@@ -1215,6 +1215,61 @@ static void test_server_clock_steps(void)
     scenario_free(tmpl);
 }
 
+/*
+ * forms: { per_update }. The same seed without forms makes exactly the steps it made before, less
+ * the open steps and the base marks; with it, every update saved from a form is preceded by an open of
+ * the same record on the same device, no earlier than 1m (when the setup's records have arrived).
+ */
+static void test_forms(void)
+{
+    scenario *plain_tmpl = refs_template("forms-off", ""),
+             *tmpl = refs_template("forms-on", "  forms: { per_update: 0.5, open_mean: 10m }\n");
+    if (!plain_tmpl || !tmpl) {
+        scenario_free(plain_tmpl);
+        scenario_free(tmpl);
+        return;
+    }
+    int saves = 0, updates = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        scenario *sc = instance(tmpl, seed), *plain = instance(plain_tmpl, seed);
+        if (!sc || !plain) {
+            scenario_free(sc);
+            scenario_free(plain);
+            continue;
+        }
+        int j = 0;
+        for (int i = 0; i < sc->n_steps; i++) {
+            const step *s = &sc->steps[i];
+            if (s->kind == STEP_OP && s->op.kind == OP_OPEN) {
+                EXPECT(s->at_us > 60 * INT64_C(1000000));
+                continue;
+            }
+            if (s->kind == STEP_OP && s->op.kind == OP_UPDATE)
+                updates++;
+            if (s->kind == STEP_OP && s->op.from_form) {
+                saves++;
+                EXPECT(s->op.kind == OP_UPDATE);
+                bool opened = false;
+                for (int k = i - 1; k >= 0 && !opened; k--) {
+                    const step *o = &sc->steps[k];
+                    opened = o->kind == STEP_OP && o->op.kind == OP_OPEN && o->nodes[0] == s->nodes[0] &&
+                             strcmp(o->op.id, s->op.id) == 0 && strcmp(o->op.type, s->op.type) == 0;
+                }
+                EXPECT(opened);
+            }
+            if (j < plain->n_steps)
+                EXPECT(same_step(s, &plain->steps[j]) && !plain->steps[j].op.from_form);
+            j++;
+        }
+        EXPECT_INT(j, plain->n_steps);
+        scenario_free(sc);
+        scenario_free(plain);
+    }
+    EXPECT(updates > 0 && saves > updates / 4 && saves < updates * 3 / 4);   /* about half */
+    scenario_free(plain_tmpl);
+    scenario_free(tmpl);
+}
+
 /* Swarm: the new keys' coins come after every older draw, so a seed's older choices do not move. */
 static void test_swarm_appended(void)
 {
@@ -1233,7 +1288,8 @@ static void test_swarm_appended(void)
         "  swarm: true\n";
     char with[2048];
     snprintf(with, sizeof with, "%s%s", BASE,
-             "  refs: true\n  events: chains\n  picks: per-device\n  server_clock: { steps_per_day: 4 }\n");
+             "  refs: true\n  events: chains\n  picks: per-device\n  server_clock: { steps_per_day: 4 }\n"
+             "  forms: { per_update: 0.3 }\n");
     scenario *a = load_text("swarm-old", BASE), *b = load_text("swarm-new", with);
     if (!a || !b) {
         scenario_free(a);
@@ -1245,7 +1301,7 @@ static void test_swarm_appended(void)
         swarm_choice x = workload_swarm(&a->workload, seed), y = workload_swarm(&b->workload, seed);
         EXPECT(same_choice(&x, &y));
         EXPECT(x.server_crashes == y.server_crashes && x.server_crashes_per_day == y.server_crashes_per_day);
-        EXPECT(!x.refs && !x.event_chains && !x.picks_per_device && !x.server_clock_steps);
+        EXPECT(!x.refs && !x.event_chains && !x.picks_per_device && !x.server_clock_steps && !x.forms);
         refs += y.refs;
         chains += y.event_chains;
         picks += y.picks_per_device;
@@ -1282,6 +1338,7 @@ int main(void)
     test_device_picks();
     test_device_pick_resolves();
     test_server_clock_steps();
+    test_forms();
     test_swarm_appended();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
