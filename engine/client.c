@@ -889,7 +889,12 @@ static void discard_under_pulled(client *c, const record *pulled)
 /* A pulled record meets a local record with queued changes (none waiting on the user). */
 static void pull_over_pending_changes(client *c, const record *pulled)
 {
-    switch (c->profile->pull_over_pending) {
+    pull_over_pending rule = c->profile->pull_over_pending;
+    record local;
+    if (c->profile->pull_over_deleted != rule && store_record_get(c->store, pulled->type, pulled->id, &c->scratch, &local) &&
+        local.deleted)
+        rule = c->profile->pull_over_deleted;
+    switch (rule) {
     case PULL_OVER_KEEP:
         break;   /* the local record stays: the server decides the queued changes, and its answer comes back */
     case PULL_OVER_REBASE:

@@ -233,6 +233,10 @@ typedef struct profile {
     /* The round's shape (docs/rounds.md). */
     round_order round;
     pull_over_pending pull_over_pending;
+    /* What a pulled record does to a record this device deleted and has not pushed the delete of:
+     * pull_over_pending: { edited: ..., deleted: ... } sets it apart (WatermelonDB re-creates a record
+     * the server sends as created over a local delete, but keeps locally edited columns); else the same. */
+    pull_over_pending pull_over_deleted;
     during_round during_round;
     push_snapshot push_snapshot;
     watermark_taken watermark_taken;

@@ -270,11 +270,30 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             return false;
         p->round = (round_order)choice;
     }
-    if ((x = yaml_get(n, "pull_over_pending"))) {
+    if ((x = yaml_get(n, "pull_over_pending")) && !yaml_is_mapping(x)) {
         if (!one_of(doc, x, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
                     "pull_over_pending (what a pulled record does to a record with queued changes)"))
             return false;
-        p->pull_over_pending = (pull_over_pending)choice;
+        p->pull_over_pending = p->pull_over_deleted = (pull_over_pending)choice;
+    } else if (x) {
+        /* { edited: rebase, deleted: discard }: one rule for a record edited here, one for a record deleted
+         * here; a case left out keeps the default (keep). */
+        static const char *const CASES[] = { "edited", "deleted" };
+        if (!yaml_check_keys(doc, x, CASES, N(CASES), d, "pull_over_pending cases"))
+            return false;
+        struct fy_node *y;
+        if ((y = yaml_get(x, "edited"))) {
+            if (!one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+                        "pull_over_pending for a record edited here"))
+                return false;
+            p->pull_over_pending = (pull_over_pending)choice;
+        }
+        if ((y = yaml_get(x, "deleted"))) {
+            if (!one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+                        "pull_over_pending for a record deleted here"))
+                return false;
+            p->pull_over_deleted = (pull_over_pending)choice;
+        }
     }
     if ((x = yaml_get(n, "during_round"))) {
         if (!one_of(doc, x, DURING_ROUND_NAMES, N(DURING_ROUND_NAMES), &choice, d,
@@ -891,7 +910,7 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
                    "drop_after drops sync-queue entries; with changes: watermark there is no queue");
         return false;
     }
-    if (e->changes == CHANGES_WATERMARK && e->pull_over_pending != PULL_OVER_KEEP) {
+    if (e->changes == CHANGES_WATERMARK && (e->pull_over_pending != PULL_OVER_KEEP || e->pull_over_deleted != PULL_OVER_KEEP)) {
         diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "pull_over_pending")),
                    "pull_over_pending decides what happens to queued changes; it needs changes: outbox "
                    "(with changes: watermark there is no queue)");

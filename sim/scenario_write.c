@@ -300,7 +300,10 @@ static void put_profile(buf *b, const scenario_profile *p)
     /* The round's keys only when set, so a profile written before they existed reads the same. */
     if (e->round != ROUND_PUSH_PULL)
         buf_printf(b, "    round: %s\n", ROUND_ORDER_NAMES[e->round]);
-    if (e->pull_over_pending != PULL_OVER_KEEP)
+    if (e->pull_over_deleted != e->pull_over_pending)
+        buf_printf(b, "    pull_over_pending: { edited: %s, deleted: %s }\n", PULL_OVER_PENDING_NAMES[e->pull_over_pending],
+                   PULL_OVER_PENDING_NAMES[e->pull_over_deleted]);
+    else if (e->pull_over_pending != PULL_OVER_KEEP)
         buf_printf(b, "    pull_over_pending: %s\n", PULL_OVER_PENDING_NAMES[e->pull_over_pending]);
     if (e->during_round != DURING_COALESCE)
         buf_printf(b, "    during_round: %s\n", DURING_ROUND_NAMES[e->during_round]);

@@ -3189,6 +3189,38 @@ static void pulled_records_over_pending_changes(void)
     }
 }
 
+/*
+ * pull_over_pending: { edited: rebase, deleted: discard } (WatermelonDB): a pulled record over a record
+ * the phone edited keeps the phone's edit; over a record the phone deleted, it replaces the record and
+ * the delete is dropped unsent.
+ */
+static void pulled_records_over_edits_and_deletes(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.round = ROUND_PULL_PUSH;
+    r.p.pull_over_pending = PULL_OVER_REBASE;
+    r.p.pull_over_deleted = PULL_OVER_DISCARD;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("two"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("tablet 1"), NULL));
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n2", WRITE_ID(TABLET, 2), "text", STR("tablet 2"), NULL));
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 3), "text", STR("phone 1"), NULL));
+    EXPECT(user(&r, PHONE, OP_DELETE, "n2", WRITE_ID(PHONE, 4), NULL, STR(""), NULL));
+    sync_now(&r, PHONE);
+    EXPECT_STR(look(&r, 0, "n1", "text").text, "phone 1");   /* the edit was rebased and pushed */
+    view n2 = look(&r, 0, "n2", "text");
+    EXPECT(!n2.deleted && strcmp(n2.text, "tablet 2") == 0);   /* the delete never left */
+    EXPECT(!look(&r, PHONE, "n2", NULL).deleted);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_DROPPED), 1);
+    EXPECT_U64(last_obs(&r, PHONE, OBS_DROPPED)->w, WRITE_ID(PHONE, 4));
+    rig_stop(&r);
+}
+
 /* Rounds run after three syncs asked for while one round runs. */
 static int rounds_for_three_requests(during_round mode)
 {
@@ -3399,6 +3431,7 @@ int main(void)
     storage_faults_are_survived();
     pull_push_rounds_pull_first();
     pulled_records_over_pending_changes();
+    pulled_records_over_edits_and_deletes();
     syncs_asked_for_during_a_round();
     push_snapshots();
     watermark_read_times();
