@@ -1053,6 +1053,50 @@ static bool client_power_loss(node *n, int64_t now_us)
     return true;
 }
 
+/*
+ * The app's local database deleted (docs/lifecycle.md): a reinstall, or a sign-out. At a sign-out the
+ * changes still waiting to be pushed are reported dropped first (the design abandons them: Realm's
+ * DiscardUnsyncedChanges; under sign_out: sync-first the world waits for the device to be idle, so
+ * only what it could not push is left); a reinstall reports nothing, for its user gave them up.
+ * The counters that must never repeat stay (store_wipe). The world crashes the node next. A storage
+ * fault that fails the transaction leaves the store as it was: false.
+ */
+#define DISCARDED "signed out with discard: the unsynced change was deleted with the local database"
+
+static bool client_lifecycle(node *n, const lifecycle_call *call, int64_t now_us)
+{
+    client *c = (client *)n;
+    (void)now_us;
+    arena_reset(&c->scratch);
+    begin(c);
+    if (call->kind == LIFECYCLE_SIGN_OUT) {
+        write_id *ws;
+        int count = store_outbox_writes(c->store, &c->scratch, &ws);
+        for (int i = 0; i < count; i++)
+            observe_write(c, OBS_DROPPED, ws[i], NULL, NULL, DISCARDED);
+        if (c->profile->changes == CHANGES_WATERMARK) {
+            record *changed;
+            int64_t watermark = store_meta_get(c->store, "watermark", INT64_MIN);
+            int k = store_local_changes_since(c->store, watermark, WATERMARK_PUSH_MAX, &c->scratch, &changed);
+            /* What the next watermark push would carry (send_watermark_push): this device's writes after it. */
+            int me = c->cfg.index;
+            for (int i = 0; i < k; i++) {
+                const record *r = &changed[i];
+                for (int e = 0; e < r->n_events; e++)
+                    if (WRITE_NODE(r->events[e].w) == me && r->events[e].at_us > watermark)
+                        observe_write(c, OBS_DROPPED, r->events[e].w, r->type, r->id, DISCARDED);
+                for (int f = 0; f < r->n_fields; f++)
+                    if (WRITE_NODE(r->fields[f].st.w) == me && r->fields[f].st.ts_us > watermark)
+                        observe_write(c, OBS_DROPPED, r->fields[f].st.w, r->type, r->id, DISCARDED);
+                if (r->deleted && WRITE_NODE(r->del.w) == me && r->del.ts_us > watermark)
+                    observe_write(c, OBS_DROPPED, r->del.w, r->type, r->id, DISCARDED);
+            }
+        }
+    }
+    store_wipe(c->store, call->wipe == WIPE_DATA_ONLY);
+    return commit(c) == 0;
+}
+
 static void set_field_values(record *r, arena *a, const user_op *op, const stamp *st)
 {
     for (int i = 0; i < op->n_fields; i++)
@@ -1631,6 +1675,7 @@ static const node_ops CLIENT_OPS = {
     .snapshot = client_snapshot,
     .destroy = client_destroy,
     .storage_fault = client_storage_fault,
+    .lifecycle = client_lifecycle,
 };
 
 node *client_new(const engine_config *cfg, store *st)

@@ -51,3 +51,23 @@ bool storage_fault_kind_parse(const char *text, storage_fault_kind *out)
     }
     return false;
 }
+
+const char *lifecycle_wipe_name(lifecycle_wipe wipe)
+{
+    switch (wipe) {
+    case WIPE_ALL: return "all";
+    case WIPE_DATA_ONLY: return "data-only";
+    }
+    return "?";
+}
+
+bool lifecycle_wipe_parse(const char *text, lifecycle_wipe *out)
+{
+    for (int i = WIPE_ALL; i <= WIPE_DATA_ONLY; i++) {
+        if (strcmp(text, lifecycle_wipe_name((lifecycle_wipe)i)) == 0) {
+            *out = (lifecycle_wipe)i;
+            return true;
+        }
+    }
+    return false;
+}

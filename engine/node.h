@@ -157,6 +157,28 @@ typedef struct storage_fault {
 const char *storage_fault_kind_name(storage_fault_kind kind);
 bool storage_fault_kind_parse(const char *text, storage_fault_kind *out);
 
+/* What deleting the app's local database removes (the profile's lifecycle: { wipe }, docs/lifecycle.md). */
+typedef enum lifecycle_wipe {
+    WIPE_ALL,        /* records, outbox, conflicts, id map, cursors, watermark: everything but the counters */
+    WIPE_DATA_ONLY,  /* the same, but the pull cursors (the replication checkpoint) are kept */
+} lifecycle_wipe;
+
+/* Why the local database is deleted. */
+typedef enum lifecycle_kind {
+    LIFECYCLE_REINSTALL, /* the app is deleted and installed again: its user gave up what was unsynced,
+                            and the world knows it (nothing to report) */
+    LIFECYCLE_SIGN_OUT,  /* the user signs out and the app deletes its local database: every change still
+                            waiting to be pushed is abandoned by the design, reported as OBS_DROPPED */
+} lifecycle_kind;
+
+typedef struct lifecycle_call {
+    lifecycle_kind kind;
+    lifecycle_wipe wipe;
+} lifecycle_call;
+
+const char *lifecycle_wipe_name(lifecycle_wipe wipe);
+bool lifecycle_wipe_parse(const char *text, lifecycle_wipe *out);
+
 typedef struct node_ops {
     /* Start, or restart after a crash: recover from durable state. */
     void (*boot)(node *n, int64_t now_us);
@@ -192,6 +214,12 @@ typedef struct node_ops {
     /* Set the replica's storage faults. NULL, or false, when it cannot (the world skips the fault
      * and traces that it did); the built-in engine can when its store was opened faultable. */
     bool (*storage_fault)(node *n, const storage_fault *fault, int64_t now_us);
+    /* Delete the app's local database (docs/lifecycle.md): everything the wipe names goes, but never
+     * the counters that must not repeat (operation ids, boot count, request numbering). The world
+     * crashes the node next, and boots it again (a reinstall) or keeps it down until sign-in (a
+     * sign-out). Only called on a running device. False, or NULL, when the node cannot: the world
+     * then leaves it as it is and the trace says so. */
+    bool (*lifecycle)(node *n, const lifecycle_call *call, int64_t now_us);
 } node_ops;
 
 /* Every implementation embeds this first. */

@@ -274,6 +274,11 @@ typedef struct profile {
     entity_rules fallback;            /* for entity types not listed */
     int n_entities;
     entity_rules entities[PROFILE_ENTITIES_MAX];
+    /* Device lifecycle (lifecycle:, docs/lifecycle.md): what deleting the app's local database
+     * removes at a reinstall or a sign-out, and whether a sign-out first pushes what is pending
+     * (sync-first, the default) or deletes it with the database at once (discard). */
+    lifecycle_wipe wipe;
+    bool sign_out_discard;
 } profile;
 
 /* A correct, conservative starting point: HLC last-write-wins per field,

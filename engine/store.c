@@ -1078,3 +1078,58 @@ int store_changelog_writes_since(store *s, const char *type, const char *id, int
     *out = ws;
     return n;
 }
+
+/*
+ * The app's local database deleted (a reinstall or a sign-out, docs/lifecycle.md), inside the
+ * caller's transaction. What stays is what must never repeat: the meta counters op_seq (watermark
+ * pushes' operation ids) and boots (request ids and timer generations), and the outbox's
+ * AUTOINCREMENT sequence (sqlite_sequence, the outbox's operation ids), which DELETE leaves alone.
+ * keep_cursors keeps the pull cursors too ("cursor", "cursor:<type>"). Run rarely: not prepared.
+ */
+void store_wipe(store *s, bool keep_cursors)
+{
+    static const char *const WIPE[] = {
+        "DELETE FROM records",
+        "DELETE FROM outbox",
+        "DELETE FROM conflicts",
+        "DELETE FROM kept",
+        "DELETE FROM id_map",
+        "DELETE FROM applied_ops",
+        "DELETE FROM changes",
+    };
+    const char *meta = keep_cursors
+                           ? "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots') AND key <> 'cursor'"
+                             " AND substr(key, 1, 7) <> 'cursor:'"
+                           : "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots')";
+    for (size_t i = 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {
+        const char *sql = i < sizeof WIPE / sizeof WIPE[0] ? WIPE[i] : meta;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            write_failed(s, sql, rc);
+    }
+}
+
+/* The writes of every outbox entry, in any state, oldest first. Returns the count; *out in a. */
+int store_outbox_writes(store *s, arena *a, write_id **out)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT w FROM outbox ORDER BY seq";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        store_fail(s, sql);
+    int n = 0, cap = 8, rc;
+    write_id *ws = arena_alloc(a, (size_t)cap * sizeof *ws);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            write_id *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
+            memcpy(grown, ws, (size_t)n * sizeof *grown);
+            ws = grown;
+            cap *= 2;
+        }
+        ws[n++] = (write_id)sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE)
+        store_fail(s, sql);
+    sqlite3_finalize(st);
+    *out = ws;
+    return n;
+}

@@ -180,4 +180,11 @@ void store_applied_put(store *s, int64_t device, int64_t op, const char *result_
 void store_kept_add(store *s, const record *r, write_id w);
 void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const char *id, write_id w), void *ctx);
 
+/* The app's local database deleted, inside a transaction (docs/lifecycle.md): every table's rows go,
+ * but never the counters that must not repeat (meta op_seq and boots, the outbox's AUTOINCREMENT
+ * sequence); keep_cursors keeps the pull cursors (meta cursor, cursor:<type>) as well. */
+void store_wipe(store *s, bool keep_cursors);
+/* The writes of every outbox entry, in any state, oldest first. Returns the count; *out in a. */
+int store_outbox_writes(store *s, arena *a, write_id **out);
+
 #endif

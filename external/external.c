@@ -63,6 +63,7 @@ typedef struct doing {
     uint64_t token;            /* timer */
     node_control control;      /* control */
     storage_fault storage;     /* storage_fault */
+    lifecycle_wipe wipe;       /* reinstall, sign_out */
 } doing;
 
 typedef struct external {
@@ -245,6 +246,8 @@ static void describe_doing(const external *x, const doing *d, buf *b)
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS: buf_puts(b, proto_request_name(d->kind)); break;
     case REQ_STORAGE_FAULT: buf_printf(b, "storage_fault %s", storage_fault_kind_name(d->storage.kind)); break;
+    case REQ_REINSTALL:
+    case REQ_SIGN_OUT: buf_printf(b, "%s wipe %s", proto_request_name(d->kind), lifecycle_wipe_name(d->wipe)); break;
     }
 }
 
@@ -678,6 +681,22 @@ static bool ext_storage_fault(node *n, const storage_fault *fault, int64_t now_u
     return exchange(x, EFF_DONE) && !x->refused;
 }
 
+/* A reinstall or a sign-out: only a node that listed lifecycle in its init_ok is asked (the world
+ * traces the others as unsupported and leaves them as they are); it deletes its local database and
+ * answers done, a refusal when it could not. The world then kills it. */
+static bool ext_lifecycle(node *n, const lifecycle_call *call, int64_t now_us)
+{
+    external *x = (external *)n;
+    if (!(x->features & PROTO_FEATURE_LIFECYCLE) || !x->running || x->failed)
+        return false;
+    proto_request_kind kind = call->kind == LIFECYCLE_REINSTALL ? REQ_REINSTALL : REQ_SIGN_OUT;
+    begin(x, kind, now_us);
+    x->doing = (doing){ .kind = kind, .wipe = call->wipe };
+    proto_put_lifecycle(&x->out, call->wipe);
+    proto_request_end(&x->out);
+    return exchange(x, EFF_DONE) && !x->refused;
+}
+
 static bool ext_idle(node *n)
 {
     external *x = (external *)n;
@@ -771,6 +790,7 @@ static const node_ops EXTERNAL_OPS = {
     .snapshot = ext_snapshot,
     .destroy = ext_destroy,
     .storage_fault = ext_storage_fault,
+    .lifecycle = ext_lifecycle,
 };
 
 node *external_node_new(const external_config *cfg, char **error)

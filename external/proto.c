@@ -232,6 +232,8 @@ static const char *const REQUEST_NAMES[] = {
     [REQ_TIMER] = "timer", [REQ_CONTROL] = "control", [REQ_SNAPSHOT] = "snapshot", [REQ_SHUTDOWN] = "shutdown",
     [REQ_POWER_LOSS] = "power_loss",
     [REQ_STORAGE_FAULT] = "storage_fault",
+    [REQ_REINSTALL] = "reinstall",
+    [REQ_SIGN_OUT] = "sign_out",
 };
 
 static const char *const CONTROL_NAMES[] = {
@@ -367,6 +369,11 @@ void proto_put_timer(buf *b, uint64_t token)
 void proto_put_control(buf *b, node_control ctl)
 {
     put_str_member(b, "control", CONTROL_NAMES[ctl]);
+}
+
+void proto_put_lifecycle(buf *b, lifecycle_wipe wipe)
+{
+    put_str_member(b, "wipe", lifecycle_wipe_name(wipe));
 }
 
 void proto_put_storage_fault(buf *b, const storage_fault *fault)
@@ -601,6 +608,16 @@ bool proto_decode_request(const cJSON *j, const proto_roster *r, arena *a, proto
         if (!io && member(j, "writes"))
             return fail(why, "storage_fault: \"writes\" goes only with \"fault\": \"io_error\"");
         out->storage.writes = (int)writes;
+        return true;
+    }
+    case REQ_REINSTALL:
+    case REQ_SIGN_OUT: {
+        static const char *const KEYS[] = { "type", "seq", "wall_us", "mono_us", "wipe" };
+        const char *wipe;
+        if (!members_known(j, KEYS, N(KEYS), type, why) || !get_string(j, "wipe", true, &wipe, type, why))
+            return false;
+        if (!lifecycle_wipe_parse(wipe, &out->wipe))
+            return fail(why, "%s: \"wipe\" must be all or data-only, not \"%.40s\"", type, wipe);
         return true;
     }
     }
@@ -1144,8 +1161,10 @@ static bool decode_features(const cJSON *list, unsigned *out, char **why)
             *out |= PROTO_FEATURE_POWER_LOSS;
         else if (cJSON_IsString(e) && strcmp(e->valuestring, "storage_faults") == 0)
             *out |= PROTO_FEATURE_STORAGE_FAULTS;
+        else if (cJSON_IsString(e) && strcmp(e->valuestring, "lifecycle") == 0)
+            *out |= PROTO_FEATURE_LIFECYCLE;
         else
-            return fail(why, "init_ok: \"features\" may name reset, received, power_loss and storage_faults");
+            return fail(why, "init_ok: \"features\" may name reset, received, power_loss, storage_faults and lifecycle");
     }
     return true;
 }
@@ -1449,7 +1468,7 @@ void proto_put_init_ok(buf *b, uint64_t in_reply_to, bool idle, proto_ops ops, u
     buf_putc(b, ']');
     put_key(b, "features");
     buf_putc(b, '[');
-    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss", "storage_faults" };
+    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss", "storage_faults", "lifecycle" };
     bool first_feature = true;
     for (int i = 0; i < N(FEATURE_NAMES); i++) {
         if (!(features & (1u << i)))

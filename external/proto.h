@@ -58,6 +58,8 @@ enum {
     PROTO_FEATURE_RECEIVED = 2,   /* the server reports received effects itself */
     PROTO_FEATURE_POWER_LOSS = 4, /* a device answers power_loss: its store goes back to its last flush */
     PROTO_FEATURE_STORAGE_FAULTS = 8,  /* the node obeys storage_fault requests (docs/faults.md) */
+    PROTO_FEATURE_LIFECYCLE = 16, /* a device answers reinstall and sign_out: it deletes its local database
+                                     (docs/lifecycle.md) */
 };
 
 /* The replicas of a run, server first. Names and users are borrowed. */
@@ -89,6 +91,8 @@ typedef enum proto_request_kind {
     REQ_SHUTDOWN,
     REQ_POWER_LOSS,   /* put the data directory back to its last flush; a SIGKILL follows */
     REQ_STORAGE_FAULT,  /* only to a node whose init_ok lists the storage_faults feature */
+    REQ_REINSTALL,    /* delete the local database but the counters; a SIGKILL and a boot follow */
+    REQ_SIGN_OUT,     /* the same, reporting queued changes dropped; a SIGKILL follows, a boot at sign-in */
 } proto_request_kind;
 
 const char *proto_request_name(proto_request_kind kind);
@@ -112,6 +116,7 @@ void proto_put_deliver(buf *b, const proto_roster *r, int from, const cJSON *bod
 void proto_put_timer(buf *b, uint64_t token);
 void proto_put_control(buf *b, node_control ctl);
 void proto_put_storage_fault(buf *b, const storage_fault *fault);
+void proto_put_lifecycle(buf *b, lifecycle_wipe wipe);
 
 /* A decoded request. Strings, arrays and the op's fields live in the arena given to the decoder;
  * body points into the parsed tree (valid while the tree lives). */
@@ -143,6 +148,8 @@ typedef struct proto_request {
     node_control control;
     /* storage_fault */
     storage_fault storage;
+    /* reinstall, sign_out */
+    lifecycle_wipe wipe;
 } proto_request;
 
 /* r may be NULL before init; an op's write id is parsed against it. */

@@ -139,7 +139,8 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
          * in process: the two give the same trace. */
         proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
                           PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED | PROTO_FEATURE_STORAGE_FAULTS |
-                              (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0));
+                              (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0) |
+                              (s->n->ops->lifecycle ? PROTO_FEATURE_LIFECYCLE : 0));
         return true;
     case REQ_OP: {
         const char *reason = NULL;
@@ -166,6 +167,14 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         if (n->ops->power_loss)
             n->ops->power_loss(n, req->wall_us);
         break;
+    case REQ_REINSTALL:
+    case REQ_SIGN_OUT: {
+        lifecycle_call call = { .kind = req->kind == REQ_REINSTALL ? LIFECYCLE_REINSTALL : LIFECYCLE_SIGN_OUT,
+                                .wipe = req->wipe };
+        if (!n->ops->lifecycle || !n->ops->lifecycle(n, &call, req->wall_us))
+            refused = "this node could not delete its local database";
+        break;
+    }
     case REQ_STORAGE_FAULT:
         if (!n->ops->storage_fault || !n->ops->storage_fault(n, &req->storage, req->wall_us))
             refused = "this node cannot take storage faults";

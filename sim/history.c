@@ -80,6 +80,7 @@ void history_free(history *h)
     xfree(h->writes);
     xfree(h->records);
     xfree(h->seen);
+    xfree(h->wipes);
     u64map_free(&h->by_id);
     strmap_free(&h->record_index);
     u64map_free(&h->seen_index);
@@ -149,6 +150,7 @@ int history_add_write(history *h, int node, write_id w, const user_op *op, int64
     wr->cut = cut;
     wr->step = step;
     vclock_merge(&wr->past, seen_of(h, node, record));
+    wr->wipes = (size_t)node < h->cap_wipes ? h->wipes[node] : 0;
     u64map_put(&h->by_id, w, (int)h->n_writes);
     return (int)h->n_writes++;
 }
@@ -363,4 +365,39 @@ bool history_recreate_beats_append(const history *h, const write_rec *x, const w
     if (x->op != OP_CREATE || w->op != OP_APPEND || x->record != w->record)
         return false;
     return history_relation(h, x->w, w->w) == CAUSAL_CONCURRENT;
+}
+
+size_t history_unsynced(const history *h, int node, write_id **out)
+{
+    size_t n = 0;
+    write_id *ws = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < h->n_writes; i++) {
+        const write_rec *wr = &h->writes[i];
+        if (wr->node != node || !wr->accepted || wr->op == OP_RESOLVE || wr->received || wr->rejected ||
+            wr->dropped || wr->withdrawn || wr->power_lost)
+            continue;
+        xgrow(&ws, &cap, n + 1, sizeof *ws);
+        ws[n++] = wr->w;
+    }
+    *out = ws;
+    return n;
+}
+
+void history_wipe(history *h, int node)
+{
+    assert(node >= 0);
+    if ((size_t)node >= h->cap_wipes) {
+        size_t old = h->cap_wipes;
+        xgrow(&h->wipes, &h->cap_wipes, (size_t)node + 1, sizeof *h->wipes);
+        memset(&h->wipes[old], 0, (h->cap_wipes - old) * sizeof *h->wipes);
+    }
+    h->wipes[node]++;
+    /* Record by record: each lookup touches one entry, so no order depends on the map's. */
+    for (size_t r = 0; r < h->n_records; r++) {
+        uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)r;
+        int i = u64map_get(&h->seen_index, key);
+        if (i >= 0)
+            h->seen[i].n = 0;
+    }
 }

@@ -68,6 +68,9 @@ typedef struct write_rec {
     const char *power_lost; /* why a power loss took it from its device after its user saw it saved
                                (acknowledge: on-write), or NULL: lost, whatever later writes of its
                                device claim to follow it (the causal past cannot leave it out) */
+    uint32_t wipes;         /* its device's store wipes (reinstalls, sign-outs) before it was made: a later
+                               write of the same device with more wipes counts it in its past (a per-writer
+                               counter cannot leave it out) though it may not have been made on it */
 } write_rec;
 
 typedef struct hist_record {
@@ -104,6 +107,8 @@ typedef struct history {
     size_t n_seen;
     size_t cap_seen;
     u64map seen_index;      /* (node << 32 | record) -> index in seen */
+    uint32_t *wipes;        /* per node: store wipes so far (history_wipe), NULL until the first */
+    size_t cap_wipes;
 } history;
 
 typedef enum causal {
@@ -142,6 +147,13 @@ void history_dropped(history *h, write_id w, const char *reason);
 void history_withdrawn(history *h, write_id w, const char *reason);
 /* w was acknowledged to its user and a power loss took it from its device unsent (reason copied). */
 void history_power_lost(history *h, write_id w, const char *reason);
+/* The node's accepted writes the server has not received and that no other mark settles (refused,
+ * dropped, withdrawn, power-lost), in the order they were made: what a wipe of its store would take.
+ * *out is allocated (xfree it; NULL when none). */
+size_t history_unsynced(const history *h, int node, write_id **out);
+/* The node's store was wiped (docs/lifecycle.md): it has seen nothing of any record from now on, and
+ * its later writes carry one more wipe (write_rec.wipes). */
+void history_wipe(history *h, int node);
 /*
  * The server's copy of a record changed to hold exactly these writes (fields,
  * events, its last writer and delete). A write that had a trace in the old

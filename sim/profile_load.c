@@ -952,13 +952,38 @@ static bool load_node(yaml_doc *doc, struct fy_node *n, const char *path, arena 
     return true;
 }
 
+/* lifecycle: { wipe: all | data-only, sign_out: sync-first | discard } (docs/lifecycle.md). */
+static bool load_lifecycle(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
+{
+    if (!yaml_want_mapping(doc, n, d, "lifecycle settings ({ wipe: all | data-only, sign_out: sync-first | discard })"))
+        return false;
+    static const char *const KEYS[] = { "wipe", "sign_out" };
+    if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "lifecycle settings"))
+        return false;
+    struct fy_node *v;
+    int choice;
+    if ((v = yaml_get(n, "wipe"))) {
+        static const char *const WIPES[] = { "all", "data-only" };
+        if (!one_of(doc, v, WIPES, N(WIPES), &choice, d, "lifecycle wipe"))
+            return false;
+        p->wipe = choice == 1 ? WIPE_DATA_ONLY : WIPE_ALL;
+    }
+    if ((v = yaml_get(n, "sign_out"))) {
+        static const char *const MODES[] = { "sync-first", "discard" };
+        if (!one_of(doc, v, MODES, N(MODES), &choice, d, "lifecycle sign_out"))
+            return false;
+        p->sign_out_discard = choice == 1;
+    }
+    return true;
+}
+
 static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path, arena *a, scenario_profile *out,
                               diag *d)
 {
     if (!yaml_want_mapping(doc, n, d, "a profile"))
         return false;
-    static const char *const KEYS[] = { "name",      "description", "accepts", "sync",
-                                        "manual",    "conflicts",   "node",    "server" };
+    static const char *const KEYS[] = { "name",      "description", "accepts", "sync",     "manual",
+                                        "conflicts", "node",        "server",  "lifecycle" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "a profile"))
         return false;
     memset(out, 0, sizeof *out);
@@ -1002,6 +1027,8 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "node")) && !load_node(doc, v, path, a, &out->node, d))
         return false;
     if ((v = yaml_get(n, "server")) && !load_server(doc, v, a, out, d))
+        return false;
+    if ((v = yaml_get(n, "lifecycle")) && !load_lifecycle(doc, v, &out->engine, d))
         return false;
     const profile *e = &out->engine;
     if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {

@@ -52,6 +52,9 @@ const char *step_kind_name(step_kind kind)
     case STEP_SERVER_ANSWER: return "server_answer";
     case STEP_EXPIRE_TOKEN: return "expire_token";
     case STEP_STORAGE: return "storage";
+    case STEP_REINSTALL: return "reinstall";
+    case STEP_SIGN_OUT: return "sign_out";
+    case STEP_SIGN_IN: return "sign_in";
     }
     return "?";
 }
@@ -695,7 +698,7 @@ static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",  
                                              "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
                                              "server_timeouts", "expire_token", "power_loss",
-                                             "storage" };
+                                             "storage", "reinstall", "sign_out", "sign_in" };
 
 /*
  * { storage: { node: phone, fault: disk_full, for: 2m } } or { ..., fault: io_error, writes: 1 }:
@@ -807,7 +810,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
                                         "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
                                         "clock_step", "server_errors", "server_timeouts", "expire_token",
-                                        "power_loss", "storage" };
+                                        "power_loss", "storage", "reinstall", "sign_out", "sign_in" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -829,7 +832,7 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, open, sync, offline, "
                    "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
-                   "expire_token, power_loss or storage");
+                   "expire_token, power_loss, storage, reinstall, sign_out or sign_in");
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -910,7 +913,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     } SETS[] = {
         { "sync", STEP_SYNC },         { "offline", STEP_OFFLINE }, { "online", STEP_ONLINE },
         { "crash", STEP_CRASH },       { "restart", STEP_RESTART }, { "expire_token", STEP_EXPIRE_TOKEN },
-        { "power_loss", STEP_POWER_LOSS },
+        { "power_loss", STEP_POWER_LOSS }, { "reinstall", STEP_REINSTALL }, { "sign_out", STEP_SIGN_OUT },
+        { "sign_in", STEP_SIGN_IN },
     };
     for (int i = 0; i < N(SETS); i++) {
         if (strcmp(action, SETS[i].name) == 0) {
@@ -1218,7 +1222,7 @@ static bool load_workload(loader *L, struct fy_node *n)
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
                                         "server_answers", "auth", "refs", "events", "picks", "server_clock",
-                                        "storage", "forms" };
+                                        "storage", "forms", "lifecycle" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1243,6 +1247,7 @@ static bool load_workload(loader *L, struct fy_node *n)
         .server_clock_step_max_us = INT64_C(60000000),
         .disk_full_mean_us = 2 * INT64_C(60000000),
         .forms_open_mean_us = 5 * INT64_C(60000000),
+        .signed_out_mean_us = 10 * INT64_C(60000000),
     };
     struct fy_node *v;
     if (!(v = yaml_get(n, "duration"))) {
@@ -1426,6 +1431,13 @@ static bool load_workload(loader *L, struct fy_node *n)
               !load_rate(L, v, "io_errors_per_day", 100000.0, &w->io_errors_per_day) ||
               ((server_too = yaml_get(v, "server")) &&
                !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
+        return false;
+    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean" };
+    if (!section(L, n, "lifecycle", LIFECYCLE_KEYS, N(LIFECYCLE_KEYS), &v))
+        return false;
+    if (v && (!load_rate(L, v, "reinstalls_per_day", 100000.0, &w->reinstalls_per_day) ||
+              !load_rate(L, v, "sign_outs_per_day", 100000.0, &w->sign_outs_per_day) ||
+              !load_span(L, v, "signed_out_mean", &w->signed_out_mean_us)))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;

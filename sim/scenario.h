@@ -70,6 +70,9 @@ typedef enum step_kind {
     STEP_EXPIRE_TOKEN, /* devices' auth tokens expire: the gateway refuses their requests (401) until renewed */
     STEP_POWER_LOSS,  /* devices crash and lose what they committed since their last flush (docs/faults.md) */
     STEP_STORAGE,     /* a storage fault on replicas' stores: a full disk for a span, or I/O errors */
+    STEP_REINSTALL,   /* devices' apps deleted and installed again: store wiped, boots fresh (docs/lifecycle.md) */
+    STEP_SIGN_OUT,    /* devices' users sign out: the local database is deleted, no requests, no writes */
+    STEP_SIGN_IN,     /* signed-out devices' users sign in again (the same user): they boot fresh */
 } step_kind;
 
 /*

@@ -336,6 +336,9 @@ static void put_profile(buf *b, const scenario_profile *p)
         put_duration(b, e->feed_lag_us);
         buf_printf(b, ", cursor_horizon: %s }\n", e->cursor_horizon ? "true" : "false");
     }
+    if (e->wipe != WIPE_ALL || e->sign_out_discard)
+        buf_printf(b, "  lifecycle: { wipe: %s, sign_out: %s }\n", lifecycle_wipe_name(e->wipe),
+                   e->sign_out_discard ? "discard" : "sync-first");
     const entity_rules *r = &e->fallback;
     buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
                   "    events: { order: %s, dedup: %s }\n",

@@ -575,6 +575,10 @@ static write_id missing_predecessor(const session *s, const session_slot *slot, 
              * its device appended afterwards counts it in its past but was not made on it. */
             if (f->w == e->w || withdrawn(f) || f->power_lost || settled_against(s, f) || !covers(&e->past, f->w))
                 continue;
+            /* Its device's store was wiped between the two: the later event counts it only through the
+             * per-writer counter, and was not made on it (docs/lifecycle.md). */
+            if (f->node == e->node && f->wipes < e->wipes)
+                continue;
             bool shown = false;
             for (uint32_t q = 0; q < v->n_writes && !shown; q++)
                 shown = v->writes[q] == f->w;
@@ -799,4 +803,31 @@ bool session_conflict_is_true(const session *s, write_id winner, write_id loser)
         if (writes_field(b, a->fields[i].name))
             return true;
     return false;
+}
+
+static void view_empty(session_view *v)
+{
+    v->present = false;
+    v->deleted = false;
+    v->record_w = WRITE_NONE;
+    v->delete_w = WRITE_NONE;
+    v->n_writes = 0;
+    v->closure.n = 0;
+}
+
+void session_forget(session *s, int node, int64_t now_us)
+{
+    session_settle(s, now_us);
+    s->now_us = now_us;
+    for (size_t i = 0; i < s->n_slots; i++) {
+        session_slot *slot = &s->slots[i];
+        if (slot->node != node)
+            continue;
+        for (int kind = 0; kind < EP_KINDS; kind++)
+            episode_end(s, slot, kind);
+        view_empty(&slot->shown);
+        view_empty(&slot->previous);
+        slot->mr_reference.n = 0;
+        slot->own_last = slot->own_shown = slot->own_resolved = WRITE_NONE;
+    }
 }

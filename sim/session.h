@@ -178,5 +178,8 @@ void session_settle(session *s, int64_t now_us);
 bool session_conflict_is_true(const session *s, write_id winner, write_id loser);
 /* The run ended at end_us: close every episode still shown. */
 void session_finish(session *s, int64_t end_us);
+/* The device's store was wiped (a reinstall or a sign-out, docs/lifecycle.md): a new app shows nothing
+ * and has written nothing yet. Its open episodes end now, and what it showed and wrote is forgotten. */
+void session_forget(session *s, int node, int64_t now_us);
 
 #endif

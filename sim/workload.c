@@ -130,6 +130,10 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .io_errors_per_day = w->io_errors_per_day,
         .forms = w->forms_per_update > 0,
         .forms_per_update = w->forms_per_update,
+        .reinstalls = w->reinstalls_per_day > 0,
+        .reinstalls_per_day = w->reinstalls_per_day,
+        .sign_outs = w->sign_outs_per_day > 0,
+        .sign_outs_per_day = w->sign_outs_per_day,
     };
     if (!w->swarm)
         return c;
@@ -178,6 +182,16 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         c.forms = pcg32_bounded(&rng, 2) == 1;
         c.forms_per_update = unit_range(&rng, 0.0, w->forms_per_update);
     }
+    /* Appended after every older draw, and drawn only when configured, so every existing seed keeps
+     * its choices. */
+    if (w->reinstalls_per_day > 0) {
+        c.reinstalls = pcg32_bounded(&rng, 2) == 1;
+        c.reinstalls_per_day = unit_range(&rng, 0.0, w->reinstalls_per_day);
+    }
+    if (w->sign_outs_per_day > 0) {
+        c.sign_outs = pcg32_bounded(&rng, 2) == 1;
+        c.sign_outs_per_day = unit_range(&rng, 0.0, w->sign_outs_per_day);
+    }
     return c;
 }
 
@@ -196,6 +210,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
     rate += w->token_expiries_per_day / 24.0;
+    rate += (w->reinstalls_per_day + 2.0 * w->sign_outs_per_day) / 24.0;
     double storage = (w->disk_full_per_day + w->io_errors_per_day) / 24.0;
     rate += storage;
     return setup + (double)n_devices * hours * rate +
@@ -830,6 +845,33 @@ static void power_losses(builder *b, const workload_config *w, const swarm_choic
     }
 }
 
+/* A device's lifecycle (docs/lifecycle.md), from its own stream lifecycle/<device>: reinstalls, then sign-outs,
+ * each followed by a sign-in after signed_out_mean unless the final heal (which signs everyone in) comes first.
+ * Off unless configured, so no other draw depends on them. */
+static void lifecycle_steps(builder *b, const workload_config *w, const swarm_choice *c, int d, uint64_t seed)
+{
+    pcg32 rng = stream(seed, "lifecycle", b->sc->devices[d].name);
+    if (c->reinstalls && c->reinstalls_per_day > 0) {
+        double gap = (double)DAY / c->reinstalls_per_day;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap))
+            if (!new_step(b, t, STEP_REINSTALL, d + 1))
+                return;
+    }
+    if (c->sign_outs && c->sign_outs_per_day > 0) {
+        double gap = (double)DAY / c->sign_outs_per_day;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us; t += exp_us(&rng, gap)) {
+            int64_t until = t + exp_us(&rng, (double)w->signed_out_mean_us);
+            if (!new_step(b, t, STEP_SIGN_OUT, d + 1))
+                return;
+            if (until >= w->duration_us)
+                return;   /* the final heal signs the user in */
+            if (!new_step(b, until, STEP_SIGN_IN, d + 1))
+                return;
+            t = until;   /* a signed-out user does not sign out again */
+        }
+    }
+}
+
 /* A replica's storage faults, from its own stream storage/<node>: full-disk windows, then I/O errors. */
 static void storage_faults(builder *b, const workload_config *w, const swarm_choice *c, int node, uint64_t seed)
 {
@@ -978,6 +1020,8 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         storage_faults(&b, w, &c, i + 1, seed);
     if (!b.overflow && w->storage_server)
         storage_faults(&b, w, &c, NODE_SERVER, seed);
+    for (int i = 0; i < sc->n_devices && !b.overflow && (c.reinstalls || c.sign_outs); i++)
+        lifecycle_steps(&b, w, &c, i, seed);
     if (c.server_answers)
         sc->server_faults = (server_faults){ .error_p = c.server_error_p, .timeout_p = c.server_timeout_p };
     if (b.overflow) {

@@ -121,6 +121,11 @@ typedef struct workload_config {
      * exponential open_mean before (base: opened); 0 (the default): none. */
     double forms_per_update;
     int64_t forms_open_mean_us;
+    /* lifecycle: a device's app reinstalled, its user signing out and in again (docs/lifecycle.md), per
+     * device from its stream lifecycle/<device>; 0 (the default): never. */
+    double reinstalls_per_day;
+    double sign_outs_per_day;
+    int64_t signed_out_mean_us;      /* how long a user stays signed out (exponential); default 10m */
 } workload_config;
 
 /* What swarm mode chose for a seed (all enabled without swarm). */
@@ -140,6 +145,8 @@ typedef struct swarm_choice {
     double disk_full_per_day, io_errors_per_day;
     bool forms;                      /* drawn after all of the above, only when configured */
     double forms_per_update;
+    bool reinstalls, sign_outs;      /* drawn after all of the above, and only when configured */
+    double reinstalls_per_day, sign_outs_per_day;
 } swarm_choice;
 
 /*

@@ -26,6 +26,12 @@
  *     steps; an external node's when it says so); a disk stays full across a
  *     crash (it is re-applied at restart), pending I/O errors do not (they
  *     were the process's); the final heal frees every disk.
+ *   - a signed-out device is down and stays down (a restart step leaves it)
+ *     until a sign_in step or the final heal; while it is signed out, or
+ *     waiting to sign out, its user's writes are refused. A reinstall
+ *     withdraws the device's writes the server had not received (its user
+ *     gave them up); a sign-out's engine reports what it abandoned
+ *     (docs/lifecycle.md).
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
@@ -92,6 +98,8 @@ typedef struct slot {
     uint64_t disk_full_gen;   /* windows opened so far: only the latest one's end frees the disk */
     world_form *forms;        /* devices: every record ever opened, open or not */
     size_t n_forms, cap_forms;
+    bool signing_out;         /* devices: a sign-out under sync-first waits for the device to be idle */
+    bool signed_out;          /* devices: signed out, so down until a sign_in step or the final heal */
 } slot;
 
 typedef struct world {
@@ -116,6 +124,7 @@ typedef struct world {
     uint64_t server_changes;   /* changes to the server's state so far: orders changes and answers
                                   within one instant, which true time cannot */
     int step_index;           /* the step running, for the history */
+    int signing_out;          /* devices whose sign-out waits for them to be idle (sign_out: sync-first) */
     const char **tenants;     /* every node's user, by node index (the server's is NULL) */
     arena a;                  /* the world's own strings (resolutions) */
     resolution *resolutions;
@@ -518,8 +527,8 @@ static void apply_storage(world *w, int node, storage_fault fault)
 static void restart(world *w, int node)
 {
     slot *s = &w->slots[node];
-    if (s->up)
-        return;
+    if (s->up || s->signed_out)
+        return;   /* a signed-out device starts again only when its user signs in */
     if (node != NODE_SERVER)
         issue_token(w, node);   /* an app that starts logs in again */
     s->up = true;
@@ -636,7 +645,11 @@ static void run_user_op(world *w, int node, user_op op)
 
     const char *reason = NULL;
     bool accepted = false;
-    if (!s->up) {
+    if (s->signed_out) {
+        reason = "the device is signed out";
+    } else if (s->signing_out) {
+        reason = "the device is signing out (waiting to sync first)";
+    } else if (!s->up) {
         reason = "the device is down (crashed)";
     } else {
         w->m.node_calls++;
@@ -713,6 +726,150 @@ static void power_loss(world *w, int node)
     }
     s->n_unflushed = 0;
     crash(w, node);
+}
+
+/* --- device lifecycle (docs/lifecycle.md) ------------------------------------------- */
+
+/* Ask the node to delete its local database; false when it cannot (no such op, or it failed). */
+static bool lifecycle_call_node(world *w, int node, lifecycle_kind kind)
+{
+    slot *s = &w->slots[node];
+    if (!s->n->ops->lifecycle)
+        return false;
+    lifecycle_call call = { .kind = kind, .wipe = w->sc->profile.engine.wipe };
+    w->m.node_calls++;
+    return s->n->ops->lifecycle(s->n, &call, local_now(w, node));
+}
+
+/* The device's store is empty: it has seen nothing and shown nothing (history and session start again). */
+static void forget(world *w, int node)
+{
+    history_wipe(&w->hist, node);
+    session_forget(&w->sess, node, w->now_us);
+}
+
+/*
+ * A reinstall: the app is deleted and installed again, signed in to the same user. Its store is
+ * wiped (all but the counters that must never repeat, and the pull cursors under wipe: data-only),
+ * then it crashes and boots fresh. The writes the server had not received when the user deleted the
+ * app are the user's own loss: withdrawn, counted like refused writes, never as lost. A device that
+ * is down (crashed or signed out) is skipped; a node that cannot wipe (an external one without the
+ * lifecycle feature) is left as it is. A pending sign-out ends: the new install is signed in.
+ */
+static void reinstall(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    const char *skipped = !s->up ? (s->signed_out ? "signed-out" : "node-down") : NULL;
+    bool wiped = !skipped && lifecycle_call_node(w, node, LIFECYCLE_REINSTALL);
+    write_id *gone = NULL;
+    size_t n_gone = wiped ? history_unsynced(&w->hist, node, &gone) : 0;
+    trace_begin(&w->tr, w->now_us, "reinstall");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "wipe", lifecycle_wipe_name(w->sc->profile.engine.wipe));
+    if (skipped)
+        trace_str(&w->tr, "skipped", skipped);
+    else
+        trace_bool(&w->tr, "supported", wiped);
+    if (wiped)
+        trace_write_list(&w->tr, "withdrawn", gone, (int)n_gone);
+    trace_end(&w->tr);
+    if (!wiped) {
+        xfree(gone);
+        return;
+    }
+    for (size_t i = 0; i < n_gone; i++)
+        history_withdrawn(&w->hist, gone[i], "never synced: its user deleted the app (a reinstall) before it was pushed");
+    xfree(gone);
+    forget(w, node);
+    s->n_unflushed = 0;
+    if (s->signing_out) {
+        s->signing_out = false;
+        w->signing_out--;
+    }
+    crash(w, node);
+    restart(w, node);
+}
+
+/* The sign-out itself: the local database deleted (the engine reports what it abandoned), the app down. */
+static void finish_sign_out(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    bool wiped = lifecycle_call_node(w, node, LIFECYCLE_SIGN_OUT);
+    trace_begin(&w->tr, w->now_us, "sign-out");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "mode", w->sc->profile.engine.sign_out_discard ? "discard" : "sync-first");
+    trace_str(&w->tr, "wipe", lifecycle_wipe_name(w->sc->profile.engine.wipe));
+    trace_bool(&w->tr, "supported", wiped);
+    trace_end(&w->tr);
+    if (wiped)
+        forget(w, node);
+    if (s->signing_out) {
+        s->signing_out = false;
+        w->signing_out--;
+    }
+    s->n_unflushed = 0;
+    crash(w, node);
+    s->signed_out = true;
+}
+
+/*
+ * A sign-out. Under discard the local database goes at once, with whatever is unsynced. Under
+ * sync-first the device is asked to sync and signs out when it is next idle (nothing queued,
+ * nothing in flight): offline, that waits until it is back online and has pushed; meanwhile its
+ * user's writes are refused. A device that is down, already signed out or already signing out is
+ * skipped.
+ */
+static void sign_out(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    const char *skipped = s->signed_out ? "signed-out" : s->signing_out ? "signing-out" : !s->up ? "node-down" : NULL;
+    if (skipped || w->sc->profile.engine.sign_out_discard) {
+        if (skipped) {
+            trace_begin(&w->tr, w->now_us, "sign-out");
+            trace_node(w, "node", node);
+            trace_str(&w->tr, "skipped", skipped);
+            trace_end(&w->tr);
+        } else {
+            finish_sign_out(w, node);
+        }
+        return;
+    }
+    s->signing_out = true;
+    w->signing_out++;
+    trace_begin(&w->tr, w->now_us, "sign-out");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "waiting", "sync-first");
+    trace_end(&w->tr);
+    control(w, node, CTL_SYNC_NOW);
+}
+
+/* After every event while some sign-out waits: a device that is up and idle signs out now. */
+static void sign_outs_settle(world *w)
+{
+    for (int node = 1; w->signing_out > 0 && node < w->n_nodes; node++) {
+        slot *s = &w->slots[node];
+        if (s->signing_out && s->up && s->n->ops->idle(s->n))
+            finish_sign_out(w, node);
+    }
+}
+
+/* A sign-in (the same user): a signed-out device boots fresh; a pending sign-out is called off. */
+static void sign_in(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    const char *was = s->signed_out ? "signed-out" : s->signing_out ? "signing-out" : "signed-in";
+    trace_begin(&w->tr, w->now_us, "sign-in");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "was", was);
+    trace_end(&w->tr);
+    if (s->signing_out) {
+        s->signing_out = false;
+        w->signing_out--;
+    }
+    if (s->signed_out) {
+        s->signed_out = false;
+        restart(w, node);
+    }
 }
 
 static void run_op(world *w, const step *st)
@@ -808,6 +965,15 @@ static void run_step(world *w, int index)
         case STEP_POWER_LOSS:
             power_loss(w, node);
             break;
+        case STEP_REINSTALL:
+            reinstall(w, node);
+            break;
+        case STEP_SIGN_OUT:
+            sign_out(w, node);
+            break;
+        case STEP_SIGN_IN:
+            sign_in(w, node);
+            break;
         case STEP_RESTART:
             restart(w, node);
             break;
@@ -853,6 +1019,12 @@ static void heal_all(world *w)
     }
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
+        /* Every user is signed in again (a pending sign-out is called off), so every device can settle. */
+        if (s->signing_out) {
+            s->signing_out = false;
+            w->signing_out--;
+        }
+        s->signed_out = false;
         s->token_expires_us = INT64_MAX;
         s->link.cut = 0;
         link_calm(&s->link);
@@ -1264,6 +1436,8 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
                 progress_next_us += opt->progress_every_us;
             }
             dispatch(&w, &ev);
+            if (w.signing_out > 0)
+                sign_outs_settle(&w);
             session_settle(&w.sess, w.now_us);
             if (++w.m.events > events_max) {
                 diag_error(d, (src_pos){ .file = sc->path },

@@ -7,7 +7,8 @@
 #      timeout plus a second;
 #   3. a sweep whose node fails on some seeds records them as node-failed and goes on;
 #   4. --check-determinism works through the boundary;
-#   5. a power loss of a node that cannot lose power (no power_loss feature) is a plain crash.
+#   5. a power loss of a node that cannot lose power (no power_loss feature) is a plain crash, and a
+#      reinstall of a node without the lifecycle feature wipes nothing.
 # Usage: tests/node.sh path/to/syncsim [quick]   (run from the source root)
 # quick (the sanitizer build's run): the basic scenarios only, the failing nodes, a short sweep; no
 # conform of the Python example. The full run is the gcc build's.
@@ -52,6 +53,14 @@ for seed in 1 8; do
   [ "$a" == "$b" ] || fail "batched-flush-swarm seed $seed differs through syncsim node: $a / $b"
 done
 
+# Reinstalls and sign-outs in a swarm: syncsim node wipes the same state and reports the same drops.
+for seed in 3 5; do
+  a=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/reference-swarm-lifecycle.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "reference-swarm-lifecycle seed $seed differs through syncsim node: $a / $b"
+done
+
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
 "$BIN" run scenarios/basic/power-loss-on-flush.yaml --node "$PY examples/python-lww/node.py" \
@@ -60,6 +69,15 @@ grep -q '"ev":"power-loss","node":"phone","supported":false}' "$tmp/plain.jsonl"
   fail "power loss of a node without the feature: no plain power-loss event in its trace"
 grep -q 'expected note/n1 to be {done: true, text: "first"} on the server, found {done: true, text: "never saved"}' \
   "$tmp/plain.out" || fail "power loss of a node without the feature: the edit did not survive: $(cat "$tmp/plain.out")"
+
+# A node that does not declare the lifecycle feature (the Python example) is not wiped by a reinstall:
+# the trace says so, nothing is withdrawn, and the phone's unsynced note reaches the server.
+"$BIN" run scenarios/basic/reinstall.yaml --node "$PY examples/python-lww/node.py" \
+  --trace "$tmp/plain-reinstall.jsonl" >"$tmp/plain-reinstall.out" 2>&1
+grep -q '"ev":"reinstall","node":"phone","wipe":"all","supported":false}' "$tmp/plain-reinstall.jsonl" ||
+  fail "reinstall of a node without the lifecycle feature: no unsupported reinstall event in its trace"
+grep -q 'expected note/n3 to be absent on the server, found {text: "never synced"}' "$tmp/plain-reinstall.out" ||
+  fail "reinstall of a node without the lifecycle feature: the unsynced note did not survive: $(cat "$tmp/plain-reinstall.out")"
 
 # A sweep through syncsim node, with processes reused across seeds (reset) and fresh ones, gives every
 # seed the trace hash it has in process.

@@ -124,6 +124,20 @@ else
   "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk power-loss does not fail under --strict"
 fi
 
+# A reinstall is removable like any step: the phone's reinstall under wipe: data-only (its note never
+# comes back) keeps that step and the profile's lifecycle: key, and loses the tablet's lifecycle steps.
+out=$tmp/reinstall.yaml
+"$BIN" shrink tests/data/shrink/reinstall.yaml --class divergence -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+code=$?
+if [ "$code" -ne 0 ]; then
+  fail "shrink reinstall: exit $code: $(tail -3 "$tmp/shrink.out" "$tmp/shrink.err")"
+else
+  grep -q 'reinstall: phone' "$out" || fail "shrink reinstall dropped the phone's reinstall: $(grep 'at:' "$out")"
+  grep 'at:' "$out" | grep -qE 'tablet|sign_' && fail "shrink reinstall kept a step that does not matter: $(grep 'at:' "$out")"
+  grep -q 'lifecycle: { wipe: data-only, sign_out: sync-first }' "$out" || fail "shrink reinstall lost the profile's lifecycle: key"
+  "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk reinstall does not fail under --strict"
+fi
+
 # Storage faults are removable too, and a full disk's window shortens: SmartDMV's create dropped
 # while the server's disk is full keeps that fault, shorter, and loses the tablet's.
 out=$tmp/storage-faults.yaml

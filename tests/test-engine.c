@@ -3015,6 +3015,56 @@ static void storage_faults_are_survived(void)
     rig_stop(&r);
 }
 
+/*
+ * A reinstall or a sign-out (docs/lifecycle.md): the phone syncs n1, the tablet creates t1, then the
+ * phone writes n2 and its local database is deleted before n2 is pushed. Booted again, it pulls n1
+ * and t1 back (wipe: all), or nothing it had before (wipe: data-only keeps the cursor), never n2; a
+ * sign-out reports n2 dropped, a reinstall reports nothing. Its next create gets a new operation id,
+ * so the idempotent server applies it instead of answering an old one's outcome.
+ */
+static void lifecycle_wipes_the_store_but_not_the_counters(void)
+{
+    for (int c = 0; c < 4; c++) {
+        lifecycle_call call = { .kind = c & 1 ? LIFECYCLE_SIGN_OUT : LIFECYCLE_REINSTALL,
+                                .wipe = c & 2 ? WIPE_DATA_ONLY : WIPE_ALL };
+        rig r;
+        rig_init(&r);
+        rig_online(&r, 2);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("synced"), NULL));
+        EXPECT(settled(&r, PHONE));
+        EXPECT(user(&r, TABLET, OP_CREATE, "t1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+        EXPECT(settled(&r, TABLET));
+        sync_now(&r, PHONE);
+        EXPECT(look(&r, PHONE, "t1", "text").found);
+        EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 2), "text", STR("unsynced"), NULL));
+
+        int dropped = count_obs(&r, PHONE, OBS_DROPPED);
+        EXPECT(N(&r, PHONE)->ops->lifecycle(N(&r, PHONE), &call, r.now));
+        EXPECT_INT(count_obs(&r, PHONE, OBS_DROPPED) - dropped, call.kind == LIFECYCLE_SIGN_OUT ? 1 : 0);
+        if (call.kind == LIFECYCLE_SIGN_OUT)
+            EXPECT_U64(last_obs(&r, PHONE, OBS_DROPPED)->w, WRITE_ID(PHONE, 2));
+        N(&r, PHONE)->ops->crash(N(&r, PHONE));
+        for (int i = 0; i < r.host.n_msgs; i++)
+            cJSON_Delete(r.host.msgs[i].msg);
+        r.host.n_msgs = 0;   /* the after-write round's push died with the app */
+        r.now += 60 * SEC;
+        N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);
+        control(&r, PHONE, CTL_NET_UP);
+        pump(&r);
+        bool all = call.wipe == WIPE_ALL;
+        EXPECT(look(&r, PHONE, "n1", "text").found == all);
+        EXPECT(look(&r, PHONE, "t1", "text").found == all);
+        EXPECT(!look(&r, PHONE, "n2", "text").found);
+        EXPECT(!look(&r, 0, "n2", "text").found);
+        EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+
+        EXPECT(user(&r, PHONE, OP_CREATE, "n3", WRITE_ID(PHONE, 3), "text", STR("after"), NULL));
+        EXPECT(settled(&r, PHONE));
+        EXPECT_U64(look(&r, 0, "n3", "text").field_w, WRITE_ID(PHONE, 3));
+        rig_stop(&r);
+    }
+}
+
 /* --- the round's shape (sync: round, pull_over_pending, during_round, push_snapshot, watermark_taken) --- */
 
 /* Take the oldest message `from` sent, deliver it to `to`, and say what it was ("" when there was none). */
@@ -3511,6 +3561,7 @@ static void a_lagging_feed_shows_older_versions(void)
 
 int main(void)
 {
+    lifecycle_wipes_the_store_but_not_the_counters();
     increments_merge_only_as_a_crdt();
     ops_counters_count_a_replay_unless_idempotent();
     appends_reach_everyone_once_in_order();

@@ -471,6 +471,46 @@ static void test_growth(void)
     history_free(&h);
 }
 
+/*
+ * A wipe (docs/lifecycle.md): the tablet had seen the phone's a1; after its store is wiped its next
+ * write is concurrent with a1 (it was not made on it) and carries one more wipe than its earlier
+ * ones. history_unsynced lists what the server had not received: refused, withdrawn and received
+ * writes are left out, and so are other devices'.
+ */
+static void test_wipe_and_unsynced(void)
+{
+    history h;
+    history_init(&h);
+    write_id a1 = put(&h, PHONE, 1, "n1");
+    observe1(&h, TABLET, "n1", a1);
+    write_id b1 = put(&h, TABLET, 1, "n1");
+    EXPECT_INT(history_relation(&h, a1, b1), CAUSAL_BEFORE);
+    write_id b2 = put(&h, TABLET, 2, "n2");
+    write_id b3 = add_write(&h, TABLET, 3, OP_UPDATE, "note", "n2", false);
+    write_id b4 = put(&h, TABLET, 4, "n2");
+    write_id b5 = put(&h, TABLET, 5, "n3");
+    history_received(&h, b2);
+    history_withdrawn(&h, b4, "test");
+    write_id *ws;
+    size_t n = history_unsynced(&h, TABLET, &ws);
+    EXPECT_INT(n, 2);
+    if (n == 2)
+        EXPECT(ws[0] == b1 && ws[1] == b5);
+    xfree(ws);
+    (void)b3;
+
+    history_wipe(&h, TABLET);
+    write_id b6 = put(&h, TABLET, 6, "n1");
+    EXPECT_INT(history_relation(&h, a1, b6), CAUSAL_CONCURRENT);
+    EXPECT_INT(history_write(&h, b1)->wipes, 0);
+    EXPECT_INT(history_write(&h, b6)->wipes, 1);
+    EXPECT_INT(history_write(&h, put(&h, PHONE, 2, "n1"))->wipes, 0);   /* another node's count */
+    /* Seen again after the wipe: causal again. */
+    observe1(&h, TABLET, "n1", a1);
+    EXPECT_INT(history_relation(&h, a1, put(&h, TABLET, 7, "n1")), CAUSAL_BEFORE);
+    history_free(&h);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -487,5 +527,6 @@ int main(void)
     test_server_state();
     test_settle_arrivals();
     test_growth();
+    test_wipe_and_unsynced();
     return test_exit("test-history");
 }

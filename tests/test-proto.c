@@ -204,6 +204,25 @@ static void test_requests(void)
         cJSON_Delete(tree);
     }
 
+    /* reinstall and sign_out carry the wipe */
+    buf_clear(&b);
+    proto_request_begin(&b, REQ_REINSTALL, 13, 7, 8);
+    proto_put_lifecycle(&b, WIPE_DATA_ONLY);
+    proto_request_end(&b);
+    EXPECT_STR(b.data, "{\"type\":\"reinstall\",\"seq\":13,\"wall_us\":7,\"mono_us\":8,\"wipe\":\"data-only\"}\n");
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT_INT(req.kind, REQ_REINSTALL);
+    EXPECT_INT(req.wipe, WIPE_DATA_ONLY);
+    cJSON_Delete(tree);
+    buf_clear(&b);
+    proto_request_begin(&b, REQ_SIGN_OUT, 14, 7, 8);
+    proto_put_lifecycle(&b, WIPE_ALL);
+    proto_request_end(&b);
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT_INT(req.kind, REQ_SIGN_OUT);
+    EXPECT_INT(req.wipe, WIPE_ALL);
+    cJSON_Delete(tree);
+
     /* malformed requests: `syncsim node` refuses them with a reason */
     const char *bad[][2] = {
         { "[]", "must be a JSON object" },
@@ -213,6 +232,9 @@ static void test_requests(void)
         { "{\"type\":\"timer\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"token\":1,\"x\":2}", "unknown member \"x\"" },
         { "{\"type\":\"control\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"control\":\"reboot\"}", "sync, net_up" },
         { "{\"type\":\"power_loss\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"flush\":true}", "unknown member \"flush\"" },
+        { "{\"type\":\"reinstall\",\"seq\":1,\"wall_us\":1,\"mono_us\":1}", "\"wipe\"" },
+        { "{\"type\":\"sign_out\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"wipe\":\"some\"}",
+          "sign_out: \"wipe\" must be all or data-only" },
         { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"flood\"}",
           "must be disk_full, disk_freed, io_error or healed" },
         { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"io_error\"}",
@@ -426,6 +448,11 @@ static void test_sends_timers_terminators(void)
     EXPECT_CONTAINS(b.data, "\"features\":[\"reset\",\"power_loss\"]");
     EXPECT(decode_line(&b, PHONE, &a, &e, &why));
     EXPECT_INT(e.features, PROTO_FEATURE_RESET | PROTO_FEATURE_POWER_LOSS);
+    buf_clear(&b);
+    proto_put_init_ok(&b, 1, true, PROTO_OPS_DEFAULT, PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE);
+    EXPECT_CONTAINS(b.data, "\"features\":[\"storage_faults\",\"lifecycle\"]");
+    EXPECT(decode_line(&b, PHONE, &a, &e, &why));
+    EXPECT_INT(e.features, PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE);
 
     buf_clear(&b);
     observation flushed = { .kind = OBS_FLUSHED };
@@ -536,7 +563,7 @@ static void test_malformed_effects(void)
         { PHONE, "{\"type\":\"flushed\",\"w\":\"phone:1\"}", "unknown member \"w\"" },
         { PHONE, "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true,"
                  "\"features\":[\"flush\"]}",
-          "may name reset, received, power_loss and storage_faults" },
+          "may name reset, received, power_loss, storage_faults and lifecycle" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         proto_effect e;

@@ -1079,6 +1079,58 @@ static void storage_faults_reach_sqlite(void)
     rmdir(dir);
 }
 
+/*
+ * A wipe (a reinstall or a sign-out, docs/lifecycle.md): every row goes but the counters that must
+ * never repeat -- meta op_seq and boots, and the outbox's AUTOINCREMENT sequence, so the next entry's
+ * operation id follows the old ones -- and, with keep_cursors (wipe: data-only), the pull cursors.
+ */
+static void wipe_keeps_counters_and_maybe_cursors(void)
+{
+    for (int keep = 0; keep < 2; keep++) {
+        store *s = open_memory();
+        arena a;
+        arena_init(&a, 4096);
+        record r;
+        make_record(&r, &a, "note", "n1", 1, 1, WRITE_ID(1, 1));
+        r.tenant = "t";
+        store_record_put(s, &r);
+        static const char *const f[] = { "n" };
+        int64_t first = add_entry(s, &a, OP_CREATE, "note", "n1", 0, WRITE_ID(1, 1), 1, f, 1);
+        int64_t second = add_entry(s, &a, OP_UPDATE, "note", "n1", 0, WRITE_ID(1, 2), 1, f, 2);
+        store_outbox_mark_conflict(s, "note", "n1");   /* waiting entries are listed and wiped too */
+        store_conflict_put(s, &r);
+        store_kept_add(s, &r, WRITE_ID(1, 1));
+        store_idmap_put(s, "note", "tmp", "n1");
+        store_meta_set(s, "op_seq", 41);
+        store_meta_set(s, "boots", 3);
+        store_meta_set(s, "cursor", 9);
+        store_meta_set(s, "cursor:note", 8);
+        store_meta_set(s, "watermark", 7);
+        write_id *ws;
+        EXPECT_INT(store_outbox_writes(s, &a, &ws), 2);
+        EXPECT(ws[0] == WRITE_ID(1, 1) && ws[1] == WRITE_ID(1, 2));
+
+        store_begin(s);
+        store_wipe(s, keep == 1);
+        EXPECT_INT(store_commit(s), 0);
+
+        EXPECT_INT(count_records(s, &a), 0);
+        EXPECT(!store_outbox_has(s, "note", "n1"));
+        EXPECT_INT(store_outbox_writes(s, &a, &ws), 0);
+        EXPECT_INT(store_conflict_count(s), 0);
+        EXPECT(store_idmap_get(s, "note", "tmp", &a) == NULL);
+        EXPECT_INT(store_meta_get(s, "op_seq", 0), 41);
+        EXPECT_INT(store_meta_get(s, "boots", 0), 3);
+        EXPECT_INT(store_meta_get(s, "watermark", -1), -1);
+        EXPECT_INT(store_meta_get(s, "cursor", -1), keep ? 9 : -1);
+        EXPECT_INT(store_meta_get(s, "cursor:note", -1), keep ? 8 : -1);
+        int64_t next = add_entry(s, &a, OP_CREATE, "note", "n2", 0, WRITE_ID(1, 3), 1, f, 3);
+        EXPECT(next > second && second > first);
+        arena_release(&a);
+        store_close(s);
+    }
+}
+
 int main(void)
 {
     changes_since_filters_by_tenant();
@@ -1100,5 +1152,6 @@ int main(void)
     durable_copy_in_memory();
     durable_copy_on_disk();
     storage_faults_reach_sqlite();
+    wipe_keeps_counters_and_maybe_cursors();
     return test_exit("store");
 }

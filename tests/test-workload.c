@@ -501,6 +501,84 @@ static void test_power_losses(void)
 }
 
 /*
+ * Reinstalls and sign-outs (lifecycle:, docs/lifecycle.md): none unless asked; asked for, turning them
+ * on changes no earlier swarm choice and leaves every other step where it was (their own stream, drawn
+ * last); each sign-out is followed by its device's sign-in, never a second sign-out between; some seeds
+ * have them.
+ */
+static void test_lifecycle(void)
+{
+#define BASE_WORKLOAD                                                                                        \
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"                                              \
+    "workload:\n"                                                                                           \
+    "  duration: 2d\n"                                                                                      \
+    "  users: 1\n"                                                                                          \
+    "  devices_per_user: 2\n"                                                                               \
+    "  keys: 2\n"                                                                                           \
+    "  network: { loss: 0.02, lost_response: 0.05 }\n"                                                      \
+    "  crashes: { per_day: 2, down_mean: 1m, server_per_day: 6, power_loss_per_day: 6 }\n"                  \
+    "  storage: { disk_full_per_day: 4, io_errors_per_day: 4 }\n"                                           \
+    "  swarm: true\n"
+    static const char OFF[] = "name: lifecycle-off\n" BASE_WORKLOAD;
+    static const char ON[] = "name: lifecycle-on\n" BASE_WORKLOAD
+                             "  lifecycle: { reinstalls_per_day: 6, sign_outs_per_day: 6, signed_out_mean: 20m }\n";
+#undef BASE_WORKLOAD
+    scenario *off = load_text("lifecycle-off", OFF), *on = load_text("lifecycle-on", ON);
+    if (!off || !on) {
+        scenario_free(off);
+        scenario_free(on);
+        return;
+    }
+    EXPECT(off->workload.reinstalls_per_day == 0.0 && off->workload.sign_outs_per_day == 0.0);
+    EXPECT(on->workload.reinstalls_per_day == 6.0 && on->workload.sign_outs_per_day == 6.0);
+    EXPECT(on->workload.signed_out_mean_us == 20 * INT64_C(60000000));
+    int seeds_with = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
+        EXPECT(same_choice(&a, &b));
+        EXPECT(a.power_losses == b.power_losses && a.power_losses_per_day == b.power_losses_per_day);
+        EXPECT(a.disk_full == b.disk_full && a.io_errors_per_day == b.io_errors_per_day);
+        EXPECT(!a.reinstalls && !a.sign_outs);
+        EXPECT(b.reinstalls_per_day <= 6.0 && b.sign_outs_per_day <= 6.0);
+        scenario *x = instance(off, seed), *y = instance(on, seed);
+        if (x && y) {
+            /* Every step of x is in y, in order; what y has besides are lifecycle steps. */
+            int k = 0, added = 0;
+            bool signed_out[3] = { false, false, false };
+            for (int i = 0; i < y->n_steps; i++) {
+                const step *t = &y->steps[i];
+                if (k < x->n_steps && t->kind == x->steps[k].kind && t->at_us == x->steps[k].at_us &&
+                    t->nodes[0] == x->steps[k].nodes[0]) {
+                    k++;
+                    continue;
+                }
+                EXPECT(t->kind == STEP_REINSTALL || t->kind == STEP_SIGN_OUT || t->kind == STEP_SIGN_IN);
+                EXPECT(t->n_nodes == 1 && t->nodes[0] >= 1 && t->nodes[0] <= 2);
+                if (t->n_nodes != 1 || t->nodes[0] < 1 || t->nodes[0] > 2)
+                    continue;
+                if (t->kind == STEP_SIGN_OUT) {
+                    EXPECT(!signed_out[t->nodes[0]]);
+                    signed_out[t->nodes[0]] = true;
+                } else if (t->kind == STEP_SIGN_IN) {
+                    EXPECT(signed_out[t->nodes[0]]);
+                    signed_out[t->nodes[0]] = false;
+                }
+                EXPECT(t->kind != STEP_REINSTALL || b.reinstalls);
+                EXPECT(t->kind != STEP_SIGN_OUT || b.sign_outs);
+                added++;
+            }
+            EXPECT_INT(k, x->n_steps);
+            seeds_with += added > 0;
+        }
+        scenario_free(x);
+        scenario_free(y);
+    }
+    EXPECT(seeds_with > 0);
+    scenario_free(off);
+    scenario_free(on);
+}
+
+/*
  * Server crashes, gateway answers and token expiries: none unless server_per_day,
  * server_answers and auth ask; asked for, each crash comes before
  * its restart and the server is never crashed twice without one between; and turning
@@ -1251,6 +1329,7 @@ int main(void)
     test_swarm();
     test_server_crashes();
     test_power_losses();
+    test_lifecycle();
     test_storage_faults();
     test_few_refused();
     test_schema();

@@ -143,6 +143,8 @@ static void request_round_trip(const proto_request *r, arena *a)
     case REQ_TIMER: proto_put_timer(&b, r->token); break;
     case REQ_CONTROL: proto_put_control(&b, r->control); break;
     case REQ_STORAGE_FAULT: proto_put_storage_fault(&b, &r->storage); break;
+    case REQ_REINSTALL:
+    case REQ_SIGN_OUT: proto_put_lifecycle(&b, r->wipe); break;
     case REQ_SNAPSHOT:
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS: break;
@@ -170,6 +172,8 @@ static void request_round_trip(const proto_request *r, arena *a)
         assert(again.control == r->control);
     if (r->kind == REQ_STORAGE_FAULT)
         assert(again.storage.kind == r->storage.kind && again.storage.writes == r->storage.writes);
+    if (r->kind == REQ_REINSTALL || r->kind == REQ_SIGN_OUT)
+        assert(again.wipe == r->wipe);
     cJSON_Delete(j);
     buf_free(&b);
 }
