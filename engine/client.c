@@ -491,6 +491,12 @@ static bool send_watermark_push(client *c, int64_t now_us)
                 latest = st;
         }
         bool deleted_here = r->deleted && WRITE_NODE(r->del.w) == me && r->del.ts_us > watermark;
+        /* A record another device deleted, and this one adopted deleted, carries this device's later field
+         * stamps only as history: there is no live record to update (an update of a deleted record is no
+         * valid change, and the server would ignore the whole push). A reinstalled device, whose watermark
+         * starts over, finds many such records among those it pulled. */
+        if (r->deleted && !deleted_here)
+            n_names = 0;
         if ((n_names == 0 && !deleted_here) || k == WATERMARK_PUSH_MAX)
             continue;
         record body = *r;
