@@ -953,6 +953,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     }
     if (c->profile->cursor == CURSOR_SERVER_TIME)
         next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].updated_us : c->cursor;
+    else if (c->profile->cursor == CURSOR_WRITER_TIME)
+        next = c->profile->cursor_next == NEXT_SERVER_NOW ? server_now : n > 0 ? records[n - 1].st.ts_us : c->cursor;
     bool save_at_round_end = c->profile->cursor_saved == CURSOR_SAVED_ROUND;
     if (!save_at_round_end)
         store_meta_set(c->store, cursor_key(c, &c->scratch), next);

@@ -172,7 +172,7 @@ const char *watermark_clock_name(watermark_clock w)
 
 const char *cursor_kind_name(cursor_kind k)
 {
-    return k == CURSOR_SERVER_TIME ? "server-time" : "seq";
+    return k == CURSOR_WRITER_TIME ? "writer-time" : k == CURSOR_SERVER_TIME ? "server-time" : "seq";
 }
 
 const char *cursor_next_name(cursor_next n)

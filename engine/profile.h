@@ -104,6 +104,9 @@ typedef enum watermark_clock {
 typedef enum cursor_kind {
     CURSOR_SEQ,          /* the server's change-log sequence number: never misses a change */
     CURSOR_SERVER_TIME,  /* the server's updatedAt timestamps (?since=ts) */
+    CURSOR_WRITER_TIME,  /* the writer's own timestamp of each record's last write (the device clock that
+                            stamped it: a column the client fills, queried ?since=ts): a write stamped by a
+                            clock behind another's lands behind cursors that have already passed */
 } cursor_kind;
 
 /* Where a timestamp cursor moves after a page. */

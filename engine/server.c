@@ -539,15 +539,18 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                                          limit + 1, &s->scratch, &records);
         else
             n = store_visible_since(s->store, tenant, since, seen_at, before_seq, limit + 1, &s->scratch, &records);
-    } else if (s->profile->cursor == CURSOR_SERVER_TIME)
+    } else if (s->profile->cursor != CURSOR_SEQ)
         n = store_changes_since_time(s->store, tenant_of(s, from), type, since, s->profile->cursor_inclusive,
-                                     limit + 1, &s->scratch, &records);
+                                     s->profile->cursor == CURSOR_WRITER_TIME, limit + 1, &s->scratch, &records);
     else
         n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->scratch, &records);
     bool has_more = n > limit;
     if (has_more)
         n = limit;
-    int64_t next = n == 0 ? since : s->profile->cursor == CURSOR_SERVER_TIME ? records[n - 1].updated_us : records[n - 1].seq;
+    int64_t next = n == 0                                       ? since
+                   : s->profile->cursor == CURSOR_SERVER_TIME ? records[n - 1].updated_us
+                   : s->profile->cursor == CURSOR_WRITER_TIME ? records[n - 1].st.ts_us
+                                                               : records[n - 1].seq;
     /* A write this device cannot see yet is newer than what it was served: not caught up. */
     if (!has_more && !held && !(s->delays && store_hidden_for_tenant(s->store, tenant, seen_at))) {
         /* Lets the world tell "caught up" from "idle": nothing newer exists for this device. */

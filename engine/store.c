@@ -39,6 +39,8 @@ enum stmt_id {
     ST_RECORD_REMOVE,
     ST_CHANGES_SINCE_TIME,
     ST_CHANGES_SINCE_TIME_TYPE,
+    ST_CHANGES_SINCE_WRITER,
+    ST_CHANGES_SINCE_WRITER_TYPE,
     ST_VERSION_ADD,
     ST_VISIBLE_SINCE,
     ST_VISIBLE_SINCE_TIME,
@@ -93,6 +95,11 @@ static const char *const SQL[ST_COUNT] = {
                                " ORDER BY server_ts, seq LIMIT ?2"),
     [ST_CHANGES_SINCE_TIME_TYPE] = ("SELECT body FROM records WHERE tenant = ?3 AND type = ?5"
                                     " AND (server_ts > ?1 OR (?4 AND server_ts = ?1)) ORDER BY server_ts, seq LIMIT ?2"),
+    /* cursor: writer-time: local_ts is the record's last writer's own clock (st.ts_us). */
+    [ST_CHANGES_SINCE_WRITER] = ("SELECT body FROM records WHERE tenant = ?3 AND (local_ts > ?1 OR (?4 AND local_ts = ?1))"
+                                 " ORDER BY local_ts, seq LIMIT ?2"),
+    [ST_CHANGES_SINCE_WRITER_TYPE] = ("SELECT body FROM records WHERE tenant = ?3 AND type = ?5"
+                                      " AND (local_ts > ?1 OR (?4 AND local_ts = ?1)) ORDER BY local_ts, seq LIMIT ?2"),
     /* Server visibility (store_versions_enable): a version is visible from visible_us on; a pull sees each
      * record at its latest visible version, and nothing numbered or stamped from ?5 on (the horizon). */
     [ST_VERSION_ADD] = ("INSERT INTO versions(seq, type, id, tenant, version, server_ts, visible_us, body)"
@@ -908,9 +915,10 @@ static int collect_bodies(store *s, enum stmt_id id, int limit, arena *a, record
 }
 
 int store_changes_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
-                             int limit, arena *a, record **out)
+                             bool writer_time, int limit, arena *a, record **out)
 {
-    enum stmt_id id = type ? ST_CHANGES_SINCE_TIME_TYPE : ST_CHANGES_SINCE_TIME;
+    enum stmt_id id = writer_time ? (type ? ST_CHANGES_SINCE_WRITER_TYPE : ST_CHANGES_SINCE_WRITER)
+                                  : (type ? ST_CHANGES_SINCE_TIME_TYPE : ST_CHANGES_SINCE_TIME);
     sqlite3_stmt *st = stmt(s, id);
     sqlite3_bind_int64(st, 1, since_us);
     sqlite3_bind_int(st, 2, limit);

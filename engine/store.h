@@ -144,6 +144,7 @@ void store_record_remove(store *s, const char *type, const char *id);
 /* A tenant's records (of one type, unless type is NULL) stored after since_us by the
  * server's clock (at since_us too when inclusive), by time, at most limit. *out in a. */
 int store_changes_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
+                             bool writer_time,
                              int limit, arena *a, record **out);
 /*
  * Server visibility in time (the profile's server:, docs/server-visibility.md). Only a server whose

@@ -226,7 +226,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             return false;
         p->watermark = (watermark_clock)choice;
     }
-    static const char *const CURSORS[] = { "seq", "server-time" };
+    static const char *const CURSORS[] = { "seq", "server-time", "writer-time" };
     if ((x = yaml_get(n, "cursor"))) {
         if (!one_of(doc, x, CURSORS, N(CURSORS), &choice, d, "pull cursor"))
             return false;
@@ -1031,9 +1031,15 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if ((v = yaml_get(n, "lifecycle")) && !load_lifecycle(doc, v, &out->engine, d))
         return false;
     const profile *e = &out->engine;
-    if (e->n_pull_types && e->cursor != CURSOR_SERVER_TIME) {
+    if (e->n_pull_types && e->cursor == CURSOR_SEQ) {
         diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "pull_types")),
-                   "per-type pulls keep one timestamp per type: they need cursor: server-time");
+                   "per-type pulls keep one timestamp per type: they need cursor: server-time or writer-time");
+        return false;
+    }
+    if (e->cursor == CURSOR_WRITER_TIME && (profile_server_delays(e) || e->cursor_horizon)) {
+        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "cursor")),
+                   "cursor: writer-time reads the writers' own timestamps, which a server's open transactions do "
+                   "not order: it does not go with server: commit_delay, feed_lag or cursor_horizon");
         return false;
     }
     if (e->changes == CHANGES_WATERMARK && e->retry_drop_after) {

@@ -756,15 +756,21 @@ static void changes_by_time(void)
         store_record_put(s, &r);
     }
     record *got;
-    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 100, false, 10, &a, &got), 3);
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 100, false, false, 10, &a, &got), 3);
     EXPECT_STR(got[0].id, "n2");
     EXPECT_INT(got[0].updated_us, 200);
-    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, false, 10, &a, &got), 1);   /* > skips both at 200 */
-    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, true, 10, &a, &got), 3);    /* >= returns them again */
-    EXPECT_INT(store_changes_since_time(s, "u1", "note", 0, false, 10, &a, &got), 3);
-    EXPECT_INT(store_changes_since_time(s, "u1", "task", 0, false, 10, &a, &got), 1);
-    EXPECT_INT(store_changes_since_time(s, "u2", NULL, 0, false, 10, &a, &got), 0);
-    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 0, false, 2, &a, &got), 2);        /* the limit */
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, false, false, 10, &a, &got), 1);   /* > skips both at 200 */
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 200, true, false, 10, &a, &got), 3);    /* >= returns them again */
+    EXPECT_INT(store_changes_since_time(s, "u1", "note", 0, false, false, 10, &a, &got), 3);
+    EXPECT_INT(store_changes_since_time(s, "u1", "task", 0, false, false, 10, &a, &got), 1);
+    EXPECT_INT(store_changes_since_time(s, "u2", NULL, 0, false, false, 10, &a, &got), 0);
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 0, false, false, 2, &a, &got), 2);        /* the limit */
+    /* cursor: writer-time: the same query over the last writer's own clock (900, 800, 800, 700). */
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 750, false, true, 10, &a, &got), 3);
+    EXPECT_STR(got[0].id, "n2");
+    EXPECT_STR(got[2].id, "n1");   /* by writer time, oldest first: 800, 800, then 900 */
+    EXPECT_INT(store_changes_since_time(s, "u1", "task", 0, false, true, 10, &a, &got), 1);
+    EXPECT_INT(store_changes_since_time(s, "u1", NULL, 800, true, true, 10, &a, &got), 3);   /* >= 800 */
     /* By the device clock of the last write: the watermark query. */
     EXPECT_INT(store_local_changes_since(s, 750, 10, &a, &got), 3);   /* 800, 800, 900 */
     EXPECT_STR(got[0].id, "n2");
