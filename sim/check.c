@@ -625,12 +625,22 @@ static bool replaced_before_sent(const checker *c, const write_rec *wr, const sn
     const history *h = c->in->h;
     if (wr->op == OP_INCREMENT || wr->op == OP_APPEND) {
         /* They add rather than replace; only a later delete of the record covers them: the device
-         * deleted what it had appended to before sending either (Yjs garbage-collects the items). */
+         * deleted what it had appended to before sending either (Yjs garbage-collects the items). The
+         * delete need not show on the server itself: a create after it that did (the device deleted
+         * the record and made it again before a sync) ends the old incarnation just the same. */
         for (int i = c->first_write[wr->record]; i >= 0; i = c->next_write[i]) {
             const write_rec *later = &h->writes[i];
-            if (later->op == OP_DELETE && later->accepted && !later->rejected && reached_server(later, r) &&
-                history_relation(h, later->w, wr->w) == CAUSAL_AFTER)
+            if (later->op != OP_DELETE || !later->accepted || later->rejected ||
+                history_relation(h, later->w, wr->w) != CAUSAL_AFTER)
+                continue;
+            if (reached_server(later, r))
                 return true;
+            for (int j = c->first_write[wr->record]; j >= 0; j = c->next_write[j]) {
+                const write_rec *again = &h->writes[j];
+                if (again->op == OP_CREATE && again->accepted && !again->rejected && reached_server(again, r) &&
+                    history_relation(h, again->w, later->w) == CAUSAL_AFTER)
+                    return true;
+            }
         }
         return false;
     }
@@ -703,6 +713,21 @@ static void classify_writes(checker *c)
                     report_write(c, VC_SILENT_OVERWRITE, wr, beaten_by, r,
                                  "never showed on the server: the concurrent delete %s (and what came after it) "
                                  "left no trace of it, and no copy was kept for the user");
+                else
+                    c->out->counts[cls]++;
+                continue;
+            }
+            /* Beaten, as a replica reported, by a concurrent write that did reach the server: an engine
+             * that merges before it sends (Yjs) overwrites the device's own value on the device, and sends
+             * it only as content already deleted, which the server never shows. A concurrent loss too. */
+            const write_rec *winner = wr->lost_to ? history_write(c->in->h, wr->lost_to) : NULL;
+            if (c->in->quiesced && winner && !wr->dropped && winner->received > 0 &&
+                history_relation(c->in->h, winner->w, wr->w) == CAUSAL_CONCURRENT) {
+                int cls = concurrent_class(c, hr->key, wr->w);
+                if (cls == VC_SILENT_OVERWRITE)
+                    report_write(c, VC_SILENT_OVERWRITE, wr, winner->w, r,
+                                 "never showed on the server: a replica reported it losing to the concurrent write "
+                                 "%s before it reached the server, and no copy was kept for the user");
                 else
                     c->out->counts[cls]++;
                 continue;

@@ -167,6 +167,13 @@ void history_set_past(history *h, int index, const vclock *past)
     vclock_merge(&wr->past, past);
 }
 
+void history_conflict_lost(history *h, write_id loser, write_id winner)
+{
+    int i = u64map_get(&h->by_id, loser);
+    if (i >= 0 && winner != WRITE_NONE && h->writes[i].lost_to == WRITE_NONE)
+        h->writes[i].lost_to = winner;
+}
+
 void history_write_done(history *h, int index, bool accepted, const char *refused)
 {
     write_rec *wr = &h->writes[index];

@@ -65,6 +65,9 @@ typedef struct write_rec {
     const char *withdrawn;  /* why it was never acknowledged to its user and then lost (a power loss
                                before its batch was flushed, under acknowledge: on-flush), or NULL:
                                counted like a refused write (rejected), never as lost */
+    write_id lost_to;       /* the first winner a replica reported this write losing a conflict to (OBS_CONFLICT),
+                               or none: an engine that merges before it sends may overwrite a device's own write
+                               on the device itself, and then send it only as a tombstone the server never shows */
     const char *power_lost; /* why a power loss took it from its device after its user saw it saved
                                (acknowledge: on-write), or NULL: lost, whatever later writes of its
                                device claim to follow it (the causal past cannot leave it out) */
@@ -141,6 +144,8 @@ void history_observe(history *h, int node, const char *type, const char *id, con
 void history_received(history *h, write_id w);
 /* The server refused w (reason copied); its device rolled it back. */
 void history_rejected(history *h, write_id w, const char *reason);
+/* A replica reported loser losing a conflict to winner (the first report is kept). */
+void history_conflict_lost(history *h, write_id loser, write_id winner);
 /* w's device abandoned it unsent (reason copied). */
 void history_dropped(history *h, write_id w, const char *reason);
 /* w was never acknowledged to its user and is gone from its device (reason copied). */

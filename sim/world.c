@@ -400,6 +400,7 @@ static void host_observe(void *ctx, int node, const observation *obs_in)
         trace_write(&w->tr, "w", obs->w);
         break;
     case OBS_CONFLICT:
+        history_conflict_lost(&w->hist, obs->loser, obs->w);
         if (conflict_pair_new(w, obs->w, obs->loser)) {
             count_conflict(w, obs->detail);
             if (session_conflict_is_true(&w->sess, obs->w, obs->loser))

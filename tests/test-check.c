@@ -718,6 +718,39 @@ static void test_undelivered(void)
     fixture_free(&f);
 }
 
+/*
+ * A write that never showed on the server because a replica reported it losing a conflict to a concurrent
+ * write that did (Yjs merges before it sends, and the device's own value leaves only as deleted content):
+ * a concurrent loss, silent-overwrite; reported lost to a write it had seen, or to one that never reached
+ * the server, it stays undelivered.
+ */
+static void test_lost_conflict_before_sent(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id b1 = create(&f, TABLET, 1, "note/n1", "text=b");
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, b1);
+    history_conflict_lost(&f.h, a1, b1);
+    snap_all(&f, "{'records':[" N1_B_BY_TABLET "]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_COUNTS(r, VC_SILENT_OVERWRITE, 1);
+    const finding *x = only(r, VC_SILENT_OVERWRITE);
+    EXPECT_U64(x->w, a1);
+    EXPECT_U64(x->competitor, b1);
+    EXPECT_CONTAINS(x->summary, "losing to the concurrent write tablet:1 before it reached the server");
+    fixture_free(&f);
+
+    /* The winner never reached the server: nothing excuses the loser's absence. */
+    fixture_init(&f);
+    b1 = create(&f, TABLET, 1, "note/n1", "text=b");
+    a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    history_conflict_lost(&f.h, a1, b1);
+    r = run(&f, true, NULL);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 2);
+    fixture_free(&f);
+}
+
 /* The record exists on the server (another write), but this write is in neither its receipts nor its provenance. */
 static void test_undelivered_next_to_a_delivered_write(void)
 {
@@ -1928,6 +1961,31 @@ static void test_projections(void)
     }
 }
 
+/*
+ * An append its own device covered before a sync by deleting the record and creating it again: the
+ * delete never shows on the server (the re-create came first), but the old incarnation, with the
+ * event, is gone by the user's own hand: superseded, not undelivered. (Yjs: seeds 483, 520, 559.)
+ */
+static void test_append_covered_by_own_recreate(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id a1 = create(&f, PHONE, 1, "note/n1", "text=a");
+    receive(&f, a1);
+    write_id a2 = append(&f, PHONE, 2, "note/n1", "kind=start");
+    write_id a3 = delete(&f, PHONE, 3, "note/n1");
+    write_id a4 = create(&f, PHONE, 4, "note/n1", "text=b");
+    receive(&f, a4);
+    (void)a2;
+    (void)a3;
+    snap_all(&f, "{'records':[{'type':'note','id':'n1','deleted':false,'w':W(1,4),"
+                 "'fields':{'text':{'v':'b','w':W(1,4)}}}]}");
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_INT(stored(r, VC_UNDELIVERED), 0);
+    EXPECT_U64(r->counts[VC_SUPERSEDED], 3);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -1947,6 +2005,8 @@ int main(void)
     test_lost_update_vanished_record();
     test_lost_update_vanished_field();
     test_undelivered();
+    test_lost_conflict_before_sent();
+    test_append_covered_by_own_recreate();
     test_replaced_before_sent();
     test_rejected();
     test_dropped_is_undelivered();
