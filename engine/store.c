@@ -1063,15 +1063,12 @@ int64_t store_conflict_count(store *s)
     return n;
 }
 
-int store_changelog_writes_since(store *s, const char *type, const char *id, int64_t version, arena *a,
-                                 write_id **out)
+/* Column 0 of every row st yields, as write ids in a; returns the count, with the last step's result in *rc. */
+static int step_write_ids(sqlite3_stmt *st, arena *a, write_id **out, int *rc)
 {
-    sqlite3_stmt *st = stmt(s, ST_CHANGELOG_WRITES_SINCE);
-    bind_key(st, type, id);
-    sqlite3_bind_int64(st, 3, version);
-    int n = 0, cap = 8, rc;
+    int n = 0, cap = 8;
     write_id *ws = arena_alloc(a, (size_t)cap * sizeof *ws);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((*rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             write_id *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
             memcpy(grown, ws, (size_t)n * sizeof *grown);
@@ -1080,6 +1077,19 @@ int store_changelog_writes_since(store *s, const char *type, const char *id, int
         }
         ws[n++] = (write_id)sqlite3_column_int64(st, 0);
     }
+    *out = ws;
+    return n;
+}
+
+int store_changelog_writes_since(store *s, const char *type, const char *id, int64_t version, arena *a,
+                                 write_id **out)
+{
+    sqlite3_stmt *st = stmt(s, ST_CHANGELOG_WRITES_SINCE);
+    bind_key(st, type, id);
+    sqlite3_bind_int64(st, 3, version);
+    int rc;
+    write_id *ws;
+    int n = step_write_ids(st, a, &ws, &rc);
     if (rc != SQLITE_DONE)
         store_fail(s, SQL[ST_CHANGELOG_WRITES_SINCE]);
     finish(s, ST_CHANGELOG_WRITES_SINCE);
@@ -1124,17 +1134,9 @@ int store_outbox_writes(store *s, arena *a, write_id **out)
     const char *sql = "SELECT w FROM outbox ORDER BY seq";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         store_fail(s, sql);
-    int n = 0, cap = 8, rc;
-    write_id *ws = arena_alloc(a, (size_t)cap * sizeof *ws);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            write_id *grown = arena_alloc(a, (size_t)cap * 2 * sizeof *grown);
-            memcpy(grown, ws, (size_t)n * sizeof *grown);
-            ws = grown;
-            cap *= 2;
-        }
-        ws[n++] = (write_id)sqlite3_column_int64(st, 0);
-    }
+    int rc;
+    write_id *ws;
+    int n = step_write_ids(st, a, &ws, &rc);
     if (rc != SQLITE_DONE)
         store_fail(s, sql);
     sqlite3_finalize(st);
