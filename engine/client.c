@@ -915,6 +915,34 @@ static void pull_over_pending_changes(client *c, const record *pulled)
     }
 }
 
+/*
+ * pull_apply: by-kind (WatermelonDB's applyRemoteChanges): a page is a changeset, applied as its
+ * creates, then its updates, then its deletes; a delete is applied only to a record this device held
+ * before the page. A page that plays back a record's whole log (server: { pulls: log }) may hold its
+ * create and its delete: on a device that never had it (a fresh install), the create is applied and
+ * the delete is not. Returns the order to apply records[] in (-1: skipped), or NULL for in-order.
+ */
+static int *pull_order(client *c, const record *records, int n)
+{
+    if (!c->profile->pull_apply_by_kind || n == 0)
+        return NULL;
+    int *order = arena_alloc(&c->scratch, (size_t)n * sizeof *order);
+    int k = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < n; i++) {
+            const record *r = &records[i];
+            bool created = !r->deleted && (r->version == 1 || r->born_version == r->version);
+            int kind = r->deleted ? 2 : created ? 0 : 1;
+            if (kind != pass)
+                continue;
+            /* Computed before any of the page is applied: what the device held before it. */
+            record held;
+            bool existed = kind != 2 || (store_record_get(c->store, r->type, r->id, &c->scratch, &held) && !held.deleted);
+            order[k++] = existed ? i : -1;
+        }
+    return order;
+}
+
 static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
 {
     hlc server_clock;
@@ -928,7 +956,11 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     c->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
     begin(c);
-    for (int i = 0; i < n; i++) {
+    int *order = pull_order(c, records, n);
+    for (int k = 0; k < n; k++) {
+        int i = order ? order[k] : k;
+        if (i < 0)
+            continue;   /* by-kind: a delete of a record this device did not hold before the page */
         if (!store_outbox_has(c->store, records[i].type, records[i].id)) {
             adopt(c, &records[i]);
             continue;

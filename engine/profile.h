@@ -240,6 +240,10 @@ typedef struct profile {
      * pull_over_pending: { edited: ..., deleted: ... } sets it apart (WatermelonDB re-creates a record
      * the server sends as created over a local delete, but keeps locally edited columns); else the same. */
     pull_over_pending pull_over_deleted;
+    /* sync: { pull_apply: by-kind }: a pulled page is applied as a changeset: its creates, then its
+     * updates, then its deletes, and a delete only of a record this device held before the page
+     * (WatermelonDB's applyRemoteChanges). Default (in-order): each record in the order it came. */
+    bool pull_apply_by_kind;
     during_round during_round;
     push_snapshot push_snapshot;
     watermark_taken watermark_taken;
@@ -270,6 +274,9 @@ typedef struct profile {
     int64_t feed_lag_us;
     bool cursor_horizon;              /* a pull never returns a write numbered, or stamped, after the oldest
                                          write not yet visible, so no cursor moves past one (the fix) */
+    /* server: { pulls: log }: a pull returns every stored version after the cursor, in change-log order
+     * (a server that plays back the changes it received), not each changed record once as it is now. */
+    bool pulls_log;
     /* Manual resolution: how long the simulated user takes, and what they pick. */
     int64_t resolve_delay_us;
     manual_pick resolve_pick;

@@ -213,8 +213,8 @@ static wire_result apply_change(server *s, int from, wire_change *c, int64_t now
         stamp_versions(&out.result);
         store_record_put(s->store, &out.result);
         store_changelog_add(s->store, &out.result);
-        if (s->delays)
-            store_version_add(s->store, &out.result, s->visible_at_us);
+        if (s->delays || s->profile->pulls_log)
+            store_version_add(s->store, &out.result, s->delays ? s->visible_at_us : now_us);
         engine_observe_record(&s->cfg, &out.result, &s->scratch);
     } else {
         out.result = cur;
@@ -539,6 +539,9 @@ static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                                          limit + 1, &s->scratch, &records);
         else
             n = store_visible_since(s->store, tenant, since, seen_at, before_seq, limit + 1, &s->scratch, &records);
+    } else if (s->profile->pulls_log) {
+        n = store_versions_since(s->store, tenant, since, s->profile->cursor == CURSOR_SERVER_TIME,
+                                 s->profile->cursor_inclusive, limit + 1, &s->scratch, &records);
     } else if (s->profile->cursor != CURSOR_SEQ)
         n = store_changes_since_time(s->store, tenant_of(s, from), type, since, s->profile->cursor_inclusive,
                                      s->profile->cursor == CURSOR_WRITER_TIME, limit + 1, &s->scratch, &records);
@@ -704,7 +707,7 @@ node *server_new(const engine_config *cfg, store *st)
     s->profile = cfg->profile;
     s->store = st;
     s->delays = profile_server_delays(s->profile);
-    if (s->delays)
+    if (s->delays || s->profile->pulls_log)
         store_versions_enable(st);
     arena_init(&s->scratch, 64 * 1024);
     return &s->base;

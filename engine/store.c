@@ -40,6 +40,8 @@ enum stmt_id {
     ST_CHANGES_SINCE_TIME,
     ST_CHANGES_SINCE_TIME_TYPE,
     ST_CHANGES_SINCE_WRITER,
+    ST_VERSIONS_SINCE,
+    ST_VERSIONS_SINCE_TIME,
     ST_CHANGES_SINCE_WRITER_TYPE,
     ST_VERSION_ADD,
     ST_VISIBLE_SINCE,
@@ -95,6 +97,10 @@ static const char *const SQL[ST_COUNT] = {
                                " ORDER BY server_ts, seq LIMIT ?2"),
     [ST_CHANGES_SINCE_TIME_TYPE] = ("SELECT body FROM records WHERE tenant = ?3 AND type = ?5"
                                     " AND (server_ts > ?1 OR (?4 AND server_ts = ?1)) ORDER BY server_ts, seq LIMIT ?2"),
+    /* server: { pulls: log }: every stored version after the cursor, in change-log order. */
+    [ST_VERSIONS_SINCE] = "SELECT body FROM versions WHERE tenant = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_VERSIONS_SINCE_TIME] = ("SELECT body FROM versions WHERE tenant = ?3 AND (server_ts > ?1 OR (?4 AND server_ts = ?1))"
+                                " ORDER BY server_ts, seq LIMIT ?2"),
     /* cursor: writer-time: local_ts is the record's last writer's own clock (st.ts_us). */
     [ST_CHANGES_SINCE_WRITER] = ("SELECT body FROM records WHERE tenant = ?3 AND (local_ts > ?1 OR (?4 AND local_ts = ?1))"
                                  " ORDER BY local_ts, seq LIMIT ?2"),
@@ -960,6 +966,19 @@ void store_version_add(store *s, const record *r, int64_t visible_us)
     sqlite3_bind_int64(st, 7, visible_us);
     bind_text(st, 8, encode_body(s, r));
     run_done(s, ST_VERSION_ADD);
+}
+
+int store_versions_since(store *s, const char *tenant, int64_t since, bool by_time, bool inclusive, int limit, arena *a,
+                         record **out)
+{
+    enum stmt_id id = by_time ? ST_VERSIONS_SINCE_TIME : ST_VERSIONS_SINCE;
+    sqlite3_stmt *st = stmt(s, id);
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int(st, 2, limit);
+    bind_text(st, 3, tenant ? tenant : "");
+    if (by_time)
+        sqlite3_bind_int(st, 4, inclusive);
+    return collect_bodies(s, id, limit, a, out);
 }
 
 int store_visible_since(store *s, const char *tenant, int64_t since, int64_t now_us, int64_t before_seq, int limit,

@@ -158,6 +158,11 @@ void store_version_add(store *s, const record *r, int64_t visible_us);
 /* As store_changes_since, over what is visible at now_us, and only seq < before_seq. */
 int store_visible_since(store *s, const char *tenant, int64_t since, int64_t now_us, int64_t before_seq, int limit,
                         arena *a, record **out);
+/* server: { pulls: log }: every version of a tenant's records stored after since (a sequence number, or
+ * with by_time the server's clock, at since too when inclusive), each as it was stored, in log order, at
+ * most limit (needs store_versions_enable). *out in a. */
+int store_versions_since(store *s, const char *tenant, int64_t since, bool by_time, bool inclusive, int limit, arena *a,
+                         record **out);
 /* As store_changes_since_time, over what is visible at now_us, and only server_ts < before_us. */
 int store_visible_since_time(store *s, const char *tenant, const char *type, int64_t since_us, bool inclusive,
                              int64_t now_us, int64_t before_us, int limit, arena *a, record **out);

@@ -195,7 +195,7 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                                         "changes",    "watermark",       "cursor",           "cursor_next",
                                         "cursor_inclusive", "pull_types", "conflict_detection", "batch",
                                         "validate",   "wire",            "ids",              "auth_refresh",
-                                        "flush",      "queue_base",      "round",            "pull_over_pending",
+                                        "flush",      "queue_base",      "round",            "pull_over_pending", "pull_apply",
                                         "during_round", "push_snapshot", "watermark_taken", "cursor_saved" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "sync settings"))
         return false;
@@ -297,6 +297,12 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
                 return false;
             p->pull_over_deleted = (pull_over_pending)choice;
         }
+    }
+    static const char *const APPLIES[] = { "in-order", "by-kind" };
+    if ((x = yaml_get(n, "pull_apply"))) {
+        if (!one_of(doc, x, APPLIES, N(APPLIES), &choice, d, "pull_apply (how a pulled page is applied)"))
+            return false;
+        p->pull_apply_by_kind = choice == 1;
     }
     if ((x = yaml_get(n, "during_round"))) {
         if (!one_of(doc, x, DURING_ROUND_NAMES, N(DURING_ROUND_NAMES), &choice, d,
@@ -495,10 +501,18 @@ static bool load_server(yaml_doc *doc, struct fy_node *n, arena *a, scenario_pro
     profile *p = &out->engine;
     if (!yaml_want_mapping(doc, n, d, "server settings ({ commit_delay: 200ms, feed_lag: 2s, cursor_horizon: true })"))
         return false;
-    static const char *const KEYS[] = { "commit_delay", "feed_lag", "cursor_horizon" };
+    static const char *const KEYS[] = { "commit_delay", "feed_lag", "cursor_horizon", "pulls" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "server settings"))
         return false;
     struct fy_node *v;
+    static const char *const PULLS[] = { "state", "log" };
+    int choice;
+    if ((v = yaml_get(n, "pulls"))) {
+        if (!one_of(doc, v, PULLS, N(PULLS), &choice, d,
+                    "pulls (what a pull returns: each changed record as it is now, or every version logged)"))
+            return false;
+        p->pulls_log = choice == 1;
+    }
     if ((v = yaml_get(n, "commit_delay")) && !load_commit_delay(doc, v, a, out, d))
         return false;
     if ((v = yaml_get(n, "feed_lag")) && !yaml_duration(doc, v, false, &p->feed_lag_us, d, "feed_lag"))
@@ -1034,6 +1048,13 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
     if (e->n_pull_types && e->cursor == CURSOR_SEQ) {
         diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "pull_types")),
                    "per-type pulls keep one timestamp per type: they need cursor: server-time or writer-time");
+        return false;
+    }
+    if (e->pulls_log && (e->cursor == CURSOR_WRITER_TIME || e->n_pull_types || profile_server_delays(e) ||
+                         e->cursor_horizon)) {
+        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "server"), "pulls")),
+                   "server: { pulls: log } plays back the change log in order: it needs cursor: seq or server-time, "
+                   "one cursor for all types, and no commit_delay, feed_lag or cursor_horizon");
         return false;
     }
     if (e->cursor == CURSOR_WRITER_TIME && (profile_server_delays(e) || e->cursor_horizon)) {

@@ -315,6 +315,8 @@ static void put_profile(buf *b, const scenario_profile *p)
         buf_printf(b, "    cursor_saved: %s\n", CURSOR_SAVED_NAMES[e->cursor_saved]);
     if (e->queue_base_as_queued)
         buf_puts(b, "    queue_base: as-queued\n");
+    if (e->pull_apply_by_kind)
+        buf_puts(b, "    pull_apply: by-kind\n");
     buf_puts(b, "  manual: { delay: ");
     if (e->resolve_delay_us >= 0)
         put_duration(b, e->resolve_delay_us);
@@ -335,6 +337,8 @@ static void put_profile(buf *b, const scenario_profile *p)
         buf_puts(b, ", feed_lag: ");
         put_duration(b, e->feed_lag_us);
         buf_printf(b, ", cursor_horizon: %s }\n", e->cursor_horizon ? "true" : "false");
+    } else if (e->pulls_log) {
+        buf_puts(b, "  server: { pulls: log }\n");   /* it goes with no delay (profile_load) */
     }
     if (e->wipe != WIPE_ALL || e->sign_out_discard)
         buf_printf(b, "  lifecycle: { wipe: %s, sign_out: %s }\n", lifecycle_wipe_name(e->wipe),

@@ -3223,6 +3223,39 @@ static void pulled_records_over_edits_and_deletes(void)
     rig_stop(&r);
 }
 
+/*
+ * server: { pulls: log } with sync: { pull_apply: by-kind }: the tablet, which never held n1, pulls its
+ * create and its delete in one page. By kind, the create is applied and the delete skipped (it removes
+ * only what the device held before the page): n1 is live on the tablet. In order, it ends deleted.
+ */
+static bool changeset_leaves_record_live(bool by_kind)
+{
+    rig r;
+    rig_init(&r);
+    r.p.pulls_log = true;
+    r.p.pull_apply_by_kind = by_kind;
+    rig_start(&r, 2);
+    control(&r, PHONE, CTL_NET_UP);
+    pump(&r);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("draft"), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(user(&r, PHONE, OP_DELETE, "n1", WRITE_ID(PHONE, 2), NULL, STR(""), NULL));
+    sync_now(&r, PHONE);
+    EXPECT(look(&r, 0, "n1", NULL).deleted);
+    control(&r, TABLET, CTL_NET_UP);
+    pump(&r);
+    view v = look(&r, TABLET, "n1", NULL);
+    EXPECT(v.found);
+    rig_stop(&r);
+    return v.found && !v.deleted;
+}
+
+static void changesets_applied_by_kind(void)
+{
+    EXPECT(changeset_leaves_record_live(true));
+    EXPECT(!changeset_leaves_record_live(false));
+}
+
 /* Rounds run after three syncs asked for while one round runs. */
 static int rounds_for_three_requests(during_round mode)
 {
@@ -3609,6 +3642,7 @@ int main(void)
     pull_push_rounds_pull_first();
     pulled_records_over_pending_changes();
     pulled_records_over_edits_and_deletes();
+    changesets_applied_by_kind();
     syncs_asked_for_during_a_round();
     push_snapshots();
     watermark_read_times();

@@ -765,6 +765,26 @@ static void changes_by_time(void)
     EXPECT_INT(store_changes_since_time(s, "u1", "task", 0, false, false, 10, &a, &got), 1);
     EXPECT_INT(store_changes_since_time(s, "u2", NULL, 0, false, false, 10, &a, &got), 0);
     EXPECT_INT(store_changes_since_time(s, "u1", NULL, 0, false, false, 2, &a, &got), 2);        /* the limit */
+    /* server: { pulls: log }: every version, as stored, in log order (n1's two versions both). */
+    store_versions_enable(s);
+    for (int i = 0; i < 4; i++) {
+        make_record(&r, &a, i == 3 ? "task" : "note", ids[i], i + 1, i, WRITE_ID(1, (uint32_t)i + 1));
+        r.tenant = "u1";
+        r.updated_us = server_ts[i];
+        store_version_add(s, &r, 0);
+    }
+    make_record(&r, &a, "note", "n1", 5, 1, WRITE_ID(1, 9));
+    r.tenant = "u1";
+    r.version = 2;
+    r.updated_us = 400;
+    store_version_add(s, &r, 0);
+    EXPECT_INT(store_versions_since(s, "u1", 0, false, false, 10, &a, &got), 5);
+    EXPECT_STR(got[0].id, "n1");
+    EXPECT_STR(got[4].id, "n1");
+    EXPECT_INT(got[4].version, 2);
+    EXPECT_INT(store_versions_since(s, "u1", 3, false, false, 10, &a, &got), 2);        /* seq 4 and 5 */
+    EXPECT_INT(store_versions_since(s, "u1", 200, true, false, 10, &a, &got), 2);       /* server_ts 300, 400 */
+    EXPECT_INT(store_versions_since(s, "u2", 0, false, false, 10, &a, &got), 0);
     /* cursor: writer-time: the same query over the last writer's own clock (900, 800, 800, 700). */
     EXPECT_INT(store_changes_since_time(s, "u1", NULL, 750, false, true, 10, &a, &got), 3);
     EXPECT_STR(got[0].id, "n2");
