@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 uint32_t vclock_get(const vclock *vc, uint32_t node)
@@ -218,32 +219,36 @@ void history_received(history *h, write_id w)
     }
 }
 
-void history_rejected(history *h, write_id w, const char *reason)
+/* The first reason given for one of w's marks (rejected, dropped, withdrawn, power-lost) stays, in the
+ * history's arena; a write the history does not know is ignored. */
+static void mark_write(history *h, write_id w, size_t mark, const char *reason, const char *fallback)
 {
     int i = u64map_get(&h->by_id, w);
-    if (i >= 0 && !h->writes[i].rejected)
-        h->writes[i].rejected = arena_strdup(&h->a, reason ? reason : "refused");
+    if (i < 0)
+        return;
+    const char **slot = (const char **)((char *)&h->writes[i] + mark);
+    if (!*slot)
+        *slot = arena_strdup(&h->a, reason ? reason : fallback);
+}
+
+void history_rejected(history *h, write_id w, const char *reason)
+{
+    mark_write(h, w, offsetof(write_rec, rejected), reason, "refused");
 }
 
 void history_dropped(history *h, write_id w, const char *reason)
 {
-    int i = u64map_get(&h->by_id, w);
-    if (i >= 0 && !h->writes[i].dropped)
-        h->writes[i].dropped = arena_strdup(&h->a, reason ? reason : "dropped");
+    mark_write(h, w, offsetof(write_rec, dropped), reason, "dropped");
 }
 
 void history_withdrawn(history *h, write_id w, const char *reason)
 {
-    int i = u64map_get(&h->by_id, w);
-    if (i >= 0 && !h->writes[i].withdrawn)
-        h->writes[i].withdrawn = arena_strdup(&h->a, reason ? reason : "withdrawn");
+    mark_write(h, w, offsetof(write_rec, withdrawn), reason, "withdrawn");
 }
 
 void history_power_lost(history *h, write_id w, const char *reason)
 {
-    int i = u64map_get(&h->by_id, w);
-    if (i >= 0 && !h->writes[i].power_lost)
-        h->writes[i].power_lost = arena_strdup(&h->a, reason ? reason : "lost in a power loss");
+    mark_write(h, w, offsetof(write_rec, power_lost), reason, "lost in a power loss");
 }
 
 static int compare_writes(const void *a, const void *b)
