@@ -59,6 +59,20 @@ store *store_open(const char *path, bool keep, char **error);
  * file. Without a fault set it behaves exactly as store_open's store. */
 store *store_open_faultable(const char *path, bool keep, char **error);
 bool store_is_faultable(const store *s);
+
+/*
+ * The orders a replica reads its records in, beside by key: each needs an index, and each index
+ * costs every record write a B-tree update. A store opens with none; its replica adds the ones its
+ * queries use (engine_node_new). Which indexes exist never changes a query's answer (every query
+ * that returns several records orders them completely), only its speed.
+ */
+typedef enum store_record_order {
+    STORE_RECORDS_BY_SEQ,          /* a tenant's records by change-log sequence: store_changes_since */
+    STORE_RECORDS_BY_SERVER_TIME,  /* a tenant's records by the server's clock: store_changes_since_time */
+    STORE_RECORDS_BY_LOCAL_TIME,   /* by the last writer's clock: writer-time cursors, watermark pushes */
+} store_record_order;
+
+void store_index_records(store *s, store_record_order order);
 /* The world's storage faults (faultable stores only): writes that grow the file fail while full;
  * the next `transactions` transactions that write fail at their first write or sync. */
 void store_fault_disk_full(store *s, bool full);
