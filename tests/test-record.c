@@ -671,6 +671,57 @@ static void large_integers_survive_printing(void)
     arena_release(&a);
 }
 
+/*
+ * record_from_json looks members up in the order record_to_json writes them (a cursor, for speed);
+ * the answer must stay cJSON_GetObjectItemCaseSensitive's whatever the order: the first member of
+ * a name wins, members may come in any order, optional ones may be absent or appear late.
+ */
+static void from_json_reads_members_in_any_order(void)
+{
+    const char *const texts[] = {
+        /* the encoder's order */
+        "{\"type\":\"t\",\"id\":\"a\",\"tenant\":\"u\",\"version\":3,\"seq\":4,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}}}",
+        /* reversed, stamps shuffled, and a stamp's optional sv first */
+        "{\"fields\":{\"f\":{\"sv\":2,\"s\":8,\"hc\":1,\"hl\":7,\"t\":6,\"w\":5,\"v\":9}},\"st\":{\"s\":8,\"w\":5,\"hc\":1,\"t\":6,\"hl\":7},"
+        "\"deleted\":false,\"seq\":4,\"version\":3,\"tenant\":\"u\",\"id\":\"a\",\"type\":\"t\"}",
+        /* duplicates: the first of each name counts, later ones are ignored as cJSON's lookup does */
+        "{\"type\":\"t\",\"id\":\"a\",\"id\":\"zzz\",\"tenant\":\"u\",\"version\":3,\"seq\":4,\"seq\":99,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"t\":6,\"w\":77,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"v\":10,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}},\"type\":\"other\"}",
+        /* an unknown member between known ones */
+        "{\"type\":\"t\",\"x\":1,\"id\":\"a\",\"tenant\":\"u\",\"version\":3,\"junk\":[1,2],\"seq\":4,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"q\":0,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}}}",
+    };
+    arena a;
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        record r;
+        const char *why = NULL;
+        bool ok = decode_text(texts[i], &a, &r, &why);
+        EXPECT(ok);
+        if (!ok) {
+            fprintf(stderr, "%s:%d: text %zu refused: %s\n", __FILE__, __LINE__, i, why ? why : "?");
+            continue;
+        }
+        EXPECT_STR(r.type, "t");
+        EXPECT_STR(r.id, "a");
+        EXPECT_STR(r.tenant, "u");
+        EXPECT_INT(r.version, 3);
+        EXPECT_INT(r.seq, 4);
+        EXPECT_U64(r.st.w, 5);
+        EXPECT_INT(r.st.ts_us, 6);
+        EXPECT_INT(r.st.h.l_us, 7);
+        EXPECT_INT(r.st.server_us, 8);
+        const field *f = record_field(&r, "f");
+        EXPECT(f && f->v.kind == VAL_INT && f->v.i == 9 && f->st.version == 2 && f->st.w == 5);
+    }
+    /* A required member missing late in the order is still missed. */
+    record r;
+    const char *why = NULL;
+    EXPECT(!decode_text("{\"type\":\"t\",\"id\":\"a\",\"version\":3,\"seq\":4,\"deleted\":false,\"fields\":{}}", &a, &r, &why));
+    arena_release(&a);
+}
+
 /* --- the packed form (record_pack.c) ---------------------------------------- */
 
 static bool same_value_exactly(const value *x, const value *y)
@@ -1023,6 +1074,7 @@ int main(void)
     from_json_refuses_malformed_input();
     from_json_refuses_too_many_fields();
     decode_numbers_beyond_int64();
+    from_json_reads_members_in_any_order();
     packed_form_reads_as_the_json_form();
     unpack_refuses_damaged_input();
     value_equality();
