@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/help.h"
 #include "cli/paths.h"
+#include "engine/store.h"
 #include "sim/diag.h"
 #include "sim/verdict.h"
 
@@ -23,6 +24,7 @@
 int main(int argc, char **argv)
 {
     xalloc_install_cjson();
+    store_library_setup();
     paths_setup_profiles();
     if (argc < 2) {
         fprintf(stderr, "syncsim: a command is needed\n");

@@ -9,6 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The record indexes the replica's queries read by (store_index_records): a server the one its pull
+ * cursor orders by, a device pushing what it wrote since a watermark the writer's clock; a device
+ * that pushes from its outbox none. */
+static void index_records(store *st, const engine_config *cfg)
+{
+    const profile *p = cfg->profile;
+    if (cfg->index == NODE_SERVER) {
+        store_index_records(st, p->cursor == CURSOR_SEQ           ? STORE_RECORDS_BY_SEQ
+                                : p->cursor == CURSOR_SERVER_TIME ? STORE_RECORDS_BY_SERVER_TIME
+                                                                  : STORE_RECORDS_BY_LOCAL_TIME);
+    } else if (p->changes == CHANGES_WATERMARK) {
+        store_index_records(st, STORE_RECORDS_BY_LOCAL_TIME);
+    }
+}
+
 node *engine_node_new(const engine_config *cfg, char **error)
 {
     assert(cfg->profile && cfg->host.send && cfg->host.set_timer && cfg->host.observe);
@@ -16,6 +31,7 @@ node *engine_node_new(const engine_config *cfg, char **error)
                                      : store_open(cfg->store_path, cfg->store_keep, error);
     if (!st)
         return NULL;
+    index_records(st, cfg);
     if (cfg->store_path)
         store_keep_lock(st);   /* a replica's store file is its own */
     /* A device that flushes in batches keeps a durable copy beside its store: a file next to a file

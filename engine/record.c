@@ -282,15 +282,42 @@ bool record_same_provenance(const record *a, const record *b)
     return true;
 }
 
+/*
+ * Members under literal keys: cJSON keeps the key's pointer instead of a copy (the ...CS call, and
+ * cJSON_Delete knows not to free it). A record's message form is mostly such members, so this
+ * saves an allocation, a copy and a free for each. Keys that name the record's own fields are
+ * copied as before (the record's arena may be gone before the message is read).
+ */
+static void add_number(cJSON *o, const char *literal, double v)
+{
+    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateNumber(v));
+}
+
+static void add_string(cJSON *o, const char *literal, const char *v)
+{
+    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateString(v));
+}
+
+static void add_bool(cJSON *o, const char *literal, bool v)
+{
+    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateBool(v));
+}
+
+static cJSON *add_container(cJSON *o, const char *literal, cJSON *container)
+{
+    cJSON_AddItemToObjectCS(o, literal, container);
+    return container;
+}
+
 static void add_stamp_members(cJSON *o, const stamp *st)
 {
-    cJSON_AddNumberToObject(o, "w", (double)st->w);
-    cJSON_AddNumberToObject(o, "t", (double)st->ts_us);
-    cJSON_AddNumberToObject(o, "hl", (double)st->h.l_us);
-    cJSON_AddNumberToObject(o, "hc", (double)st->h.c);
-    cJSON_AddNumberToObject(o, "s", (double)st->server_us);
+    add_number(o, "w", (double)st->w);
+    add_number(o, "t", (double)st->ts_us);
+    add_number(o, "hl", (double)st->h.l_us);
+    add_number(o, "hc", (double)st->h.c);
+    add_number(o, "s", (double)st->server_us);
     if (st->version)
-        cJSON_AddNumberToObject(o, "sv", (double)st->version);
+        add_number(o, "sv", (double)st->version);
 }
 
 cJSON *stamp_to_json(const stamp *st)
@@ -300,17 +327,56 @@ cJSON *stamp_to_json(const stamp *st)
     return o;
 }
 
-/* An integral member within +-2^53: what the encoder writes (a cast of anything else is undefined). */
-static bool get_i64(const cJSON *o, const char *key, int64_t *out)
+/*
+ * Members of an object, looked up in the order record_to_json writes them. The answer is always
+ * cJSON_GetObjectItemCaseSensitive's, the first member of that name; the cost is one strcmp for
+ * our own messages instead of a scan from the start. Invariant, while in_order: every member
+ * before next was returned for another name (names are asked once each), so a name is either at
+ * or after next, or absent.
+ */
+typedef struct members {
+    const cJSON *object;
+    const cJSON *next;
+    bool in_order;
+} members;
+
+static members members_of(const cJSON *o)
 {
-    return json_number_int(cJSON_GetObjectItemCaseSensitive(o, key), -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, out);
+    return (members){ .object = o, .next = cJSON_IsObject(o) ? o->child : NULL, .in_order = true };
 }
 
-bool stamp_from_json(const cJSON *j, stamp *out)
+static const cJSON *member(members *m, const char *key)
+{
+    if (!m->in_order)
+        return cJSON_GetObjectItemCaseSensitive(m->object, key);
+    for (const cJSON *c = m->next; c; c = c->next) {
+        if (!c->string) {
+            m->in_order = false;   /* cJSON's lookup stops at a nameless member: ask it */
+            return cJSON_GetObjectItemCaseSensitive(m->object, key);
+        }
+        if (strcmp(c->string, key) == 0) {
+            if (c != m->next)
+                m->in_order = false;   /* the members skipped may carry names asked later */
+            m->next = c->next;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* An integral member within +-2^53: what the encoder writes (a cast of anything else is undefined). */
+static bool member_i64(members *m, const char *key, int64_t *out)
+{
+    return json_number_int(member(m, key), -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, out);
+}
+
+/* The stamp members of an object whose other members m may have read already (a field's "v"). */
+static bool stamp_from_members(members *m, stamp *out)
 {
     int64_t w, t, hl, hc, s;
-    if (!cJSON_IsObject(j) || !get_i64(j, "w", &w) || !get_i64(j, "t", &t) || !get_i64(j, "hl", &hl) ||
-        !get_i64(j, "hc", &hc) || !get_i64(j, "s", &s) || w < 0 || hc < 0 || hc > UINT32_MAX)
+    if (!cJSON_IsObject(m->object) || !member_i64(m, "w", &w) || !member_i64(m, "t", &t) ||
+        !member_i64(m, "hl", &hl) || !member_i64(m, "hc", &hc) || !member_i64(m, "s", &s) || w < 0 || hc < 0 ||
+        hc > UINT32_MAX)
         return false;
     out->w = (write_id)w;
     out->ts_us = t;
@@ -318,10 +384,16 @@ bool stamp_from_json(const cJSON *j, stamp *out)
     out->h.c = (uint32_t)hc;
     out->server_us = s;
     out->version = 0;
-    const cJSON *sv = cJSON_GetObjectItemCaseSensitive(j, "sv");
+    const cJSON *sv = member(m, "sv");
     if (sv && !json_number_int(sv, 0, JSON_INT_LIMIT - 1, &out->version))
         return false;
     return true;
+}
+
+bool stamp_from_json(const cJSON *j, stamp *out)
+{
+    members m = members_of(j);
+    return stamp_from_members(&m, out);
 }
 
 static cJSON *parts_to_json(const counter_part *parts, int n)
@@ -341,10 +413,10 @@ static cJSON *parts_to_json(const counter_part *parts, int n)
 static cJSON *event_to_json(const log_event *e)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "w", (double)e->w);
-    cJSON_AddNumberToObject(o, "t", (double)e->at_us);
-    cJSON_AddNumberToObject(o, "s", (double)e->server_us);
-    cJSON *f = cJSON_AddObjectToObject(o, "f");
+    add_number(o, "w", (double)e->w);
+    add_number(o, "t", (double)e->at_us);
+    add_number(o, "s", (double)e->server_us);
+    cJSON *f = add_container(o, "f", cJSON_CreateObject());
     for (int i = 0; i < e->n_fields; i++)
         cJSON_AddItemToObject(f, e->fields[i].name, value_to_json(&e->fields[i].v));
     return o;
@@ -353,32 +425,32 @@ static cJSON *event_to_json(const log_event *e)
 cJSON *record_to_json(const record *r)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", r->type);
-    cJSON_AddStringToObject(o, "id", r->id);
-    cJSON_AddStringToObject(o, "tenant", r->tenant ? r->tenant : "");
-    cJSON_AddNumberToObject(o, "version", (double)r->version);
-    cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+    add_string(o, "type", r->type);
+    add_string(o, "id", r->id);
+    add_string(o, "tenant", r->tenant ? r->tenant : "");
+    add_number(o, "version", (double)r->version);
+    add_number(o, "seq", (double)r->seq);
     if (r->updated_us)
-        cJSON_AddNumberToObject(o, "su", (double)r->updated_us);
-    cJSON_AddBoolToObject(o, "deleted", r->deleted);
-    cJSON_AddItemToObject(o, "st", stamp_to_json(&r->st));
+        add_number(o, "su", (double)r->updated_us);
+    add_bool(o, "deleted", r->deleted);
+    cJSON_AddItemToObjectCS(o, "st", stamp_to_json(&r->st));
     if (r->del.w != WRITE_NONE)
-        cJSON_AddItemToObject(o, "del", stamp_to_json(&r->del));
+        cJSON_AddItemToObjectCS(o, "del", stamp_to_json(&r->del));
     if (r->born_version) {
-        cJSON_AddNumberToObject(o, "bv", (double)r->born_version);
-        cJSON_AddItemToObject(o, "pd", stamp_to_json(&r->prev_del));
+        add_number(o, "bv", (double)r->born_version);
+        cJSON_AddItemToObjectCS(o, "pd", stamp_to_json(&r->prev_del));
     }
-    cJSON *fields = cJSON_AddObjectToObject(o, "fields");
+    cJSON *fields = add_container(o, "fields", cJSON_CreateObject());
     for (int i = 0; i < r->n_fields; i++) {
         cJSON *f = cJSON_CreateObject();
-        cJSON_AddItemToObject(f, "v", value_to_json(&r->fields[i].v));
+        cJSON_AddItemToObjectCS(f, "v", value_to_json(&r->fields[i].v));
         add_stamp_members(f, &r->fields[i].st);
         if (r->fields[i].n_parts)
-            cJSON_AddItemToObject(f, "c", parts_to_json(r->fields[i].parts, r->fields[i].n_parts));
+            cJSON_AddItemToObjectCS(f, "c", parts_to_json(r->fields[i].parts, r->fields[i].n_parts));
         cJSON_AddItemToObject(fields, r->fields[i].name, f);
     }
     if (r->n_events) {
-        cJSON *events = cJSON_AddArrayToObject(o, "events");
+        cJSON *events = add_container(o, "events", cJSON_CreateArray());
         for (int i = 0; i < r->n_events; i++)
             cJSON_AddItemToArray(events, event_to_json(&r->events[i]));
     }
@@ -415,9 +487,12 @@ static bool parts_from_json(const cJSON *arr, arena *a, counter_part **out, int 
 static bool event_from_json(const cJSON *j, arena *a, log_event *out)
 {
     int64_t w;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "f");
-    if (!cJSON_IsObject(j) || !get_i64(j, "w", &w) || w <= 0 || !get_i64(j, "t", &out->at_us) ||
-        !get_i64(j, "s", &out->server_us) || !cJSON_IsObject(f))
+    members m = members_of(j);
+    if (!cJSON_IsObject(j) || !member_i64(&m, "w", &w) || w <= 0 || !member_i64(&m, "t", &out->at_us) ||
+        !member_i64(&m, "s", &out->server_us))
+        return false;
+    const cJSON *f = member(&m, "f");
+    if (!cJSON_IsObject(f))
         return false;
     out->w = (write_id)w;
     int count = cJSON_GetArraySize(f);
@@ -436,47 +511,56 @@ static bool event_from_json(const cJSON *j, arena *a, log_event *out)
 
 bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
 {
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    /* Looked up in the order record_to_json writes them (member), checked in the order that decides
+     * which reason a malformed record gets. */
+    members m = members_of(j);
+    const cJSON *type = member(&m, "type");
+    const cJSON *id = member(&m, "id");
+    const cJSON *tenant = member(&m, "tenant");
+    const cJSON *version = member(&m, "version");
+    const cJSON *seq = member(&m, "seq");
+    const cJSON *su = member(&m, "su");
+    const cJSON *deleted = member(&m, "deleted");
+    const cJSON *st = member(&m, "st");
+    const cJSON *del = member(&m, "del");
+    const cJSON *bv = member(&m, "bv");
+    const cJSON *pd = member(&m, "pd");
+    const cJSON *fields = member(&m, "fields");
+    const cJSON *events = member(&m, "events");
     if (!cJSON_IsString(type) || !cJSON_IsString(id)) {
         *why = "record without a string type and id";
         return false;
     }
     record_init(out, a, type->valuestring, id->valuestring);
-    const cJSON *tenant = cJSON_GetObjectItemCaseSensitive(j, "tenant");
     if (tenant && !cJSON_IsString(tenant)) {
         *why = "record with a non-string tenant";
         return false;
     }
     if (tenant)
         out->tenant = arena_strdup(a, tenant->valuestring);
-    const cJSON *deleted = cJSON_GetObjectItemCaseSensitive(j, "deleted");
-    if (!cJSON_IsBool(deleted) || !get_i64(j, "version", &out->version) || !get_i64(j, "seq", &out->seq)) {
+    if (!cJSON_IsBool(deleted) || !json_number_int(version, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->version) ||
+        !json_number_int(seq, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->seq)) {
         *why = "record without version, seq or deleted";
         return false;
     }
     out->deleted = cJSON_IsTrue(deleted);
-    const cJSON *su = cJSON_GetObjectItemCaseSensitive(j, "su");
-    if (su && !get_i64(j, "su", &out->updated_us)) {
+    if (su && !json_number_int(su, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->updated_us)) {
         *why = "record with a non-numeric su";
         return false;
     }
-    if (!stamp_from_json(cJSON_GetObjectItemCaseSensitive(j, "st"), &out->st)) {
+    if (!stamp_from_json(st, &out->st)) {
         *why = "record with a malformed stamp";
         return false;
     }
-    const cJSON *del = cJSON_GetObjectItemCaseSensitive(j, "del");
     if (del && !stamp_from_json(del, &out->del)) {
         *why = "record with a malformed delete stamp";
         return false;
     }
-    const cJSON *bv = cJSON_GetObjectItemCaseSensitive(j, "bv");
-    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(j, "pd");
-    if ((bv && !get_i64(j, "bv", &out->born_version)) || (pd && !stamp_from_json(pd, &out->prev_del))) {
+    if ((bv && !json_number_int(bv, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->born_version)) ||
+        (pd && !stamp_from_json(pd, &out->prev_del))) {
         *why = "record with a malformed incarnation";
         return false;
     }
-    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(j, "fields");
     if (!cJSON_IsObject(fields)) {
         *why = "record without fields";
         return false;
@@ -485,9 +569,10 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
     cJSON_ArrayForEach(f, fields)
     {
         value v;
-        stamp st;
-        if (!f->string || !cJSON_IsObject(f) || !value_from_json(cJSON_GetObjectItemCaseSensitive(f, "v"), a, &v) ||
-            !stamp_from_json(f, &st)) {
+        stamp fst;
+        members fm = members_of(f);
+        if (!f->string || !cJSON_IsObject(f) || !value_from_json(member(&fm, "v"), a, &v) ||
+            !stamp_from_members(&fm, &fst)) {
             *why = "record with a malformed field";
             return false;
         }
@@ -495,7 +580,7 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
             *why = "record with too many or repeated fields";
             return false;
         }
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "c");
+        const cJSON *c = member(&fm, "c");
         if (c) {
             counter_part *parts;
             int n;
@@ -503,12 +588,11 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
                 *why = "record with a malformed counter";
                 return false;
             }
-            record_set_counter(out, a, f->string, parts, n, &st);
+            record_set_counter(out, a, f->string, parts, n, &fst);
         } else {
-            record_set_field(out, a, f->string, &v, &st);
+            record_set_field(out, a, f->string, &v, &fst);
         }
     }
-    const cJSON *events = cJSON_GetObjectItemCaseSensitive(j, "events");
     if (events) {
         if (!cJSON_IsArray(events)) {
             *why = "record whose events are not an array";

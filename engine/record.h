@@ -127,6 +127,14 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why);
 void record_encode(const record *r, buf *out);
 bool record_decode(const char *text, size_t len, arena *a, record *out, const char **why);
 
+/* The compact binary form (record_pack.c): what record_encode's JSON says, in a third of the bytes
+ * and a fraction of the time, for a store nobody reads from outside. It starts with
+ * RECORD_PACK_MAGIC, which no JSON text starts with. Unpacking what record_pack wrote gives what
+ * record_decode gives for record_encode's text; record_unpack refuses anything else with a reason. */
+#define RECORD_PACK_MAGIC 0x01
+void record_pack(const record *r, buf *out);
+bool record_unpack(const void *data, size_t len, arena *a, record *out, const char **why);
+
 cJSON *stamp_to_json(const stamp *st);
 bool stamp_from_json(const cJSON *j, stamp *out);
 

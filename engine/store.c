@@ -146,14 +146,14 @@ static const char PRAGMAS[] =
     "PRAGMA journal_mode = MEMORY;"
     "PRAGMA synchronous = OFF;";
 
+/* The records table has no secondary index here: store_index_records adds the ones a replica's
+ * queries read by (a device that pushes from its outbox reads records by key only). */
+/* Every body column holds a record: JSON text in a file store, record_pack's blob in memory (encode_body). */
 static const char SCHEMA[] =
     "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
     "  server_ts INTEGER NOT NULL, local_ts INTEGER NOT NULL,"
     "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
-    "CREATE INDEX records_seq ON records(tenant, seq);"
-    "CREATE INDEX records_server_ts ON records(tenant, server_ts);"
-    "CREATE INDEX records_local_ts ON records(local_ts);"
     "CREATE TABLE changes(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  version INTEGER NOT NULL, w INTEGER NOT NULL);"
     "CREATE INDEX changes_record ON changes(type, id, version);"
@@ -179,6 +179,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];   /* NULL until first used: stmt() prepares it */
     buf text;       /* reused for encoding bodies */
+    bool packed;    /* bodies in record_pack's form (an in-memory store), else JSON text */
     sqlite3 *durable;               /* the last flush's copy, or NULL (flush: commit) */
     int64_t flushed_changes;        /* sqlite3_total_changes64 of db when the copy last matched it */
     /* Opened through the fault shim (store_open_faultable): a storage error is then the world's
@@ -257,6 +258,7 @@ static store *open_store(const char *path, bool keep, bool faultable, char **err
 {
     store *s = xcalloc(1, sizeof *s);
     buf_init(&s->text);
+    s->packed = !path;
     if (path && !keep)
         unlink(path);   /* each run starts from an empty store */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -275,6 +277,15 @@ static store *open_store(const char *path, bool keep, bool faultable, char **err
     s->faultable = faultable;
     char *errmsg = NULL;
     if (sqlite3_exec(s->db, PRAGMAS, NULL, NULL, &errmsg) != SQLITE_OK) {
+        sqlite3_free(errmsg);
+        goto fail;
+    }
+    /* An in-memory store that no fault can fail never rolls back (no statement here fails halfway:
+     * conflicts are resolved by ON CONFLICT / OR REPLACE before anything is written), so it keeps no
+     * rollback journal: the journal copied every page a transaction touched, a tenth of a week-100
+     * write's instructions. A file store keeps one (its process may be killed mid-transaction), and
+     * a faultable store does (a failed transaction is rolled back). */
+    if (!path && !faultable && sqlite3_exec(s->db, "PRAGMA journal_mode = OFF;", NULL, NULL, &errmsg) != SQLITE_OK) {
         sqlite3_free(errmsg);
         goto fail;
     }
@@ -300,6 +311,14 @@ fail: {
 }
 }
 
+void store_library_setup(void)
+{
+    /* SQLite counts its allocations under a global mutex unless told not to: 2% of a week-100
+     * write's instructions, for figures nothing here reads. Before any database is opened (the
+     * call fails, harmlessly, once the library is initialised). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 store *store_open(const char *path, bool keep, char **error)
 {
     return open_store(path, keep, false, error);
@@ -308,6 +327,23 @@ store *store_open(const char *path, bool keep, char **error)
 store *store_open_faultable(const char *path, bool keep, char **error)
 {
     return open_store(path, keep, true, error);
+}
+
+/* IF NOT EXISTS: a kept store (a replica restarting on its file) has them already. */
+static const char *const RECORD_INDEX_SQL[] = {
+    [STORE_RECORDS_BY_SEQ] = "CREATE INDEX IF NOT EXISTS records_seq ON records(tenant, seq)",
+    [STORE_RECORDS_BY_SERVER_TIME] = "CREATE INDEX IF NOT EXISTS records_server_ts ON records(tenant, server_ts)",
+    [STORE_RECORDS_BY_LOCAL_TIME] = "CREATE INDEX IF NOT EXISTS records_local_ts ON records(local_ts)",
+};
+
+void store_index_records(store *s, store_record_order order)
+{
+    assert(order >= 0 && order < (int)(sizeof RECORD_INDEX_SQL / sizeof RECORD_INDEX_SQL[0]));
+    char *errmsg = NULL;
+    if (sqlite3_exec(s->db, RECORD_INDEX_SQL[order], NULL, NULL, &errmsg) != SQLITE_OK) {
+        sqlite3_free(errmsg);
+        store_fail(s, RECORD_INDEX_SQL[order]);
+    }
 }
 
 bool store_is_faultable(const store *s)
@@ -471,21 +507,38 @@ void store_power_loss(store *s)
     s->flushed_changes = sqlite3_total_changes64(s->db);
 }
 
+/* A body in either form: a store reads what it wrote, and a kept file store's bodies are JSON. */
 static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)
 {
-    const char *text = (const char *)sqlite3_column_text(st, col);
+    const void *data = sqlite3_column_blob(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
     const char *why = NULL;
-    bool ok = text && record_decode(text, (size_t)sqlite3_column_bytes(st, col), a, out, &why);
+    bool ok = data && len > 0 &&
+              (*(const unsigned char *)data == RECORD_PACK_MAGIC ? record_unpack(data, len, a, out, &why)
+                                                                 : record_decode(data, len, a, out, &why));
     assert(ok && "stored record body is malformed");
     return ok;
 }
 
-/* Encode r into the store's text buffer, valid until the next encode. */
-static const char *encode_body(store *s, const record *r)
+/* Encode r into the store's body buffer, valid until the next encode: JSON text in a file (people
+ * open it with sqlite3), packed in memory (record_pack: a quarter of a week-100 write's
+ * instructions went to the JSON). */
+static void encode_body(store *s, const record *r)
 {
     buf_clear(&s->text);
-    record_encode(r, &s->text);
-    return s->text.data;
+    if (s->packed)
+        record_pack(r, &s->text);
+    else
+        record_encode(r, &s->text);
+}
+
+/* Bind the body encode_body made last: a blob or text, by its length (a packed body holds NULs). */
+static void bind_body(store *s, sqlite3_stmt *st, int i)
+{
+    if (s->packed)
+        sqlite3_bind_blob(st, i, s->text.data, (int)s->text.len, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, i, s->text.data, (int)s->text.len, SQLITE_STATIC);
 }
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out)
@@ -507,13 +560,12 @@ bool store_record_get(store *s, const char *type, const char *id, arena *a, reco
 static void put_encoded(store *s, const record *r)
 {
     sqlite3_stmt *st = stmt(s, ST_RECORD_PUT);
-    const char *body = s->text.data;
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, r->seq);
     sqlite3_bind_int64(st, 4, r->version);
     sqlite3_bind_int(st, 5, r->deleted);
-    bind_text(st, 6, body);
+    bind_body(s, st, 6);
     sqlite3_bind_int64(st, 8, r->updated_us);
     sqlite3_bind_int64(st, 9, r->st.ts_us);
     bind_text(st, 7, r->tenant ? r->tenant : "");
@@ -535,7 +587,7 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
     int rc = sqlite3_step(st);
     int outcome = STORE_PUT_NEW;
     if (rc == SQLITE_ROW) {
-        const char *old_text = (const char *)sqlite3_column_text(st, 0);
+        const void *old_text = sqlite3_column_blob(st, 0);
         size_t old_len = (size_t)sqlite3_column_bytes(st, 0);
         if (old_len == s->text.len && memcmp(old_text, s->text.data, old_len) == 0)
             outcome = STORE_PUT_SAME;
@@ -625,7 +677,7 @@ static char *changed_to_json(int n, const char *const *names)
 int64_t store_outbox_add(store *s, const outbox_entry *e)
 {
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_ADD);
-    const char *body = encode_body(s, &e->body);
+    encode_body(s, &e->body);
     char *changed = changed_to_json(e->n_changed, e->changed);
     bind_text(st, 1, e->type);
     bind_text(st, 2, e->id);
@@ -633,7 +685,7 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     sqlite3_bind_int64(st, 4, e->base_version);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)e->w);
     bind_text(st, 6, changed);
-    bind_text(st, 7, body);
+    bind_body(s, st, 7);
     sqlite3_bind_int(st, 8, e->force);
     sqlite3_bind_int(st, 9, e->rank);
     run_done(s, ST_OUTBOX_ADD);
@@ -750,11 +802,11 @@ void store_applied_put(store *s, int64_t device, int64_t op, const char *result_
 void store_kept_add(store *s, const record *r, write_id w)
 {
     sqlite3_stmt *st = stmt(s, ST_KEPT_ADD);
-    const char *body = encode_body(s, r);
+    encode_body(s, r);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)w);
-    bind_text(st, 4, body);
+    bind_body(s, st, 4);
     run_done(s, ST_KEPT_ADD);
 }
 
@@ -964,7 +1016,8 @@ void store_version_add(store *s, const record *r, int64_t visible_us)
     sqlite3_bind_int64(st, 5, r->version);
     sqlite3_bind_int64(st, 6, r->updated_us);
     sqlite3_bind_int64(st, 7, visible_us);
-    bind_text(st, 8, encode_body(s, r));
+    encode_body(s, r);
+    bind_body(s, st, 8);
     run_done(s, ST_VERSION_ADD);
 }
 
@@ -1046,9 +1099,9 @@ int store_local_changes_since(store *s, int64_t since_us, int limit, arena *a, r
 void store_conflict_put(store *s, const record *server_version)
 {
     sqlite3_stmt *st = stmt(s, ST_CONFLICT_PUT);
-    const char *body = encode_body(s, server_version);
+    encode_body(s, server_version);
     bind_key(st, server_version->type, server_version->id);
-    bind_text(st, 3, body);
+    bind_body(s, st, 3);
     run_done(s, ST_CONFLICT_PUT);
 }
 

@@ -54,11 +54,27 @@ typedef struct outbox_entry {
 
 /* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
  * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
+/* Process-wide SQLite settings for speed, before the first store or database is opened (main). */
+void store_library_setup(void);
 store *store_open(const char *path, bool keep, char **error);
 /* The same, through the fault shim (store_vfs.h): over memdb in memory, over the default VFS for a
  * file. Without a fault set it behaves exactly as store_open's store. */
 store *store_open_faultable(const char *path, bool keep, char **error);
 bool store_is_faultable(const store *s);
+
+/*
+ * The orders a replica reads its records in, beside by key: each needs an index, and each index
+ * costs every record write a B-tree update. A store opens with none; its replica adds the ones its
+ * queries use (engine_node_new). Which indexes exist never changes a query's answer (every query
+ * that returns several records orders them completely), only its speed.
+ */
+typedef enum store_record_order {
+    STORE_RECORDS_BY_SEQ,          /* a tenant's records by change-log sequence: store_changes_since */
+    STORE_RECORDS_BY_SERVER_TIME,  /* a tenant's records by the server's clock: store_changes_since_time */
+    STORE_RECORDS_BY_LOCAL_TIME,   /* by the last writer's clock: writer-time cursors, watermark pushes */
+} store_record_order;
+
+void store_index_records(store *s, store_record_order order);
 /* The world's storage faults (faultable stores only): writes that grow the file fail while full;
  * the next `transactions` transactions that write fail at their first write or sync. */
 void store_fault_disk_full(store *s, bool full);

@@ -364,9 +364,16 @@ causal history_relation(const history *h, write_id a, write_id b)
     const write_rec *wa = history_write(h, a);
     const write_rec *wb = history_write(h, b);
     assert(wa && wb);
-    if (vclock_get(&wb->past, (uint32_t)WRITE_NODE(a)) >= WRITE_COUNTER(a))
+    return history_relation_of(wa, wb);
+}
+
+causal history_relation_of(const write_rec *wa, const write_rec *wb)
+{
+    if (wa->w == wb->w)
+        return CAUSAL_SAME;
+    if (vclock_get(&wb->past, (uint32_t)WRITE_NODE(wa->w)) >= WRITE_COUNTER(wa->w))
         return CAUSAL_BEFORE;
-    if (vclock_get(&wa->past, (uint32_t)WRITE_NODE(b)) >= WRITE_COUNTER(b))
+    if (vclock_get(&wa->past, (uint32_t)WRITE_NODE(wb->w)) >= WRITE_COUNTER(wb->w))
         return CAUSAL_AFTER;
     return CAUSAL_CONCURRENT;
 }

@@ -172,6 +172,8 @@ void history_settle_arrivals(history *h);
 
 /* How a relates to b. Both must be writes to the same record. */
 causal history_relation(const history *h, write_id a, write_id b);
+/* The same for writes already looked up (a loop over many pairs looks each up once). */
+causal history_relation_of(const write_rec *a, const write_rec *b);
 /*
  * x is a create of the record concurrent with the append w: a second
  * incarnation made by a device that had not seen the one w appended to. Where

@@ -11,6 +11,7 @@
 #include "base/xalloc.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Event logs longer than this are checked for order pair by adjacent pair only (O(n) instead of O(n^2)). */
@@ -183,6 +184,8 @@ void session_free(session *s)
     }
     xfree(s->recs);
     xfree(s->cv_open);
+    xfree(s->candidates);
+    xfree(s->sorted_writes);
     xfree(s->slots);
     xfree(s->dirty);
     xfree(s->episodes);
@@ -558,35 +561,58 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
  * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
  * Cost: events shown times the record's appends.
  */
-static write_id missing_predecessor(const session *s, const session_slot *slot, const session_view *v,
+static int compare_write_ids(const void *a, const void *b)
+{
+    write_id x = *(const write_id *)a, y = *(const write_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * What the search below asks of each (event, append) pair splits in two: whether the append could
+ * be missing at all -- it stands, the view does not show it, no delete the view has seen came after
+ * it -- depends on the append alone, so it is asked once per append, not once per pair. What is
+ * left per pair is a vector-clock read. The answer is the same pair a search of every pair in the
+ * same order finds; a log of n events cost n^2 history look-ups and n^3 list scans before.
+ */
+static write_id missing_predecessor(session *s, const session_slot *slot, const session_view *v,
                                     write_id *dependent)
 {
     if (!v->present || v->deleted || (size_t)slot->record >= s->n_recs)
         return WRITE_NONE;
     const session_rec *rec = &s->recs[slot->record];
-    for (uint32_t i = 0; i < v->n_writes; i++) {
+    if (rec->n_appends == 0)
+        return WRITE_NONE;
+    xgrow(&s->sorted_writes, &s->cap_sorted_writes, v->n_writes + 1, sizeof *s->sorted_writes);
+    memcpy(s->sorted_writes, v->writes, v->n_writes * sizeof *s->sorted_writes);
+    qsort(s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
+    xgrow(&s->candidates, &s->cap_candidates, rec->n_appends, sizeof *s->candidates);
+    size_t n_candidates = 0;
+    for (uint32_t k = 0; k < rec->n_appends; k++) {
+        const write_rec *f = history_write(s->h, rec->appends[k]);
+        /* A predecessor the server already settled against is lost, not late: the final state's
+         * classes judge it. So is one a power loss took from its device (undelivered): an event
+         * its device appended afterwards counts it in its past but was not made on it. */
+        if (withdrawn(f) || f->power_lost || settled_against(s, f))
+            continue;
+        bool shown = bsearch(&f->w, s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
+        bool deleted_since = false;
+        for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
+            deleted_since = covers(&v->closure, rec->deletes[q]) &&
+                            history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
+        if (!shown && !deleted_since)
+            s->candidates[n_candidates++] = f;
+    }
+    for (uint32_t i = 0; i < v->n_writes && n_candidates; i++) {
         const write_rec *e = known(s, v->writes[i], slot->record);
         if (!e || e->op != OP_APPEND)
             continue;
-        for (uint32_t k = 0; k < rec->n_appends; k++) {
-            const write_rec *f = history_write(s->h, rec->appends[k]);
-            /* A predecessor the server already settled against is lost, not late: the final state's
-             * classes judge it. So is one a power loss took from its device (undelivered): an event
-             * its device appended afterwards counts it in its past but was not made on it. */
-            if (f->w == e->w || withdrawn(f) || f->power_lost || settled_against(s, f) || !covers(&e->past, f->w))
+        for (size_t k = 0; k < n_candidates; k++) {
+            const write_rec *f = s->candidates[k];
+            if (f->w == e->w || !covers(&e->past, f->w))
                 continue;
             /* Its device's store was wiped between the two: the later event counts it only through the
              * per-writer counter, and was not made on it (docs/lifecycle.md). */
             if (f->node == e->node && f->wipes < e->wipes)
-                continue;
-            bool shown = false;
-            for (uint32_t q = 0; q < v->n_writes && !shown; q++)
-                shown = v->writes[q] == f->w;
-            bool deleted_since = false;
-            for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
-                deleted_since = covers(&v->closure, rec->deletes[q]) &&
-                                history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
-            if (shown || deleted_since)
                 continue;
             *dependent = e->w;
             return f->w;
@@ -601,22 +627,24 @@ static bool order_inverted(const session *s, const session_slot *slot, const ses
 {
     if (!v->present || v->deleted)
         return false;
-    write_id events[SESSION_ORDER_PAIRS_MAX];
+    /* The events' write records, each looked up once: the pairs below are up to n^2 / 2 relations, and
+     * a relation of two looked-up writes is two vector-clock reads. */
+    const write_rec *events[SESSION_ORDER_PAIRS_MAX];
     int n = 0;
     bool long_log = false;
-    write_id previous = WRITE_NONE;
+    const write_rec *previous = NULL;
     for (uint32_t i = 0; i < v->n_writes; i++) {
         const write_rec *e = known(s, v->writes[i], slot->record);
         if (!e || e->op != OP_APPEND)
             continue;
-        if (previous && history_relation(s->h, previous, e->w) == CAUSAL_AFTER) {
-            *first = previous;
+        if (previous && history_relation_of(previous, e) == CAUSAL_AFTER) {
+            *first = previous->w;
             *earlier = e->w;
             return true;
         }
-        previous = e->w;
+        previous = e;
         if (n < SESSION_ORDER_PAIRS_MAX)
-            events[n++] = e->w;
+            events[n++] = e;
         else
             long_log = true;
     }
@@ -624,9 +652,9 @@ static bool order_inverted(const session *s, const session_slot *slot, const ses
         return false;   /* beyond the bound, adjacent pairs only (above) */
     for (int i = 0; i < n; i++)
         for (int j = i + 2; j < n; j++)
-            if (history_relation(s->h, events[i], events[j]) == CAUSAL_AFTER) {
-                *first = events[i];
-                *earlier = events[j];
+            if (history_relation_of(events[i], events[j]) == CAUSAL_AFTER) {
+                *first = events[i]->w;
+                *earlier = events[j]->w;
                 return true;
             }
     return false;

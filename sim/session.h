@@ -154,6 +154,12 @@ typedef struct session {
     size_t n_cv_open;
     size_t cap_cv_open;
     int64_t now_us;           /* true time of the event being settled */
+    /* Scratch for missing_predecessor, kept between calls: a record's appends that could be the
+     * missing one, and the view's writes sorted. */
+    const write_rec **candidates;
+    size_t cap_candidates;
+    write_id *sorted_writes;
+    size_t cap_sorted_writes;
 } session;
 
 /* h and prof are borrowed for the session's life. */

@@ -671,6 +671,220 @@ static void large_integers_survive_printing(void)
     arena_release(&a);
 }
 
+/*
+ * record_from_json looks members up in the order record_to_json writes them (a cursor, for speed);
+ * the answer must stay cJSON_GetObjectItemCaseSensitive's whatever the order: the first member of
+ * a name wins, members may come in any order, optional ones may be absent or appear late.
+ */
+static void from_json_reads_members_in_any_order(void)
+{
+    const char *const texts[] = {
+        /* the encoder's order */
+        "{\"type\":\"t\",\"id\":\"a\",\"tenant\":\"u\",\"version\":3,\"seq\":4,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}}}",
+        /* reversed, stamps shuffled, and a stamp's optional sv first */
+        "{\"fields\":{\"f\":{\"sv\":2,\"s\":8,\"hc\":1,\"hl\":7,\"t\":6,\"w\":5,\"v\":9}},\"st\":{\"s\":8,\"w\":5,\"hc\":1,\"t\":6,\"hl\":7},"
+        "\"deleted\":false,\"seq\":4,\"version\":3,\"tenant\":\"u\",\"id\":\"a\",\"type\":\"t\"}",
+        /* duplicates: the first of each name counts, later ones are ignored as cJSON's lookup does */
+        "{\"type\":\"t\",\"id\":\"a\",\"id\":\"zzz\",\"tenant\":\"u\",\"version\":3,\"seq\":4,\"seq\":99,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"t\":6,\"w\":77,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"v\":10,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}},\"type\":\"other\"}",
+        /* an unknown member between known ones */
+        "{\"type\":\"t\",\"x\":1,\"id\":\"a\",\"tenant\":\"u\",\"version\":3,\"junk\":[1,2],\"seq\":4,\"deleted\":false,"
+        "\"st\":{\"w\":5,\"q\":0,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8},\"fields\":{\"f\":{\"v\":9,\"w\":5,\"t\":6,\"hl\":7,\"hc\":1,\"s\":8,\"sv\":2}}}",
+    };
+    arena a;
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        record r;
+        const char *why = NULL;
+        bool ok = decode_text(texts[i], &a, &r, &why);
+        EXPECT(ok);
+        if (!ok) {
+            fprintf(stderr, "%s:%d: text %zu refused: %s\n", __FILE__, __LINE__, i, why ? why : "?");
+            continue;
+        }
+        EXPECT_STR(r.type, "t");
+        EXPECT_STR(r.id, "a");
+        EXPECT_STR(r.tenant, "u");
+        EXPECT_INT(r.version, 3);
+        EXPECT_INT(r.seq, 4);
+        EXPECT_U64(r.st.w, 5);
+        EXPECT_INT(r.st.ts_us, 6);
+        EXPECT_INT(r.st.h.l_us, 7);
+        EXPECT_INT(r.st.server_us, 8);
+        const field *f = record_field(&r, "f");
+        EXPECT(f && f->v.kind == VAL_INT && f->v.i == 9 && f->st.version == 2 && f->st.w == 5);
+    }
+    /* A required member missing late in the order is still missed. */
+    record r;
+    const char *why = NULL;
+    EXPECT(!decode_text("{\"type\":\"t\",\"id\":\"a\",\"version\":3,\"seq\":4,\"deleted\":false,\"fields\":{}}", &a, &r, &why));
+    arena_release(&a);
+}
+
+/* --- the packed form (record_pack.c) ---------------------------------------- */
+
+static bool same_value_exactly(const value *x, const value *y)
+{
+    if (x->kind != y->kind)
+        return false;
+    switch (x->kind) {
+    case VAL_NULL: return true;
+    case VAL_BOOL: return x->b == y->b;
+    case VAL_INT: return x->i == y->i;
+    case VAL_REAL: return memcmp(&x->r, &y->r, sizeof x->r) == 0;
+    case VAL_STRING: return strcmp(x->s, y->s) == 0;
+    }
+    return false;
+}
+
+static bool same_stamp(const stamp *x, const stamp *y)
+{
+    return x->w == y->w && x->ts_us == y->ts_us && x->h.l_us == y->h.l_us && x->h.c == y->h.c &&
+           x->server_us == y->server_us && x->version == y->version;
+}
+
+/* Every member, value kinds included (record_same_state calls int 3 and real 3.0 equal). */
+static bool same_record_exactly(const record *x, const record *y)
+{
+    if (strcmp(x->type, y->type) || strcmp(x->id, y->id) || strcmp(x->tenant ? x->tenant : "", y->tenant ? y->tenant : "") ||
+        x->deleted != y->deleted || x->version != y->version || x->seq != y->seq || x->updated_us != y->updated_us ||
+        !same_stamp(&x->st, &y->st) || !same_stamp(&x->del, &y->del) || x->born_version != y->born_version ||
+        !same_stamp(&x->prev_del, &y->prev_del) || x->n_fields != y->n_fields || x->n_events != y->n_events)
+        return false;
+    for (int i = 0; i < x->n_fields; i++) {
+        const field *f = &x->fields[i], *g = &y->fields[i];
+        if (strcmp(f->name, g->name) || !same_value_exactly(&f->v, &g->v) || !same_stamp(&f->st, &g->st) ||
+            f->n_parts != g->n_parts || (f->n_parts && memcmp(f->parts, g->parts, (size_t)f->n_parts * sizeof *f->parts)))
+            return false;
+    }
+    for (int i = 0; i < x->n_events; i++) {
+        const log_event *e = &x->events[i], *d = &y->events[i];
+        if (e->w != d->w || e->at_us != d->at_us || e->server_us != d->server_us || e->n_fields != d->n_fields)
+            return false;
+        for (int k = 0; k < e->n_fields; k++)
+            if (strcmp(e->fields[k].name, d->fields[k].name) || !same_value_exactly(&e->fields[k].v, &d->fields[k].v))
+                return false;
+    }
+    return true;
+}
+
+/* A record with every kind of member, and reals the JSON form changes: integral ones within 2^53
+ * become integers, 2^53 + 2 prints without an exponent and reads back as an integer, non-finite
+ * ones become null, -0.0 becomes 0. */
+static void build_every_member(record *r, arena *a, double real, const char *text)
+{
+    record_init(r, a, "note", "n1");
+    r->tenant = (real < 0) ? NULL : "alice";
+    r->version = 7;
+    r->seq = 42;
+    r->updated_us = INT64_C(1735689600123456);
+    r->st = ST(WRITE_ID(3, 9), INT64_C(1735689600000001), INT64_C(1735689600000002), 4, 99);
+    r->st.version = 6;
+    /* A delete stamp without a write, and a previous delete without a born version: the JSON form
+     * drops both, so the packed one must too. */
+    r->del = ST(WRITE_NONE, 5, 6, 7, 8);
+    r->prev_del = ST(WRITE_ID(1, 1), -5, -6, 1, -8);
+    value v[] = { V_INT(-1), V_INT(INT64_MAX), V_INT(INT64_MIN), V_REAL(real), V_STR(text), V_BOOL(true), V_NULL() };
+    const char *names[] = { "a", "b", "c", "d", "e", "f", "g" };
+    for (int i = 0; i < 7; i++) {
+        stamp st = ST(WRITE_ID(2, (uint32_t)i + 1), -i, i, (uint32_t)i, i * 1000);
+        record_set_field(r, a, names[i], &v[i], &st);
+    }
+    counter_part parts[] = { { 1, 10, 2, WRITE_ID(1, 5) }, { 4, 3, 0, WRITE_ID(4, 1) } };
+    stamp cst = ST(WRITE_ID(4, 1), 1, 2, 3, 4);
+    record_set_counter(r, a, "count", parts, 2, &cst);
+    op_field ef[] = { { "kind", V_STR("start") }, { "x", V_REAL(real) } };
+    log_event e1 = { .w = WRITE_ID(2, 8), .at_us = 10, .server_us = 11, .n_fields = 2, .fields = ef };
+    log_event e2 = { .w = WRITE_ID(1, 2), .at_us = 9, .server_us = 0, .n_fields = 0, .fields = NULL };
+    record_add_event(r, a, &e1, EVENT_ORDER_STORED, true);
+    record_add_event(r, a, &e2, EVENT_ORDER_STORED, true);
+}
+
+static void packed_form_reads_as_the_json_form(void)
+{
+    const double reals[] = { 2.5, 2.0, -0.0, 9007199254740994.0, 1e300, 0.1, -3.75e-9, 1.0 / 0.0, -1.0 / 0.0, 0.0 / 0.0, -7.0 };
+    const char *texts[] = { "plain", "", "quote \" back\\slash \n\t\r \x01 \x1f", "h\xc3\xa9llo \xff\xfe" };
+    arena a;
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+            record r, from_json, from_pack;
+            build_every_member(&r, &a, reals[i], texts[t]);
+            r.deleted = i % 2;
+            buf json, packed;
+            buf_init(&json);
+            buf_init(&packed);
+            record_encode(&r, &json);
+            record_pack(&r, &packed);
+            const char *why;
+            EXPECT(record_decode(json.data, json.len, &a, &from_json, &why));
+            EXPECT(record_unpack(packed.data, packed.len, &a, &from_pack, &why));
+            if (!same_record_exactly(&from_json, &from_pack)) {
+                fprintf(stderr, "%s:%d: packed and JSON forms read back differently (real %g, text %zu): %s\n",
+                        __FILE__, __LINE__, reals[i], t, json.data);
+                test_failures++;
+            }
+            EXPECT((unsigned char)packed.data[0] == RECORD_PACK_MAGIC);
+            EXPECT(packed.len < json.len / 2);
+            /* Packing what was unpacked gives the same bytes: a stored body compares equal to itself. */
+            buf again;
+            buf_init(&again);
+            record_pack(&from_pack, &again);
+            EXPECT(again.len == packed.len && memcmp(again.data, packed.data, packed.len) == 0);
+            buf_free(&again);
+            buf_free(&json);
+            buf_free(&packed);
+        }
+    }
+    arena_release(&a);
+}
+
+/* Every prefix of a packed record, and every single-byte change of it, is refused or read without
+ * reading past the end (the sanitizer build checks the second); the whole one is read. */
+static void unpack_refuses_damaged_input(void)
+{
+    arena a;
+    arena_init(&a, 4096);
+    record r, back;
+    build_every_member(&r, &a, 2.5, "text");
+    buf packed;
+    buf_init(&packed);
+    record_pack(&r, &packed);
+    const char *why = NULL;
+    for (size_t len = 0; len < packed.len; len++) {
+        char *copy = xmalloc(len ? len : 1);   /* exactly len bytes: an over-read is the sanitizer's */
+        memcpy(copy, packed.data, len);
+        if (record_unpack(copy, len, &a, &back, &why)) {
+            fprintf(stderr, "%s:%d: a %zu-byte prefix of a %zu-byte packed record was accepted\n", __FILE__, __LINE__,
+                    len, packed.len);
+            test_failures++;
+        } else {
+            EXPECT(why != NULL);
+        }
+        xfree(copy);
+    }
+    int accepted = 0;
+    for (size_t at = 0; at < packed.len; at++) {
+        for (int bit = 0; bit < 8; bit++) {
+            char *copy = xmalloc(packed.len);
+            memcpy(copy, packed.data, packed.len);
+            copy[at] = (char)(copy[at] ^ (1 << bit));
+            accepted += record_unpack(copy, packed.len, &a, &back, &why);
+            xfree(copy);
+        }
+    }
+    EXPECT(accepted > 0);                        /* a flipped bit inside a number is still a record */
+    EXPECT(accepted < (int)packed.len * 8);      /* lengths, counts and kinds are checked */
+    /* A trailing byte is refused: a body is one record. */
+    buf_putc(&packed, 0);
+    EXPECT(!record_unpack(packed.data, packed.len, &a, &back, &why));
+    /* A JSON body is not a packed one. */
+    EXPECT(!record_unpack("{\"type\":\"t\"}", 12, &a, &back, &why));
+    buf_free(&packed);
+    arena_release(&a);
+}
+
 /* --- comparisons ----------------------------------------------------------- */
 
 static void value_equality(void)
@@ -860,6 +1074,9 @@ int main(void)
     from_json_refuses_malformed_input();
     from_json_refuses_too_many_fields();
     decode_numbers_beyond_int64();
+    from_json_reads_members_in_any_order();
+    packed_form_reads_as_the_json_form();
+    unpack_refuses_damaged_input();
     value_equality();
     same_state_and_same_provenance();
     observation_reports_provenance();

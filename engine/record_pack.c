@@ -1,0 +1,356 @@
+/*
+ * record_pack: the compact binary form of a record, for stores nobody opens from outside (in
+ * memory). See record.h.
+ *
+ * Layout (integers as LEB128 varints, signed ones zigzagged first; a string is its length and
+ * its bytes, without NUL):
+ *
+ *   0x01                                  RECORD_PACK_MAGIC (a JSON body starts with '{')
+ *   type id tenant                        strings ("" for no tenant)
+ *   version seq updated_us born_version   signed
+ *   flags                                 one byte: 1 deleted, 2 a delete stamp follows, 4 a
+ *                                         previous incarnation's delete stamp follows
+ *   st [del] [prev_del]                   stamps: w, ts_us, hlc l_us, hlc c, server_us, version
+ *   n_fields, each: name value stamp n_parts, each part: node p n w
+ *   n_events, each: w at_us server_us n_fields, each: name value
+ *
+ *   value: a kind byte (value_kind), then INT a signed varint, REAL the 8 bytes of the double
+ *   (little-endian), BOOL one byte, STRING a string, NULL nothing.
+ *
+ * Invariant: unpacking what record_pack wrote gives exactly what record_decode gives for what
+ * record_encode writes. The JSON form drops a delete stamp without a write, a previous delete
+ * without a born version, and turns some reals into integers or null; record_pack drops and turns
+ * the same, so a store's form never changes what a replica does (tests/test-record.c compares the
+ * two on every kind of value).
+ */
+#include "engine/record.h"
+
+#include "base/json.h"
+
+#include <math.h>
+#include <string.h>
+
+#define FLAG_DELETED 1u
+#define FLAG_DEL 2u
+#define FLAG_PREV_DEL 4u
+
+/* --- writing ------------------------------------------------------------------ */
+
+static void put_u64(buf *b, uint64_t v)
+{
+    char bytes[10];
+    int n = 0;
+    while (v >= 0x80) {
+        bytes[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    bytes[n++] = (char)v;
+    buf_put(b, bytes, (size_t)n);
+}
+
+static void put_i64(buf *b, int64_t v)
+{
+    put_u64(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_str(buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    put_u64(b, n);
+    buf_put(b, s, n);
+}
+
+static void put_stamp(buf *b, const stamp *st)
+{
+    put_u64(b, st->w);
+    put_i64(b, st->ts_us);
+    put_i64(b, st->h.l_us);
+    put_u64(b, st->h.c);
+    put_i64(b, st->server_us);
+    put_i64(b, st->version);
+}
+
+/* The value the JSON form reads back: a real goes through its JSON text (rare, so the cost is
+ * no matter), which makes an integral one an integer and a non-finite one null; so does INT64_MIN,
+ * whose magnitude the JSON reader takes for a real's. */
+static value canonical(const value *v)
+{
+    if (v->kind != VAL_REAL && !(v->kind == VAL_INT && v->i == INT64_MIN))
+        return *v;
+    buf text;
+    buf_init(&text);
+    if (v->kind == VAL_INT)
+        json_put_i64(&text, v->i);
+    else
+        json_put_number(&text, v->r);
+    json_reader jr;
+    jr_init(&jr, text.data, text.len);
+    value out = { .kind = VAL_NULL };
+    double d;
+    bool is_integer;
+    int64_t i;
+    if (!jr_null(&jr) && jr_number(&jr, &d, &is_integer, &i))
+        out = is_integer ? (value){ .kind = VAL_INT, .i = i } : (value){ .kind = VAL_REAL, .r = d };
+    buf_free(&text);
+    return out;
+}
+
+static void put_value(buf *b, const value *given)
+{
+    value v = canonical(given);
+    char kind = (char)v.kind;
+    buf_put(b, &kind, 1);
+    switch (v.kind) {
+    case VAL_NULL: break;
+    case VAL_BOOL: buf_put(b, v.b ? "\1" : "\0", 1); break;
+    case VAL_INT: put_i64(b, v.i); break;
+    case VAL_REAL: {
+        uint64_t bits;
+        memcpy(&bits, &v.r, sizeof bits);
+        char bytes[8];
+        for (int k = 0; k < 8; k++)
+            bytes[k] = (char)(bits >> (8 * k));
+        buf_put(b, bytes, 8);
+        break;
+    }
+    case VAL_STRING: put_str(b, v.s); break;
+    }
+}
+
+void record_pack(const record *r, buf *b)
+{
+    buf_put(b, (const char[]){ RECORD_PACK_MAGIC }, 1);
+    put_str(b, r->type);
+    put_str(b, r->id);
+    put_str(b, r->tenant ? r->tenant : "");
+    put_i64(b, r->version);
+    put_i64(b, r->seq);
+    put_i64(b, r->updated_us);
+    put_i64(b, r->born_version);
+    unsigned flags = (r->deleted ? FLAG_DELETED : 0) | (r->del.w != WRITE_NONE ? FLAG_DEL : 0) |
+                     (r->born_version ? FLAG_PREV_DEL : 0);
+    buf_put(b, (const char[]){ (char)flags }, 1);
+    put_stamp(b, &r->st);
+    if (flags & FLAG_DEL)
+        put_stamp(b, &r->del);
+    if (flags & FLAG_PREV_DEL)
+        put_stamp(b, &r->prev_del);
+    put_u64(b, (uint64_t)r->n_fields);
+    for (int i = 0; i < r->n_fields; i++) {
+        const field *f = &r->fields[i];
+        put_str(b, f->name);
+        put_value(b, &f->v);
+        put_stamp(b, &f->st);
+        put_u64(b, (uint64_t)f->n_parts);
+        for (int k = 0; k < f->n_parts; k++) {
+            put_i64(b, f->parts[k].node);
+            put_i64(b, f->parts[k].p);
+            put_i64(b, f->parts[k].n);
+            put_u64(b, f->parts[k].w);
+        }
+    }
+    put_u64(b, (uint64_t)r->n_events);
+    for (int i = 0; i < r->n_events; i++) {
+        const log_event *e = &r->events[i];
+        put_u64(b, e->w);
+        put_i64(b, e->at_us);
+        put_i64(b, e->server_us);
+        put_u64(b, (uint64_t)e->n_fields);
+        for (int k = 0; k < e->n_fields; k++) {
+            put_str(b, e->fields[k].name);
+            put_value(b, &e->fields[k].v);
+        }
+    }
+}
+
+/* --- reading ------------------------------------------------------------------ */
+
+/* Invariant: p never passes end; once ok is false every read fails and returns zeroes. */
+typedef struct reader {
+    const unsigned char *p;
+    const unsigned char *end;
+    bool ok;
+} reader;
+
+static uint64_t get_u64(reader *rd)
+{
+    uint64_t v = 0;
+    for (int shift = 0; rd->ok; shift += 7) {
+        if (rd->p == rd->end || shift > 63) {
+            rd->ok = false;
+            break;
+        }
+        unsigned char byte = *rd->p++;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return v;
+    }
+    return 0;
+}
+
+static int64_t get_i64(reader *rd)
+{
+    uint64_t u = get_u64(rd);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static unsigned get_byte(reader *rd)
+{
+    if (!rd->ok || rd->p == rd->end) {
+        rd->ok = false;
+        return 0;
+    }
+    return *rd->p++;
+}
+
+/* A count of items each at least min_bytes long: never more than what is left can hold. */
+static int get_count(reader *rd, size_t min_bytes, int max)
+{
+    uint64_t n = get_u64(rd);
+    if (!rd->ok || n > (uint64_t)max || n * min_bytes > (uint64_t)(rd->end - rd->p)) {
+        rd->ok = false;
+        return 0;
+    }
+    return (int)n;
+}
+
+/* A string copied into a; without a NUL inside (a C string would end there). */
+static const char *get_str(reader *rd, arena *a)
+{
+    uint64_t n = get_u64(rd);
+    if (!rd->ok || n > (uint64_t)(rd->end - rd->p) || memchr(rd->p, '\0', (size_t)n)) {
+        rd->ok = false;
+        return "";
+    }
+    const char *s = arena_strndup(a, (const char *)rd->p, (size_t)n);
+    rd->p += n;
+    return s;
+}
+
+static void get_stamp(reader *rd, stamp *st)
+{
+    st->w = get_u64(rd);
+    st->ts_us = get_i64(rd);
+    st->h.l_us = get_i64(rd);
+    uint64_t c = get_u64(rd);
+    st->server_us = get_i64(rd);
+    st->version = get_i64(rd);
+    if (c > UINT32_MAX || st->version < 0)
+        rd->ok = false;
+    st->h.c = (uint32_t)c;
+}
+
+static void get_value(reader *rd, arena *a, value *v)
+{
+    memset(v, 0, sizeof *v);
+    unsigned kind = get_byte(rd);
+    switch (kind) {
+    case VAL_NULL: v->kind = VAL_NULL; break;
+    case VAL_BOOL: {
+        unsigned b = get_byte(rd);
+        v->kind = VAL_BOOL;
+        v->b = b == 1;
+        if (b > 1)
+            rd->ok = false;
+        break;
+    }
+    case VAL_INT:
+        v->kind = VAL_INT;
+        v->i = get_i64(rd);
+        break;
+    case VAL_REAL: {
+        uint64_t bits = 0;
+        for (int k = 0; k < 8; k++)
+            bits |= (uint64_t)get_byte(rd) << (8 * k);
+        v->kind = VAL_REAL;
+        memcpy(&v->r, &bits, sizeof v->r);
+        break;
+    }
+    case VAL_STRING:
+        v->kind = VAL_STRING;
+        v->s = get_str(rd, a);
+        break;
+    default: rd->ok = false;
+    }
+}
+
+/* The smallest packed field, event and counter part, in bytes: what a count is checked against. */
+#define FIELD_BYTES_MIN 10
+#define EVENT_BYTES_MIN 4
+#define EVENT_FIELD_BYTES_MIN 2
+#define PART_BYTES_MIN 4
+
+bool record_unpack(const void *data, size_t len, arena *a, record *out, const char **why)
+{
+    reader rd = { .p = data, .end = (const unsigned char *)data + len, .ok = true };
+    memset(out, 0, sizeof *out);
+    *why = "packed record is malformed";
+    if (get_byte(&rd) != RECORD_PACK_MAGIC)
+        return false;
+    out->type = get_str(&rd, a);
+    out->id = get_str(&rd, a);
+    out->tenant = get_str(&rd, a);
+    out->version = get_i64(&rd);
+    out->seq = get_i64(&rd);
+    out->updated_us = get_i64(&rd);
+    out->born_version = get_i64(&rd);
+    unsigned flags = get_byte(&rd);
+    if (flags & ~(FLAG_DELETED | FLAG_DEL | FLAG_PREV_DEL))
+        return false;
+    out->deleted = flags & FLAG_DELETED;
+    get_stamp(&rd, &out->st);
+    if (flags & FLAG_DEL)
+        get_stamp(&rd, &out->del);
+    if (flags & FLAG_PREV_DEL)
+        get_stamp(&rd, &out->prev_del);
+    int n_fields = get_count(&rd, FIELD_BYTES_MIN, RECORD_FIELDS_MAX);
+    for (int i = 0; i < n_fields && rd.ok; i++) {
+        const char *name = get_str(&rd, a);
+        value v;
+        stamp st;
+        get_value(&rd, a, &v);
+        get_stamp(&rd, &st);
+        int n_parts = get_count(&rd, PART_BYTES_MIN, INT32_MAX);
+        counter_part *parts = n_parts ? arena_alloc(a, (size_t)n_parts * sizeof *parts) : NULL;
+        for (int k = 0; k < n_parts && rd.ok; k++) {
+            int64_t node = get_i64(&rd);
+            parts[k] = (counter_part){ .node = (int32_t)node, .p = get_i64(&rd), .n = get_i64(&rd), .w = get_u64(&rd) };
+            if (node < 0 || node > INT32_MAX || (k > 0 && parts[k].node <= parts[k - 1].node))
+                rd.ok = false;
+        }
+        if (!rd.ok)
+            break;
+        if (record_field(out, name)) {
+            *why = "packed record with a repeated field";
+            return false;
+        }
+        if (n_parts)
+            record_set_counter(out, a, name, parts, n_parts, &st);
+        else
+            record_set_field(out, a, name, &v, &st);
+    }
+    int n_events = get_count(&rd, EVENT_BYTES_MIN, INT32_MAX / 2);
+    if (n_events) {
+        out->events = arena_alloc(a, (size_t)n_events * sizeof *out->events);
+        out->cap_events = n_events;
+    }
+    for (int i = 0; i < n_events && rd.ok; i++) {
+        log_event *e = &out->events[i];
+        e->w = get_u64(&rd);
+        e->at_us = get_i64(&rd);
+        e->server_us = get_i64(&rd);
+        e->n_fields = get_count(&rd, EVENT_FIELD_BYTES_MIN, INT32_MAX);
+        e->fields = arena_alloc(a, (size_t)(e->n_fields ? e->n_fields : 1) * sizeof *e->fields);
+        for (int k = 0; k < e->n_fields && rd.ok; k++) {
+            e->fields[k].name = get_str(&rd, a);
+            get_value(&rd, a, &e->fields[k].v);
+        }
+        if (e->w == WRITE_NONE)
+            rd.ok = false;
+        out->n_events = i + 1;
+    }
+    if (!rd.ok || rd.p != rd.end)
+        return false;
+    *why = NULL;
+    return true;
+}
