@@ -29,7 +29,21 @@ const { ProtocolError, Refused, E, BadReply, Rounds, EntryLog, recordKey, parseK
 const COMPACT_AFTER = 64;
 const RESET_ROUNDS = !process.argv.includes('--no-reset');
 
+/*
+ * Automerge is a WebAssembly module of several megabytes. V8's default dynamic tiering compiles
+ * every function that gets warm a second time with TurboFan, on background threads: in a
+ * replica that lives for one run (a swarm seed: five processes) that compilation cost more CPU
+ * than all the requests together (seed 3: 5.2 of 5.8 CPU seconds went to ~2.2 with Liftoff
+ * alone). Baseline code is what runs here, then: the flags change how fast the module runs, never
+ * what it computes. They must be set before the module is compiled (engine(), at init).
+ */
+function baselineWasmOnly() {
+  require('v8').setFlagsFromString('--no-wasm-tier-up');
+  require('v8').setFlagsFromString('--no-wasm-dynamic-tiering');
+}
+
 function engine() {
+  baselineWasmOnly();
   const A = require('@automerge/automerge');
 
   const str = (s) => new A.ImmutableString(s);
