@@ -32,10 +32,12 @@ const RESET_ROUNDS = !process.argv.includes('--no-reset');
 /*
  * Automerge is a WebAssembly module of several megabytes. V8's default dynamic tiering compiles
  * every function that gets warm a second time with TurboFan, on background threads: in a
- * replica that lives for one run (a swarm seed: five processes) that compilation cost more CPU
- * than all the requests together (seed 3: 5.2 of 5.8 CPU seconds went to ~2.2 with Liftoff
- * alone). Baseline code is what runs here, then: the flags change how fast the module runs, never
- * what it computes. They must be set before the module is compiled (engine(), at init).
+ * replica that lives for one run (a swarm seed: five processes, a few hundred requests each)
+ * that compilation cost more CPU than all the requests together. With Liftoff (the baseline
+ * compiler) only, swarm seeds 1..5 cost 2.6 CPU s each instead of 5.8 (min of 3, syncsim and
+ * its node children; issue 11), and the week-long scenario is not slower. The flags change how
+ * fast the module runs, never what it computes (the trace hashes are the same). They must be
+ * set before the module is compiled: engine() runs at init, before the first require of it.
  */
 function baselineWasmOnly() {
   require('v8').setFlagsFromString('--no-wasm-tier-up');
