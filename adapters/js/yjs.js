@@ -89,9 +89,11 @@ function engine() {
   // the receiver lacks), so an item held before an update was written without seeing the items
   // the update brings: the pairs above are concurrent both ways. Only conflicts involving the
   // value shown before the update are reported; two values arriving in one update that conflict
-  // with each other, and concurrent creates of a whole record (a Y.Map replacing a Y.Map) are
-  // not. Read in afterTransaction: deleted items keep their content until the garbage
-  // collection that follows it.
+  // with each other are not. The same order decides between concurrent creates of a whole record
+  // (a record's Y.Map set at its key of the top map by two devices that had not seen each other's):
+  // the losing map goes with every write it carried (its fields, events, tombstone), each reported
+  // lost to the write the winning map shows last. Read in afterTransaction: deleted items keep
+  // their content until the garbage collection that follows it.
 
   const held = (item, txn) => item.id.clock < (txn.beforeState.get(item.id.client) || 0);
   const holds = (item, id) => id.client === item.id.client && id.clock >= item.id.clock && id.clock < item.id.clock + item.length;
@@ -106,6 +108,38 @@ function engine() {
   function itemOf(list, id) {
     for (const item of list) if (holds(item, id)) return item;
     return null;
+  }
+
+  /** The last write a record map's item shows ('w'), or null. */
+  function mapWrite(item) {
+    if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof Y.Map)) return null;
+    const w = item.content.type._map.get('w');
+    if (!w || !(w.content instanceof Y.ContentAny)) return null;
+    const value = w.content.arr[w.content.arr.length - 1];
+    return typeof value === 'string' ? value : null;
+  }
+
+  /**
+   * The writes a record map's item shows, sorted: each entry's current value (a field's pair, the
+   * tombstone, 'w') and every event. Values the map itself had overwritten are not: they were
+   * superseded before the map lost. Read from the items (the map may be deleted already).
+   */
+  function mapWrites(item) {
+    const out = new Set();
+    if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof Y.Map)) return [];
+    const anyOf = (it) => (it && it.content instanceof Y.ContentAny ? it.content.arr : []);
+    for (const [key, it] of item.content.type._map) {
+      if (key === 'w') {
+        for (const v of anyOf(it)) if (typeof v === 'string') out.add(v);
+      } else if (key === 'events' && it.content instanceof Y.ContentType && it.content.type instanceof Y.Array) {
+        for (let e = it.content.type._start; e; e = e.right) {
+          for (const v of anyOf(e)) if (isObject(v) && typeof v.w === 'string') out.add(v.w);
+        }
+      } else {
+        for (const v of anyOf(it)) if (isObject(v) && typeof v.w === 'string') out.add(v.w);
+      }
+    }
+    return [...out].sort();
   }
 
   /** [winner item, loser item] pairs for key `key` of map `m` after transaction `txn`. */
@@ -143,13 +177,24 @@ function engine() {
       if (txn.origin === 'local' || txn.origin === LOAD) return;
       const found = [];
       txn.changed.forEach((keys, type) => {
+        if (type === top) {
+          for (const key of keys) {
+            if (typeof key !== 'string') continue;
+            for (const [win, lose] of fieldConflicts(top, key, txn)) {
+              const winner = mapWrite(win);
+              if (winner === null) continue;
+              for (const loser of mapWrites(lose)) if (loser !== winner) found.push([key, winner, loser, 'record']);
+            }
+          }
+          return;
+        }
         if (!(type instanceof Y.Map) || !type._item || type._item.parent !== top) return;
         for (const key of keys) {
           if (typeof key !== 'string' || !key.startsWith('f:')) continue;
           for (const [win, lose] of fieldConflicts(type, key, txn)) {
             const winner = pairWrite(win);
             const loser = pairWrite(lose);
-            if (winner !== null && loser !== null && winner !== loser) found.push([type._item.parentSub, winner, loser]);
+            if (winner !== null && loser !== null && winner !== loser) found.push([type._item.parentSub, winner, loser, 'field']);
           }
         }
       });
@@ -158,7 +203,7 @@ function engine() {
         if (reported.has(once)) continue;
         reported.add(once);
         const { type, id } = parseKey(c[0]);
-        fx().add('conflict', { record: { type, id }, winner: c[1], loser: c[2], detail: 'field' });
+        fx().add('conflict', { record: { type, id }, winner: c[1], loser: c[2], detail: c[3] });
       }
     });
   }
