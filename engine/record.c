@@ -364,10 +364,15 @@ static const cJSON *member(members *m, const char *key)
     return NULL;
 }
 
-/* An integral member within +-2^53: what the encoder writes (a cast of anything else is undefined). */
+/* An integral number within +-2^53: what the encoder writes (a cast of anything else is undefined). */
+static bool int_of(const cJSON *j, int64_t *out)
+{
+    return json_number_int(j, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, out);
+}
+
 static bool member_i64(members *m, const char *key, int64_t *out)
 {
-    return json_number_int(member(m, key), -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, out);
+    return int_of(member(m, key), out);
 }
 
 /* The stamp members of an object whose other members m may have read already (a field's "v"). */
@@ -538,13 +543,12 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
     }
     if (tenant)
         out->tenant = arena_strdup(a, tenant->valuestring);
-    if (!cJSON_IsBool(deleted) || !json_number_int(version, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->version) ||
-        !json_number_int(seq, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->seq)) {
+    if (!cJSON_IsBool(deleted) || !int_of(version, &out->version) || !int_of(seq, &out->seq)) {
         *why = "record without version, seq or deleted";
         return false;
     }
     out->deleted = cJSON_IsTrue(deleted);
-    if (su && !json_number_int(su, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->updated_us)) {
+    if (su && !int_of(su, &out->updated_us)) {
         *why = "record with a non-numeric su";
         return false;
     }
@@ -556,8 +560,7 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
         *why = "record with a malformed delete stamp";
         return false;
     }
-    if ((bv && !json_number_int(bv, -JSON_INT_LIMIT + 1, JSON_INT_LIMIT - 1, &out->born_version)) ||
-        (pd && !stamp_from_json(pd, &out->prev_del))) {
+    if ((bv && !int_of(bv, &out->born_version)) || (pd && !stamp_from_json(pd, &out->prev_del))) {
         *why = "record with a malformed incarnation";
         return false;
     }
