@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,9 @@ static void *cjson_malloc(size_t size)
 
 static void cjson_free(void *ptr)
 {
-    if ((char *)ptr >= region && (char *)ptr < region_next) {
+    /* As integers: pointers into different objects do not compare in C. */
+    uintptr_t at = (uintptr_t)ptr;
+    if (at >= (uintptr_t)region && at < (uintptr_t)region_next) {
         pooled_node *n = ptr;
         n->next = free_nodes;
         free_nodes = n;
