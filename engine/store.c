@@ -147,8 +147,8 @@ static const char PRAGMAS[] =
     "PRAGMA synchronous = OFF;";
 
 /* The records table has no secondary index here: store_index_records adds the ones a replica's
- * queries read by (a device that pushes from its outbox reads records by key only). */
-/* Every body column holds a record: JSON text in a file store, record_pack's blob in memory (encode_body). */
+ * queries read by (a device that pushes from its outbox reads records by key only). Every body
+ * column holds a record: JSON text in a file store, record_pack's blob in memory (encode_body). */
 static const char SCHEMA[] =
     "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
