@@ -168,14 +168,53 @@ function engine() {
   }
 
   /**
+   * Writes of this replica inside a record map that a remote update replaced in this transaction
+   * (another device created the record again: it had seen the map, not these writes). Yjs deletes
+   * a replaced map with everything in it, so they never show. The update's delete set says what
+   * its writer deleted, which is everything it held of the map: a value of the map this replica
+   * shows that the delete set does not name was unknown to the writer, so concurrent with the new
+   * map, and lost to the write that map shows last. (Seen from the item order alone, the new map's
+   * writer saw the map it replaced, and no conflict happened at the key.)
+   */
+  function replacedMapLosses(top, txn, incomingDs) {
+    const out = [];
+    if (!incomingDs) return out;
+    Y.iterateDeletedStructs(txn, txn.deleteSet, (item) => {
+      if (!(item instanceof Y.Item) || !held(item, txn) || typeof item.parentSub !== 'string' || item.right !== null) return;
+      if (Y.isDeleted(incomingDs, item.id)) return;
+      const m = item.parent;
+      if (!(m instanceof Y.Map) || !m._item || m._item.parent !== top || !Y.isDeleted(txn.deleteSet, m._item.id)) return;
+      const shown = top._map.get(m._item.parentSub);
+      if (!shown || shown === m._item || shown.deleted || !(item.content instanceof Y.ContentAny)) return;
+      const winner = mapWrite(shown);
+      if (winner === null) return;
+      for (const v of item.content.arr) {
+        const w = item.parentSub === 'w' ? (typeof v === 'string' ? v : null) : isObject(v) && typeof v.w === 'string' ? v.w : null;
+        if (w !== null && w !== winner) out.push([m._item.parentSub, winner, w, 'record']);
+      }
+    });
+    return out;
+  }
+
+  /** Y.applyUpdate, with the update's delete set in holder.incomingDs while it is applied. */
+  function applyIncoming(holder, doc, update, origin) {
+    holder.incomingDs = Y.decodeUpdate(update).ds;
+    try {
+      Y.applyUpdate(doc, update, origin);
+    } finally {
+      holder.incomingDs = null;
+    }
+  }
+
+  /**
    * Watch `doc`'s record maps `top` for conflicts in every transaction that applied a remote
    * update (origin not 'local' nor LOAD); emit each once per doc and (record, winner, loser).
    */
-  function watchConflicts(doc, top, fx) {
+  function watchConflicts(doc, top, fx, incoming) {
     const reported = new Set();
     doc.on('afterTransaction', (txn) => {
       if (txn.origin === 'local' || txn.origin === LOAD) return;
-      const found = [];
+      const found = replacedMapLosses(top, txn, incoming());
       txn.changed.forEach((keys, type) => {
         if (type === top) {
           for (const key of keys) {
@@ -219,7 +258,7 @@ function engine() {
       this.ctx = ctx;
       this.doc = openDoc(`${ctx.dataDir}/yjs-updates.log`, lib.replicaId32('yjs', ctx.name, ctx.boot));
       this.top = this.doc.getMap('records');
-      watchConflicts(this.doc, this.top, () => this.ctx.fx);
+      watchConflicts(this.doc, this.top, () => this.ctx.fx, () => this.incomingDs);
       this.serverSV = null;      // the server's state vector, as last heard
       this.localOps = 0;         // operations since the last complete round
       this.pulledKeys = new Set();
@@ -313,10 +352,10 @@ function engine() {
           const theirSV = decoding.readVarUint8Array(d);
           this.serverSV = Y.decodeStateVector(theirSV);
           if (ahead(this.stateVector(), this.serverSV)) forServer = encode((e) => sync.writeSyncStep2(e, this.doc, theirSV));
-        } else if (type === sync.messageYjsSyncStep2) {
-          sync.readSyncStep2(d, this.doc, 'server');
-        } else if (type === sync.messageYjsUpdate) {
-          sync.readUpdate(d, this.doc, 'server');
+        } else if (type === sync.messageYjsSyncStep2 || type === sync.messageYjsUpdate) {
+          // y-protocols' readSyncStep2 / readUpdate, with the update's delete set kept for the
+          // conflict watch while it is applied (replacedMapLosses).
+          applyIncoming(this, this.doc, decoding.readVarUint8Array(d), 'server');
         } else {
           throw new BadReply(`an unknown sync message type ${type}`);
         }
@@ -354,7 +393,7 @@ function engine() {
       let doc = this.docs.get(user);
       if (doc) return doc;
       doc = openDoc(`${this.ctx.dataDir}/${lib.userFile(user)}.ylog`, lib.replicaId32('yjs', this.ctx.name, this.ctx.boot, user));
-      watchConflicts(doc, doc.getMap('records'), () => this.ctx.fx);
+      watchConflicts(doc, doc.getMap('records'), () => this.ctx.fx, () => this.incomingDs);
       this.docs.set(user, doc);
       return doc;
     }
@@ -402,7 +441,7 @@ function engine() {
         } else if (type === sync.messageYjsSyncStep2 || type === sync.messageYjsUpdate) {
           const update = decoding.readVarUint8Array(d);
           this.noteReceived(doc, update);
-          Y.applyUpdate(doc, update, src);
+          applyIncoming(this, doc, update, src);
         } else {
           this.ctx.fx.log(`ignored a sync message of type ${type} from ${src}`);
         }
