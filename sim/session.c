@@ -599,7 +599,15 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
         for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
             deleted_since = covers(&v->closure, rec->deletes[q]) &&
                             history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
-        if (!shown && !deleted_since)
+        /* Nor is one a re-create of the record concurrent with it beat, when the view descends from
+         * that re-create: the design kept the other incarnation, and the event went with its own (the
+         * final state calls it overwritten-concurrent; read-your-writes excuses it the same way). */
+        bool recreated_since = false;
+        for (uint32_t q = 0; q < rec->n_creates && !shown && !deleted_since && !recreated_since; q++) {
+            const write_rec *x = covers(&v->closure, rec->creates[q]) ? known(s, rec->creates[q], slot->record) : NULL;
+            recreated_since = x && history_recreate_beats_append(s->h, x, f);
+        }
+        if (!shown && !deleted_since && !recreated_since)
             s->candidates[n_candidates++] = f;
     }
     for (uint32_t i = 0; i < v->n_writes && n_candidates; i++) {

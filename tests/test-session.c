@@ -911,6 +911,58 @@ static void test_causal_visibility_event(void)
 }
 
 /*
+ * Automerge swarm seed 117's shape: the tablet creates the deleted note again and appends a start
+ * to its incarnation; the phone, which has seen neither, creates the note too, and its incarnation
+ * wins (two concurrent sets of one key). The tablet then shows the phone's incarnation and appends
+ * a note event, whose past holds the start. Showing it without the start is no causal-visibility
+ * gap: the start went with the losing incarnation (the final state calls it overwritten-concurrent).
+ * Without the phone's re-create (the tablet's incarnation stands), the same gap is one.
+ */
+static void test_causal_visibility_event_beaten_by_recreate(void)
+{
+    for (int recreated = 0; recreated < 2; recreated++) {
+        fixture f;
+        fixture_init(&f);
+        write_id c1 = create(&f, PHONE, 1, "note/n1", "text=a");
+        show(&f, PHONE, "note/n1", c1, c1, 0);
+        show(&f, TABLET, "note/n1", c1, c1, 0);
+        settle(&f);
+        write_id d2 = write_op(&f, PHONE, 2, OP_DELETE, "note/n1", NULL, true);
+        show_deleted(&f, PHONE, "note/n1", d2);
+        show_deleted(&f, TABLET, "note/n1", d2);
+        settle(&f);
+        write_id t1 = create(&f, TABLET, 1, "note/n1", "text=t");
+        show(&f, TABLET, "note/n1", t1, t1, 0);
+        settle(&f);
+        write_id e2 = append(&f, TABLET, 2, "note/n1", "kind=start");
+        show(&f, TABLET, "note/n1", e2, t1, e2, 0);
+        settle(&f);
+        write_id winner = t1;
+        if (recreated) {
+            winner = create(&f, PHONE, 3, "note/n1", "text=p");
+            show(&f, PHONE, "note/n1", winner, winner, 0);
+            show(&f, TABLET, "note/n1", winner, winner, 0);
+            settle(&f);
+        }
+        write_id e3 = append(&f, TABLET, 3, "note/n1", "kind=note");
+        if (recreated)
+            show(&f, TABLET, "note/n1", e3, winner, e3, 0);
+        else
+            show(&f, TABLET, "note/n1", e3, winner, e2, e3, 0);   /* its own incarnation, whole */
+        show(&f, PHONE, "note/n1", e3, winner, e3, 0);
+        settle(&f);
+        session_finish(&f.s, f.now_us);
+        if (recreated) {
+            EXPECT_NONE(&f);
+        } else {
+            EXPECT_ONLY(&f, VC_CAUSAL_VISIBILITY, 1);
+            EXPECT_U64(episode(&f, VC_CAUSAL_VISIBILITY)->missing, e2);
+        }
+        fixture_free(&f);
+    }
+}
+
+/*
  * A power loss took the phone's acknowledged event e1 (on-write: power-lost); the phone then
  * appended e2, which its history counts as following e1 though it was not made on it. The tablet
  * showing e2 without e1 is no causal-visibility gap (the final state finds e1 undelivered);
@@ -1067,6 +1119,7 @@ int main(void)
     test_ryw_refused_and_resolved();
     test_ryw_power_loss();
     test_causal_visibility_power_lost();
+    test_causal_visibility_event_beaten_by_recreate();
     test_ryw_settled_on_server();
     test_ryw_append_beaten_by_recreate();
     test_ryw_append_to_deleted_incarnation();
