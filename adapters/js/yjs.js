@@ -17,8 +17,9 @@
  *   ids      the doc's clientID is a hash of the replica's name and boot count.
  *   conflicts  Yjs resolves concurrent sets of a key silently (by client id); the adapter reads
  *            from YATA's item order which remote sets were concurrent with the value a field
- *            showed and emits `conflict` for them (watchConflicts, below, says why it is sound
- *            and what it leaves out).
+ *            (or a record's whole map) showed, and from an update's delete set which writes a
+ *            replaced record map took with it, and emits `conflict` for them (watchConflicts,
+ *            below, says why it is sound and what it leaves out).
  */
 const lib = require('./lib');   // first: the determinism shims
 
@@ -110,6 +111,14 @@ function engine() {
     return null;
   }
 
+  /** The write ids a record map's entry `key` holds in `item`: 'w' holds ids, every other entry pairs {w}. */
+  function entryWrites(key, item) {
+    if (!item || !(item.content instanceof Y.ContentAny)) return [];
+    return item.content.arr
+      .map((v) => (key === 'w' ? (typeof v === 'string' ? v : null) : isObject(v) && typeof v.w === 'string' ? v.w : null))
+      .filter((w) => w !== null);
+  }
+
   /** The last write a record map's item shows ('w'), or null. */
   function mapWrite(item) {
     if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof Y.Map)) return null;
@@ -127,16 +136,11 @@ function engine() {
   function mapWrites(item) {
     const out = new Set();
     if (!(item.content instanceof Y.ContentType) || !(item.content.type instanceof Y.Map)) return [];
-    const anyOf = (it) => (it && it.content instanceof Y.ContentAny ? it.content.arr : []);
     for (const [key, it] of item.content.type._map) {
-      if (key === 'w') {
-        for (const v of anyOf(it)) if (typeof v === 'string') out.add(v);
-      } else if (key === 'events' && it.content instanceof Y.ContentType && it.content.type instanceof Y.Array) {
-        for (let e = it.content.type._start; e; e = e.right) {
-          for (const v of anyOf(e)) if (isObject(v) && typeof v.w === 'string') out.add(v.w);
-        }
+      if (key === 'events' && it.content instanceof Y.ContentType && it.content.type instanceof Y.Array) {
+        for (let e = it.content.type._start; e; e = e.right) for (const w of entryWrites(key, e)) out.add(w);
       } else {
-        for (const v of anyOf(it)) if (isObject(v) && typeof v.w === 'string') out.add(v.w);
+        for (const w of entryWrites(key, it)) out.add(w);
       }
     }
     return [...out].sort();
@@ -176,33 +180,32 @@ function engine() {
    * map, and lost to the write that map shows last. (Seen from the item order alone, the new map's
    * writer saw the map it replaced, and no conflict happened at the key.)
    */
-  function replacedMapLosses(top, txn, incomingDs) {
+  function replacedMapLosses(top, txn, incomingUpdate) {
     const out = [];
-    if (!incomingDs) return out;
+    if (!incomingUpdate) return out;
+    let incomingDs = null;   // decoded only when a replaced map is found: most updates replace none
     Y.iterateDeletedStructs(txn, txn.deleteSet, (item) => {
       if (!(item instanceof Y.Item) || !held(item, txn) || typeof item.parentSub !== 'string' || item.right !== null) return;
-      if (Y.isDeleted(incomingDs, item.id)) return;
       const m = item.parent;
       if (!(m instanceof Y.Map) || !m._item || m._item.parent !== top || !Y.isDeleted(txn.deleteSet, m._item.id)) return;
       const shown = top._map.get(m._item.parentSub);
-      if (!shown || shown === m._item || shown.deleted || !(item.content instanceof Y.ContentAny)) return;
+      if (!shown || shown === m._item || shown.deleted) return;
+      incomingDs = incomingDs || Y.decodeUpdate(incomingUpdate).ds;
+      if (Y.isDeleted(incomingDs, item.id)) return;
       const winner = mapWrite(shown);
       if (winner === null) return;
-      for (const v of item.content.arr) {
-        const w = item.parentSub === 'w' ? (typeof v === 'string' ? v : null) : isObject(v) && typeof v.w === 'string' ? v.w : null;
-        if (w !== null && w !== winner) out.push([m._item.parentSub, winner, w, 'record']);
-      }
+      for (const w of entryWrites(item.parentSub, item)) if (w !== winner) out.push([m._item.parentSub, winner, w, 'record']);
     });
     return out;
   }
 
-  /** Y.applyUpdate, with the update's delete set in holder.incomingDs while it is applied. */
+  /** Y.applyUpdate, with the update in holder.incomingUpdate while it is applied (replacedMapLosses). */
   function applyIncoming(holder, doc, update, origin) {
-    holder.incomingDs = Y.decodeUpdate(update).ds;
+    holder.incomingUpdate = update;
     try {
       Y.applyUpdate(doc, update, origin);
     } finally {
-      holder.incomingDs = null;
+      holder.incomingUpdate = null;
     }
   }
 
@@ -258,7 +261,7 @@ function engine() {
       this.ctx = ctx;
       this.doc = openDoc(`${ctx.dataDir}/yjs-updates.log`, lib.replicaId32('yjs', ctx.name, ctx.boot));
       this.top = this.doc.getMap('records');
-      watchConflicts(this.doc, this.top, () => this.ctx.fx, () => this.incomingDs);
+      watchConflicts(this.doc, this.top, () => this.ctx.fx, () => this.incomingUpdate);
       this.serverSV = null;      // the server's state vector, as last heard
       this.localOps = 0;         // operations since the last complete round
       this.pulledKeys = new Set();
@@ -353,8 +356,8 @@ function engine() {
           this.serverSV = Y.decodeStateVector(theirSV);
           if (ahead(this.stateVector(), this.serverSV)) forServer = encode((e) => sync.writeSyncStep2(e, this.doc, theirSV));
         } else if (type === sync.messageYjsSyncStep2 || type === sync.messageYjsUpdate) {
-          // y-protocols' readSyncStep2 / readUpdate, with the update's delete set kept for the
-          // conflict watch while it is applied (replacedMapLosses).
+          // y-protocols' readSyncStep2 / readUpdate, with the update kept for the conflict watch
+          // while it is applied (replacedMapLosses).
           applyIncoming(this, this.doc, decoding.readVarUint8Array(d), 'server');
         } else {
           throw new BadReply(`an unknown sync message type ${type}`);
@@ -393,7 +396,7 @@ function engine() {
       let doc = this.docs.get(user);
       if (doc) return doc;
       doc = openDoc(`${this.ctx.dataDir}/${lib.userFile(user)}.ylog`, lib.replicaId32('yjs', this.ctx.name, this.ctx.boot, user));
-      watchConflicts(doc, doc.getMap('records'), () => this.ctx.fx, () => this.incomingDs);
+      watchConflicts(doc, doc.getMap('records'), () => this.ctx.fx, () => this.incomingUpdate);
       this.docs.set(user, doc);
       return doc;
     }
