@@ -6,10 +6,10 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Only counts; never influences a simulation, so it may be process-global. */
 static uint64_t allocations;
@@ -142,7 +142,7 @@ static void cjson_free(void *ptr)
         n->next = free_nodes;
         free_nodes = n;
     } else {
-        free(ptr);
+        xfree(ptr);
     }
 }
 

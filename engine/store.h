@@ -52,10 +52,10 @@ typedef struct outbox_entry {
     bool waiting;             /* parked until the user resolves a conflict (read only, store_outbox_of) */
 } outbox_entry;
 
-/* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
- * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
 /* Process-wide SQLite settings for speed, before the first store or database is opened (main). */
 void store_library_setup(void);
+/* path NULL: in memory. An existing file is replaced, unless keep: then it is opened as it is (a
+ * replica restarting on its store). On failure returns NULL and sets *error (free with xfree). */
 store *store_open(const char *path, bool keep, char **error);
 /* The same, through the fault shim (store_vfs.h): over memdb in memory, over the default VFS for a
  * file. Without a fault set it behaves exactly as store_open's store. */
