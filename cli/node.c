@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "external/serve.h"
 #include "sim/profile_load.h"
+#include "sim/vary.h"
 #include "sim/verdict.h"
 #include "sim/yaml.h"
 
@@ -20,6 +21,9 @@ bool profile_apply_option(scenario *sc, const char *text, diag *d)
     src_pos pos = { .file = "--profile" };
     bool ok = profile_is_name(text) ? profile_load_named(text, sc->path, NULL, pos, &sc->arena, &p, d)
                                     : profile_load_file(text, &sc->arena, &p, d);
+    /* The scenario's vary: now draws keys of this profile: each design it can draw must be one to run. */
+    if (ok && sc->has_workload)
+        ok = vary_check(&sc->workload.vary, &p.engine, p.name, d);
     if (ok)
         sc->profile = p;
     return ok;

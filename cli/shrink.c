@@ -71,11 +71,14 @@ static bool verify(const char *path, vclass target, const cli_args *a, char *has
  * How the written file names its profile, which shrink never changes: by
  * name when the name, looked up from where the file goes, finds the very file
  * the scenario used (a corpus's profiles/, $SYNCSIM_PATH, the installed ones);
- * else by its path from there; inline only when the scenario had it inline.
- * NULL means inline. In a.
+ * else by its path from there; inline when the scenario had it inline, or when
+ * its workload's vary: drew keys of it (the file no longer says the design that
+ * failed). NULL means inline. In a.
  */
 static const char *profile_reference(const scenario *tmpl, const char *out_path, arena *a)
 {
+    if (tmpl->has_workload && tmpl->workload.vary.n_axes > 0)
+        return NULL;
     const char *used = tmpl->profile.path;
     char used_real[PATH_MAX], out_dir[PATH_MAX], found_real[PATH_MAX];
     if (!used || strcmp(used, tmpl->path) == 0 || !realpath(used, used_real))
@@ -155,6 +158,8 @@ static int shrink_main(const cli_command *cmd, const cli_args *a)
                file, (unsigned long long)seed, out_path, node.data ? node.data : "", cls, out_path,
                node.data ? node.data : "");
     buf_free(&node);
+    if (m->design)
+        buf_printf(&header, "The profile is %s with what vary: drew for this seed: %s.\n", tmpl->profile.name, m->design);
     if (res.seedless)
         buf_printf(&header, "Its network is constant and fault-free: any seed fails the same way; seed: %llu "
                             "replays the trace hash shrink printed.\n",

@@ -113,7 +113,10 @@ cJSON *sweep_run_seed(const scenario *tmpl, uint64_t seed, const sweep_options *
         add_classes(row, "failing", v.failing);
         add_classes(row, "tolerated", v.tolerated);
         cJSON_AddStringToObject(row, "trace_hash", hex);
-        cJSON_AddItemToObject(row, "metrics", report_metrics_json(&r));
+        cJSON *metrics = report_metrics_json(&r);
+        if (sc->design)   /* what vary: drew, for the report's by-value table */
+            cJSON_AddStringToObject(metrics, "design", sc->design);
+        cJSON_AddItemToObject(row, "metrics", metrics);
         cJSON_AddStringToObject(row, "finding", first_failure.data ? first_failure.data : "");
         cJSON *unmet = cJSON_AddArrayToObject(row, "unmet");
         for (int i = 0; i < v.n_unmet; i++)

@@ -37,6 +37,59 @@ typedef struct walk {
     cJSON *runs;
 } walk;
 
+/* The row's failing classes into by_class. */
+static void count_classes(const result_row *row, uint64_t *by_class)
+{
+    char classes[256];
+    snprintf(classes, sizeof classes, "%s", row->failing);
+    for (char *save = NULL, *cls = strtok_r(classes, ",", &save); cls; cls = strtok_r(NULL, ",", &save)) {
+        int c = vclass_parse(cls);
+        if (c >= 0)
+            by_class[c]++;
+    }
+}
+
+/* The row's drawn design (metrics.design, "k: v, k: v"), value by value into the tally. */
+static void tally_design(sweep_tally *t, const result_row *row)
+{
+    cJSON *metrics = cJSON_Parse(row->metrics);
+    const cJSON *design = cJSON_GetObjectItemCaseSensitive(metrics, "design");
+    if (cJSON_IsString(design)) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s", design->valuestring);
+        int order = 0;
+        for (char *save = NULL, *part = strtok_r(text, ",", &save); part; part = strtok_r(NULL, ",", &save), order++) {
+            while (*part == ' ')
+                part++;
+            sweep_design_value *e = NULL;
+            for (int i = 0; i < t->n_design_values && !e; i++)
+                if (strcmp(t->design_values[i].label, part) == 0)
+                    e = &t->design_values[i];
+            if (!e && t->n_design_values < SWEEP_DESIGN_VALUES_MAX) {
+                e = &t->design_values[t->n_design_values++];
+                snprintf(e->label, sizeof e->label, "%s", part);
+                e->key_order = order;
+            }
+            if (!e)
+                continue;
+            e->seeds++;
+            if (row->exit_code != 0) {
+                e->failing++;
+                count_classes(row, e->by_class);
+            }
+        }
+    }
+    cJSON_Delete(metrics);
+}
+
+static int compare_design_values(const void *a, const void *b)
+{
+    const sweep_design_value *x = a, *y = b;
+    if (x->key_order != y->key_order)
+        return x->key_order < y->key_order ? -1 : 1;
+    return strcmp(x->label, y->label);
+}
+
 static void tally_row(void *ctx, const result_row *row)
 {
     walk *w = ctx;
@@ -45,6 +98,7 @@ static void tally_row(void *ctx, const result_row *row)
     sweep_tally *t = w->t;
     t->total++;
     t->wall_ms += row->wall_ms;
+    tally_design(t, row);
     if (row->exit_code == 0) {
         t->passed++;
         return;
@@ -57,20 +111,16 @@ static void tally_row(void *ctx, const result_row *row)
         t->failed++;
     if (t->n_failing_seeds < SWEEP_FAILING_SHOWN)
         t->failing_seeds[t->n_failing_seeds++] = row->seed;
-    char classes[256];
-    snprintf(classes, sizeof classes, "%s", row->failing);
-    for (char *save = NULL, *cls = strtok_r(classes, ",", &save); cls; cls = strtok_r(NULL, ",", &save)) {
-        int c = vclass_parse(cls);
-        if (c >= 0)
-            t->by_class[c]++;
-    }
+    count_classes(row, t->by_class);
 }
 
 bool sweep_report_tally(const sweep_view *v, sweep_tally *t)
 {
     memset(t, 0, sizeof *t);
     walk w = { .v = v, .t = t };
-    return each_row(v, tally_row, &w);
+    bool ok = each_row(v, tally_row, &w);
+    qsort(t->design_values, (size_t)t->n_design_values, sizeof t->design_values[0], compare_design_values);
+    return ok;
 }
 
 void sweep_report_replay(char *out, size_t cap, const sweep_view *v, uint64_t seed)
@@ -93,6 +143,19 @@ void sweep_report_text(FILE *out, const sweep_view *v, const sweep_tally *t)
     }
     if (any_class)
         fprintf(out, "\n");
+    if (t->n_design_values)
+        fprintf(out, "by drawn value (vary:): seeds, failing seeds, and their classes\n");
+    for (int i = 0; i < t->n_design_values; i++) {
+        const sweep_design_value *e = &t->design_values[i];
+        fprintf(out, "  %-36s %5llu seeds, %5llu failing", e->label, (unsigned long long)e->seeds,
+                (unsigned long long)e->failing);
+        for (int c = 0, first = 1; c < VC_COUNT; c++)
+            if (e->by_class[c]) {
+                fprintf(out, "%s%s %llu", first ? ": " : ", ", vclass_name((vclass)c), (unsigned long long)e->by_class[c]);
+                first = 0;
+            }
+        fprintf(out, "\n");
+    }
     if (t->n_failing_seeds) {
         fprintf(out, "failing seeds%s (replay any of them exactly):\n",
                 t->total - t->passed > SWEEP_FAILING_SHOWN ? ", first 20" : "");
@@ -204,6 +267,21 @@ cJSON *sweep_report_json(const sweep_view *v, const sweep_tally *t)
     for (int c = 0; c < VC_COUNT; c++)
         if (t->by_class[c])
             cJSON_AddNumberToObject(classes, vclass_name((vclass)c), (double)t->by_class[c]);
+    if (t->n_design_values) {
+        cJSON *values = cJSON_AddArrayToObject(o, "by_drawn_value");
+        for (int i = 0; i < t->n_design_values; i++) {
+            const sweep_design_value *e = &t->design_values[i];
+            cJSON *entry = cJSON_CreateObject();
+            cJSON_AddStringToObject(entry, "value", e->label);
+            cJSON_AddNumberToObject(entry, "seeds", (double)e->seeds);
+            cJSON_AddNumberToObject(entry, "failing", (double)e->failing);
+            cJSON *by = cJSON_AddObjectToObject(entry, "failing_classes");
+            for (int c = 0; c < VC_COUNT; c++)
+                if (e->by_class[c])
+                    cJSON_AddNumberToObject(by, vclass_name((vclass)c), (double)e->by_class[c]);
+            cJSON_AddItemToArray(values, entry);
+        }
+    }
     walk w = { .v = v, .runs = cJSON_AddArrayToObject(o, "runs") };
     if (!each_row(v, json_row, &w)) {
         cJSON_Delete(o);

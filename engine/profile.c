@@ -48,6 +48,45 @@ bool profile_server_delays(const profile *p)
            p->feed_lag_us > 0;
 }
 
+const char *profile_check(const profile *e, const char **key)
+{
+#define REFUSE(k, why)                                                                                              \
+    do {                                                                                                            \
+        *key = (k);                                                                                                 \
+        return (why);                                                                                               \
+    } while (0)
+    if (e->n_pull_types && e->cursor == CURSOR_SEQ)
+        REFUSE("sync.pull_types", "per-type pulls keep one timestamp per type: they need cursor: server-time or "
+                                  "writer-time");
+    if (e->cursor_horizon && e->commit_delay_us == 0 && e->commit_delay_per_change_us == 0 &&
+        e->n_commit_delay_draws == 0)
+        REFUSE("server.cursor_horizon", "cursor_horizon holds cursors behind writes whose transaction is still open; "
+                                        "it needs a commit_delay longer than 0s");
+    if (e->pulls_log && (e->cursor == CURSOR_WRITER_TIME || e->n_pull_types || profile_server_delays(e) ||
+                         e->cursor_horizon))
+        REFUSE("server.pulls", "server: { pulls: log } plays back the change log in order: it needs cursor: seq or "
+                               "server-time, one cursor for all types, and no commit_delay, feed_lag or cursor_horizon");
+    if (e->cursor == CURSOR_WRITER_TIME && (profile_server_delays(e) || e->cursor_horizon))
+        REFUSE("sync.cursor", "cursor: writer-time reads the writers' own timestamps, which a server's open "
+                              "transactions do not order: it does not go with server: commit_delay, feed_lag or "
+                              "cursor_horizon");
+    if (e->changes == CHANGES_WATERMARK && e->retry_drop_after)
+        REFUSE("sync.retry.drop_after", "drop_after drops sync-queue entries; with changes: watermark there is no "
+                                        "queue");
+    if (e->changes == CHANGES_WATERMARK &&
+        (e->pull_over_pending != PULL_OVER_KEEP || e->pull_over_deleted != PULL_OVER_KEEP))
+        REFUSE("sync.pull_over_pending", "pull_over_pending decides what happens to queued changes; it needs "
+                                         "changes: outbox (with changes: watermark there is no queue)");
+    if (e->watermark_taken != TAKEN_ANSWER && (e->changes != CHANGES_WATERMARK || e->watermark != WATERMARK_DEVICE))
+        REFUSE("sync.watermark_taken", "watermark_taken says when a device-clock watermark is read; it needs "
+                                       "changes: watermark and watermark: device-clock");
+    if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER)
+        REFUSE("sync.ids", "ids: server renames queued changes when the server answers; it needs changes: outbox");
+#undef REFUSE
+    *key = NULL;
+    return NULL;
+}
+
 const entity_rules *profile_rules(const profile *p, const char *type)
 {
     for (int i = 0; i < p->n_entities; i++)
@@ -201,3 +240,7 @@ const char *const DURING_ROUND_NAMES[3] = { "coalesce", "queue", "drop" };
 const char *const PUSH_SNAPSHOT_NAMES[2] = { "current", "round-start" };
 const char *const WATERMARK_TAKEN_NAMES[3] = { "answer", "send", "round-end" };
 const char *const CURSOR_SAVED_NAMES[2] = { "page", "round" };
+const char *const QUEUE_BASE_NAMES[2] = { "rebased", "as-queued" };
+const char *const PULL_APPLY_NAMES[2] = { "in-order", "by-kind" };
+const char *const SERVER_PULLS_NAMES[2] = { "state", "log" };
+const char *const SIGN_OUT_NAMES[2] = { "sync-first", "discard" };

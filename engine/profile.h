@@ -296,6 +296,12 @@ typedef struct profile {
 void profile_defaults(profile *p);
 /* Whether a pull may not see every applied write at once (commit_delay or feed_lag). */
 bool profile_server_delays(const profile *p);
+/*
+ * Keys that only make sense together. NULL when p is a design the engine can run; else why not,
+ * with *key the profile key to blame as a path ("sync.pull_over_pending"), for the loaders to point
+ * at: the profile file's own, and a workload's vary: draws, which set keys after the file is read.
+ */
+const char *profile_check(const profile *p, const char **key);
 const entity_rules *profile_rules(const profile *p, const char *type);
 
 const char *grain_name(grain g);
@@ -322,5 +328,9 @@ extern const char *const DURING_ROUND_NAMES[3];
 extern const char *const PUSH_SNAPSHOT_NAMES[2];
 extern const char *const WATERMARK_TAKEN_NAMES[3];
 extern const char *const CURSOR_SAVED_NAMES[2];
+extern const char *const QUEUE_BASE_NAMES[2];     /* sync: queue_base; index 1 sets queue_base_as_queued */
+extern const char *const PULL_APPLY_NAMES[2];     /* sync: pull_apply; index 1 sets pull_apply_by_kind */
+extern const char *const SERVER_PULLS_NAMES[2];   /* server: pulls; index 1 sets pulls_log */
+extern const char *const SIGN_OUT_NAMES[2];       /* lifecycle: sign_out; index 1 sets sign_out_discard */
 
 #endif

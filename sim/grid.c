@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/xalloc.h"
 #include "sim/profile_load.h"
+#include "sim/vary.h"
 #include "sim/yaml.h"
 
 #include <assert.h>
@@ -154,6 +155,9 @@ static bool load_profiles(loader *L, struct fy_node *n)
         else
             ok = profile_load_reference(&L->doc, item, g->path, &g->arena, p, L->d);   /* a path or a mapping */
         if (!ok)
+            return false;
+        /* The base scenario's vary: draws keys of each profile the grid runs it with. */
+        if (g->base->has_workload && !vary_check(&g->base->workload.vary, &p->engine, p->name, L->d))
             return false;
         for (int i = 0; i < g->n_profiles; i++) {
             if (strcmp(g->profiles[i].name, p->name) == 0) {

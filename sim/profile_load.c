@@ -207,9 +207,8 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             return false;
         p->auth_refresh = (auth_refresh)choice;
     }
-    static const char *const QUEUE_BASES[] = { "rebased", "as-queued" };
     if ((x = yaml_get(n, "queue_base"))) {
-        if (!one_of(doc, x, QUEUE_BASES, N(QUEUE_BASES), &choice, d,
+        if (!one_of(doc, x, QUEUE_BASE_NAMES, N(QUEUE_BASE_NAMES), &choice, d,
                     "queue_base (the version a queued change declares it was made on)"))
             return false;
         p->queue_base_as_queued = choice == 1;
@@ -298,9 +297,8 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             p->pull_over_deleted = (pull_over_pending)choice;
         }
     }
-    static const char *const APPLIES[] = { "in-order", "by-kind" };
     if ((x = yaml_get(n, "pull_apply"))) {
-        if (!one_of(doc, x, APPLIES, N(APPLIES), &choice, d, "pull_apply (how a pulled page is applied)"))
+        if (!one_of(doc, x, PULL_APPLY_NAMES, N(PULL_APPLY_NAMES), &choice, d, "pull_apply (how a pulled page is applied)"))
             return false;
         p->pull_apply_by_kind = choice == 1;
     }
@@ -505,10 +503,9 @@ static bool load_server(yaml_doc *doc, struct fy_node *n, arena *a, scenario_pro
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "server settings"))
         return false;
     struct fy_node *v;
-    static const char *const PULLS[] = { "state", "log" };
     int choice;
     if ((v = yaml_get(n, "pulls"))) {
-        if (!one_of(doc, v, PULLS, N(PULLS), &choice, d,
+        if (!one_of(doc, v, SERVER_PULLS_NAMES, N(SERVER_PULLS_NAMES), &choice, d,
                     "pulls (what a pull returns: each changed record as it is now, or every version logged)"))
             return false;
         p->pulls_log = choice == 1;
@@ -519,13 +516,6 @@ static bool load_server(yaml_doc *doc, struct fy_node *n, arena *a, scenario_pro
         return false;
     if ((v = yaml_get(n, "cursor_horizon")) && !yaml_bool(doc, v, &p->cursor_horizon, d, "cursor_horizon"))
         return false;
-    if (p->cursor_horizon && p->commit_delay_us == 0 && p->commit_delay_per_change_us == 0 &&
-        p->n_commit_delay_draws == 0) {
-        diag_error(d, yaml_pos(doc, v),
-                   "cursor_horizon holds cursors behind writes whose transaction is still open; it needs a "
-                   "commit_delay longer than 0s");
-        return false;
-    }
     return true;
 }
 
@@ -983,12 +973,39 @@ static bool load_lifecycle(yaml_doc *doc, struct fy_node *n, profile *p, diag *d
         p->wipe = choice == 1 ? WIPE_DATA_ONLY : WIPE_ALL;
     }
     if ((v = yaml_get(n, "sign_out"))) {
-        static const char *const MODES[] = { "sync-first", "discard" };
-        if (!one_of(doc, v, MODES, N(MODES), &choice, d, "lifecycle sign_out"))
+        if (!one_of(doc, v, SIGN_OUT_NAMES, N(SIGN_OUT_NAMES), &choice, d, "lifecycle sign_out"))
             return false;
         p->sign_out_discard = choice == 1;
     }
     return true;
+}
+
+/*
+ * Where profile_check's key is written in the profile n: at the key where having it is what is wrong
+ * (per-type pulls, log pulls, a writer-time cursor, server ids), at its value where that value is.
+ * A key the file leaves out (its default) is blamed on its section, or on the profile.
+ */
+static src_pos blame_position(yaml_doc *doc, struct fy_node *n, const char *key)
+{
+    static const char *const AT_KEY[] = { "sync.pull_types", "server.pulls", "sync.cursor", "sync.ids" };
+    bool at_key = false;
+    for (int i = 0; i < N(AT_KEY); i++)
+        at_key = at_key || strcmp(key, AT_KEY[i]) == 0;
+    struct fy_node *at = n;
+    const char *segment = key;
+    while (segment && at && yaml_is_mapping(at)) {
+        const char *dot = strchr(segment, '.');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", dot ? (int)(dot - segment) : (int)strlen(segment), segment);
+        struct fy_node *next = yaml_get(at, name);
+        if (!next)
+            break;
+        if (!dot && at_key)
+            return yaml_pos(doc, yaml_key_node(at, name));
+        at = next;
+        segment = dot ? dot + 1 : NULL;
+    }
+    return yaml_pos(doc, at);
 }
 
 static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path, arena *a, scenario_profile *out,
@@ -1044,47 +1061,9 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
         return false;
     if ((v = yaml_get(n, "lifecycle")) && !load_lifecycle(doc, v, &out->engine, d))
         return false;
-    const profile *e = &out->engine;
-    if (e->n_pull_types && e->cursor == CURSOR_SEQ) {
-        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "pull_types")),
-                   "per-type pulls keep one timestamp per type: they need cursor: server-time or writer-time");
-        return false;
-    }
-    if (e->pulls_log && (e->cursor == CURSOR_WRITER_TIME || e->n_pull_types || profile_server_delays(e) ||
-                         e->cursor_horizon)) {
-        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "server"), "pulls")),
-                   "server: { pulls: log } plays back the change log in order: it needs cursor: seq or server-time, "
-                   "one cursor for all types, and no commit_delay, feed_lag or cursor_horizon");
-        return false;
-    }
-    if (e->cursor == CURSOR_WRITER_TIME && (profile_server_delays(e) || e->cursor_horizon)) {
-        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "cursor")),
-                   "cursor: writer-time reads the writers' own timestamps, which a server's open transactions do "
-                   "not order: it does not go with server: commit_delay, feed_lag or cursor_horizon");
-        return false;
-    }
-    if (e->changes == CHANGES_WATERMARK && e->retry_drop_after) {
-        struct fy_node *retry = yaml_get(yaml_get(n, "sync"), "retry");
-        struct fy_node *at = retry && yaml_is_mapping(retry) ? yaml_get(retry, "drop_after") : yaml_get(n, "sync");
-        diag_error(d, yaml_pos(doc, at),
-                   "drop_after drops sync-queue entries; with changes: watermark there is no queue");
-        return false;
-    }
-    if (e->changes == CHANGES_WATERMARK && (e->pull_over_pending != PULL_OVER_KEEP || e->pull_over_deleted != PULL_OVER_KEEP)) {
-        diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "pull_over_pending")),
-                   "pull_over_pending decides what happens to queued changes; it needs changes: outbox "
-                   "(with changes: watermark there is no queue)");
-        return false;
-    }
-    if (e->watermark_taken != TAKEN_ANSWER && (e->changes != CHANGES_WATERMARK || e->watermark != WATERMARK_DEVICE)) {
-        diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "watermark_taken")),
-                   "watermark_taken says when a device-clock watermark is read; it needs changes: watermark "
-                   "and watermark: device-clock");
-        return false;
-    }
-    if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER) {
-        diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "ids")),
-                   "ids: server renames queued changes when the server answers; it needs changes: outbox");
+    const char *key, *why = profile_check(&out->engine, &key);
+    if (why) {
+        diag_error(d, blame_position(doc, n, key), "%s", why);
         return false;
     }
     return true;

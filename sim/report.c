@@ -72,6 +72,8 @@ void report_text(FILE *out, const scenario *sc, const run_result *r, const verdi
     fprintf(out, "scenario  %s (%s)\n", sc->name, sc->path);
     fprintf(out, "profile   %s, seed %llu%s\n", sc->profile.name, (unsigned long long)r->seed,
             strict ? ", strict" : "");
+    if (sc->design)
+        fprintf(out, "design    %s (drawn by vary:)\n", sc->design);
     fprintf(out, "writes    %llu by %d device%s", (unsigned long long)m->writes, m->devices_writing,
             m->devices_writing == 1 ? "" : "s");
     if (m->writes_refused)
@@ -201,6 +203,8 @@ cJSON *report_json(const scenario *sc, const run_result *r, const verdict *v, bo
     cJSON_AddStringToObject(o, "scenario", sc->name);
     cJSON_AddStringToObject(o, "file", sc->path);
     cJSON_AddStringToObject(o, "profile", sc->profile.name);
+    if (sc->design)
+        cJSON_AddStringToObject(o, "design", sc->design);
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
     /* Seeds are 64-bit; JSON numbers are not, so the seed is a string too. */

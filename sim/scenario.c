@@ -10,6 +10,7 @@
 #include "engine/record.h"
 #include "sim/duration.h"
 #include "sim/profile_load.h"
+#include "sim/vary.h"
 #include "sim/yaml.h"
 
 #include <stdlib.h>
@@ -1222,7 +1223,7 @@ static bool load_workload(loader *L, struct fy_node *n)
                                         "types",    "keys",    "popularity",       "fields",          "edit",
                                         "offline",  "clocks",  "network",          "crashes",         "swarm",
                                         "server_answers", "auth", "refs", "events", "picks", "server_clock",
-                                        "storage", "forms", "lifecycle" };
+                                        "storage", "forms", "lifecycle", "vary" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "workload settings"))
         return false;
     static const char *const DEFAULT_TYPES[] = { "item" };
@@ -1442,6 +1443,10 @@ static bool load_workload(loader *L, struct fy_node *n)
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
         return false;
     if (!load_workload_modelling(L, n, w))
+        return false;
+    /* The profile is read before the workload: every design vary can draw is checked against it now. */
+    if ((v = yaml_get(n, "vary")) &&
+        (!vary_load(&L->doc, v, &w->vary, L->d) || !vary_check(&w->vary, &sc->profile.engine, sc->profile.name, L->d)))
         return false;
     sc->has_workload = true;
     return true;

@@ -174,6 +174,9 @@ typedef struct scenario {
     bool has_seed;
     uint64_t seed;
     scenario_profile profile;
+    /* The profile keys a workload's vary: drew for this seed ("sync.round: pull-push, ..."), already set
+     * in profile; NULL when nothing varies. */
+    const char *design;
     int n_devices;
     device_config *devices;
     clock_config server_clock;

@@ -978,6 +978,20 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         scenario_free(sc);
         return NULL;
     }
+    if (w->vary.n_axes > 0) {
+        if (sc->profile.node.argv) {
+            diag_error(d, w->vary.axes[0].key_pos,
+                       "vary draws the built-in engine's profile keys; an external implementation (--node) has "
+                       "its own design, which they do not reach");
+            scenario_free(sc);
+            return NULL;
+        }
+        vary_choice drawn = vary_draw(&w->vary, seed);
+        vary_apply(&w->vary, &drawn, &sc->profile.engine);
+        char text[1024];
+        vary_describe(&w->vary, &drawn, text, sizeof text);
+        sc->design = arena_strdup(&sc->arena, text);
+    }
     swarm_choice c = workload_swarm(w, seed);
     for (int i = 0; i < tmpl->n_steps; i++) {
         step *s = new_step(&b, 0, STEP_SYNC, 1);

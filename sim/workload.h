@@ -32,13 +32,15 @@
  *     storage: { disk_full_per_day: 1, disk_full_mean: 2m,   # each device's store (off by default)
  *                io_errors_per_day: 2, server: true }        #   and the server's too when server: true
  *     swarm: true                   # the seed also decides which faults happen, and how often
+ *     vary: { sync.round: [push-pull, pull-push] }   # profile keys the seed draws (sim/vary.h)
  *
  * workload_instantiate turns a scenario with a workload into an ordinary
  * scenario with explicit steps for one seed. Every device draws from its own
  * streams (workload/<device>, offline/<device>, clock/<device>,
  * faults/<device>, refs/<device>, picks/<device>, power-loss/<device>; the server's crashes from
  * crashes/server, its
- * clock steps from clock-steps/server; storage faults from storage/<node>) so that removing a device
+ * clock steps from clock-steps/server; storage faults from storage/<node>; vary's keys from vary) so
+ * that removing a device
  * or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").
  */
@@ -46,6 +48,7 @@
 #define SIM_WORKLOAD_H
 
 #include "sim/diag.h"
+#include "sim/vary.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -126,6 +129,8 @@ typedef struct workload_config {
     double reinstalls_per_day;
     double sign_outs_per_day;
     int64_t signed_out_mean_us;      /* how long a user stays signed out (exponential); default 10m */
+    /* vary: profile keys each seed draws a value of (sim/vary.h, docs/vary.md); none by default. */
+    vary_spec vary;
 } workload_config;
 
 /* What swarm mode chose for a seed (all enabled without swarm). */

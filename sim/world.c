@@ -1398,6 +1398,13 @@ bool sim_run(const scenario *sc, uint64_t seed, const run_options *opt, run_resu
         trace_begin(&w.tr, 0, "start");
         trace_str(&w.tr, "scenario", sc->name);
         trace_str(&w.tr, "profile", sc->profile.name);
+        if (sc->design) {
+            /* Said, not hashed: the drawn keys are in the profile, whose effects the trace hashes; and a
+             * shrunk file, which writes that profile out, replays the hash shrink printed. */
+            cJSON *design = cJSON_CreateString(sc->design);
+            trace_json_unhashed(&w.tr, "design", design);
+            cJSON_Delete(design);
+        }
         trace_int(&w.tr, "seed", (int64_t)seed);
         trace_end(&w.tr);
         restart(&w, NODE_SERVER);

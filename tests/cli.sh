@@ -34,6 +34,20 @@ expect 2 "--trace needs a file name" -- run scenarios/basic/offline-edits.yaml -
 expect 2 "a second one" -- run scenarios/basic/offline-edits.yaml scenarios/basic/delete-vs-edit.yaml
 expect 2 '^tests/data/no-such-file.yaml: error: cannot open file: No such file or directory' -- run tests/data/no-such-file.yaml
 expect 2 'cannot write' -- run scenarios/basic/offline-edits.yaml --json /nonexistent-dir/r.json
+# vary: a --profile that cannot take a drawn value is refused where the value is written;
+# an external node is not configured by the built-in engine's keys, so --node is refused.
+cat > "$tmp/vary-watermark.yaml" <<EOF
+name: vary-watermark
+profile: $PWD/scenarios/profiles/reference.yaml
+workload:
+  duration: 1h
+  users: 1
+  vary:
+    sync.pull_over_pending: [keep, replace]
+EOF
+expect 0 'design    sync.pull_over_pending: ' -- run "$tmp/vary-watermark.yaml"
+expect 2 "vary-watermark.yaml:7:36: error: vary can draw a design profile 'stronglog' cannot run \(sync.pull_over_pending: replace\)" -- run "$tmp/vary-watermark.yaml" --profile scenarios/profiles/stronglog.yaml
+expect 2 "reference-vary-swarm.yaml:[0-9]+:5: error: vary draws the built-in engine's profile keys; an external implementation \(--node\)" -- run scenarios/random/reference-vary-swarm.yaml --node "$BIN node --profile reference"
 # --profile: the same steps under another design.
 expect 1 'lost-update: 1' -- run scenarios/basic/skew-lww-device-clock.yaml --strict
 expect 0 'result    PASS' -- run scenarios/basic/skew-lww-device-clock.yaml --strict --profile reference

@@ -171,5 +171,35 @@ grep -q "does not fail with lost-update; it fails with silent-overwrite" "$tmp/e
 "$BIN" shrink "$SCENARIO" --seed 1 --class lost-updates -o "$tmp/x.yaml" >/dev/null 2>&1; [ $? -eq 2 ] \
   || fail "shrink with an unknown class accepted"
 
+# A seed of a workload with vary: shrinks to a file that says the drawn design: the profile
+# inline, with the drawn value in it (the named file has the other), the header naming it,
+# and no vary: left; the file replays the hash shrink printed. (Seed 11 draws replace.)
+cat > "$tmp/vary.yaml" <<EOF
+name: vary-replace
+profile: $PWD/scenarios/profiles/reference.yaml
+seed: 1
+workload:
+  duration: 1h
+  users: 1
+  devices_per_user: 2
+  writes_per_hour: 60
+  mix: { update: 1 }
+  keys: 2
+  fields: 1
+  offline: { online_mean: 5m, offline_mean: 5m }
+  vary:
+    sync.pull_over_pending: [keep, replace]
+EOF
+"$BIN" shrink "$tmp/vary.yaml" --seed 11 --class read-your-writes -o "$tmp/vary-min.yaml" >"$tmp/vary.out" 2>&1 \
+  || fail "shrink of a vary: seed: $(tail -3 "$tmp/vary.out")"
+grep -q '^  name: reference$' "$tmp/vary-min.yaml" && grep -q '^    pull_over_pending: replace$' "$tmp/vary-min.yaml" \
+  || fail "the shrunk vary: seed does not write its drawn profile inline: $(sed -n 1,40p "$tmp/vary-min.yaml")"
+grep -q "^# The profile is reference with what vary: drew for this seed: sync.pull_over_pending: replace\.$" \
+  "$tmp/vary-min.yaml" || fail "the shrunk vary: seed's header does not name the drawn values"
+grep -q '^ *vary:' "$tmp/vary-min.yaml" && fail "the shrunk vary: seed still has vary:"
+want=$(grep -o 'trace-hash [0-9a-f]*' "$tmp/vary.out" | awk '{print $2}')
+got=$("$BIN" run "$tmp/vary-min.yaml" | tail -1 | awk '{print $2}')
+[ -n "$want" ] && [ "$want" = "$got" ] || fail "the shrunk vary: seed replays $got, shrink printed ${want:-nothing}"
+
 echo "shrink: $failures failure(s)"
 [ "$failures" -eq 0 ]

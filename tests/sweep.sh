@@ -154,6 +154,58 @@ out=$("$BIN" sweep scenarios/random/reference-swarm.yaml --seeds 1..$ref -j 2 --
 [ "$code" -eq 0 ] || fail "reference swarm sweep exit $code: $(grep -A3 '^failing' <<<"$out")"
 grep -q "^result $ref passed, 0 failed, 0 crashed, 0 bad input\$" <<<"$out" || fail "reference swarm sweep: $out"
 
+# --- vary: the reference under each correct round shape, counted by drawn value ------
+# Every seed passes whatever it drew; the report's by-value table gives each key's values
+# seed counts that add up to the sweep, and the JSON report has the same table.
+vary=60
+[ -n "$SANITIZED" ] && vary=20
+out=$("$BIN" sweep scenarios/random/reference-vary-swarm.yaml --seeds 1..$vary -j 2 --db "$tmp/vary.sqlite" \
+      --json "$tmp/vary.json" 2>/dev/null); code=$?
+[ "$code" -eq 0 ] || fail "reference vary swarm sweep exit $code: $(grep -A3 '^failing' <<<"$out")"
+grep -q "^result $vary passed, 0 failed" <<<"$out" || fail "reference vary swarm: $out"
+grep -q '^by drawn value (vary:)' <<<"$out" || fail "sweep of a vary: scenario has no by-value table: $out"
+for key in sync.round sync.during_round sync.push_snapshot sync.cursor_saved sync.pull_apply; do
+  total=$(grep -E "^  $key: " <<<"$out" | awk '{s += $3} END {print s + 0}')
+  values=$(grep -cE "^  $key: " <<<"$out")
+  [ "$total" -eq "$vary" ] && [ "$values" -eq 2 ] || fail "by-value rows of $key: $values values, $total seeds"
+done
+/usr/bin/python3 -c "
+import json,sys
+o=json.load(open(sys.argv[1]))
+rows=o['by_drawn_value']
+assert len(rows)==10, rows
+assert sum(r['seeds'] for r in rows if r['value'].startswith('sync.round: '))==int(sys.argv[2])
+assert all(r['failing']==0 for r in rows)
+assert all(r['metrics']['design'].startswith('sync.round: ') for r in o['runs'])" "$tmp/vary.json" "$vary" \
+  || fail "sweep --json of a vary: scenario: by_drawn_value or metrics.design wrong"
+# summary reads the same table back from the database.
+"$BIN" summary "$tmp/vary.sqlite" | grep -qE '^  sync\.round: pull-push +[0-9]+ seeds, +0 failing$' \
+  || fail "summary of a vary: sweep lacks the by-value table"
+# A sweep whose drawn values fail counts the failures against the value that brings them:
+# pull_over_pending: replace shows a user an older copy over their queued edit
+# (read-your-writes); keep never does.
+cat > "$tmp/vary-replace.yaml" <<EOF
+name: vary-replace
+profile: $PWD/scenarios/profiles/reference.yaml
+seed: 1
+workload:
+  duration: 1h
+  users: 1
+  devices_per_user: 2
+  writes_per_hour: 60
+  mix: { update: 1 }
+  keys: 2
+  fields: 1
+  offline: { online_mean: 5m, offline_mean: 5m }
+  vary:
+    sync.pull_over_pending: [keep, replace]
+EOF
+out=$("$BIN" sweep "$tmp/vary-replace.yaml" --seeds 1..30 -j 2 --db "$tmp/vr.sqlite" 2>/dev/null)
+keep_failing=$(grep -E '^  sync\.pull_over_pending: keep ' <<<"$out" | awk '{print $5}')
+replace_failing=$(grep -E '^  sync\.pull_over_pending: replace ' <<<"$out" | awk '{print $5}')
+[ "${keep_failing:-x}" = 0 ] && [ "${replace_failing:-0}" -gt 0 ] \
+  || fail "by-value failing counts: keep ${keep_failing:-?}, replace ${replace_failing:-?}: $out"
+
 # --- usage errors ---------------------------------------------------------------------
 "$BIN" sweep "$SCENARIO" --seeds 5..1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--seeds 5..1 accepted"
 "$BIN" sweep "$SCENARIO" --seeds 1..5 --shard 4/3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--shard 4/3 accepted"
