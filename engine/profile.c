@@ -195,7 +195,7 @@ const char *auth_refresh_name(auth_refresh a)
     return a == AUTH_REFRESH_RELAUNCH ? "relaunch" : "refresh";
 }
 
-const char *const ROUND_ORDER_NAMES[2] = { "push-pull", "pull-push" };
+const char *const ROUND_ORDER_NAMES[3] = { "push-pull", "pull-push", "streams" };
 const char *const PULL_OVER_PENDING_NAMES[4] = { "keep", "rebase", "replace", "discard" };
 const char *const DURING_ROUND_NAMES[3] = { "coalesce", "queue", "drop" };
 const char *const PUSH_SNAPSHOT_NAMES[2] = { "current", "round-start" };

@@ -1082,6 +1082,12 @@ static bool load_profile_node(yaml_doc *doc, struct fy_node *n, const char *path
                    "and watermark: device-clock");
         return false;
     }
+    if (e->round == ROUND_STREAMS && e->watermark_taken == TAKEN_ROUND_END) {
+        diag_error(d, yaml_pos(doc, yaml_get(yaml_get(n, "sync"), "watermark_taken")),
+                   "watermark_taken: round-end waits for a round's pulls; with round: streams the push stream "
+                   "never waits for the pull stream: use answer or send");
+        return false;
+    }
     if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER) {
         diag_error(d, yaml_pos(doc, yaml_key_node(yaml_get(n, "sync"), "ids")),
                    "ids: server renames queued changes when the server answers; it needs changes: outbox");
