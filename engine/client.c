@@ -19,7 +19,12 @@
  * round began (push_snapshot: round-start); read a device-clock watermark when
  * the push is sent or when the round ends (watermark_taken); write the pull
  * cursor only when the round finishes (cursor_saved: round). Every default is
- * the round described above.
+ * the round described above. round: streams has no round: a push stream and a
+ * pull stream (struct sync_stream), each with its own request in flight,
+ * retries and owed runs; a write wakes the push stream, every other sync both,
+ * and a pull answered before a concurrent push but delivered after its answer
+ * is applied as it is, as a push answer that arrives after a newer pull is (the
+ * races that key exists to show, docs/rounds.md).
  *
  * What a push carries depends on the profile's change detection:
  *   outbox     the sync queue, by dependency rank then oldest first, in

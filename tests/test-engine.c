@@ -51,7 +51,9 @@
  * dropped (and a device left with nothing scheduled says it is idle); round-start pushes leave a
  * change queued mid-round to the next round; a device-clock watermark read at the answer, at the
  * send or at the round's end loses, or not, an edit made during the round; a cursor saved by
- * page keeps a failed round's progress, one saved by round pulls those pages again.
+ * page keeps a failed round's progress, one saved by round pulls those pages again; under
+ * round: streams a push and a pull are in flight at once, a failed pull retries the pull stream
+ * alone, and a pull answered before the push but delivered after its answer hides the device's write.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
