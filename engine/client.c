@@ -19,7 +19,12 @@
  * round began (push_snapshot: round-start); read a device-clock watermark when
  * the push is sent or when the round ends (watermark_taken); write the pull
  * cursor only when the round finishes (cursor_saved: round). Every default is
- * the round described above.
+ * the round described above. round: streams has no round: a push stream and a
+ * pull stream (struct sync_stream), each with its own request in flight,
+ * retries and owed runs; a write wakes the push stream, every other sync both,
+ * and a pull answered before a concurrent push but delivered after its answer
+ * is applied as it is, as a push answer that arrives after a newer pull is (the
+ * races that key exists to show, docs/rounds.md).
  *
  * What a push carries depends on the profile's change detection:
  *   outbox     the sync queue, by dependency rank then oldest first, in
@@ -78,6 +83,7 @@ enum timer_kind {
     TIMER_TIMEOUT,
     TIMER_RETRY,
     TIMER_FLUSH,      /* sync: flush: every: the next batch is made durable */
+    TIMER_PULL_RETRY, /* round: streams: the pull stream's retry (TIMER_RETRY is the push stream's) */
 };
 #define TOKEN(kind, n) (((uint64_t)(n) << 8) | (uint64_t)(kind))
 /* Generations of one boot: 2^20 per timer kind (a week of one-minute periodic syncs is 10,080), so a
@@ -110,6 +116,27 @@ typedef struct open_form {
     arena a;
 } open_form;
 
+/*
+ * One sequence of requests with its own request in flight, retries and owed runs. The ordered rounds
+ * (push-pull, pull-push) are one stream, `round`; under round: streams `round` is the push stream and
+ * `pulls` the pull stream (docs/rounds.md), and neither waits for, fails or retries the other.
+ * Invariant: a stream has a request in flight (inflight_req != 0) only while its phase is not idle.
+ */
+typedef struct sync_stream {
+    round_phase phase;
+    int64_t inflight_req;   /* 0: nothing in flight */
+    uint64_t retry_gen;
+    bool retry_pending;     /* a retry timer of retry_gen is set */
+    int again;              /* runs owed to syncs asked for while this one runs: at most 1 (coalesce),
+                               one per request up to ROUNDS_OWED_MAX (queue), never (drop) */
+    bool dropped_request;   /* during_round: drop: a sync asked for was ignored and no run started since */
+    int failures;           /* consecutive failed requests */
+    bool auth_renewed;      /* a token was granted and no request has succeeded since: a second 401
+                               fails the request instead of refreshing again (a refresh loop's bound) */
+    bool gave_up;           /* retry schedule exhausted (then: stop); the round and the push stream
+                               push nothing until a manual sync; the pull stream still pulls when woken */
+} sync_stream;
+
 typedef struct client {
     node base;
     engine_config cfg;
@@ -121,23 +148,18 @@ typedef struct client {
     bool booted;
     bool net_up;
     hlc clock;
-    round_phase phase;
+    sync_stream round;      /* the round; under round: streams, the push stream */
+    sync_stream pulls;      /* round: streams: the pull stream; otherwise always idle */
     int64_t next_req;
-    int64_t inflight_req;   /* 0: nothing in flight */
     sent_change *sent;      /* the push in flight: push_batch_max, or WATERMARK_PUSH_MAX, entries */
     arena sent_a;           /* the push in flight's strings; reset when the next push is sent */
     int n_sent;
     int pull_type;          /* per-type pulls: index into the profile's pull_types */
     uint64_t periodic_gen;
     uint64_t after_write_gen;
-    uint64_t retry_gen;
     uint64_t flush_gen;
     bool flush_pending;     /* a TIMER_FLUSH of flush_gen is set */
     bool after_write_pending;
-    bool retry_pending;
-    int again;              /* rounds owed to syncs asked for during a round: at most 1 (coalesce),
-                               one per request up to ROUNDS_OWED_MAX (queue), never (drop) */
-    bool dropped_request;   /* during_round: drop: a sync asked for was ignored and no round ran since */
     bool pushes_done;       /* round: pull-push: this round's pulls are done and it is pushing */
     int64_t snapshot_seq;   /* push_snapshot: round-start: the newest outbox seq when the round began */
     int64_t push_read_us;   /* watermark pushes: the device clock when the changes were read and sent */
@@ -146,10 +168,6 @@ typedef struct client {
      * per-type pulls), written to the store when the round finishes. */
     int64_t round_cursor[PROFILE_ENTITIES_MAX];
     bool round_cursor_set[PROFILE_ENTITIES_MAX];
-    int failures;           /* consecutive failed requests */
-    bool auth_renewed;      /* a token was granted and no request has succeeded since: a second 401
-                               fails the request instead of refreshing again (a refresh loop's bound) */
-    bool gave_up;           /* retry schedule exhausted, waiting for a manual sync */
     int64_t cursor;         /* cached copy of meta "cursor" (or "cursor:<type>") */
     int64_t pulled;         /* records pulled in this round */
     engine_hold hold;       /* observations of a transaction wait for its commit (faultable stores) */
@@ -218,7 +236,21 @@ static void project(const client *c, record *r, arena *a)
 }
 
 static void start_round(client *c, int64_t now_us);
-static void request_failed(client *c);
+static void start_push_stream(client *c, int64_t now_us);
+static void start_pull_stream(client *c, int64_t now_us);
+static void request_failed(client *c, sync_stream *s);
+
+/* round: streams: a push stream and a pull stream in place of one round. */
+static bool streams(const client *c)
+{
+    return c->profile->round == ROUND_STREAMS;
+}
+
+/* The stream pulls belong to: the pull stream under round: streams, else the round. */
+static sync_stream *pull_stream(client *c)
+{
+    return streams(c) ? &c->pulls : &c->round;
+}
 
 static void observe_simple(client *c, obs_kind kind, int64_t count, const char *detail)
 {
@@ -231,11 +263,13 @@ static void set_timer(client *c, int64_t delay_us, uint64_t token)
     c->cfg.host.set_timer(c->cfg.host.ctx, c->cfg.index, delay_us, token);
 }
 
-static int64_t new_request(client *c)
+/* The request a stream sends next: request ids are numbered across both streams, so a reply names
+ * its stream by the id it answers. */
+static int64_t new_request(client *c, sync_stream *s)
 {
-    c->inflight_req = c->next_req++;
-    set_timer(c, c->profile->request_timeout_us, TOKEN(TIMER_TIMEOUT, c->inflight_req));
-    return c->inflight_req;
+    s->inflight_req = c->next_req++;
+    set_timer(c, c->profile->request_timeout_us, TOKEN(TIMER_TIMEOUT, s->inflight_req));
+    return s->inflight_req;
 }
 
 /* Make what is committed durable now (a no-op under flush: commit, or when nothing is unflushed). */
@@ -387,6 +421,38 @@ static void rename_record(client *c, const char *type, const char *temp_id, cons
 
 static void send_pull(client *c, int64_t now_us);
 
+/* cursor_saved: round: the cursors this round's (or pull stream run's) pages moved to, written now. */
+static void save_round_cursors(client *c)
+{
+    begin(c);
+    for (int k = 0; k < PROFILE_ENTITIES_MAX; k++)
+        if (c->round_cursor_set[k])
+            store_meta_set(c->store, cursor_key_at(c, k, &c->scratch), c->round_cursor[k]);
+    commit(c);   /* a failure keeps the older cursors: the next round pulls those pages again */
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
+}
+
+/*
+ * round: streams: a stream's run is done -- the push stream found the outbox empty (or, with a
+ * watermark, its one push answered), the pull stream reached the head. Nothing of the other stream
+ * is touched. It runs again at once when a sync was asked for while it ran (during_round).
+ */
+static void finish_stream(client *c, sync_stream *s, int64_t now_us)
+{
+    bool pulls = s == &c->pulls;
+    if (pulls && c->profile->cursor_saved == CURSOR_SAVED_ROUND)
+        save_round_cursors(c);
+    s->phase = PHASE_IDLE;
+    observe_simple(c, OBS_SYNC_END, pulls ? c->pulled : 0, NULL);
+    if (s->again > 0) {
+        s->again--;
+        if (pulls)
+            start_pull_stream(c, now_us);
+        else
+            start_push_stream(c, now_us);
+    }
+}
+
 static void finish_round(client *c, int64_t now_us)
 {
     if (c->watermark_due) {
@@ -397,39 +463,39 @@ static void finish_round(client *c, int64_t now_us)
         store_meta_set(c->store, "watermark", now_us);
         commit(c);   /* a failure keeps the older watermark: the next round pushes those changes again */
     }
-    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND) {
-        begin(c);
-        for (int k = 0; k < PROFILE_ENTITIES_MAX; k++)
-            if (c->round_cursor_set[k])
-                store_meta_set(c->store, cursor_key_at(c, k, &c->scratch), c->round_cursor[k]);
-        commit(c);   /* a failure keeps the older cursors: the next round pulls those pages again */
-        memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
-    }
-    c->phase = PHASE_IDLE;
+    if (c->profile->cursor_saved == CURSOR_SAVED_ROUND)
+        save_round_cursors(c);
+    c->round.phase = PHASE_IDLE;
     observe_simple(c, OBS_SYNC_END, c->pulled, NULL);
-    if (c->again > 0) {
-        c->again--;
+    if (c->round.again > 0) {
+        c->round.again--;
         start_round(c, now_us);
     }
 }
 
 static void continue_round(client *c, int64_t now_us);
 
-/* The round's pushes are done: pull (push-pull), or end the round (pull-push: it pulled first). */
+/* The round's pushes are done: pull (push-pull), or end the round (pull-push: it pulled first), or
+ * end the push stream's run (streams). */
 static void pushes_done(client *c, int64_t now_us)
 {
-    if (c->profile->round == ROUND_PULL_PUSH)
+    if (streams(c))
+        finish_stream(c, &c->round, now_us);
+    else if (c->profile->round == ROUND_PULL_PUSH)
         finish_round(c, now_us);
     else
         send_pull(c, now_us);
 }
 
-/* The round's pulls are done: end it (push-pull), or push (pull-push). */
+/* The round's pulls are done: end it (push-pull), or push (pull-push), or end the pull stream's run
+ * (streams). */
 static void pulls_done(client *c, int64_t now_us)
 {
-    if (c->profile->round == ROUND_PULL_PUSH && !c->pushes_done) {
+    if (streams(c)) {
+        finish_stream(c, &c->pulls, now_us);
+    } else if (c->profile->round == ROUND_PULL_PUSH && !c->pushes_done) {
         c->pushes_done = true;
-        c->phase = PHASE_PUSH;
+        c->round.phase = PHASE_PUSH;
         continue_round(c, now_us);
     } else {
         finish_round(c, now_us);
@@ -438,12 +504,13 @@ static void pulls_done(client *c, int64_t now_us)
 
 static void send_pull(client *c, int64_t now_us)
 {
-    c->phase = PHASE_PULL;
+    sync_stream *s = pull_stream(c);
+    s->phase = PHASE_PULL;
     if (c->profile->cursor_saved == CURSOR_SAVED_ROUND && c->round_cursor_set[c->pull_type])
         c->cursor = c->round_cursor[c->pull_type];   /* where this round's last page left it */
     else
         c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
-    int64_t req = new_request(c);
+    int64_t req = new_request(c, s);
     const char *type = c->profile->n_pull_types ? c->profile->pull_types[c->pull_type] : NULL;
     wire_sender from = sender(c, now_us);
     send_msg(c, wire_pull(c->profile->wire, &from, req, c->cursor, type, c->profile->pull_page_max));
@@ -515,12 +582,12 @@ static bool send_watermark_push(client *c, int64_t now_us)
     }
     if (commit(c)) {
         /* The operation ids are not durable: sending them could reuse one the server has seen. */
-        request_failed(c);
+        request_failed(c, &c->round);
         return true;
     }
     if (k == 0)
         return false;
-    int64_t req = new_request(c);
+    int64_t req = new_request(c, &c->round);
     c->push_read_us = now_us;
     for (int i = 0; i < k; i++)
         c->sent[i] = (sent_change){ .op_id = entries[i].seq, .base_version = entries[i].base_version,
@@ -568,16 +635,16 @@ static int peek_snapshot(client *c, outbox_entry **out)
  */
 static void continue_round(client *c, int64_t now_us)
 {
-    if (c->phase == PHASE_PUSH && !c->gave_up && c->profile->changes == CHANGES_WATERMARK) {
+    if (c->round.phase == PHASE_PUSH && !c->round.gave_up && c->profile->changes == CHANGES_WATERMARK) {
         if (send_watermark_push(c, now_us))
             return;
-    } else if (c->phase == PHASE_PUSH && !c->gave_up) {
+    } else if (c->round.phase == PHASE_PUSH && !c->round.gave_up) {
         outbox_entry *entries;
         int n = c->profile->push_snapshot == SNAPSHOT_ROUND_START
                     ? peek_snapshot(c, &entries)
                     : store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
         if (n > 0) {
-            int64_t req = new_request(c);
+            int64_t req = new_request(c, &c->round);
             arena_reset(&c->sent_a);
             for (int i = 0; i < n; i++) {
                 if (c->profile->ids == IDS_SERVER)
@@ -595,36 +662,87 @@ static void continue_round(client *c, int64_t now_us)
     pushes_done(c, now_us);
 }
 
-/* A sync asked for while a round runs: what during_round says. */
-static void ask_during_round(client *c)
+/* A sync asked for while a round (or, under streams, that stream) runs: what during_round says. */
+static void ask_during_round(sync_stream *s, during_round rule)
 {
-    switch (c->profile->during_round) {
+    switch (rule) {
     case DURING_COALESCE:
-        c->again = 1;
+        s->again = 1;
         break;
     case DURING_QUEUE:
-        if (c->again < ROUNDS_OWED_MAX)
-            c->again++;
+        if (s->again < ROUNDS_OWED_MAX)
+            s->again++;
         break;
     case DURING_DROP:
-        c->dropped_request = true;
+        s->dropped_request = true;
         break;
     }
 }
 
-static void start_round(client *c, int64_t now_us)
+/*
+ * round: streams: wake the push stream. It runs only when there is something to push (an outbox
+ * entry; a watermark push finds out by looking), and not after its retry schedule ran out with
+ * then: stop (a manual sync clears that). A run pushes batches until the outbox is empty.
+ */
+static void start_push_stream(client *c, int64_t now_us)
 {
+    sync_stream *s = &c->round;
     if (!c->booted || !c->net_up)
         return;
-    if (c->phase != PHASE_IDLE) {
-        ask_during_round(c);
+    if (s->phase != PHASE_IDLE) {
+        ask_during_round(s, c->profile->during_round);
         return;
     }
-    c->phase = c->profile->round == ROUND_PULL_PUSH ? PHASE_PULL : PHASE_PUSH;
+    s->dropped_request = false;
+    int64_t pending = store_outbox_count(c->store);
+    if (s->gave_up || (c->profile->changes == CHANGES_OUTBOX && pending == 0))
+        return;
+    s->phase = PHASE_PUSH;
+    if (c->profile->push_snapshot == SNAPSHOT_ROUND_START)
+        c->snapshot_seq = newest_queued(c, pending);
+    observe_simple(c, OBS_SYNC_BEGIN, pending, NULL);
+    continue_round(c, now_us);
+}
+
+/* round: streams: wake the pull stream. A run pulls pages (type by type) from the saved cursors to
+ * the head, whatever the push stream is doing. */
+static void start_pull_stream(client *c, int64_t now_us)
+{
+    sync_stream *s = &c->pulls;
+    if (!c->booted || !c->net_up)
+        return;
+    if (s->phase != PHASE_IDLE) {
+        ask_during_round(s, c->profile->during_round);
+        return;
+    }
+    s->dropped_request = false;
+    c->pulled = 0;
+    c->pull_type = 0;
+    memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);   /* from the saved cursors */
+    observe_simple(c, OBS_SYNC_BEGIN, store_outbox_count(c->store), NULL);
+    send_pull(c, now_us);
+}
+
+/* A sync (periodic, reconnect, manual; after a write and a retry too, except under streams):
+ * a round, or under streams a wake of both streams. */
+static void start_round(client *c, int64_t now_us)
+{
+    if (streams(c)) {
+        start_push_stream(c, now_us);
+        start_pull_stream(c, now_us);
+        return;
+    }
+    if (!c->booted || !c->net_up)
+        return;
+    if (c->round.phase != PHASE_IDLE) {
+        ask_during_round(&c->round, c->profile->during_round);
+        return;
+    }
+    c->round.phase = c->profile->round == ROUND_PULL_PUSH ? PHASE_PULL : PHASE_PUSH;
     c->pulled = 0;
     c->pull_type = 0;
     c->pushes_done = false;
-    c->dropped_request = false;
+    c->round.dropped_request = false;
     c->watermark_due = false;
     memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);   /* from the saved cursors */
     int64_t pending = store_outbox_count(c->store);
@@ -640,7 +758,7 @@ static void start_round(client *c, int64_t now_us)
 /* SmartDMV's maxRetries: a change that has gone unanswered drop_after times is abandoned. */
 static void count_attempts(client *c)
 {
-    if (c->phase != PHASE_PUSH || c->profile->retry_drop_after <= 0 || c->profile->changes != CHANGES_OUTBOX)
+    if (c->round.phase != PHASE_PUSH || c->profile->retry_drop_after <= 0 || c->profile->changes != CHANGES_OUTBOX)
         return;
     outbox_entry *entries;
     int n = store_outbox_peek(c->store, c->profile->push_batch_max, &c->scratch, &entries);
@@ -660,23 +778,30 @@ static void count_attempts(client *c)
     commit(c);   /* a failure counts no attempt and drops nothing: the changes stay queued */
 }
 
-static void request_failed(client *c)
+/* A request of stream s failed: s alone waits for its next retry (under streams the other stream
+ * goes on as it was; its request in flight, and the push in flight's sent list, stay). */
+static void request_failed(client *c, sync_stream *s)
 {
-    count_attempts(c);
-    c->n_sent = 0;
-    c->inflight_req = 0;
-    c->phase = PHASE_IDLE;
-    c->again = 0;
-    c->failures++;
-    if (c->failures > c->profile->n_retry && c->profile->retry_stop_when_exhausted) {
-        c->gave_up = true;
-        observe_simple(c, OBS_GAVE_UP, c->failures, "retry schedule exhausted; waiting for a manual sync");
+    bool round = s == &c->round;
+    if (round) {
+        count_attempts(c);
+        c->n_sent = 0;
+    }
+    s->inflight_req = 0;
+    s->phase = PHASE_IDLE;
+    s->again = 0;
+    s->failures++;
+    if (s->failures > c->profile->n_retry && c->profile->retry_stop_when_exhausted) {
+        s->gave_up = true;
+        observe_simple(c, OBS_GAVE_UP, s->failures,
+                       round ? "retry schedule exhausted; waiting for a manual sync"
+                             : "pull stream: retry schedule exhausted; it pulls again when next woken");
         return;
     }
-    int k = c->failures - 1 < c->profile->n_retry ? c->failures - 1 : c->profile->n_retry - 1;
-    observe_simple(c, OBS_RETRY, c->failures, NULL);
-    c->retry_pending = true;
-    set_timer(c, c->profile->retry_us[k], TOKEN(TIMER_RETRY, ++c->retry_gen));
+    int k = s->failures - 1 < c->profile->n_retry ? s->failures - 1 : c->profile->n_retry - 1;
+    observe_simple(c, OBS_RETRY, s->failures, NULL);
+    s->retry_pending = true;
+    set_timer(c, c->profile->retry_us[k], TOKEN(round ? TIMER_RETRY : TIMER_PULL_RETRY, ++s->retry_gen));
 }
 
 /* The server left a conflict to the user: park the record's changes and keep its side. */
@@ -732,14 +857,14 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
     wire_result *results;
     if (!wire_push_result_parse(c->profile->wire, msg, &c->scratch, &server_clock, &server_now, &n, &results))
         return;   /* malformed: treat as lost; the timeout retries */
-    c->inflight_req = 0;
+    c->round.inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
     for (int i = 0; i < n; i++)
         if (strcmp(results[i].status, "rolled-back") == 0) {
             /* The server rolled the whole batch back: nothing of it was applied. The batch
              * goes again after the retry delay -- and fails again while it holds the change
              * the server cannot take. */
-            request_failed(c);
+            request_failed(c, &c->round);
             return;
         }
     bool watermark = c->profile->changes == CHANGES_WATERMARK;
@@ -821,19 +946,19 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
         /* The answer could not be stored: as if it never came. The outbox keeps every change
          * and the push goes again on the retry schedule (the server's idempotency, where the
          * design has it, answers the retry with the first outcome). */
-        request_failed(c);
+        request_failed(c, &c->round);
         return;
     }
     c->n_sent = 0;
     if (acknowledged == 0) {
         /* A reply that settles none of our changes would have us resend the batch at once,
          * forever; count it as a failed request so the retry schedule bounds it. */
-        request_failed(c);
+        request_failed(c, &c->round);
         return;
     }
-    c->failures = 0;
-    c->gave_up = false;
-    c->auth_renewed = false;
+    c->round.failures = 0;
+    c->round.gave_up = false;
+    c->round.auth_renewed = false;
     if (watermark)
         pushes_done(c, now_us);   /* one watermark push carries everything found */
     else
@@ -953,7 +1078,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     if (!wire_pull_result_parse(c->profile->wire, msg, &c->scratch, &server_clock, &server_now, &n, &records, &next,
                                 &has_more))
         return;
-    c->inflight_req = 0;
+    sync_stream *s = pull_stream(c);
+    s->inflight_req = 0;
     hlc_observe(&c->clock, server_clock, now_us);
     begin(c);
     int *order = pull_order(c, records, n);
@@ -992,7 +1118,7 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
         store_meta_set(c->store, cursor_key(c, &c->scratch), next);
     if (commit(c)) {
         /* The page could not be stored: the cursor stays, and the pull goes again on the retry schedule. */
-        request_failed(c);
+        request_failed(c, s);
         return;
     }
     if (save_at_round_end) {
@@ -1001,8 +1127,8 @@ static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
     }
     c->cursor = next;
     c->pulled += n;
-    c->failures = 0;
-    c->auth_renewed = false;
+    s->failures = 0;
+    s->auth_renewed = false;
     if (has_more) {
         send_pull(c, now_us);
     } else if (c->profile->n_pull_types && c->pull_type + 1 < c->profile->n_pull_types) {
@@ -1042,7 +1168,8 @@ static void client_boot(node *n, int64_t now_us)
     int64_t boots = store_meta_get(c->store, "boots", 0) + 1;
     store_meta_set(c->store, "boots", boots);
     c->next_req = ((boots - 1) << 32) + 1;
-    c->periodic_gen = c->after_write_gen = c->retry_gen = c->flush_gen = (uint64_t)(boots - 1) << BOOT_GEN_SHIFT;
+    c->periodic_gen = c->after_write_gen = c->round.retry_gen = c->pulls.retry_gen = c->flush_gen =
+        (uint64_t)(boots - 1) << BOOT_GEN_SHIFT;
     flush_now(c);   /* the store as it opened (with the boot count) is the first durable copy */
     c->pull_type = 0;
     c->cursor = store_meta_get(c->store, cursor_key(c, &c->scratch), 0);
@@ -1063,22 +1190,23 @@ static void client_crash(node *n)
     client *c = (client *)n;
     c->booted = false;
     c->net_up = false;
-    c->phase = PHASE_IDLE;
-    c->inflight_req = 0;
+    c->round.phase = PHASE_IDLE;
+    c->round.inflight_req = 0;
     c->n_sent = 0;
     arena_reset(&c->sent_a);
     c->pull_type = 0;
     c->after_write_pending = false;
-    c->retry_pending = false;
+    c->round.retry_pending = false;
     c->flush_pending = false;
-    c->again = 0;
-    c->dropped_request = false;
+    c->round.again = 0;
+    c->round.dropped_request = false;
     c->pushes_done = false;
     c->watermark_due = false;
     memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);
-    c->failures = 0;
-    c->gave_up = false;
-    c->auth_renewed = false;
+    c->round.failures = 0;
+    c->round.gave_up = false;
+    c->round.auth_renewed = false;
+    memset(&c->pulls, 0, sizeof c->pulls);   /* its retry_gen is renumbered at boot */
     c->pulled = 0;
     for (int i = 0; i < FORMS_MAX; i++)
         c->forms[i].open = false;   /* forms live in the app's memory */
@@ -1493,48 +1621,60 @@ static bool resolve_conflict(client *c, const user_op *op, int64_t now_us, const
 
 /* The gateway refused this device's token: ask for a new one. The refused request is abandoned
  * (it was not applied), its round waits for the answer, and a timeout is an ordinary failure. */
-static void refresh_token(client *c)
+static void refresh_token(client *c, sync_stream *s)
 {
-    c->phase = PHASE_AUTH;
-    c->n_sent = 0;
-    send_msg(c, wire_auth_request(new_request(c)));
+    s->phase = PHASE_AUTH;
+    if (s == &c->round)
+        c->n_sent = 0;
+    send_msg(c, wire_auth_request(new_request(c, s)));
 }
 
 static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
 {
     client *c = (client *)n;
     int64_t req;
-    if (!c->booted || from != NODE_SERVER || !wire_req(msg, &req) || req != c->inflight_req || req == 0)
+    if (!c->booted || from != NODE_SERVER || !wire_req(msg, &req) || req == 0)
+        return;
+    /* The stream whose request it answers (request ids are unique across both streams). */
+    sync_stream *s = req == c->round.inflight_req ? &c->round : req == c->pulls.inflight_req ? &c->pulls : NULL;
+    if (!s)
         return;   /* stale, duplicated or unexpected: the request it answers is gone */
     arena_reset(&c->scratch);
     int status;
     if (wire_gateway_status(msg, &status)) {
-        if (status == WIRE_GATEWAY_STATUS_UNAUTHORIZED && c->phase != PHASE_AUTH &&
-            c->profile->auth_refresh == AUTH_REFRESH_REQUEST && !c->auth_renewed) {
-            refresh_token(c);
+        if (status == WIRE_GATEWAY_STATUS_UNAUTHORIZED && s->phase != PHASE_AUTH &&
+            c->profile->auth_refresh == AUTH_REFRESH_REQUEST && !s->auth_renewed) {
+            refresh_token(c, s);
             return;
         }
         /* The request was not applied: it failed now rather than at its timeout, and the
          * profile's retry rules (schedule, stop, drop_after) decide what comes next. */
-        request_failed(c);
+        request_failed(c, s);
         return;
     }
-    if (c->phase == PHASE_AUTH) {
+    if (s->phase == PHASE_AUTH) {
         if (wire_is_auth_granted(msg)) {
-            /* The round starts again from its push: nothing of the refused request was applied. */
-            c->inflight_req = 0;
-            c->n_sent = 0;
-            c->phase = PHASE_IDLE;
-            c->auth_renewed = true;
-            start_round(c, now_us);
+            /* The round (or the stream) starts again from its beginning: nothing of the refused
+             * request was applied. */
+            s->inflight_req = 0;
+            if (s == &c->round)
+                c->n_sent = 0;
+            s->phase = PHASE_IDLE;
+            s->auth_renewed = true;
+            if (!streams(c))
+                start_round(c, now_us);
+            else if (s == &c->pulls)
+                start_pull_stream(c, now_us);
+            else
+                start_push_stream(c, now_us);
         }
         return;
     }
     /* The reply answers the request in flight, which the phase names (as an HTTP client knows
      * what it asked); a reply of the other kind fails that kind's parse and is ignored. */
-    if (c->phase == PHASE_PUSH)
+    if (s->phase == PHASE_PUSH)
         on_push_result(c, msg, now_us);
-    else if (c->phase == PHASE_PULL)
+    else if (s->phase == PHASE_PULL)
         on_pull_result(c, msg, now_us);
 }
 
@@ -1556,17 +1696,31 @@ static void client_timer(node *n, uint64_t token, int64_t now_us)
         if (k != c->after_write_gen)
             return;
         c->after_write_pending = false;
-        start_round(c, now_us);
+        if (streams(c))
+            start_push_stream(c, now_us);   /* a write wakes the push stream only */
+        else
+            start_round(c, now_us);
         break;
     case TIMER_TIMEOUT:
-        if ((int64_t)k == c->inflight_req && c->inflight_req != 0)
-            request_failed(c);
+        if ((int64_t)k == c->round.inflight_req && c->round.inflight_req != 0)
+            request_failed(c, &c->round);
+        else if ((int64_t)k == c->pulls.inflight_req && c->pulls.inflight_req != 0)
+            request_failed(c, &c->pulls);
         break;
     case TIMER_RETRY:
-        if (k != c->retry_gen)
+        if (k != c->round.retry_gen)
             return;
-        c->retry_pending = false;
-        start_round(c, now_us);
+        c->round.retry_pending = false;
+        if (streams(c))
+            start_push_stream(c, now_us);
+        else
+            start_round(c, now_us);
+        break;
+    case TIMER_PULL_RETRY:
+        if (k != c->pulls.retry_gen)
+            return;
+        c->pulls.retry_pending = false;
+        start_pull_stream(c, now_us);
         break;
     case TIMER_FLUSH:
         if (k != c->flush_gen)
@@ -1588,6 +1742,7 @@ static const char *client_timer_name(const node *n, uint64_t token)
     case TIMER_TIMEOUT: return "request-timeout";
     case TIMER_RETRY: return "retry";
     case TIMER_FLUSH: return "flush";
+    case TIMER_PULL_RETRY: return "pull-retry";
     }
     return NULL;
 }
@@ -1601,11 +1756,14 @@ static void client_control(node *n, node_control ctl, int64_t now_us)
     switch (ctl) {
     case CTL_NET_DOWN:
         c->net_up = false;
-        /* The request in flight is abandoned, as a fetch fails when the network drops. */
-        c->inflight_req = 0;
+        /* The requests in flight are abandoned, as a fetch fails when the network drops. */
+        c->round.inflight_req = 0;
         c->n_sent = 0;
-        c->phase = PHASE_IDLE;
-        c->again = 0;
+        c->round.phase = PHASE_IDLE;
+        c->round.again = 0;
+        c->pulls.inflight_req = 0;
+        c->pulls.phase = PHASE_IDLE;
+        c->pulls.again = 0;
         break;
     case CTL_NET_UP:
         c->net_up = true;
@@ -1613,8 +1771,10 @@ static void client_control(node *n, node_control ctl, int64_t now_us)
             start_round(c, now_us);
         break;
     case CTL_SYNC_NOW:
-        c->gave_up = false;
-        c->failures = 0;
+        c->round.gave_up = false;
+        c->round.failures = 0;
+        c->pulls.gave_up = false;
+        c->pulls.failures = 0;
         start_round(c, now_us);
         break;
     }
@@ -1625,14 +1785,16 @@ static bool client_idle(node *n)
     client *c = (client *)n;
     if (!c->booted)
         return true;
-    if (c->phase != PHASE_IDLE || c->retry_pending || c->after_write_pending)
+    /* Under streams, idle only when both streams are (the pull stream is always idle otherwise). */
+    if (c->round.phase != PHASE_IDLE || c->round.retry_pending || c->after_write_pending ||
+        c->pulls.phase != PHASE_IDLE || c->pulls.retry_pending)
         return false;
-    if (c->gave_up)
+    if (c->round.gave_up)
         return true;
     /* during_round: drop, no periodic sync: a round was asked for and ignored, and none has run since.
      * Nothing scheduled will ever push what waits (Replicache #42): the device is as idle as it
      * will get, and the checker judges what it holds unsent (undelivered). */
-    if (c->dropped_request && c->profile->sync_interval_us == 0)
+    if (c->round.dropped_request && c->profile->sync_interval_us == 0)
         return true;
     if (c->profile->changes == CHANGES_WATERMARK) {
         /* Idle when nothing this device wrote is after the watermark -- including writes the

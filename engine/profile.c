@@ -80,6 +80,9 @@ const char *profile_check(const profile *e, const char **key)
     if (e->watermark_taken != TAKEN_ANSWER && (e->changes != CHANGES_WATERMARK || e->watermark != WATERMARK_DEVICE))
         REFUSE("sync.watermark_taken", "watermark_taken says when a device-clock watermark is read; it needs "
                                        "changes: watermark and watermark: device-clock");
+    if (e->round == ROUND_STREAMS && e->watermark_taken == TAKEN_ROUND_END)
+        REFUSE("sync.watermark_taken", "watermark_taken: round-end waits for a round's pulls; with round: streams the "
+                                       "push stream never waits for the pull stream: use answer or send");
     if (e->changes == CHANGES_WATERMARK && e->ids == IDS_SERVER)
         REFUSE("sync.ids", "ids: server renames queued changes when the server answers; it needs changes: outbox");
 #undef REFUSE
@@ -234,7 +237,7 @@ const char *auth_refresh_name(auth_refresh a)
     return a == AUTH_REFRESH_RELAUNCH ? "relaunch" : "refresh";
 }
 
-const char *const ROUND_ORDER_NAMES[2] = { "push-pull", "pull-push" };
+const char *const ROUND_ORDER_NAMES[3] = { "push-pull", "pull-push", "streams" };
 const char *const PULL_OVER_PENDING_NAMES[4] = { "keep", "rebase", "replace", "discard" };
 const char *const DURING_ROUND_NAMES[3] = { "coalesce", "queue", "drop" };
 const char *const PUSH_SNAPSHOT_NAMES[2] = { "current", "round-start" };

@@ -154,6 +154,9 @@ typedef enum manual_pick {
 typedef enum round_order {
     ROUND_PUSH_PULL,     /* push every batch, then pull every page */
     ROUND_PULL_PUSH,     /* pull every page, then push every batch (WatermelonDB's synchronize()) */
+    ROUND_STREAMS,       /* a push stream and a pull stream, each with its own request in flight, retries
+                            and owed runs; neither waits for the other (PowerSync, Couchbase Lite's push
+                            and pull replicators) */
 } round_order;
 
 /* What a pulled record does to a local record that still has queued changes (changes: outbox). */
@@ -322,7 +325,7 @@ const char *conflict_detection_name(conflict_detection d);
 const char *id_assign_name(id_assign a);
 const char *auth_refresh_name(auth_refresh a);
 /* The round's keys as a profile spells them; the tables are in the enums' order. */
-extern const char *const ROUND_ORDER_NAMES[2];
+extern const char *const ROUND_ORDER_NAMES[3];
 extern const char *const PULL_OVER_PENDING_NAMES[4];
 extern const char *const DURING_ROUND_NAMES[3];
 extern const char *const PUSH_SNAPSHOT_NAMES[2];

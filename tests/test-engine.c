@@ -51,7 +51,9 @@
  * dropped (and a device left with nothing scheduled says it is idle); round-start pushes leave a
  * change queued mid-round to the next round; a device-clock watermark read at the answer, at the
  * send or at the round's end loses, or not, an edit made during the round; a cursor saved by
- * page keeps a failed round's progress, one saved by round pulls those pages again.
+ * page keeps a failed round's progress, one saved by round pulls those pages again; under
+ * round: streams a push and a pull are in flight at once, a failed pull retries the pull stream
+ * alone, and a pull answered before the push but delivered after its answer hides the device's write.
  */
 #include "base/xalloc.h"
 #include "engine/engine.h"
@@ -3306,6 +3308,87 @@ static void syncs_asked_for_during_a_round(void)
     EXPECT(!reached);
 }
 
+/*
+ * round: streams. A sync sends a push and a pull at once, each its own request. The ordering hazard:
+ * the server answers the pull before it applies the push, and the pull's answer arrives after the
+ * push's, when no queued change protects the record: the phone shows the older version (its own
+ * write gone) until its next pull. A failed pull fails the pull stream alone: the push in flight is
+ * still answered and applied, and only the pull stream retries, on its own timer; a write wakes the
+ * push stream only; the device is idle only when both streams are.
+ */
+static void streams_run_independently(void)
+{
+    rig r;
+    rig_init(&r);
+    r.p.round = ROUND_STREAMS;
+    r.p.n_retry = 1;
+    r.p.retry_us[0] = 1 * SEC;
+    rig_online(&r, 2);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("one"), NULL));
+    sync_now(&r, PHONE);
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, TABLET, OP_UPDATE, "n1", WRITE_ID(TABLET, 1), "text", STR("tablet"), NULL));
+    sync_now(&r, TABLET);
+    EXPECT(user(&r, PHONE, OP_UPDATE, "n1", WRITE_ID(PHONE, 2), "text", STR("phone"), NULL));
+
+    /* Both streams in flight; the pull reaches the server first, its answer the phone last. */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    EXPECT_INT(msgs_from(&r, PHONE), 2);
+    cJSON *push = take_from(&r, PHONE);
+    cJSON *pull = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    deliver(&r, PHONE, 0, pull);
+    cJSON *stale = take_from(&r, 0);
+    deliver(&r, PHONE, 0, push);
+    cJSON *answer = take_from(&r, 0);
+    EXPECT_STR(jstr(stale, "type"), "pull_result");
+    EXPECT_STR(jstr(answer, "type"), "push_result");
+    deliver(&r, 0, PHONE, answer);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "phone");
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* the pull stream still runs */
+    deliver(&r, 0, PHONE, stale);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "tablet");   /* its own write gone: read-your-writes */
+    EXPECT_U64(look(&r, PHONE, "n1", "text").field_w, WRITE_ID(TABLET, 1));
+    EXPECT_INT(r.host.n_msgs, 0);   /* both runs over (the write's own after-write sync is still due) */
+    sync_now(&r, PHONE);
+    EXPECT_STR(look(&r, PHONE, "n1", "text").text, "phone");   /* the next pull brings it back */
+    cJSON_Delete(push);
+    cJSON_Delete(pull);
+    cJSON_Delete(stale);
+    cJSON_Delete(answer);
+
+    /* A write wakes the push stream only. */
+    int retries = count_obs(&r, PHONE, OBS_RETRY);
+    EXPECT(user(&r, PHONE, OP_CREATE, "n2", WRITE_ID(PHONE, 3), "text", STR("two"), NULL));
+    after_write(&r, PHONE);
+    EXPECT_INT(msgs_from(&r, PHONE), 1);
+    push = take_from(&r, PHONE);
+    EXPECT_STR(jstr(push, "type"), "push");
+    /* A manual sync meanwhile starts the pull stream (and owes the busy push stream one more run). */
+    control(&r, PHONE, CTL_SYNC_NOW);
+    EXPECT_INT(msgs_from(&r, PHONE), 1);
+    pull = take_from(&r, PHONE);
+    EXPECT_STR(jstr(pull, "type"), "pull");
+    /* The pull times out: the pull stream retries on its own timer, the push goes on. */
+    fire(&r, PHONE, last_timer(&r, PHONE, r.p.request_timeout_us), r.p.request_timeout_us);
+    EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY) - retries, 1);
+    EXPECT_INT(count_timers(&r, PHONE, 1 * SEC), 1);
+    deliver(&r, PHONE, 0, push);
+    pump(&r);   /* the push's answer, applied; the owed push run finds the outbox empty */
+    EXPECT_U64(look(&r, 0, "n2", "text").field_w, WRITE_ID(PHONE, 3));
+    EXPECT_INT(r.host.n_msgs, 0);
+    EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));   /* the pull stream's retry is pending */
+    fire(&r, PHONE, last_timer(&r, PHONE, 1 * SEC), 1 * SEC);
+    EXPECT_INT(msgs_from(&r, PHONE), 1);
+    EXPECT_STR(relay(&r, PHONE, 0), "pull");
+    pump(&r);
+    EXPECT(N(&r, PHONE)->ops->idle(N(&r, PHONE)));
+    cJSON_Delete(push);
+    cJSON_Delete(pull);
+    rig_stop(&r);
+}
+
 /* A change queued while the round's first push is in flight: in the same round, or the next. */
 static void push_snapshots(void)
 {
@@ -3645,6 +3728,7 @@ int main(void)
     changesets_applied_by_kind();
     syncs_asked_for_during_a_round();
     push_snapshots();
+    streams_run_independently();
     watermark_read_times();
     cursors_saved_by_page_or_round();
     commit_delay_hides_a_write_until_it_commits();
