@@ -286,9 +286,12 @@ typedef struct profile {
     entity_rules entities[PROFILE_ENTITIES_MAX];
     /* Device lifecycle (lifecycle:, docs/lifecycle.md): what deleting the app's local database
      * removes at a reinstall or a sign-out, and whether a sign-out first pushes what is pending
-     * (sync-first, the default) or deletes it with the database at once (discard). */
+     * (sync-first, the default) or deletes it with the database at once (discard). A switch of accounts
+     * is a sign-out of the old user and a sign-in of the new one; under switch: keep-data (the bug) its
+     * wipe keeps the old user's records in the local database, visible to the new user. */
     lifecycle_wipe wipe;
     bool sign_out_discard;
+    bool switch_keep_data;
 } profile;
 
 /* A correct, conservative starting point: HLC last-write-wins per field,
