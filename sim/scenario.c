@@ -1470,11 +1470,13 @@ static bool load_workload(loader *L, struct fy_node *n)
               ((server_too = yaml_get(v, "server")) &&
                !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
         return false;
-    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean" };
+    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean",
+                                                  "account_switches_per_day" };
     if (!section(L, n, "lifecycle", LIFECYCLE_KEYS, N(LIFECYCLE_KEYS), &v))
         return false;
     if (v && (!load_rate(L, v, "reinstalls_per_day", 100000.0, &w->reinstalls_per_day) ||
               !load_rate(L, v, "sign_outs_per_day", 100000.0, &w->sign_outs_per_day) ||
+              !load_rate(L, v, "account_switches_per_day", 100000.0, &w->account_switches_per_day) ||
               !load_span(L, v, "signed_out_mean", &w->signed_out_mean_us)))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
