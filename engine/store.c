@@ -1193,7 +1193,8 @@ void store_wipe(store *s, bool keep_cursors, bool keep_records)
                            ? "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots') AND key <> 'cursor'"
                              " AND substr(key, 1, 7) <> 'cursor:'"
                            : "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots')";
-    for (size_t i = keep_records ? 1 : 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {   /* 1: past records */
+    /* WIPE[0] is the records table: keep_records starts past it. */
+    for (size_t i = keep_records ? 1 : 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {
         const char *sql = i < sizeof WIPE / sizeof WIPE[0] ? WIPE[i] : meta;
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)

@@ -32,6 +32,11 @@
  *     withdraws the device's writes the server had not received (its user
  *     gave them up); a sign-out's engine reports what it abandoned
  *     (docs/lifecycle.md).
+ *   - a switch of accounts changes a device's user (tenants[node], the
+ *     history's user of its later writes) only once both the server and the
+ *     device took it, and only at one instant: the server's isolation rule,
+ *     the device's next boot and the checker all see the new user from the
+ *     same event on; a write keeps the user its device had when it was made.
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
@@ -924,7 +929,8 @@ static void finish_switch(world *w, int node)
     trace_str(&w->tr, "wipe", lifecycle_wipe_name(w->sc->profile.engine.wipe));
     trace_bool(&w->tr, "supported", wiped);
     trace_end(&w->tr);
-    call_off_sign_out(w, s);
+    call_off_sign_out(w, s);   /* the wait is over either way */
+    s->switch_to = NULL;       /* under discard there was no wait */
     if (!wiped)
         return;
     w->tenants[node] = to;   /* the built-in server's isolation rule, and the roster an external node's init names */
