@@ -62,6 +62,15 @@ for seed in 3 5; do
   [ "$a" == "$b" ] || fail "reference-swarm-lifecycle seed $seed differs through syncsim node: $a / $b"
 done
 
+# Switches of accounts in a swarm: the server and the devices under syncsim node change users at the
+# same instants (account, switch_account, a new init) and give the same trace hash.
+for seed in 3 7; do
+  a=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/reference-swarm-accounts.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "reference-swarm-accounts seed $seed differs through syncsim node: $a / $b"
+done
+
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
 "$BIN" run scenarios/basic/power-loss-on-flush.yaml --node "$PY examples/python-lww/node.py" \
