@@ -140,6 +140,7 @@ typedef struct sync_stream {
 typedef struct client {
     node base;
     engine_config cfg;
+    char *tenant_owned;     /* cfg.tenant after a switch of accounts (LIFECYCLE_SWITCH), owned; else NULL */
     const profile *profile;
     store *store;
     arena scratch;          /* reset at the start of every entry point */
@@ -887,9 +888,10 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             /* Adopt the server's answer unless the record was written again since it was sent. */
             record local;
             bool same = store_record_get(c->store, r->rec.type, r->rec.id, &c->scratch, &local) && local.st.w == s->w;
-            if (!same || strcmp(r->status, "forbidden") == 0)
+            if (!same)
                 continue;
-            if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0) {
+            if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0 ||
+                strcmp(r->status, "forbidden") == 0) {
                 roll_back(c, &r->rec);
             } else {
                 store_record_put(c->store, &r->rec);
@@ -912,9 +914,10 @@ static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
             continue;
         }
         store_outbox_remove(c->store, s->op_id);
-        if (strcmp(r->status, "forbidden") == 0)
-            continue;   /* the server will never take it; nothing of it to adopt */
-        if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0) {
+        /* Forbidden (another user's record: the server's isolation rule) is refused like any change
+         * the server will never take: rolled back to what the server lets this user see. */
+        if (strcmp(r->status, "refused") == 0 || strcmp(r->status, "invalid") == 0 ||
+            strcmp(r->status, "forbidden") == 0) {
             roll_back(c, &r->rec);
             continue;
         }
@@ -1231,13 +1234,20 @@ static bool client_power_loss(node *n, int64_t now_us)
  */
 #define DISCARDED "signed out with discard: the unsynced change was deleted with the local database"
 
+/*
+ * A switch of accounts is a sign-out (the same drops) whose wipe keeps the records under the profile's
+ * switch: keep-data (the bug), after which the device belongs to call->user: its next creates are that
+ * user's records, its requests name that user. The new user is copied (the call's is borrowed).
+ */
 static bool client_lifecycle(node *n, const lifecycle_call *call, int64_t now_us)
 {
     client *c = (client *)n;
     (void)now_us;
+    if (call->kind != LIFECYCLE_REINSTALL && call->kind != LIFECYCLE_SIGN_OUT && call->kind != LIFECYCLE_SWITCH)
+        return false;
     arena_reset(&c->scratch);
     begin(c);
-    if (call->kind == LIFECYCLE_SIGN_OUT) {
+    if (call->kind == LIFECYCLE_SIGN_OUT || call->kind == LIFECYCLE_SWITCH) {
         write_id *ws;
         int count = store_outbox_writes(c->store, &c->scratch, &ws);
         for (int i = 0; i < count; i++)
@@ -1261,8 +1271,17 @@ static bool client_lifecycle(node *n, const lifecycle_call *call, int64_t now_us
             }
         }
     }
-    store_wipe(c->store, call->wipe == WIPE_DATA_ONLY);
-    return commit(c) == 0;
+    bool keep_records = call->kind == LIFECYCLE_SWITCH && call->keep_data;
+    store_wipe(c->store, call->wipe == WIPE_DATA_ONLY && !keep_records, keep_records);
+    if (commit(c) != 0)
+        return false;
+    if (call->kind == LIFECYCLE_SWITCH) {
+        assert(call->user && *call->user);
+        xfree(c->tenant_owned);
+        c->tenant_owned = xstrdup(call->user);
+        c->cfg.tenant = c->tenant_owned;
+    }
+    return true;
 }
 
 static void set_field_values(record *r, arena *a, const user_op *op, const stamp *st)
@@ -1828,6 +1847,7 @@ static void client_destroy(node *n)
     for (int i = 0; i < FORMS_MAX; i++)
         arena_release(&c->forms[i].a);
     xfree(c->sent);
+    xfree(c->tenant_owned);
     xfree(c);
 }
 

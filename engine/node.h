@@ -169,11 +169,20 @@ typedef enum lifecycle_kind {
                             and the world knows it (nothing to report) */
     LIFECYCLE_SIGN_OUT,  /* the user signs out and the app deletes its local database: every change still
                             waiting to be pushed is abandoned by the design, reported as OBS_DROPPED */
+    LIFECYCLE_SWITCH,    /* device: its user signs out (as LIFECYCLE_SIGN_OUT, unless keep_data, which keeps
+                            the records table) and `user` signs in on the same device: from its next boot it
+                            pulls and writes as `user` */
+    LIFECYCLE_ACCOUNT,   /* server: `device` belongs to `user` from now on (its isolation rule); asked before
+                            the device's LIFECYCLE_SWITCH, and again with the old user if that fails */
 } lifecycle_kind;
 
 typedef struct lifecycle_call {
     lifecycle_kind kind;
     lifecycle_wipe wipe;
+    const char *user;    /* SWITCH, ACCOUNT: the account signing in (borrowed for the call) */
+    int device;          /* ACCOUNT: the device switching */
+    bool keep_data;      /* SWITCH: the profile's lifecycle: { switch: keep-data }, the bug: the old user's
+                            records stay in the local database (everything else goes as under wipe: all) */
 } lifecycle_call;
 
 const char *lifecycle_wipe_name(lifecycle_wipe wipe);
@@ -217,7 +226,8 @@ typedef struct node_ops {
     /* Delete the app's local database (docs/lifecycle.md): everything the wipe names goes, but never
      * the counters that must not repeat (operation ids, boot count, request numbering). The world
      * crashes the node next, and boots it again (a reinstall) or keeps it down until sign-in (a
-     * sign-out). Only called on a running device. False, or NULL, when the node cannot: the world
+     * sign-out), or boots it as its new user (a switch). Only called on a running device, except
+     * LIFECYCLE_ACCOUNT, which goes to the server. False, or NULL, when the node cannot: the world
      * then leaves it as it is and the trace says so. */
     bool (*lifecycle)(node *n, const lifecycle_call *call, int64_t now_us);
 } node_ops;

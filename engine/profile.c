@@ -247,3 +247,4 @@ const char *const QUEUE_BASE_NAMES[2] = { "rebased", "as-queued" };
 const char *const PULL_APPLY_NAMES[2] = { "in-order", "by-kind" };
 const char *const SERVER_PULLS_NAMES[2] = { "state", "log" };
 const char *const SIGN_OUT_NAMES[2] = { "sync-first", "discard" };
+const char *const ACCOUNT_SWITCH_NAMES[2] = { "wipe", "keep-data" };

@@ -289,9 +289,12 @@ typedef struct profile {
     entity_rules entities[PROFILE_ENTITIES_MAX];
     /* Device lifecycle (lifecycle:, docs/lifecycle.md): what deleting the app's local database
      * removes at a reinstall or a sign-out, and whether a sign-out first pushes what is pending
-     * (sync-first, the default) or deletes it with the database at once (discard). */
+     * (sync-first, the default) or deletes it with the database at once (discard). A switch of accounts
+     * is a sign-out of the old user and a sign-in of the new one; under switch: keep-data (the bug) its
+     * wipe keeps the old user's records in the local database, visible to the new user. */
     lifecycle_wipe wipe;
     bool sign_out_discard;
+    bool switch_keep_data;
 } profile;
 
 /* A correct, conservative starting point: HLC last-write-wins per field,
@@ -335,5 +338,6 @@ extern const char *const QUEUE_BASE_NAMES[2];     /* sync: queue_base; index 1 s
 extern const char *const PULL_APPLY_NAMES[2];     /* sync: pull_apply; index 1 sets pull_apply_by_kind */
 extern const char *const SERVER_PULLS_NAMES[2];   /* server: pulls; index 1 sets pulls_log */
 extern const char *const SIGN_OUT_NAMES[2];       /* lifecycle: sign_out; index 1 sets sign_out_discard */
+extern const char *const ACCOUNT_SWITCH_NAMES[2]; /* lifecycle: switch; index 1 sets switch_keep_data */
 
 #endif

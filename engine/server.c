@@ -167,9 +167,14 @@ static wire_result apply_change(server *s, int from, wire_change *c, int64_t now
 
     record cur;
     bool found = store_record_get(s->store, c->rec.type, c->rec.id, &s->scratch, &cur);
-    /* A device writes only its own user's records (family / tenant isolation). */
+    /* A device writes only its own user's records (family / tenant isolation). The change is refused, as
+     * by its type's rules (its device rolls it back): a device that switched accounts may name a record
+     * of its old user, or one another user created under the same id (docs/lifecycle.md). */
     const char *tenant = tenant_of(s, from);
     if (strcmp(c->rec.tenant, tenant) != 0 || (found && strcmp(cur.tenant, tenant) != 0)) {
+        observation refused = { .kind = OBS_REFUSED, .type = c->rec.type, .id = c->rec.id, .w = c->rec.st.w,
+                                .detail = "isolation: the record belongs to another user" };
+        observe(s, &refused);
         record none;
         record_init(&none, &s->scratch, c->rec.type, c->rec.id);
         none.tenant = tenant;
@@ -684,6 +689,20 @@ static bool server_storage_fault(node *n, const storage_fault *fault, int64_t no
     return engine_storage_fault(s->store, fault);
 }
 
+/*
+ * A device changed accounts (LIFECYCLE_ACCOUNT, docs/lifecycle.md): from now on the isolation rule
+ * (tenant_of) counts it as call->user's. The roster of users is its owner's -- the world's in process,
+ * `syncsim node`'s through the protocol -- and the owner writes the new user into it; the server only
+ * agrees, and reads it through cfg.tenants at its next request. Nothing else is a server's to do.
+ */
+static bool server_lifecycle(node *n, const lifecycle_call *call, int64_t now_us)
+{
+    (void)n;
+    (void)now_us;
+    assert(call->kind != LIFECYCLE_ACCOUNT || call->user);
+    return call->kind == LIFECYCLE_ACCOUNT;
+}
+
 static const node_ops SERVER_OPS = {
     .boot = server_boot,
     .crash = server_crash,
@@ -696,6 +715,7 @@ static const node_ops SERVER_OPS = {
     .snapshot = server_snapshot,
     .destroy = server_destroy,
     .storage_fault = server_storage_fault,
+    .lifecycle = server_lifecycle,
 };
 
 node *server_new(const engine_config *cfg, store *st)

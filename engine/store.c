@@ -1174,9 +1174,11 @@ int store_changelog_writes_since(store *s, const char *type, const char *id, int
  * caller's transaction. What stays is what must never repeat: the meta counters op_seq (watermark
  * pushes' operation ids) and boots (request ids and timer generations), and the outbox's
  * AUTOINCREMENT sequence (sqlite_sequence, the outbox's operation ids), which DELETE leaves alone.
- * keep_cursors keeps the pull cursors too ("cursor", "cursor:<type>"). Run rarely: not prepared.
+ * keep_cursors keeps the pull cursors too ("cursor", "cursor:<type>"); keep_records keeps the records
+ * table (a switch of accounts under keep-data, the bug: the next user sees the last one's records).
+ * Run rarely: not prepared.
  */
-void store_wipe(store *s, bool keep_cursors)
+void store_wipe(store *s, bool keep_cursors, bool keep_records)
 {
     static const char *const WIPE[] = {
         "DELETE FROM records",
@@ -1191,7 +1193,8 @@ void store_wipe(store *s, bool keep_cursors)
                            ? "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots') AND key <> 'cursor'"
                              " AND substr(key, 1, 7) <> 'cursor:'"
                            : "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots')";
-    for (size_t i = 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {
+    /* WIPE[0] is the records table: keep_records starts past it. */
+    for (size_t i = keep_records ? 1 : 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {
         const char *sql = i < sizeof WIPE / sizeof WIPE[0] ? WIPE[i] : meta;
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
         if (rc != SQLITE_OK)

@@ -204,8 +204,9 @@ void store_kept_each(store *s, void (*fn)(void *ctx, const char *type, const cha
 
 /* The app's local database deleted, inside a transaction (docs/lifecycle.md): every table's rows go,
  * but never the counters that must not repeat (meta op_seq and boots, the outbox's AUTOINCREMENT
- * sequence); keep_cursors keeps the pull cursors (meta cursor, cursor:<type>) as well. */
-void store_wipe(store *s, bool keep_cursors);
+ * sequence); keep_cursors keeps the pull cursors (meta cursor, cursor:<type>) as well, keep_records the
+ * records table (a switch of accounts under the profile's switch: keep-data). */
+void store_wipe(store *s, bool keep_cursors, bool keep_records);
 /* The writes of every outbox entry, in any state, oldest first. Returns the count; *out in a. */
 int store_outbox_writes(store *s, arena *a, write_id **out);
 

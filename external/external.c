@@ -63,7 +63,8 @@ typedef struct doing {
     uint64_t token;            /* timer */
     node_control control;      /* control */
     storage_fault storage;     /* storage_fault */
-    lifecycle_wipe wipe;       /* reinstall, sign_out */
+    lifecycle_wipe wipe;       /* reinstall, sign_out, switch_account */
+    const char *user;          /* switch_account, account: the account signing in */
 } doing;
 
 typedef struct external {
@@ -248,6 +249,8 @@ static void describe_doing(const external *x, const doing *d, buf *b)
     case REQ_STORAGE_FAULT: buf_printf(b, "storage_fault %s", storage_fault_kind_name(d->storage.kind)); break;
     case REQ_REINSTALL:
     case REQ_SIGN_OUT: buf_printf(b, "%s wipe %s", proto_request_name(d->kind), lifecycle_wipe_name(d->wipe)); break;
+    case REQ_SWITCH_ACCOUNT:
+    case REQ_ACCOUNT: buf_printf(b, "%s to %s", proto_request_name(d->kind), d->user); break;
     }
 }
 
@@ -683,10 +686,25 @@ static bool ext_storage_fault(node *n, const storage_fault *fault, int64_t now_u
 
 /* A reinstall or a sign-out: only a node that listed lifecycle in its init_ok is asked (the world
  * traces the others as unsupported and leaves them as they are); it deletes its local database and
- * answers done, a refusal when it could not. The world then kills it. */
+ * answers done, a refusal when it could not. The world then kills it. A switch of accounts (a device's
+ * switch_account, the server's account) goes only to a node that listed accounts; after a device's,
+ * the world kills it and starts it with an init naming its new user. */
 static bool ext_lifecycle(node *n, const lifecycle_call *call, int64_t now_us)
 {
     external *x = (external *)n;
+    if (call->kind == LIFECYCLE_SWITCH || call->kind == LIFECYCLE_ACCOUNT) {
+        if (!(x->features & PROTO_FEATURE_ACCOUNTS) || !x->running || x->failed)
+            return false;
+        proto_request_kind kind = call->kind == LIFECYCLE_SWITCH ? REQ_SWITCH_ACCOUNT : REQ_ACCOUNT;
+        begin(x, kind, now_us);
+        x->doing = (doing){ .kind = kind, .wipe = call->wipe, .user = call->user };
+        if (kind == REQ_SWITCH_ACCOUNT)
+            proto_put_switch_account(&x->out, call->wipe, call->keep_data, call->user);
+        else
+            proto_put_account(&x->out, x->cfg.roster, call->device, call->user);
+        proto_request_end(&x->out);
+        return exchange(x, EFF_DONE) && !x->refused;
+    }
     if (!(x->features & PROTO_FEATURE_LIFECYCLE) || !x->running || x->failed)
         return false;
     proto_request_kind kind = call->kind == LIFECYCLE_REINSTALL ? REQ_REINSTALL : REQ_SIGN_OUT;

@@ -234,6 +234,8 @@ static const char *const REQUEST_NAMES[] = {
     [REQ_STORAGE_FAULT] = "storage_fault",
     [REQ_REINSTALL] = "reinstall",
     [REQ_SIGN_OUT] = "sign_out",
+    [REQ_SWITCH_ACCOUNT] = "switch_account",
+    [REQ_ACCOUNT] = "account",
 };
 
 static const char *const CONTROL_NAMES[] = {
@@ -374,6 +376,19 @@ void proto_put_control(buf *b, node_control ctl)
 void proto_put_lifecycle(buf *b, lifecycle_wipe wipe)
 {
     put_str_member(b, "wipe", lifecycle_wipe_name(wipe));
+}
+
+void proto_put_switch_account(buf *b, lifecycle_wipe wipe, bool keep_data, const char *user)
+{
+    put_str_member(b, "wipe", lifecycle_wipe_name(wipe));
+    put_str_member(b, "data", keep_data ? "keep-data" : "wipe");
+    put_str_member(b, "user", user);
+}
+
+void proto_put_account(buf *b, const proto_roster *r, int device, const char *user)
+{
+    put_str_member(b, "node", r->names[device]);
+    put_str_member(b, "user", user);
 }
 
 void proto_put_storage_fault(buf *b, const storage_fault *fault)
@@ -618,6 +633,40 @@ bool proto_decode_request(const cJSON *j, const proto_roster *r, arena *a, proto
             return false;
         if (!lifecycle_wipe_parse(wipe, &out->wipe))
             return fail(why, "%s: \"wipe\" must be all or data-only, not \"%.40s\"", type, wipe);
+        return true;
+    }
+    case REQ_SWITCH_ACCOUNT: {
+        static const char *const KEYS[] = { "type", "seq", "wall_us", "mono_us", "wipe", "data", "user" };
+        const char *wipe, *data, *user;
+        if (!members_known(j, KEYS, N(KEYS), type, why) || !get_string(j, "wipe", true, &wipe, type, why) ||
+            !get_string(j, "data", true, &data, type, why) || !get_string(j, "user", true, &user, type, why))
+            return false;
+        if (!lifecycle_wipe_parse(wipe, &out->wipe))
+            return fail(why, "%s: \"wipe\" must be all or data-only, not \"%.40s\"", type, wipe);
+        if (strcmp(data, "wipe") != 0 && strcmp(data, "keep-data") != 0)
+            return fail(why, "%s: \"data\" must be wipe or keep-data, not \"%.40s\"", type, data);
+        if (!*user)
+            return fail(why, "%s: \"user\" must not be empty", type);
+        out->keep_data = strcmp(data, "keep-data") == 0;
+        out->user = arena_strdup(a, user);
+        return true;
+    }
+    case REQ_ACCOUNT: {
+        static const char *const KEYS[] = { "type", "seq", "wall_us", "mono_us", "node", "user" };
+        const char *user;
+        int device;
+        if (!members_known(j, KEYS, N(KEYS), type, why))
+            return false;
+        if (!r)
+            return fail(why, "account before init");
+        if (!get_node(j, "node", r, &device, type, why) || !get_string(j, "user", true, &user, type, why))
+            return false;
+        if (device == NODE_SERVER)
+            return fail(why, "account: \"node\" must be a device, not the server");
+        if (!*user)
+            return fail(why, "%s: \"user\" must not be empty", type);
+        out->node = r->names[device];
+        out->user = arena_strdup(a, user);
         return true;
     }
     }
@@ -1163,8 +1212,11 @@ static bool decode_features(const cJSON *list, unsigned *out, char **why)
             *out |= PROTO_FEATURE_STORAGE_FAULTS;
         else if (cJSON_IsString(e) && strcmp(e->valuestring, "lifecycle") == 0)
             *out |= PROTO_FEATURE_LIFECYCLE;
+        else if (cJSON_IsString(e) && strcmp(e->valuestring, "accounts") == 0)
+            *out |= PROTO_FEATURE_ACCOUNTS;
         else
-            return fail(why, "init_ok: \"features\" may name reset, received, power_loss, storage_faults and lifecycle");
+            return fail(why, "init_ok: \"features\" may name reset, received, power_loss, storage_faults, lifecycle "
+                             "and accounts");
     }
     return true;
 }
@@ -1468,7 +1520,8 @@ void proto_put_init_ok(buf *b, uint64_t in_reply_to, bool idle, proto_ops ops, u
     buf_putc(b, ']');
     put_key(b, "features");
     buf_putc(b, '[');
-    static const char *const FEATURE_NAMES[] = { "reset", "received", "power_loss", "storage_faults", "lifecycle" };
+    static const char *const FEATURE_NAMES[] = { "reset",          "received",  "power_loss",
+                                                 "storage_faults", "lifecycle", "accounts" };
     bool first_feature = true;
     for (int i = 0; i < N(FEATURE_NAMES); i++) {
         if (!(features & (1u << i)))

@@ -60,6 +60,8 @@ enum {
     PROTO_FEATURE_STORAGE_FAULTS = 8,  /* the node obeys storage_fault requests (docs/faults.md) */
     PROTO_FEATURE_LIFECYCLE = 16, /* a device answers reinstall and sign_out: it deletes its local database
                                      (docs/lifecycle.md) */
+    PROTO_FEATURE_ACCOUNTS = 32,  /* a device answers switch_account, the server account: a device changes
+                                     users (docs/lifecycle.md, "Switching accounts") */
 };
 
 /* The replicas of a run, server first. Names and users are borrowed. */
@@ -93,6 +95,9 @@ typedef enum proto_request_kind {
     REQ_STORAGE_FAULT,  /* only to a node whose init_ok lists the storage_faults feature */
     REQ_REINSTALL,    /* delete the local database but the counters; a SIGKILL and a boot follow */
     REQ_SIGN_OUT,     /* the same, reporting queued changes dropped; a SIGKILL follows, a boot at sign-in */
+    REQ_SWITCH_ACCOUNT, /* a sign_out (keeping the records under data: keep-data) after which `user` signs in:
+                           a SIGKILL and a boot as that user follow (accounts feature) */
+    REQ_ACCOUNT,      /* to the server: device `node` belongs to `user` from now on (accounts feature) */
 } proto_request_kind;
 
 const char *proto_request_name(proto_request_kind kind);
@@ -117,6 +122,10 @@ void proto_put_timer(buf *b, uint64_t token);
 void proto_put_control(buf *b, node_control ctl);
 void proto_put_storage_fault(buf *b, const storage_fault *fault);
 void proto_put_lifecycle(buf *b, lifecycle_wipe wipe);
+/* switch_account's members: "wipe", "data" (wipe or keep-data) and "user". */
+void proto_put_switch_account(buf *b, lifecycle_wipe wipe, bool keep_data, const char *user);
+/* account's members: "node" (the device) and "user". */
+void proto_put_account(buf *b, const proto_roster *r, int device, const char *user);
 
 /* A decoded request. Strings, arrays and the op's fields live in the arena given to the decoder;
  * body points into the parsed tree (valid while the tree lives). */
@@ -148,8 +157,11 @@ typedef struct proto_request {
     node_control control;
     /* storage_fault */
     storage_fault storage;
-    /* reinstall, sign_out */
+    /* reinstall, sign_out, switch_account */
     lifecycle_wipe wipe;
+    /* switch_account: keep the records (data: keep-data); the new user is `user`, as in init.
+     * account: the device is `node` (a name in the roster), its new user `user`. */
+    bool keep_data;
 } proto_request;
 
 /* r may be NULL before init; an op's write id is parsed against it. */

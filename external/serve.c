@@ -140,7 +140,8 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         proto_put_init_ok(&s->out, req->seq, s->n->ops->idle(s->n), PROTO_OPS_ALL,
                           PROTO_FEATURE_RESET | PROTO_FEATURE_RECEIVED | PROTO_FEATURE_STORAGE_FAULTS |
                               (s->n->ops->power_loss ? PROTO_FEATURE_POWER_LOSS : 0) |
-                              (s->n->ops->lifecycle ? PROTO_FEATURE_LIFECYCLE : 0));
+                              (s->n->ops->lifecycle && s->index != NODE_SERVER ? PROTO_FEATURE_LIFECYCLE : 0) |
+                              (s->n->ops->lifecycle ? PROTO_FEATURE_ACCOUNTS : 0));
         return true;
     case REQ_OP: {
         const char *reason = NULL;
@@ -173,6 +174,25 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
                                 .wipe = req->wipe };
         if (!n->ops->lifecycle || !n->ops->lifecycle(n, &call, req->wall_us))
             refused = "this node could not delete its local database";
+        break;
+    }
+    case REQ_SWITCH_ACCOUNT: {
+        /* The engine copies the user; the world kills this process next and starts it as that user's. */
+        lifecycle_call call = { .kind = LIFECYCLE_SWITCH, .wipe = req->wipe, .user = req->user,
+                                .keep_data = req->keep_data };
+        if (s->index == NODE_SERVER || !n->ops->lifecycle || !n->ops->lifecycle(n, &call, req->wall_us))
+            refused = "this node could not switch accounts";
+        break;
+    }
+    case REQ_ACCOUNT: {
+        /* The roster and the engine's tenants are this process's array: the isolation rule reads the new
+         * user from the next request on. */
+        int device = proto_roster_find(&s->roster, req->node);
+        lifecycle_call call = { .kind = LIFECYCLE_ACCOUNT, .user = req->user, .device = device };
+        if (s->index != NODE_SERVER || !n->ops->lifecycle || !n->ops->lifecycle(n, &call, req->wall_us))
+            refused = "this node keeps no accounts (only the server does)";
+        else
+            s->tenants[device] = arena_strdup(&s->init_a, req->user);
         break;
     }
     case REQ_STORAGE_FAULT:

@@ -308,14 +308,18 @@ static write_id later_delete(const checker *c, const write_rec *wr)
     return delete_of(c, wr, CAUSAL_AFTER);
 }
 
-/* The user a record belongs to: its first writer's. NULL when no device wrote it. */
+/* The user a record belongs to: its first writer's, by the account the writer's device was signed in
+ * to when it wrote (a switch of accounts changes it later). NULL when no device wrote it. */
 static const char *record_tenant(const checker *c, const char *key)
 {
     int record = strmap_get(&c->in->h->record_index, key);
     if (record < 0 || c->first_write[record] < 0)
         return NULL;
-    int node = c->in->h->writes[c->first_write[record]].node;
-    return node >= 1 && node <= c->in->sc->n_devices ? c->in->sc->devices[node - 1].user : NULL;
+    const write_rec *first = &c->in->h->writes[c->first_write[record]];
+    int node = first->node;
+    if (node < 1 || node > c->in->sc->n_devices)
+        return NULL;
+    return first->user ? first->user : c->in->sc->devices[node - 1].user;
 }
 
 static int count_event(const snap_record *r, write_id w)
@@ -988,14 +992,15 @@ static bool belongs_to(const checker *c, const snap_record *r, const char *user)
  * Every device must hold exactly the server's visible state of its user's
  * records: fields, tombstones and event logs. Logs with the same events in
  * another order are an order-divergence; any other difference a divergence.
- * A record of another user on a device is a tenant leak.
+ * A record of another user on a device is a tenant leak. A device's user is
+ * the account it was signed in to at the end (after any switch of accounts).
  */
 static void check_divergence(checker *c)
 {
     const scenario *sc = c->in->sc;
     for (int node = 1; node < c->in->n_nodes; node++) {
         const snapshot *dev = &c->in->snaps[node];
-        const char *user = sc->devices[node - 1].user;
+        const char *user = history_user(c->in->h, node, sc->devices[node - 1].user);
         buf witness, order_witness;
         buf_init(&witness);
         buf_init(&order_witness);

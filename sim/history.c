@@ -82,6 +82,7 @@ void history_free(history *h)
     xfree(h->records);
     xfree(h->seen);
     xfree(h->wipes);
+    xfree(h->users);
     u64map_free(&h->by_id);
     strmap_free(&h->record_index);
     u64map_free(&h->seen_index);
@@ -152,6 +153,7 @@ int history_add_write(history *h, int node, write_id w, const user_op *op, int64
     wr->step = step;
     vclock_merge(&wr->past, seen_of(h, node, record));
     wr->wipes = (size_t)node < h->cap_wipes ? h->wipes[node] : 0;
+    wr->user = history_user(h, node, NULL);
     u64map_put(&h->by_id, w, (int)h->n_writes);
     return (int)h->n_writes++;
 }
@@ -419,4 +421,21 @@ void history_wipe(history *h, int node)
         if (i >= 0)
             h->seen[i].n = 0;
     }
+}
+
+void history_set_user(history *h, int node, const char *user)
+{
+    assert(node > 0 && user);
+    if ((size_t)node >= h->cap_users) {
+        size_t old = h->cap_users;
+        xgrow(&h->users, &h->cap_users, (size_t)node + 1, sizeof *h->users);
+        memset(&h->users[old], 0, (h->cap_users - old) * sizeof *h->users);
+    }
+    h->users[node] = user;
+}
+
+const char *history_user(const history *h, int node, const char *fallback)
+{
+    const char *user = node >= 0 && (size_t)node < h->cap_users ? h->users[node] : NULL;
+    return user ? user : fallback;
 }

@@ -71,6 +71,8 @@ typedef struct write_rec {
     const char *power_lost; /* why a power loss took it from its device after its user saw it saved
                                (acknowledge: on-write), or NULL: lost, whatever later writes of its
                                device claim to follow it (the causal past cannot leave it out) */
+    const char *user;       /* the account its device was signed in to when it was made (a switch_account
+                               step changes it, docs/lifecycle.md), or NULL: the device's own user: */
     uint32_t wipes;         /* its device's store wipes (reinstalls, sign-outs) before it was made: a later
                                write of the same device with more wipes counts it in its past (a per-writer
                                counter cannot leave it out) though it may not have been made on it */
@@ -112,6 +114,9 @@ typedef struct history {
     u64map seen_index;      /* (node << 32 | record) -> index in seen */
     uint32_t *wipes;        /* per node: store wipes so far (history_wipe), NULL until the first */
     size_t cap_wipes;
+    const char **users;     /* per node: the account it switched to last (history_set_user, borrowed), NULL
+                               entries (and NULL until the first switch) for a device still on its own user: */
+    size_t cap_users;
 } history;
 
 typedef enum causal {
@@ -159,6 +164,11 @@ size_t history_unsynced(const history *h, int node, write_id **out);
 /* The node's store was wiped (docs/lifecycle.md): it has seen nothing of any record from now on, and
  * its later writes carry one more wipe (write_rec.wipes). */
 void history_wipe(history *h, int node);
+/* The node's device belongs to user from now on (a switch of accounts): its later writes are that
+ * user's (write_rec.user). user is borrowed and must outlive the history (the scenario's arena). */
+void history_set_user(history *h, int node, const char *user);
+/* The account the node's device is signed in to now: the last history_set_user, else fallback. */
+const char *history_user(const history *h, int node, const char *fallback);
 /*
  * The server's copy of a record changed to hold exactly these writes (fields,
  * events, its last writer and delete). A write that had a trace in the old

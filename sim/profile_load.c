@@ -956,12 +956,15 @@ static bool load_node(yaml_doc *doc, struct fy_node *n, const char *path, arena 
     return true;
 }
 
-/* lifecycle: { wipe: all | data-only, sign_out: sync-first | discard } (docs/lifecycle.md). */
+/* lifecycle: { wipe: all | data-only, sign_out: sync-first | discard, switch: wipe | keep-data }
+ * (docs/lifecycle.md). */
 static bool load_lifecycle(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
 {
-    if (!yaml_want_mapping(doc, n, d, "lifecycle settings ({ wipe: all | data-only, sign_out: sync-first | discard })"))
+    if (!yaml_want_mapping(doc, n, d,
+                           "lifecycle settings ({ wipe: all | data-only, sign_out: sync-first | discard, "
+                           "switch: wipe | keep-data })"))
         return false;
-    static const char *const KEYS[] = { "wipe", "sign_out" };
+    static const char *const KEYS[] = { "wipe", "sign_out", "switch" };
     if (!yaml_check_keys(doc, n, KEYS, N(KEYS), d, "lifecycle settings"))
         return false;
     struct fy_node *v;
@@ -976,6 +979,11 @@ static bool load_lifecycle(yaml_doc *doc, struct fy_node *n, profile *p, diag *d
         if (!one_of(doc, v, SIGN_OUT_NAMES, N(SIGN_OUT_NAMES), &choice, d, "lifecycle sign_out"))
             return false;
         p->sign_out_discard = choice == 1;
+    }
+    if ((v = yaml_get(n, "switch"))) {
+        if (!one_of(doc, v, ACCOUNT_SWITCH_NAMES, N(ACCOUNT_SWITCH_NAMES), &choice, d, "lifecycle switch"))
+            return false;
+        p->switch_keep_data = choice == 1;
     }
     return true;
 }

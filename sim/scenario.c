@@ -56,6 +56,7 @@ const char *step_kind_name(step_kind kind)
     case STEP_REINSTALL: return "reinstall";
     case STEP_SIGN_OUT: return "sign_out";
     case STEP_SIGN_IN: return "sign_in";
+    case STEP_SWITCH_ACCOUNT: return "switch_account";
     }
     return "?";
 }
@@ -699,7 +700,7 @@ static const char *const STEP_ACTIONS[] = { "create",  "update",     "delete",  
                                              "partition",
                                              "heal",    "crash",      "restart",       "clock_step",     "server_errors",
                                              "server_timeouts", "expire_token", "power_loss",
-                                             "storage", "reinstall", "sign_out", "sign_in" };
+                                             "storage", "reinstall", "sign_out", "sign_in", "switch_account" };
 
 /*
  * { storage: { node: phone, fault: disk_full, for: 2m } } or { ..., fault: io_error, writes: 1 }:
@@ -802,6 +803,32 @@ static bool load_partition(loader *L, struct fy_node *v, step *s, const char *ac
     return true;
 }
 
+/*
+ * { at: 3h, switch_account: phone, to: bob }: one device, and the account signing in on it -- one some
+ * device has or a new one. Switching to the user the device already has is refused once the steps are
+ * in time order (check_switches), where "already has" is known.
+ */
+static bool load_switch_account(loader *L, struct fy_node *n, struct fy_node *v, struct fy_node *to, step *s)
+{
+    if (!yaml_is_scalar(v)) {
+        diag_error(L->d, pos_of(L, v), "a switch_account step names one device, found %s", yaml_describe(v));
+        return false;
+    }
+    if (!load_node_set(L, v, false, "a switch_account step acts on one device, not 'all'", &s->nodes, &s->n_nodes))
+        return false;
+    if (!to) {
+        diag_error(L->d, pos_of(L, n), "a switch_account step needs 'to' (the account signing in, e.g. to: bob)");
+        return false;
+    }
+    if (!yaml_string(&L->doc, to, &L->sc->arena, &s->user, L->d, "'to' (the account signing in)"))
+        return false;
+    if (!valid_device_name(s->user)) {
+        diag_error(L->d, pos_of(L, to), "invalid user '%s': use letters, digits, '-' and '_'", s->user);
+        return false;
+    }
+    return true;
+}
+
 static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
 {
     if (!yaml_want_mapping(&L->doc, n, L->d, "a step ({ at: 5m, device: phone, update: {...} })"))
@@ -811,7 +838,8 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
                                         "offline",
                                         "online",  "partition", "heal",     "crash",         "restart",
                                         "clock_step", "server_errors", "server_timeouts", "expire_token",
-                                        "power_loss", "storage", "reinstall", "sign_out", "sign_in" };
+                                        "power_loss", "storage", "reinstall", "sign_out", "sign_in",
+                                        "switch_account", "to" };
     if (!yaml_check_keys(&L->doc, n, KEYS, N(KEYS), L->d, "a step"))
         return false;
     const char *action = NULL;
@@ -833,7 +861,13 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
         diag_error(L->d, pos_of(L, n),
                    "a step needs an action: create, update, delete, increment, append, resolve, open, sync, offline, "
                    "online, partition, heal, crash, restart, clock_step, server_errors, server_timeouts, "
-                   "expire_token, power_loss, storage, reinstall, sign_out or sign_in");
+                   "expire_token, power_loss, storage, reinstall, sign_out, sign_in or switch_account");
+        return false;
+    }
+    struct fy_node *to = yaml_get(n, "to");
+    if (to && strcmp(action, "switch_account") != 0) {
+        diag_error(L->d, pos_of(L, yaml_key_node(n, "to")),
+                   "'to' applies to a switch_account step (the account signing in), not to a %s step", action);
         return false;
     }
     struct fy_node *at = yaml_get(n, "at");
@@ -907,6 +941,10 @@ static bool load_step(loader *L, struct fy_node *n, size_t *step_cap)
     if (strcmp(action, "partition") == 0 || strcmp(action, "heal") == 0) {
         s->kind = action[0] == 'p' ? STEP_PARTITION : STEP_HEAL;
         return load_partition(L, action_node, s, action);
+    }
+    if (strcmp(action, "switch_account") == 0) {
+        s->kind = STEP_SWITCH_ACCOUNT;
+        return load_switch_account(L, n, action_node, to, s);
     }
     static const struct {
         const char *name;
@@ -1433,11 +1471,13 @@ static bool load_workload(loader *L, struct fy_node *n)
               ((server_too = yaml_get(v, "server")) &&
                !yaml_bool(&L->doc, server_too, &w->storage_server, L->d, "storage: server"))))
         return false;
-    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean" };
+    static const char *const LIFECYCLE_KEYS[] = { "reinstalls_per_day", "sign_outs_per_day", "signed_out_mean",
+                                                  "account_switches_per_day" };
     if (!section(L, n, "lifecycle", LIFECYCLE_KEYS, N(LIFECYCLE_KEYS), &v))
         return false;
     if (v && (!load_rate(L, v, "reinstalls_per_day", 100000.0, &w->reinstalls_per_day) ||
               !load_rate(L, v, "sign_outs_per_day", 100000.0, &w->sign_outs_per_day) ||
+              !load_rate(L, v, "account_switches_per_day", 100000.0, &w->account_switches_per_day) ||
               !load_span(L, v, "signed_out_mean", &w->signed_out_mean_us)))
         return false;
     if ((v = yaml_get(n, "swarm")) && !yaml_bool(&L->doc, v, &w->swarm, L->d, "swarm"))
@@ -1577,6 +1617,8 @@ static bool load_root(loader *L, struct fy_node *root)
     if (steps && !load_steps(L, steps, &step_cap))
         return false;
     scenario_sort_steps(sc);
+    if (!scenario_check_switches(sc, L->d))
+        return false;
     /*
      * end: keeps the timeline running past its last step; one before it would
      * be silently ignored (the final heal waits for the last step), which
@@ -1614,6 +1656,28 @@ static bool all_digits(const char *s)
         if (*s < '0' || *s > '9')
             return false;
     return true;
+}
+
+bool scenario_check_switches(const scenario *sc, diag *d)
+{
+    const char **users = xcalloc((size_t)sc->n_devices + 1, sizeof *users);
+    for (int i = 0; i < sc->n_devices; i++)
+        users[i + 1] = sc->devices[i].user;
+    bool ok = true;
+    for (int i = 0; ok && i < sc->n_steps; i++) {
+        const step *st = &sc->steps[i];
+        if (st->kind != STEP_SWITCH_ACCOUNT)
+            continue;
+        int node = st->nodes[0];
+        if (strcmp(users[node], st->user) == 0) {
+            diag_error(d, st->pos, "%s already belongs to %s at this step; switch_account needs another account",
+                       sc->devices[node - 1].name, st->user);
+            ok = false;
+        }
+        users[node] = st->user;
+    }
+    xfree(users);
+    return ok;
 }
 
 bool scenario_check_ids(const scenario *sc, diag *d)

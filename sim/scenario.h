@@ -73,6 +73,8 @@ typedef enum step_kind {
     STEP_REINSTALL,   /* devices' apps deleted and installed again: store wiped, boots fresh (docs/lifecycle.md) */
     STEP_SIGN_OUT,    /* devices' users sign out: the local database is deleted, no requests, no writes */
     STEP_SIGN_IN,     /* signed-out devices' users sign in again (the same user): they boot fresh */
+    STEP_SWITCH_ACCOUNT, /* one device's user signs out (as sign_out) and `user` signs in on it: it boots
+                            fresh as that user's (docs/lifecycle.md) */
 } step_kind;
 
 /*
@@ -110,6 +112,7 @@ typedef struct step {
     int64_t for_us;        /* STEP_SERVER_ANSWER, STEP_STORAGE disk_full: how long the window lasts */
     server_answer answer;  /* STEP_SERVER_ANSWER */
     storage_fault storage; /* STEP_STORAGE: STORAGE_DISK_FULL (for for_us) or STORAGE_IO_ERROR (writes) */
+    const char *user;      /* STEP_SWITCH_ACCOUNT: the account signing in (to:), in the scenario's arena */
     src_pos pos;
 } step;
 
@@ -217,6 +220,9 @@ scenario *scenario_for_seed(const scenario *tmpl, uint64_t seed, diag *d);
  * record by digits alone is an error (with its position in d). Checked at load and again at run
  * time, after a --profile override. */
 bool scenario_check_ids(const scenario *sc, diag *d);
+/* Every switch_account step, in time order, names an account other than the one its device has then
+ * (its user:, or the last switch's): else an error at the step (with its position in d). */
+bool scenario_check_switches(const scenario *sc, diag *d);
 /* Whether any step injects a storage fault: the world then opens the built-in engine's stores
  * through the fault shim (a run without them costs and traces exactly what it did before). */
 bool scenario_has_storage_faults(const scenario *sc);

@@ -340,9 +340,13 @@ static void put_profile(buf *b, const scenario_profile *p)
     } else if (e->pulls_log) {
         buf_puts(b, "  server: { pulls: log }\n");   /* it goes with no delay (profile_load) */
     }
-    if (e->wipe != WIPE_ALL || e->sign_out_discard)
-        buf_printf(b, "  lifecycle: { wipe: %s, sign_out: %s }\n", lifecycle_wipe_name(e->wipe),
+    if (e->wipe != WIPE_ALL || e->sign_out_discard || e->switch_keep_data) {
+        buf_printf(b, "  lifecycle: { wipe: %s, sign_out: %s", lifecycle_wipe_name(e->wipe),
                    e->sign_out_discard ? "discard" : "sync-first");
+        if (e->switch_keep_data)
+            buf_puts(b, ", switch: keep-data");   /* only when set: older files are written as they were */
+        buf_puts(b, " }\n");
+    }
     const entity_rules *r = &e->fallback;
     buf_printf(b, "  conflicts:\n    strategy: %s\n    grain: %s\n    on_delete: %s\n    counters: %s\n"
                   "    events: { order: %s, dedup: %s }\n",
@@ -460,6 +464,13 @@ static void put_step(buf *b, const scenario *sc, const step *s)
         buf_puts(b, " }");
         break;
     }
+    case STEP_SWITCH_ACCOUNT:
+        /* One device by name (put_nodes would write 'all' in a one-device scenario), and the account. */
+        buf_puts(b, ", switch_account: ");
+        put_string(b, scenario_node_name(sc, s->nodes[0]));
+        buf_puts(b, ", to: ");
+        put_string(b, s->user);
+        break;
     case STEP_PARTITION:
     case STEP_HEAL:
         buf_printf(b, ", %s: { devices: ", step_kind_name(s->kind));

@@ -86,6 +86,30 @@ static net_config calm_network(const net_config *orig)
 }
 
 /* A scenario for one run of state s. It borrows from the base; scenario_free releases only its own arena. */
+/*
+ * With an earlier switch_account step removed, a later one may name the account its device already has
+ * then: it would do nothing (the world skips it) and the written file would not load
+ * (scenario_check_switches). Such a step goes. Steps are in time order.
+ */
+static void drop_same_user_switches(scenario *sc)
+{
+    const char **users = xcalloc((size_t)sc->n_devices + 1, sizeof *users);
+    for (int d = 0; d < sc->n_devices; d++)
+        users[d + 1] = sc->devices[d].user;
+    int kept = 0;
+    for (int i = 0; i < sc->n_steps; i++) {
+        step *st = &sc->steps[i];
+        if (st->kind == STEP_SWITCH_ACCOUNT) {
+            if (strcmp(users[st->nodes[0]], st->user) == 0)
+                continue;
+            users[st->nodes[0]] = st->user;
+        }
+        sc->steps[kept++] = *st;
+    }
+    sc->n_steps = kept;
+    xfree(users);
+}
+
 static scenario *build(const shrinker *k, const state *s)
 {
     const scenario *base = k->base;
@@ -144,6 +168,7 @@ static scenario *build(const shrinker *k, const state *s)
         sc->n_steps++;
     }
     scenario_sort_steps(sc);
+    drop_same_user_switches(sc);
     return sc;
 }
 

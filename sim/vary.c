@@ -70,6 +70,7 @@ static void set_on_delete(profile *p, int64_t v)
 }
 static void set_wipe(profile *p, int64_t v) { p->wipe = v == 1 ? WIPE_DATA_ONLY : WIPE_ALL; }
 static void set_sign_out(profile *p, int64_t v) { p->sign_out_discard = v == 1; }
+static void set_account_switch(profile *p, int64_t v) { p->switch_keep_data = v == 1; }
 
 /* In the enums' orders (engine/profile.h). */
 static const char *const COUNTER_WORDS[] = { "absolute", "crdt", "max", "ops" };
@@ -101,6 +102,8 @@ static const key_def KEYS[] = {
     { "conflicts.on_delete", WORDS(ON_DELETE_WORDS), "the delete rule of every type", set_on_delete },
     { "lifecycle.wipe", WORDS(WIPE_WORDS), "what deleting the local database removes", set_wipe },
     { "lifecycle.sign_out", WORDS(SIGN_OUT_NAMES), "what a sign-out does with unsynced writes", set_sign_out },
+    { "lifecycle.switch", WORDS(ACCOUNT_SWITCH_NAMES), "what switching accounts keeps of the old user's data",
+      set_account_switch },
 };
 #undef WORDS
 

@@ -134,6 +134,8 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         .reinstalls_per_day = w->reinstalls_per_day,
         .sign_outs = w->sign_outs_per_day > 0,
         .sign_outs_per_day = w->sign_outs_per_day,
+        .account_switches = w->account_switches_per_day > 0,
+        .account_switches_per_day = w->account_switches_per_day,
     };
     if (!w->swarm)
         return c;
@@ -192,6 +194,12 @@ swarm_choice workload_swarm(const workload_config *w, uint64_t seed)
         c.sign_outs = pcg32_bounded(&rng, 2) == 1;
         c.sign_outs_per_day = unit_range(&rng, 0.0, w->sign_outs_per_day);
     }
+    /* Appended after every older draw, and drawn only when configured, so every existing seed keeps
+     * its choices. */
+    if (w->account_switches_per_day > 0) {
+        c.account_switches = pcg32_bounded(&rng, 2) == 1;
+        c.account_switches_per_day = unit_range(&rng, 0.0, w->account_switches_per_day);
+    }
     return c;
 }
 
@@ -210,7 +218,7 @@ double workload_expected_steps(const workload_config *w, int n_devices)
     if (w->clocks)
         rate += w->clock_steps_per_day / 24.0;
     rate += w->token_expiries_per_day / 24.0;
-    rate += (w->reinstalls_per_day + 2.0 * w->sign_outs_per_day) / 24.0;
+    rate += (w->reinstalls_per_day + 2.0 * w->sign_outs_per_day + w->account_switches_per_day) / 24.0;
     double storage = (w->disk_full_per_day + w->io_errors_per_day) / 24.0;
     rate += storage;
     return setup + (double)n_devices * hours * rate +
@@ -569,7 +577,8 @@ static int by_time_then_device(const void *pa, const void *pb)
     return a->n < b->n ? -1 : a->n > b->n;
 }
 
-static void emit_write(builder *b, const workload_config *w, const draw *x, int kind)
+/* user: the account the device writes as (its own, or the one it switched to). */
+static void emit_write(builder *b, const workload_config *w, const draw *x, int kind, const char *user)
 {
     scenario *sc = b->sc;
     const device_config *dev = &sc->devices[x->device];
@@ -577,7 +586,7 @@ static void emit_write(builder *b, const workload_config *w, const draw *x, int 
     if (!s)
         return;
     s->op.type = w->types[x->key % w->n_types];
-    s->op.id = key_id(sc, dev->user, x->key);
+    s->op.id = key_id(sc, user, x->key);
     const entity_rules *schema = schema_of(sc, s->op.type);
     /* A counter the schema types as something else cannot be incremented: the user edits a field instead. */
     if (kind == MIX_INCREMENT && !counter_allowed(schema))
@@ -637,17 +646,56 @@ static void emit_write(builder *b, const workload_config *w, const draw *x, int 
  * still happen: that is the delete-vs-edit case the checker is for. Without
  * this, most writes late in a long run would be refused as meaningless.
  */
+/*
+ * Switches of accounts (lifecycle: { account_switches_per_day }), drawn before the writes so that each
+ * write goes to the records of the user its device belongs to when it is made. Per device, in time
+ * order: from at_us[i] on, the device is user[i]'s. Empty (n 0 everywhere) unless configured.
+ */
+typedef struct account_plan {
+    int *n;                   /* by device index */
+    int64_t **at_us;
+    const char ***user;       /* the scenario's strings */
+} account_plan;
+
+/* The user device d belongs to at true time t: its own until its first switch. */
+static const char *plan_user_at(const account_plan *plan, const scenario *sc, int d, int64_t t)
+{
+    const char *user = sc->devices[d].user;
+    for (int i = 0; plan && i < plan->n[d] && plan->at_us[d][i] <= t; i++)
+        user = plan->user[d][i];
+    return user;
+}
+
+/* Whether device d belongs to user at any time of the run. */
+static bool plan_has_user(const account_plan *plan, const scenario *sc, int d, const char *user)
+{
+    if (strcmp(sc->devices[d].user, user) == 0)
+        return true;
+    for (int i = 0; plan && i < plan->n[d]; i++)
+        if (strcmp(plan->user[d][i], user) == 0)
+            return true;
+    return false;
+}
+
 static void user_writes(builder *b, const workload_config *w, const swarm_choice *c, const char *user,
-                        const double *cdf, uint64_t seed)
+                        const double *cdf, uint64_t seed, const account_plan *plan)
 {
     scenario *sc = b->sc;
     draw *all = NULL;
     size_t n_all = 0;
     for (int d = 0; d < sc->n_devices; d++) {
-        if (strcmp(sc->devices[d].user, user) != 0)
+        if (!plan_has_user(plan, sc, d, user))
             continue;
         draw *mine;
         size_t n = draw_writes(w, sc, d, cdf, seed, &mine);
+        if (plan && plan->n[d] > 0) {
+            /* Only the writes made while the device is this user's (without switches: all of them). */
+            size_t kept = 0;
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(plan_user_at(plan, sc, d, mine[i].at_us), user) == 0)
+                    mine[kept++] = mine[i];
+            n = kept;
+        }
         all = xrealloc(all, (n_all + n + 1) * sizeof *all);
         if (n)
             memcpy(all + n_all, mine, n * sizeof *mine);
@@ -686,7 +734,7 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
         bool from_form = forms_rng && unit_range(&forms_rng[x->device], 0.0, 1.0) < c->forms_per_update;
         int64_t opened_before_us = forms_rng ? exp_us(&forms_rng[x->device], (double)w->forms_open_mean_us) : 0;
         int n_before = sc->n_steps;
-        emit_write(b, w, x, kind);
+        emit_write(b, w, x, kind, user);
         step *s = sc->n_steps > n_before ? &sc->steps[sc->n_steps - 1] : NULL;
         if (s && from_form && s->op.kind == OP_UPDATE) {
             /* The user opened the form earlier, but not before the setup's records reached the device
@@ -705,7 +753,7 @@ static void user_writes(builder *b, const workload_config *w, const swarm_choice
         if (s && refs_rng && s->op.kind == OP_CREATE) {
             for (int k = 0; k < w->keys; k++)   /* a record does not name itself */
                 candidate[k] = alive[k] && k != x->key && (creator[k] < 0 || creator[k] == x->device);
-            add_refs(b, w, s, sc->devices[x->device].user, candidate, ref_draw);
+            add_refs(b, w, s, user, candidate, ref_draw);
         }
         if (s && s->op.kind == OP_CREATE)
             creator[x->key] = x->device;
@@ -872,6 +920,77 @@ static void lifecycle_steps(builder *b, const workload_config *w, const swarm_ch
     }
 }
 
+/*
+ * Every device's switches of accounts, each from its own stream lifecycle-switch/<device>: exponential
+ * gaps at the chosen rate, each to a user of the workload other than the one the device has then,
+ * picked uniformly. A workload with one user has no one to switch to. Off unless configured.
+ */
+static void plan_switches(const scenario *sc, const workload_config *w, const swarm_choice *c, uint64_t seed,
+                          account_plan *plan)
+{
+    plan->n = xcalloc((size_t)sc->n_devices + 1, sizeof *plan->n);
+    plan->at_us = xcalloc((size_t)sc->n_devices + 1, sizeof *plan->at_us);
+    plan->user = xcalloc((size_t)sc->n_devices + 1, sizeof *plan->user);
+    if (!c->account_switches || c->account_switches_per_day <= 0)
+        return;
+    /* The workload's users, in device order, each once. */
+    const char **users = xcalloc((size_t)sc->n_devices + 1, sizeof *users);
+    int n_users = 0;
+    for (int d = 0; d < sc->n_devices; d++) {
+        bool seen = false;
+        for (int u = 0; u < n_users && !seen; u++)
+            seen = strcmp(users[u], sc->devices[d].user) == 0;
+        if (!seen)
+            users[n_users++] = sc->devices[d].user;
+    }
+    double gap = (double)DAY / c->account_switches_per_day;
+    for (int d = 0; d < sc->n_devices && n_users > 1; d++) {
+        pcg32 rng = stream(seed, "lifecycle-switch", sc->devices[d].name);
+        const char *current = sc->devices[d].user;
+        int cap = 0;
+        for (int64_t t = exp_us(&rng, gap); t < w->duration_us && plan->n[d] < SCENARIO_STEPS_MAX;
+             t += exp_us(&rng, gap)) {
+            /* One of the others: draw among n_users - 1 and skip the current one. */
+            int pick = (int)pcg32_bounded(&rng, (uint32_t)(n_users - 1));
+            int u = 0;
+            for (int seen = -1; u < n_users; u++)
+                if (strcmp(users[u], current) != 0 && ++seen == pick)
+                    break;
+            if (plan->n[d] == cap) {
+                cap = cap ? cap * 2 : 4;
+                plan->at_us[d] = xrealloc(plan->at_us[d], (size_t)cap * sizeof *plan->at_us[d]);
+                plan->user[d] = xrealloc(plan->user[d], (size_t)cap * sizeof *plan->user[d]);
+            }
+            plan->at_us[d][plan->n[d]] = t;
+            plan->user[d][plan->n[d]++] = current = users[u];
+        }
+    }
+    xfree(users);
+}
+
+static void plan_free(account_plan *plan, int n_devices)
+{
+    for (int d = 0; d < n_devices; d++) {
+        xfree(plan->at_us[d]);
+        xfree(plan->user[d]);
+    }
+    xfree(plan->n);
+    xfree(plan->at_us);
+    xfree(plan->user);
+}
+
+/* The planned switches as steps. */
+static void switch_steps(builder *b, const account_plan *plan)
+{
+    for (int d = 0; d < b->sc->n_devices && !b->overflow; d++)
+        for (int i = 0; i < plan->n[d]; i++) {
+            step *s = new_step(b, plan->at_us[d][i], STEP_SWITCH_ACCOUNT, d + 1);
+            if (!s)
+                return;
+            s->user = plan->user[d][i];
+        }
+}
+
 /* A replica's storage faults, from its own stream storage/<node>: full-disk windows, then I/O errors. */
 static void storage_faults(builder *b, const workload_config *w, const swarm_choice *c, int node, uint64_t seed)
 {
@@ -1011,12 +1130,14 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
     if (w->keys > 0)
         setup_records(&b, w, &c);
     double *cdf = w->keys > 0 ? popularity_cdf(&sc->arena, w) : NULL;
+    account_plan plan;
+    plan_switches(sc, w, &c, seed, &plan);
     for (int i = 0; i < sc->n_devices && !b.overflow; i++) {
         bool first_of_user = true;
         for (int e = 0; e < i && first_of_user; e++)
             first_of_user = strcmp(sc->devices[e].user, sc->devices[i].user) != 0;
         if (cdf && first_of_user)
-            user_writes(&b, w, &c, sc->devices[i].user, cdf, seed);
+            user_writes(&b, w, &c, sc->devices[i].user, cdf, seed, &plan);
         connectivity(&b, w, &c, i, seed);
         faults(&b, w, &c, i, seed);
     }
@@ -1036,6 +1157,9 @@ scenario *workload_instantiate(const scenario *tmpl, uint64_t seed, diag *d)
         storage_faults(&b, w, &c, NODE_SERVER, seed);
     for (int i = 0; i < sc->n_devices && !b.overflow && (c.reinstalls || c.sign_outs); i++)
         lifecycle_steps(&b, w, &c, i, seed);
+    if (!b.overflow)
+        switch_steps(&b, &plan);
+    plan_free(&plan, sc->n_devices);
     if (c.server_answers)
         sc->server_faults = (server_faults){ .error_p = c.server_error_p, .timeout_p = c.server_timeout_p };
     if (b.overflow) {

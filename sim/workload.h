@@ -131,6 +131,10 @@ typedef struct workload_config {
     int64_t signed_out_mean_us;      /* how long a user stays signed out (exponential); default 10m */
     /* vary: profile keys each seed draws a value of (sim/vary.h, docs/vary.md); none by default. */
     vary_spec vary;
+    /* lifecycle: { account_switches_per_day }: a device's user switches it to another user of the
+     * workload, per device from its stream lifecycle-switch/<device>; from then on the device writes
+     * that user's records. 0 (the default): never. */
+    double account_switches_per_day;
 } workload_config;
 
 /* What swarm mode chose for a seed (all enabled without swarm). */
@@ -152,6 +156,8 @@ typedef struct swarm_choice {
     double forms_per_update;
     bool reinstalls, sign_outs;      /* drawn after all of the above, and only when configured */
     double reinstalls_per_day, sign_outs_per_day;
+    bool account_switches;           /* drawn after all of the above, and only when configured */
+    double account_switches_per_day;
 } swarm_choice;
 
 /*

@@ -32,6 +32,11 @@
  *     withdraws the device's writes the server had not received (its user
  *     gave them up); a sign-out's engine reports what it abandoned
  *     (docs/lifecycle.md).
+ *   - a switch of accounts changes a device's user (tenants[node], the
+ *     history's user of its later writes) only once both the server and the
+ *     device took it, and only at one instant: the server's isolation rule,
+ *     the device's next boot and the checker all see the new user from the
+ *     same event on; a write keeps the user its device had when it was made.
  */
 #include "sim/world.h"
 #include "base/xalloc.h"
@@ -99,6 +104,8 @@ typedef struct slot {
     world_form *forms;        /* devices: every record ever opened, open or not */
     size_t n_forms, cap_forms;
     bool signing_out;         /* devices: a sign-out under sync-first waits for the device to be idle */
+    const char *switch_to;    /* devices: the sign-out that waits is a switch of accounts to this user
+                                 (the scenario's arena), or NULL */
     bool signed_out;          /* devices: signed out, so down until a sign_in step or the final heal */
 } slot;
 
@@ -785,6 +792,7 @@ static void reinstall(world *w, int node)
     s->n_unflushed = 0;
     if (s->signing_out) {
         s->signing_out = false;
+        s->switch_to = NULL;
         w->signing_out--;
     }
     crash(w, node);
@@ -806,6 +814,7 @@ static void finish_sign_out(world *w, int node)
         forget(w, node);
     if (s->signing_out) {
         s->signing_out = false;
+        s->switch_to = NULL;
         w->signing_out--;
     }
     s->n_unflushed = 0;
@@ -844,14 +853,129 @@ static void sign_out(world *w, int node)
     control(w, node, CTL_SYNC_NOW);
 }
 
-/* After every event while some sign-out waits: a device that is up and idle signs out now. */
+static void finish_switch(world *w, int node);
+
+/* After every event while some sign-out waits: a device that is up and idle signs out now (or, for a
+ * switch of accounts, signs out and the new account signs in). */
 static void sign_outs_settle(world *w)
 {
     for (int node = 1; w->signing_out > 0 && node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
-        if (s->signing_out && s->up && s->n->ops->idle(s->n))
-            finish_sign_out(w, node);
+        if (s->signing_out && s->up && s->n->ops->idle(s->n)) {
+            if (s->switch_to)
+                finish_switch(w, node);
+            else
+                finish_sign_out(w, node);
+        }
     }
+}
+
+/* A sign-out that waits (sync-first) is called off, and with it a switch of accounts it led to. */
+static void call_off_sign_out(world *w, slot *s)
+{
+    if (s->signing_out) {
+        s->signing_out = false;
+        s->switch_to = NULL;
+        w->signing_out--;
+    }
+}
+
+/* Tell the server that the device belongs to user from now on (its isolation rule). The built-in
+ * server reads the world's tenants, which the caller changes; an external one is sent an account
+ * request (docs/protocol.md), only if it listed the accounts feature. A server that is down needs
+ * nothing: the roster it is started with next names the new user. */
+static bool server_account(world *w, int node, const char *user)
+{
+    slot *server = &w->slots[NODE_SERVER];
+    if (!server->up)
+        return true;
+    if (!server->n->ops->lifecycle)
+        return false;
+    lifecycle_call call = { .kind = LIFECYCLE_ACCOUNT, .wipe = w->sc->profile.engine.wipe, .user = user,
+                            .device = node };
+    w->m.node_calls++;
+    return server->n->ops->lifecycle(server->n, &call, local_now(w, NODE_SERVER));
+}
+
+/*
+ * The switch itself: the server first counts the device as the new user's, then the device signs its
+ * user out (the engine reports what it abandons, as at a sign-out) and deletes its local database --
+ * all of it but the counters under switch: wipe, all but the records under keep-data (the bug) -- and
+ * boots at once as the new user's, to pull that user's data from the start. When either side cannot
+ * (an external node without the accounts feature; a storage fault failing the wipe), nothing changes:
+ * the server is told the old user again, and the device stays signed in to the old account.
+ */
+static void finish_switch(world *w, int node)
+{
+    slot *s = &w->slots[node];
+    const char *from = w->tenants[node], *to = s->switch_to;
+    assert(to);
+    bool server_ok = server_account(w, node, to);
+    bool wiped = false;
+    if (server_ok) {
+        lifecycle_call call = { .kind = LIFECYCLE_SWITCH, .wipe = w->sc->profile.engine.wipe, .user = to,
+                                .keep_data = w->sc->profile.engine.switch_keep_data };
+        w->m.node_calls++;
+        wiped = s->n->ops->lifecycle && s->n->ops->lifecycle(s->n, &call, local_now(w, node));
+        if (!wiped)
+            server_account(w, node, from);
+    }
+    trace_begin(&w->tr, w->now_us, "switch-account");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "from", from);
+    trace_str(&w->tr, "to", to);
+    trace_str(&w->tr, "mode", w->sc->profile.engine.sign_out_discard ? "discard" : "sync-first");
+    trace_str(&w->tr, "data", w->sc->profile.engine.switch_keep_data ? "keep-data" : "wipe");
+    trace_str(&w->tr, "wipe", lifecycle_wipe_name(w->sc->profile.engine.wipe));
+    trace_bool(&w->tr, "supported", wiped);
+    trace_end(&w->tr);
+    call_off_sign_out(w, s);   /* the wait is over either way */
+    s->switch_to = NULL;       /* under discard there was no wait */
+    if (!wiped)
+        return;
+    w->tenants[node] = to;   /* the built-in server's isolation rule, and the roster an external node's init names */
+    history_set_user(&w->hist, node, to);
+    forget(w, node);
+    s->n_unflushed = 0;
+    crash(w, node);
+    restart(w, node);
+}
+
+/*
+ * A switch of accounts (switch_account: phone, to: bob): the device's user signs out, under the
+ * profile's sign_out rule exactly as at a sign-out step (discard: at once; sync-first: once the device
+ * is idle, its user's writes refused meanwhile), and bob signs in on the same device. A device that is
+ * down, signed out, already signing out, or already bob's is skipped.
+ */
+static void switch_account(world *w, int node, const char *to)
+{
+    slot *s = &w->slots[node];
+    const char *skipped = s->signed_out     ? "signed-out"
+                          : s->signing_out  ? "signing-out"
+                          : !s->up          ? "node-down"
+                          : strcmp(w->tenants[node], to) == 0 ? "same-user"
+                                                               : NULL;
+    if (skipped) {
+        trace_begin(&w->tr, w->now_us, "switch-account");
+        trace_node(w, "node", node);
+        trace_str(&w->tr, "to", to);
+        trace_str(&w->tr, "skipped", skipped);
+        trace_end(&w->tr);
+        return;
+    }
+    s->switch_to = to;
+    if (w->sc->profile.engine.sign_out_discard) {
+        finish_switch(w, node);
+        return;
+    }
+    s->signing_out = true;
+    w->signing_out++;
+    trace_begin(&w->tr, w->now_us, "switch-account");
+    trace_node(w, "node", node);
+    trace_str(&w->tr, "to", to);
+    trace_str(&w->tr, "waiting", "sync-first");
+    trace_end(&w->tr);
+    control(w, node, CTL_SYNC_NOW);
 }
 
 /* A sign-in (the same user): a signed-out device boots fresh; a pending sign-out is called off. */
@@ -863,10 +987,7 @@ static void sign_in(world *w, int node)
     trace_node(w, "node", node);
     trace_str(&w->tr, "was", was);
     trace_end(&w->tr);
-    if (s->signing_out) {
-        s->signing_out = false;
-        w->signing_out--;
-    }
+    call_off_sign_out(w, s);
     if (s->signed_out) {
         s->signed_out = false;
         restart(w, node);
@@ -922,6 +1043,8 @@ static void run_step(world *w, int index)
     trace_node_list(&w->tr, "node", "nodes", st->nodes, st->n_nodes);
     if (st->kind == STEP_CLOCK)
         trace_int(&w->tr, "by_us", st->by_us);
+    if (st->kind == STEP_SWITCH_ACCOUNT)
+        trace_str(&w->tr, "to", st->user);
     if (st->kind == STEP_PARTITION || st->kind == STEP_HEAL)
         trace_int_named(&w->tr, "direction", st->direction, "direction", link_direction_name(st->direction));
     if (st->kind == STEP_SERVER_ANSWER) {
@@ -975,6 +1098,9 @@ static void run_step(world *w, int index)
         case STEP_SIGN_IN:
             sign_in(w, node);
             break;
+        case STEP_SWITCH_ACCOUNT:
+            switch_account(w, node, st->user);
+            break;
         case STEP_RESTART:
             restart(w, node);
             break;
@@ -1020,9 +1146,11 @@ static void heal_all(world *w)
     }
     for (int node = 1; node < w->n_nodes; node++) {
         slot *s = &w->slots[node];
-        /* Every user is signed in again (a pending sign-out is called off), so every device can settle. */
+        /* Every user is signed in again (a pending sign-out, or switch of accounts, is called off), so
+         * every device can settle. */
         if (s->signing_out) {
             s->signing_out = false;
+            s->switch_to = NULL;
             w->signing_out--;
         }
         s->signed_out = false;

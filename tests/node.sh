@@ -8,7 +8,8 @@
 #   3. a sweep whose node fails on some seeds records them as node-failed and goes on;
 #   4. --check-determinism works through the boundary;
 #   5. a power loss of a node that cannot lose power (no power_loss feature) is a plain crash, and a
-#      reinstall of a node without the lifecycle feature wipes nothing.
+#      reinstall of a node without the lifecycle feature wipes nothing, and a switch of accounts on a
+#      node without the accounts feature changes no user.
 # Usage: tests/node.sh path/to/syncsim [quick]   (run from the source root)
 # quick (the sanitizer build's run): the basic scenarios only, the failing nodes, a short sweep; no
 # conform of the Python example. The full run is the gcc build's.
@@ -27,6 +28,14 @@ same=0
 files=(scenarios/basic/*.yaml tests/data/power-loss/*.yaml)
 [ "$MODE" == full ] && files+=(scenarios/seeds/*/*.yaml)
 for f in "${files[@]}"; do
+  if grep -q '^  vary:' "$f"; then
+    # A workload that draws the built-in engine's profile keys (docs/vary.md) has no external
+    # counterpart: --node is refused, naming vary:, and nothing runs.
+    out=$("$BIN" run "$f" --node "$BIN node --profile $f" 2>&1); code=$?
+    [ "$code" -eq 2 ] && grep -q "vary draws the built-in engine's profile keys" <<<"$out" \
+      || fail "$f: a vary: scenario through --node: exit $code, $(head -c 300 <<<"$out")"
+    continue
+  fi
   a=$("$BIN" run "$f" 2>&1 | tail -n 2)
   b=$("$BIN" run "$f" --node "$BIN node --profile $f" 2>&1 | tail -n 2)
   if [ "$a" != "$b" ]; then
@@ -61,6 +70,15 @@ for seed in 3 5; do
   [ "$a" == "$b" ] || fail "reference-swarm-lifecycle seed $seed differs through syncsim node: $a / $b"
 done
 
+# Switches of accounts in a swarm: the server and the devices under syncsim node change users at the
+# same instants (account, switch_account, a new init) and give the same trace hash.
+for seed in 3 7; do
+  a=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed 2>&1 | tail -n 2)
+  b=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed \
+        --node "$BIN node --profile scenarios/random/reference-swarm-accounts.yaml" 2>&1 | tail -n 2)
+  [ "$a" == "$b" ] || fail "reference-swarm-accounts seed $seed differs through syncsim node: $a / $b"
+done
+
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
 "$BIN" run scenarios/basic/power-loss-on-flush.yaml --node "$PY examples/python-lww/node.py" \
@@ -78,6 +96,16 @@ grep -q '"ev":"reinstall","node":"phone","wipe":"all","supported":false}' "$tmp/
   fail "reinstall of a node without the lifecycle feature: no unsupported reinstall event in its trace"
 grep -q 'expected note/n3 to be absent on the server, found {text: "never synced"}' "$tmp/plain-reinstall.out" ||
   fail "reinstall of a node without the lifecycle feature: the unsynced note did not survive: $(cat "$tmp/plain-reinstall.out")"
+
+# A node that does not declare the accounts feature (the Python example) does not switch accounts: the
+# trace says so, the phone stays Alice's, and Bob's edit made on it is refused by its own records.
+"$BIN" run scenarios/basic/switch-account.yaml --node "$PY examples/python-lww/node.py" \
+  --trace "$tmp/plain-switch.jsonl" >"$tmp/plain-switch.out" 2>&1
+grep -q '"ev":"switch-account","node":"phone","from":"alice","to":"bob","mode":"sync-first","data":"wipe","wipe":"all","supported":false}' \
+  "$tmp/plain-switch.jsonl" ||
+  fail "switch of accounts on a node without the accounts feature: no unsupported switch-account event in its trace"
+grep -q 'expected note/b1 to be {text: "bob on the phone"} on the server, found {text: "bob first"}' "$tmp/plain-switch.out" ||
+  fail "switch of accounts on a node without the accounts feature: the phone wrote as bob: $(cat "$tmp/plain-switch.out")"
 
 # A sweep through syncsim node, with processes reused across seeds (reset) and fresh ones, gives every
 # seed the trace hash it has in process.

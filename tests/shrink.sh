@@ -138,6 +138,21 @@ else
   "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk reinstall does not fail under --strict"
 fi
 
+# A switch of accounts is written back as one (switch_account: DEVICE, to: USER, by name even in a
+# one-device file) and the shrunk file replays: keep-data's tenant leak needs the phone's own note and
+# the switch, and neither the laptop nor the tablet.
+out=$tmp/switch-account.yaml
+"$BIN" shrink scenarios/basic/switch-account-keep-data.yaml --class tenant-leak -o "$out" >"$tmp/shrink.out" 2>"$tmp/shrink.err"
+code=$?
+if [ "$code" -ne 0 ]; then
+  fail "shrink switch-account: exit $code: $(tail -3 "$tmp/shrink.out" "$tmp/shrink.err")"
+else
+  grep -q 'switch_account: phone, to: bob' "$out" || fail "shrink switch-account dropped the switch: $(grep 'at:' "$out")"
+  grep 'at:' "$out" | grep -qE 'laptop|tablet' && fail "shrink switch-account kept a step that does not matter: $(grep 'at:' "$out")"
+  grep -q 'switch: keep-data' "$out" || fail "shrink switch-account lost the profile's lifecycle: { switch } key"
+  "$BIN" run "$out" --strict >/dev/null; [ $? -eq 1 ] || fail "shrunk switch-account does not fail under --strict"
+fi
+
 # Storage faults are removable too, and a full disk's window shortens: SmartDMV's create dropped
 # while the server's disk is full keeps that fault, shorter, and loses the tablet's.
 out=$tmp/storage-faults.yaml

@@ -1423,6 +1423,49 @@ static void test_tenants(void)
     fixture_free(&f);
 }
 
+/*
+ * A switch of accounts (docs/lifecycle.md): the phone was alice's, wrote alice-1, then switched to bob
+ * and wrote bob-2. A record belongs to its first write's user at the time of that write: alice-1 stays
+ * alice's, bob-2 is bob's. The phone is judged as bob's: holding bob's records and nothing of alice's
+ * is no finding; holding alice-1 too is a leak.
+ */
+static void test_switched_tenants(void)
+{
+    for (int leak = 0; leak < 2; leak++) {
+        fixture f;
+        fixture_init_from(&f, "tests/data/check/tenants.yaml");
+        write_id a = create(&f, PHONE, 1, "note/alice-1", "text=a");
+        write_id b1 = create(&f, LAPTOP, 1, "note/bob-1", "text=b");
+        history_set_user(&f.h, PHONE, "bob");
+        write_id b2 = create(&f, PHONE, 2, "note/bob-2", "text=c");
+        receive(&f, a);
+        receive(&f, b1);
+        receive(&f, b2);
+        const char *alice1 = "{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),"
+                             "'fields':{'text':{'v':'a','w':W(1,1)}}}";
+        const char *bobs = "{'type':'note','id':'bob-1','deleted':false,'w':W(3,1),'fields':{'text':{'v':'b','w':W(3,1)}}},"
+                           "{'type':'note','id':'bob-2','deleted':false,'w':W(1,2),'fields':{'text':{'v':'c','w':W(1,2)}}}";
+        char all[1024], bob[1024], phone[1024], alice[512];
+        snprintf(all, sizeof all, "{'records':[%s,%s]}", alice1, bobs);
+        snprintf(bob, sizeof bob, "{'records':[%s]}", bobs);
+        snprintf(alice, sizeof alice, "{'records':[%s]}", alice1);
+        snprintf(phone, sizeof phone, "%s", leak ? all : bob);
+        snap(&f, 0, all);
+        snap(&f, PHONE, phone);
+        snap(&f, TABLET, alice);   /* alice's: bob-2, written on her old phone, is not hers */
+        snap(&f, LAPTOP, bob);     /* bob's: bob-2 is his though the phone was alice's at its start */
+        const check_result *r = run(&f, true, NULL);
+        EXPECT_U64(r->counts[VC_DIVERGENCE], 0);
+        EXPECT_U64(r->counts[VC_TENANT_LEAK], leak ? 1 : 0);
+        if (leak) {
+            const finding *found = only(r, VC_TENANT_LEAK);
+            EXPECT_INT(found->node, PHONE);
+            EXPECT_STR(found->summary, "phone holds note/alice-1, a record of another user (it belongs to alice)");
+        }
+        fixture_free(&f);
+    }
+}
+
 /* A live record's reference must name a live parent on the server once sync has settled. */
 static void test_dangling_refs(void)
 {
@@ -2045,6 +2088,7 @@ int main(void)
     test_event_duplicate_and_vanished();
     test_order_divergence();
     test_tenants();
+    test_switched_tenants();
     test_dangling_refs();
     test_write_name();
     return test_exit("test-check");

@@ -511,6 +511,32 @@ static void test_wipe_and_unsynced(void)
     history_free(&h);
 }
 
+/*
+ * A switch of accounts (docs/lifecycle.md): a write is its user's at the time it was made. Before any
+ * switch a write names no user (the device's own, user:, is the checker's fallback); after one, the new
+ * account, and the writes made before keep theirs. Other devices are not touched.
+ */
+static void test_user_at_the_time(void)
+{
+    history h;
+    history_init(&h);
+    EXPECT(history_user(&h, PHONE, NULL) == NULL);
+    EXPECT(strcmp(history_user(&h, PHONE, "alice"), "alice") == 0);
+    write_id before = put(&h, PHONE, 1, "n1");
+    history_set_user(&h, PHONE, "bob");
+    write_id after = put(&h, PHONE, 2, "n2");
+    write_id other = put(&h, TABLET, 1, "n3");
+    history_set_user(&h, PHONE, "carol");
+    write_id later = put(&h, PHONE, 3, "n2");
+    EXPECT(history_write(&h, before)->user == NULL);
+    EXPECT(strcmp(history_write(&h, after)->user, "bob") == 0);
+    EXPECT(strcmp(history_write(&h, later)->user, "carol") == 0);
+    EXPECT(history_write(&h, other)->user == NULL);
+    EXPECT(strcmp(history_user(&h, PHONE, "alice"), "carol") == 0);
+    EXPECT(strcmp(history_user(&h, TABLET, "alice"), "alice") == 0);
+    history_free(&h);
+}
+
 int main(void)
 {
     xalloc_install_cjson();
@@ -528,5 +554,6 @@ int main(void)
     test_settle_arrivals();
     test_growth();
     test_wipe_and_unsynced();
+    test_user_at_the_time();
     return test_exit("test-history");
 }

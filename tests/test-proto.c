@@ -223,6 +223,34 @@ static void test_requests(void)
     EXPECT_INT(req.wipe, WIPE_ALL);
     cJSON_Delete(tree);
 
+    /* switch_account carries the wipe, what happens to the records and the new user; account the device
+     * and its new user (the accounts feature, docs/lifecycle.md) */
+    for (int keep = 0; keep < 2; keep++) {
+        buf_clear(&b);
+        proto_request_begin(&b, REQ_SWITCH_ACCOUNT, 15, 7, 8);
+        proto_put_switch_account(&b, WIPE_ALL, keep == 1, "bob");
+        proto_request_end(&b);
+        if (keep)
+            EXPECT_STR(b.data, "{\"type\":\"switch_account\",\"seq\":15,\"wall_us\":7,\"mono_us\":8,\"wipe\":\"all\","
+                               "\"data\":\"keep-data\",\"user\":\"bob\"}\n");
+        EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+        EXPECT_INT(req.kind, REQ_SWITCH_ACCOUNT);
+        EXPECT_INT(req.wipe, WIPE_ALL);
+        EXPECT_INT(req.keep_data, keep == 1);
+        EXPECT_STR(req.user, "bob");
+        cJSON_Delete(tree);
+    }
+    buf_clear(&b);
+    proto_request_begin(&b, REQ_ACCOUNT, 16, 7, 8);
+    proto_put_account(&b, &roster, 2, "bob");
+    proto_request_end(&b);
+    EXPECT_STR(b.data, "{\"type\":\"account\",\"seq\":16,\"wall_us\":7,\"mono_us\":8,\"node\":\"tablet\",\"user\":\"bob\"}\n");
+    EXPECT(round_trip_request(&b, &a, &req, &tree, &why));
+    EXPECT_INT(req.kind, REQ_ACCOUNT);
+    EXPECT_STR(req.node, "tablet");
+    EXPECT_STR(req.user, "bob");
+    cJSON_Delete(tree);
+
     /* malformed requests: `syncsim node` refuses them with a reason */
     const char *bad[][2] = {
         { "[]", "must be a JSON object" },
@@ -235,6 +263,15 @@ static void test_requests(void)
         { "{\"type\":\"reinstall\",\"seq\":1,\"wall_us\":1,\"mono_us\":1}", "\"wipe\"" },
         { "{\"type\":\"sign_out\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"wipe\":\"some\"}",
           "sign_out: \"wipe\" must be all or data-only" },
+        { "{\"type\":\"switch_account\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"wipe\":\"all\",\"data\":\"wipe\"}",
+          "\"user\"" },
+        { "{\"type\":\"switch_account\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"wipe\":\"all\",\"data\":\"some\","
+          "\"user\":\"bob\"}",
+          "\"data\" must be wipe or keep-data" },
+        { "{\"type\":\"account\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"node\":\"server\",\"user\":\"bob\"}",
+          "must be a device" },
+        { "{\"type\":\"account\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"node\":\"laptop\",\"user\":\"bob\"}",
+          "laptop" },
         { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"flood\"}",
           "must be disk_full, disk_freed, io_error or healed" },
         { "{\"type\":\"storage_fault\",\"seq\":1,\"wall_us\":1,\"mono_us\":1,\"fault\":\"io_error\"}",
@@ -449,10 +486,11 @@ static void test_sends_timers_terminators(void)
     EXPECT(decode_line(&b, PHONE, &a, &e, &why));
     EXPECT_INT(e.features, PROTO_FEATURE_RESET | PROTO_FEATURE_POWER_LOSS);
     buf_clear(&b);
-    proto_put_init_ok(&b, 1, true, PROTO_OPS_DEFAULT, PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE);
-    EXPECT_CONTAINS(b.data, "\"features\":[\"storage_faults\",\"lifecycle\"]");
+    proto_put_init_ok(&b, 1, true, PROTO_OPS_DEFAULT,
+                      PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE | PROTO_FEATURE_ACCOUNTS);
+    EXPECT_CONTAINS(b.data, "\"features\":[\"storage_faults\",\"lifecycle\",\"accounts\"]");
     EXPECT(decode_line(&b, PHONE, &a, &e, &why));
-    EXPECT_INT(e.features, PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE);
+    EXPECT_INT(e.features, PROTO_FEATURE_STORAGE_FAULTS | PROTO_FEATURE_LIFECYCLE | PROTO_FEATURE_ACCOUNTS);
 
     buf_clear(&b);
     observation flushed = { .kind = OBS_FLUSHED };
@@ -563,7 +601,7 @@ static void test_malformed_effects(void)
         { PHONE, "{\"type\":\"flushed\",\"w\":\"phone:1\"}", "unknown member \"w\"" },
         { PHONE, "{\"type\":\"init_ok\",\"in_reply_to\":1,\"protocol\":\"syncsim-node/1\",\"idle\":true,"
                  "\"features\":[\"flush\"]}",
-          "may name reset, received, power_loss, storage_faults and lifecycle" },
+          "may name reset, received, power_loss, storage_faults, lifecycle and accounts" },
     };
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         proto_effect e;

@@ -1108,11 +1108,12 @@ static void storage_faults_reach_sqlite(void)
 /*
  * A wipe (a reinstall or a sign-out, docs/lifecycle.md): every row goes but the counters that must
  * never repeat -- meta op_seq and boots, and the outbox's AUTOINCREMENT sequence, so the next entry's
- * operation id follows the old ones -- and, with keep_cursors (wipe: data-only), the pull cursors.
+ * operation id follows the old ones -- and, with keep_cursors (wipe: data-only), the pull cursors, or
+ * with keep_records (a switch of accounts under switch: keep-data, keep == 2) the records alone.
  */
 static void wipe_keeps_counters_and_maybe_cursors(void)
 {
-    for (int keep = 0; keep < 2; keep++) {
+    for (int keep = 0; keep < 3; keep++) {
         store *s = open_memory();
         arena a;
         arena_init(&a, 4096);
@@ -1137,10 +1138,10 @@ static void wipe_keeps_counters_and_maybe_cursors(void)
         EXPECT(ws[0] == WRITE_ID(1, 1) && ws[1] == WRITE_ID(1, 2));
 
         store_begin(s);
-        store_wipe(s, keep == 1);
+        store_wipe(s, keep == 1, keep == 2);
         EXPECT_INT(store_commit(s), 0);
 
-        EXPECT_INT(count_records(s, &a), 0);
+        EXPECT_INT(count_records(s, &a), keep == 2 ? 1 : 0);
         EXPECT(!store_outbox_has(s, "note", "n1"));
         EXPECT_INT(store_outbox_writes(s, &a, &ws), 0);
         EXPECT_INT(store_conflict_count(s), 0);
@@ -1148,8 +1149,8 @@ static void wipe_keeps_counters_and_maybe_cursors(void)
         EXPECT_INT(store_meta_get(s, "op_seq", 0), 41);
         EXPECT_INT(store_meta_get(s, "boots", 0), 3);
         EXPECT_INT(store_meta_get(s, "watermark", -1), -1);
-        EXPECT_INT(store_meta_get(s, "cursor", -1), keep ? 9 : -1);
-        EXPECT_INT(store_meta_get(s, "cursor:note", -1), keep ? 8 : -1);
+        EXPECT_INT(store_meta_get(s, "cursor", -1), keep == 1 ? 9 : -1);
+        EXPECT_INT(store_meta_get(s, "cursor:note", -1), keep == 1 ? 8 : -1);
         int64_t next = add_entry(s, &a, OP_CREATE, "note", "n2", 0, WRITE_ID(1, 3), 1, f, 3);
         EXPECT(next > second && second > first);
         arena_release(&a);

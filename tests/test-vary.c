@@ -161,13 +161,14 @@ static void test_every_key(void)
                                "    conflicts.grain: [record, field]\n"
                                "    conflicts.on_delete: [strategy, delete-wins, edit-wins, newer-timestamp]\n"
                                "    lifecycle.wipe: [all, data-only]\n"
-                               "    lifecycle.sign_out: [sync-first, discard]\n";
+                               "    lifecycle.sign_out: [sync-first, discard]\n"
+                               "    lifecycle.switch: [wipe, keep-data]\n";
     scenario *sc = load_text("every", TEXT, NULL);
     EXPECT(sc != NULL);
     if (!sc)
         return;
     const vary_spec *v = &sc->workload.vary;
-    EXPECT_INT(v->n_axes, 10);
+    EXPECT_INT(v->n_axes, 11);
     /* The last value of each key, on a copy of the profile. */
     vary_choice last = { { 0 } };
     for (int a = 0; a < v->n_axes; a++)
@@ -185,12 +186,13 @@ static void test_every_key(void)
     EXPECT_INT(p.entities[0].on_delete, DELETE_NEWER_TIMESTAMP);
     EXPECT_INT(p.wipe, WIPE_DATA_ONLY);
     EXPECT(p.sign_out_discard);
+    EXPECT(p.switch_keep_data);
     /* The first values are the defaults the profile had. */
     vary_choice first = { { 0 } };
     profile q = sc->profile.engine;
     vary_apply(v, &first, &q);
     EXPECT_INT(q.pull_over_pending, PULL_OVER_KEEP);
-    EXPECT(!q.pull_apply_by_kind && !q.queue_base_as_queued && !q.sign_out_discard);
+    EXPECT(!q.pull_apply_by_kind && !q.queue_base_as_queued && !q.sign_out_discard && !q.switch_keep_data);
     EXPECT_INT(q.fallback.grain, GRAIN_RECORD);
     EXPECT_INT(q.fallback.on_delete, DELETE_BY_STRATEGY);
     char text[512];

@@ -501,6 +501,90 @@ static void test_power_losses(void)
 }
 
 /*
+ * Switches of accounts (lifecycle: { account_switches_per_day }, docs/lifecycle.md): none unless asked;
+ * asked for, no earlier swarm choice moves (the coin is drawn last, only when configured); every switch
+ * names a user of the workload other than the one its device has then; each device makes as many
+ * writes as without switches (its own stream), and every write after a switch names a record of the
+ * account it switched to; some seeds have them.
+ */
+static void test_account_switches(void)
+{
+#define BASE_WORKLOAD                                                                                        \
+    "profile: { name: p, conflicts: { strategy: lww-hlc } }\n"                                              \
+    "workload:\n"                                                                                           \
+    "  duration: 1d\n"                                                                                      \
+    "  users: 3\n"                                                                                          \
+    "  devices_per_user: 1\n"                                                                               \
+    "  writes_per_hour: 6\n"                                                                                \
+    "  keys: 2\n"                                                                                           \
+    "  crashes: { per_day: 2, down_mean: 1m }\n"                                                            \
+    "  swarm: true\n"
+    static const char OFF[] = "name: switches-off\n" BASE_WORKLOAD
+                              "  lifecycle: { reinstalls_per_day: 2, sign_outs_per_day: 2 }\n";
+    static const char ON[] = "name: switches-on\n" BASE_WORKLOAD
+                             "  lifecycle: { reinstalls_per_day: 2, sign_outs_per_day: 2, account_switches_per_day: 8 }\n";
+#undef BASE_WORKLOAD
+    scenario *off = load_text("switches-off", OFF), *on = load_text("switches-on", ON);
+    if (!off || !on) {
+        scenario_free(off);
+        scenario_free(on);
+        return;
+    }
+    EXPECT(off->workload.account_switches_per_day == 0.0 && on->workload.account_switches_per_day == 8.0);
+    int seeds_with = 0;
+    for (uint64_t seed = 1; seed <= 30; seed++) {
+        swarm_choice a = workload_swarm(&off->workload, seed), b = workload_swarm(&on->workload, seed);
+        EXPECT(same_choice(&a, &b));
+        EXPECT(a.reinstalls == b.reinstalls && a.reinstalls_per_day == b.reinstalls_per_day);
+        EXPECT(a.sign_outs == b.sign_outs && a.sign_outs_per_day == b.sign_outs_per_day);
+        EXPECT(!a.account_switches && b.account_switches_per_day <= 8.0);
+        scenario *x = instance(off, seed), *y = instance(on, seed);
+        if (!x || !y) {
+            scenario_free(x);
+            scenario_free(y);
+            continue;
+        }
+        int writes_x[4] = { 0 }, writes_y[4] = { 0 }, switches = 0;
+        const char *user[4] = { NULL };
+        for (int d = 0; d < y->n_devices && d < 3; d++)
+            user[d + 1] = y->devices[d].user;
+        for (int i = 0; i < x->n_steps; i++)
+            if (x->steps[i].kind == STEP_OP && x->steps[i].at_us > 0)
+                writes_x[x->steps[i].nodes[0]]++;
+        for (int i = 0; i < y->n_steps; i++) {
+            const step *t = &y->steps[i];
+            int node = t->nodes[0];
+            EXPECT(node >= 1 && node <= 3);
+            if (node < 1 || node > 3)
+                continue;
+            if (t->kind == STEP_SWITCH_ACCOUNT) {
+                EXPECT(b.account_switches);
+                EXPECT(t->user && strcmp(t->user, user[node]) != 0);
+                bool known = false;
+                for (int d = 0; d < y->n_devices; d++)
+                    known = known || strcmp(y->devices[d].user, t->user) == 0;
+                EXPECT(known);
+                user[node] = t->user;
+                switches++;
+            } else if (t->kind == STEP_OP && t->at_us > 0) {
+                writes_y[node]++;
+                char prefix[64];
+                snprintf(prefix, sizeof prefix, "%s-k", user[node]);
+                EXPECT(strncmp(t->op.id, prefix, strlen(prefix)) == 0);
+            }
+        }
+        for (int node = 1; node <= 3; node++)
+            EXPECT_INT(writes_y[node], writes_x[node]);
+        seeds_with += switches > 0;
+        scenario_free(x);
+        scenario_free(y);
+    }
+    EXPECT(seeds_with > 0);
+    scenario_free(off);
+    scenario_free(on);
+}
+
+/*
  * Reinstalls and sign-outs (lifecycle:, docs/lifecycle.md): none unless asked; asked for, turning them
  * on changes no earlier swarm choice and leaves every other step where it was (their own stream, drawn
  * last); each sign-out is followed by its device's sign-in, never a second sign-out between; some seeds
@@ -1330,6 +1414,7 @@ int main(void)
     test_server_crashes();
     test_power_losses();
     test_lifecycle();
+    test_account_switches();
     test_storage_faults();
     test_few_refused();
     test_schema();

@@ -145,6 +145,8 @@ static void request_round_trip(const proto_request *r, arena *a)
     case REQ_STORAGE_FAULT: proto_put_storage_fault(&b, &r->storage); break;
     case REQ_REINSTALL:
     case REQ_SIGN_OUT: proto_put_lifecycle(&b, r->wipe); break;
+    case REQ_SWITCH_ACCOUNT: proto_put_switch_account(&b, r->wipe, r->keep_data, r->user); break;
+    case REQ_ACCOUNT: proto_put_account(&b, &roster, proto_roster_find(&roster, r->node), r->user); break;
     case REQ_SNAPSHOT:
     case REQ_SHUTDOWN:
     case REQ_POWER_LOSS: break;
@@ -172,6 +174,10 @@ static void request_round_trip(const proto_request *r, arena *a)
         assert(again.control == r->control);
     if (r->kind == REQ_STORAGE_FAULT)
         assert(again.storage.kind == r->storage.kind && again.storage.writes == r->storage.writes);
+    if (r->kind == REQ_SWITCH_ACCOUNT)
+        assert(again.wipe == r->wipe && again.keep_data == r->keep_data && strcmp(again.user, r->user) == 0);
+    if (r->kind == REQ_ACCOUNT)
+        assert(strcmp(again.node, r->node) == 0 && strcmp(again.user, r->user) == 0);
     if (r->kind == REQ_REINSTALL || r->kind == REQ_SIGN_OUT)
         assert(again.wipe == r->wipe);
     cJSON_Delete(j);
