@@ -314,11 +314,18 @@ static void adopt(client *c, const record *incoming)
             if (local.n_events || incoming->n_events) {
                 /* Activity events: "merge the newly received remote events with its local event
                  * stream" -- events this device has not managed to send stay in its log. */
+                /* The record's own state (fields, delete, its clientUpdatedAt) merges as below, the newer
+                 * by device clock staying; the events are the union. Taking the incoming state over a
+                 * newer local one would lower the record's clientUpdatedAt under this device's own unsent
+                 * writes, and the next push, which looks for records changed after the watermark, would
+                 * never find them again (a pull before a push: undelivered). */
+                bool local_newer = local.st.ts_us > incoming->st.ts_us;
+                const record *base = local_newer ? &local : incoming, *other = local_newer ? incoming : &local;
                 record merged;
-                record_copy(&merged, incoming, &c->scratch);
+                record_copy(&merged, base, &c->scratch);
                 const entity_rules *rules = profile_rules(c->profile, incoming->type);
-                for (int i = 0; i < local.n_events; i++)
-                    record_add_event(&merged, &c->scratch, &local.events[i], rules->events_order, true);
+                for (int i = 0; i < other->n_events; i++)
+                    record_add_event(&merged, &c->scratch, &other->events[i], rules->events_order, true);
                 project(c, &merged, &c->scratch);
                 int outcome = store_record_put_if_changed(c->store, &merged, &c->scratch, &old);
                 if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, &merged)))
