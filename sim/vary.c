@@ -275,9 +275,12 @@ bool vary_check(const vary_spec *v, const profile *base, const char *profile_nam
 vary_choice vary_draw(const vary_spec *v, uint64_t seed)
 {
     vary_choice c = { { 0 } };
-    pcg32 rng = pcg_stream(seed, "vary");
-    for (int a = 0; a < v->n_axes; a++)
+    for (int a = 0; a < v->n_axes; a++) {
+        char name[96];
+        snprintf(name, sizeof name, "vary/%s", KEYS[v->axes[a].key].path);
+        pcg32 rng = pcg_stream(seed, name);
         c.value[a] = (int)pcg32_bounded(&rng, (uint32_t)v->axes[a].n_values);
+    }
     return c;
 }
 

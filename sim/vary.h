@@ -9,10 +9,11 @@
  *       server.feed_lag: [0s, 2s, 30s]
  *
  * A profile describes one design; a swarm that varies some of its keys explores the designs
- * around it, and every failing seed names the values it drew. The draws come from the seed's
- * own stream `vary`, one bounded draw per key in the order the keys are written, so they move
- * no other draw of the workload: a seed's steps, clocks and faults are the same with or
- * without vary:, and a scenario without it runs exactly as before.
+ * around it, and every failing seed names the values it drew. Each key is drawn from the seed's
+ * stream of its own, `vary/<key>` (one bounded draw), so the draws move no other draw of the
+ * workload and no other key's: a seed's steps, clocks and faults are the same with or without
+ * vary:, a key's value is the same whatever else is listed (and as long as its own list is), and
+ * a scenario without vary: runs exactly as before.
  *
  * Every combination of the listed values must make a design the engine runs (profile_check):
  * vary_check tries each one against the profile, when the scenario is read and again when a
@@ -57,7 +58,7 @@ bool vary_load(yaml_doc *doc, struct fy_node *n, vary_spec *out, diag *d);
 /* Every combination of the values applied to base makes a design profile_check accepts; else an
  * error at the value to blame, naming the profile. */
 bool vary_check(const vary_spec *v, const profile *base, const char *profile_name, diag *d);
-/* The seed's draw (stream `vary`). */
+/* The seed's draw (a stream vary/<key> per key). */
 vary_choice vary_draw(const vary_spec *v, uint64_t seed);
 /* Sets the drawn values on p. */
 void vary_apply(const vary_spec *v, const vary_choice *c, profile *p);

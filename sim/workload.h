@@ -39,7 +39,7 @@
  * streams (workload/<device>, offline/<device>, clock/<device>,
  * faults/<device>, refs/<device>, picks/<device>, power-loss/<device>; the server's crashes from
  * crashes/server, its
- * clock steps from clock-steps/server; storage faults from storage/<node>; vary's keys from vary) so
+ * clock steps from clock-steps/server; storage faults from storage/<node>; vary's keys from vary/<key>) so
  * that removing a device
  * or a step shifts nothing else,
  * and the values written are unique and name their write ("u1-d2#17").

@@ -143,6 +143,19 @@ static void test_draws(void)
     EXPECT_INT(varied->profile.engine.fallback.counters, COUNTER_CRDT);
     EXPECT_INT(varied->profile.engine.entities[0].counters, COUNTER_ABSOLUTE);
     EXPECT_INT(varied->profile.engine.round, ROUND_PUSH_PULL);
+
+    /* A key draws the same value for a seed whatever else is listed: during_round alone, with the
+     * same list, draws what it drew beside three other keys. */
+    static const char ALONE[] = "name: alone\n" PROFILE WORKLOAD
+                                "  vary:\n"
+                                "    sync.during_round: [coalesce, queue, drop]\n";
+    scenario *alone = load_text("alone", ALONE, NULL);
+    EXPECT(alone != NULL);
+    for (uint64_t seed = 1; alone && seed <= 60; seed++) {
+        vary_choice a = vary_draw(&alone->workload.vary, seed), b = vary_draw(&varied->workload.vary, seed);
+        EXPECT_INT(a.value[0], b.value[1]);
+    }
+    scenario_free(alone);
     scenario_free(plain);
     scenario_free(varied);
 }
