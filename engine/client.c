@@ -687,6 +687,20 @@ static void ask_during_round(sync_stream *s, during_round rule)
     }
 }
 
+/* round: streams: a stream asked to run. False when the device cannot sync now, or when the stream
+ * is running (the request is then the profile's during_round's to keep or drop). */
+static bool stream_may_start(client *c, sync_stream *s)
+{
+    if (!c->booted || !c->net_up)
+        return false;
+    if (s->phase != PHASE_IDLE) {
+        ask_during_round(s, c->profile->during_round);
+        return false;
+    }
+    s->dropped_request = false;
+    return true;
+}
+
 /*
  * round: streams: wake the push stream. It runs only when there is something to push (an outbox
  * entry; a watermark push finds out by looking), and not after its retry schedule ran out with
@@ -695,13 +709,8 @@ static void ask_during_round(sync_stream *s, during_round rule)
 static void start_push_stream(client *c, int64_t now_us)
 {
     sync_stream *s = &c->round;
-    if (!c->booted || !c->net_up)
+    if (!stream_may_start(c, s))
         return;
-    if (s->phase != PHASE_IDLE) {
-        ask_during_round(s, c->profile->during_round);
-        return;
-    }
-    s->dropped_request = false;
     int64_t pending = store_outbox_count(c->store);
     if (s->gave_up || (c->profile->changes == CHANGES_OUTBOX && pending == 0))
         return;
@@ -716,14 +725,8 @@ static void start_push_stream(client *c, int64_t now_us)
  * the head, whatever the push stream is doing. */
 static void start_pull_stream(client *c, int64_t now_us)
 {
-    sync_stream *s = &c->pulls;
-    if (!c->booted || !c->net_up)
+    if (!stream_may_start(c, &c->pulls))
         return;
-    if (s->phase != PHASE_IDLE) {
-        ask_during_round(s, c->profile->during_round);
-        return;
-    }
-    s->dropped_request = false;
     c->pulled = 0;
     c->pull_type = 0;
     memset(c->round_cursor_set, 0, sizeof c->round_cursor_set);   /* from the saved cursors */

@@ -189,23 +189,7 @@ grep -q "does not fail with lost-update; it fails with silent-overwrite" "$tmp/e
 # A seed of a workload with vary: shrinks to a file that says the drawn design: the profile
 # inline, with the drawn value in it (the named file has the other), the header naming it,
 # and no vary: left; the file replays the hash shrink printed. (Seed 2 draws replace.)
-cat > "$tmp/vary.yaml" <<EOF
-name: vary-replace
-profile: $PWD/scenarios/profiles/reference.yaml
-seed: 1
-workload:
-  duration: 2h
-  users: 1
-  devices_per_user: 2
-  writes_per_hour: 120
-  mix: { update: 1 }
-  keys: 2
-  fields: 1
-  offline: { online_mean: 5m, offline_mean: 5m }
-  vary:
-    sync.pull_over_pending: [keep, replace]
-EOF
-"$BIN" shrink "$tmp/vary.yaml" --seed 2 --class read-your-writes -o "$tmp/vary-min.yaml" >"$tmp/vary.out" 2>&1 \
+"$BIN" shrink tests/data/vary-replace.yaml --seed 2 --class read-your-writes -o "$tmp/vary-min.yaml" >"$tmp/vary.out" 2>&1 \
   || fail "shrink of a vary: seed: $(tail -3 "$tmp/vary.out")"
 grep -q '^  name: reference$' "$tmp/vary-min.yaml" && grep -q '^    pull_over_pending: replace$' "$tmp/vary-min.yaml" \
   || fail "the shrunk vary: seed does not write its drawn profile inline: $(sed -n 1,40p "$tmp/vary-min.yaml")"

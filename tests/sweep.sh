@@ -185,23 +185,7 @@ assert all(r['metrics']['design'].startswith('sync.round: ') for r in o['runs'])
 # A sweep whose drawn values fail counts the failures against the value that brings them:
 # pull_over_pending: replace shows a user an older copy over their queued edit
 # (read-your-writes); keep never does.
-cat > "$tmp/vary-replace.yaml" <<EOF
-name: vary-replace
-profile: $PWD/scenarios/profiles/reference.yaml
-seed: 1
-workload:
-  duration: 2h
-  users: 1
-  devices_per_user: 2
-  writes_per_hour: 120
-  mix: { update: 1 }
-  keys: 2
-  fields: 1
-  offline: { online_mean: 5m, offline_mean: 5m }
-  vary:
-    sync.pull_over_pending: [keep, replace]
-EOF
-out=$("$BIN" sweep "$tmp/vary-replace.yaml" --seeds 1..30 -j 2 --db "$tmp/vr.sqlite" 2>/dev/null)
+out=$("$BIN" sweep tests/data/vary-replace.yaml --seeds 1..30 -j 2 --db "$tmp/vr.sqlite" 2>/dev/null)
 keep_failing=$(grep -E '^  sync\.pull_over_pending: keep ' <<<"$out" | awk '{print $5}')
 replace_failing=$(grep -E '^  sync\.pull_over_pending: replace ' <<<"$out" | awk '{print $5}')
 [ "${keep_failing:-x}" = 0 ] && [ "${replace_failing:-0}" -gt 0 ] \
