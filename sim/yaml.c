@@ -122,6 +122,16 @@ static bool text_is_blank(const char *s, size_t len)
  * "file:line:col: error: message" and the excerpt, name it a YAML syntax
  * error, and drop libfyaml's internal "[ERR]: ..." lines.
  */
+/* Whether libfyaml reported an error whose message contains text (its collected errors, else its output). */
+static bool error_reported(yaml_doc *doc, const char *text)
+{
+    void *it = NULL;
+    for (struct fy_diag_error *e; (e = fy_diag_errors_iterate(doc->fy_diag, &it)) != NULL;)
+        if (e->msg && strstr(e->msg, text))
+            return true;
+    return doc->capture && strstr(doc->capture, text);
+}
+
 static void report_syntax_error(yaml_doc *doc, diag *d, src_pos whole)
 {
     /* libfyaml collects its errors (yaml_open): its own excerpt of the source line reads out of
@@ -600,7 +610,12 @@ static bool check_events(yaml_doc *doc, diag *d, src_pos whole)
         ok = false;
     }
     doc->has_aliases = ep.aliases > 0;
-    if (parser)
+    /* libfyaml 0.7.12 (Debian 12's) frees a simple key twice when it cleans up after this error, a
+     * tab after an explicit key's ':' ("? a: \t: \t"; pantoniou/libfyaml#57, fixed upstream after
+     * 0.7.12): its parser is left undestroyed -- one parser's memory per such file, and the file is
+     * refused -- rather than crash the program. Found by fuzz-profile. */
+    bool parser_unsafe = !ok && error_reported(doc, "cannot use tab for indentation of block entry");
+    if (parser && !parser_unsafe)
         fy_parser_destroy(parser);
     if (stream)
         fclose(stream);
