@@ -52,6 +52,8 @@ static void count_classes(const result_row *row, uint64_t *by_class)
 /* The row's drawn design (metrics.design, "k: v, k: v"), value by value into the tally. */
 static void tally_design(sweep_tally *t, const result_row *row)
 {
+    if (!strstr(row->metrics, "\"design\""))
+        return;   /* a scenario without vary: (most): no row needs parsing */
     cJSON *metrics = cJSON_Parse(row->metrics);
     const cJSON *design = cJSON_GetObjectItemCaseSensitive(metrics, "design");
     if (cJSON_IsString(design)) {

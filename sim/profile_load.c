@@ -49,31 +49,6 @@ bool load_vclass_list(yaml_doc *doc, struct fy_node *n, vclass_set *out, diag *d
     return true;
 }
 
-/* One of words[] (index into it), or an error naming them all. */
-static bool one_of(yaml_doc *doc, struct fy_node *n, const char *const *words, int n_words, int *out, diag *d,
-                   const char *what)
-{
-    const char *text;
-    if (!yaml_text(doc, n, &text, d, what))
-        return false;
-    for (int i = 0; i < n_words; i++)
-        if (strcmp(text, words[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    buf list;
-    buf_init(&list);
-    for (int i = 0; i < n_words; i++)
-        buf_printf(&list, "%s%s", i == 0 ? "" : i == n_words - 1 ? " or " : ", ", words[i]);
-    const char *hint = diag_suggest(text, words, n_words);
-    if (hint)
-        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; did you mean '%s'? (expected %s)", what, text, hint, list.data);
-    else
-        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; expected %s", what, text, list.data);
-    buf_free(&list);
-    return false;
-}
-
 /* A duration, or "never" (stored as never_value). */
 static bool duration_or_never(yaml_doc *doc, struct fy_node *n, int64_t never_value, int64_t *out, diag *d,
                               const char *what)
@@ -180,7 +155,7 @@ static bool load_flush(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
     }
     static const char *const ACKS[] = { "on-write", "on-flush" };
     int choice;
-    if (!one_of(doc, ack, ACKS, N(ACKS), &choice, d, "acknowledge (when the user sees a write saved)"))
+    if (!yaml_one_of(doc, ack, ACKS, N(ACKS), &choice, d, "acknowledge (when the user sees a write saved)"))
         return false;
     p->flush_ack_on_flush = choice == 1;
     return true;
@@ -203,37 +178,37 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
     struct fy_node *x;
     static const char *const AUTH[] = { "refresh", "relaunch" };
     if ((x = yaml_get(n, "auth_refresh"))) {
-        if (!one_of(doc, x, AUTH, N(AUTH), &choice, d, "auth_refresh (what a device does when its token expires)"))
+        if (!yaml_one_of(doc, x, AUTH, N(AUTH), &choice, d, "auth_refresh (what a device does when its token expires)"))
             return false;
         p->auth_refresh = (auth_refresh)choice;
     }
     if ((x = yaml_get(n, "queue_base"))) {
-        if (!one_of(doc, x, QUEUE_BASE_NAMES, N(QUEUE_BASE_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, QUEUE_BASE_NAMES, N(QUEUE_BASE_NAMES), &choice, d,
                     "queue_base (the version a queued change declares it was made on)"))
             return false;
         p->queue_base_as_queued = choice == 1;
     }
     static const char *const CHANGES[] = { "outbox", "watermark" };
     if ((x = yaml_get(n, "changes"))) {
-        if (!one_of(doc, x, CHANGES, N(CHANGES), &choice, d, "change detection"))
+        if (!yaml_one_of(doc, x, CHANGES, N(CHANGES), &choice, d, "change detection"))
             return false;
         p->changes = (change_detection)choice;
     }
     static const char *const WATERMARKS[] = { "device-clock", "server-clock" };
     if ((x = yaml_get(n, "watermark"))) {
-        if (!one_of(doc, x, WATERMARKS, N(WATERMARKS), &choice, d, "watermark clock"))
+        if (!yaml_one_of(doc, x, WATERMARKS, N(WATERMARKS), &choice, d, "watermark clock"))
             return false;
         p->watermark = (watermark_clock)choice;
     }
     static const char *const CURSORS[] = { "seq", "server-time", "writer-time" };
     if ((x = yaml_get(n, "cursor"))) {
-        if (!one_of(doc, x, CURSORS, N(CURSORS), &choice, d, "pull cursor"))
+        if (!yaml_one_of(doc, x, CURSORS, N(CURSORS), &choice, d, "pull cursor"))
             return false;
         p->cursor = (cursor_kind)choice;
     }
     static const char *const NEXTS[] = { "last-record", "server-now" };
     if ((x = yaml_get(n, "cursor_next"))) {
-        if (!one_of(doc, x, NEXTS, N(NEXTS), &choice, d, "cursor_next"))
+        if (!yaml_one_of(doc, x, NEXTS, N(NEXTS), &choice, d, "cursor_next"))
             return false;
         p->cursor_next = (cursor_next)choice;
     }
@@ -263,17 +238,17 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
         int count = wire_dialect_count();
         for (int k = 0; k < count && k < N(names); k++)
             names[k] = wire_dialect_name(wire_dialect_at(k));
-        if (!one_of(doc, x, names, count < N(names) ? count : N(names), &choice, d, "wire dialect"))
+        if (!yaml_one_of(doc, x, names, count < N(names) ? count : N(names), &choice, d, "wire dialect"))
             return false;
         p->wire = wire_dialect_at(choice);
     }
     if ((x = yaml_get(n, "round"))) {
-        if (!one_of(doc, x, ROUND_ORDER_NAMES, N(ROUND_ORDER_NAMES), &choice, d, "round order"))
+        if (!yaml_one_of(doc, x, ROUND_ORDER_NAMES, N(ROUND_ORDER_NAMES), &choice, d, "round order"))
             return false;
         p->round = (round_order)choice;
     }
     if ((x = yaml_get(n, "pull_over_pending")) && !yaml_is_mapping(x)) {
-        if (!one_of(doc, x, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
                     "pull_over_pending (what a pulled record does to a record with queued changes)"))
             return false;
         p->pull_over_pending = p->pull_over_deleted = (pull_over_pending)choice;
@@ -285,62 +260,62 @@ static bool load_sync(yaml_doc *doc, struct fy_node *n, arena *a, profile *p, di
             return false;
         struct fy_node *y;
         if ((y = yaml_get(x, "edited"))) {
-            if (!one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+            if (!yaml_one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
                         "pull_over_pending for a record edited here"))
                 return false;
             p->pull_over_pending = (pull_over_pending)choice;
         }
         if ((y = yaml_get(x, "deleted"))) {
-            if (!one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
+            if (!yaml_one_of(doc, y, PULL_OVER_PENDING_NAMES, N(PULL_OVER_PENDING_NAMES), &choice, d,
                         "pull_over_pending for a record deleted here"))
                 return false;
             p->pull_over_deleted = (pull_over_pending)choice;
         }
     }
     if ((x = yaml_get(n, "pull_apply"))) {
-        if (!one_of(doc, x, PULL_APPLY_NAMES, N(PULL_APPLY_NAMES), &choice, d, "pull_apply (how a pulled page is applied)"))
+        if (!yaml_one_of(doc, x, PULL_APPLY_NAMES, N(PULL_APPLY_NAMES), &choice, d, "pull_apply (how a pulled page is applied)"))
             return false;
         p->pull_apply_by_kind = choice == 1;
     }
     if ((x = yaml_get(n, "during_round"))) {
-        if (!one_of(doc, x, DURING_ROUND_NAMES, N(DURING_ROUND_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, DURING_ROUND_NAMES, N(DURING_ROUND_NAMES), &choice, d,
                     "during_round (what a sync asked for while a round runs does)"))
             return false;
         p->during_round = (during_round)choice;
     }
     if ((x = yaml_get(n, "push_snapshot"))) {
-        if (!one_of(doc, x, PUSH_SNAPSHOT_NAMES, N(PUSH_SNAPSHOT_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, PUSH_SNAPSHOT_NAMES, N(PUSH_SNAPSHOT_NAMES), &choice, d,
                     "push_snapshot (which queued changes a round pushes)"))
             return false;
         p->push_snapshot = (push_snapshot)choice;
     }
     if ((x = yaml_get(n, "watermark_taken"))) {
-        if (!one_of(doc, x, WATERMARK_TAKEN_NAMES, N(WATERMARK_TAKEN_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, WATERMARK_TAKEN_NAMES, N(WATERMARK_TAKEN_NAMES), &choice, d,
                     "watermark_taken (when a device-clock watermark is read)"))
             return false;
         p->watermark_taken = (watermark_taken)choice;
     }
     if ((x = yaml_get(n, "cursor_saved"))) {
-        if (!one_of(doc, x, CURSOR_SAVED_NAMES, N(CURSOR_SAVED_NAMES), &choice, d,
+        if (!yaml_one_of(doc, x, CURSOR_SAVED_NAMES, N(CURSOR_SAVED_NAMES), &choice, d,
                     "cursor_saved (when the pull cursor is written)"))
             return false;
         p->cursor_saved = (cursor_saved)choice;
     }
     static const char *const IDS[] = { "client", "server" };
     if ((x = yaml_get(n, "ids"))) {
-        if (!one_of(doc, x, IDS, N(IDS), &choice, d, "id assignment"))
+        if (!yaml_one_of(doc, x, IDS, N(IDS), &choice, d, "id assignment"))
             return false;
         p->ids = (id_assign)choice;
     }
     static const char *const DETECTS[] = { "version", "timestamp" };
     if ((x = yaml_get(n, "conflict_detection"))) {
-        if (!one_of(doc, x, DETECTS, N(DETECTS), &choice, d, "conflict detection"))
+        if (!yaml_one_of(doc, x, DETECTS, N(DETECTS), &choice, d, "conflict detection"))
             return false;
         p->detect = (conflict_detection)choice;
     }
     static const char *const BATCHES[] = { "per-change", "atomic" };
     if ((x = yaml_get(n, "batch"))) {
-        if (!one_of(doc, x, BATCHES, N(BATCHES), &choice, d, "batch mode"))
+        if (!yaml_one_of(doc, x, BATCHES, N(BATCHES), &choice, d, "batch mode"))
             return false;
         p->batch_atomic = choice == 1;
     }
@@ -413,7 +388,7 @@ static bool load_commit_delay_dist(yaml_doc *doc, struct fy_node *n, arena *a, s
         return false;
     static const char *const KINDS[] = { "constant", "uniform", "exponential", "lognormal" };
     int k;
-    if (!one_of(doc, yaml_get(n, "dist"), KINDS, N(KINDS), &k, d, "commit_delay distribution"))
+    if (!yaml_one_of(doc, yaml_get(n, "dist"), KINDS, N(KINDS), &k, d, "commit_delay distribution"))
         return false;
     /* What each takes: constant value; uniform max (and min); exponential mean, lognormal median (and sigma),
      * both with optional bounds. */
@@ -505,7 +480,7 @@ static bool load_server(yaml_doc *doc, struct fy_node *n, arena *a, scenario_pro
     struct fy_node *v;
     int choice;
     if ((v = yaml_get(n, "pulls"))) {
-        if (!one_of(doc, v, SERVER_PULLS_NAMES, N(SERVER_PULLS_NAMES), &choice, d,
+        if (!yaml_one_of(doc, v, SERVER_PULLS_NAMES, N(SERVER_PULLS_NAMES), &choice, d,
                     "pulls (what a pull returns: each changed record as it is now, or every version logged)"))
             return false;
         p->pulls_log = choice == 1;
@@ -532,7 +507,7 @@ static bool load_manual(yaml_doc *doc, struct fy_node *n, profile *p, diag *d)
     static const char *const PICK_NAMES[] = { "local", "server", "merge", "newest", "random" };
     int choice;
     if ((v = yaml_get(n, "pick"))) {
-        if (!one_of(doc, v, PICK_NAMES, N(PICK_NAMES), &choice, d, "pick"))
+        if (!yaml_one_of(doc, v, PICK_NAMES, N(PICK_NAMES), &choice, d, "pick"))
             return false;
         p->resolve_pick = (manual_pick)choice;
     }
@@ -645,7 +620,7 @@ static bool load_schema(yaml_doc *doc, struct fy_node *n, arena *a, entity_rules
             }
         }
         int choice;
-        if (!one_of(doc, type, TYPES, N(TYPES), &choice, d, "field type"))
+        if (!yaml_one_of(doc, type, TYPES, N(TYPES), &choice, d, "field type"))
             return false;
         f->kind = KINDS[choice];
         if (f->n_enum && f->kind != VAL_STRING) {
@@ -971,17 +946,17 @@ static bool load_lifecycle(yaml_doc *doc, struct fy_node *n, profile *p, diag *d
     int choice;
     if ((v = yaml_get(n, "wipe"))) {
         static const char *const WIPES[] = { "all", "data-only" };
-        if (!one_of(doc, v, WIPES, N(WIPES), &choice, d, "lifecycle wipe"))
+        if (!yaml_one_of(doc, v, WIPES, N(WIPES), &choice, d, "lifecycle wipe"))
             return false;
         p->wipe = choice == 1 ? WIPE_DATA_ONLY : WIPE_ALL;
     }
     if ((v = yaml_get(n, "sign_out"))) {
-        if (!one_of(doc, v, SIGN_OUT_NAMES, N(SIGN_OUT_NAMES), &choice, d, "lifecycle sign_out"))
+        if (!yaml_one_of(doc, v, SIGN_OUT_NAMES, N(SIGN_OUT_NAMES), &choice, d, "lifecycle sign_out"))
             return false;
         p->sign_out_discard = choice == 1;
     }
     if ((v = yaml_get(n, "switch"))) {
-        if (!one_of(doc, v, ACCOUNT_SWITCH_NAMES, N(ACCOUNT_SWITCH_NAMES), &choice, d, "lifecycle switch"))
+        if (!yaml_one_of(doc, v, ACCOUNT_SWITCH_NAMES, N(ACCOUNT_SWITCH_NAMES), &choice, d, "lifecycle switch"))
             return false;
         p->switch_keep_data = choice == 1;
     }

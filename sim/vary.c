@@ -120,24 +120,11 @@ static bool load_value(yaml_doc *doc, struct fy_node *n, const key_def *k, int64
         *out = b;
         return true;
     }
-    const char *text;
-    if (!yaml_text(doc, n, &text, d, what))
+    int choice;
+    if (!yaml_one_of(doc, n, k->words, k->n_words, &choice, d, k->path))
         return false;
-    for (int i = 0; i < k->n_words; i++)
-        if (strcmp(text, k->words[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    char list[256] = "";
-    for (int i = 0; i < k->n_words; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i == 0 ? "" : i == k->n_words - 1 ? " or " : ", ",
-                 k->words[i]);
-    const char *hint = diag_suggest(text, k->words, k->n_words);
-    if (hint)
-        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; did you mean '%s'? (expected %s)", k->path, text, hint, list);
-    else
-        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; expected %s", k->path, text, list);
-    return false;
+    *out = choice;
+    return true;
 }
 
 bool vary_load(yaml_doc *doc, struct fy_node *n, vary_spec *out, diag *d)

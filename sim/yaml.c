@@ -71,6 +71,7 @@
  */
 #include "sim/yaml.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/hash.h"
 #include "base/xalloc.h"
 #include "sim/duration.h"
@@ -1049,6 +1050,31 @@ bool yaml_number(yaml_doc *doc, struct fy_node *n, double min, double max, doubl
     }
     *out = v;
     return true;
+}
+
+/* One of words[] (index into it), or an error naming them all. */
+bool yaml_one_of(yaml_doc *doc, struct fy_node *n, const char *const *words, int n_words, int *out, diag *d,
+                   const char *what)
+{
+    const char *text;
+    if (!yaml_text(doc, n, &text, d, what))
+        return false;
+    for (int i = 0; i < n_words; i++)
+        if (strcmp(text, words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    buf list;
+    buf_init(&list);
+    for (int i = 0; i < n_words; i++)
+        buf_printf(&list, "%s%s", i == 0 ? "" : i == n_words - 1 ? " or " : ", ", words[i]);
+    const char *hint = diag_suggest(text, words, n_words);
+    if (hint)
+        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; did you mean '%s'? (expected %s)", what, text, hint, list.data);
+    else
+        diag_error(d, yaml_pos(doc, n), "unknown %s '%s'; expected %s", what, text, list.data);
+    buf_free(&list);
+    return false;
 }
 
 bool yaml_bool(yaml_doc *doc, struct fy_node *n, bool *out, diag *d, const char *what)

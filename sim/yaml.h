@@ -79,6 +79,9 @@ bool yaml_int(yaml_doc *doc, struct fy_node *n, int64_t min, int64_t max, int64_
 bool yaml_u64(yaml_doc *doc, struct fy_node *n, uint64_t *out, diag *d, const char *what);
 bool yaml_number(yaml_doc *doc, struct fy_node *n, double min, double max, double *out, diag *d, const char *what);
 bool yaml_bool(yaml_doc *doc, struct fy_node *n, bool *out, diag *d, const char *what);
+/* One of words[] (*out its index), or an error at n: "unknown WHAT 'x'; did you mean 'y'? (expected a, b or c)". */
+bool yaml_one_of(yaml_doc *doc, struct fy_node *n, const char *const *words, int n_words, int *out, diag *d,
+                 const char *what);
 /* A field value: plain scalars are typed as YAML 1.2 core (null, bool, int, float); quoted ones are strings. */
 bool yaml_value(yaml_doc *doc, struct fy_node *n, arena *a, value *out, diag *d, const char *what);
 

@@ -47,37 +47,29 @@ done
 echo "node: $same scenarios give the same outcome and trace hash in process and through syncsim node"
 [ "$same" -ge "$([ "$MODE" == full ] && echo 150 || echo 12)" ] || fail "only $same scenarios compared"
 
+# same_through_node FILE SEED...: each seed of FILE gives the same verdict and trace hash in process
+# and through `syncsim node`.
+same_through_node() {
+  local f=$1 seed a b
+  shift
+  for seed in "$@"; do
+    a=$("$BIN" run "$f" --seed "$seed" 2>&1 | tail -n 2)
+    b=$("$BIN" run "$f" --seed "$seed" --node "$BIN node --profile $f" 2>&1 | tail -n 2)
+    [ "$a" == "$b" ] || fail "$f seed $seed differs through syncsim node: $a / $b"
+  done
+}
+
 # A swarm with crashes, restarts, loss and duplication, on a few seeds.
-for seed in 2 7; do
-  a=$("$BIN" run scenarios/random/reference-swarm.yaml --seed $seed 2>&1 | tail -n 2)
-  b=$("$BIN" run scenarios/random/reference-swarm.yaml --seed $seed \
-        --node "$BIN node --profile scenarios/random/reference-swarm.yaml" 2>&1 | tail -n 2)
-  [ "$a" == "$b" ] || fail "reference-swarm seed $seed differs through syncsim node: $a / $b"
-done
+same_through_node scenarios/random/reference-swarm.yaml 2 7
 # Power losses in a swarm: the built-in engine under syncsim node drops the same unflushed state.
-for seed in 1 8; do
-  a=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed 2>&1 | tail -n 2)
-  b=$("$BIN" run scenarios/random/batched-flush-swarm.yaml --seed $seed \
-        --node "$BIN node --profile scenarios/random/batched-flush-swarm.yaml" 2>&1 | tail -n 2)
-  [ "$a" == "$b" ] || fail "batched-flush-swarm seed $seed differs through syncsim node: $a / $b"
-done
+same_through_node scenarios/random/batched-flush-swarm.yaml 1 8
 
 # Reinstalls and sign-outs in a swarm: syncsim node wipes the same state and reports the same drops.
-for seed in 3 5; do
-  a=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed 2>&1 | tail -n 2)
-  b=$("$BIN" run scenarios/random/reference-swarm-lifecycle.yaml --seed $seed \
-        --node "$BIN node --profile scenarios/random/reference-swarm-lifecycle.yaml" 2>&1 | tail -n 2)
-  [ "$a" == "$b" ] || fail "reference-swarm-lifecycle seed $seed differs through syncsim node: $a / $b"
-done
+same_through_node scenarios/random/reference-swarm-lifecycle.yaml 3 5
 
 # Switches of accounts in a swarm: the server and the devices under syncsim node change users at the
 # same instants (account, switch_account, a new init) and give the same trace hash.
-for seed in 3 7; do
-  a=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed 2>&1 | tail -n 2)
-  b=$("$BIN" run scenarios/random/reference-swarm-accounts.yaml --seed $seed \
-        --node "$BIN node --profile scenarios/random/reference-swarm-accounts.yaml" 2>&1 | tail -n 2)
-  [ "$a" == "$b" ] || fail "reference-swarm-accounts seed $seed differs through syncsim node: $a / $b"
-done
+same_through_node scenarios/random/reference-swarm-accounts.yaml 3 7
 
 # A node that does not declare the power_loss feature (the Python example) is crashed plainly: the
 # trace says so, nothing is withdrawn, and the phone's unflushed edit survives to the server.
