@@ -289,7 +289,7 @@ static void schedule_flush(client *c)
     }
 }
 
-static void send_msg(client *c, cJSON *msg)
+static void send_msg(client *c, message *msg)
 {
     flush_now(c);   /* nothing leaves the device before it is durable */
     c->cfg.host.send(c->cfg.host.ctx, c->cfg.index, NODE_SERVER, msg);
@@ -860,7 +860,7 @@ static bool answered_again(const wire_result *results, int n, int i)
     return false;
 }
 
-static void on_push_result(client *c, const cJSON *msg, int64_t now_us)
+static void on_push_result(client *c, message *msg, int64_t now_us)
 {
     hlc server_clock;
     int64_t server_now;
@@ -1081,7 +1081,7 @@ static int *pull_order(client *c, const record *records, int n)
     return order;
 }
 
-static void on_pull_result(client *c, const cJSON *msg, int64_t now_us)
+static void on_pull_result(client *c, message *msg, int64_t now_us)
 {
     hlc server_clock;
     int n;
@@ -1658,7 +1658,7 @@ static void refresh_token(client *c, sync_stream *s)
     send_msg(c, wire_auth_request(new_request(c, s)));
 }
 
-static void client_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
+static void client_deliver(node *n, int from, message *msg, int64_t now_us)
 {
     client *c = (client *)n;
     int64_t req;
@@ -1869,7 +1869,7 @@ static bool client_user_op_entry(node *n, const user_op *op, int64_t now_us, con
     return accepted;
 }
 
-static void client_deliver_entry(node *n, int from, const cJSON *msg, int64_t now_us)
+static void client_deliver_entry(node *n, int from, message *msg, int64_t now_us)
 {
     client_deliver(n, from, msg, now_us);
     schedule_flush((client *)n);

@@ -120,7 +120,7 @@ cJSON *engine_snapshot(store *st, arena *scratch)
 
 /* --- holding observations until their transaction commits -------------------- */
 
-static void hold_send(void *ctx, int from, int to, cJSON *msg)
+static void hold_send(void *ctx, int from, int to, message *msg)
 {
     engine_hold *h = ctx;
     h->host.send(h->host.ctx, from, to, msg);

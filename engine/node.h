@@ -18,6 +18,7 @@
 #ifndef ENGINE_NODE_H
 #define ENGINE_NODE_H
 
+#include "engine/message.h"
 #include "engine/value.h"
 
 #include <cjson/cJSON.h>
@@ -124,8 +125,8 @@ typedef struct observation {
 
 typedef struct node_host {
     void *ctx;
-    /* Give a message to the network. Ownership of msg passes to the host. */
-    void (*send)(void *ctx, int from, int to, cJSON *msg);
+    /* Give a message to the network. The sender's reference to msg passes to the host. */
+    void (*send)(void *ctx, int from, int to, message *msg);
     /* Call node_ops.timer(token) after delay_us of the node's monotonic clock. */
     void (*set_timer)(void *ctx, int node, int64_t delay_us, uint64_t token);
     /* Report what happened; the observation is borrowed for the call. */
@@ -198,8 +199,9 @@ typedef struct node_ops {
     bool (*power_loss)(node *n, int64_t now_us);
     /* A user operation. Returns false, with a static reason, when refused. */
     bool (*user_op)(node *n, const user_op *op, int64_t now_us, const char **reason);
-    /* A message arrived. msg is borrowed for the call. */
-    void (*deliver)(node *n, int from, const cJSON *msg, int64_t now_us);
+    /* A message arrived. msg is borrowed for the call (it is never changed: a reader may ask for
+     * its JSON, message_json, which it then keeps). */
+    void (*deliver)(node *n, int from, message *msg, int64_t now_us);
     void (*timer)(node *n, uint64_t token, int64_t now_us);
     /* What a timer token means, for the trace ("retry"): a static string. NULL, or a NULL answer,
      * when the node gives its tokens no names (the trace then shows the number). */

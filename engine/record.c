@@ -9,6 +9,7 @@
  */
 #include "engine/record.h"
 #include "base/json.h"
+#include "base/json_out.h"
 
 #include <assert.h>
 #include <string.h>
@@ -282,49 +283,61 @@ bool record_same_provenance(const record *a, const record *b)
     return true;
 }
 
-/*
- * Members under literal keys: cJSON keeps the key's pointer instead of a copy (the ...CS call, and
- * cJSON_Delete knows not to free it). A record's message form is mostly such members, so this
- * saves an allocation, a copy and a free for each. Keys that name the record's own fields are
- * copied as before (the record's arena may be gone before the message is read).
- */
-static void add_number(cJSON *o, const char *literal, double v)
+static bool stamp_identical(const stamp *x, const stamp *y)
 {
-    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateNumber(v));
+    return x->w == y->w && x->ts_us == y->ts_us && x->h.l_us == y->h.l_us && x->h.c == y->h.c &&
+           x->server_us == y->server_us && x->version == y->version;
 }
 
-static void add_string(cJSON *o, const char *literal, const char *v)
+/* The same kind and the same value; reals bit for bit. */
+static bool value_identical(const value *x, const value *y)
 {
-    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateString(v));
+    if (x->kind != y->kind)
+        return false;
+    switch (x->kind) {
+    case VAL_NULL: return true;
+    case VAL_BOOL: return x->b == y->b;
+    case VAL_INT: return x->i == y->i;
+    case VAL_REAL: return memcmp(&x->r, &y->r, sizeof x->r) == 0;
+    case VAL_STRING: return strcmp(x->s, y->s) == 0;
+    }
+    return false;
 }
 
-static void add_bool(cJSON *o, const char *literal, bool v)
+static bool fields_identical(const op_field *x, const op_field *y, int n)
 {
-    cJSON_AddItemToObjectCS(o, literal, cJSON_CreateBool(v));
+    for (int i = 0; i < n; i++)
+        if (strcmp(x[i].name, y[i].name) != 0 || !value_identical(&x[i].v, &y[i].v))
+            return false;
+    return true;
 }
 
-static cJSON *add_container(cJSON *o, const char *literal, cJSON *container)
+bool record_identical(const record *a, const record *b)
 {
-    cJSON_AddItemToObjectCS(o, literal, container);
-    return container;
-}
-
-static void add_stamp_members(cJSON *o, const stamp *st)
-{
-    add_number(o, "w", (double)st->w);
-    add_number(o, "t", (double)st->ts_us);
-    add_number(o, "hl", (double)st->h.l_us);
-    add_number(o, "hc", (double)st->h.c);
-    add_number(o, "s", (double)st->server_us);
-    if (st->version)
-        add_number(o, "sv", (double)st->version);
-}
-
-cJSON *stamp_to_json(const stamp *st)
-{
-    cJSON *o = cJSON_CreateObject();
-    add_stamp_members(o, st);
-    return o;
+    if (strcmp(a->type, b->type) != 0 || strcmp(a->id, b->id) != 0 ||
+        strcmp(a->tenant ? a->tenant : "", b->tenant ? b->tenant : "") != 0 || a->deleted != b->deleted ||
+        a->version != b->version || a->seq != b->seq || a->updated_us != b->updated_us ||
+        !stamp_identical(&a->st, &b->st) || !stamp_identical(&a->del, &b->del) ||
+        a->born_version != b->born_version || !stamp_identical(&a->prev_del, &b->prev_del) ||
+        a->n_fields != b->n_fields || a->n_events != b->n_events)
+        return false;
+    for (int i = 0; i < a->n_fields; i++) {
+        const field *x = &a->fields[i], *y = &b->fields[i];
+        if (strcmp(x->name, y->name) != 0 || !value_identical(&x->v, &y->v) || !stamp_identical(&x->st, &y->st) ||
+            x->n_parts != y->n_parts)
+            return false;
+        for (int k = 0; k < x->n_parts; k++)
+            if (x->parts[k].node != y->parts[k].node || x->parts[k].p != y->parts[k].p ||
+                x->parts[k].n != y->parts[k].n || x->parts[k].w != y->parts[k].w)
+                return false;
+    }
+    for (int i = 0; i < a->n_events; i++) {
+        const log_event *x = &a->events[i], *y = &b->events[i];
+        if (x->w != y->w || x->at_us != y->at_us || x->server_us != y->server_us || x->n_fields != y->n_fields ||
+            !fields_identical(x->fields, y->fields, x->n_fields))
+            return false;
+    }
+    return true;
 }
 
 /*
@@ -401,65 +414,130 @@ bool stamp_from_json(const cJSON *j, stamp *out)
     return stamp_from_members(&m, out);
 }
 
-static cJSON *parts_to_json(const counter_part *parts, int n)
+/*
+ * A record's JSON, written once for both of json_out's sinks: the tree a message carries, or the
+ * hash and size of a message kept as structs. Literal keys are written with jo_key_literal (a tree
+ * keeps the pointer: no copy, no free); the record's own field names are copied (its arena may be
+ * gone before the message is read).
+ */
+static void put_number(json_out *o, const char *literal, double v)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) {
-        cJSON *part = cJSON_CreateArray();
-        cJSON_AddItemToArray(part, cJSON_CreateNumber(parts[i].node));
-        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].p));
-        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].n));
-        cJSON_AddItemToArray(part, cJSON_CreateNumber((double)parts[i].w));
-        cJSON_AddItemToArray(arr, part);
-    }
-    return arr;
+    jo_key_literal(o, literal);
+    jo_number(o, v);
 }
 
-static cJSON *event_to_json(const log_event *e)
+static void put_stamp_members(json_out *o, const stamp *st)
 {
-    cJSON *o = cJSON_CreateObject();
-    add_number(o, "w", (double)e->w);
-    add_number(o, "t", (double)e->at_us);
-    add_number(o, "s", (double)e->server_us);
-    cJSON *f = add_container(o, "f", cJSON_CreateObject());
-    for (int i = 0; i < e->n_fields; i++)
-        cJSON_AddItemToObject(f, e->fields[i].name, value_to_json(&e->fields[i].v));
-    return o;
+    put_number(o, "w", (double)st->w);
+    put_number(o, "t", (double)st->ts_us);
+    put_number(o, "hl", (double)st->h.l_us);
+    put_number(o, "hc", (double)st->h.c);
+    put_number(o, "s", (double)st->server_us);
+    if (st->version)
+        put_number(o, "sv", (double)st->version);
+}
+
+static void put_stamp(json_out *o, const char *literal, const stamp *st)
+{
+    jo_key_literal(o, literal);
+    jo_object(o);
+    put_stamp_members(o, st);
+    jo_end(o);
+}
+
+cJSON *stamp_to_json(const stamp *st)
+{
+    json_out o;
+    json_out_tree(&o);
+    jo_object(&o);
+    put_stamp_members(&o, st);
+    jo_end(&o);
+    return json_out_take(&o);
+}
+
+static void put_parts(json_out *o, const counter_part *parts, int n)
+{
+    jo_key_literal(o, "c");
+    jo_array(o);
+    for (int i = 0; i < n; i++) {
+        jo_array(o);
+        jo_number(o, parts[i].node);
+        jo_number(o, (double)parts[i].p);
+        jo_number(o, (double)parts[i].n);
+        jo_number(o, (double)parts[i].w);
+        jo_end(o);
+    }
+    jo_end(o);
+}
+
+static void put_event(json_out *o, const log_event *e)
+{
+    jo_object(o);
+    put_number(o, "w", (double)e->w);
+    put_number(o, "t", (double)e->at_us);
+    put_number(o, "s", (double)e->server_us);
+    jo_key_literal(o, "f");
+    jo_object(o);
+    for (int i = 0; i < e->n_fields; i++) {
+        jo_key(o, e->fields[i].name);
+        value_write(&e->fields[i].v, o);
+    }
+    jo_end(o);
+    jo_end(o);
+}
+
+void record_write(const record *r, json_out *o)
+{
+    jo_object(o);
+    jo_key_literal(o, "type");
+    jo_string(o, r->type);
+    jo_key_literal(o, "id");
+    jo_string(o, r->id);
+    jo_key_literal(o, "tenant");
+    jo_string(o, r->tenant ? r->tenant : "");
+    put_number(o, "version", (double)r->version);
+    put_number(o, "seq", (double)r->seq);
+    if (r->updated_us)
+        put_number(o, "su", (double)r->updated_us);
+    jo_key_literal(o, "deleted");
+    jo_bool(o, r->deleted);
+    put_stamp(o, "st", &r->st);
+    if (r->del.w != WRITE_NONE)
+        put_stamp(o, "del", &r->del);
+    if (r->born_version) {
+        put_number(o, "bv", (double)r->born_version);
+        put_stamp(o, "pd", &r->prev_del);
+    }
+    jo_key_literal(o, "fields");
+    jo_object(o);
+    for (int i = 0; i < r->n_fields; i++) {
+        const field *f = &r->fields[i];
+        jo_key(o, f->name);
+        jo_object(o);
+        jo_key_literal(o, "v");
+        value_write(&f->v, o);
+        put_stamp_members(o, &f->st);
+        if (f->n_parts)
+            put_parts(o, f->parts, f->n_parts);
+        jo_end(o);
+    }
+    jo_end(o);
+    if (r->n_events) {
+        jo_key_literal(o, "events");
+        jo_array(o);
+        for (int i = 0; i < r->n_events; i++)
+            put_event(o, &r->events[i]);
+        jo_end(o);
+    }
+    jo_end(o);
 }
 
 cJSON *record_to_json(const record *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    add_string(o, "type", r->type);
-    add_string(o, "id", r->id);
-    add_string(o, "tenant", r->tenant ? r->tenant : "");
-    add_number(o, "version", (double)r->version);
-    add_number(o, "seq", (double)r->seq);
-    if (r->updated_us)
-        add_number(o, "su", (double)r->updated_us);
-    add_bool(o, "deleted", r->deleted);
-    cJSON_AddItemToObjectCS(o, "st", stamp_to_json(&r->st));
-    if (r->del.w != WRITE_NONE)
-        cJSON_AddItemToObjectCS(o, "del", stamp_to_json(&r->del));
-    if (r->born_version) {
-        add_number(o, "bv", (double)r->born_version);
-        cJSON_AddItemToObjectCS(o, "pd", stamp_to_json(&r->prev_del));
-    }
-    cJSON *fields = add_container(o, "fields", cJSON_CreateObject());
-    for (int i = 0; i < r->n_fields; i++) {
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddItemToObjectCS(f, "v", value_to_json(&r->fields[i].v));
-        add_stamp_members(f, &r->fields[i].st);
-        if (r->fields[i].n_parts)
-            cJSON_AddItemToObjectCS(f, "c", parts_to_json(r->fields[i].parts, r->fields[i].n_parts));
-        cJSON_AddItemToObject(fields, r->fields[i].name, f);
-    }
-    if (r->n_events) {
-        cJSON *events = add_container(o, "events", cJSON_CreateArray());
-        for (int i = 0; i < r->n_events; i++)
-            cJSON_AddItemToArray(events, event_to_json(&r->events[i]));
-    }
-    return o;
+    json_out o;
+    json_out_tree(&o);
+    record_write(r, &o);
+    return json_out_take(&o);
 }
 
 static bool parts_from_json(const cJSON *arr, arena *a, counter_part **out, int *n)
@@ -613,6 +691,81 @@ bool record_from_json(const cJSON *j, arena *a, record *out, const char **why)
         }
     }
     return true;
+}
+
+/*
+ * What record_from_json takes back unchanged from record_to_json's tree: the checks it makes, on the
+ * struct. Every integer within +-2^53 (a double holds it; the decoder refuses anything beyond), the
+ * signs and ranges the decoder insists on, fields sorted and unique, counters that add up.
+ */
+static bool int_exact(int64_t v)
+{
+    return v > -JSON_INT_LIMIT && v < JSON_INT_LIMIT;
+}
+
+static bool id_exact(write_id w)
+{
+    return w < (write_id)JSON_INT_LIMIT;
+}
+
+static bool stamp_exact(const stamp *st)
+{
+    return id_exact(st->w) && int_exact(st->ts_us) && int_exact(st->h.l_us) && int_exact(st->server_us) &&
+           st->version >= 0 && st->version < JSON_INT_LIMIT;
+}
+
+static bool value_exact(const value *v)
+{
+    return v->kind == VAL_STRING ? v->s != NULL : v->kind != VAL_INT || int_exact(v->i);
+}
+
+static bool parts_exact(const field *f)
+{
+    for (int i = 0; i < f->n_parts; i++) {
+        const counter_part *p = &f->parts[i];
+        if (p->node < 0 || (i > 0 && p->node <= f->parts[i - 1].node) || p->p < 0 || p->p >= JSON_INT_LIMIT ||
+            p->n < 0 || p->n >= JSON_INT_LIMIT || !id_exact(p->w))
+            return false;
+    }
+    return f->n_parts == 0 || (f->v.kind == VAL_INT && f->v.i == counter_total(f->parts, f->n_parts));
+}
+
+bool record_json_exact(const record *r)
+{
+    if (!r->type || !r->id || !int_exact(r->version) || !int_exact(r->seq) || !int_exact(r->updated_us) ||
+        !stamp_exact(&r->st) || (r->del.w != WRITE_NONE && !stamp_exact(&r->del)) || !int_exact(r->born_version) ||
+        (r->born_version && !stamp_exact(&r->prev_del)) || r->n_fields > RECORD_FIELDS_MAX)
+        return false;
+    for (int i = 0; i < r->n_fields; i++) {
+        const field *f = &r->fields[i];
+        if (!f->name || (i > 0 && strcmp(r->fields[i - 1].name, f->name) >= 0) || !value_exact(&f->v) ||
+            !stamp_exact(&f->st) || !parts_exact(f))
+            return false;
+    }
+    for (int i = 0; i < r->n_events; i++) {
+        const log_event *e = &r->events[i];
+        if (e->w == WRITE_NONE || !id_exact(e->w) || !int_exact(e->at_us) || !int_exact(e->server_us))
+            return false;
+        for (int k = 0; k < e->n_fields; k++)
+            if (!e->fields[k].name || !value_exact(&e->fields[k].v))
+                return false;
+    }
+    return true;
+}
+
+void record_copy_as_written(record *dst, const record *src, arena *a)
+{
+    record_copy(dst, src, a);
+    /* Members the tree leaves out read back as record_init leaves them. */
+    if (dst->del.w == WRITE_NONE)
+        dst->del = (stamp){ 0 };
+    if (!dst->born_version)
+        dst->prev_del = (stamp){ 0 };
+    for (int i = 0; i < dst->n_fields; i++)
+        dst->fields[i].v = value_as_written(&dst->fields[i].v);
+    for (int i = 0; i < dst->n_events; i++)
+        for (int k = 0; k < dst->events[i].n_fields; k++)
+            dst->events[i].fields[k].v = value_as_written(&dst->events[i].fields[k].v);
 }
 
 static void encode_stamp_members(buf *b, const stamp *st)

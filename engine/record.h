@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/json_out.h"
 #include "engine/hlc.h"
 #include "engine/node.h"
 #include "engine/value.h"
@@ -104,6 +105,9 @@ bool record_same_state(const record *a, const record *b);
 /* Same state and the same provenance of every field and counter contribution. */
 bool record_same_provenance(const record *a, const record *b);
 
+/* Every member the same: stamps, counter contributions, events, value kinds (reals bit for bit). */
+bool record_identical(const record *a, const record *b);
+
 /* Replace a field's counter contributions (copied into a) and set its value to their total. */
 void record_set_counter(record *r, arena *a, const char *name, const counter_part *parts, int n_parts,
                         const stamp *st);
@@ -119,9 +123,19 @@ bool record_add_event(record *r, arena *a, const log_event *e, event_order order
 /* Re-sort the log (after server times were stamped). */
 void record_sort_events(record *r, event_order order);
 
+/* The record's JSON into either of json_out's sinks (a tree, or its hash and size). */
+void record_write(const record *r, json_out *out);
 cJSON *record_to_json(const record *r);
 /* Decodes; on malformed input returns false with a static reason. */
 bool record_from_json(const cJSON *j, arena *a, record *out, const char **why);
+
+/* True when record_from_json gives r back from record_to_json's tree, up to what
+ * record_copy_as_written does: every integer within +-2^53 and the rest the decoder checks. */
+bool record_json_exact(const record *r);
+/* A deep copy into a of what record_from_json reads from record_to_json(src), for a record_json_exact
+ * src: without building or reading the tree (an integral real reads back as an integer; a stamp the
+ * tree leaves out as zero). */
+void record_copy_as_written(record *dst, const record *src, arena *a);
 
 /* The same JSON as text, straight from and to the struct (the store's hot path). */
 void record_encode(const record *r, buf *out);

@@ -70,7 +70,7 @@ typedef struct server {
     struct pending_answer {
         uint64_t token;     /* its commit timer */
         int to;
-        cJSON *msg;         /* owned */
+        message *msg;       /* the server's reference */
     } *answers;             /* pushes whose transaction is still open, oldest first */
     int n_answers, cap_answers;
     int feeds_pending;      /* feed timers set and not yet fired */
@@ -395,7 +395,7 @@ static uint64_t set_timer(server *s, uint64_t kind, int64_t delay_us)
 }
 
 /* Answer the push now, or at its commit; and let the feed catch up with what it stored. */
-static void answer_push(server *s, int to, cJSON *answer, int64_t commit_us, bool stored)
+static void answer_push(server *s, int to, message *answer, int64_t commit_us, bool stored)
 {
     if (stored && s->profile->feed_lag_us > 0) {
         set_timer(s, TIMER_FEED, commit_us + s->profile->feed_lag_us);
@@ -416,12 +416,12 @@ static void answer_push(server *s, int to, cJSON *answer, int64_t commit_us, boo
 static void drop_answers(server *s)
 {
     for (int i = 0; i < s->n_answers; i++)
-        cJSON_Delete(s->answers[i].msg);
+        message_release(s->answers[i].msg);
     s->n_answers = 0;
     s->feeds_pending = 0;
 }
 
-static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
+static void on_push(server *s, int from, message *msg, int64_t req, int64_t now_us)
 {
     int n;
     wire_change *changes;
@@ -519,7 +519,7 @@ static void on_push(server *s, int from, const cJSON *msg, int64_t req, int64_t 
                 s->seq != seq_before);
 }
 
-static void on_pull(server *s, int from, const cJSON *msg, int64_t req, int64_t now_us)
+static void on_pull(server *s, int from, message *msg, int64_t req, int64_t now_us)
 {
     int64_t since;
     const char *type;
@@ -602,7 +602,7 @@ static bool server_user_op(node *n, const user_op *op, int64_t now_us, const cha
     return false;
 }
 
-static void server_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
+static void server_deliver(node *n, int from, message *msg, int64_t now_us)
 {
     server *s = (server *)n;
     int64_t req;
@@ -631,7 +631,7 @@ static void server_timer(node *n, uint64_t token, int64_t now_us)
      * by more than the difference in size), but look it up by token all the same. */
     for (int i = 0; i < s->n_answers; i++)
         if (s->answers[i].token == token) {
-            cJSON *answer = s->answers[i].msg;
+            message *answer = s->answers[i].msg;
             int to = s->answers[i].to;
             memmove(&s->answers[i], &s->answers[i + 1], (size_t)(s->n_answers - i - 1) * sizeof *s->answers);
             s->n_answers--;

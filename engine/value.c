@@ -43,18 +43,39 @@ const char *value_kind_name(value_kind kind)
     return "?";
 }
 
-cJSON *value_to_json(const value *v)
+void value_write(const value *v, json_out *out)
 {
     switch (v->kind) {
-    case VAL_NULL: return cJSON_CreateNull();
-    case VAL_BOOL: return cJSON_CreateBool(v->b);
+    case VAL_NULL: jo_null(out); return;
+    case VAL_BOOL: jo_bool(out, v->b); return;
     case VAL_INT:
         assert(v->i < JSON_SAFE_INT && v->i > -JSON_SAFE_INT);
-        return cJSON_CreateNumber((double)v->i);
-    case VAL_REAL: return cJSON_CreateNumber(v->r);
-    case VAL_STRING: return cJSON_CreateString(v->s);
+        jo_number(out, (double)v->i);
+        return;
+    case VAL_REAL: jo_number(out, v->r); return;
+    case VAL_STRING: jo_string(out, v->s); return;
     }
-    return cJSON_CreateNull();
+    jo_null(out);
+}
+
+cJSON *value_to_json(const value *v)
+{
+    json_out o;
+    json_out_tree(&o);
+    value_write(v, &o);
+    return json_out_take(&o);
+}
+
+value value_of_number(double d)
+{
+    if (d == floor(d) && d < (double)JSON_SAFE_INT && d > -(double)JSON_SAFE_INT)
+        return (value){ .kind = VAL_INT, .i = (int64_t)d };
+    return (value){ .kind = VAL_REAL, .r = d };
+}
+
+value value_as_written(const value *v)
+{
+    return v->kind == VAL_REAL ? value_of_number(v->r) : *v;
 }
 
 void value_put_json(buf *out, const value *v)
@@ -77,14 +98,7 @@ bool value_from_json(const cJSON *j, arena *a, value *out)
         out->kind = VAL_BOOL;
         out->b = cJSON_IsTrue(j);
     } else if (cJSON_IsNumber(j)) {
-        double d = j->valuedouble;
-        if (d == floor(d) && d < (double)JSON_SAFE_INT && d > -(double)JSON_SAFE_INT) {
-            out->kind = VAL_INT;
-            out->i = (int64_t)d;
-        } else {
-            out->kind = VAL_REAL;
-            out->r = d;
-        }
+        *out = value_of_number(j->valuedouble);
     } else if (cJSON_IsString(j)) {
         out->kind = VAL_STRING;
         out->s = arena_strdup(a, j->valuestring);

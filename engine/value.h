@@ -7,6 +7,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/json_out.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -31,7 +32,13 @@ typedef struct value {
 bool value_equal(const value *a, const value *b);
 const char *value_kind_name(value_kind kind);
 /* JSON form; integers beyond 2^53 would lose precision and are asserted against. */
+void value_write(const value *v, json_out *out);
 cJSON *value_to_json(const value *v);
+/* The value a JSON number reads back as: an integer when integral within +-2^53, else a real. */
+value value_of_number(double d);
+/* What value_from_json gives for value_to_json's tree of v (a real that is integral reads back as
+ * an integer): what a message kept as structs must hand its reader. */
+value value_as_written(const value *v);
 /* The same JSON as text, appended to out. */
 void value_put_json(buf *out, const value *v);
 /* Reads a JSON scalar; strings are copied into a. Returns false for arrays/objects. */

@@ -43,17 +43,39 @@ const char *wire_dialect_summary(const wire_dialect *d)
     return d->summary;
 }
 
-bool wire_req(const cJSON *msg, int64_t *req)
+/* The native form's structs when msg is in it (message.h); NULL for a JSON message. */
+static const wire_native *native_form(const message *msg)
 {
+    if (!msg->kind)
+        return NULL;
+    for (int i = 0; i < N_DIALECTS; i++)
+        if (DIALECTS[i]->native && DIALECTS[i]->native->kind == msg->kind)
+            return DIALECTS[i]->native;
+    return NULL;
+}
+
+/* The native form's readers when d reads msg natively: d's own native kind. */
+static const wire_native *read_native(const wire_dialect *d, const message *msg)
+{
+    return d->native && msg->kind == d->native->kind ? d->native : NULL;
+}
+
+bool wire_req(message *msg, int64_t *req)
+{
+    const wire_native *nat = native_form(msg);
+    if (nat) {
+        *req = nat->req(msg);
+        return true;
+    }
     /* Any number, as the built-in protocol always took it; a request id is only compared. */
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(msg, "req");
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(message_json(msg), "req");
     if (!cJSON_IsNumber(j) || !(j->valuedouble > -9.2e18 && j->valuedouble < 9.2e18))
         return false;
     *req = (int64_t)j->valuedouble;
     return true;
 }
 
-cJSON *wire_gateway_error(int64_t req, int status)
+message *wire_gateway_error(int64_t req, int status)
 {
     assert(status >= 400 && status < 600);
     cJSON *msg = cJSON_CreateObject();
@@ -62,107 +84,143 @@ cJSON *wire_gateway_error(int64_t req, int status)
     cJSON_AddStringToObject(msg, "error", status == WIRE_GATEWAY_STATUS_UNAVAILABLE    ? "service unavailable"
                                           : status == WIRE_GATEWAY_STATUS_UNAUTHORIZED ? "token expired"
                                                                                        : "gateway error");
-    return msg;
+    return message_of_json(msg);
 }
 
-bool wire_gateway_status(const cJSON *msg, int *status)
+/* No native message is one of the gateway's or the auth service's: those are JSON. */
+bool wire_gateway_status(message *msg, int *status)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    if (native_form(msg))
+        return false;
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(message_json(msg), "status");
     if (!cJSON_IsNumber(j) || !(j->valuedouble >= 400 && j->valuedouble < 600))
         return false;
     *status = (int)j->valuedouble;
     return true;
 }
 
-cJSON *wire_auth_request(int64_t req)
+message *wire_auth_request(int64_t req)
 {
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddStringToObject(msg, "type", "auth_refresh");
     cJSON_AddNumberToObject(msg, "req", (double)req);
-    return msg;
+    return message_of_json(msg);
 }
 
-bool wire_is_auth_request(const cJSON *msg)
+bool wire_is_auth_request(message *msg)
 {
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    if (native_form(msg))
+        return false;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(message_json(msg), "type");
     int64_t req;
     return cJSON_IsString(type) && strcmp(type->valuestring, "auth_refresh") == 0 && wire_req(msg, &req);
 }
 
-cJSON *wire_auth_granted(int64_t req)
+message *wire_auth_granted(int64_t req)
 {
     cJSON *msg = cJSON_CreateObject();
     cJSON_AddNumberToObject(msg, "req", (double)req);
     cJSON_AddNumberToObject(msg, "status", 200);
     cJSON_AddStringToObject(msg, "token", "renewed");
-    return msg;
+    return message_of_json(msg);
 }
 
-bool wire_is_auth_granted(const cJSON *msg)
+bool wire_is_auth_granted(message *msg)
 {
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(msg, "status");
-    const cJSON *token = cJSON_GetObjectItemCaseSensitive(msg, "token");
+    if (native_form(msg))
+        return false;
+    const cJSON *j = message_json(msg);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
+    const cJSON *token = cJSON_GetObjectItemCaseSensitive(j, "token");
     return cJSON_IsNumber(status) && status->valuedouble == 200 && cJSON_IsString(token);
 }
 
-msg_type wire_type(const wire_dialect *d, const cJSON *msg)
+msg_type wire_type(const wire_dialect *d, message *msg)
 {
     assert(d);
-    if (!cJSON_IsObject(msg))
+    const wire_native *nat = read_native(d, msg);
+    if (nat)
+        return nat->type(msg);
+    const cJSON *j = message_json(msg);
+    if (!cJSON_IsObject(j))
         return MSG_UNKNOWN;
-    return d->type(msg);
+    return d->type(j);
 }
 
-cJSON *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, int n, const outbox_entry *entries)
+message *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, int n, const outbox_entry *entries)
 {
     assert(d && from && n >= 0);
-    return d->push(from, req, n, entries);
+    if (d->native)
+        return d->native->push(from, req, n, entries);
+    return message_of_json(d->push(from, req, n, entries));
 }
 
-bool wire_push_parse(const wire_dialect *d, const cJSON *msg, arena *a, int *n, wire_change **changes)
+bool wire_push_parse(const wire_dialect *d, message *msg, arena *a, int *n, wire_change **changes)
 {
     assert(d);
-    return cJSON_IsObject(msg) && d->push_parse(msg, a, n, changes);
+    const wire_native *nat = read_native(d, msg);
+    if (nat)
+        return nat->push_read(msg, a, n, changes);
+    const cJSON *j = message_json(msg);
+    return cJSON_IsObject(j) && d->push_parse(j, a, n, changes);
 }
 
-cJSON *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
-                        const wire_change *changes, const wire_result *results)
+message *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
+                          const wire_change *changes, const wire_result *results)
 {
     assert(d && n >= 0);
-    return d->push_result(req, clock, now_us, n, changes, results);
+    if (d->native)
+        return d->native->push_result(req, clock, now_us, n, results);
+    return message_of_json(d->push_result(req, clock, now_us, n, changes, results));
 }
 
-bool wire_push_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+bool wire_push_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             wire_result **results)
 {
     assert(d);
-    return cJSON_IsObject(msg) && d->push_result_parse(msg, a, clock, now_us, n, results);
+    const wire_native *nat = read_native(d, msg);
+    if (nat)
+        return nat->push_result_read(msg, a, clock, now_us, n, results);
+    const cJSON *j = message_json(msg);
+    return cJSON_IsObject(j) && d->push_result_parse(j, a, clock, now_us, n, results);
 }
 
-cJSON *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, int64_t since, const char *type,
-                 int limit)
+message *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, int64_t since, const char *type,
+                   int limit)
 {
     assert(d && from);
-    return d->pull(from, req, since, type, limit);
+    if (d->native)
+        return d->native->pull(req, since, type, limit);
+    return message_of_json(d->pull(from, req, since, type, limit));
 }
 
-bool wire_pull_parse(const wire_dialect *d, const cJSON *msg, arena *a, int64_t *since, const char **type,
+bool wire_pull_parse(const wire_dialect *d, message *msg, arena *a, int64_t *since, const char **type,
                      int *limit)
 {
     assert(d);
-    return cJSON_IsObject(msg) && d->pull_parse(msg, a, since, type, limit);
+    const wire_native *nat = read_native(d, msg);
+    if (nat)
+        return nat->pull_read(msg, a, since, type, limit);
+    const cJSON *j = message_json(msg);
+    return cJSON_IsObject(j) && d->pull_parse(j, a, since, type, limit);
 }
 
-cJSON *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
-                        int64_t next, bool has_more)
+message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
+                          const record *records, int64_t next, bool has_more)
 {
     assert(d && n >= 0);
-    return d->pull_result(req, clock, now_us, n, records, next, has_more);
+    if (d->native)
+        return d->native->pull_result(req, clock, now_us, n, records, next, has_more);
+    return message_of_json(d->pull_result(req, clock, now_us, n, records, next, has_more));
 }
 
-bool wire_pull_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             record **records, int64_t *next, bool *has_more)
 {
     assert(d);
-    return cJSON_IsObject(msg) && d->pull_result_parse(msg, a, clock, now_us, n, records, next, has_more);
+    const wire_native *nat = read_native(d, msg);
+    if (nat)
+        return nat->pull_result_read(msg, a, clock, now_us, n, records, next, has_more);
+    const cJSON *j = message_json(msg);
+    return cJSON_IsObject(j) && d->pull_result_parse(j, a, clock, now_us, n, records, next, has_more);
 }

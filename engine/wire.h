@@ -57,6 +57,7 @@
 
 #include "base/arena.h"
 #include "engine/hlc.h"
+#include "engine/message.h"
 #include "engine/record.h"
 #include "engine/store.h"
 
@@ -119,7 +120,7 @@ const char *wire_dialect_name(const wire_dialect *d);
 const char *wire_dialect_summary(const wire_dialect *d);
 
 /* The correlation id, in every dialect. */
-bool wire_req(const cJSON *msg, int64_t *req);
+bool wire_req(message *msg, int64_t *req);
 
 /*
  * The gateway's error answer, the same in every dialect, as a load balancer in front of a
@@ -129,40 +130,40 @@ bool wire_req(const cJSON *msg, int64_t *req);
  */
 #define WIRE_GATEWAY_STATUS_UNAVAILABLE 503
 #define WIRE_GATEWAY_STATUS_UNAUTHORIZED 401   /* the device's token has expired: nothing was applied */
-cJSON *wire_gateway_error(int64_t req, int status);
+message *wire_gateway_error(int64_t req, int status);
 /* True with *status when msg is a gateway error answer. */
-bool wire_gateway_status(const cJSON *msg, int *status);
+bool wire_gateway_status(message *msg, int *status);
 
 /*
  * A token refresh, also the same in every dialect (an auth service is not the sync API):
  * the device asks {"type":"auth_refresh","req":R}; the gateway answers {"req":R,"status":200,
  * "token":"renewed"} and the device's requests are accepted again.
  */
-cJSON *wire_auth_request(int64_t req);
-bool wire_is_auth_request(const cJSON *msg);
-cJSON *wire_auth_granted(int64_t req);
-bool wire_is_auth_granted(const cJSON *msg);
+message *wire_auth_request(int64_t req);
+bool wire_is_auth_request(message *msg);
+message *wire_auth_granted(int64_t req);
+bool wire_is_auth_granted(message *msg);
 /* What a request asks: MSG_PUSH, MSG_PULL or MSG_UNKNOWN (the syncsim dialect names its replies too). */
-msg_type wire_type(const wire_dialect *d, const cJSON *msg);
+msg_type wire_type(const wire_dialect *d, message *msg);
 
-cJSON *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, int n, const outbox_entry *entries);
-bool wire_push_parse(const wire_dialect *d, const cJSON *msg, arena *a, int *n, wire_change **changes);
+message *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, int n, const outbox_entry *entries);
+bool wire_push_parse(const wire_dialect *d, message *msg, arena *a, int *n, wire_change **changes);
 
 /* results[i] answers changes[i]; the documents' conflict reports quote the change. */
-cJSON *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
+message *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n,
                         const wire_change *changes, const wire_result *results);
-bool wire_push_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+bool wire_push_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             wire_result **results);
 
 /* type NULL: every entity type. */
-cJSON *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, int64_t since, const char *type,
+message *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, int64_t since, const char *type,
                  int limit);
-bool wire_pull_parse(const wire_dialect *d, const cJSON *msg, arena *a, int64_t *since, const char **type,
+bool wire_pull_parse(const wire_dialect *d, message *msg, arena *a, int64_t *since, const char **type,
                      int *limit);
 
-cJSON *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
+message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
                         int64_t next, bool has_more);
-bool wire_pull_result_parse(const wire_dialect *d, const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             record **records, int64_t *next, bool *has_more);
 
 #endif

@@ -17,6 +17,29 @@
 
 #include <stddef.h>
 
+/*
+ * A dialect whose messages travel as structs (message.h): builders that return the native form,
+ * and readers of it. A reader reads exactly what the dialect's parser reads from the message's
+ * JSON (false where the parser is false), for a message of the dialect's native kind.
+ */
+typedef struct wire_native {
+    const message_kind *kind;
+    message *(*push)(const wire_sender *from, int64_t req, int n, const outbox_entry *entries);
+    bool (*push_read)(const message *msg, arena *a, int *n, wire_change **changes);
+    message *(*push_result)(int64_t req, hlc clock, int64_t now_us, int n, const wire_result *results);
+    bool (*push_result_read)(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                             wire_result **results);
+    message *(*pull)(int64_t req, int64_t since, const char *type, int limit);
+    bool (*pull_read)(const message *msg, arena *a, int64_t *since, const char **type, int *limit);
+    message *(*pull_result)(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
+                            bool has_more);
+    bool (*pull_result_read)(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
+                             int64_t *next, bool *has_more);
+    /* The message's type and correlation id. */
+    msg_type (*type)(const message *msg);
+    int64_t (*req)(const message *msg);
+} wire_native;
+
 struct wire_dialect {
     const char *name;        /* as written in profiles: sync: { wire: NAME } */
     const char *summary;     /* the document it follows */
@@ -33,6 +56,7 @@ struct wire_dialect {
                           bool has_more);
     bool (*pull_result_parse)(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
                               int64_t *next, bool *has_more);
+    const wire_native *native;   /* NULL: the dialect's messages are JSON trees */
 };
 
 extern const wire_dialect WIRE_SYNCSIM;

@@ -8,6 +8,8 @@
  * its extension (wire_syncsim_change, wire_syncsim_result).
  */
 #include "engine/wire_dialect.h"
+#include "base/json.h"
+#include "base/xalloc.h"
 
 #include <string.h>
 
@@ -39,27 +41,209 @@ static bool get_int(const cJSON *o, const char *key, int64_t *out)
     return true;
 }
 
-static cJSON *message(const char *type, int64_t req)
+/* --- writing: each message's one spelling, into a tree or a hash (json_out) ---------- */
+
+static void put_header(json_out *o, msg_type type, int64_t req)
 {
-    cJSON *msg = cJSON_CreateObject();
-    cJSON_AddStringToObject(msg, "type", type);
-    cJSON_AddNumberToObject(msg, "req", (double)req);
-    return msg;
+    jo_object(o);
+    jo_key_literal(o, "type");
+    jo_string(o, MSG_NAMES[type]);
+    jo_key_literal(o, "req");
+    jo_number(o, (double)req);
 }
+
+static void put_int(json_out *o, const char *literal, int64_t v)
+{
+    jo_key_literal(o, literal);
+    jo_number(o, (double)v);
+}
+
+static void put_hlc(json_out *o, hlc clock)
+{
+    jo_key_literal(o, "hlc");
+    jo_array(o);
+    jo_number(o, (double)clock.l_us);
+    jo_number(o, (double)clock.c);
+    jo_end(o);
+}
+
+static void put_change(json_out *o, const wire_change *c)
+{
+    jo_object(o);
+    put_int(o, "op_id", c->op_id);
+    jo_key_literal(o, "op");
+    jo_string(o, op_kind_name(c->op));
+    put_int(o, "base_version", c->base_version);
+    if (c->force) {
+        jo_key_literal(o, "force");
+        jo_bool(o, true);
+    }
+    jo_key_literal(o, "changed");
+    jo_array(o);
+    for (int k = 0; k < c->n_changed; k++)
+        jo_string(o, c->changed[k]);
+    jo_end(o);
+    jo_key_literal(o, "record");
+    record_write(&c->rec, o);
+    jo_end(o);
+}
+
+static void put_result(json_out *o, const wire_result *r)
+{
+    jo_object(o);
+    put_int(o, "op_id", r->op_id);
+    jo_key_literal(o, "status");
+    jo_string(o, r->status);
+    jo_key_literal(o, "conflict");
+    jo_bool(o, r->conflict);
+    jo_key_literal(o, "record");
+    record_write(&r->rec, o);
+    if (r->error) {
+        jo_key_literal(o, "error");
+        jo_string(o, r->error);
+    }
+    if (r->temp_id) {
+        jo_key_literal(o, "temp_id");
+        jo_string(o, r->temp_id);
+    }
+    jo_end(o);
+}
+
+/* The change an outbox entry is on the wire (borrowing the entry's memory). */
+static wire_change change_of(const outbox_entry *e)
+{
+    return (wire_change){ .op_id = e->seq, .op = e->op, .base_version = e->base_version, .force = e->force,
+                          .n_changed = e->n_changed, .changed = e->changed, .rec = e->body };
+}
+
+/*
+ * A message of this protocol as structs: what parsing its JSON gives. The native form carries
+ * these (message.h); the JSON form is written from them, so the two cannot differ.
+ */
+typedef struct syncsim_msg {
+    arena a;                 /* everything below points into it */
+    msg_type type;
+    int64_t req;
+    const char *device;      /* push */
+    int64_t since;           /* pull */
+    const char *entity_type; /* pull: NULL for every type */
+    int limit;               /* pull */
+    hlc clock;               /* push_result, pull_result */
+    int64_t now_us;          /* push_result, pull_result */
+    int n;                   /* changes, results or records */
+    const wire_change *changes; /* push */
+    const wire_result *results; /* push_result */
+    const record *records;      /* pull_result */
+    int64_t next;            /* pull_result */
+    bool has_more;           /* pull_result */
+} syncsim_msg;
+
+static void write_msg(const void *body, json_out *o)
+{
+    const syncsim_msg *m = body;
+    put_header(o, m->type, m->req);
+    switch (m->type) {
+    case MSG_PUSH:
+        jo_key_literal(o, "device");
+        jo_string(o, m->device);
+        jo_key_literal(o, "changes");
+        jo_array(o);
+        for (int i = 0; i < m->n; i++)
+            put_change(o, &m->changes[i]);
+        jo_end(o);
+        break;
+    case MSG_PUSH_RESULT:
+        put_hlc(o, m->clock);
+        put_int(o, "now", m->now_us);
+        jo_key_literal(o, "results");
+        jo_array(o);
+        for (int i = 0; i < m->n; i++)
+            put_result(o, &m->results[i]);
+        jo_end(o);
+        break;
+    case MSG_PULL:
+        put_int(o, "since", m->since);
+        if (m->entity_type) {
+            jo_key_literal(o, "entity_type");
+            jo_string(o, m->entity_type);
+        }
+        put_int(o, "limit", m->limit);
+        break;
+    case MSG_PULL_RESULT:
+        put_hlc(o, m->clock);
+        put_int(o, "now", m->now_us);
+        jo_key_literal(o, "changes");
+        jo_array(o);
+        for (int i = 0; i < m->n; i++)
+            record_write(&m->records[i], o);
+        jo_end(o);
+        put_int(o, "next", m->next);
+        jo_key_literal(o, "has_more");
+        jo_bool(o, m->has_more);
+        break;
+    case MSG_UNKNOWN: break;
+    }
+    jo_end(o);
+}
+
+static void free_msg(void *body)
+{
+    syncsim_msg *m = body;
+    arena_release(&m->a);
+    xfree(m);
+}
+
+static const message_kind SYNCSIM_NATIVE = { .name = "syncsim", .write = write_msg, .free_body = free_msg };
+
+/* The tree of a message given as borrowed structs (the JSON form, and the fallback below). */
+static cJSON *tree_of(const syncsim_msg *m)
+{
+    json_out o;
+    json_out_tree(&o);
+    write_msg(m, &o);
+    return json_out_take(&o);
+}
+
+static syncsim_msg *native_new(msg_type type, int64_t req)
+{
+    syncsim_msg *m = xcalloc(1, sizeof *m);
+    arena_init(&m->a, 4096);
+    m->type = type;
+    m->req = req;
+    return m;
+}
+
+/* A number a double holds: the parse's (int64_t) of it gives it back. */
+static bool int_exact(int64_t v)
+{
+    return v > -JSON_INT_LIMIT && v < JSON_INT_LIMIT;
+}
+
+/* The native form when every value survives the JSON form unchanged, else (never for what the
+ * engine sends; a guard, not a path) the JSON form, read as the protocol always read it. */
+static message *send_form(syncsim_msg *m, bool exact)
+{
+    if (exact)
+        return message_native(&SYNCSIM_NATIVE, m);
+    cJSON *tree = tree_of(m);
+    free_msg(m);
+    return message_of_json(tree);
+}
+
+static const char *copy_str(arena *a, const char *s)
+{
+    return s ? arena_strdup(a, s) : NULL;
+}
+
+/* --- the protocol's messages as the engine sends them ---------------------------------- */
 
 cJSON *wire_syncsim_change(const outbox_entry *e)
 {
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "op_id", (double)e->seq);
-    cJSON_AddStringToObject(c, "op", op_kind_name(e->op));
-    cJSON_AddNumberToObject(c, "base_version", (double)e->base_version);
-    if (e->force)
-        cJSON_AddBoolToObject(c, "force", true);
-    cJSON *changed = cJSON_AddArrayToObject(c, "changed");
-    for (int k = 0; k < e->n_changed; k++)
-        cJSON_AddItemToArray(changed, cJSON_CreateString(e->changed[k]));
-    cJSON_AddItemToObject(c, "record", record_to_json(&e->body));
-    return c;
+    wire_change c = change_of(e);
+    json_out o;
+    json_out_tree(&o);
+    put_change(&o, &c);
+    return json_out_take(&o);
 }
 
 bool wire_syncsim_change_parse(const cJSON *c, arena *a, wire_change *wc)
@@ -90,12 +274,13 @@ bool wire_syncsim_change_parse(const cJSON *c, arena *a, wire_change *wc)
 
 static cJSON *syncsim_push(const wire_sender *from, int64_t req, int n, const outbox_entry *entries)
 {
-    cJSON *msg = message(MSG_NAMES[MSG_PUSH], req);
-    cJSON_AddStringToObject(msg, "device", from->device);
-    cJSON *changes = cJSON_AddArrayToObject(msg, "changes");
+    wire_change *changes = xcalloc((size_t)(n ? n : 1), sizeof *changes);
     for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(changes, wire_syncsim_change(&entries[i]));
-    return msg;
+        changes[i] = change_of(&entries[i]);
+    syncsim_msg view = { .type = MSG_PUSH, .req = req, .device = from->device, .n = n, .changes = changes };
+    cJSON *tree = tree_of(&view);
+    xfree(changes);
+    return tree;
 }
 
 static bool syncsim_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes)
@@ -119,16 +304,10 @@ static bool syncsim_push_parse(const cJSON *msg, arena *a, int *n, wire_change *
 
 cJSON *wire_syncsim_result(const wire_result *r)
 {
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddNumberToObject(res, "op_id", (double)r->op_id);
-    cJSON_AddStringToObject(res, "status", r->status);
-    cJSON_AddBoolToObject(res, "conflict", r->conflict);
-    cJSON_AddItemToObject(res, "record", record_to_json(&r->rec));
-    if (r->error)
-        cJSON_AddStringToObject(res, "error", r->error);
-    if (r->temp_id)
-        cJSON_AddStringToObject(res, "temp_id", r->temp_id);
-    return res;
+    json_out o;
+    json_out_tree(&o);
+    put_result(&o, r);
+    return json_out_take(&o);
 }
 
 /* strict: the status must be one of wire_result's; else any string, as the protocol always took. */
@@ -155,24 +334,14 @@ bool wire_syncsim_result_parse(const cJSON *j, arena *a, wire_result *wr)
     return result_parse(j, a, wr, true);
 }
 
-static void add_hlc(cJSON *msg, hlc clock)
-{
-    cJSON *arr = cJSON_AddArrayToObject(msg, "hlc");
-    cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)clock.l_us));
-    cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)clock.c));
-}
 
 static cJSON *syncsim_push_result(int64_t req, hlc clock, int64_t now_us, int n, const wire_change *changes,
                                   const wire_result *results)
 {
     (void)changes;
-    cJSON *msg = message(MSG_NAMES[MSG_PUSH_RESULT], req);
-    add_hlc(msg, clock);
-    cJSON_AddNumberToObject(msg, "now", (double)now_us);
-    cJSON *arr = cJSON_AddArrayToObject(msg, "results");
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, wire_syncsim_result(&results[i]));
-    return msg;
+    syncsim_msg view = { .type = MSG_PUSH_RESULT, .req = req, .clock = clock, .now_us = now_us, .n = n,
+                         .results = results };
+    return tree_of(&view);
 }
 
 static bool syncsim_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
@@ -199,12 +368,8 @@ static bool syncsim_push_result_parse(const cJSON *msg, arena *a, hlc *clock, in
 static cJSON *syncsim_pull(const wire_sender *from, int64_t req, int64_t since, const char *type, int limit)
 {
     (void)from;
-    cJSON *msg = message(MSG_NAMES[MSG_PULL], req);
-    cJSON_AddNumberToObject(msg, "since", (double)since);
-    if (type)
-        cJSON_AddStringToObject(msg, "entity_type", type);
-    cJSON_AddNumberToObject(msg, "limit", limit);
-    return msg;
+    syncsim_msg view = { .type = MSG_PULL, .req = req, .since = since, .entity_type = type, .limit = limit };
+    return tree_of(&view);
 }
 
 static bool syncsim_pull_parse(const cJSON *msg, arena *a, int64_t *since, const char **type, int *limit)
@@ -223,15 +388,9 @@ static bool syncsim_pull_parse(const cJSON *msg, arena *a, int64_t *since, const
 static cJSON *syncsim_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
                                   bool has_more)
 {
-    cJSON *msg = message(MSG_NAMES[MSG_PULL_RESULT], req);
-    add_hlc(msg, clock);
-    cJSON_AddNumberToObject(msg, "now", (double)now_us);
-    cJSON *changes = cJSON_AddArrayToObject(msg, "changes");
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(changes, record_to_json(&records[i]));
-    cJSON_AddNumberToObject(msg, "next", (double)next);
-    cJSON_AddBoolToObject(msg, "has_more", has_more);
-    return msg;
+    syncsim_msg view = { .type = MSG_PULL_RESULT, .req = req, .clock = clock, .now_us = now_us, .n = n,
+                         .records = records, .next = next, .has_more = has_more };
+    return tree_of(&view);
 }
 
 static bool syncsim_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
@@ -258,6 +417,183 @@ static bool syncsim_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, in
     return true;
 }
 
+/* --- the native form: the same messages as structs (message.h) --------------------------- */
+
+static message *native_push(const wire_sender *from, int64_t req, int n, const outbox_entry *entries)
+{
+    syncsim_msg *m = native_new(MSG_PUSH, req);
+    bool exact = int_exact(req);
+    m->device = arena_strdup(&m->a, from->device);
+    wire_change *changes = wj_alloc(&m->a, n, sizeof *changes);
+    for (int i = 0; i < n; i++) {
+        const outbox_entry *e = &entries[i];
+        wire_change *c = &changes[i];
+        *c = change_of(e);
+        const char **changed = wj_alloc(&m->a, c->n_changed, sizeof *changed);
+        for (int k = 0; k < c->n_changed; k++)
+            changed[k] = arena_strdup(&m->a, e->changed[k]);
+        c->changed = changed;
+        record_copy_as_written(&c->rec, &e->body, &m->a);
+        exact = exact && int_exact(c->op_id) && int_exact(c->base_version) && record_json_exact(&e->body);
+    }
+    m->n = n;
+    m->changes = changes;
+    return send_form(m, exact);
+}
+
+static message *native_push_result(int64_t req, hlc clock, int64_t now_us, int n, const wire_result *results)
+{
+    syncsim_msg *m = native_new(MSG_PUSH_RESULT, req);
+    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us);
+    m->clock = clock;
+    m->now_us = now_us;
+    wire_result *out = wj_alloc(&m->a, n, sizeof *out);
+    for (int i = 0; i < n; i++) {
+        const wire_result *r = &results[i];
+        out[i] = (wire_result){ .op_id = r->op_id, .status = arena_strdup(&m->a, r->status), .conflict = r->conflict,
+                                .error = copy_str(&m->a, r->error), .temp_id = copy_str(&m->a, r->temp_id) };
+        record_copy_as_written(&out[i].rec, &r->rec, &m->a);
+        exact = exact && int_exact(r->op_id) && record_json_exact(&r->rec);
+    }
+    m->n = n;
+    m->results = out;
+    return send_form(m, exact);
+}
+
+static message *native_pull(int64_t req, int64_t since, const char *type, int limit)
+{
+    syncsim_msg *m = native_new(MSG_PULL, req);
+    m->since = since;
+    m->entity_type = copy_str(&m->a, type);
+    m->limit = limit;
+    return send_form(m, int_exact(req) && int_exact(since));
+}
+
+static message *native_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records,
+                                   int64_t next, bool has_more)
+{
+    syncsim_msg *m = native_new(MSG_PULL_RESULT, req);
+    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us) && int_exact(next);
+    m->clock = clock;
+    m->now_us = now_us;
+    m->next = next;
+    m->has_more = has_more;
+    record *out = wj_alloc(&m->a, n, sizeof *out);
+    for (int i = 0; i < n; i++) {
+        record_copy_as_written(&out[i], &records[i], &m->a);
+        exact = exact && record_json_exact(&records[i]);
+    }
+    m->n = n;
+    m->records = out;
+    return send_form(m, exact);
+}
+
+/*
+ * Readers: what the parsers above read from the message's JSON, copied into the reader's arena
+ * (the receiver may change what it read; the message may be delivered again, as a duplicate).
+ * Each refuses what its parser refuses: another message type, and the checks on the values.
+ */
+static const syncsim_msg *native_of(const message *msg, msg_type type)
+{
+    const syncsim_msg *m = msg->body;
+    return msg->kind == &SYNCSIM_NATIVE && m->type == type ? m : NULL;
+}
+
+static bool native_push_read(const message *msg, arena *a, int *n, wire_change **changes)
+{
+    const syncsim_msg *m = native_of(msg, MSG_PUSH);
+    if (!m)
+        return false;
+    wire_change *out = wj_alloc(a, m->n, sizeof *out);
+    for (int i = 0; i < m->n; i++) {
+        const wire_change *c = &m->changes[i];
+        out[i] = *c;
+        const char **changed = wj_alloc(a, c->n_changed, sizeof *changed);
+        for (int k = 0; k < c->n_changed; k++)
+            changed[k] = arena_strdup(a, c->changed[k]);
+        out[i].changed = changed;
+        record_copy(&out[i].rec, &c->rec, a);
+        if (c->op >= OP_RESOLVE || !wire_change_valid(&out[i]))
+            return false;
+    }
+    *n = m->n;
+    *changes = out;
+    return true;
+}
+
+static bool native_push_result_read(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                                    wire_result **results)
+{
+    const syncsim_msg *m = native_of(msg, MSG_PUSH_RESULT);
+    if (!m)
+        return false;
+    wire_result *out = wj_alloc(a, m->n, sizeof *out);
+    for (int i = 0; i < m->n; i++) {
+        const wire_result *r = &m->results[i];
+        out[i] = (wire_result){ .op_id = r->op_id, .status = arena_strdup(a, r->status), .conflict = r->conflict,
+                                .error = copy_str(a, r->error), .temp_id = copy_str(a, r->temp_id) };
+        record_copy(&out[i].rec, &r->rec, a);
+    }
+    *clock = m->clock;
+    *now_us = m->now_us;
+    *n = m->n;
+    *results = out;
+    return true;
+}
+
+static bool native_pull_read(const message *msg, arena *a, int64_t *since, const char **type, int *limit)
+{
+    const syncsim_msg *m = native_of(msg, MSG_PULL);
+    if (!m || !wire_pull_args_valid(m->since, m->limit))
+        return false;
+    *since = m->since;
+    *type = copy_str(a, m->entity_type);
+    *limit = m->limit;
+    return true;
+}
+
+static bool native_pull_result_read(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                                    record **records, int64_t *next, bool *has_more)
+{
+    const syncsim_msg *m = native_of(msg, MSG_PULL_RESULT);
+    if (!m)
+        return false;
+    record *out = wj_alloc(a, m->n, sizeof *out);
+    for (int i = 0; i < m->n; i++)
+        record_copy(&out[i], &m->records[i], a);
+    *clock = m->clock;
+    *now_us = m->now_us;
+    *n = m->n;
+    *records = out;
+    *next = m->next;
+    *has_more = m->has_more;
+    return true;
+}
+
+static msg_type native_type(const message *msg)
+{
+    return ((const syncsim_msg *)msg->body)->type;
+}
+
+static int64_t native_req(const message *msg)
+{
+    return ((const syncsim_msg *)msg->body)->req;
+}
+
+static const wire_native SYNCSIM_NATIVE_FORM = {
+    .kind = &SYNCSIM_NATIVE,
+    .push = native_push,
+    .push_read = native_push_read,
+    .push_result = native_push_result,
+    .push_result_read = native_push_result_read,
+    .pull = native_pull,
+    .pull_read = native_pull_read,
+    .pull_result = native_pull_result,
+    .pull_result_read = native_pull_result_read,
+    .type = native_type,
+    .req = native_req,
+};
+
 const wire_dialect WIRE_SYNCSIM = {
     .name = "syncsim",
     .summary = "syncsim's own protocol: push, push_result, pull, pull_result with whole records",
@@ -270,4 +606,5 @@ const wire_dialect WIRE_SYNCSIM = {
     .pull_parse = syncsim_pull_parse,
     .pull_result = syncsim_pull_result,
     .pull_result_parse = syncsim_pull_result_parse,
+    .native = &SYNCSIM_NATIVE_FORM,
 };

@@ -375,7 +375,7 @@ static void apply_effect(external *x, proto_effect *e)
     node_host *h = &x->cfg.host;
     switch (e->kind) {
     case EFF_SEND:
-        h->send(h->ctx, x->cfg.index, e->dest, e->body);
+        h->send(h->ctx, x->cfg.index, e->dest, message_of_json(e->body));
         e->body = NULL;
         break;
     case EFF_SET_TIMER:
@@ -641,12 +641,12 @@ static bool ext_user_op(node *n, const user_op *op, int64_t now_us, const char *
     return true;
 }
 
-static void ext_deliver(node *n, int from, const cJSON *msg, int64_t now_us)
+static void ext_deliver(node *n, int from, message *msg, int64_t now_us)
 {
     external *x = (external *)n;
     begin(x, REQ_DELIVER, now_us);
     x->doing = (doing){ .kind = REQ_DELIVER, .from = x->cfg.roster->names[from] };
-    proto_put_deliver(&x->out, x->cfg.roster, from, msg);
+    proto_put_deliver(&x->out, x->cfg.roster, from, message_json(msg));
     proto_request_end(&x->out);
     exchange(x, EFF_DONE);
 }

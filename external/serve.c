@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "external/proto.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +27,12 @@ typedef struct server_state {
     int64_t mono_us;          /* the current request's */
 } server_state;
 
-static void host_send(void *ctx, int from, int to, cJSON *msg)
+static void host_send(void *ctx, int from, int to, message *msg)
 {
     server_state *s = ctx;
     (void)from;
-    proto_put_send(&s->out, &s->roster, to, msg);
-    cJSON_Delete(msg);
+    proto_put_send(&s->out, &s->roster, to, message_json(msg));
+    message_release(msg);
 }
 
 static void host_set_timer(void *ctx, int node, int64_t delay_us, uint64_t token)
@@ -116,7 +117,8 @@ static bool start(server_state *s, const proto_request *req, char **why)
     return true;
 }
 
-static bool handle(server_state *s, const proto_request *req, bool *stop, char **why)
+/* delivered: a deliver's body as a message (detached from the request's tree). */
+static bool handle(server_state *s, const proto_request *req, message *delivered, bool *stop, char **why)
 {
     s->mono_us = req->mono_us;
     if (req->kind != REQ_INIT && req->kind != REQ_RESET && !s->n) {
@@ -150,7 +152,7 @@ static bool handle(server_state *s, const proto_request *req, bool *stop, char *
         break;
     }
     case REQ_DELIVER:
-        n->ops->deliver(n, proto_roster_find(&s->roster, req->src), req->body, req->wall_us);
+        n->ops->deliver(n, proto_roster_find(&s->roster, req->src), delivered, req->wall_us);
         break;
     case REQ_TIMER:
         n->ops->timer(n, req->token, req->wall_us);
@@ -233,7 +235,13 @@ int serve_node(const profile *p, FILE *in, FILE *out)
             why = xstrdup("the request is not JSON");
         if (ok) {
             seq = req.seq;
-            ok = handle(&s, &req, &stop, &why);
+            message *delivered = NULL;
+            if (req.kind == REQ_DELIVER) {
+                delivered = message_of_json(cJSON_DetachItemFromObjectCaseSensitive(j, "body"));
+                assert(delivered->json == req.body);
+            }
+            ok = handle(&s, &req, delivered, &stop, &why);
+            message_release(delivered);
         } else if (j) {
             const cJSON *sq = cJSON_GetObjectItemCaseSensitive(j, "seq");
             seq = cJSON_IsNumber(sq) && sq->valuedouble >= 1 && sq->valuedouble < 9e15 ? (uint64_t)sq->valuedouble : 0;

@@ -9,6 +9,7 @@
 #include "sim/trace.h"
 #include "base/hash.h"
 #include "base/json.h"
+#include "base/json_out.h"
 #include "base/xalloc.h"
 #include "engine/node.h"
 
@@ -87,52 +88,12 @@ void trace_bool(trace *t, const char *key, bool value)
     }
 }
 
-static uint64_t string_bytes(const char *s)
-{
-    uint64_t n = 2;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' || *p == '\t') ? 2 : *p < 0x20 ? 6 : 1;
-    return n;
-}
-
 uint64_t json_hash_and_size(const cJSON *v, uint64_t h, uint64_t *bytes)
 {
-    uint64_t size = 0;
-    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
-        bool object = cJSON_IsObject(v);
-        h = hash64_u64(h, object ? '{' : '[');
-        size += 2;
-        int n = 0;
-        for (const cJSON *c = v->child; c; c = c->next, n++) {
-            if (n)
-                size++;
-            if (object) {
-                h = hash64_str(h, c->string);
-                size += string_bytes(c->string) + 1;
-            }
-            uint64_t child = 0;
-            h = json_hash_and_size(c, h, &child);
-            size += child;
-        }
-        h = hash64_u64(h, object ? '}' : ']');
-    } else if (cJSON_IsString(v)) {
-        h = hash64_str(hash64_u64(h, '"'), v->valuestring);
-        size = string_bytes(v->valuestring);
-    } else if (cJSON_IsNumber(v)) {
-        uint64_t bits;
-        memcpy(&bits, &v->valuedouble, sizeof bits);
-        h = hash64_u64(hash64_u64(h, '#'), bits);
-        size = json_number_length(v->valuedouble);
-    } else if (cJSON_IsBool(v)) {
-        h = hash64_u64(h, cJSON_IsTrue(v) ? 'T' : 'F');
-        size = cJSON_IsTrue(v) ? 4 : 5;
-    } else {
-        h = hash64_u64(h, 'N');
-        size = 4;
-    }
-    if (bytes)
-        *bytes = size;
-    return h;
+    json_out o;
+    json_out_hash(&o, h);
+    jo_tree(&o, v);
+    return json_out_result(&o, bytes);
 }
 
 void trace_json(trace *t, const char *key, const cJSON *value)

@@ -78,8 +78,8 @@ void trace_end(trace *t);
 void trace_hash_hex(uint64_t hash, char out[17]);
 
 /*
- * Hash a JSON tree and measure the bytes of its compact encoding in one walk.
- * Used for message bytes in the metrics and for the trace hash.
+ * Hash a JSON tree and measure the bytes of its compact encoding in one walk
+ * (json_out's hash sink). Used for message bytes in the metrics and for the trace hash.
  */
 uint64_t json_hash_and_size(const cJSON *value, uint64_t hash, uint64_t *bytes);
 

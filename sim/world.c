@@ -201,7 +201,7 @@ static void trace_timer(world *w, int node, uint64_t token)
 
 /* --- node_host ------------------------------------------------------------ */
 
-static void host_send(void *ctx, int from, int to, cJSON *msg)
+static void host_send(void *ctx, int from, int to, message *msg)
 {
     world *w = ctx;
     assert(from >= 0 && from < w->n_nodes && to >= 0 && to < w->n_nodes && from != to);
@@ -209,7 +209,7 @@ static void host_send(void *ctx, int from, int to, cJSON *msg)
     int device = from == NODE_SERVER ? to : from;
     int direction = from == NODE_SERVER ? DIR_DOWN : DIR_UP;
     uint64_t bytes = 0;
-    uint64_t msg_hash = json_hash_and_size(msg, 0, &bytes);
+    uint64_t msg_hash = message_hash(msg, &bytes);
     w->m.messages++;
     w->m.bytes += bytes;
     net_decision nd = link_decide(&w->slots[device].link, direction);
@@ -228,17 +228,18 @@ static void host_send(void *ctx, int from, int to, cJSON *msg)
         if (nd.duplicate)
             trace_int(&w->tr, "duplicate_delay_us", nd.duplicate_delay_us);
     }
-    trace_json_unhashed(&w->tr, "msg", msg);
+    if (w->tr.out)
+        trace_json_unhashed(&w->tr, "msg", message_json(msg));   /* a native message's tree: only for the file */
     trace_end(&w->tr);
 
     if (nd.drop != DROP_NONE) {
         w->m.messages_dropped[nd.drop]++;
-        cJSON_Delete(msg);
+        message_release(msg);
         return;
     }
     if (nd.duplicate) {
         w->m.messages_duplicated++;
-        cJSON *copy = cJSON_Duplicate(msg, true);
+        message *copy = message_ref(msg);   /* the same bytes again: immutable, shared */
         push_event(w, (event){ .time_us = w->now_us + nd.duplicate_delay_us, .kind = EV_DELIVER, .node = to,
                                .arg = (uint64_t)from, .arg2 = msg_hash, .payload = copy });
         w->in_flight++;
@@ -1240,7 +1241,7 @@ static server_answer gateway_answer(world *w, int device)
 
 /* An error answer: a 503 in the server's place, sent back over the device's link. A request without
  * a correlation id (an external design's) cannot be answered, so it is dropped: the device times out. */
-static void gateway_error(world *w, int device, const cJSON *request)
+static void gateway_error(world *w, int device, message *request)
 {
     int64_t req;
     if (wire_req(request, &req))
@@ -1261,7 +1262,7 @@ static void trace_gateway(world *w, int device, const char *answer)
  * request on an expired token is refused with 401 and never reaches the server. True when
  * the gateway answered.
  */
-static bool gateway_auth(world *w, int device, const cJSON *msg)
+static bool gateway_auth(world *w, int device, message *msg)
 {
     slot *s = &w->slots[device];
     int64_t req;
@@ -1288,7 +1289,7 @@ static void dispatch(world *w, const event *ev)
         run_step(w, (int)ev->arg);
         break;
     case EV_DELIVER: {
-        cJSON *msg = ev->payload;
+        message *msg = ev->payload;
         int to = ev->node;
         int from = (int)ev->arg;
         int device = from == NODE_SERVER ? to : from;
@@ -1322,7 +1323,7 @@ static void dispatch(world *w, const event *ev)
             w->m.messages_dropped[blocked]++;
         }
         w->losing_replies = false;
-        cJSON_Delete(msg);
+        message_release(msg);
         break;
     }
     case EV_TIMER: {
@@ -1364,7 +1365,7 @@ static void drop_payload(event *ev, void *ctx)
 {
     (void)ctx;
     if (ev->kind == EV_DELIVER)
-        cJSON_Delete(ev->payload);
+        message_release(ev->payload);
 }
 
 static bool make_dir(const char *path, diag *d)

@@ -76,7 +76,7 @@
 
 typedef struct sent_msg {
     int from, to;
-    cJSON *msg;
+    message *msg;
 } sent_msg;
 
 typedef struct timer_rec {
@@ -108,13 +108,13 @@ typedef struct fake_host {
     int n_obs;
 } fake_host;
 
-static void host_send(void *ctx, int from, int to, cJSON *msg)
+static void host_send(void *ctx, int from, int to, message *msg)
 {
     fake_host *h = ctx;
     if (h->n_msgs == MAX_MSGS) {
         fprintf(stderr, "%s: too many messages in flight\n", __FILE__);
         test_failures++;
-        cJSON_Delete(msg);
+        message_release(msg);
         return;
     }
     h->msgs[h->n_msgs++] = (sent_msg){ .from = from, .to = to, .msg = msg };
@@ -220,7 +220,7 @@ static void rig_start(rig *r, int n_devices)
 static void rig_stop(rig *r)
 {
     for (int i = 0; i < r->host.n_msgs; i++)
-        cJSON_Delete(r->host.msgs[i].msg);
+        message_release(r->host.msgs[i].msg);
     r->host.n_msgs = 0;
     for (int i = 0; i < r->n_nodes; i++)
         r->nodes[i]->ops->destroy(r->nodes[i]);
@@ -236,7 +236,9 @@ static cJSON *take_from(rig *r, int from)
 {
     for (int i = 0; i < r->host.n_msgs; i++) {
         if (r->host.msgs[i].from == from) {
-            cJSON *m = r->host.msgs[i].msg;
+            /* The tree the message stands for, the caller's to read, change and deliver. */
+            cJSON *m = cJSON_Duplicate(message_json(r->host.msgs[i].msg), true);
+            message_release(r->host.msgs[i].msg);
             memmove(&r->host.msgs[i], &r->host.msgs[i + 1], (size_t)(r->host.n_msgs - i - 1) * sizeof r->host.msgs[0]);
             r->host.n_msgs--;
             return m;
@@ -253,9 +255,22 @@ static int msgs_from(const rig *r, int from)
     return n;
 }
 
-static void deliver(rig *r, int from, int to, const cJSON *msg)
+/* A test's tree as a JSON message for one call; the tree stays the test's. */
+#define AS_MSG(t) (&(message){ .refs = 1, .json = (t) })
+
+/* A built message's tree, the caller's (the message is released). */
+static cJSON *tree(message *m)
 {
-    N(r, to)->ops->deliver(N(r, to), from, msg, r->now);
+    cJSON *t = cJSON_Duplicate(message_json(m), true);
+    message_release(m);
+    return t;
+}
+
+/* A test's tree delivered as a JSON message (an external node's); the tree stays the test's. */
+static void deliver(rig *r, int from, int to, cJSON *msg)
+{
+    message m = { .refs = 1, .json = msg };
+    N(r, to)->ops->deliver(N(r, to), from, &m, r->now);
 }
 
 /* Deliver every message, oldest first, until none is left. */
@@ -271,8 +286,9 @@ static void pump(rig *r)
         memmove(&r->host.msgs[0], &r->host.msgs[1], (size_t)(r->host.n_msgs - 1) * sizeof r->host.msgs[0]);
         r->host.n_msgs--;
         r->now += 1000;
-        deliver(r, m.from, m.to, m.msg);
-        cJSON_Delete(m.msg);
+        /* As sent: the built-in protocol's messages in their native form. */
+        N(r, m.to)->ops->deliver(N(r, m.to), m.from, m.msg, r->now);
+        message_release(m.msg);
     }
 }
 
@@ -441,7 +457,7 @@ static char *snap_text(rig *r, int node_index)
 static int64_t server_head_seq(rig *r)
 {
     wire_sender none = { .device = "probe", .user = "" };
-    cJSON *pull = wire_pull(r->p.wire, &none, 999, 0, NULL, 1000);
+    cJSON *pull = tree(wire_pull(r->p.wire, &none, 999, 0, NULL, 1000));
     deliver(r, MAX_NODES + 5, 0, pull);
     cJSON_Delete(pull);
     cJSON *reply = take_from(r, 0);
@@ -1282,13 +1298,13 @@ static void gateway_errors_retry_on_schedule(void)
     EXPECT_STR(jstr(push, "type"), "push");
     int64_t req = jint(push, "req");
 
-    cJSON *other = wire_gateway_error(req + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+    cJSON *other = tree(wire_gateway_error(req + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE));
     deliver(&r, 0, PHONE, other);
     EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
 
-    cJSON *error = wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+    cJSON *error = tree(wire_gateway_error(req, WIRE_GATEWAY_STATUS_UNAVAILABLE));
     int status = 0;
-    EXPECT(wire_gateway_status(error, &status));
+    EXPECT(wire_gateway_status(AS_MSG(error), &status));
     EXPECT_INT(status, 503);
     deliver(&r, 0, PHONE, error);
     EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
@@ -1312,8 +1328,8 @@ static void gateway_errors_retry_on_schedule(void)
 
     /* No answer of a dialect is taken for a gateway error. */
     cJSON *ok = cJSON_Parse("{\"req\":3,\"status\":200,\"body\":{}}");
-    EXPECT(!wire_gateway_status(ok, &status));
-    EXPECT(!wire_gateway_status(push, &status));
+    EXPECT(!wire_gateway_status(AS_MSG(ok), &status));
+    EXPECT(!wire_gateway_status(AS_MSG(push), &status));
 
     cJSON_Delete(ok);
     cJSON_Delete(push);
@@ -1342,7 +1358,7 @@ static void expired_token(auth_refresh mode)
     EXPECT(user(&r, PHONE, OP_CREATE, "n1", WRITE_ID(PHONE, 1), "text", STR("a"), NULL));
     control(&r, PHONE, CTL_SYNC_NOW);
     cJSON *push = take_from(&r, PHONE);
-    cJSON *refused = wire_gateway_error(jint(push, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED);
+    cJSON *refused = tree(wire_gateway_error(jint(push, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED));
     deliver(&r, 0, PHONE, refused);
     cJSON *next = take_from(&r, PHONE);
     if (mode == AUTH_REFRESH_RELAUNCH) {
@@ -1352,18 +1368,18 @@ static void expired_token(auth_refresh mode)
         EXPECT(!N(&r, PHONE)->ops->idle(N(&r, PHONE)));
         EXPECT_INT(server_head_seq(&r), 0);
     } else {
-        EXPECT(next && wire_is_auth_request(next));
+        EXPECT(next && wire_is_auth_request(AS_MSG(next)));
         EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
-        cJSON *granted = wire_gateway_error(jint(next, "req") + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE);
+        cJSON *granted = tree(wire_gateway_error(jint(next, "req") + 1, WIRE_GATEWAY_STATUS_UNAVAILABLE));
         deliver(&r, 0, PHONE, granted);   /* an answer to another request: ignored */
         EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 0);
         cJSON_Delete(granted);
-        granted = wire_auth_granted(jint(next, "req"));
+        granted = tree(wire_auth_granted(jint(next, "req")));
         deliver(&r, 0, PHONE, granted);
         cJSON *again = take_from(&r, PHONE);
         EXPECT_STR(jstr(again, "type"), "push");
         /* Refused again before anything succeeded: a failed request, not another refresh. */
-        cJSON *refused2 = wire_gateway_error(jint(again, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED);
+        cJSON *refused2 = tree(wire_gateway_error(jint(again, "req"), WIRE_GATEWAY_STATUS_UNAUTHORIZED));
         deliver(&r, 0, PHONE, refused2);
         EXPECT_INT(r.host.n_msgs, 0);
         EXPECT_INT(count_obs(&r, PHONE, OBS_RETRY), 1);
@@ -1804,7 +1820,7 @@ static void malformed_messages_to_the_server_change_nothing(void)
                     bad[i]);
             test_failures++;
             for (int k = 0; k < r.host.n_msgs; k++)
-                cJSON_Delete(r.host.msgs[k].msg);
+                message_release(r.host.msgs[k].msg);
             r.host.n_msgs = 0;
             obs_before = r.host.n_obs;
         }
@@ -1845,7 +1861,7 @@ static void expect_client_ignores(rig *r, const cJSON *reply, const char *what, 
         fprintf(stderr, "%s:%d: the client reacted to a malformed reply (%s)\n", __FILE__, __LINE__, what);
         test_failures++;
         for (int k = 0; k < r->host.n_msgs; k++)
-            cJSON_Delete(r->host.msgs[k].msg);
+            message_release(r->host.msgs[k].msg);
         r->host.n_msgs = 0;
     }
     xfree(before);
@@ -2978,7 +2994,7 @@ static void storage_faults_are_survived(void)
     cJSON_Delete(push);
     answer = take_from(&r, 0);
     int status = 0;
-    EXPECT(wire_gateway_status(answer, &status));
+    EXPECT(wire_gateway_status(AS_MSG(answer), &status));
     EXPECT_INT(status, WIRE_GATEWAY_STATUS_UNAVAILABLE);
     EXPECT_INT(count_obs(&r, 0, OBS_RECEIVED), received);
     EXPECT_INT(count_obs(&r, 0, OBS_RECORD), server_records);
@@ -3047,7 +3063,7 @@ static void lifecycle_wipes_the_store_but_not_the_counters(void)
             EXPECT_U64(last_obs(&r, PHONE, OBS_DROPPED)->w, WRITE_ID(PHONE, 2));
         N(&r, PHONE)->ops->crash(N(&r, PHONE));
         for (int i = 0; i < r.host.n_msgs; i++)
-            cJSON_Delete(r.host.msgs[i].msg);
+            message_release(r.host.msgs[i].msg);
         r.host.n_msgs = 0;   /* the after-write round's push died with the app */
         r.now += 60 * SEC;
         N(&r, PHONE)->ops->boot(N(&r, PHONE), r.now);

@@ -19,6 +19,7 @@
  */
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "engine/wire_dialect.h"
 #include "tests/testlib.h"
 
@@ -193,14 +194,18 @@ static bool same_result(const wire_result *x, const wire_result *y)
 
 /* --- text round trips: what goes on a real wire is the printed text ---------------------------- */
 
-static cJSON *through_text(cJSON *msg)
+/* The message's text parsed again, as an external node's message arrives (msg is released). */
+static cJSON *through_text(message *msg)
 {
-    char *text = cJSON_PrintUnformatted(msg);
+    char *text = cJSON_PrintUnformatted(message_json(msg));
     cJSON *back = cJSON_Parse(text);
     cJSON_free(text);
-    cJSON_Delete(msg);
+    message_release(msg);
     return back;
 }
+
+/* A test's tree as a JSON message for one call; the tree stays the test's. */
+#define AS_MSG(tree) (&(message){ .refs = 1, .json = (tree) })
 
 /* Find a member by a dotted path ("body.items.0.version": numbers index arrays). */
 static cJSON *at_path(cJSON *root, const char *path)
@@ -297,7 +302,7 @@ static wire_change *pushed_changes(const wire_dialect *d, fixture *f, arena *a)
     cJSON *msg = through_text(wire_push(d, &SENDER, 41, f->n_entries, f->entries));
     int n = 0;
     wire_change *changes = NULL;
-    bool ok = wire_push_parse(d, msg, a, &n, &changes);
+    bool ok = wire_push_parse(d, AS_MSG(msg), a, &n, &changes);
     cJSON_Delete(msg);
     EXPECT(ok);
     EXPECT_INT(n, f->n_entries);
@@ -310,12 +315,12 @@ static void check_push(const wire_dialect *d, fixture *f)
     arena_init(&a, 1 << 16);
     cJSON *msg = through_text(wire_push(d, &SENDER, 41, f->n_entries, f->entries));
     int64_t req = 0;
-    EXPECT(wire_req(msg, &req));
+    EXPECT(wire_req(AS_MSG(msg), &req));
     EXPECT_INT(req, 41);
-    EXPECT_INT(wire_type(d, msg), MSG_PUSH);
+    EXPECT_INT(wire_type(d, AS_MSG(msg)), MSG_PUSH);
     int n = -1;
     wire_change *changes = NULL;
-    EXPECT(wire_push_parse(d, msg, &a, &n, &changes));
+    EXPECT(wire_push_parse(d, AS_MSG(msg), &a, &n, &changes));
     EXPECT_INT(n, f->n_entries);
     for (int i = 0; i < n && i < f->n_entries; i++)
         if (!same_change(&f->entries[i], &changes[i])) {
@@ -328,8 +333,8 @@ static void check_push(const wire_dialect *d, fixture *f)
     wire_result *results;
     record *records;
     bool more;
-    EXPECT(!wire_push_result_parse(d, msg, &a, &clock, &now_us, &n, &results));
-    EXPECT(!wire_pull_result_parse(d, msg, &a, &clock, &now_us, &n, &records, &next, &more));
+    EXPECT(!wire_push_result_parse(d, AS_MSG(msg), &a, &clock, &now_us, &n, &results));
+    EXPECT(!wire_pull_result_parse(d, AS_MSG(msg), &a, &clock, &now_us, &n, &records, &next, &more));
     cJSON_Delete(msg);
     arena_release(&a);
 }
@@ -345,13 +350,13 @@ static void check_push_result(const wire_dialect *d, fixture *f, const result_se
     }
     cJSON *msg = through_text(wire_push_result(d, 41, CLOCK, NOW_US, set->n, changes, set->results));
     int64_t req = 0;
-    EXPECT(wire_req(msg, &req));
+    EXPECT(wire_req(AS_MSG(msg), &req));
     EXPECT_INT(req, 41);
     hlc clock = { 0, 0 };
     int64_t now_us = 0;
     int n = -1;
     wire_result *results = NULL;
-    EXPECT(wire_push_result_parse(d, msg, &a, &clock, &now_us, &n, &results));
+    EXPECT(wire_push_result_parse(d, AS_MSG(msg), &a, &clock, &now_us, &n, &results));
     EXPECT_INT(clock.l_us, CLOCK.l_us);
     EXPECT_INT(clock.c, CLOCK.c);
     EXPECT_INT(now_us, NOW_US);
@@ -363,7 +368,7 @@ static void check_push_result(const wire_dialect *d, fixture *f, const result_se
             test_failures++;
         }
     /* A reply is not a request. */
-    EXPECT(!wire_push_parse(d, msg, &a, &n, &changes));
+    EXPECT(!wire_push_parse(d, AS_MSG(msg), &a, &n, &changes));
     cJSON_Delete(msg);
     arena_release(&a);
 }
@@ -374,12 +379,12 @@ static void check_pull(const wire_dialect *d, int64_t since, const char *type, i
     arena_init(&a, 1 << 12);
     cJSON *msg = through_text(wire_pull(d, &SENDER, 42, since, type, limit));
     int64_t req = 0, got_since = -1;
-    EXPECT(wire_req(msg, &req));
+    EXPECT(wire_req(AS_MSG(msg), &req));
     EXPECT_INT(req, 42);
-    EXPECT_INT(wire_type(d, msg), MSG_PULL);
+    EXPECT_INT(wire_type(d, AS_MSG(msg)), MSG_PULL);
     const char *got_type = "unset";
     int got_limit = -1;
-    EXPECT(wire_pull_parse(d, msg, &a, &got_since, &got_type, &got_limit));
+    EXPECT(wire_pull_parse(d, AS_MSG(msg), &a, &got_since, &got_type, &got_limit));
     EXPECT_INT(got_since, since);
     EXPECT_INT(got_limit, limit);
     if (type)
@@ -388,7 +393,7 @@ static void check_pull(const wire_dialect *d, int64_t since, const char *type, i
         EXPECT(got_type == NULL);
     int n;
     wire_change *changes;
-    EXPECT(!wire_push_parse(d, msg, &a, &n, &changes));
+    EXPECT(!wire_push_parse(d, AS_MSG(msg), &a, &n, &changes));
     cJSON_Delete(msg);
     arena_release(&a);
 }
@@ -404,7 +409,7 @@ static void check_pull_result(const wire_dialect *d, fixture *f, int64_t next, b
     bool got_more = !has_more;
     int n = -1;
     record *records = NULL;
-    EXPECT(wire_pull_result_parse(d, msg, &a, &clock, &now_us, &n, &records, &got_next, &got_more));
+    EXPECT(wire_pull_result_parse(d, AS_MSG(msg), &a, &clock, &now_us, &n, &records, &got_next, &got_more));
     EXPECT_INT(clock.l_us, CLOCK.l_us);
     EXPECT_INT(clock.c, CLOCK.c);
     EXPECT_INT(now_us, NOW_US);
@@ -420,7 +425,7 @@ static void check_pull_result(const wire_dialect *d, fixture *f, int64_t next, b
 
     /* An empty page too. */
     msg = through_text(wire_pull_result(d, 43, CLOCK, NOW_US, 0, page, 0, false));
-    EXPECT(wire_pull_result_parse(d, msg, &a, &clock, &now_us, &n, &records, &got_next, &got_more));
+    EXPECT(wire_pull_result_parse(d, AS_MSG(msg), &a, &clock, &now_us, &n, &records, &got_next, &got_more));
     EXPECT_INT(n, 0);
     EXPECT(!got_more);
     cJSON_Delete(msg);
@@ -434,12 +439,12 @@ static void check_pull_result(const wire_dialect *d, fixture *f, int64_t next, b
  * correlation id (both sides), what a request asks (the server dispatches on it), then the
  * kind's parser. The arena takes whatever the parser allocates.
  */
-static bool accepts(const wire_dialect *d, kind k, const cJSON *msg, arena *a)
+static bool accepts(const wire_dialect *d, kind k, cJSON *msg, arena *a)
 {
     int64_t req;
-    if (!wire_req(msg, &req))
+    if (!wire_req(AS_MSG(msg), &req))
         return false;
-    if ((k == K_PUSH && wire_type(d, msg) != MSG_PUSH) || (k == K_PULL && wire_type(d, msg) != MSG_PULL))
+    if ((k == K_PUSH && wire_type(d, AS_MSG(msg)) != MSG_PUSH) || (k == K_PULL && wire_type(d, AS_MSG(msg)) != MSG_PULL))
         return false;
     int n;
     wire_change *changes;
@@ -451,10 +456,10 @@ static bool accepts(const wire_dialect *d, kind k, const cJSON *msg, arena *a)
     int limit;
     bool more;
     switch (k) {
-    case K_PUSH: return wire_push_parse(d, msg, a, &n, &changes);
-    case K_PUSH_RESULT: return wire_push_result_parse(d, msg, a, &clock, &now_us, &n, &results);
-    case K_PULL: return wire_pull_parse(d, msg, a, &since, &type, &limit);
-    case K_PULL_RESULT: return wire_pull_result_parse(d, msg, a, &clock, &now_us, &n, &records, &next, &more);
+    case K_PUSH: return wire_push_parse(d, AS_MSG(msg), a, &n, &changes);
+    case K_PUSH_RESULT: return wire_push_result_parse(d, AS_MSG(msg), a, &clock, &now_us, &n, &results);
+    case K_PULL: return wire_pull_parse(d, AS_MSG(msg), a, &since, &type, &limit);
+    case K_PULL_RESULT: return wire_pull_result_parse(d, AS_MSG(msg), a, &clock, &now_us, &n, &records, &next, &more);
     }
     return false;
 }
@@ -746,7 +751,7 @@ static void check_names(const wire_dialect *d, fixture *f)
             /* "ID Mapping": a create the server named answers with both ids, tempId natively. */
             result_set named = more_results(f);
             wire_change *changes = pushed_changes(d, f, &a);
-            cJSON *answer = wire_push_result(d, 7, CLOCK, NOW_US, named.n, changes, named.results);
+            cJSON *answer = through_text(wire_push_result(d, 7, CLOCK, NOW_US, named.n, changes, named.results));
             EXPECT_STR(str_at(answer, "body.results.0.realId"), "w1");
             EXPECT_STR(str_at(answer, "body.results.0.tempId"), "temp_12345");
             EXPECT(!has_member(answer, "body.results.0._syncsim.temp_id"));
@@ -985,7 +990,7 @@ static void check_times(void)
         /* Through the text cJSON prints: what the other side reads. */
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "t", wire_ms_json(us));
-        cJSON *parsed = through_text(o);
+        cJSON *parsed = through_text(message_of_json(o));
         EXPECT(wire_ms_get(parsed, "t", &back));
         EXPECT_INT(back, us);
         cJSON_Delete(parsed);
@@ -1011,7 +1016,7 @@ static void check_times(void)
         int64_t back = -7;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "t", wire_ms_json(us));
-        cJSON *parsed = through_text(o);
+        cJSON *parsed = through_text(message_of_json(o));
         if (!wire_ms_get(parsed, "t", &back) || back != us) {
             fprintf(stderr, "milliseconds of %lld us read back as %lld\n", (long long)us, (long long)back);
             test_failures++;
@@ -1101,6 +1106,171 @@ static void check_queries(void)
     arena_release(&a);
 }
 
+/* --- the built-in protocol's native form (message.h) ----------------------------------------- */
+
+/* The message's JSON form as an external node receives it: its text, parsed. */
+static message *json_form(message *m)
+{
+    char *text = cJSON_PrintUnformatted(message_json(m));
+    message *back = message_of_json(cJSON_Parse(text));
+    cJSON_free(text);
+    return back;
+}
+
+/* Hash and size of the native form are those of its tree; the size is its compact text's length. */
+static void check_native_hash(message *m)
+{
+    uint64_t bytes = 0, tree_bytes = 0;
+    uint64_t h = message_hash(m, &bytes);
+    message *j = json_form(m);
+    EXPECT_U64(h, message_hash(j, &tree_bytes));
+    EXPECT_U64(bytes, tree_bytes);
+    buf text;
+    buf_init(&text);
+    json_write(&text, message_json(j));
+    EXPECT_U64(bytes, text.len);
+    buf_free(&text);
+    message_release(j);
+}
+
+/*
+ * The syncsim dialect sends its messages as structs: each reads back exactly (record_identical, value
+ * kinds included) as its JSON text does, hashes and sizes as that text, and a native read is a copy
+ * (the receiver may change it; a duplicate delivery reads the message again).
+ */
+static void check_native(fixture *f)
+{
+    const wire_dialect *d = wire_dialect_find("syncsim");
+    arena a;
+    arena_init(&a, 1 << 16);
+    /* Values JSON changes: an integral real reads back as an integer, in a field and in an event. */
+    record odd;
+    record_copy(&odd, &f->events, &f->a);
+    value four = v_real(4.0), half = v_real(0.5);
+    record_set_field(&odd, &f->a, "score", &four, &odd.st);
+    record_set_field(&odd, &f->a, "ratio", &half, &odd.st);
+    odd.events[0].fields[0].v = v_real(-2.0);
+    odd.del = st_of(1, 2, T0_US, T0_US, 1);   /* no delete in effect (w none): the tree leaves del out, */
+    odd.del.w = WRITE_NONE;                   /* which reads back as zero */
+    odd.born_version = 0;                     /* likewise prev_del */
+    record page[5] = { f->plain, f->counter, f->events, f->tomb, odd };
+
+    message *pr = wire_pull_result(d, 42, CLOCK, NOW_US, 5, page, 57, true);
+    EXPECT(pr->kind != NULL);
+    check_native_hash(pr);
+    message *prj = json_form(pr);
+    record *native = NULL, *parsed = NULL, *again = NULL;
+    hlc clock[2];
+    int64_t now[2], next[2];
+    int n[2];
+    bool more[2];
+    EXPECT(wire_pull_result_parse(d, pr, &a, &clock[0], &now[0], &n[0], &native, &next[0], &more[0]));
+    EXPECT(wire_pull_result_parse(d, prj, &a, &clock[1], &now[1], &n[1], &parsed, &next[1], &more[1]));
+    EXPECT_INT(n[0], 5);
+    EXPECT_INT(n[1], 5);
+    EXPECT(clock[0].l_us == clock[1].l_us && clock[0].c == clock[1].c && now[0] == now[1] && next[0] == next[1] &&
+           more[0] == more[1]);
+    for (int i = 0; i < 5 && i < n[0] && i < n[1]; i++)
+        if (!record_identical(&native[i], &parsed[i])) {
+            fprintf(stderr, "native pull_result: record %d reads otherwise than its JSON\n", i);
+            test_failures++;
+        }
+    const field *score = n[0] == 5 ? record_field(&native[4], "score") : NULL;
+    EXPECT(score && score->v.kind == VAL_INT && score->v.i == 4);
+    EXPECT(n[0] == 5 && native[4].events[0].fields[0].v.kind == VAL_INT);
+    EXPECT(n[0] == 5 && native[4].del.ts_us == 0 && native[4].prev_del.ts_us == 0);
+    /* A read is the reader's copy. */
+    if (n[0] == 5) {
+        native[0].version = 999;
+        native[2].events[0].w = 1;
+    }
+    EXPECT(wire_pull_result_parse(d, pr, &a, &clock[0], &now[0], &n[0], &again, &next[0], &more[0]));
+    EXPECT(n[0] == 5 && record_identical(&again[0], &parsed[0]) && record_identical(&again[2], &parsed[2]));
+    /* Not a push, nor a push_result, nor a pull, read natively or not. */
+    int nc;
+    wire_change *changes;
+    wire_result *results;
+    int64_t since;
+    const char *type;
+    int limit;
+    EXPECT(!wire_push_parse(d, pr, &a, &nc, &changes));
+    EXPECT(!wire_push_result_parse(d, pr, &a, &clock[0], &now[0], &nc, &results));
+    EXPECT(!wire_pull_parse(d, pr, &a, &since, &type, &limit));
+    message_release(prj);
+    message_release(pr);
+
+    /* A push and its result. */
+    message *push = wire_push(d, &SENDER, 41, f->n_entries, f->entries);
+    EXPECT(push->kind != NULL);
+    check_native_hash(push);
+    message *pushj = json_form(push);
+    wire_change *cn = NULL, *cj = NULL;
+    int nn = -1, nj = -2;
+    EXPECT(wire_push_parse(d, push, &a, &nn, &cn));
+    EXPECT(wire_push_parse(d, pushj, &a, &nj, &cj));
+    EXPECT_INT(nn, nj);
+    for (int i = 0; i < nn && i < nj; i++) {
+        bool same = cn[i].op_id == cj[i].op_id && cn[i].op == cj[i].op && cn[i].base_version == cj[i].base_version &&
+                    cn[i].force == cj[i].force && cn[i].n_changed == cj[i].n_changed &&
+                    record_identical(&cn[i].rec, &cj[i].rec);
+        for (int k = 0; same && k < cn[i].n_changed; k++)
+            same = strcmp(cn[i].changed[k], cj[i].changed[k]) == 0;
+        if (!same) {
+            fprintf(stderr, "native push: change %d reads otherwise than its JSON\n", i);
+            test_failures++;
+        }
+    }
+    result_set set = more_results(f);
+    message *res = wire_push_result(d, 41, CLOCK, NOW_US, set.n, cn, set.results);
+    EXPECT(res->kind != NULL);
+    check_native_hash(res);
+    message *resj = json_form(res);
+    wire_result *rn = NULL, *rj = NULL;
+    EXPECT(wire_push_result_parse(d, res, &a, &clock[0], &now[0], &nn, &rn));
+    EXPECT(wire_push_result_parse(d, resj, &a, &clock[1], &now[1], &nj, &rj));
+    EXPECT_INT(nn, set.n);
+    EXPECT_INT(nj, set.n);
+    for (int i = 0; i < set.n && i < nn && i < nj; i++)
+        if (!same_result(&rn[i], &rj[i]) || !record_identical(&rn[i].rec, &rj[i].rec)) {
+            fprintf(stderr, "native push_result: result %d reads otherwise than its JSON\n", i);
+            test_failures++;
+        }
+    int64_t req = 0;
+    EXPECT(wire_req(res, &req) && req == 41);
+    EXPECT_INT(wire_type(d, push), MSG_PUSH);
+    int status;
+    EXPECT(!wire_gateway_status(res, &status) && !wire_is_auth_granted(res) && !wire_is_auth_request(push));
+    message_release(resj);
+    message_release(res);
+    message_release(pushj);
+    message_release(push);
+
+    /* A pull, and one the server refuses (a limit beyond the protocol's) whichever form it comes in. */
+    for (int limit_sent = 100; limit_sent <= 100001; limit_sent += 99901) {
+        message *pull = wire_pull(d, &SENDER, 43, 7, "workout_log", limit_sent);
+        EXPECT(pull->kind != NULL);
+        check_native_hash(pull);
+        message *pullj = json_form(pull);
+        bool ok_native = wire_pull_parse(d, pull, &a, &since, &type, &limit);
+        EXPECT(ok_native == wire_pull_parse(d, pullj, &a, &since, &type, &limit));
+        EXPECT(ok_native == (limit_sent == 100));
+        message_release(pullj);
+        message_release(pull);
+    }
+
+    /* A value JSON cannot carry (a clock beyond 2^53 us): the message goes as JSON, and the reader
+     * refuses it as it always did. */
+    record far;
+    record_copy(&far, &f->plain, &f->a);
+    far.st.ts_us = JSON_INT_LIMIT + 1;
+    message *farm = wire_pull_result(d, 44, CLOCK, NOW_US, 1, &far, 58, false);
+    EXPECT(farm->kind == NULL);
+    record *none;
+    EXPECT(!wire_pull_result_parse(d, farm, &a, &clock[0], &now[0], &n[0], &none, &next[0], &more[0]));
+    message_release(farm);
+    arena_release(&a);
+}
+
 /* The table: names are unique and found, and syncsim is the default every profile starts from. */
 static void check_table(void)
 {
@@ -1118,6 +1288,12 @@ static void check_table(void)
 int main(void)
 {
     check_table();
+    {
+        fixture f;
+        fixture_init(&f);
+        check_native(&f);
+        fixture_free(&f);
+    }
     check_times();
     check_queries();
     for (int i = 0; i < wire_dialect_count(); i++) {

@@ -1,0 +1,206 @@
+/*
+ * json_out: one event stream, two sinks (json_out.h). The byte count follows
+ * json_write's compact text: a container's brackets, a comma between members,
+ * a key's quoted text and its colon.
+ */
+#include "base/json_out.h"
+#include "base/hash.h"
+#include "base/json.h"
+
+#include <assert.h>
+#include <string.h>
+
+void json_out_tree(json_out *o)
+{
+    memset(o, 0, offsetof(json_out, open));
+    o->sink = JSON_OUT_TREE;
+    o->root = NULL;
+    o->key = NULL;
+    o->hash = 0;
+    o->bytes = 0;
+}
+
+void json_out_hash(json_out *o, uint64_t hash)
+{
+    memset(o, 0, offsetof(json_out, open));
+    o->sink = JSON_OUT_HASH;
+    o->hash = hash;
+    o->bytes = 0;
+}
+
+/* The compact text's length of a string: quotes, two-byte escapes, \u00XX for other controls. */
+static uint64_t string_bytes(const char *s)
+{
+    uint64_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' || *p == '\t') ? 2 : *p < 0x20 ? 6 : 1;
+    return n;
+}
+
+/* Every value starts here: an array's comma, and the tree's place for item (NULL when hashing). */
+static void begin_value(json_out *o, cJSON *item)
+{
+    int d = o->depth - 1;
+    if (d >= 0 && !o->in_object[d]) {
+        if (o->members[d]++)
+            o->bytes++;
+    }
+    if (o->sink != JSON_OUT_TREE)
+        return;
+    if (d < 0) {
+        assert(!o->root);
+        o->root = item;
+    } else if (o->in_object[d]) {
+        assert(o->key);
+        if (o->key_literal)
+            cJSON_AddItemToObjectCS(o->open[d], o->key, item);
+        else
+            cJSON_AddItemToObject(o->open[d], o->key, item);
+        o->key = NULL;
+    } else {
+        cJSON_AddItemToArray(o->open[d], item);
+    }
+}
+
+static void open_container(json_out *o, bool object)
+{
+    assert(o->depth < JSON_OUT_DEPTH_MAX);
+    cJSON *item = NULL;
+    if (o->sink == JSON_OUT_TREE)
+        item = object ? cJSON_CreateObject() : cJSON_CreateArray();
+    else
+        o->hash = hash64_u64(o->hash, object ? '{' : '[');
+    begin_value(o, item);
+    o->bytes += 2;
+    o->open[o->depth] = item;
+    o->in_object[o->depth] = object;
+    o->members[o->depth] = 0;
+    o->depth++;
+}
+
+void jo_object(json_out *o)
+{
+    open_container(o, true);
+}
+
+void jo_array(json_out *o)
+{
+    open_container(o, false);
+}
+
+void jo_end(json_out *o)
+{
+    assert(o->depth > 0);
+    o->depth--;
+    if (o->sink == JSON_OUT_HASH)
+        o->hash = hash64_u64(o->hash, o->in_object[o->depth] ? '}' : ']');
+}
+
+static void key(json_out *o, const char *k, bool literal)
+{
+    int d = o->depth - 1;
+    assert(d >= 0 && o->in_object[d]);
+    if (o->members[d]++)
+        o->bytes++;
+    o->bytes += string_bytes(k) + 1;
+    if (o->sink == JSON_OUT_HASH) {
+        o->hash = hash64_str(o->hash, k);
+    } else {
+        o->key = k;
+        o->key_literal = literal;
+    }
+}
+
+void jo_key(json_out *o, const char *k)
+{
+    key(o, k, false);
+}
+
+void jo_key_literal(json_out *o, const char *k)
+{
+    key(o, k, true);
+}
+
+void jo_string(json_out *o, const char *s)
+{
+    o->bytes += string_bytes(s);
+    if (o->sink == JSON_OUT_HASH) {
+        o->hash = hash64_str(hash64_u64(o->hash, '"'), s);
+        begin_value(o, NULL);
+    } else {
+        begin_value(o, cJSON_CreateString(s));
+    }
+}
+
+void jo_number(json_out *o, double d)
+{
+    o->bytes += json_number_length(d);
+    if (o->sink == JSON_OUT_HASH) {
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
+        begin_value(o, NULL);
+    } else {
+        begin_value(o, cJSON_CreateNumber(d));
+    }
+}
+
+void jo_bool(json_out *o, bool b)
+{
+    o->bytes += b ? 4 : 5;
+    if (o->sink == JSON_OUT_HASH) {
+        o->hash = hash64_u64(o->hash, b ? 'T' : 'F');
+        begin_value(o, NULL);
+    } else {
+        begin_value(o, cJSON_CreateBool(b));
+    }
+}
+
+void jo_null(json_out *o)
+{
+    o->bytes += 4;
+    if (o->sink == JSON_OUT_HASH) {
+        o->hash = hash64_u64(o->hash, 'N');
+        begin_value(o, NULL);
+    } else {
+        begin_value(o, cJSON_CreateNull());
+    }
+}
+
+void jo_tree(json_out *o, const cJSON *v)
+{
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool object = cJSON_IsObject(v);
+        open_container(o, object);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (object)
+                jo_key(o, c->string);
+            jo_tree(o, c);
+        }
+        jo_end(o);
+    } else if (cJSON_IsString(v)) {
+        jo_string(o, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        jo_number(o, v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        jo_bool(o, cJSON_IsTrue(v));
+    } else {
+        jo_null(o);   /* null, and whatever else a tree may hold: hashed as null, as always */
+    }
+}
+
+cJSON *json_out_take(json_out *o)
+{
+    assert(o->sink == JSON_OUT_TREE && o->depth == 0);
+    cJSON *root = o->root;
+    o->root = NULL;
+    return root;
+}
+
+uint64_t json_out_result(const json_out *o, uint64_t *bytes)
+{
+    assert(o->sink == JSON_OUT_HASH && o->depth == 0);
+    if (bytes)
+        *bytes = o->bytes;
+    return o->hash;
+}

@@ -1,0 +1,73 @@
+/*
+ * json_out: a JSON value written event by event -- open an object, a key, a
+ * number, close -- into one of two sinks:
+ *
+ *   JSON_OUT_TREE  builds the cJSON tree of the value;
+ *   JSON_OUT_HASH  computes the value's hash and the length of its compact
+ *                  text (json_write's) without building anything.
+ *
+ * One writer serves both, so a message kept in its sender's structs is
+ * hashed and sized exactly as the tree it stands for would be, and a trace
+ * or an external node that needs the tree gets the same value. The hash of a
+ * tree (json_out_put_tree into a hash sink) is what trace hashes have always
+ * been made of: the event stream below is fixed by them.
+ *
+ * Hash stream: an object or array opens with '{' or '[' and closes with '}'
+ * or ']'; an object member's key is hashed (hash64_str) before its value; a
+ * string is '"' then its bytes, a number '#' then its double's bits, true
+ * 'T', false 'F', null 'N'.
+ */
+#ifndef BASE_JSON_OUT_H
+#define BASE_JSON_OUT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Nesting a writer may reach; what syncsim writes stays far below it (asserted). */
+#define JSON_OUT_DEPTH_MAX 32
+
+typedef enum json_out_sink {
+    JSON_OUT_TREE,
+    JSON_OUT_HASH,
+} json_out_sink;
+
+typedef struct json_out {
+    json_out_sink sink;
+    int depth;                              /* containers open */
+    bool in_object[JSON_OUT_DEPTH_MAX];     /* at each depth: an object (else an array) */
+    int members[JSON_OUT_DEPTH_MAX];        /* at each depth: values written so far */
+    /* JSON_OUT_TREE */
+    cJSON *open[JSON_OUT_DEPTH_MAX];        /* the containers open */
+    cJSON *root;
+    const char *key;                        /* the key of the value to come, inside an object */
+    bool key_literal;                       /* key outlives the tree: cJSON keeps the pointer */
+    /* JSON_OUT_HASH */
+    uint64_t hash;
+    uint64_t bytes;
+} json_out;
+
+void json_out_tree(json_out *o);
+/* Hashing from hash (0 for a message's own hash; the trace chains its running hash). */
+void json_out_hash(json_out *o, uint64_t hash);
+
+void jo_object(json_out *o);
+void jo_array(json_out *o);
+void jo_end(json_out *o);
+/* A member's key, copied into the tree. */
+void jo_key(json_out *o, const char *key);
+/* A key whose storage outlives the tree (a string literal): the tree keeps the pointer. */
+void jo_key_literal(json_out *o, const char *key);
+void jo_string(json_out *o, const char *s);
+void jo_number(json_out *o, double d);
+void jo_bool(json_out *o, bool b);
+void jo_null(json_out *o);
+/* A whole value, as its tree. */
+void jo_tree(json_out *o, const cJSON *v);
+
+/* JSON_OUT_TREE, once the value is complete: the tree, now the caller's. */
+cJSON *json_out_take(json_out *o);
+/* JSON_OUT_HASH, once the value is complete: the hash; *bytes (when given) the compact length. */
+uint64_t json_out_result(const json_out *o, uint64_t *bytes);
+
+#endif
