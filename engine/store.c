@@ -148,12 +148,16 @@ static const char PRAGMAS[] =
 
 /* The records table has no secondary index here: store_index_records adds the ones a replica's
  * queries read by (a device that pushes from its outbox reads records by key only). Every body
- * column holds a record: JSON text in a file store, record_pack's blob in memory (encode_body). */
+ * column holds a record: JSON text in a file store, record_pack's blob in memory (encode_body).
+ * records keeps its rowid: a body with a long event log outgrows what a WITHOUT ROWID table keeps
+ * in its B-tree pages (about a twentieth of a page a row, SQLite's guidance), and a day of long
+ * logs cost 2.5% more instructions that way. The outbox is read pending-first in push order,
+ * which outbox_pending serves without a sort. */
 static const char SCHEMA[] =
     "CREATE TABLE records(type TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  version INTEGER NOT NULL, deleted INTEGER NOT NULL, body TEXT NOT NULL,"
     "  server_ts INTEGER NOT NULL, local_ts INTEGER NOT NULL,"
-    "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
+    "  PRIMARY KEY(type, id));"
     "CREATE TABLE changes(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
     "  version INTEGER NOT NULL, w INTEGER NOT NULL);"
     "CREATE INDEX changes_record ON changes(type, id, version);"
@@ -165,6 +169,7 @@ static const char SCHEMA[] =
     "  state INTEGER NOT NULL DEFAULT 0,"      /* 0 pending, 1 waiting for the user (a conflict) */
     "  attempts INTEGER NOT NULL DEFAULT 0);"  /* pushes that went unanswered */
     "CREATE INDEX outbox_record ON outbox(type, id);"
+    "CREATE INDEX outbox_pending ON outbox(state, rank, seq);"
     "CREATE TABLE conflicts(type TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,"
     "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
     "CREATE TABLE applied_ops(device INTEGER NOT NULL, op INTEGER NOT NULL, result TEXT NOT NULL,"
@@ -719,15 +724,35 @@ static void read_outbox_row(sqlite3_stmt *st, arena *a, outbox_entry *e)
     e->waiting = false;
 }
 
+/*
+ * An array for a query's rows, of at most limit rows, grown as they come: the first call
+ * (rows NULL) gives room for 16, each later one (when n == *cap) doubles it, never past limit.
+ * Never sized to limit up front: limit is a bound (a watermark push allows 10,000 records, a
+ * push batch hundreds), and zeroing that much in the arena for every query was the largest cost
+ * of the activity-events swarm (a third of its time) and 4% of week-100's instructions.
+ */
+static void *row_array(arena *a, void *rows, int n, int *cap, int limit, size_t size)
+{
+    int want = rows == NULL ? (limit < 16 ? (limit > 0 ? limit : 1) : 16) : (*cap > limit / 2 ? limit : *cap * 2);
+    void *grown = arena_alloc(a, (size_t)want * size);
+    if (n)
+        memcpy(grown, rows, (size_t)n * size);
+    *cap = want;
+    return grown;
+}
+
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 {
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_PEEK);
-    outbox_entry *entries = arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *entries);
+    int cap = 0;
+    outbox_entry *entries = row_array(a, NULL, 0, &cap, max, sizeof *entries);
     sqlite3_bind_int(st, 1, max);
     int n = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         assert(n < max);
+        if (n == cap)
+            entries = row_array(a, entries, n, &cap, max, sizeof *entries);
         read_outbox_row(st, a, &entries[n++]);
     }
     if (rc != SQLITE_DONE)
@@ -943,26 +968,17 @@ void store_record_remove(store *s, const char *type, const char *id)
     run_done(s, ST_RECORD_REMOVE);
 }
 
-/* Run a statement whose rows are record bodies; at most limit of them, decoded into a.
- * The array grows with the rows that come, never to limit up front: limit is a bound
- * (a watermark push allows 10,000 records), and zeroing that many records in the arena for
- * every push was the activity-events swarm's largest cost (a third of its time, in memset
- * and page faults). */
+/* Run a statement whose rows are record bodies; at most limit of them, decoded into a. */
 static int collect_bodies(store *s, enum stmt_id id, int limit, arena *a, record **out)
 {
     sqlite3_stmt *st = stmt(s, id);
-    int cap = limit < 16 ? (limit > 0 ? limit : 1) : 16;
-    record *records = arena_alloc(a, (size_t)cap * sizeof *records);
+    int cap = 0;
+    record *records = row_array(a, NULL, 0, &cap, limit, sizeof *records);
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         assert(n < limit);
-        if (n == cap) {
-            int grown_cap = cap > limit / 2 ? limit : cap * 2;
-            record *grown = arena_alloc(a, (size_t)grown_cap * sizeof *grown);
-            memcpy(grown, records, (size_t)n * sizeof *grown);
-            records = grown;
-            cap = grown_cap;
-        }
+        if (n == cap)
+            records = row_array(a, records, n, &cap, limit, sizeof *records);
         decode_body(st, 0, a, &records[n++]);
     }
     if (rc != SQLITE_DONE)
