@@ -96,15 +96,16 @@ void jo_end(json_out *o)
         o->hash = hash64_u64(o->hash, o->in_object[o->depth] ? '}' : ']');
 }
 
-static void key(json_out *o, const char *k, bool literal)
+/* A member's key: text_bytes its compact text (quotes included), len its length. */
+static void key(json_out *o, const char *k, size_t len, uint64_t text_bytes, bool literal)
 {
     int d = o->depth - 1;
     assert(d >= 0 && o->in_object[d]);
     if (o->members[d]++)
         o->bytes++;
-    o->bytes += string_bytes(k) + 1;
+    o->bytes += text_bytes + 1;
     if (o->sink == JSON_OUT_HASH) {
-        o->hash = hash64_str(o->hash, k);
+        o->hash = hash64_bytes(o->hash, k, len + 1);   /* hash64_str's: the terminator included */
     } else {
         o->key = k;
         o->key_literal = literal;
@@ -113,12 +114,13 @@ static void key(json_out *o, const char *k, bool literal)
 
 void jo_key(json_out *o, const char *k)
 {
-    key(o, k, false);
+    key(o, k, strlen(k), string_bytes(k), false);
 }
 
-void jo_key_literal(json_out *o, const char *k)
+void jo_key_static(json_out *o, const char *k, size_t len)
 {
-    key(o, k, true);
+    assert(strlen(k) == len && string_bytes(k) == len + 2);
+    key(o, k, len, len + 2, true);
 }
 
 void jo_string(json_out *o, const char *s)

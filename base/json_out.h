@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Nesting a writer may reach; what syncsim writes stays far below it (asserted). */
@@ -56,8 +57,10 @@ void jo_array(json_out *o);
 void jo_end(json_out *o);
 /* A member's key, copied into the tree. */
 void jo_key(json_out *o, const char *key);
-/* A key whose storage outlives the tree (a string literal): the tree keeps the pointer. */
-void jo_key_literal(json_out *o, const char *key);
+/* A string literal as the key: the tree keeps the pointer, and its length and its compact text
+ * (a literal is written here without characters to escape; asserted) need no scan. */
+#define jo_key_literal(o, literal) jo_key_static((o), "" literal, sizeof(literal) - 1)
+void jo_key_static(json_out *o, const char *key, size_t len);
 void jo_string(json_out *o, const char *s);
 void jo_number(json_out *o, double d);
 void jo_bool(json_out *o, bool b);

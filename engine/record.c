@@ -420,30 +420,29 @@ bool stamp_from_json(const cJSON *j, stamp *out)
  * keeps the pointer: no copy, no free); the record's own field names are copied (its arena may be
  * gone before the message is read).
  */
-static void put_number(json_out *o, const char *literal, double v)
-{
-    jo_key_literal(o, literal);
-    jo_number(o, v);
-}
+/* A number under a literal key. */
+#define PUT_NUMBER(o, literal, v) (jo_key_literal((o), literal), jo_number((o), (v)))
 
 static void put_stamp_members(json_out *o, const stamp *st)
 {
-    put_number(o, "w", (double)st->w);
-    put_number(o, "t", (double)st->ts_us);
-    put_number(o, "hl", (double)st->h.l_us);
-    put_number(o, "hc", (double)st->h.c);
-    put_number(o, "s", (double)st->server_us);
+    PUT_NUMBER(o, "w", (double)st->w);
+    PUT_NUMBER(o, "t", (double)st->ts_us);
+    PUT_NUMBER(o, "hl", (double)st->h.l_us);
+    PUT_NUMBER(o, "hc", (double)st->h.c);
+    PUT_NUMBER(o, "s", (double)st->server_us);
     if (st->version)
-        put_number(o, "sv", (double)st->version);
+        PUT_NUMBER(o, "sv", (double)st->version);
 }
 
-static void put_stamp(json_out *o, const char *literal, const stamp *st)
+static void put_stamp_object(json_out *o, const stamp *st)
 {
-    jo_key_literal(o, literal);
     jo_object(o);
     put_stamp_members(o, st);
     jo_end(o);
 }
+
+/* A stamp under a literal key. */
+#define PUT_STAMP(o, literal, st) (jo_key_literal((o), literal), put_stamp_object((o), (st)))
 
 cJSON *stamp_to_json(const stamp *st)
 {
@@ -473,9 +472,9 @@ static void put_parts(json_out *o, const counter_part *parts, int n)
 static void put_event(json_out *o, const log_event *e)
 {
     jo_object(o);
-    put_number(o, "w", (double)e->w);
-    put_number(o, "t", (double)e->at_us);
-    put_number(o, "s", (double)e->server_us);
+    PUT_NUMBER(o, "w", (double)e->w);
+    PUT_NUMBER(o, "t", (double)e->at_us);
+    PUT_NUMBER(o, "s", (double)e->server_us);
     jo_key_literal(o, "f");
     jo_object(o);
     for (int i = 0; i < e->n_fields; i++) {
@@ -495,18 +494,18 @@ void record_write(const record *r, json_out *o)
     jo_string(o, r->id);
     jo_key_literal(o, "tenant");
     jo_string(o, r->tenant ? r->tenant : "");
-    put_number(o, "version", (double)r->version);
-    put_number(o, "seq", (double)r->seq);
+    PUT_NUMBER(o, "version", (double)r->version);
+    PUT_NUMBER(o, "seq", (double)r->seq);
     if (r->updated_us)
-        put_number(o, "su", (double)r->updated_us);
+        PUT_NUMBER(o, "su", (double)r->updated_us);
     jo_key_literal(o, "deleted");
     jo_bool(o, r->deleted);
-    put_stamp(o, "st", &r->st);
+    PUT_STAMP(o, "st", &r->st);
     if (r->del.w != WRITE_NONE)
-        put_stamp(o, "del", &r->del);
+        PUT_STAMP(o, "del", &r->del);
     if (r->born_version) {
-        put_number(o, "bv", (double)r->born_version);
-        put_stamp(o, "pd", &r->prev_del);
+        PUT_NUMBER(o, "bv", (double)r->born_version);
+        PUT_STAMP(o, "pd", &r->prev_del);
     }
     jo_key_literal(o, "fields");
     jo_object(o);

@@ -52,11 +52,8 @@ static void put_header(json_out *o, msg_type type, int64_t req)
     jo_number(o, (double)req);
 }
 
-static void put_int(json_out *o, const char *literal, int64_t v)
-{
-    jo_key_literal(o, literal);
-    jo_number(o, (double)v);
-}
+/* An integer under a literal key. */
+#define PUT_INT(o, literal, v) (jo_key_literal((o), literal), jo_number((o), (double)(v)))
 
 static void put_hlc(json_out *o, hlc clock)
 {
@@ -70,10 +67,10 @@ static void put_hlc(json_out *o, hlc clock)
 static void put_change(json_out *o, const wire_change *c)
 {
     jo_object(o);
-    put_int(o, "op_id", c->op_id);
+    PUT_INT(o, "op_id", c->op_id);
     jo_key_literal(o, "op");
     jo_string(o, op_kind_name(c->op));
-    put_int(o, "base_version", c->base_version);
+    PUT_INT(o, "base_version", c->base_version);
     if (c->force) {
         jo_key_literal(o, "force");
         jo_bool(o, true);
@@ -91,7 +88,7 @@ static void put_change(json_out *o, const wire_change *c)
 static void put_result(json_out *o, const wire_result *r)
 {
     jo_object(o);
-    put_int(o, "op_id", r->op_id);
+    PUT_INT(o, "op_id", r->op_id);
     jo_key_literal(o, "status");
     jo_string(o, r->status);
     jo_key_literal(o, "conflict");
@@ -154,7 +151,7 @@ static void write_msg(const void *body, json_out *o)
         break;
     case MSG_PUSH_RESULT:
         put_hlc(o, m->clock);
-        put_int(o, "now", m->now_us);
+        PUT_INT(o, "now", m->now_us);
         jo_key_literal(o, "results");
         jo_array(o);
         for (int i = 0; i < m->n; i++)
@@ -162,22 +159,22 @@ static void write_msg(const void *body, json_out *o)
         jo_end(o);
         break;
     case MSG_PULL:
-        put_int(o, "since", m->since);
+        PUT_INT(o, "since", m->since);
         if (m->entity_type) {
             jo_key_literal(o, "entity_type");
             jo_string(o, m->entity_type);
         }
-        put_int(o, "limit", m->limit);
+        PUT_INT(o, "limit", m->limit);
         break;
     case MSG_PULL_RESULT:
         put_hlc(o, m->clock);
-        put_int(o, "now", m->now_us);
+        PUT_INT(o, "now", m->now_us);
         jo_key_literal(o, "changes");
         jo_array(o);
         for (int i = 0; i < m->n; i++)
             record_write(&m->records[i], o);
         jo_end(o);
-        put_int(o, "next", m->next);
+        PUT_INT(o, "next", m->next);
         jo_key_literal(o, "has_more");
         jo_bool(o, m->has_more);
         break;
