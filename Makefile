@@ -89,8 +89,11 @@ build-san/build.ninja:
 build-fuzz/build.ninja:
 	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
+# Link-time optimisation: the writers of messages (base/json_out.c) and the store's small functions
+# are called across files on every message and row; inlined, a 2-hour slice of week-100 runs 6% fewer
+# instructions (docs/performance.md).
 build-release/build.ninja:
-	meson setup build-release --buildtype=release -Db_ndebug=false >/dev/null
+	meson setup build-release --buildtype=release -Db_ndebug=false -Db_lto=true >/dev/null
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

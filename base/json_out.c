@@ -10,9 +10,11 @@
 #include <assert.h>
 #include <string.h>
 
+/* The per-depth arrays need no clearing: open_container sets a depth's entries before anything
+ * reads them (a writer of small values, one per record field, pays for no more than it uses). */
 void json_out_tree(json_out *o)
 {
-    memset(o, 0, offsetof(json_out, open));
+    o->depth = 0;
     o->sink = JSON_OUT_TREE;
     o->root = NULL;
     o->key = NULL;
@@ -22,7 +24,7 @@ void json_out_tree(json_out *o)
 
 void json_out_hash(json_out *o, uint64_t hash)
 {
-    memset(o, 0, offsetof(json_out, open));
+    o->depth = 0;
     o->sink = JSON_OUT_HASH;
     o->hash = hash;
     o->bytes = 0;
@@ -41,12 +43,11 @@ static uint64_t string_bytes(const char *s)
 static void begin_value(json_out *o, cJSON *item)
 {
     int d = o->depth - 1;
-    if (d >= 0 && !o->in_object[d]) {
-        if (o->members[d]++)
+    if (o->sink != JSON_OUT_TREE) {
+        if (d >= 0 && !o->in_object[d] && o->members[d]++)
             o->bytes++;
-    }
-    if (o->sink != JSON_OUT_TREE)
         return;
+    }
     if (d < 0) {
         assert(!o->root);
         o->root = item;
@@ -66,12 +67,13 @@ static void open_container(json_out *o, bool object)
 {
     assert(o->depth < JSON_OUT_DEPTH_MAX);
     cJSON *item = NULL;
-    if (o->sink == JSON_OUT_TREE)
+    if (o->sink == JSON_OUT_TREE) {
         item = object ? cJSON_CreateObject() : cJSON_CreateArray();
-    else
+    } else {
         o->hash = hash64_u64(o->hash, object ? '{' : '[');
+        o->bytes += 2;
+    }
     begin_value(o, item);
-    o->bytes += 2;
     o->open[o->depth] = item;
     o->in_object[o->depth] = object;
     o->members[o->depth] = 0;
@@ -97,36 +99,46 @@ void jo_end(json_out *o)
 }
 
 /* A member's key: text_bytes its compact text (quotes included), len its length. */
-static void key(json_out *o, const char *k, size_t len, uint64_t text_bytes, bool literal)
+/* A member's key in the hash sink: text_bytes its compact text (quotes included), len its length. */
+static void hash_key(json_out *o, const char *k, size_t len, uint64_t text_bytes)
 {
     int d = o->depth - 1;
     assert(d >= 0 && o->in_object[d]);
     if (o->members[d]++)
         o->bytes++;
     o->bytes += text_bytes + 1;
-    if (o->sink == JSON_OUT_HASH) {
-        o->hash = hash64_bytes(o->hash, k, len + 1);   /* hash64_str's: the terminator included */
-    } else {
-        o->key = k;
-        o->key_literal = literal;
-    }
+    o->hash = hash64_bytes(o->hash, k, len + 1);   /* hash64_str's: the terminator included */
+}
+
+static void tree_key(json_out *o, const char *k, bool literal)
+{
+    assert(o->depth > 0 && o->in_object[o->depth - 1]);
+    o->key = k;
+    o->key_literal = literal;
 }
 
 void jo_key(json_out *o, const char *k)
 {
-    key(o, k, strlen(k), string_bytes(k), false);
+    if (o->sink == JSON_OUT_HASH)
+        hash_key(o, k, strlen(k), string_bytes(k));
+    else
+        tree_key(o, k, false);
 }
 
+/* Its text is its length and two quotes: literal keys are written without characters to escape
+ * (test-json-out's sizes and the native messages' in test-wire would tell). */
 void jo_key_static(json_out *o, const char *k, size_t len)
 {
-    assert(strlen(k) == len && string_bytes(k) == len + 2);
-    key(o, k, len, len + 2, true);
+    if (o->sink == JSON_OUT_HASH)
+        hash_key(o, k, len, len + 2);
+    else
+        tree_key(o, k, true);
 }
 
 void jo_string(json_out *o, const char *s)
 {
-    o->bytes += string_bytes(s);
     if (o->sink == JSON_OUT_HASH) {
+        o->bytes += string_bytes(s);
         o->hash = hash64_str(hash64_u64(o->hash, '"'), s);
         begin_value(o, NULL);
     } else {
@@ -136,8 +148,8 @@ void jo_string(json_out *o, const char *s)
 
 void jo_number(json_out *o, double d)
 {
-    o->bytes += json_number_length(d);
     if (o->sink == JSON_OUT_HASH) {
+        o->bytes += json_number_length(d);
         uint64_t bits;
         memcpy(&bits, &d, sizeof bits);
         o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
@@ -149,8 +161,8 @@ void jo_number(json_out *o, double d)
 
 void jo_bool(json_out *o, bool b)
 {
-    o->bytes += b ? 4 : 5;
     if (o->sink == JSON_OUT_HASH) {
+        o->bytes += b ? 4 : 5;
         o->hash = hash64_u64(o->hash, b ? 'T' : 'F');
         begin_value(o, NULL);
     } else {
@@ -160,8 +172,8 @@ void jo_bool(json_out *o, bool b)
 
 void jo_null(json_out *o)
 {
-    o->bytes += 4;
     if (o->sink == JSON_OUT_HASH) {
+        o->bytes += 4;
         o->hash = hash64_u64(o->hash, 'N');
         begin_value(o, NULL);
     } else {
@@ -169,8 +181,59 @@ void jo_null(json_out *o)
     }
 }
 
+/*
+ * A tree into the hash sink in one tight walk: the events jo_tree's general path below would
+ * write, without a call per event (the seed designs' messages are trees; test-json-out holds
+ * the two to the same hash and length). h and the returned size are the value's alone.
+ */
+static uint64_t hash_tree(const cJSON *v, uint64_t h, uint64_t *bytes)
+{
+    uint64_t size;
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool object = cJSON_IsObject(v);
+        h = hash64_u64(h, object ? '{' : '[');
+        size = 2;
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                size++;
+            if (object) {
+                h = hash64_str(h, c->string);
+                size += string_bytes(c->string) + 1;
+            }
+            uint64_t child;
+            h = hash_tree(c, h, &child);
+            size += child;
+        }
+        h = hash64_u64(h, object ? '}' : ']');
+    } else if (cJSON_IsString(v)) {
+        h = hash64_str(hash64_u64(h, '"'), v->valuestring);
+        size = string_bytes(v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        uint64_t bits;
+        memcpy(&bits, &v->valuedouble, sizeof bits);
+        h = hash64_u64(hash64_u64(h, '#'), bits);
+        size = json_number_length(v->valuedouble);
+    } else if (cJSON_IsBool(v)) {
+        h = hash64_u64(h, cJSON_IsTrue(v) ? 'T' : 'F');
+        size = cJSON_IsTrue(v) ? 4 : 5;
+    } else {
+        h = hash64_u64(h, 'N');   /* null, and whatever else a tree may hold: hashed as null, as always */
+        size = 4;
+    }
+    *bytes = size;
+    return h;
+}
+
 void jo_tree(json_out *o, const cJSON *v)
 {
+    if (o->sink == JSON_OUT_HASH) {
+        /* As a value of the container it is in: its comma first (an object's is its key's). */
+        begin_value(o, NULL);
+        uint64_t size;
+        o->hash = hash_tree(v, o->hash, &size);
+        o->bytes += size;
+        return;
+    }
     if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
         bool object = cJSON_IsObject(v);
         open_container(o, object);

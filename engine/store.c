@@ -171,7 +171,7 @@ static const char SCHEMA[] =
     "CREATE INDEX outbox_record ON outbox(type, id);"
     "CREATE INDEX outbox_pending ON outbox(state, rank, seq);"
     "CREATE TABLE conflicts(type TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,"
-    "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
+    "  PRIMARY KEY(type, id));"
     "CREATE TABLE applied_ops(device INTEGER NOT NULL, op INTEGER NOT NULL, result TEXT NOT NULL,"
     "  PRIMARY KEY(device, op)) WITHOUT ROWID;"
     "CREATE TABLE kept(type TEXT NOT NULL, id TEXT NOT NULL, w INTEGER NOT NULL, body TEXT NOT NULL,"
