@@ -103,6 +103,19 @@ void json_put_number(buf *b, double v)
     buf_put(b, text, (size_t)n);
 }
 
+/*
+ * The lengths of reals met lately, by their bits. A message's reals come round again and again
+ * (an activity record carries its whole event log, each event's time in milliseconds with a
+ * fraction, in every message that carries the record), and format_real prints through snprintf
+ * and reads back through strtod: a sixth of the activity-events swarm's instructions before this
+ * cache. Process-wide (a sweep's workers are processes); a hit gives the answer a miss computes.
+ */
+#define REAL_LENGTHS 4096   /* a power of two */
+static struct {
+    uint64_t bits;
+    uint8_t len;   /* 0: empty */
+} real_lengths[REAL_LENGTHS];
+
 size_t json_number_length(double v)
 {
     if (integral(v)) {
@@ -111,8 +124,16 @@ size_t json_number_length(double v)
     }
     if (!isfinite(v))
         return 4;
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    size_t slot = (size_t)((bits * UINT64_C(0x9e3779b97f4a7c15)) >> 52) & (REAL_LENGTHS - 1);
+    if (real_lengths[slot].len && real_lengths[slot].bits == bits)
+        return real_lengths[slot].len;
     char text[32];
-    return (size_t)format_real(v, text, sizeof text);
+    int len = format_real(v, text, sizeof text);
+    real_lengths[slot].bits = bits;
+    real_lengths[slot].len = (uint8_t)len;
+    return (size_t)len;
 }
 
 void json_write(buf *b, const cJSON *v)

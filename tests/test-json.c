@@ -12,6 +12,7 @@
 #include "tests/testlib.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -66,6 +67,34 @@ static void test_number_length(void)
         json_put_number(&b, values[i]);
         EXPECT_INT(json_number_length(values[i]), b.len);
     }
+    buf_free(&b);
+}
+
+/*
+ * json_number_length remembers the lengths of reals by their bits: asked again, after enough other
+ * reals to have overwritten any slot many times, each length is still the one json_put_number
+ * writes. The reals are milliseconds with a fraction (the activity documents' times) and their
+ * neighbours one ulp away, which print at other lengths.
+ */
+static void test_number_length_remembered(void)
+{
+    enum { N = 20000 };
+    static double values[N];
+    for (int i = 0; i < N; i++) {
+        double ms = (1735689600000000.0 + 7919.0 * i) / 1000.0;
+        values[i] = (i % 3 == 0) ? nextafter(ms, 0) : (i % 3 == 1) ? ms : -ms / 1024.0;
+    }
+    buf b;
+    buf_init(&b);
+    int wrong = 0;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < N; i++) {
+            int k = round == 1 ? N - 1 - i : i;   /* forwards, backwards, forwards: hits and misses */
+            buf_clear(&b);
+            json_put_number(&b, values[k]);
+            wrong += json_number_length(values[k]) != b.len;
+        }
+    EXPECT_INT(wrong, 0);
     buf_free(&b);
 }
 
@@ -150,6 +179,7 @@ int main(void)
 {
     test_put_i64();
     test_number_length();
+    test_number_length_remembered();
     test_read_integers();
     test_read_beyond_int64();
     test_read_rejects();
