@@ -35,6 +35,10 @@
  * microseconds, as the profile's cursor says; "now" is the server's wall
  * clock when it answered (a timestamp cursor may take it as the next one).
  *
+ * A dialect may also keep its messages as structs in process (wire_dialect.h's
+ * wire_native, message.h): the built-in protocol does. The calls below take
+ * and return messages in either form, and read each the same.
+ *
  * The seed dialects wrap each message in an HTTP-like envelope, the request
  * {"method":"POST","path":"/api/sync/push","req":7,"body":{...}} and the
  * response {"status":200,"req":7,"body":{...}}, with the body in the design

@@ -6,6 +6,13 @@
  *
  * The activity-events dialect reuses the change and result shapes inside
  * its extension (wire_syncsim_change, wire_syncsim_result).
+ *
+ * In process its messages travel in the native form (message.h): a
+ * syncsim_msg, written into a json_out for the trace's hash and byte count
+ * (and into a tree only when a trace file or an external node asks), read by
+ * the receiver as a copy of what parsing that tree gives. The JSON builders
+ * and parsers of the dialect table are the same writer into a tree, and what
+ * reads an external node's messages.
  */
 #include "engine/wire_dialect.h"
 #include "base/json.h"
