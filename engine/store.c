@@ -21,6 +21,8 @@ enum stmt_id {
     ST_RECORD_GET,
     ST_RECORD_BODY,
     ST_RECORD_PUT,
+    ST_RECORD_INSERT,
+    ST_RECORD_UPDATE,
     ST_CHANGES_SINCE,
     ST_CHANGELOG_ADD,
     ST_RECORDS_ALL,
@@ -75,6 +77,12 @@ static const char *const SQL[ST_COUNT] = {
                        "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8, ?9) "
                        "ON CONFLICT(type, id) DO UPDATE SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6,"
                        " server_ts = ?8, local_ts = ?9"),
+    /* The same row written when whether it exists is known (store_record_put_if_changed read it):
+     * an upsert first tries the insert, and pays for the failed attempt. */
+    [ST_RECORD_INSERT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body, server_ts, local_ts) "
+                          "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8, ?9)"),
+    [ST_RECORD_UPDATE] = ("UPDATE records SET tenant = ?7, seq = ?3, version = ?4, deleted = ?5, body = ?6,"
+                          " server_ts = ?8, local_ts = ?9 WHERE type = ?1 AND id = ?2"),
     [ST_CHANGES_SINCE] = "SELECT body FROM records WHERE tenant = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_CHANGELOG_ADD] = "INSERT INTO changes(seq, type, id, version, w) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_RECORDS_ALL] = "SELECT body FROM records ORDER BY type, id",
@@ -562,9 +570,10 @@ bool store_record_get(store *s, const char *type, const char *id, arena *a, reco
 }
 
 /* Upsert r with its body already encoded in s->text. */
-static void put_encoded(store *s, const record *r)
+/* id: ST_RECORD_PUT, or ST_RECORD_INSERT or ST_RECORD_UPDATE when the row is known to be absent or there. */
+static void put_encoded(store *s, const record *r, enum stmt_id id)
 {
-    sqlite3_stmt *st = stmt(s, ST_RECORD_PUT);
+    sqlite3_stmt *st = stmt(s, id);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
     sqlite3_bind_int64(st, 3, r->seq);
@@ -574,13 +583,13 @@ static void put_encoded(store *s, const record *r)
     sqlite3_bind_int64(st, 8, r->updated_us);
     sqlite3_bind_int64(st, 9, r->st.ts_us);
     bind_text(st, 7, r->tenant ? r->tenant : "");
-    run_done(s, ST_RECORD_PUT);
+    run_done(s, id);
 }
 
 void store_record_put(store *s, const record *r)
 {
     encode_body(s, r);
-    put_encoded(s, r);
+    put_encoded(s, r, ST_RECORD_PUT);
 }
 
 int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
@@ -591,7 +600,8 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
     bind_text(st, 2, r->id);
     int rc = sqlite3_step(st);
     int outcome = STORE_PUT_NEW;
-    if (rc == SQLITE_ROW) {
+    bool exists = rc == SQLITE_ROW;
+    if (exists) {
         const void *old_text = sqlite3_column_blob(st, 0);
         size_t old_len = (size_t)sqlite3_column_bytes(st, 0);
         if (old_len == s->text.len && memcmp(old_text, s->text.data, old_len) == 0)
@@ -603,7 +613,7 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
     }
     finish(s, ST_RECORD_BODY);
     if (outcome != STORE_PUT_SAME)
-        put_encoded(s, r);
+        put_encoded(s, r, exists ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
     return outcome;
 }
 
