@@ -301,7 +301,9 @@ void session_write(session *s, int node, write_id w)
 void session_observe(session *s, int node, const char *type, const char *id, bool present, bool deleted,
                      write_id record_w, write_id delete_w, const write_id *writes, int n_writes)
 {
-    int record = history_find_record(s->h, type, id);
+    /* The world reports a record to the history just before: its record is the likely one. */
+    int hint = s->h->observed_record;
+    int record = history_record_is(s->h, hint, type, id) ? hint : history_find_record(s->h, type, id);
     if (record < 0)
         return;   /* a record no user write ever touched (seeded server data): nothing to judge */
     session_slot *slot = slot_of(s, node, record);
