@@ -38,6 +38,8 @@ typedef struct vclock {
 uint32_t vclock_get(const vclock *vc, uint32_t node);
 void vclock_raise(vclock *vc, uint32_t node, uint32_t counter);
 void vclock_merge(vclock *dst, const vclock *src);
+/* Room for n entries (capacity grows as vclock_raise grows it). */
+void vclock_reserve(vclock *vc, uint32_t n);
 void vclock_free(vclock *vc);
 
 typedef struct write_rec {

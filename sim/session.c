@@ -95,10 +95,63 @@ static void view_free(session_view *v)
     memset(v, 0, sizeof *v);
 }
 
-/* The closure: every write of this record the view reflects, and everything those writes had seen. */
-static void view_close(const session *s, session_view *v, int record)
+/*
+ * The closure: every write of this record the view reflects, and everything those writes had seen.
+ * It is the per-node maximum over those writes and their pasts, with an entry for every node any of
+ * them names (vclock_raise keeps one at counter 0 too), so it is built in a per-node array -- a store
+ * and a compare per entry instead of a sorted insertion -- and written out sorted by node. A node id
+ * at or above SESSION_CLOSE_NODES (never in a world: nodes are numbered from 0) takes the merges.
+ */
+static void view_close(session *s, session_view *v, int record)
 {
     v->closure.n = 0;
+    if (!s->close_counter) {
+        s->close_counter = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_counter);
+        s->close_present = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_present);
+        s->close_nodes = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_nodes);
+    }
+    uint32_t n = 0;
+    bool dense = true;
+    for (uint32_t i = 0; i < v->n_writes + 2 && dense; i++) {
+        write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
+        const write_rec *wr = known(s, w, record);
+        if (!wr)
+            continue;
+        for (uint32_t k = 0; k <= wr->past.n; k++) {
+            vc_entry e = k < wr->past.n ? wr->past.e[k]
+                                        : (vc_entry){ (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w) };
+            if (e.node >= SESSION_CLOSE_NODES) {
+                dense = false;
+                break;
+            }
+            if (!s->close_present[e.node]) {
+                s->close_present[e.node] = true;
+                s->close_counter[e.node] = e.counter;
+                s->close_nodes[n++] = e.node;
+            } else if (s->close_counter[e.node] < e.counter) {
+                s->close_counter[e.node] = e.counter;
+            }
+        }
+    }
+    if (dense) {
+        /* Insertion sort: a record's writers are few (a handful of devices and the server). */
+        for (uint32_t i = 1; i < n; i++) {
+            uint32_t node = s->close_nodes[i], k = i;
+            for (; k > 0 && s->close_nodes[k - 1] > node; k--)
+                s->close_nodes[k] = s->close_nodes[k - 1];
+            s->close_nodes[k] = node;
+        }
+        vclock_reserve(&v->closure, n);
+        for (uint32_t i = 0; i < n; i++) {
+            assert(i == 0 || s->close_nodes[i - 1] < s->close_nodes[i]);   /* sorted, one entry a node */
+            v->closure.e[i] = (vc_entry){ s->close_nodes[i], s->close_counter[s->close_nodes[i]] };
+        }
+        v->closure.n = n;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        s->close_present[s->close_nodes[i]] = false;
+    if (dense)
+        return;
     for (uint32_t i = 0; i < v->n_writes + 2; i++) {
         write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
         const write_rec *wr = known(s, w, record);
@@ -177,6 +230,9 @@ void session_free(session *s)
         view_free(&s->slots[i].pending);
         vclock_free(&s->slots[i].mr_reference);
     }
+    xfree(s->close_counter);
+    xfree(s->close_present);
+    xfree(s->close_nodes);
     for (size_t i = 0; i < s->n_recs; i++) {
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
@@ -811,6 +867,12 @@ void session_settle(session *s, int64_t now_us)
     s->n_dirty = 0;
     if (s->n_cv_open)
         recheck_parents(s);
+}
+
+const vclock *session_shown_closure(const session *s, int node, int record)
+{
+    const session_slot *slot = find_slot(s, node, record);
+    return slot ? &slot->shown.closure : NULL;
 }
 
 void session_finish(session *s, int64_t end_us)
