@@ -187,12 +187,19 @@ bool history_record_is(const history *h, int record, const char *type, const cha
 {
     if (record < 0 || (size_t)record >= h->n_records)
         return false;
+    /* key == type "/" id, a byte at a time: keys are short, and three libc calls cost more. */
     const char *key = h->records[record].key;
-    size_t n_type = strlen(type);
-    if (strncmp(key, type, n_type) != 0 || key[n_type] != '/' || strcmp(key + n_type + 1, id) != 0)
+    size_t n = 0;
+    for (; *type; type++, key++, n++)
+        if (*key != *type)
+            return false;
+    if (*key++ != '/')
         return false;
+    for (n++; *id; id++, key++, n++)
+        if (*key != *id)
+            return false;
     /* Below the bound keys are unique (history_record puts a key once), so the map holds this index. */
-    return n_type + 1 + strlen(id) < RECORD_KEY_MAX;
+    return *key == '\0' && n < RECORD_KEY_MAX;
 }
 
 int history_record(history *h, const char *type, const char *id)
