@@ -241,7 +241,7 @@ void session_free(session *s)
     xfree(s->recs);
     xfree(s->cv_open);
     xfree(s->candidates);
-    xfree(s->sorted_writes);
+    xfree(s->shown_set);
     xfree(s->slots);
     xfree(s->dirty);
     xfree(s->episodes);
@@ -619,10 +619,30 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
  * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
  * Cost: events shown times the record's appends.
  */
-static int compare_write_ids(const void *a, const void *b)
+static size_t shown_slot(const session *s, write_id w)
 {
-    write_id x = *(const write_id *)a, y = *(const write_id *)b;
-    return x < y ? -1 : x > y;
+    size_t mask = s->shown_mask;
+    size_t i = (size_t)((w * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & mask;
+    while (s->shown_set[i] != WRITE_NONE && s->shown_set[i] != w)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The view's writes as a set (open addressing, WRITE_NONE free: a view holds none), at most half full. */
+static void shown_set_fill(session *s, const session_view *v)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)v->n_writes)
+        cap *= 2;
+    if (cap > s->cap_shown_set) {
+        xfree(s->shown_set);
+        s->shown_set = xmalloc(cap * sizeof *s->shown_set);
+        s->cap_shown_set = cap;
+    }
+    s->shown_mask = cap - 1;   /* this view's part of the table: one as long as its log uses it */
+    memset(s->shown_set, 0, cap * sizeof *s->shown_set);
+    for (uint32_t i = 0; i < v->n_writes; i++)
+        s->shown_set[shown_slot(s, v->writes[i])] = v->writes[i];
 }
 
 /*
@@ -640,9 +660,7 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
     const session_rec *rec = &s->recs[slot->record];
     if (rec->n_appends == 0)
         return WRITE_NONE;
-    xgrow(&s->sorted_writes, &s->cap_sorted_writes, v->n_writes + 1, sizeof *s->sorted_writes);
-    memcpy(s->sorted_writes, v->writes, v->n_writes * sizeof *s->sorted_writes);
-    qsort(s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
+    shown_set_fill(s, v);
     xgrow(&s->candidates, &s->cap_candidates, rec->n_appends, sizeof *s->candidates);
     size_t n_candidates = 0;
     for (uint32_t k = 0; k < rec->n_appends; k++) {
@@ -652,7 +670,7 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
          * its device appended afterwards counts it in its past but was not made on it. */
         if (withdrawn(f) || f->power_lost || settled_against(s, f))
             continue;
-        bool shown = bsearch(&f->w, s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
+        bool shown = s->shown_set[shown_slot(s, f->w)] == f->w;
         bool deleted_since = false;
         for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
             deleted_since = covers(&v->closure, rec->deletes[q]) &&

@@ -158,11 +158,12 @@ typedef struct session {
     size_t cap_cv_open;
     int64_t now_us;           /* true time of the event being settled */
     /* Scratch for missing_predecessor, kept between calls: a record's appends that could be the
-     * missing one, and the view's writes sorted. */
+     * missing one, and the view's writes as a hash set (a power of two entries, WRITE_NONE free). */
     const write_rec **candidates;
     size_t cap_candidates;
-    write_id *sorted_writes;
-    size_t cap_sorted_writes;
+    write_id *shown_set;
+    size_t cap_shown_set;
+    size_t shown_mask;        /* the entries the current view uses, less one */
     /* Scratch for view_close, allocated at its first call (SESSION_CLOSE_NODES each): the closure
      * being built, by node, and the nodes it names so far. close_present is all false between calls. */
     uint32_t *close_counter;
