@@ -154,6 +154,7 @@ void history_free(history *h)
     }
     xfree(h->merged);
     xfree(h->writes);
+    xfree(h->hot);
     xfree(h->records);
     xfree(h->seen);
     xfree(h->wipes);
@@ -291,12 +292,14 @@ int history_add_write(history *h, int node, write_id w, const user_op *op, int64
     assert(write_index(h, w) < 0);
     int record = history_record(h, op->type, op->id);
     xgrow(&h->writes, &h->cap_writes, h->n_writes + 1, sizeof *h->writes);
+    xgrow(&h->hot, &h->cap_hot, h->n_writes + 1, sizeof *h->hot);
     write_rec *wr = &h->writes[h->n_writes];
     memset(wr, 0, sizeof *wr);
     wr->w = w;
     wr->node = node;
     wr->record = record;
     wr->ordinal = h->records[record].n_writes++;
+    h->hot[h->n_writes] = (write_hot){ .accepted_record = -1, .ordinal = wr->ordinal };
     wr->op = op->kind;
     wr->n_fields = op->n_fields;
     wr->fields = arena_alloc(&h->a, (size_t)(op->n_fields ? op->n_fields : 1) * sizeof *wr->fields);
@@ -349,6 +352,7 @@ void history_write_done(history *h, int index, bool accepted, const char *refuse
 {
     write_rec *wr = &h->writes[index];
     wr->accepted = accepted;
+    h->hot[index].accepted_record = accepted ? wr->record : -1;
     wr->refused = refused ? arena_strdup(&h->a, refused) : NULL;
     /* A device has always seen its own write. */
     if (accepted)
@@ -367,31 +371,36 @@ void history_observe(history *h, int node, const char *type, const char *id, con
     vclock *seen = NULL;
     merge_memo *memo = NULL;
     for (int i = 0; i < n_writes; i++) {
-        const write_rec *wr = writes[i] ? history_write(h, writes[i]) : NULL;
-        if (!wr || !wr->accepted)
+        int index = writes[i] ? write_index(h, writes[i]) : -1;
+        if (index < 0)
+            continue;
+        write_hot hot = h->hot[index];   /* the write_rec itself only for a merge */
+        if (hot.accepted_record < 0)
             continue;
         if (record < 0) {
             /* Nearly always the write's own record: a string compare instead of a map look-up. */
-            record = history_record_is(h, wr->record, type, id) ? wr->record : history_record(h, type, id);
+            record = history_record_is(h, hot.accepted_record, type, id) ? hot.accepted_record
+                                                                         : history_record(h, type, id);
             h->observed_record = record;
         }
-        if (wr->record != record)
+        if (hot.accepted_record != record)
             continue;   /* provenance from another record cannot be causal here */
         if (!seen) {
-            /* Grows h->seen and h->merged only: wr stays valid, and nothing else grows them below. */
-            int index = seen_index_of(h, node, record);
-            seen = &h->seen[index];
-            memo = &h->merged[index];
+            /* Grows h->seen and h->merged only, and nothing else grows them below. */
+            int at = seen_index_of(h, node, record);
+            seen = &h->seen[at];
+            memo = &h->merged[at];
         }
         /* A replica shows its whole event log every time: most writes were merged here before. */
-        if (merge_memo_has(memo, wr->ordinal)) {
+        if (merge_memo_has(memo, hot.ordinal)) {
             /* The cheap half of the memo's claim (the write itself); test-history checks its past. */
-            assert(vclock_get(seen, (uint32_t)WRITE_NODE(wr->w)) >= WRITE_COUNTER(wr->w));
+            assert(vclock_get(seen, (uint32_t)WRITE_NODE(writes[i])) >= WRITE_COUNTER(writes[i]));
             continue;
         }
+        const write_rec *wr = &h->writes[index];
         vclock_merge(seen, &wr->past);
         vclock_raise(seen, (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w));
-        merge_memo_set(memo, wr->ordinal);
+        merge_memo_set(memo, hot.ordinal);
     }
 }
 

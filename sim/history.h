@@ -88,6 +88,14 @@ typedef struct writer_index {
     uint32_t n;             /* counters 0 .. n-1 have an entry */
 } writer_index;
 
+/* What history_observe reads of every write it is shown, packed beside writes (a write_rec is a few
+ * cache lines, and an event log names hundreds of writes): its record while accepted, else -1, and
+ * its ordinal. Kept by history_add_write and history_write_done. */
+typedef struct write_hot {
+    int accepted_record;
+    uint32_t ordinal;
+} write_hot;
+
 typedef struct hist_record {
     const char *type;
     const char *id;
@@ -124,8 +132,10 @@ typedef struct history {
     size_t n_arrivals;
     size_t cap_arrivals;
     write_rec *writes;
+    write_hot *hot;         /* beside writes, index for index */
     size_t n_writes;
     size_t cap_writes;
+    size_t cap_hot;
     u64map by_id;           /* write_id -> index in writes: every write */
     writer_index *writers;  /* per writer node: the same for counters within WRITER_INDEX_SLACK of the
                                writer's entries so far (all of the world's, which are dense) */
