@@ -137,8 +137,8 @@ typedef struct history {
     size_t cap_writes;
     size_t cap_hot;
     u64map by_id;           /* write_id -> index in writes: every write */
-    writer_index *writers;  /* per writer node: the same for counters within WRITER_INDEX_SLACK of the
-                               writer's entries so far (all of the world's, which are dense) */
+    writer_index *writers;  /* per writer node below 65,536: the same for a counter below twice its table
+                               plus 1,024 when added (all of the world's, which are dense); by_id has the rest */
     size_t cap_writers;
     hist_record *records;
     size_t n_records;
