@@ -264,6 +264,7 @@ static int write_index(const history *h, write_id w)
 /* The index of what node has seen of record in h->seen (and h->merged), made empty when new. */
 static int seen_index_of(history *h, int node, int record)
 {
+    assert(node >= 0);   /* seen_nodes bounds history_set_past's walk over nodes */
     uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)record;
     int i = u64map_get(&h->seen_index, key);
     if (i < 0) {
@@ -284,7 +285,6 @@ static vclock *seen_of(history *h, int node, int record)
     int i = seen_index_of(h, node, record);   /* first: it may move h->seen */
     return &h->seen[i];
 }
-
 
 int history_add_write(history *h, int node, write_id w, const user_op *op, int64_t true_us, int64_t local_us,
                       int64_t skew_us, bool online, int cut, int step)
