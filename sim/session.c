@@ -664,26 +664,31 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
     xgrow(&s->candidates, &s->cap_candidates, rec->n_appends, sizeof *s->candidates);
     size_t n_candidates = 0;
     for (uint32_t k = 0; k < rec->n_appends; k++) {
-        const write_rec *f = history_write(s->h, rec->appends[k]);
+        /* One the view shows is not missing: asked first, of the id alone, since a log shows most of
+         * its record's appends and the write's own record is a cache miss away (the tests below
+         * have no side effects, so their order does not change which appends are candidates). */
+        write_id a = rec->appends[k];
+        if (s->shown_set[shown_slot(s, a)] == a)
+            continue;
+        const write_rec *f = history_write(s->h, a);
         /* A predecessor the server already settled against is lost, not late: the final state's
          * classes judge it. So is one a power loss took from its device (undelivered): an event
          * its device appended afterwards counts it in its past but was not made on it. */
         if (withdrawn(f) || f->power_lost || settled_against(s, f))
             continue;
-        bool shown = s->shown_set[shown_slot(s, f->w)] == f->w;
         bool deleted_since = false;
-        for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
+        for (uint32_t q = 0; q < rec->n_deletes && !deleted_since; q++)
             deleted_since = covers(&v->closure, rec->deletes[q]) &&
                             history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
         /* Nor is one a re-create of the record concurrent with it beat, when the view descends from
          * that re-create: the design kept the other incarnation, and the event went with its own (the
          * final state calls it overwritten-concurrent; read-your-writes excuses it the same way). */
         bool recreated_since = false;
-        for (uint32_t q = 0; q < rec->n_creates && !shown && !deleted_since && !recreated_since; q++) {
+        for (uint32_t q = 0; q < rec->n_creates && !deleted_since && !recreated_since; q++) {
             const write_rec *x = covers(&v->closure, rec->creates[q]) ? known(s, rec->creates[q], slot->record) : NULL;
             recreated_since = x && history_recreate_beats_append(s->h, x, f);
         }
-        if (!shown && !deleted_since && !recreated_since)
+        if (!deleted_since && !recreated_since)
             s->candidates[n_candidates++] = f;
     }
     for (uint32_t i = 0; i < v->n_writes && n_candidates; i++) {
