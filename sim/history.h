@@ -38,6 +38,8 @@ typedef struct vclock {
 uint32_t vclock_get(const vclock *vc, uint32_t node);
 void vclock_raise(vclock *vc, uint32_t node, uint32_t counter);
 void vclock_merge(vclock *dst, const vclock *src);
+/* Room for n entries (capacity grows as vclock_raise grows it). */
+void vclock_reserve(vclock *vc, uint32_t n);
 void vclock_free(vclock *vc);
 
 typedef struct write_rec {
@@ -73,16 +75,45 @@ typedef struct write_rec {
                                device claim to follow it (the causal past cannot leave it out) */
     const char *user;       /* the account its device was signed in to when it was made (a switch_account
                                step changes it, docs/lifecycle.md), or NULL: the device's own user: */
+    uint32_t ordinal;       /* its place among its record's writes, from 0: its bit in a merge memo */
     uint32_t wipes;         /* its device's store wipes (reinstalls, sign-outs) before it was made: a later
                                write of the same device with more wipes counts it in its past (a per-writer
                                counter cannot leave it out) though it may not have been made on it */
 } write_rec;
 
+/* One writer's writes by counter, beside by_id: the world numbers a device's writes 1, 2, 3, ..., so an
+ * array indexed by counter finds a write without hashing. Entry: index in history.writes, or -1. */
+typedef struct writer_index {
+    int *at;
+    uint32_t n;             /* counters 0 .. n-1 have an entry */
+} writer_index;
+
+/* What history_observe reads of every write it is shown, packed beside writes (a write_rec is a few
+ * cache lines, and an event log names hundreds of writes): its record while accepted, else -1, and
+ * its ordinal. Kept by history_add_write and history_write_done. */
+typedef struct write_hot {
+    int accepted_record;
+    uint32_t ordinal;
+} write_hot;
+
 typedef struct hist_record {
     const char *type;
     const char *id;
     const char *key;        /* "type/id" */
+    uint32_t n_writes;      /* writes to it so far: the next write's ordinal */
 } hist_record;
+
+/*
+ * Which writes of one record history_observe has merged into one seen clock since it was last
+ * emptied: bit `ordinal` set means the clock already holds that write and its whole past, so
+ * merging them again changes nothing. That holds because a seen clock only grows between wipes
+ * (history_wipe empties clock and memo together) and a write's past is fixed once merged
+ * (history_set_past clears the write's bit in every memo of its record).
+ */
+typedef struct merge_memo {
+    uint64_t *bits;
+    uint32_t n_words;
+} merge_memo;
 
 /* What the server's copy of a record holds now: every write with a trace in it, sorted. */
 typedef struct server_view {
@@ -101,22 +132,32 @@ typedef struct history {
     size_t n_arrivals;
     size_t cap_arrivals;
     write_rec *writes;
+    write_hot *hot;         /* beside writes, index for index */
     size_t n_writes;
     size_t cap_writes;
-    u64map by_id;           /* write_id -> index in writes */
+    size_t cap_hot;
+    u64map by_id;           /* write_id -> index in writes: every write */
+    writer_index *writers;  /* per writer node below 65,536: the same for a counter below twice its table
+                               plus 1,024 when added (all of the world's, which are dense); by_id has the rest */
+    size_t cap_writers;
     hist_record *records;
     size_t n_records;
     size_t cap_records;
     strmap record_index;    /* key -> index in records */
     vclock *seen;           /* what a node has seen of a record */
+    merge_memo *merged;     /* beside seen: the writes merged into it (history_observe skips them) */
     size_t n_seen;
     size_t cap_seen;
+    size_t cap_merged;
     u64map seen_index;      /* (node << 32 | record) -> index in seen */
+    uint32_t seen_nodes;    /* nodes 0 .. seen_nodes-1 may have an entry in seen */
     uint32_t *wipes;        /* per node: store wipes so far (history_wipe), NULL until the first */
     size_t cap_wipes;
     const char **users;     /* per node: the account it switched to last (history_set_user, borrowed), NULL
                                entries (and NULL until the first switch) for a device still on its own user: */
     size_t cap_users;
+    int observed_record;    /* the record the last history_observe matched, or -1: only a hint for a caller
+                               that looks the same record up next (history_record_is checks it) */
 } history;
 
 typedef enum causal {
@@ -131,6 +172,9 @@ void history_free(history *h);
 
 int history_record(history *h, const char *type, const char *id);
 int history_find_record(const history *h, const char *type, const char *id);
+/* history_find_record(h, type, id) == record, without the look-up (a string compare): for a caller
+ * that has a likely index already. */
+bool history_record_is(const history *h, int record, const char *type, const char *id);
 
 /* A write the world is about to hand to a device; its past is the device's view now. Returns its index. */
 int history_add_write(history *h, int node, write_id w, const user_op *op, int64_t true_us, int64_t local_us,

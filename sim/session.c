@@ -95,10 +95,63 @@ static void view_free(session_view *v)
     memset(v, 0, sizeof *v);
 }
 
-/* The closure: every write of this record the view reflects, and everything those writes had seen. */
-static void view_close(const session *s, session_view *v, int record)
+/*
+ * The closure: every write of this record the view reflects, and everything those writes had seen.
+ * It is the per-node maximum over those writes and their pasts, with an entry for every node any of
+ * them names (vclock_raise keeps one at counter 0 too), so it is built in a per-node array -- a store
+ * and a compare per entry instead of a sorted insertion -- and written out sorted by node. A node id
+ * at or above SESSION_CLOSE_NODES (never in a world: nodes are numbered from 0) takes the merges.
+ */
+static void view_close(session *s, session_view *v, int record)
 {
     v->closure.n = 0;
+    if (!s->close_counter) {
+        s->close_counter = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_counter);
+        s->close_present = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_present);
+        s->close_nodes = xcalloc(SESSION_CLOSE_NODES, sizeof *s->close_nodes);
+    }
+    uint32_t n = 0;
+    bool dense = true;
+    for (uint32_t i = 0; i < v->n_writes + 2 && dense; i++) {
+        write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
+        const write_rec *wr = known(s, w, record);
+        if (!wr)
+            continue;
+        for (uint32_t k = 0; k <= wr->past.n; k++) {
+            vc_entry e = k < wr->past.n ? wr->past.e[k]
+                                        : (vc_entry){ (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w) };
+            if (e.node >= SESSION_CLOSE_NODES) {
+                dense = false;
+                break;
+            }
+            if (!s->close_present[e.node]) {
+                s->close_present[e.node] = true;
+                s->close_counter[e.node] = e.counter;
+                s->close_nodes[n++] = e.node;
+            } else if (s->close_counter[e.node] < e.counter) {
+                s->close_counter[e.node] = e.counter;
+            }
+        }
+    }
+    if (dense) {
+        /* Insertion sort: a record's writers are few (a handful of devices and the server). */
+        for (uint32_t i = 1; i < n; i++) {
+            uint32_t node = s->close_nodes[i], k = i;
+            for (; k > 0 && s->close_nodes[k - 1] > node; k--)
+                s->close_nodes[k] = s->close_nodes[k - 1];
+            s->close_nodes[k] = node;
+        }
+        vclock_reserve(&v->closure, n);
+        for (uint32_t i = 0; i < n; i++) {
+            assert(i == 0 || s->close_nodes[i - 1] < s->close_nodes[i]);   /* sorted, one entry a node */
+            v->closure.e[i] = (vc_entry){ s->close_nodes[i], s->close_counter[s->close_nodes[i]] };
+        }
+        v->closure.n = n;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        s->close_present[s->close_nodes[i]] = false;
+    if (dense)
+        return;
     for (uint32_t i = 0; i < v->n_writes + 2; i++) {
         write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
         const write_rec *wr = known(s, w, record);
@@ -177,6 +230,9 @@ void session_free(session *s)
         view_free(&s->slots[i].pending);
         vclock_free(&s->slots[i].mr_reference);
     }
+    xfree(s->close_counter);
+    xfree(s->close_present);
+    xfree(s->close_nodes);
     for (size_t i = 0; i < s->n_recs; i++) {
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
@@ -185,7 +241,7 @@ void session_free(session *s)
     xfree(s->recs);
     xfree(s->cv_open);
     xfree(s->candidates);
-    xfree(s->sorted_writes);
+    xfree(s->shown_set);
     xfree(s->slots);
     xfree(s->dirty);
     xfree(s->episodes);
@@ -301,7 +357,9 @@ void session_write(session *s, int node, write_id w)
 void session_observe(session *s, int node, const char *type, const char *id, bool present, bool deleted,
                      write_id record_w, write_id delete_w, const write_id *writes, int n_writes)
 {
-    int record = history_find_record(s->h, type, id);
+    /* The world reports a record to the history just before: its record is the likely one. */
+    int hint = s->h->observed_record;
+    int record = history_record_is(s->h, hint, type, id) ? hint : history_find_record(s->h, type, id);
     if (record < 0)
         return;   /* a record no user write ever touched (seeded server data): nothing to judge */
     session_slot *slot = slot_of(s, node, record);
@@ -561,10 +619,30 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
  * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
  * Cost: events shown times the record's appends.
  */
-static int compare_write_ids(const void *a, const void *b)
+static size_t shown_slot(const session *s, write_id w)
 {
-    write_id x = *(const write_id *)a, y = *(const write_id *)b;
-    return x < y ? -1 : x > y;
+    size_t mask = s->shown_mask;
+    size_t i = (size_t)((w * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & mask;
+    while (s->shown_set[i] != WRITE_NONE && s->shown_set[i] != w)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The view's writes as a set (open addressing, WRITE_NONE free: a view holds none), at most half full. */
+static void shown_set_fill(session *s, const session_view *v)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)v->n_writes)
+        cap *= 2;
+    if (cap > s->cap_shown_set) {
+        xfree(s->shown_set);
+        s->shown_set = xmalloc(cap * sizeof *s->shown_set);
+        s->cap_shown_set = cap;
+    }
+    s->shown_mask = cap - 1;   /* this view's part of the table: one as long as its log uses it */
+    memset(s->shown_set, 0, cap * sizeof *s->shown_set);
+    for (uint32_t i = 0; i < v->n_writes; i++)
+        s->shown_set[shown_slot(s, v->writes[i])] = v->writes[i];
 }
 
 /*
@@ -582,32 +660,35 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
     const session_rec *rec = &s->recs[slot->record];
     if (rec->n_appends == 0)
         return WRITE_NONE;
-    xgrow(&s->sorted_writes, &s->cap_sorted_writes, v->n_writes + 1, sizeof *s->sorted_writes);
-    memcpy(s->sorted_writes, v->writes, v->n_writes * sizeof *s->sorted_writes);
-    qsort(s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
+    shown_set_fill(s, v);
     xgrow(&s->candidates, &s->cap_candidates, rec->n_appends, sizeof *s->candidates);
     size_t n_candidates = 0;
     for (uint32_t k = 0; k < rec->n_appends; k++) {
-        const write_rec *f = history_write(s->h, rec->appends[k]);
+        /* One the view shows is not missing: asked first, of the id alone, since a log shows most of
+         * its record's appends and the write's own record is a cache miss away (the tests below
+         * have no side effects, so their order does not change which appends are candidates). */
+        write_id a = rec->appends[k];
+        if (s->shown_set[shown_slot(s, a)] == a)
+            continue;
+        const write_rec *f = history_write(s->h, a);
         /* A predecessor the server already settled against is lost, not late: the final state's
          * classes judge it. So is one a power loss took from its device (undelivered): an event
          * its device appended afterwards counts it in its past but was not made on it. */
         if (withdrawn(f) || f->power_lost || settled_against(s, f))
             continue;
-        bool shown = bsearch(&f->w, s->sorted_writes, v->n_writes, sizeof *s->sorted_writes, compare_write_ids);
         bool deleted_since = false;
-        for (uint32_t q = 0; q < rec->n_deletes && !shown && !deleted_since; q++)
+        for (uint32_t q = 0; q < rec->n_deletes && !deleted_since; q++)
             deleted_since = covers(&v->closure, rec->deletes[q]) &&
                             history_relation(s->h, rec->deletes[q], f->w) != CAUSAL_BEFORE;
         /* Nor is one a re-create of the record concurrent with it beat, when the view descends from
          * that re-create: the design kept the other incarnation, and the event went with its own (the
          * final state calls it overwritten-concurrent; read-your-writes excuses it the same way). */
         bool recreated_since = false;
-        for (uint32_t q = 0; q < rec->n_creates && !shown && !deleted_since && !recreated_since; q++) {
+        for (uint32_t q = 0; q < rec->n_creates && !deleted_since && !recreated_since; q++) {
             const write_rec *x = covers(&v->closure, rec->creates[q]) ? known(s, rec->creates[q], slot->record) : NULL;
             recreated_since = x && history_recreate_beats_append(s->h, x, f);
         }
-        if (!shown && !deleted_since && !recreated_since)
+        if (!deleted_since && !recreated_since)
             s->candidates[n_candidates++] = f;
     }
     for (uint32_t i = 0; i < v->n_writes && n_candidates; i++) {
@@ -809,6 +890,12 @@ void session_settle(session *s, int64_t now_us)
     s->n_dirty = 0;
     if (s->n_cv_open)
         recheck_parents(s);
+}
+
+const vclock *session_shown_closure(const session *s, int node, int record)
+{
+    const session_slot *slot = find_slot(s, node, record);
+    return slot ? &slot->shown.closure : NULL;
 }
 
 void session_finish(session *s, int64_t end_us)

@@ -69,6 +69,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Node ids below this build a closure in an array indexed by node (view_close); others take merges. */
+#define SESSION_CLOSE_NODES 4096
+
 /* Episodes kept in full for witnesses; the rest are counted. */
 #define SESSION_EPISODES_MAX 2000
 
@@ -155,11 +158,17 @@ typedef struct session {
     size_t cap_cv_open;
     int64_t now_us;           /* true time of the event being settled */
     /* Scratch for missing_predecessor, kept between calls: a record's appends that could be the
-     * missing one, and the view's writes sorted. */
+     * missing one, and the view's writes as a hash set (a power of two entries, WRITE_NONE free). */
     const write_rec **candidates;
     size_t cap_candidates;
-    write_id *sorted_writes;
-    size_t cap_sorted_writes;
+    write_id *shown_set;
+    size_t cap_shown_set;
+    size_t shown_mask;        /* the entries the current view uses, less one */
+    /* Scratch for view_close, allocated at its first call (SESSION_CLOSE_NODES each): the closure
+     * being built, by node, and the nodes it names so far. close_present is all false between calls. */
+    uint32_t *close_counter;
+    bool *close_present;
+    uint32_t *close_nodes;
 } session;
 
 /* h and prof are borrowed for the session's life. */
@@ -182,6 +191,9 @@ void session_settle(session *s, int64_t now_us);
  * grain any two concurrent writes of the record conflict for real. Unknown writes count as true.
  */
 bool session_conflict_is_true(const session *s, write_id winner, write_id loser);
+/* What the state the device shows of the record now has seen (its closure, as kept: sorted by node),
+ * or NULL when the session has no slot for them. Borrowed until the next session call. For tests. */
+const vclock *session_shown_closure(const session *s, int node, int record);
 /* The run ended at end_us: close every episode still shown. */
 void session_finish(session *s, int64_t end_us);
 /* The device's store was wiped (a reinstall or a sign-out, docs/lifecycle.md): a new app shows nothing

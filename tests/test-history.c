@@ -11,6 +11,10 @@
  * names the write that displaced another, the deletes that took effect and
  * the write that revived each; history_settle_arrivals blames a change that
  * left no trace on a follower, else a concurrent write, else the last writer.
+ * The shortcuts must not change any of that: vclock_merge's walk equals a
+ * raise per entry, history_record_is equals a look-up, history_write finds
+ * sparse counters too, and the merge memo forgets what a wipe or a new past
+ * makes stale.
  */
 #include "base/xalloc.h"
 #include "sim/history.h"
@@ -120,6 +124,56 @@ static void test_vclock_sorted_maxima(void)
     vclock_free(&src);
 }
 
+/* A small pseudo-random sequence (xorshift), so the test needs no seed source. */
+static uint32_t next_random(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
+/*
+ * vclock_merge walks both clocks and raises in place while the destination has every source node,
+ * and falls back to vclock_raise for the rest: the result must be exactly vclock_raise of each
+ * source entry in turn -- the same entries (a node raised at counter 0 keeps an entry), the same
+ * counters, the same order -- for clocks that share all, some or none of their nodes.
+ */
+static void test_vclock_merge_same_as_raises(void)
+{
+    uint32_t state = 12345;
+    for (int round = 0; round < 2000; round++) {
+        vclock dst = { 0 }, src = { 0 }, expected = { 0 };
+        int n_dst = (int)(next_random(&state) % 8), n_src = (int)(next_random(&state) % 8);
+        uint32_t nodes = 1 + next_random(&state) % 10;
+        for (int i = 0; i < n_dst; i++)
+            vclock_raise(&dst, next_random(&state) % nodes, next_random(&state) % 5);
+        for (int i = 0; i < n_src; i++)
+            vclock_raise(&src, next_random(&state) % nodes, next_random(&state) % 5);
+        vclock_merge(&expected, &dst);
+        for (uint32_t i = 0; i < src.n; i++)
+            vclock_raise(&expected, src.e[i].node, src.e[i].counter);
+        vclock_merge(&dst, &src);
+        EXPECT_INT(dst.n, expected.n);
+        for (uint32_t i = 0; i < dst.n && i < expected.n; i++) {
+            EXPECT_INT(dst.e[i].node, expected.e[i].node);
+            EXPECT_INT(dst.e[i].counter, expected.e[i].counter);
+        }
+        vclock_free(&dst);
+        vclock_free(&src);
+        vclock_free(&expected);
+    }
+    /* A clock merged into itself stays as it is. */
+    vclock vc = { 0 };
+    vclock_raise(&vc, 2, 3);
+    vclock_raise(&vc, 4, 0);
+    vclock_merge(&vc, &vc);
+    EXPECT_INT(vc.n, 2);
+    EXPECT_INT(vclock_get(&vc, 2), 3);
+    vclock_free(&vc);
+}
+
 static void test_records(void)
 {
     history h;
@@ -137,6 +191,31 @@ static void test_records(void)
     EXPECT_STR(h.records[n1].key, "note/n1");
     EXPECT_STR(h.records[w1].type, "workout");
     EXPECT_STR(h.records[w1].id, "n1");
+
+    /* history_record_is answers what history_find_record would, without the look-up. */
+    EXPECT(history_record_is(&h, n1, "note", "n1"));
+    EXPECT(!history_record_is(&h, n1, "note", "n2"));
+    EXPECT(!history_record_is(&h, n1, "notes", "n1"));
+    EXPECT(!history_record_is(&h, n1, "not", "e/n1"));
+    EXPECT(!history_record_is(&h, n1, "note", "n"));
+    EXPECT(!history_record_is(&h, w1, "note", "n1"));
+    EXPECT(!history_record_is(&h, -1, "note", "n1"));
+    EXPECT(!history_record_is(&h, 3, "note", "n1"));
+    /* The key joins type and id with '/': a split elsewhere names the same key, as in the map. */
+    int ab = history_record(&h, "a/b", "c");
+    EXPECT_INT(history_find_record(&h, "a", "b/c"), ab);
+    EXPECT(history_record_is(&h, ab, "a", "b/c"));
+    /* A key at the look-up's bound is never found, so it never matches either. */
+    char id[600];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    int long_key = history_record(&h, "note", id);
+    EXPECT_INT(history_find_record(&h, "note", id), -1);
+    EXPECT(!history_record_is(&h, long_key, "note", id));
+    id[512 - 1 - 4 - 1] = '\0';   /* "note/" and 506 characters: 511, just below */
+    int below = history_record(&h, "note", id);
+    EXPECT_INT(history_find_record(&h, "note", id), below);
+    EXPECT(history_record_is(&h, below, "note", id));
     history_free(&h);
 }
 
@@ -472,6 +551,67 @@ static void test_growth(void)
 }
 
 /*
+ * history_write finds a write by its id whatever its counter: the world's dense counters through the
+ * per-writer index, a counter far beyond its writer's others and a writer node beyond the index's
+ * range through by_id; an id never added is not found, even where the index has room for it.
+ */
+static void test_write_lookup(void)
+{
+    history h;
+    history_init(&h);
+    write_id a1 = put(&h, PHONE, 1, "n1");
+    write_id far = put(&h, PHONE, 4000000000u, "n1");
+    write_id a2 = put(&h, PHONE, 2, "n2");
+    write_id big_node = put(&h, 70000, 3, "n1");
+    EXPECT(history_write(&h, a1) && history_write(&h, a1)->w == a1);
+    EXPECT(history_write(&h, a2) && history_write(&h, a2)->w == a2);
+    EXPECT(history_write(&h, far) && history_write(&h, far)->w == far);
+    EXPECT(history_write(&h, big_node) && history_write(&h, big_node)->w == big_node);
+    EXPECT(history_write(&h, WRITE_ID(PHONE, 3)) == NULL);
+    EXPECT(history_write(&h, WRITE_ID(PHONE, 4000000001u)) == NULL);
+    EXPECT(history_write(&h, WRITE_ID(TABLET, 1)) == NULL);
+    EXPECT(history_write(&h, WRITE_ID(70000, 2)) == NULL);
+    EXPECT(history_write(&h, WRITE_NONE) == NULL);
+    history_free(&h);
+}
+
+/*
+ * The merge memo (history.h): history_observe skips a write it already merged into the observer's
+ * seen clock. Its claim holds only while that clock never shrinks and the write's past never changes:
+ * a wipe empties the clock (the memo with it: seen again, the write counts again), and
+ * history_set_past gives a write a new past (the memo forgets the write: observed again, its new past
+ * counts). Either memo left in place would leave the tablet's next write concurrent below.
+ */
+static void test_observe_memo(void)
+{
+    history h;
+    history_init(&h);
+    write_id a1 = put(&h, PHONE, 1, "n1");
+    observe1(&h, TABLET, "n1", a1);
+    observe1(&h, TABLET, "n1", a1);   /* the same write again: nothing new */
+    EXPECT_INT(history_relation(&h, a1, put(&h, TABLET, 1, "n1")), CAUSAL_BEFORE);
+    history_wipe(&h, TABLET);
+    EXPECT_INT(history_relation(&h, a1, put(&h, TABLET, 2, "n1")), CAUSAL_CONCURRENT);
+    observe1(&h, TABLET, "n1", a1);
+    EXPECT_INT(history_relation(&h, a1, put(&h, TABLET, 3, "n1")), CAUSAL_BEFORE);
+
+    /* The phone's p2 is observed by the laptop with the past it had; then its past is declared
+     * to include c1 (a form's base), and the laptop shows p2 again. */
+    write_id c1 = put(&h, LAPTOP, 1, "n2");
+    write_id p2 = put(&h, PHONE, 2, "n2");
+    observe1(&h, PHONE, "n2", c1);   /* the phone's seen clock now holds c1; p2's past does not */
+    observe1(&h, TABLET, "n2", p2);
+    vclock base = { 0 };
+    history_seen_now(&h, PHONE, "note", "n2", &base);
+    history_set_past(&h, (int)(history_write(&h, p2) - h.writes), &base);
+    vclock_free(&base);
+    EXPECT_INT(history_relation(&h, c1, p2), CAUSAL_BEFORE);
+    observe1(&h, TABLET, "n2", p2);
+    EXPECT_INT(history_relation(&h, c1, put(&h, TABLET, 4, "n2")), CAUSAL_BEFORE);
+    history_free(&h);
+}
+
+/*
  * A wipe (docs/lifecycle.md): the tablet had seen the phone's a1; after its store is wiped its next
  * write is concurrent with a1 (it was not made on it) and carries one more wipe than its earlier
  * ones. history_unsynced lists what the server had not received: refused, withdrawn and received
@@ -541,6 +681,7 @@ int main(void)
 {
     xalloc_install_cjson();
     test_vclock_sorted_maxima();
+    test_vclock_merge_same_as_raises();
     test_records();
     test_write_attributes();
     test_own_writes();
@@ -553,6 +694,8 @@ int main(void)
     test_server_state();
     test_settle_arrivals();
     test_growth();
+    test_write_lookup();
+    test_observe_memo();
     test_wipe_and_unsynced();
     test_user_at_the_time();
     return test_exit("test-history");

@@ -158,6 +158,28 @@ static void show(fixture *f, int node, const char *key, write_id last, ...)
     session_observe(&f->s, node, type, id, true, false, last, WRITE_NONE, ws, n);
 }
 
+/* show() with the provenance as an array. */
+static void show_list(fixture *f, int node, const char *key, write_id last, const write_id *ws, int n)
+{
+    char type[64];
+    const char *id;
+    split_key(key, type, sizeof type, &id);
+    write_id whole[2] = { last, WRITE_NONE };
+    history_observe(&f->h, node, type, id, whole, 2);
+    history_observe(&f->h, node, type, id, ws, n);
+    session_observe(&f->s, node, type, id, true, false, last, WRITE_NONE, ws, n);
+}
+
+/* A small pseudo-random sequence (xorshift), so a test needs no seed source. */
+static uint32_t next_random(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
 /* The device's stored record is now deleted by delete_w: a tombstone, no fields. */
 static void show_deleted(fixture *f, int node, const char *key, write_id delete_w)
 {
@@ -226,6 +248,12 @@ static void expect_witness(fixture *f, int line, vclass cls, const char *want)
         snapshot_free(&snaps[n]);
 }
 #define EXPECT_WITNESS(f, cls, want) expect_witness((f), __LINE__, (cls), (want))
+/* The closure of what node shows of key is the one made from scratch of these writes. */
+#define EXPECT_CLOSURE(f, node, key, ...)                                                       \
+    do {                                                                                        \
+        const write_id ws_[] = { __VA_ARGS__ };                                                 \
+        expect_closure((f), __LINE__, (node), (key), ws_, (int)(sizeof ws_ / sizeof ws_[0])); \
+    } while (0)
 
 /* --- read-your-writes ------------------------------------------------------- */
 
@@ -653,6 +681,156 @@ static void test_monotonic_reads_concurrent_flip(void)
     session_finish(&f.s, f.now_us);
     EXPECT_NONE(&f);
     fixture_free(&f);
+}
+
+/* --- closures ------------------------------------------------------------------- */
+
+/* The closure of a shown list of writes, made from scratch: every accepted write of the record in it,
+ * with its past. */
+static void closure_of(const fixture *f, int record, const write_id *ws, int n, vclock *out)
+{
+    out->n = 0;
+    for (int i = 0; i < n; i++) {
+        const write_rec *wr = history_write(&f->h, ws[i]);
+        if (!wr || !wr->accepted || wr->record != record)
+            continue;
+        vclock_merge(out, &wr->past);
+        vclock_raise(out, (uint32_t)WRITE_NODE(wr->w), WRITE_COUNTER(wr->w));
+    }
+}
+
+static bool same_clock(const vclock *a, const vclock *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->e[i].node != b->e[i].node || a->e[i].counter != b->e[i].counter)
+            return false;
+    return true;
+}
+
+static void expect_closure(fixture *f, int line, int node, const char *key, const write_id *ws, int n)
+{
+    char type[64];
+    const char *id;
+    split_key(key, type, sizeof type, &id);
+    int record = history_find_record(&f->h, type, id);
+    vclock want = { 0 };
+    const vclock *got = session_shown_closure(&f->s, node, record);
+    closure_of(f, record, ws, n, &want);
+    if (!got || !same_clock(got, &want))
+        fprintf(stderr, "%s:%d: (from here) closure of %s on node %d\n", __FILE__, line, key, node);
+    EXPECT(got && same_clock(got, &want));
+    vclock_free(&want);
+}
+
+/*
+ * A state's closure is made from its writes' pasts as they are when it is shown: the tablet shows the
+ * phone's event p1; then p1's past is declared to hold the laptop's l1 (history_set_past, a form's
+ * base), and the tablet shows p1 and a new event: its closure has l1, as one made from scratch does.
+ */
+static void test_closure_after_new_past(void)
+{
+    fixture f;
+    fixture_init(&f);
+    write_id l1 = append(&f, LAPTOP, 1, "attempt/a1", "kind=start");
+    write_id p1 = append(&f, PHONE, 1, "attempt/a1", "kind=note");
+    show(&f, TABLET, "attempt/a1", p1, p1, 0);
+    settle(&f);
+    EXPECT_CLOSURE(&f, TABLET, "attempt/a1", p1);
+    vclock base = { 0 };
+    vclock_raise(&base, LAPTOP, 1);
+    history_set_past(&f.h, (int)(history_write(&f.h, p1) - f.h.writes), &base);
+    vclock_free(&base);
+    write_id p2 = append(&f, PHONE, 2, "attempt/a1", "kind=note");
+    show(&f, TABLET, "attempt/a1", p2, p1, p2, 0);
+    settle(&f);
+    EXPECT_CLOSURE(&f, TABLET, "attempt/a1", p1, p2);
+    const vclock *got = session_shown_closure(&f.s, TABLET, history_write(&f.h, p1)->record);
+    EXPECT(got && vclock_get(got, LAPTOP) == 1);
+    (void)l1;
+    fixture_free(&f);
+}
+
+/*
+ * Closures against closures made from scratch, over random runs: devices append to and update two
+ * records, show growing logs, logs with writes gone and logs out of order, now and then with a write
+ * refused, a past redeclared or a store forgotten (session_forget), and every shown state's closure
+ * after every settle must be the one made from scratch.
+ */
+static void test_closure_random(void)
+{
+    static const char *const keys[] = { "attempt/a1", "attempt/a2" };
+    uint32_t state = 2463534242u;
+    for (int run = 0; run < 40; run++) {
+        fixture f;
+        fixture_init(&f);
+        write_id log[2][64];
+        int n_log[2] = { 0, 0 };
+        write_id shown[4][2][66];
+        int n_shown[4][2] = { { 0 } };
+        bool has_shown[4][2] = { { false } };
+        uint32_t counter[4] = { 0 };
+        for (int step = 0; step < 120; step++) {
+            uint32_t r = next_random(&state);
+            int node = 1 + (int)(r % 3), k = (int)(r / 3 % 2);
+            uint32_t what = r / 6 % 16;
+            bool shown_now = false, forgot = false;
+            if (what < 6 && n_log[k] < 64) {
+                bool accepted = what != 0;
+                write_id w = write_op(&f, node, ++counter[node], OP_APPEND, keys[k], "kind=note", accepted);
+                log[k][n_log[k]++] = w;
+                if (accepted) {   /* the writer shows its log with the new event */
+                    write_id ws[64];
+                    int n = 0;
+                    for (int i = 0; i < n_log[k]; i++)
+                        if (WRITE_NODE(log[k][i]) == node || next_random(&state) % 2)
+                            ws[n++] = log[k][i];
+                    show_list(&f, node, keys[k], w, ws, n);
+                    memcpy(shown[node][k], ws, (size_t)n * sizeof *ws);
+                    shown[node][k][n] = w;
+                    n_shown[node][k] = n + 1;
+                    has_shown[node][k] = shown_now = true;
+                }
+            } else if (what < 13 && n_log[k]) {   /* another node shows a prefix, a subset or a shuffle */
+                write_id ws[64];
+                int n = 0, mode = (int)(next_random(&state) % 3);
+                int upto = 1 + (int)(next_random(&state) % (uint32_t)n_log[k]);
+                for (int i = 0; i < upto; i++)
+                    if (mode != 1 || next_random(&state) % 4)
+                        ws[n++] = log[k][i];
+                if (mode == 2)
+                    for (int i = n - 1; i > 0; i--) {
+                        int j = (int)(next_random(&state) % (uint32_t)(i + 1));
+                        write_id t = ws[i];
+                        ws[i] = ws[j];
+                        ws[j] = t;
+                    }
+                show_list(&f, node, keys[k], n ? ws[n - 1] : WRITE_NONE, ws, n);
+                memcpy(shown[node][k], ws, (size_t)n * sizeof *ws);
+                shown[node][k][n] = n ? ws[n - 1] : WRITE_NONE;
+                n_shown[node][k] = n + 1;
+                has_shown[node][k] = shown_now = true;
+            } else if (what == 13 && n_log[k]) {   /* a past redeclared */
+                const write_rec *wr = history_write(&f.h, log[k][next_random(&state) % (uint32_t)n_log[k]]);
+                vclock past = { 0 };
+                vclock_raise(&past, 1 + next_random(&state) % 3, 1 + next_random(&state) % 8);
+                history_set_past(&f.h, (int)(wr - f.h.writes), &past);
+                vclock_free(&past);
+            } else if (what == 14) {
+                session_forget(&f.s, node, f.now_us);
+                for (int j = 0; j < 2; j++)
+                    n_shown[node][j] = 0;
+                forgot = true;
+            }
+            settle(&f);
+            /* What was shown in this event is judged now, by the pasts as they are now (a closure
+             * shown before a past was redeclared keeps the old one until shown again). */
+            if (has_shown[node][k] && (shown_now || forgot))
+                expect_closure(&f, __LINE__, node, keys[k], shown[node][k], n_shown[node][k]);
+        }
+        fixture_free(&f);
+    }
 }
 
 /* --- causal-visibility ---------------------------------------------------------- */
@@ -1136,5 +1314,7 @@ int main(void)
     test_order_anomaly();
     test_findings();
     test_conflict_true_or_false();
+    test_closure_after_new_past();
+    test_closure_random();
     return test_exit("test-session");
 }
