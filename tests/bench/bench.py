@@ -18,7 +18,8 @@ process it waited for; wall time is printed beside, but a shared machine's load 
              day 1 to day 7: cost grows with the work, not with history),
              and each day's against the bare statements
   linearity  10x devices and 10x simulated time against a base run
-             (target: at most 11x the CPU time)
+             (target: at most 11x the CPU time); each case runs five times,
+             in turn, and its least CPU time counts
   memory     peak resident memory of a 1,000-device run (target: < 1 GiB)
   swarms     seeds per second of every seed design's swarm
              (scenarios/seeds/*/swarm.yaml) with 2 workers (target: >= 30)
@@ -57,6 +58,9 @@ import time
 # of the user's three other devices the pending check and the read and
 # upsert of the pulled record (3 each). 3 + 8 + 4 + 3*3 = 24.
 STATEMENTS_PER_WRITE = 24
+
+# Runs of each linearity case; the least CPU time counts.
+LINEARITY_RUNS = 5
 
 
 def run(argv):
@@ -231,15 +235,22 @@ def main():
             cases = [("base", base_users, base_hours),
                      ("10x devices", base_users * 10, base_hours),
                      ("10x time", base_users, base_hours * 10)]
-            cpus = {}
+            # The base run takes a tenth of a second, where a shared host's noise moves a single
+            # measurement by half: each case runs LINEARITY_RUNS times, the cases in turn, and the
+            # least CPU time of each counts (the run the noise disturbed least).
+            best = {}
+            for _ in range(LINEARITY_RUNS):
+                for label, users, hours in cases:
+                    path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "lin-%d-%d.yaml" % (users, hours)),
+                                   users=users, duration="%dh" % hours)
+                    wall, _, m, cpu = sim_run(binary, path, tmp)
+                    if label not in best or cpu < best[label][1]:
+                        best[label] = (wall, cpu, m)
             for label, users, hours in cases:
-                path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "lin.yaml"),
-                               users=users, duration="%dh" % hours)
-                wall, _, m, cpu = sim_run(binary, path, tmp)
-                cpus[label] = cpu
-                ratio = "" if label == "base" else "%5.1fx the base   (target <= 11x)" % (cpu / cpus["base"])
-                print("linearity  %10.2f s CPU      (%.2f s wall) %-12s %3d devices, %3d h, %6d writes  %s"
-                      % (cpu, wall, label, users * 4, hours, m["writes"], ratio))
+                wall, cpu, m = best[label]
+                ratio = "" if label == "base" else "%5.1fx the base   (target <= 11x)" % (cpu / best["base"][1])
+                print("linearity  %10.2f s CPU      (%.2f s wall) %-12s %3d devices, %3d h, %6d writes, least of %d  %s"
+                      % (cpu, wall, label, users * 4, hours, m["writes"], LINEARITY_RUNS, ratio))
 
         # Memory at 1,000 devices.
         if want("memory"):
