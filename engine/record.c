@@ -289,21 +289,6 @@ static bool stamp_identical(const stamp *x, const stamp *y)
            x->server_us == y->server_us && x->version == y->version;
 }
 
-/* The same kind and the same value; reals bit for bit. */
-static bool value_identical(const value *x, const value *y)
-{
-    if (x->kind != y->kind)
-        return false;
-    switch (x->kind) {
-    case VAL_NULL: return true;
-    case VAL_BOOL: return x->b == y->b;
-    case VAL_INT: return x->i == y->i;
-    case VAL_REAL: return memcmp(&x->r, &y->r, sizeof x->r) == 0;
-    case VAL_STRING: return strcmp(x->s, y->s) == 0;
-    }
-    return false;
-}
-
 static bool fields_identical(const op_field *x, const op_field *y, int n)
 {
     for (int i = 0; i < n; i++)

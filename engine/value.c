@@ -12,13 +12,8 @@
 
 #define JSON_SAFE_INT (INT64_C(1) << 53)
 
-bool value_equal(const value *a, const value *b)
+bool value_identical(const value *a, const value *b)
 {
-    /* JSON has one number type: 3 and 3.0 are the same value after a round trip. */
-    if (a->kind == VAL_INT && b->kind == VAL_REAL)
-        return (double)a->i == b->r;
-    if (a->kind == VAL_REAL && b->kind == VAL_INT)
-        return a->r == (double)b->i;
     if (a->kind != b->kind)
         return false;
     switch (a->kind) {
@@ -29,6 +24,16 @@ bool value_equal(const value *a, const value *b)
     case VAL_STRING: return strcmp(a->s, b->s) == 0;
     }
     return false;
+}
+
+bool value_equal(const value *a, const value *b)
+{
+    /* JSON has one number type: 3 and 3.0 are the same value after a round trip. */
+    if (a->kind == VAL_INT && b->kind == VAL_REAL)
+        return (double)a->i == b->r;
+    if (a->kind == VAL_REAL && b->kind == VAL_INT)
+        return a->r == (double)b->i;
+    return value_identical(a, b);
 }
 
 const char *value_kind_name(value_kind kind)

@@ -29,7 +29,10 @@ typedef struct value {
     const char *s;   /* owned by whoever owns the value's arena */
 } value;
 
+/* The same value, an integer and a real of the same number included (JSON cannot tell them apart). */
 bool value_equal(const value *a, const value *b);
+/* The same kind and the same value; reals bit for bit. */
+bool value_identical(const value *a, const value *b);
 const char *value_kind_name(value_kind kind);
 /* JSON form; integers beyond 2^53 would lose precision and are asserted against. */
 void value_write(const value *v, json_out *out);

@@ -724,20 +724,6 @@ static void from_json_reads_members_in_any_order(void)
 
 /* --- the packed form (record_pack.c) ---------------------------------------- */
 
-static bool same_value_exactly(const value *x, const value *y)
-{
-    if (x->kind != y->kind)
-        return false;
-    switch (x->kind) {
-    case VAL_NULL: return true;
-    case VAL_BOOL: return x->b == y->b;
-    case VAL_INT: return x->i == y->i;
-    case VAL_REAL: return memcmp(&x->r, &y->r, sizeof x->r) == 0;
-    case VAL_STRING: return strcmp(x->s, y->s) == 0;
-    }
-    return false;
-}
-
 static bool same_stamp(const stamp *x, const stamp *y)
 {
     return x->w == y->w && x->ts_us == y->ts_us && x->h.l_us == y->h.l_us && x->h.c == y->h.c &&
@@ -754,7 +740,7 @@ static bool same_record_exactly(const record *x, const record *y)
         return false;
     for (int i = 0; i < x->n_fields; i++) {
         const field *f = &x->fields[i], *g = &y->fields[i];
-        if (strcmp(f->name, g->name) || !same_value_exactly(&f->v, &g->v) || !same_stamp(&f->st, &g->st) ||
+        if (strcmp(f->name, g->name) || !value_identical(&f->v, &g->v) || !same_stamp(&f->st, &g->st) ||
             f->n_parts != g->n_parts || (f->n_parts && memcmp(f->parts, g->parts, (size_t)f->n_parts * sizeof *f->parts)))
             return false;
     }
@@ -763,7 +749,7 @@ static bool same_record_exactly(const record *x, const record *y)
         if (e->w != d->w || e->at_us != d->at_us || e->server_us != d->server_us || e->n_fields != d->n_fields)
             return false;
         for (int k = 0; k < e->n_fields; k++)
-            if (strcmp(e->fields[k].name, d->fields[k].name) || !same_value_exactly(&e->fields[k].v, &d->fields[k].v))
+            if (strcmp(e->fields[k].name, d->fields[k].name) || !value_identical(&e->fields[k].v, &d->fields[k].v))
                 return false;
     }
     return true;
