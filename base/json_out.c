@@ -1,7 +1,7 @@
 /*
- * json_out: one event stream, two sinks (json_out.h). The byte count follows
- * json_write's compact text: a container's brackets, a comma between members,
- * a key's quoted text and its colon.
+ * json_out: one event stream, three sinks (json_out.h). The byte count follows
+ * json_write's compact text, which the text sink writes: a container's
+ * brackets, a comma between members, a key's quoted text and its colon.
  */
 #include "base/json_out.h"
 #include "base/hash.h"
@@ -30,6 +30,15 @@ void json_out_hash(json_out *o, uint64_t hash)
     o->bytes = 0;
 }
 
+void json_out_text(json_out *o, buf *text)
+{
+    o->depth = 0;
+    o->sink = JSON_OUT_TEXT;
+    o->text = text;
+    o->hash = 0;
+    o->bytes = 0;
+}
+
 /* The compact text's length of a string: quotes, two-byte escapes, \u00XX for other controls. */
 static uint64_t string_bytes(const char *s)
 {
@@ -39,13 +48,17 @@ static uint64_t string_bytes(const char *s)
     return n;
 }
 
-/* Every value starts here: an array's comma, and the tree's place for item (NULL when hashing). */
+/* Every value starts here, before its text: an array's comma, and the tree's place for item (NULL
+ * for the other sinks). */
 static void begin_value(json_out *o, cJSON *item)
 {
     int d = o->depth - 1;
     if (o->sink != JSON_OUT_TREE) {
-        if (d >= 0 && !o->in_object[d] && o->members[d]++)
+        if (d >= 0 && !o->in_object[d] && o->members[d]++) {
             o->bytes++;
+            if (o->sink == JSON_OUT_TEXT)
+                buf_putc(o->text, ',');
+        }
         return;
     }
     if (d < 0) {
@@ -69,11 +82,13 @@ static void open_container(json_out *o, bool object)
     cJSON *item = NULL;
     if (o->sink == JSON_OUT_TREE) {
         item = object ? cJSON_CreateObject() : cJSON_CreateArray();
-    } else {
+    } else if (o->sink == JSON_OUT_HASH) {
         o->hash = hash64_u64(o->hash, object ? '{' : '[');
         o->bytes += 2;
     }
     begin_value(o, item);
+    if (o->sink == JSON_OUT_TEXT)
+        buf_putc(o->text, object ? '{' : '[');
     o->open[o->depth] = item;
     o->in_object[o->depth] = object;
     o->members[o->depth] = 0;
@@ -96,9 +111,10 @@ void jo_end(json_out *o)
     o->depth--;
     if (o->sink == JSON_OUT_HASH)
         o->hash = hash64_u64(o->hash, o->in_object[o->depth] ? '}' : ']');
+    else if (o->sink == JSON_OUT_TEXT)
+        buf_putc(o->text, o->in_object[o->depth] ? '}' : ']');
 }
 
-/* A member's key: text_bytes its compact text (quotes included), len its length. */
 /* A member's key in the hash sink: text_bytes its compact text (quotes included), len its length. */
 static void hash_key(json_out *o, const char *k, size_t len, uint64_t text_bytes)
 {
@@ -108,6 +124,23 @@ static void hash_key(json_out *o, const char *k, size_t len, uint64_t text_bytes
         o->bytes++;
     o->bytes += text_bytes + 1;
     o->hash = hash64_bytes(o->hash, k, len + 1);   /* hash64_str's: the terminator included */
+}
+
+/* literal: k has no character to escape. */
+static void text_key(json_out *o, const char *k, size_t len, bool literal)
+{
+    int d = o->depth - 1;
+    assert(d >= 0 && o->in_object[d]);
+    if (o->members[d]++)
+        buf_putc(o->text, ',');
+    if (literal) {
+        buf_putc(o->text, '"');
+        buf_put(o->text, k, len);
+        buf_putc(o->text, '"');
+    } else {
+        buf_put_json_string(o->text, k);
+    }
+    buf_putc(o->text, ':');
 }
 
 static void tree_key(json_out *o, const char *k, bool literal)
@@ -121,6 +154,8 @@ void jo_key(json_out *o, const char *k)
 {
     if (o->sink == JSON_OUT_HASH)
         hash_key(o, k, strlen(k), string_bytes(k));
+    else if (o->sink == JSON_OUT_TEXT)
+        text_key(o, k, 0, false);
     else
         tree_key(o, k, false);
 }
@@ -131,6 +166,8 @@ void jo_key_static(json_out *o, const char *k, size_t len)
 {
     if (o->sink == JSON_OUT_HASH)
         hash_key(o, k, len, len + 2);
+    else if (o->sink == JSON_OUT_TEXT)
+        text_key(o, k, len, true);
     else
         tree_key(o, k, true);
 }
@@ -141,6 +178,9 @@ void jo_string(json_out *o, const char *s)
         o->bytes += string_bytes(s);
         o->hash = hash64_str(hash64_u64(o->hash, '"'), s);
         begin_value(o, NULL);
+    } else if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        buf_put_json_string(o->text, s);
     } else {
         begin_value(o, cJSON_CreateString(s));
     }
@@ -154,8 +194,21 @@ void jo_number(json_out *o, double d)
         memcpy(&bits, &d, sizeof bits);
         o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
         begin_value(o, NULL);
+    } else if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        json_put_number(o->text, d);
     } else {
         begin_value(o, cJSON_CreateNumber(d));
+    }
+}
+
+void jo_int(json_out *o, int64_t v)
+{
+    if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        json_put_i64(o->text, v);   /* exact: no double between */
+    } else {
+        jo_number(o, (double)v);
     }
 }
 
@@ -165,6 +218,9 @@ void jo_bool(json_out *o, bool b)
         o->bytes += b ? 4 : 5;
         o->hash = hash64_u64(o->hash, b ? 'T' : 'F');
         begin_value(o, NULL);
+    } else if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        buf_puts(o->text, b ? "true" : "false");
     } else {
         begin_value(o, cJSON_CreateBool(b));
     }
@@ -176,6 +232,9 @@ void jo_null(json_out *o)
         o->bytes += 4;
         o->hash = hash64_u64(o->hash, 'N');
         begin_value(o, NULL);
+    } else if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        buf_puts(o->text, "null");
     } else {
         begin_value(o, cJSON_CreateNull());
     }
@@ -232,6 +291,11 @@ void jo_tree(json_out *o, const cJSON *v)
         uint64_t size;
         o->hash = hash_tree(v, o->hash, &size);
         o->bytes += size;
+        return;
+    }
+    if (o->sink == JSON_OUT_TEXT) {
+        begin_value(o, NULL);
+        json_write(o->text, v);
         return;
     }
     if (cJSON_IsObject(v) || cJSON_IsArray(v)) {

@@ -1,14 +1,16 @@
 /*
  * json_out: a JSON value written event by event -- open an object, a key, a
- * number, close -- into one of two sinks:
+ * number, close -- into one of three sinks:
  *
  *   JSON_OUT_TREE  builds the cJSON tree of the value;
  *   JSON_OUT_HASH  computes the value's hash and the length of its compact
- *                  text (json_write's) without building anything.
+ *                  text (json_write's) without building anything;
+ *   JSON_OUT_TEXT  writes that compact text (a file store's record bodies).
  *
- * One writer serves both, so a message kept in its sender's structs is
- * hashed and sized exactly as the tree it stands for would be, and a trace
- * or an external node that needs the tree gets the same value. The hash of a
+ * One writer serves them all, so a message kept in its sender's structs is
+ * hashed and sized exactly as the tree it stands for would be, a trace or an
+ * external node that needs the tree gets the same value, and a record's text
+ * in a file store says the same as its messages. The hash of a
  * tree (json_out_put_tree into a hash sink) is what trace hashes have always
  * been made of: the event stream below is fixed by them.
  *
@@ -19,6 +21,8 @@
  */
 #ifndef BASE_JSON_OUT_H
 #define BASE_JSON_OUT_H
+
+#include "base/buf.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -31,6 +35,7 @@
 typedef enum json_out_sink {
     JSON_OUT_TREE,
     JSON_OUT_HASH,
+    JSON_OUT_TEXT,
 } json_out_sink;
 
 typedef struct json_out {
@@ -46,11 +51,15 @@ typedef struct json_out {
     /* JSON_OUT_HASH */
     uint64_t hash;
     uint64_t bytes;
+    /* JSON_OUT_TEXT */
+    buf *text;
 } json_out;
 
 void json_out_tree(json_out *o);
 /* Hashing from hash (0 for a message's own hash; the trace chains its running hash). */
 void json_out_hash(json_out *o, uint64_t hash);
+/* Appending the compact text to text. */
+void json_out_text(json_out *o, buf *text);
 
 void jo_object(json_out *o);
 void jo_array(json_out *o);
@@ -63,6 +72,8 @@ void jo_key(json_out *o, const char *key);
 void jo_key_static(json_out *o, const char *key, size_t len);
 void jo_string(json_out *o, const char *s);
 void jo_number(json_out *o, double d);
+/* An integer: jo_number((double)v) in the tree and the hash, exact in the text (beyond 2^53 too). */
+void jo_int(json_out *o, int64_t v);
 void jo_bool(json_out *o, bool b);
 void jo_null(json_out *o);
 /* A whole value, as its tree. */

@@ -405,18 +405,18 @@ bool stamp_from_json(const cJSON *j, stamp *out)
  * keeps the pointer: no copy, no free); the record's own field names are copied (its arena may be
  * gone before the message is read).
  */
-/* A number under a literal key. */
-#define PUT_NUMBER(o, literal, v) (jo_key_literal((o), literal), jo_number((o), (v)))
+/* An integer under a literal key. */
+#define PUT_INT(o, literal, v) (jo_key_literal((o), literal), jo_int((o), (v)))
 
 static void put_stamp_members(json_out *o, const stamp *st)
 {
-    PUT_NUMBER(o, "w", (double)st->w);
-    PUT_NUMBER(o, "t", (double)st->ts_us);
-    PUT_NUMBER(o, "hl", (double)st->h.l_us);
-    PUT_NUMBER(o, "hc", (double)st->h.c);
-    PUT_NUMBER(o, "s", (double)st->server_us);
+    PUT_INT(o, "w", (int64_t)st->w);
+    PUT_INT(o, "t", (int64_t)st->ts_us);
+    PUT_INT(o, "hl", (int64_t)st->h.l_us);
+    PUT_INT(o, "hc", (int64_t)st->h.c);
+    PUT_INT(o, "s", (int64_t)st->server_us);
     if (st->version)
-        PUT_NUMBER(o, "sv", (double)st->version);
+        PUT_INT(o, "sv", (int64_t)st->version);
 }
 
 static void put_stamp_object(json_out *o, const stamp *st)
@@ -445,10 +445,10 @@ static void put_parts(json_out *o, const counter_part *parts, int n)
     jo_array(o);
     for (int i = 0; i < n; i++) {
         jo_array(o);
-        jo_number(o, parts[i].node);
-        jo_number(o, (double)parts[i].p);
-        jo_number(o, (double)parts[i].n);
-        jo_number(o, (double)parts[i].w);
+        jo_int(o, parts[i].node);
+        jo_int(o, parts[i].p);
+        jo_int(o, parts[i].n);
+        jo_int(o, (int64_t)parts[i].w);
         jo_end(o);
     }
     jo_end(o);
@@ -457,9 +457,9 @@ static void put_parts(json_out *o, const counter_part *parts, int n)
 static void put_event(json_out *o, const log_event *e)
 {
     jo_object(o);
-    PUT_NUMBER(o, "w", (double)e->w);
-    PUT_NUMBER(o, "t", (double)e->at_us);
-    PUT_NUMBER(o, "s", (double)e->server_us);
+    PUT_INT(o, "w", (int64_t)e->w);
+    PUT_INT(o, "t", (int64_t)e->at_us);
+    PUT_INT(o, "s", (int64_t)e->server_us);
     jo_key_literal(o, "f");
     jo_object(o);
     for (int i = 0; i < e->n_fields; i++) {
@@ -479,17 +479,17 @@ void record_write(const record *r, json_out *o)
     jo_string(o, r->id);
     jo_key_literal(o, "tenant");
     jo_string(o, r->tenant ? r->tenant : "");
-    PUT_NUMBER(o, "version", (double)r->version);
-    PUT_NUMBER(o, "seq", (double)r->seq);
+    PUT_INT(o, "version", (int64_t)r->version);
+    PUT_INT(o, "seq", (int64_t)r->seq);
     if (r->updated_us)
-        PUT_NUMBER(o, "su", (double)r->updated_us);
+        PUT_INT(o, "su", (int64_t)r->updated_us);
     jo_key_literal(o, "deleted");
     jo_bool(o, r->deleted);
     PUT_STAMP(o, "st", &r->st);
     if (r->del.w != WRITE_NONE)
         PUT_STAMP(o, "del", &r->del);
     if (r->born_version) {
-        PUT_NUMBER(o, "bv", (double)r->born_version);
+        PUT_INT(o, "bv", (int64_t)r->born_version);
         PUT_STAMP(o, "pd", &r->prev_del);
     }
     jo_key_literal(o, "fields");
@@ -514,6 +514,13 @@ void record_write(const record *r, json_out *o)
         jo_end(o);
     }
     jo_end(o);
+}
+
+void record_encode(const record *r, buf *b)
+{
+    json_out o;
+    json_out_text(&o, b);
+    record_write(r, &o);
 }
 
 cJSON *record_to_json(const record *r)
@@ -752,107 +759,6 @@ void record_copy_as_written(record *dst, const record *src, arena *a)
             dst->events[i].fields[k].v = value_as_written(&dst->events[i].fields[k].v);
 }
 
-static void encode_stamp_members(buf *b, const stamp *st)
-{
-    buf_puts(b, "\"w\":");
-    json_put_i64(b, (int64_t)st->w);
-    buf_puts(b, ",\"t\":");
-    json_put_i64(b, st->ts_us);
-    buf_puts(b, ",\"hl\":");
-    json_put_i64(b, st->h.l_us);
-    buf_puts(b, ",\"hc\":");
-    json_put_i64(b, st->h.c);
-    buf_puts(b, ",\"s\":");
-    json_put_i64(b, st->server_us);
-    if (st->version) {
-        buf_puts(b, ",\"sv\":");
-        json_put_i64(b, st->version);
-    }
-}
-
-void record_encode(const record *r, buf *b)
-{
-    buf_puts(b, "{\"type\":");
-    buf_put_json_string(b, r->type);
-    buf_puts(b, ",\"id\":");
-    buf_put_json_string(b, r->id);
-    buf_puts(b, ",\"tenant\":");
-    buf_put_json_string(b, r->tenant ? r->tenant : "");
-    buf_puts(b, ",\"version\":");
-    json_put_i64(b, r->version);
-    buf_puts(b, ",\"seq\":");
-    json_put_i64(b, r->seq);
-    if (r->updated_us) {
-        buf_puts(b, ",\"su\":");
-        json_put_i64(b, r->updated_us);
-    }
-    buf_puts(b, r->deleted ? ",\"deleted\":true,\"st\":{" : ",\"deleted\":false,\"st\":{");
-    encode_stamp_members(b, &r->st);
-    buf_putc(b, '}');
-    if (r->del.w != WRITE_NONE) {
-        buf_puts(b, ",\"del\":{");
-        encode_stamp_members(b, &r->del);
-        buf_putc(b, '}');
-    }
-    if (r->born_version) {
-        buf_puts(b, ",\"bv\":");
-        json_put_i64(b, r->born_version);
-        buf_puts(b, ",\"pd\":{");
-        encode_stamp_members(b, &r->prev_del);
-        buf_putc(b, '}');
-    }
-    buf_puts(b, ",\"fields\":{");
-    for (int i = 0; i < r->n_fields; i++) {
-        if (i)
-            buf_putc(b, ',');
-        buf_put_json_string(b, r->fields[i].name);
-        buf_puts(b, ":{\"v\":");
-        value_put_json(b, &r->fields[i].v);
-        buf_putc(b, ',');
-        encode_stamp_members(b, &r->fields[i].st);
-        if (r->fields[i].n_parts) {
-            buf_puts(b, ",\"c\":[");
-            for (int k = 0; k < r->fields[i].n_parts; k++) {
-                const counter_part *cp = &r->fields[i].parts[k];
-                buf_puts(b, k ? ",[" : "[");
-                json_put_i64(b, cp->node);
-                buf_putc(b, ',');
-                json_put_i64(b, cp->p);
-                buf_putc(b, ',');
-                json_put_i64(b, cp->n);
-                buf_putc(b, ',');
-                json_put_i64(b, (int64_t)cp->w);
-                buf_putc(b, ']');
-            }
-            buf_putc(b, ']');
-        }
-        buf_putc(b, '}');
-    }
-    buf_putc(b, '}');
-    if (r->n_events) {
-        buf_puts(b, ",\"events\":[");
-        for (int i = 0; i < r->n_events; i++) {
-            const log_event *e = &r->events[i];
-            buf_puts(b, i ? ",{\"w\":" : "{\"w\":");
-            json_put_i64(b, (int64_t)e->w);
-            buf_puts(b, ",\"t\":");
-            json_put_i64(b, e->at_us);
-            buf_puts(b, ",\"s\":");
-            json_put_i64(b, e->server_us);
-            buf_puts(b, ",\"f\":{");
-            for (int k = 0; k < e->n_fields; k++) {
-                if (k)
-                    buf_putc(b, ',');
-                buf_put_json_string(b, e->fields[k].name);
-                buf_putc(b, ':');
-                value_put_json(b, &e->fields[k].v);
-            }
-            buf_puts(b, "}}");
-        }
-        buf_putc(b, ']');
-    }
-    buf_putc(b, '}');
-}
 
 static bool decode_value(json_reader *jr, arena *a, value *v)
 {

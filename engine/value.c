@@ -54,8 +54,9 @@ void value_write(const value *v, json_out *out)
     case VAL_NULL: jo_null(out); return;
     case VAL_BOOL: jo_bool(out, v->b); return;
     case VAL_INT:
-        assert(v->i < JSON_SAFE_INT && v->i > -JSON_SAFE_INT);
-        jo_number(out, (double)v->i);
+        /* A tree or a hash carries a double: exact within 2^53 (the text carries any integer). */
+        assert(out->sink == JSON_OUT_TEXT || (v->i < JSON_SAFE_INT && v->i > -JSON_SAFE_INT));
+        jo_int(out, v->i);
         return;
     case VAL_REAL: jo_number(out, v->r); return;
     case VAL_STRING: jo_string(out, v->s); return;
@@ -85,13 +86,9 @@ value value_as_written(const value *v)
 
 void value_put_json(buf *out, const value *v)
 {
-    switch (v->kind) {
-    case VAL_NULL: buf_puts(out, "null"); break;
-    case VAL_BOOL: buf_puts(out, v->b ? "true" : "false"); break;
-    case VAL_INT: json_put_i64(out, v->i); break;
-    case VAL_REAL: json_put_number(out, v->r); break;
-    case VAL_STRING: buf_put_json_string(out, v->s); break;
-    }
+    json_out o;
+    json_out_text(&o, out);
+    value_write(v, &o);
 }
 
 bool value_from_json(const cJSON *j, arena *a, value *out)

@@ -1,10 +1,12 @@
 /*
- * test-json-out: base/json_out's two sinks agree with each other and with the text.
+ * test-json-out: base/json_out's three sinks agree with each other and with the text.
  *
- * One value, written event by event, is built as a tree and hashed without one: the tree's compact
- * text (json_write) is what was written, its length is the hash sink's byte count, and hashing the
- * tree (jo_tree, which the trace hash of a JSON message is) gives the hash sink's hash. Commas,
- * keys with characters to escape, empty containers, nesting and every scalar kind are in it.
+ * One value, written event by event, is built as a tree, hashed without one and written as text:
+ * the tree's compact text (json_write) is what was written and what the text sink wrote, its
+ * length is the hash sink's byte count, and hashing the tree (jo_tree, which the trace hash of a
+ * JSON message is) gives the hash sink's hash. Commas, keys with characters to escape, empty
+ * containers, nesting and every scalar kind are in it. jo_int writes an integer beyond 2^53
+ * exactly as text, and as the double it rounds to in a tree.
  */
 #include "base/buf.h"
 #include "base/json.h"
@@ -43,12 +45,18 @@ static void write_value(json_out *o)
     jo_end(o);
     jo_key_literal(o, "last");
     jo_number(o, 9007199254740991.0);
+    jo_key_literal(o, "ints");
+    jo_array(o);
+    jo_int(o, -42);
+    jo_int(o, INT64_C(1735689600000123));
+    jo_end(o);
     jo_end(o);
 }
 
 static const char EXPECTED[] =
     "{\"type\":\"push\",\"quote\\\"tab\\tnl\\nctl\\u0001\":\"back\\\\slash \\\"é\\\" \\u001f\",\"empty\":{},"
-    "\"list\":[0,-1735689600000123,62.5,1e+300,true,false,null,[],[{\"\":\"\"}]],\"last\":9007199254740991}";
+    "\"list\":[0,-1735689600000123,62.5,1e+300,true,false,null,[],[{\"\":\"\"}]],\"last\":9007199254740991,"
+    "\"ints\":[-42,1735689600000123]}";
 
 int main(void)
 {
@@ -85,6 +93,27 @@ int main(void)
     jo_tree(&shorter, cJSON_GetObjectItemCaseSensitive(tree, "list"));
     EXPECT(json_out_result(&shorter, NULL) != hash);
 
+    /* The text sink writes that same text, appending to what the buffer holds. */
+    buf written;
+    buf_init(&written);
+    buf_puts(&written, "x");
+    json_out text_out;
+    json_out_text(&text_out, &written);
+    write_value(&text_out);
+    EXPECT_STR(written.data + 1, EXPECTED);
+
+    /* Beyond 2^53: exact as text, the double it rounds to in a tree. */
+    buf_clear(&written);
+    json_out_text(&text_out, &written);
+    jo_int(&text_out, INT64_C(9007199254740993));
+    EXPECT_STR(written.data, "9007199254740993");
+    json_out_tree(&tree_out);
+    jo_int(&tree_out, INT64_C(9007199254740993));
+    cJSON *big = json_out_take(&tree_out);
+    EXPECT(cJSON_GetNumberValue(big) == 9007199254740992.0);
+    cJSON_Delete(big);
+
+    buf_free(&written);
     buf_free(&text);
     cJSON_Delete(tree);
     return test_exit("test-json-out");
