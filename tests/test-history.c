@@ -18,6 +18,7 @@
  */
 #include "base/xalloc.h"
 #include "sim/history.h"
+#include "sim/pcg.h"
 #include "tests/testlib.h"
 
 #include <stdlib.h>
@@ -124,16 +125,6 @@ static void test_vclock_sorted_maxima(void)
     vclock_free(&src);
 }
 
-/* A small pseudo-random sequence (xorshift), so the test needs no seed source. */
-static uint32_t next_random(uint32_t *state)
-{
-    uint32_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return *state = x;
-}
-
 /*
  * vclock_merge walks both clocks and raises in place while the destination has every source node,
  * and falls back to vclock_raise for the rest: the result must be exactly vclock_raise of each
@@ -142,15 +133,16 @@ static uint32_t next_random(uint32_t *state)
  */
 static void test_vclock_merge_same_as_raises(void)
 {
-    uint32_t state = 12345;
+    pcg32 state;
+    pcg32_seed(&state, 12345, 1);
     for (int round = 0; round < 2000; round++) {
         vclock dst = { 0 }, src = { 0 }, expected = { 0 };
-        int n_dst = (int)(next_random(&state) % 8), n_src = (int)(next_random(&state) % 8);
-        uint32_t nodes = 1 + next_random(&state) % 10;
+        int n_dst = (int)(pcg32_next(&state) % 8), n_src = (int)(pcg32_next(&state) % 8);
+        uint32_t nodes = 1 + pcg32_next(&state) % 10;
         for (int i = 0; i < n_dst; i++)
-            vclock_raise(&dst, next_random(&state) % nodes, next_random(&state) % 5);
+            vclock_raise(&dst, pcg32_next(&state) % nodes, pcg32_next(&state) % 5);
         for (int i = 0; i < n_src; i++)
-            vclock_raise(&src, next_random(&state) % nodes, next_random(&state) % 5);
+            vclock_raise(&src, pcg32_next(&state) % nodes, pcg32_next(&state) % 5);
         vclock_merge(&expected, &dst);
         for (uint32_t i = 0; i < src.n; i++)
             vclock_raise(&expected, src.e[i].node, src.e[i].counter);

@@ -36,6 +36,7 @@
 #include "base/xalloc.h"
 #include "sim/check.h"
 #include "sim/session.h"
+#include "sim/pcg.h"
 #include "tests/testlib.h"
 
 #include <stdarg.h>
@@ -168,16 +169,6 @@ static void show_list(fixture *f, int node, const char *key, write_id last, cons
     history_observe(&f->h, node, type, id, whole, 2);
     history_observe(&f->h, node, type, id, ws, n);
     session_observe(&f->s, node, type, id, true, false, last, WRITE_NONE, ws, n);
-}
-
-/* A small pseudo-random sequence (xorshift), so a test needs no seed source. */
-static uint32_t next_random(uint32_t *state)
-{
-    uint32_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return *state = x;
 }
 
 /* The device's stored record is now deleted by delete_w: a tombstone, no fields. */
@@ -761,7 +752,8 @@ static void test_closure_after_new_past(void)
 static void test_closure_random(void)
 {
     static const char *const keys[] = { "attempt/a1", "attempt/a2" };
-    uint32_t state = 2463534242u;
+    pcg32 state;
+    pcg32_seed(&state, 2463534242, 1);
     for (int run = 0; run < 40; run++) {
         fixture f;
         fixture_init(&f);
@@ -772,7 +764,7 @@ static void test_closure_random(void)
         bool has_shown[4][2] = { { false } };
         uint32_t counter[4] = { 0 };
         for (int step = 0; step < 120; step++) {
-            uint32_t r = next_random(&state);
+            uint32_t r = pcg32_next(&state);
             int node = 1 + (int)(r % 3), k = (int)(r / 3 % 2);
             uint32_t what = r / 6 % 16;
             bool shown_now = false, forgot = false;
@@ -784,7 +776,7 @@ static void test_closure_random(void)
                     write_id ws[64];
                     int n = 0;
                     for (int i = 0; i < n_log[k]; i++)
-                        if (WRITE_NODE(log[k][i]) == node || next_random(&state) % 2)
+                        if (WRITE_NODE(log[k][i]) == node || pcg32_next(&state) % 2)
                             ws[n++] = log[k][i];
                     show_list(&f, node, keys[k], w, ws, n);
                     memcpy(shown[node][k], ws, (size_t)n * sizeof *ws);
@@ -794,14 +786,14 @@ static void test_closure_random(void)
                 }
             } else if (what < 13 && n_log[k]) {   /* another node shows a prefix, a subset or a shuffle */
                 write_id ws[64];
-                int n = 0, mode = (int)(next_random(&state) % 3);
-                int upto = 1 + (int)(next_random(&state) % (uint32_t)n_log[k]);
+                int n = 0, mode = (int)(pcg32_next(&state) % 3);
+                int upto = 1 + (int)(pcg32_next(&state) % (uint32_t)n_log[k]);
                 for (int i = 0; i < upto; i++)
-                    if (mode != 1 || next_random(&state) % 4)
+                    if (mode != 1 || pcg32_next(&state) % 4)
                         ws[n++] = log[k][i];
                 if (mode == 2)
                     for (int i = n - 1; i > 0; i--) {
-                        int j = (int)(next_random(&state) % (uint32_t)(i + 1));
+                        int j = (int)(pcg32_next(&state) % (uint32_t)(i + 1));
                         write_id t = ws[i];
                         ws[i] = ws[j];
                         ws[j] = t;
@@ -812,9 +804,9 @@ static void test_closure_random(void)
                 n_shown[node][k] = n + 1;
                 has_shown[node][k] = shown_now = true;
             } else if (what == 13 && n_log[k]) {   /* a past redeclared */
-                const write_rec *wr = history_write(&f.h, log[k][next_random(&state) % (uint32_t)n_log[k]]);
+                const write_rec *wr = history_write(&f.h, log[k][pcg32_next(&state) % (uint32_t)n_log[k]]);
                 vclock past = { 0 };
-                vclock_raise(&past, 1 + next_random(&state) % 3, 1 + next_random(&state) % 8);
+                vclock_raise(&past, 1 + pcg32_next(&state) % 3, 1 + pcg32_next(&state) % 8);
                 history_set_past(&f.h, (int)(wr - f.h.writes), &past);
                 vclock_free(&past);
             } else if (what == 14) {
