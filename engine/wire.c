@@ -152,6 +152,7 @@ message *wire_push(const wire_dialect *d, const wire_sender *from, int64_t req, 
     assert(d && from && n >= 0);
     if (d->native)
         return d->native->push(from, req, n, entries);
+    assert(d->push);
     return message_of_json(d->push(from, req, n, entries));
 }
 
@@ -171,6 +172,7 @@ message *wire_push_result(const wire_dialect *d, int64_t req, hlc clock, int64_t
     assert(d && n >= 0);
     if (d->native)
         return d->native->push_result(req, clock, now_us, n, results);
+    assert(d->push_result);
     return message_of_json(d->push_result(req, clock, now_us, n, changes, results));
 }
 
@@ -191,6 +193,7 @@ message *wire_pull(const wire_dialect *d, const wire_sender *from, int64_t req, 
     assert(d && from);
     if (d->native)
         return d->native->pull(req, since, type, limit);
+    assert(d->pull);
     return message_of_json(d->pull(from, req, since, type, limit));
 }
 
@@ -211,6 +214,7 @@ message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t
     assert(d && n >= 0);
     if (d->native)
         return d->native->pull_result(req, clock, now_us, n, records, next, has_more);
+    assert(d->pull_result);
     return message_of_json(d->pull_result(req, clock, now_us, n, records, next, has_more));
 }
 

@@ -40,6 +40,7 @@ typedef struct wire_native {
     int64_t (*req)(const message *msg);
 } wire_native;
 
+/* A dialect with a native form builds its messages through it: its four JSON builders are NULL. */
 struct wire_dialect {
     const char *name;        /* as written in profiles: sync: { wire: NAME } */
     const char *summary;     /* the document it follows */

@@ -10,9 +10,9 @@
  * In process its messages travel in the native form (message.h): a
  * syncsim_msg, written into a json_out for the trace's hash and byte count
  * (and into a tree only when a trace file or an external node asks), read by
- * the receiver as a copy of what parsing that tree gives. The JSON builders
- * and parsers of the dialect table are the same writer into a tree, and what
- * reads an external node's messages.
+ * the receiver as a copy of what parsing that tree gives. The dialect table's
+ * parsers read the JSON form (an external node's messages); it has no JSON
+ * builders: the native ones stand in.
  */
 #include "engine/wire_dialect.h"
 #include "base/json.h"
@@ -199,7 +199,7 @@ static void free_msg(void *body)
 
 static const message_kind SYNCSIM_NATIVE = { .name = "syncsim", .write = write_msg, .free_body = free_msg };
 
-/* The tree of a message given as borrowed structs (the JSON form, and the fallback below). */
+/* The tree of a message (the fallback below). */
 static cJSON *tree_of(const syncsim_msg *m)
 {
     json_out o;
@@ -276,17 +276,6 @@ bool wire_syncsim_change_parse(const cJSON *c, arena *a, wire_change *wc)
     return wire_change_valid(wc);
 }
 
-static cJSON *syncsim_push(const wire_sender *from, int64_t req, int n, const outbox_entry *entries)
-{
-    wire_change *changes = xcalloc((size_t)(n ? n : 1), sizeof *changes);
-    for (int i = 0; i < n; i++)
-        changes[i] = change_of(&entries[i]);
-    syncsim_msg view = { .type = MSG_PUSH, .req = req, .device = from->device, .n = n, .changes = changes };
-    cJSON *tree = tree_of(&view);
-    xfree(changes);
-    return tree;
-}
-
 static bool syncsim_push_parse(const cJSON *msg, arena *a, int *n, wire_change **changes)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(msg, "changes");
@@ -339,15 +328,6 @@ bool wire_syncsim_result_parse(const cJSON *j, arena *a, wire_result *wr)
 }
 
 
-static cJSON *syncsim_push_result(int64_t req, hlc clock, int64_t now_us, int n, const wire_change *changes,
-                                  const wire_result *results)
-{
-    (void)changes;
-    syncsim_msg view = { .type = MSG_PUSH_RESULT, .req = req, .clock = clock, .now_us = now_us, .n = n,
-                         .results = results };
-    return tree_of(&view);
-}
-
 static bool syncsim_push_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                                       wire_result **results)
 {
@@ -369,13 +349,6 @@ static bool syncsim_push_result_parse(const cJSON *msg, arena *a, hlc *clock, in
     return true;
 }
 
-static cJSON *syncsim_pull(const wire_sender *from, int64_t req, int64_t since, const char *type, int limit)
-{
-    (void)from;
-    syncsim_msg view = { .type = MSG_PULL, .req = req, .since = since, .entity_type = type, .limit = limit };
-    return tree_of(&view);
-}
-
 static bool syncsim_pull_parse(const cJSON *msg, arena *a, int64_t *since, const char **type, int *limit)
 {
     int64_t l;
@@ -387,14 +360,6 @@ static bool syncsim_pull_parse(const cJSON *msg, arena *a, int64_t *since, const
     *type = t ? arena_strdup(a, t->valuestring) : NULL;
     *limit = (int)l;
     return true;
-}
-
-static cJSON *syncsim_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
-                                  bool has_more)
-{
-    syncsim_msg view = { .type = MSG_PULL_RESULT, .req = req, .clock = clock, .now_us = now_us, .n = n,
-                         .records = records, .next = next, .has_more = has_more };
-    return tree_of(&view);
 }
 
 static bool syncsim_pull_result_parse(const cJSON *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
@@ -602,13 +567,9 @@ const wire_dialect WIRE_SYNCSIM = {
     .name = "syncsim",
     .summary = "syncsim's own protocol: push, push_result, pull, pull_result with whole records",
     .type = syncsim_type,
-    .push = syncsim_push,
     .push_parse = syncsim_push_parse,
-    .push_result = syncsim_push_result,
     .push_result_parse = syncsim_push_result_parse,
-    .pull = syncsim_pull,
     .pull_parse = syncsim_pull_parse,
-    .pull_result = syncsim_pull_result,
     .pull_result_parse = syncsim_pull_result_parse,
     .native = &SYNCSIM_NATIVE_FORM,
 };
