@@ -332,6 +332,7 @@ void history_set_past(history *h, int index, const vclock *past)
     write_rec *wr = &h->writes[index];
     wr->past.n = 0;
     vclock_merge(&wr->past, past);
+    h->records[wr->record].pasts_set++;
     /* The merge memo's claim for this write was about its old past. Rare (a form's write), and a
      * look-up per node that may have seen the record. */
     for (uint32_t node = 0; node < h->seen_nodes; node++) {

@@ -101,6 +101,8 @@ typedef struct hist_record {
     const char *id;
     const char *key;        /* "type/id" */
     uint32_t n_writes;      /* writes to it so far: the next write's ordinal */
+    uint32_t pasts_set;     /* history_set_past calls on its writes so far: a closure made before
+                               one may hold a past that is no longer the write's */
 } hist_record;
 
 /*

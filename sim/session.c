@@ -95,6 +95,49 @@ static void view_free(session_view *v)
     memset(v, 0, sizeof *v);
 }
 
+/* The slot of w in the scratch set: where it is, or the free slot it would take. */
+static size_t shown_slot(const session *s, write_id w)
+{
+    size_t mask = s->shown_mask;
+    size_t i = (size_t)((w * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & mask;
+    while (s->shown_set[i] != WRITE_NONE && s->shown_set[i] != w)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void shown_set_put(session *s, write_id w)
+{
+    if (w != WRITE_NONE)
+        s->shown_set[shown_slot(s, w)] = w;
+}
+
+static bool shown_set_has(const session *s, write_id w)
+{
+    return w != WRITE_NONE && s->shown_set[shown_slot(s, w)] == w;
+}
+
+/* The view's writes as a set in the session's scratch table (open addressing, WRITE_NONE free: a
+ * view lists none), at most half full; with its last writer and delete too when with_last. */
+static void shown_set_fill(session *s, const session_view *v, bool with_last)
+{
+    size_t cap = 16;
+    while (cap < 2 * ((size_t)v->n_writes + 2))
+        cap *= 2;
+    if (cap > s->cap_shown_set) {
+        xfree(s->shown_set);
+        s->shown_set = xmalloc(cap * sizeof *s->shown_set);
+        s->cap_shown_set = cap;
+    }
+    s->shown_mask = cap - 1;   /* this view's part of the table: one as long as its log uses it */
+    memset(s->shown_set, 0, cap * sizeof *s->shown_set);
+    for (uint32_t i = 0; i < v->n_writes; i++)
+        shown_set_put(s, v->writes[i]);
+    if (with_last) {
+        shown_set_put(s, v->record_w);
+        shown_set_put(s, v->delete_w);
+    }
+}
+
 /*
  * The closure: every write of this record the view reflects, and everything those writes had seen.
  * It is the per-node maximum over those writes and their pasts, with an entry for every node any of
@@ -102,7 +145,7 @@ static void view_free(session_view *v)
  * and a compare per entry instead of a sorted insertion -- and written out sorted by node. A node id
  * at or above SESSION_CLOSE_NODES (never in a world: nodes are numbered from 0) takes the merges.
  */
-static void view_close(session *s, session_view *v, int record)
+static void view_close_whole(session *s, session_view *v, int record)
 {
     v->closure.n = 0;
     if (!s->close_counter) {
@@ -162,6 +205,84 @@ static void view_close(session *s, session_view *v, int record)
     }
 }
 
+/* Whether the view holding a holds everything r adds to a closure, node for node: every entry of
+ * r's past and r itself is an entry of a's past or a itself, at least as high (the same nodes, so
+ * the closure is the same vclock, not only the same counters). */
+static bool closure_dominates(const write_rec *a, const write_rec *r)
+{
+    uint32_t a_node = (uint32_t)WRITE_NODE(a->w);
+    for (uint32_t k = 0; k <= r->past.n; k++) {
+        vc_entry e = k < r->past.n ? r->past.e[k] : (vc_entry){ (uint32_t)WRITE_NODE(r->w), WRITE_COUNTER(r->w) };
+        if (e.node == a_node && e.counter <= WRITE_COUNTER(a->w))
+            continue;
+        uint32_t lo = 0, hi = a->past.n;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (a->past.e[mid].node < e.node)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == a->past.n || a->past.e[lo].node != e.node || a->past.e[lo].counter < e.counter)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * The closure from the one shown before, for a view that differs from it by a few writes (a field
+ * overwritten, an event added): the old closure joined with every added write's. That is the
+ * closure made from scratch when every write the view no longer lists is dominated by an added one
+ * (closure_dominates: the overwriting write had seen it); then only the writes that changed are
+ * read, not every write of the view -- a log's events were a cache miss each, on every change of
+ * the record. Returns false, with v's closure unset, when that does not hold or before's closure
+ * may be stale (no state shown, or a past set again since).
+ */
+static bool view_close_from(session *s, session_view *v, const session_view *before, int record)
+{
+    if (!before->present || before->closure_pasts != s->h->records[record].pasts_set)
+        return false;
+    /* The added writes, then the removed ones, by set against the other view's. */
+    shown_set_fill(s, before, true);
+    size_t n_added = 0;
+    for (uint32_t i = 0; i < v->n_writes + 2; i++) {
+        write_id w = i == v->n_writes ? v->record_w : i == v->n_writes + 1 ? v->delete_w : v->writes[i];
+        const write_rec *wr = shown_set_has(s, w) ? NULL : known(s, w, record);
+        if (wr) {
+            xgrow(&s->candidates, &s->cap_candidates, n_added + 1, sizeof *s->candidates);
+            s->candidates[n_added++] = wr;
+        }
+    }
+    shown_set_fill(s, v, true);
+    for (uint32_t i = 0; i < before->n_writes + 2; i++) {
+        write_id w = i == before->n_writes ? before->record_w : i == before->n_writes + 1 ? before->delete_w
+                                                                                         : before->writes[i];
+        const write_rec *r = shown_set_has(s, w) ? NULL : known(s, w, record);
+        if (!r)
+            continue;
+        bool dominated = false;
+        for (size_t k = 0; k < n_added && !dominated; k++)
+            dominated = closure_dominates(s->candidates[k], r);
+        if (!dominated)
+            return false;
+    }
+    v->closure.n = 0;
+    vclock_merge(&v->closure, &before->closure);
+    for (size_t k = 0; k < n_added; k++) {
+        const write_rec *a = s->candidates[k];
+        vclock_merge(&v->closure, &a->past);
+        vclock_raise(&v->closure, (uint32_t)WRITE_NODE(a->w), WRITE_COUNTER(a->w));
+    }
+    return true;
+}
+
+static void view_close(session *s, session_view *v, const session_view *before, int record)
+{
+    if (!view_close_from(s, v, before, record))
+        view_close_whole(s, v, record);
+    v->closure_pasts = s->h->records[record].pasts_set;
+}
+
 static void view_copy(session_view *dst, const session_view *src)
 {
     dst->present = src->present;
@@ -173,6 +294,7 @@ static void view_copy(session_view *dst, const session_view *src)
         view_add(dst, src->writes[i]);
     dst->closure.n = 0;
     vclock_merge(&dst->closure, &src->closure);
+    dst->closure_pasts = src->closure_pasts;
 }
 
 /* a <= b entry by entry, and a != b. */
@@ -231,11 +353,13 @@ void session_free(session *s)
         vclock_free(&s->slots[i].mr_reference);
     }
     xfree(s->close_counter);
+    vclock_free(&s->order_pasts);
     xfree(s->close_present);
     xfree(s->close_nodes);
     for (size_t i = 0; i < s->n_recs; i++) {
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
+        xfree(s->recs[i].appends_before);
         xfree(s->recs[i].creates);
     }
     xfree(s->recs);
@@ -320,7 +444,12 @@ void session_write(session *s, int node, write_id w)
         write_id **list = wr->op == OP_APPEND ? &rec->appends : wr->op == OP_DELETE ? &rec->deletes : &rec->creates;
         uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : wr->op == OP_DELETE ? &rec->n_deletes : &rec->n_creates;
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
-        (*list)[(*n)++] = w;
+        (*list)[*n] = w;
+        if (wr->op == OP_DELETE) {
+            rec->appends_before = xrealloc(rec->appends_before, (*n + 1) * sizeof *rec->appends_before);
+            rec->appends_before[*n] = rec->n_appends;
+        }
+        (*n)++;
     }
     if (wr->op == OP_DELETE)
         note_cascade(s, node, wr);
@@ -618,34 +747,7 @@ static bool missing_parent(const session *s, const session_slot *slot, const ses
  * WRITE_NONE. *dependent is the event that had seen it. A predecessor that a
  * delete the state has seen came after, or beat concurrently, is gone by that delete, not missing.
  * Cost: events shown times the record's appends.
- */
-static size_t shown_slot(const session *s, write_id w)
-{
-    size_t mask = s->shown_mask;
-    size_t i = (size_t)((w * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & mask;
-    while (s->shown_set[i] != WRITE_NONE && s->shown_set[i] != w)
-        i = (i + 1) & mask;
-    return i;
-}
-
-/* The view's writes as a set (open addressing, WRITE_NONE free: a view holds none), at most half full. */
-static void shown_set_fill(session *s, const session_view *v)
-{
-    size_t cap = 16;
-    while (cap < 2 * (size_t)v->n_writes)
-        cap *= 2;
-    if (cap > s->cap_shown_set) {
-        xfree(s->shown_set);
-        s->shown_set = xmalloc(cap * sizeof *s->shown_set);
-        s->cap_shown_set = cap;
-    }
-    s->shown_mask = cap - 1;   /* this view's part of the table: one as long as its log uses it */
-    memset(s->shown_set, 0, cap * sizeof *s->shown_set);
-    for (uint32_t i = 0; i < v->n_writes; i++)
-        s->shown_set[shown_slot(s, v->writes[i])] = v->writes[i];
-}
-
-/*
+ *
  * What the search below asks of each (event, append) pair splits in two: whether the append could
  * be missing at all -- it stands, the view does not show it, no delete the view has seen came after
  * it -- depends on the append alone, so it is asked once per append, not once per pair. What is
@@ -660,15 +762,24 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
     const session_rec *rec = &s->recs[slot->record];
     if (rec->n_appends == 0)
         return WRITE_NONE;
-    shown_set_fill(s, v);
+    shown_set_fill(s, v, false);
+    /* An append made before a delete the view has seen is gone by that delete (the test below finds
+     * deleted_since for it): a write's past holds only writes made before it, so the append cannot
+     * follow the delete. Those appends are passed over without reading their write records -- a
+     * record deleted and created again keeps its dead incarnations' appends in rec->appends, and
+     * reading them made every settle cost in proportion to the record's whole history. */
+    uint32_t first_live = 0;
+    for (uint32_t q = 0; q < rec->n_deletes; q++)
+        if (rec->appends_before[q] > first_live && covers(&v->closure, rec->deletes[q]))
+            first_live = rec->appends_before[q];
     xgrow(&s->candidates, &s->cap_candidates, rec->n_appends, sizeof *s->candidates);
     size_t n_candidates = 0;
-    for (uint32_t k = 0; k < rec->n_appends; k++) {
+    for (uint32_t k = first_live; k < rec->n_appends; k++) {
         /* One the view shows is not missing: asked first, of the id alone, since a log shows most of
          * its record's appends and the write's own record is a cache miss away (the tests below
          * have no side effects, so their order does not change which appends are candidates). */
         write_id a = rec->appends[k];
-        if (s->shown_set[shown_slot(s, a)] == a)
+        if (shown_set_has(s, a))
             continue;
         const write_rec *f = history_write(s->h, a);
         /* A predecessor the server already settled against is lost, not late: the final state's
@@ -711,7 +822,7 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
 }
 
 /* Two events of the log in an order that contradicts causality: *first is placed before *earlier, which it follows. */
-static bool order_inverted(const session *s, const session_slot *slot, const session_view *v, write_id *first,
+static bool order_inverted(session *s, const session_slot *slot, const session_view *v, write_id *first,
                            write_id *earlier)
 {
     if (!v->present || v->deleted)
@@ -739,6 +850,18 @@ static bool order_inverted(const session *s, const session_slot *slot, const ses
     }
     if (long_log)
         return false;   /* beyond the bound, adjacent pairs only (above) */
+    /* Events i < j are inverted only if j is in i's past, so only if j is covered by the join of the
+     * pasts of the events before it: one vclock read and merge per event tells whether the pairs
+     * below can find anything (they find the same first pair they always did, when they run). */
+    vclock *before = &s->order_pasts;
+    before->n = 0;
+    bool maybe = false;
+    for (int j = 0; j < n && !maybe; j++) {
+        maybe = vclock_get(before, (uint32_t)WRITE_NODE(events[j]->w)) >= WRITE_COUNTER(events[j]->w);
+        vclock_merge(before, &events[j]->past);
+    }
+    if (!maybe)
+        return false;
     for (int i = 0; i < n; i++)
         for (int j = i + 2; j < n; j++)
             if (history_relation_of(events[i], events[j]) == CAUSAL_AFTER) {
@@ -761,7 +884,7 @@ static void settle_slot(session *s, session_slot *slot)
 {
     session_view *before = &slot->shown;
     session_view *now = &slot->pending;
-    view_close(s, now, slot->record);
+    view_close(s, now, before, slot->record);
     bool device = slot->node != NODE_SERVER;
 
     if (device) {

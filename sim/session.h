@@ -86,6 +86,7 @@ typedef struct session_view {
     uint32_t n_writes;
     uint32_t cap_writes;
     vclock closure;           /* every write this state has seen: the writes above and their causal pasts */
+    uint32_t closure_pasts;   /* the record's pasts_set (history.h) when the closure was made */
 } session_view;
 
 /* One stretch of true time during which a device showed an anomaly. */
@@ -117,6 +118,7 @@ typedef struct session_rec {
     write_id *appends;
     uint32_t n_appends;
     write_id *deletes;
+    uint32_t *appends_before;   /* per delete: how many of the record's appends were made before it */
     uint32_t n_deletes;
     write_id *creates;
     uint32_t n_creates;
@@ -166,6 +168,7 @@ typedef struct session {
     size_t shown_mask;        /* the entries the current view uses, less one */
     /* Scratch for view_close, allocated at its first call (SESSION_CLOSE_NODES each): the closure
      * being built, by node, and the nodes it names so far. close_present is all false between calls. */
+    vclock order_pasts;       /* scratch for order_inverted: the join of the pasts of a log's events so far */
     uint32_t *close_counter;
     bool *close_present;
     uint32_t *close_nodes;
@@ -175,7 +178,8 @@ typedef struct session {
 void session_init(session *s, const history *h, const profile *prof);
 void session_free(session *s);
 
-/* Device `node` accepted write w (already in the history): note what it depended on. */
+/* Device `node` accepted write w (already in the history): note what it depended on. Writes are told
+ * in the order they were made (an append told before a delete was made before it). */
 void session_write(session *s, int node, write_id w);
 /* Device `node`'s stored record changed to reflect these writes (WRITE_NONE entries are skipped). */
 void session_observe(session *s, int node, const char *type, const char *id, bool present, bool deleted,
