@@ -37,6 +37,10 @@ struct session_slot {
     write_id own_resolved;    /* its latest resolution of a conflict on the record: the user's choice */
     session_episode open[EP_KINDS];
     bool is_open[EP_KINDS];
+    /* The order check found no inversion in the log shown now, with the record's pasts as they were
+     * at order_pasts (history.h's pasts_set): the same events again need no new check. */
+    bool order_clean;
+    uint32_t order_pasts;
     vclock mr_reference;      /* monotonic-reads: the closure of the state shown before the episode */
     session_view previous;    /* while settling: what was shown before this event (no writes, no closure) */
 };
@@ -360,6 +364,7 @@ void session_free(session *s)
         xfree(s->recs[i].appends);
         xfree(s->recs[i].deletes);
         xfree(s->recs[i].appends_before);
+        u64map_free(&s->recs[i].append_set);
         xfree(s->recs[i].creates);
     }
     xfree(s->recs);
@@ -445,6 +450,8 @@ void session_write(session *s, int node, write_id w)
         uint32_t *n = wr->op == OP_APPEND ? &rec->n_appends : wr->op == OP_DELETE ? &rec->n_deletes : &rec->n_creates;
         *list = xrealloc(*list, (*n + 1) * sizeof **list);
         (*list)[*n] = w;
+        if (wr->op == OP_APPEND)
+            u64map_put(&rec->append_set, w, (int)*n);
         if (wr->op == OP_DELETE) {
             rec->appends_before = xrealloc(rec->appends_before, (*n + 1) * sizeof *rec->appends_before);
             rec->appends_before[*n] = rec->n_appends;
@@ -821,12 +828,62 @@ static write_id missing_predecessor(session *s, const session_slot *slot, const 
     return WRITE_NONE;
 }
 
-/* Two events of the log in an order that contradicts causality: *first is placed before *earlier, which it follows. */
-static bool order_inverted(session *s, const session_slot *slot, const session_view *v, write_id *first,
-                           write_id *earlier)
+/* The next append of the record in v's writes from *i on (advancing *i past it), or WRITE_NONE. */
+static write_id next_append(const session_rec *rec, const session_view *v, uint32_t *i)
 {
-    if (!v->present || v->deleted)
+    while (*i < v->n_writes) {
+        write_id w = v->writes[(*i)++];
+        if (u64map_get(&rec->append_set, w) >= 0)
+            return w;
+    }
+    return WRITE_NONE;
+}
+
+/* a and b show the same events of the record in the same order (fields and last writers aside). */
+static bool same_events(const session *s, int record, const session_view *a, const session_view *b)
+{
+    if ((size_t)record >= s->n_recs)
+        return true;   /* no appends to the record at all */
+    const session_rec *rec = &s->recs[record];
+    uint32_t i = 0, k = 0;
+    for (;;) {
+        write_id x = next_append(rec, a, &i), y = next_append(rec, b, &k);
+        if (x != y)
+            return false;
+        if (x == WRITE_NONE)
+            return true;
+    }
+}
+
+static bool order_inverted_search(session *s, const session_slot *slot, const session_view *v, write_id *first,
+                                  write_id *earlier);
+
+/*
+ * Two events of the log in an order that contradicts causality. The answer depends only on the
+ * events in order and their pasts, so a log that found none and comes back with the same events (a
+ * field of the record changed) is not searched again: that skips reading every event's write record
+ * on most changes of a record with a long log.
+ */
+static bool order_inverted(session *s, session_slot *slot, const session_view *before, const session_view *v,
+                           write_id *first, write_id *earlier)
+{
+    if (!v->present || v->deleted) {
+        slot->order_clean = false;
         return false;
+    }
+    uint32_t pasts = s->h->records[slot->record].pasts_set;
+    if (slot->order_clean && slot->order_pasts == pasts && same_events(s, slot->record, before, v))
+        return false;
+    bool found = order_inverted_search(s, slot, v, first, earlier);
+    slot->order_clean = !found;
+    slot->order_pasts = pasts;
+    return found;
+}
+
+/* Two events of the log in an order that contradicts causality: *first is placed before *earlier, which it follows. */
+static bool order_inverted_search(session *s, const session_slot *slot, const session_view *v, write_id *first,
+                                  write_id *earlier)
+{
     /* The events' write records, each looked up once: the pairs below are up to n^2 / 2 relations, and
      * a relation of two looked-up writes is two vector-clock reads. */
     const write_rec *events[SESSION_ORDER_PAIRS_MAX];
@@ -909,7 +966,7 @@ static void settle_slot(session *s, session_slot *slot)
         }
 
         write_id first = WRITE_NONE, earlier = WRITE_NONE;
-        if (order_inverted(s, slot, now, &first, &earlier))
+        if (order_inverted(s, slot, before, now, &first, &earlier))
             episode_open(s, slot, EP_ORDER, before, now, earlier, first, -1);
         else
             episode_end(s, slot, EP_ORDER);
@@ -1074,6 +1131,7 @@ void session_forget(session *s, int node, int64_t now_us)
         view_empty(&slot->shown);
         view_empty(&slot->previous);
         slot->mr_reference.n = 0;
+        slot->order_clean = false;
         slot->own_last = slot->own_shown = slot->own_resolved = WRITE_NONE;
     }
 }

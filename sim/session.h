@@ -117,6 +117,7 @@ typedef struct session_slot session_slot;
 typedef struct session_rec {
     write_id *appends;
     uint32_t n_appends;
+    u64map append_set;          /* the appends above: id -> index */
     write_id *deletes;
     uint32_t *appends_before;   /* per delete: how many of the record's appends were made before it */
     uint32_t n_deletes;
