@@ -5,6 +5,7 @@
  */
 #include "engine/store.h"
 #include "base/json.h"
+#include "engine/body_cache.h"
 #include "engine/store_vfs.h"
 #include "base/xalloc.h"
 
@@ -34,6 +35,7 @@ enum stmt_id {
     ST_OUTBOX_HAS,
     ST_OUTBOX_REBASE,
     ST_OUTBOX_COUNT,
+    ST_OUTBOX_ROWS,
     ST_OUTBOX_MARK_CONFLICT,
     ST_OUTBOX_REMOVE_RECORD,
     ST_OUTBOX_ATTEMPTED,
@@ -96,6 +98,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_OUTBOX_HAS] = "SELECT 1 FROM outbox WHERE type = ?1 AND id = ?2 LIMIT 1",
     [ST_OUTBOX_REBASE] = "UPDATE outbox SET base_version = ?4 WHERE type = ?1 AND id = ?2 AND base_version = ?3",
     [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE state = 0",
+    [ST_OUTBOX_ROWS] = "SELECT count(*) FROM outbox",
     [ST_OUTBOX_MARK_CONFLICT] = "UPDATE outbox SET state = 1 WHERE type = ?1 AND id = ?2",
     [ST_OUTBOX_REMOVE_RECORD] = "DELETE FROM outbox WHERE type = ?1 AND id = ?2",
     [ST_OUTBOX_ATTEMPTED] = "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?1 RETURNING attempts",
@@ -204,6 +207,17 @@ struct store {
      * transaction back, and a later write would commit on its own); store_commit rolls back. */
     int failed;
     bool in_transaction;   /* between store_begin and store_commit */
+    /* Rows in the outbox, in any state, as the current transaction sees them; -1 when not known
+     * (counted when next asked). A device's outbox is empty after most pushes, and a pulled record
+     * asks it whether the record has changes queued: with no rows the answer needs no query.
+     * Unknown again after anything that changes the table behind the count: a failed statement or
+     * transaction, a power loss, a wipe. */
+    int64_t outbox_rows;
+    /* The records table's bodies as the current transaction sees them (body_cache.h), for an
+     * in-memory store: the reads before a write are answered without SQLite. Told only what
+     * succeeded; emptied by the same events that make outbox_rows unknown. */
+    bool caching;
+    body_cache bodies;
 };
 
 static _Noreturn void store_fail(store *s, const char *what)
@@ -217,6 +231,8 @@ static bool storage_error(int rc)
     return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR;
 }
 
+static void forget_cached(store *s);
+
 /* A write statement failed with rc: a storage fault the transaction records, or a bug. Outside a
  * transaction the failed statement was all there was: it is lost, and nothing else depends on it
  * (the one such write is the client's boot count, see client_boot). */
@@ -226,6 +242,7 @@ static void write_failed(store *s, const char *what, int rc)
         store_fail(s, what);
     if (s->in_transaction)
         s->failed = sqlite3_extended_errcode(s->db);
+    forget_cached(s);   /* SQLite may have rolled the transaction back already */
 }
 
 /*
@@ -244,16 +261,50 @@ static sqlite3_stmt *stmt(store *s, enum stmt_id id)
 
 /* Run a statement that returns no rows, then reset it. After a storage error in this transaction
  * it runs nothing (see struct store). */
-static void run_done(store *s, enum stmt_id id)
+static void finish(store *s, enum stmt_id id);
+
+static bool run_done(store *s, enum stmt_id id)
 {
     sqlite3_stmt *st = stmt(s, id);
+    bool done = false;
     if (!s->failed) {
         int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
+        done = rc == SQLITE_DONE;
+        if (!done)
             write_failed(s, SQL[id], rc);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return done;
+}
+
+/* The outbox statement just run by run_done (done: it ran and succeeded) added delta rows. */
+static void outbox_rows_add(store *s, bool done, int64_t delta)
+{
+    if (!done)
+        s->outbox_rows = -1;
+    else if (s->outbox_rows >= 0)
+        s->outbox_rows += delta;
+}
+
+/* The table may have changed behind what the store remembers of it. */
+static void forget_cached(store *s)
+{
+    s->outbox_rows = -1;
+    body_cache_clear(&s->bodies);
+}
+
+/* Rows in the outbox, counted when not known. */
+static int64_t outbox_rows(store *s)
+{
+    if (s->outbox_rows < 0) {
+        sqlite3_stmt *st = stmt(s, ST_OUTBOX_ROWS);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            store_fail(s, SQL[ST_OUTBOX_ROWS]);
+        s->outbox_rows = sqlite3_column_int64(st, 0);
+        finish(s, ST_OUTBOX_ROWS);
+    }
+    return s->outbox_rows;
 }
 
 static void finish(store *s, enum stmt_id id)
@@ -272,6 +323,9 @@ static store *open_store(const char *path, bool keep, bool faultable, char **err
     store *s = xcalloc(1, sizeof *s);
     buf_init(&s->text);
     s->packed = !path;
+    s->outbox_rows = -1;
+    s->caching = !path;
+    body_cache_init(&s->bodies);
     if (path && !keep)
         unlink(path);   /* each run starts from an empty store */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -429,6 +483,7 @@ void store_close(store *s)
         sqlite3_finalize(s->stmt[i]);   /* NULL for a statement never used: a no-op */
     sqlite3_close(s->db);
     buf_free(&s->text);
+    body_cache_free(&s->bodies);
     xfree(s);
 }
 
@@ -458,8 +513,10 @@ int store_commit(store *s)
 {
     if (!s->failed)
         run_done(s, ST_COMMIT);
-    if (s->failed)
+    if (s->failed) {
         roll_back_failed(s);
+        forget_cached(s);
+    }
     s->in_transaction = false;
     return s->failed;
 }
@@ -517,20 +574,47 @@ void store_power_loss(store *s)
         return;   /* flush: commit, or never flushed (then nothing was made durable in batches yet) */
     if (!copy_database(s->db, s->durable))
         store_fail(s, "power loss (restore from the durable copy)");
+    forget_cached(s);
     s->flushed_changes = sqlite3_total_changes64(s->db);
 }
 
 /* A body in either form: a store reads what it wrote, and a kept file store's bodies are JSON. */
-static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)
+static bool decode_bytes(const void *data, size_t len, arena *a, record *out)
 {
-    const void *data = sqlite3_column_blob(st, col);
-    size_t len = (size_t)sqlite3_column_bytes(st, col);
     const char *why = NULL;
     bool ok = data && len > 0 &&
               (*(const unsigned char *)data == RECORD_PACK_MAGIC ? record_unpack(data, len, a, out, &why)
                                                                  : record_decode(data, len, a, out, &why));
     assert(ok && "stored record body is malformed");
     return ok;
+}
+
+static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)
+{
+    return decode_bytes(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), a, out);
+}
+
+/* A caching store's body of (type, id): from the cache, or read from the table and cached. The
+ * body stays valid until the cache next changes. */
+static body_state cached_body(store *s, const char *type, const char *id, const void **body, size_t *len)
+{
+    body_state state = body_cache_get(&s->bodies, type, id, body, len);
+    if (state != BODY_UNKNOWN)
+        return state;
+    sqlite3_stmt *st = stmt(s, ST_RECORD_BODY);
+    bind_text(st, 1, type);
+    bind_text(st, 2, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *data = sqlite3_column_blob(st, 0);
+        body_cache_set(&s->bodies, type, id, data ? data : "", (size_t)sqlite3_column_bytes(st, 0));
+    } else if (rc == SQLITE_DONE) {
+        body_cache_set(&s->bodies, type, id, NULL, 0);
+    } else {
+        store_fail(s, SQL[ST_RECORD_BODY]);
+    }
+    finish(s, ST_RECORD_BODY);
+    return body_cache_get(&s->bodies, type, id, body, len);
 }
 
 /* Encode r into the store's body buffer, valid until the next encode: JSON text in a file (people
@@ -556,6 +640,11 @@ static void bind_body(store *s, sqlite3_stmt *st, int i)
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out)
 {
+    if (s->caching) {
+        const void *body;
+        size_t len;
+        return cached_body(s, type, id, &body, &len) == BODY_PRESENT && decode_bytes(body, len, a, out);
+    }
     sqlite3_stmt *st = stmt(s, ST_RECORD_GET);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
@@ -583,7 +672,8 @@ static void put_encoded(store *s, const record *r, enum stmt_id id)
     sqlite3_bind_int64(st, 8, r->updated_us);
     sqlite3_bind_int64(st, 9, r->st.ts_us);
     bind_text(st, 7, r->tenant ? r->tenant : "");
-    run_done(s, id);
+    if (run_done(s, id) && s->caching)
+        body_cache_set(&s->bodies, r->type, r->id, s->text.data, s->text.len);
 }
 
 void store_record_put(store *s, const record *r)
@@ -595,6 +685,20 @@ void store_record_put(store *s, const record *r)
 int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
 {
     encode_body(s, r);
+    if (s->caching) {
+        const void *body;
+        size_t len;
+        body_state state = cached_body(s, r->type, r->id, &body, &len);
+        int outcome = STORE_PUT_NEW;
+        if (state == BODY_PRESENT) {
+            if (len == s->text.len && memcmp(body, s->text.data, len) == 0)
+                return STORE_PUT_SAME;
+            decode_bytes(body, len, a, old);
+            outcome = STORE_PUT_CHANGED;
+        }
+        put_encoded(s, r, state == BODY_PRESENT ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
+        return outcome;
+    }
     sqlite3_stmt *st = stmt(s, ST_RECORD_BODY);
     bind_text(st, 1, r->type);
     bind_text(st, 2, r->id);
@@ -703,7 +807,7 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     bind_body(s, st, 7);
     sqlite3_bind_int(st, 8, e->force);
     sqlite3_bind_int(st, 9, e->rank);
-    run_done(s, ST_OUTBOX_ADD);
+    outbox_rows_add(s, run_done(s, ST_OUTBOX_ADD), 1);
     xfree(changed);
     return sqlite3_last_insert_rowid(s->db);
 }
@@ -753,6 +857,10 @@ static void *row_array(arena *a, void *rows, int n, int *cap, int limit, size_t 
 
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 {
+    if (outbox_rows(s) == 0) {
+        *out = arena_alloc(a, sizeof **out);   /* room for none, as a query with no rows gives */
+        return 0;
+    }
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_PEEK);
     int cap = 0;
     outbox_entry *entries = row_array(a, NULL, 0, &cap, max, sizeof *entries);
@@ -775,11 +883,14 @@ int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out)
 void store_outbox_remove(store *s, int64_t seq)
 {
     sqlite3_bind_int64(stmt(s, ST_OUTBOX_REMOVE), 1, seq);
-    run_done(s, ST_OUTBOX_REMOVE);
+    bool done = run_done(s, ST_OUTBOX_REMOVE);
+    outbox_rows_add(s, done, done ? -sqlite3_changes64(s->db) : 0);
 }
 
 bool store_outbox_has(store *s, const char *type, const char *id)
 {
+    if (outbox_rows(s) == 0)
+        return false;
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_HAS);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
@@ -792,6 +903,8 @@ bool store_outbox_has(store *s, const char *type, const char *id)
 
 void store_outbox_rebase(store *s, const char *type, const char *id, int64_t from_version, int64_t to_version)
 {
+    if (outbox_rows(s) == 0)
+        return;   /* an UPDATE of no row: no page written, nothing for a fault to fail */
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_REBASE);
     bind_text(st, 1, type);
     bind_text(st, 2, id);
@@ -802,6 +915,8 @@ void store_outbox_rebase(store *s, const char *type, const char *id, int64_t fro
 
 int64_t store_outbox_count(store *s)
 {
+    if (outbox_rows(s) == 0)
+        return 0;
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_COUNT);
     if (sqlite3_step(st) != SQLITE_ROW)
         store_fail(s, SQL[ST_OUTBOX_COUNT]);
@@ -902,7 +1017,8 @@ const char *store_idmap_get(store *s, const char *type, const char *temp_id, are
 void store_outbox_remove_record(store *s, const char *type, const char *id)
 {
     bind_key(stmt(s, ST_OUTBOX_REMOVE_RECORD), type, id);
-    run_done(s, ST_OUTBOX_REMOVE_RECORD);
+    bool done = run_done(s, ST_OUTBOX_REMOVE_RECORD);
+    outbox_rows_add(s, done, done ? -sqlite3_changes64(s->db) : 0);
 }
 
 int store_outbox_changed(store *s, const char *type, const char *id, arena *a, const char ***out)
@@ -975,7 +1091,8 @@ int store_outbox_attempted(store *s, int64_t seq)
 void store_record_remove(store *s, const char *type, const char *id)
 {
     bind_key(stmt(s, ST_RECORD_REMOVE), type, id);
-    run_done(s, ST_RECORD_REMOVE);
+    if (run_done(s, ST_RECORD_REMOVE) && s->caching)
+        body_cache_set(&s->bodies, type, id, NULL, 0);
 }
 
 /* Run a statement whose rows are record bodies; at most limit of them, decoded into a. */
@@ -1219,6 +1336,7 @@ void store_wipe(store *s, bool keep_cursors, bool keep_records)
                            ? "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots') AND key <> 'cursor'"
                              " AND substr(key, 1, 7) <> 'cursor:'"
                            : "DELETE FROM meta WHERE key NOT IN ('op_seq', 'boots')";
+    forget_cached(s);
     /* WIPE[0] is the records table: keep_records starts past it. */
     for (size_t i = keep_records ? 1 : 0; i <= sizeof WIPE / sizeof WIPE[0] && !s->failed; i++) {
         const char *sql = i < sizeof WIPE / sizeof WIPE[0] ? WIPE[i] : meta;

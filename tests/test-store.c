@@ -33,6 +33,7 @@
 #include "base/arena.h"
 #include "base/xalloc.h"
 #include "engine/store.h"
+#include "sim/pcg.h"
 #include "tests/testlib.h"
 
 #include <sqlite3.h>
@@ -1158,6 +1159,166 @@ static void wipe_keeps_counters_and_maybe_cursors(void)
     }
 }
 
+/*
+ * The store counts the outbox's rows to answer an empty outbox without a query. The count follows
+ * what the table holds after a remove that a failed transaction rolls back, after a power loss
+ * that brings removed rows back, and after a wipe.
+ */
+static void outbox_rows_follow_rollback_and_power_loss(void)
+{
+    static const char *const f[] = { "n" };
+    arena a;
+    arena_init(&a, 65536);
+    char *err = NULL;
+    store *s = store_open_faultable(NULL, false, &err);
+    EXPECT(s != NULL);
+    if (!s) {
+        xfree(err);
+        arena_release(&a);
+        return;
+    }
+    EXPECT_INT(store_outbox_count(s), 0);
+    EXPECT(!store_outbox_has(s, "note", "n1"));
+    store_begin(s);
+    int64_t seq = add_entry(s, &a, OP_CREATE, "note", "n1", 0, WRITE_ID(1, 1), 1, f, 1);
+    EXPECT_INT(store_commit(s), 0);
+    EXPECT(store_outbox_has(s, "note", "n1"));
+
+    /* The remove goes through, the transaction fails later: the row is back. */
+    store_fault_disk_full(s, true);
+    store_begin(s);
+    store_outbox_remove(s, seq);
+    record big;
+    make_big_record(&big, &a, "big", WRITE_ID(1, 2));
+    store_record_put(s, &big);
+    EXPECT_INT(store_commit(s) & 0xff, SQLITE_FULL);
+    store_fault_disk_full(s, false);
+    EXPECT(store_outbox_has(s, "note", "n1"));
+    EXPECT_INT(store_outbox_count(s), 1);
+    outbox_entry *pending;
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &pending), 1);
+
+    /* Flushed with the row, removed, power lost: the row is back. */
+    EXPECT(store_durable_open(s, NULL, &err));
+    EXPECT(store_flush(s));
+    store_begin(s);
+    store_outbox_remove_record(s, "note", "n1");
+    EXPECT_INT(store_commit(s), 0);
+    EXPECT(!store_outbox_has(s, "note", "n1"));
+    store_power_loss(s);
+    EXPECT(store_outbox_has(s, "note", "n1"));
+    EXPECT_INT(store_outbox_count(s), 1);
+
+    /* A rebase reaches the row the count says is there. */
+    store_begin(s);
+    store_outbox_rebase(s, "note", "n1", 0, 5);
+    EXPECT_INT(store_commit(s), 0);
+    EXPECT_INT(store_outbox_of(s, "note", "n1", 4, &a, &pending), 1);
+    EXPECT_INT(pending[0].base_version, 5);
+
+    /* A wipe empties it. */
+    store_begin(s);
+    store_wipe(s, true, true);
+    EXPECT_INT(store_commit(s), 0);
+    EXPECT(!store_outbox_has(s, "note", "n1"));
+    EXPECT_INT(store_outbox_count(s), 0);
+    store_close(s);
+    arena_release(&a);
+}
+
+/* What the records table holds, read past the store's cache (store_records_each asks SQLite). */
+typedef struct table_rows {
+    int n;
+    char ids[8][8];
+    int64_t versions[8];
+} table_rows;
+
+static void collect_versions(void *ctx, const record *r)
+{
+    table_rows *t = ctx;
+    if (t->n < 8) {
+        snprintf(t->ids[t->n], sizeof t->ids[0], "%s", r->id);
+        t->versions[t->n++] = r->version;
+    }
+}
+
+/*
+ * An in-memory store answers record reads from the bodies it wrote or read before (body_cache.h).
+ * Random transactions of puts, conditional puts and removes on a faultable store -- some failing
+ * on a full disk or an I/O error, some undone by a power loss -- and after every step each key's
+ * record as the store reads it is the one the table holds.
+ */
+static void cached_bodies_agree_with_the_table(void)
+{
+    static const char *const ids[] = { "k0", "k1", "k2", "k3" };
+    arena a;
+    arena_init(&a, 1 << 20);
+    char *err = NULL;
+    store *s = store_open_faultable(NULL, false, &err);
+    EXPECT(s != NULL && store_durable_open(s, NULL, &err));
+    if (!s) {
+        xfree(err);
+        arena_release(&a);
+        return;
+    }
+    pcg32 rng;
+    pcg32_seed(&rng, 7, 11);
+    int mismatches = 0, failed = 0;
+    for (int step = 0; step < 600; step++) {
+        uint32_t r = pcg32_next(&rng);
+        if (r % 16 == 0)
+            store_fault_disk_full(s, r / 16 % 2 == 0);
+        else if (r % 16 == 1)
+            store_fault_io_errors(s, 1);
+        else if (r % 16 == 2)
+            store_flush(s);
+        else if (r % 16 == 3)
+            store_power_loss(s);
+        bool in_tx = r / 32 % 4 != 0;
+        if (in_tx)
+            store_begin(s);
+        int ops = 1 + (int)(pcg32_next(&rng) % 4);
+        for (int k = 0; k < ops; k++) {
+            uint32_t q = pcg32_next(&rng);
+            const char *id = ids[q % 4];
+            record rec, old;
+            if (q / 4 % 4 == 0) {
+                store_record_remove(s, "note", id);
+            } else {
+                if (q / 16 % 3 == 0)
+                    make_big_record(&rec, &a, id, WRITE_ID(1, (uint32_t)step + 1));
+                else
+                    make_record(&rec, &a, "note", id, step + 1, q % 7, WRITE_ID(1, (uint32_t)step + 1));
+                rec.version = 1 + (int64_t)(q / 64 % 5);
+                if (q / 4 % 4 == 1)
+                    store_record_put(s, &rec);
+                else
+                    store_record_put_if_changed(s, &rec, &a, &old);
+            }
+            /* Within the transaction too: a read after a failed write sees what the table has. */
+            table_rows t = { 0 };
+            store_records_each(s, &a, collect_versions, &t);
+            for (int i = 0; i < 4; i++) {
+                record got;
+                bool found = store_record_get(s, "note", ids[i], &a, &got);
+                int at = -1;
+                for (int j = 0; j < t.n; j++)
+                    if (strcmp(t.ids[j], ids[i]) == 0)
+                        at = j;
+                if (found != (at >= 0) || (found && got.version != t.versions[at]))
+                    mismatches++;
+            }
+        }
+        if (in_tx && store_commit(s) != 0)
+            failed++;
+        arena_reset(&a);
+    }
+    EXPECT_INT(mismatches, 0);
+    EXPECT(failed > 10);   /* the faults did fail transactions */
+    store_close(s);
+    arena_release(&a);
+}
+
 int main(void)
 {
     changes_since_filters_by_tenant();
@@ -1180,5 +1341,7 @@ int main(void)
     durable_copy_on_disk();
     storage_faults_reach_sqlite();
     wipe_keeps_counters_and_maybe_cursors();
+    outbox_rows_follow_rollback_and_power_loss();
+    cached_bodies_agree_with_the_table();
     return test_exit("store");
 }
