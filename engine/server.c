@@ -500,11 +500,9 @@ static void on_push(server *s, int from, message *msg, int64_t req, int64_t now_
         }
     }
     /* The clock is persisted with the changes it stamped, so it never runs backwards across a restart. */
-    store_meta_set(s->store, "seq", s->seq);
-    if (server_ids)
-        store_meta_set(s->store, "last_id", s->last_id);
-    store_meta_set(s->store, "hlc_l", s->clock.l_us);
-    store_meta_set(s->store, "hlc_c", s->clock.c);
+    const char *keys[] = { "seq", "hlc_l", "hlc_c", "last_id" };
+    int64_t numbers[] = { s->seq, s->clock.l_us, s->clock.c, s->last_id };
+    store_meta_set_all(s->store, server_ids ? 4 : 3, keys, numbers);
     int failed = store_commit(s->store);
     engine_hold_end(&s->hold, failed == 0, s->cfg.index);
     if (failed) {

@@ -29,6 +29,9 @@ enum stmt_id {
     ST_RECORDS_ALL,
     ST_META_GET,
     ST_META_SET,
+    ST_META_SET2,
+    ST_META_SET3,
+    ST_META_SET4,
     ST_OUTBOX_ADD,
     ST_OUTBOX_PEEK,
     ST_OUTBOX_REMOVE,
@@ -90,6 +93,13 @@ static const char *const SQL[ST_COUNT] = {
     [ST_RECORDS_ALL] = "SELECT body FROM records ORDER BY type, id",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+    /* store_meta_set_all: up to four keys in one statement (a server writes three or four per push). */
+    [ST_META_SET2] = ("INSERT INTO meta(key, value) VALUES (?1, ?2), (?3, ?4)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    [ST_META_SET3] = ("INSERT INTO meta(key, value) VALUES (?1, ?2), (?3, ?4), (?5, ?6)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    [ST_META_SET4] = ("INSERT INTO meta(key, value) VALUES (?1, ?2), (?3, ?4), (?5, ?6), (?7, ?8)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
     [ST_OUTBOX_ADD] = ("INSERT INTO outbox(type, id, op, base_version, w, changed, body, force, rank)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
     [ST_OUTBOX_PEEK] = ("SELECT seq, op, base_version, w, changed, body, force, attempts, rank, id FROM outbox"
@@ -777,6 +787,21 @@ void store_meta_set(store *s, const char *key, int64_t number)
     bind_text(st, 1, key);
     sqlite3_bind_int64(st, 2, number);
     run_done(s, ST_META_SET);
+}
+
+void store_meta_set_all(store *s, int n, const char *const *keys, const int64_t *numbers)
+{
+    static const enum stmt_id BY_COUNT[] = { ST_META_SET, ST_META_SET, ST_META_SET2, ST_META_SET3, ST_META_SET4 };
+    assert(n >= 1 && n <= STORE_META_SET_MAX);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < i; k++)
+            assert(strcmp(keys[i], keys[k]) != 0 && "one statement cannot set a key twice");
+    sqlite3_stmt *st = stmt(s, BY_COUNT[n]);
+    for (int i = 0; i < n; i++) {
+        bind_text(st, 2 * i + 1, keys[i]);
+        sqlite3_bind_int64(st, 2 * i + 2, numbers[i]);
+    }
+    run_done(s, BY_COUNT[n]);
 }
 
 static char *changed_to_json(int n, const char *const *names)

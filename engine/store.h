@@ -134,6 +134,9 @@ void store_records_each(store *s, arena *a, void (*fn)(void *ctx, const record *
 
 int64_t store_meta_get(store *s, const char *key, int64_t fallback);
 void store_meta_set(store *s, const char *key, int64_t number);
+/* Several distinct keys at once, in one statement: what n calls of store_meta_set store. */
+#define STORE_META_SET_MAX 4
+void store_meta_set_all(store *s, int n, const char *const *keys, const int64_t *numbers);
 
 int64_t store_outbox_add(store *s, const outbox_entry *e);
 /* The pending entries (not waiting for the user) by rank, then oldest first, at most max.

@@ -297,6 +297,15 @@ static void meta_fallback_set_overwrite(void)
     EXPECT_INT(store_meta_get(s, "hlc_l", 0), INT64_MIN);
     EXPECT_INT(store_meta_get(s, "cursor", 99), 0);    /* keys are independent */
     EXPECT_INT(store_meta_get(s, "Cursor", 5), 5);
+    /* Several at once, each as store_meta_set would leave it: "cursor" replaced, the rest new. */
+    const char *keys[] = { "cursor", "a", "b", "c" };
+    for (int n = 1; n <= STORE_META_SET_MAX; n++) {
+        int64_t numbers[] = { 100 * n, 100 * n + 1, 100 * n + 2, 100 * n + 3 };
+        store_meta_set_all(s, n, keys, numbers);
+        for (int i = 0; i < STORE_META_SET_MAX; i++)
+            EXPECT_INT(store_meta_get(s, keys[i], -1), i < n ? numbers[i] : -1);   /* earlier rounds set fewer */
+        EXPECT_INT(store_meta_get(s, "seq", 0), INT64_MAX);   /* others untouched */
+    }
     store_close(s);
 }
 
