@@ -1085,7 +1085,7 @@ static void on_pull_result(client *c, message *msg, int64_t now_us)
 {
     hlc server_clock;
     int n;
-    record *records;
+    const record *records;
     int64_t next, server_now;
     bool has_more;
     if (!wire_pull_result_parse(c->profile->wire, msg, &c->scratch, &server_clock, &server_now, &n, &records, &next,

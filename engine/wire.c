@@ -219,12 +219,15 @@ message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t
 }
 
 bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
-                            record **records, int64_t *next, bool *has_more)
+                            const record **records, int64_t *next, bool *has_more)
 {
     assert(d);
     const wire_native *nat = read_native(d, msg);
     if (nat)
         return nat->pull_result_read(msg, a, clock, now_us, n, records, next, has_more);
     const cJSON *j = message_json(msg);
-    return cJSON_IsObject(j) && d->pull_result_parse(j, a, clock, now_us, n, records, next, has_more);
+    record *parsed = NULL;
+    bool ok = cJSON_IsObject(j) && d->pull_result_parse(j, a, clock, now_us, n, &parsed, next, has_more);
+    *records = parsed;
+    return ok;
 }

@@ -167,7 +167,8 @@ bool wire_pull_parse(const wire_dialect *d, message *msg, arena *a, int64_t *sin
 
 message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
                         int64_t next, bool has_more);
+/* The records are read only: they may be the message's own (a native message), valid while it is. */
 bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
-                            record **records, int64_t *next, bool *has_more);
+                            const record **records, int64_t *next, bool *has_more);
 
 #endif

@@ -33,8 +33,8 @@ typedef struct wire_native {
     bool (*pull_read)(const message *msg, arena *a, int64_t *since, const char **type, int *limit);
     message *(*pull_result)(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next,
                             bool has_more);
-    bool (*pull_result_read)(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n, record **records,
-                             int64_t *next, bool *has_more);
+    bool (*pull_result_read)(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
+                             const record **records, int64_t *next, bool *has_more);
     /* The message's type and correlation id. */
     msg_type (*type)(const message *msg);
     int64_t (*req)(const message *msg);

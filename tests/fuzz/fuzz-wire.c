@@ -61,7 +61,7 @@ static void pull_result_round_trip(const wire_dialect *d, hlc clock, int64_t now
 {
     message *again = wire_pull_result(d, 9, clock, now_us, n, records, next, more);
     message *json = as_json(again);
-    record *read[2];
+    const record *read[2];
     for (int form = 0; form < 2; form++) {
         hlc clock2;
         int64_t now2, next2;
@@ -94,7 +94,7 @@ static void each_dialect(cJSON *tree)
         int n;
         wire_change *changes;
         wire_result *results;
-        record *records;
+        const record *records;
         hlc clock;
         int64_t now_us, since, next;
         const char *type;
