@@ -185,7 +185,8 @@ void history_write_done(history *h, int index, bool accepted, const char *refuse
 /* What node has seen of the record now, merged into *out (an open form's causal context). */
 void history_seen_now(history *h, int node, const char *type, const char *id, vclock *out);
 /* A write made on a declared base (a form's copy): its causal past is what its device had seen when
- * the form was opened, not what it has seen since. */
+ * the form was opened, not what it has seen since. Like every past, it holds only writes made before
+ * the write (the session's checks rely on it). */
 void history_set_past(history *h, int index, const vclock *past);
 /* The write, or NULL for an unknown id. */
 const write_rec *history_write(const history *h, write_id w);
