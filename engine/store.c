@@ -19,7 +19,6 @@
 enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
-    ST_RECORD_GET,
     ST_RECORD_BODY,
     ST_RECORD_PUT,
     ST_RECORD_INSERT,
@@ -76,7 +75,6 @@ enum stmt_id {
 static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
-    [ST_RECORD_GET] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
     [ST_RECORD_BODY] = "SELECT body FROM records WHERE type = ?1 AND id = ?2",
     [ST_RECORD_PUT] = ("INSERT INTO records(type, id, tenant, seq, version, deleted, body, server_ts, local_ts) "
                        "VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8, ?9) "
@@ -223,10 +221,10 @@ struct store {
      * Unknown again after anything that changes the table behind the count: a failed statement or
      * transaction, a power loss, a wipe. */
     int64_t outbox_rows;
-    /* The records table's bodies as the current transaction sees them (body_cache.h), for an
-     * in-memory store: the reads before a write are answered without SQLite. Told only what
+    /* The records table's bodies as the current transaction sees them (body_cache.h): the reads
+     * before a write are answered without SQLite. Only this store writes its file (it holds the
+     * lock), so nothing changes the table behind the cache but what it is told. Told only what
      * succeeded; emptied by the same events that make outbox_rows unknown. */
-    bool caching;
     body_cache bodies;
 };
 
@@ -334,7 +332,6 @@ static store *open_store(const char *path, bool keep, bool faultable, char **err
     buf_init(&s->text);
     s->packed = !path;
     s->outbox_rows = -1;
-    s->caching = !path;
     body_cache_init(&s->bodies);
     if (path && !keep)
         unlink(path);   /* each run starts from an empty store */
@@ -604,7 +601,7 @@ static bool decode_body(sqlite3_stmt *st, int col, arena *a, record *out)
     return decode_bytes(sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col), a, out);
 }
 
-/* A caching store's body of (type, id): from the cache, or read from the table and cached. The
+/* The stored body of (type, id): from the cache, or read from the table and cached. The
  * body stays valid until the cache next changes. */
 static body_state cached_body(store *s, const char *type, const char *id, const void **body, size_t *len)
 {
@@ -650,22 +647,9 @@ static void bind_body(store *s, sqlite3_stmt *st, int i)
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out)
 {
-    if (s->caching) {
-        const void *body;
-        size_t len;
-        return cached_body(s, type, id, &body, &len) == BODY_PRESENT && decode_bytes(body, len, a, out);
-    }
-    sqlite3_stmt *st = stmt(s, ST_RECORD_GET);
-    bind_text(st, 1, type);
-    bind_text(st, 2, id);
-    int rc = sqlite3_step(st);
-    bool found = false;
-    if (rc == SQLITE_ROW)
-        found = decode_body(st, 0, a, out);
-    else if (rc != SQLITE_DONE)
-        store_fail(s, SQL[ST_RECORD_GET]);
-    finish(s, ST_RECORD_GET);
-    return found;
+    const void *body;
+    size_t len;
+    return cached_body(s, type, id, &body, &len) == BODY_PRESENT && decode_bytes(body, len, a, out);
 }
 
 /* Upsert r with its body already encoded in s->text. */
@@ -682,7 +666,7 @@ static void put_encoded(store *s, const record *r, enum stmt_id id)
     sqlite3_bind_int64(st, 8, r->updated_us);
     sqlite3_bind_int64(st, 9, r->st.ts_us);
     bind_text(st, 7, r->tenant ? r->tenant : "");
-    if (run_done(s, id) && s->caching)
+    if (run_done(s, id))
         body_cache_set(&s->bodies, r->type, r->id, s->text.data, s->text.len);
 }
 
@@ -695,39 +679,17 @@ void store_record_put(store *s, const record *r)
 int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
 {
     encode_body(s, r);
-    if (s->caching) {
-        const void *body;
-        size_t len;
-        body_state state = cached_body(s, r->type, r->id, &body, &len);
-        int outcome = STORE_PUT_NEW;
-        if (state == BODY_PRESENT) {
-            if (len == s->text.len && memcmp(body, s->text.data, len) == 0)
-                return STORE_PUT_SAME;
-            decode_bytes(body, len, a, old);
-            outcome = STORE_PUT_CHANGED;
-        }
-        put_encoded(s, r, state == BODY_PRESENT ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
-        return outcome;
-    }
-    sqlite3_stmt *st = stmt(s, ST_RECORD_BODY);
-    bind_text(st, 1, r->type);
-    bind_text(st, 2, r->id);
-    int rc = sqlite3_step(st);
+    const void *body;
+    size_t len;
+    body_state state = cached_body(s, r->type, r->id, &body, &len);
     int outcome = STORE_PUT_NEW;
-    bool exists = rc == SQLITE_ROW;
-    if (exists) {
-        const void *old_text = sqlite3_column_blob(st, 0);
-        size_t old_len = (size_t)sqlite3_column_bytes(st, 0);
-        if (old_len == s->text.len && memcmp(old_text, s->text.data, old_len) == 0)
-            outcome = STORE_PUT_SAME;
-        else if (decode_body(st, 0, a, old))
-            outcome = STORE_PUT_CHANGED;
-    } else if (rc != SQLITE_DONE) {
-        store_fail(s, SQL[ST_RECORD_BODY]);
+    if (state == BODY_PRESENT) {
+        if (len == s->text.len && memcmp(body, s->text.data, len) == 0)
+            return STORE_PUT_SAME;
+        decode_bytes(body, len, a, old);
+        outcome = STORE_PUT_CHANGED;
     }
-    finish(s, ST_RECORD_BODY);
-    if (outcome != STORE_PUT_SAME)
-        put_encoded(s, r, exists ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
+    put_encoded(s, r, state == BODY_PRESENT ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
     return outcome;
 }
 
@@ -1116,7 +1078,7 @@ int store_outbox_attempted(store *s, int64_t seq)
 void store_record_remove(store *s, const char *type, const char *id)
 {
     bind_key(stmt(s, ST_RECORD_REMOVE), type, id);
-    if (run_done(s, ST_RECORD_REMOVE) && s->caching)
+    if (run_done(s, ST_RECORD_REMOVE))
         body_cache_set(&s->bodies, type, id, NULL, 0);
 }
 

@@ -25,7 +25,7 @@
  * server.c). Reads never meet a storage fault.
  *
  * Beside its database a store remembers two things it can answer reads from (store.c): how many
- * rows the outbox holds, and, for an in-memory store, the body of every record it wrote or read
+ * rows the outbox holds, and the body of every record it wrote or read
  * (body_cache.h). Both are told only what a statement that succeeded did, and forgotten whenever
  * the tables may have changed behind them (a failed statement or transaction, a power loss, a
  * wipe), so every read answers exactly what SQLite would.

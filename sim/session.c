@@ -855,31 +855,6 @@ static bool same_events(const session *s, int record, const session_view *a, con
     }
 }
 
-static bool order_inverted_search(session *s, const session_slot *slot, const session_view *v, write_id *first,
-                                  write_id *earlier);
-
-/*
- * Two events of the log in an order that contradicts causality. The answer depends only on the
- * events in order and their pasts, so a log that found none and comes back with the same events (a
- * field of the record changed) is not searched again: that skips reading every event's write record
- * on most changes of a record with a long log.
- */
-static bool order_inverted(session *s, session_slot *slot, const session_view *before, const session_view *v,
-                           write_id *first, write_id *earlier)
-{
-    if (!v->present || v->deleted) {
-        slot->order_clean = false;
-        return false;
-    }
-    uint32_t pasts = s->h->records[slot->record].pasts_set;
-    if (slot->order_clean && slot->order_pasts == pasts && same_events(s, slot->record, before, v))
-        return false;
-    bool found = order_inverted_search(s, slot, v, first, earlier);
-    slot->order_clean = !found;
-    slot->order_pasts = pasts;
-    return found;
-}
-
 /* Two events of the log in an order that contradicts causality: *first is placed before *earlier, which it follows. */
 static bool order_inverted_search(session *s, const session_slot *slot, const session_view *v, write_id *first,
                                   write_id *earlier)
@@ -927,6 +902,28 @@ static bool order_inverted_search(session *s, const session_slot *slot, const se
                 return true;
             }
     return false;
+}
+
+/*
+ * Two events of the log in an order that contradicts causality. The answer depends only on the
+ * events in order and their pasts, so a log that found none and comes back with the same events (a
+ * field of the record changed) is not searched again: that skips reading every event's write record
+ * on most changes of a record with a long log.
+ */
+static bool order_inverted(session *s, session_slot *slot, const session_view *before, const session_view *v,
+                           write_id *first, write_id *earlier)
+{
+    if (!v->present || v->deleted) {
+        slot->order_clean = false;
+        return false;
+    }
+    uint32_t pasts = s->h->records[slot->record].pasts_set;
+    if (slot->order_clean && slot->order_pasts == pasts && same_events(s, slot->record, before, v))
+        return false;
+    bool found = order_inverted_search(s, slot, v, first, earlier);
+    slot->order_clean = !found;
+    slot->order_pasts = pasts;
+    return found;
 }
 
 /* The device's user resolved a conflict on the record in this very event: the change is their pick. */
