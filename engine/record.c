@@ -264,6 +264,15 @@ bool record_same_state(const record *a, const record *b)
     return true;
 }
 
+/* Member by member: a counter_part has padding, which memcmp would compare too. */
+static bool parts_identical(const counter_part *x, const counter_part *y, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (x[k].node != y[k].node || x[k].p != y[k].p || x[k].n != y[k].n || x[k].w != y[k].w)
+            return false;
+    return true;
+}
+
 bool record_same_provenance(const record *a, const record *b)
 {
     if (!record_same_state(a, b))
@@ -274,7 +283,7 @@ bool record_same_provenance(const record *a, const record *b)
         const field *x = &a->fields[i], *y = &b->fields[i];
         if (x->st.w != y->st.w || x->n_parts != y->n_parts)
             return false;
-        if (x->n_parts && memcmp(x->parts, y->parts, (size_t)x->n_parts * sizeof *x->parts) != 0)
+        if (!parts_identical(x->parts, y->parts, x->n_parts))
             return false;
     }
     for (int i = 0; i < a->n_events; i++)
@@ -309,12 +318,8 @@ bool record_identical(const record *a, const record *b)
     for (int i = 0; i < a->n_fields; i++) {
         const field *x = &a->fields[i], *y = &b->fields[i];
         if (strcmp(x->name, y->name) != 0 || !value_identical(&x->v, &y->v) || !stamp_identical(&x->st, &y->st) ||
-            x->n_parts != y->n_parts)
+            x->n_parts != y->n_parts || !parts_identical(x->parts, y->parts, x->n_parts))
             return false;
-        for (int k = 0; k < x->n_parts; k++)
-            if (x->parts[k].node != y->parts[k].node || x->parts[k].p != y->parts[k].p ||
-                x->parts[k].n != y->parts[k].n || x->parts[k].w != y->parts[k].w)
-                return false;
     }
     for (int i = 0; i < a->n_events; i++) {
         const log_event *x = &a->events[i], *y = &b->events[i];
@@ -744,19 +749,24 @@ bool record_json_exact(const record *r)
     return true;
 }
 
+void record_as_written(record *r)
+{
+    /* Members the tree leaves out read back as record_init leaves them. */
+    if (r->del.w == WRITE_NONE)
+        r->del = (stamp){ 0 };
+    if (!r->born_version)
+        r->prev_del = (stamp){ 0 };
+    for (int i = 0; i < r->n_fields; i++)
+        r->fields[i].v = value_as_written(&r->fields[i].v);
+    for (int i = 0; i < r->n_events; i++)
+        for (int k = 0; k < r->events[i].n_fields; k++)
+            r->events[i].fields[k].v = value_as_written(&r->events[i].fields[k].v);
+}
+
 void record_copy_as_written(record *dst, const record *src, arena *a)
 {
     record_copy(dst, src, a);
-    /* Members the tree leaves out read back as record_init leaves them. */
-    if (dst->del.w == WRITE_NONE)
-        dst->del = (stamp){ 0 };
-    if (!dst->born_version)
-        dst->prev_del = (stamp){ 0 };
-    for (int i = 0; i < dst->n_fields; i++)
-        dst->fields[i].v = value_as_written(&dst->fields[i].v);
-    for (int i = 0; i < dst->n_events; i++)
-        for (int k = 0; k < dst->events[i].n_fields; k++)
-            dst->events[i].fields[k].v = value_as_written(&dst->events[i].fields[k].v);
+    record_as_written(dst);
 }
 
 

@@ -978,6 +978,27 @@ static void same_state_and_same_provenance(void)
     build_pair(&x, &y, &a);
     y.fields[1].name = "bb";
     EXPECT(!record_same_state(&x, &y));
+
+    /* Counter contributions compare by member: padding bytes that differ do not count, a member does. */
+    counter_part px[2], py[2];
+    memset(px, 0x00, sizeof px);
+    memset(py, 0xa5, sizeof py);   /* the padding after node differs */
+    for (int k = 0; k < 2; k++) {
+        px[k].node = py[k].node = k + 1;
+        px[k].p = py[k].p = 5 + k;
+        px[k].n = py[k].n = k;
+        px[k].w = py[k].w = WRITE_ID((uint32_t)k + 1, 4);
+    }
+    EXPECT(memcmp(px, py, sizeof px) != 0);
+    build_pair(&x, &y, &a);
+    record_set_counter(&x, &a, "c", px, 2, &x.st);
+    record_set_counter(&y, &a, "c", py, 2, &x.st);
+    EXPECT(record_same_provenance(&x, &y));
+    EXPECT(record_identical(&x, &y));
+    y.fields[2].parts[1].w = WRITE_ID(3, 4);
+    EXPECT(record_same_state(&x, &y));
+    EXPECT(!record_same_provenance(&x, &y));
+    EXPECT(!record_identical(&x, &y));
     arena_release(&a);
 }
 
