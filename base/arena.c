@@ -1,6 +1,7 @@
 /*
  * arena: chunked bump allocation. Invariant: head->used <= head->size, and
- * every pointer handed out lies in exactly one chunk of the list.
+ * every pointer handed out lies in exactly one chunk of the list. arena_alloc's
+ * blocks start 16-byte aligned; strings are packed at any offset.
  */
 #include "base/arena.h"
 #include "base/xalloc.h"
@@ -32,13 +33,13 @@ static arena_chunk *chunk_new(size_t size, arena_chunk *next)
     return c;
 }
 
-void *arena_alloc(arena *a, size_t size)
+/* size bytes at an offset that is a multiple of align (a power of two), not zeroed: from the head
+ * chunk when they fit, else from a new one (a large request gets a chunk of its own). */
+static void *bump(arena *a, size_t size, size_t align)
 {
-    size = (size + 15u) & ~(size_t)15u;
-    if (size == 0)
-        size = 16;
     arena_chunk *c = a->head;
-    if (!c || c->size - c->used < size) {
+    size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+    if (!c || at > c->size || c->size - at < size) {
         if (size > a->chunk_bytes / 4) {
             /* Large: its own chunk, linked behind the head so the head keeps filling. */
             arena_chunk *big = chunk_new(size, NULL);
@@ -49,21 +50,30 @@ void *arena_alloc(arena *a, size_t size)
                 a->head = big;
             }
             big->used = size;
-            memset(big->data, 0, size);
             return big->data;
         }
         c = chunk_new(a->chunk_bytes, a->head);
         a->head = c;
+        at = 0;
     }
-    void *p = c->data + c->used;
-    c->used += size;
+    c->used = at + size;
+    return c->data + at;
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+    size = (size + 15u) & ~(size_t)15u;
+    if (size == 0)
+        size = 16;
+    void *p = bump(a, size, 16);
     memset(p, 0, size);
     return p;
 }
 
+/* A string needs no alignment and no zeroing: every byte is written. */
 char *arena_strndup(arena *a, const char *s, size_t len)
 {
-    char *p = arena_alloc(a, len + 1);
+    char *p = bump(a, len + 1, 1);
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
