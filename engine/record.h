@@ -136,6 +136,8 @@ bool record_json_exact(const record *r);
  * src: without building or reading the tree (an integral real reads back as an integer; a stamp the
  * tree leaves out as zero). */
 void record_copy_as_written(record *dst, const record *src, arena *a);
+/* record_copy_as_written's changes, made to r itself (a record nobody else reads any more). */
+void record_as_written(record *r);
 
 /* The same JSON as text, straight from and to the struct (the store's hot path). */
 void record_encode(const record *r, buf *out);

@@ -59,6 +59,7 @@ typedef struct server {
     const profile *profile;
     store *store;
     arena scratch;
+    arena pulled;   /* the records a pull reads and nothing else: its answer takes them (wire_pull_result_take) */
     bool booted;
     hlc clock;
     int64_t seq;    /* last change-log sequence number assigned */
@@ -539,17 +540,17 @@ static void on_pull(server *s, int from, message *msg, int64_t req, int64_t now_
             now_us = before_us - 1;
         if (s->profile->cursor == CURSOR_SERVER_TIME)
             n = store_visible_since_time(s->store, tenant, type, since, s->profile->cursor_inclusive, seen_at, before_us,
-                                         limit + 1, &s->scratch, &records);
+                                         limit + 1, &s->pulled, &records);
         else
-            n = store_visible_since(s->store, tenant, since, seen_at, before_seq, limit + 1, &s->scratch, &records);
+            n = store_visible_since(s->store, tenant, since, seen_at, before_seq, limit + 1, &s->pulled, &records);
     } else if (s->profile->pulls_log) {
         n = store_versions_since(s->store, tenant, since, s->profile->cursor == CURSOR_SERVER_TIME,
-                                 s->profile->cursor_inclusive, limit + 1, &s->scratch, &records);
+                                 s->profile->cursor_inclusive, limit + 1, &s->pulled, &records);
     } else if (s->profile->cursor != CURSOR_SEQ)
         n = store_changes_since_time(s->store, tenant_of(s, from), type, since, s->profile->cursor_inclusive,
-                                     s->profile->cursor == CURSOR_WRITER_TIME, limit + 1, &s->scratch, &records);
+                                     s->profile->cursor == CURSOR_WRITER_TIME, limit + 1, &s->pulled, &records);
     else
-        n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->scratch, &records);
+        n = store_changes_since(s->store, tenant_of(s, from), since, limit + 1, &s->pulled, &records);
     bool has_more = n > limit;
     if (has_more)
         n = limit;
@@ -564,7 +565,8 @@ static void on_pull(server *s, int from, message *msg, int64_t req, int64_t now_
         observe(s, &served);
     }
     s->cfg.host.send(s->cfg.host.ctx, NODE_SERVER, from,
-                     wire_pull_result(s->profile->wire, req, s->clock, now_us, n, records, next, has_more));
+                     wire_pull_result_take(s->profile->wire, req, s->clock, now_us, n, records, &s->pulled, next,
+                                           has_more));
 }
 
 static void server_boot(node *n, int64_t now_us)
@@ -607,6 +609,7 @@ static void server_deliver(node *n, int from, message *msg, int64_t now_us)
     if (!s->booted || from == NODE_SERVER || !wire_req(msg, &req))
         return;
     arena_reset(&s->scratch);
+    arena_reset(&s->pulled);
     switch (wire_type(s->profile->wire, msg)) {
     case MSG_PUSH: on_push(s, from, msg, req, now_us); break;
     case MSG_PULL: on_pull(s, from, msg, req, now_us); break;
@@ -677,6 +680,7 @@ static void server_destroy(node *n)
     store_close(s->store);
     engine_hold_release(&s->hold);
     arena_release(&s->scratch);
+    arena_release(&s->pulled);
     xfree(s);
 }
 
@@ -728,5 +732,6 @@ node *server_new(const engine_config *cfg, store *st)
     if (s->delays || s->profile->pulls_log)
         store_versions_enable(st);
     arena_init(&s->scratch, 64 * 1024);
+    arena_init(&s->pulled, 16 * 1024);
     return &s->base;
 }

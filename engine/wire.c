@@ -218,6 +218,14 @@ message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t
     return message_of_json(d->pull_result(req, clock, now_us, n, records, next, has_more));
 }
 
+message *wire_pull_result_take(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, record *records,
+                               arena *owner, int64_t next, bool has_more)
+{
+    if (d->native && d->native->pull_result_take)
+        return d->native->pull_result_take(req, clock, now_us, n, records, owner, next, has_more);
+    return wire_pull_result(d, req, clock, now_us, n, records, next, has_more);
+}
+
 bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             const record **records, int64_t *next, bool *has_more)
 {

@@ -167,6 +167,12 @@ bool wire_pull_parse(const wire_dialect *d, message *msg, arena *a, int64_t *sin
 
 message *wire_pull_result(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, const record *records,
                         int64_t next, bool has_more);
+/* The same message, for records that live in owner, an arena that holds nothing else its caller
+ * still reads: a native message takes owner's memory (leaving owner empty) and the records with it,
+ * where wire_pull_result would copy every record and its log. Either way the caller is done with
+ * the records. */
+message *wire_pull_result_take(const wire_dialect *d, int64_t req, hlc clock, int64_t now_us, int n, record *records,
+                               arena *owner, int64_t next, bool has_more);
 /* The records are read only: they may be the message's own (a native message), valid while it is. */
 bool wire_pull_result_parse(const wire_dialect *d, message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                             const record **records, int64_t *next, bool *has_more);

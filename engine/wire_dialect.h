@@ -35,6 +35,9 @@ typedef struct wire_native {
                             bool has_more);
     bool (*pull_result_read)(const message *msg, arena *a, hlc *clock, int64_t *now_us, int *n,
                              const record **records, int64_t *next, bool *has_more);
+    /* wire_pull_result_take's native half; NULL: pull_result copies. */
+    message *(*pull_result_take)(int64_t req, hlc clock, int64_t now_us, int n, record *records, arena *owner,
+                                 int64_t next, bool has_more);
     /* The message's type and correlation id. */
     msg_type (*type)(const message *msg);
     int64_t (*req)(const message *msg);

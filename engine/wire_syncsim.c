@@ -457,6 +457,31 @@ static message *native_pull_result(int64_t req, hlc clock, int64_t now_us, int n
     return send_form(m, exact);
 }
 
+/* native_pull_result without the copy: the message's arena becomes owner's, which holds the records. */
+static message *native_pull_result_take(int64_t req, hlc clock, int64_t now_us, int n, record *records,
+                                        arena *owner, int64_t next, bool has_more)
+{
+    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us) && int_exact(next);
+    for (int i = 0; i < n && exact; i++)
+        exact = record_json_exact(&records[i]);
+    /* Nothing to copy, or the tree's path: owner stays the caller's. */
+    if (n == 0 || !exact)
+        return native_pull_result(req, clock, now_us, n, records, next, has_more);
+    syncsim_msg *m = native_new(MSG_PULL_RESULT, req);
+    arena_release(&m->a);   /* nothing in it yet */
+    m->a = *owner;
+    arena_init(owner, owner->chunk_bytes);
+    m->clock = clock;
+    m->now_us = now_us;
+    m->next = next;
+    m->has_more = has_more;
+    for (int i = 0; i < n; i++)
+        record_as_written(&records[i]);
+    m->n = n;
+    m->records = records;
+    return send_form(m, true);
+}
+
 /*
  * Readers: what the parsers above read from the message's JSON, copied into the reader's arena
  * (the receiver may change what it read; the message may be delivered again, as a duplicate).
@@ -559,6 +584,7 @@ static const wire_native SYNCSIM_NATIVE_FORM = {
     .pull = native_pull,
     .pull_read = native_pull_read,
     .pull_result = native_pull_result,
+    .pull_result_take = native_pull_result_take,
     .pull_result_read = native_pull_result_read,
     .type = native_type,
     .req = native_req,
