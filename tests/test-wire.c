@@ -1133,6 +1133,73 @@ static void check_native_hash(message *m)
     message_release(j);
 }
 
+/* Copies of n records into a fresh arena of their own, as the server reads a pull's records. */
+static record *owned_copies(arena *owner, const record *src, int n)
+{
+    arena_init(owner, 1024);
+    record *out = arena_alloc(owner, (size_t)n * sizeof *out);
+    for (int i = 0; i < n; i++)
+        record_copy(&out[i], &src[i], owner);
+    return out;
+}
+
+/*
+ * wire_pull_result_take: the message wire_pull_result builds of the same records (hash, size,
+ * every record as read), having taken the owner's memory; the tree's path (a value JSON cannot
+ * carry) and every other dialect copy, and leave the owner as it was.
+ */
+static void check_native_take(const wire_dialect *d, const record *page, int n, const record *far)
+{
+    arena a, owner;
+    arena_init(&a, 1 << 16);
+    record *mine = owned_copies(&owner, page, n);
+    message *copied = wire_pull_result(d, 42, CLOCK, NOW_US, n, page, 57, true);
+    message *taken = wire_pull_result_take(d, 42, CLOCK, NOW_US, n, mine, &owner, 57, true);
+    EXPECT(taken->kind != NULL);
+    EXPECT(owner.head == NULL);   /* the message's now: released with it */
+    uint64_t bytes[2];
+    EXPECT_U64(message_hash(taken, &bytes[0]), message_hash(copied, &bytes[1]));
+    EXPECT_U64(bytes[0], bytes[1]);
+    check_native_hash(taken);
+    const record *got[2];
+    hlc clock;
+    int64_t now, next;
+    int count[2];
+    bool more;
+    EXPECT(wire_pull_result_parse(d, taken, &a, &clock, &now, &count[0], &got[0], &next, &more));
+    EXPECT(wire_pull_result_parse(d, copied, &a, &clock, &now, &count[1], &got[1], &next, &more));
+    EXPECT_INT(count[0], n);
+    EXPECT_INT(count[1], n);
+    for (int i = 0; i < n && i < count[0] && i < count[1]; i++)
+        EXPECT(record_identical(&got[0][i], &got[1][i]));
+    message_release(taken);
+    message_release(copied);
+    arena_release(&owner);   /* a no-op: nothing left in it */
+
+    /* Copied: the tree's path, and an empty page. The owner keeps its records. */
+    record *far_mine = owned_copies(&owner, far, 1);
+    message *farm = wire_pull_result_take(d, 44, CLOCK, NOW_US, 1, far_mine, &owner, 58, false);
+    EXPECT(farm->kind == NULL);
+    EXPECT(owner.head != NULL);
+    EXPECT_INT(far_mine[0].st.ts_us, far->st.ts_us);
+    message_release(farm);
+    message *empty = wire_pull_result_take(d, 45, CLOCK, NOW_US, 0, far_mine, &owner, 58, false);
+    EXPECT(owner.head != NULL);
+    message_release(empty);
+    arena_release(&owner);
+
+    /* A dialect without a native form copies too. */
+    const wire_dialect *other = wire_dialect_find("activity-events");
+    EXPECT(other && !other->native);
+    mine = owned_copies(&owner, page, 1);
+    message *json = wire_pull_result_take(other, 46, CLOCK, NOW_US, 1, mine, &owner, 59, false);
+    EXPECT(json->kind == NULL);
+    EXPECT(owner.head != NULL);
+    message_release(json);
+    arena_release(&owner);
+    arena_release(&a);
+}
+
 /*
  * The syncsim dialect sends its messages as structs: each reads back exactly (record_identical, value
  * kinds included) as its JSON text does, hashes and sizes as that text, and a native read is a copy
@@ -1265,6 +1332,7 @@ static void check_native(fixture *f)
     const record *none;
     EXPECT(!wire_pull_result_parse(d, farm, &a, &clock[0], &now[0], &n[0], &none, &next[0], &more[0]));
     message_release(farm);
+    check_native_take(d, page, 5, &far);
     arena_release(&a);
 }
 
