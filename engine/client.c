@@ -307,7 +307,6 @@ static wire_sender sender(const client *c, int64_t now_us)
  * for the simulator to observe. */
 static void adopt(client *c, const record *incoming)
 {
-    record old;
     if (c->profile->changes == CHANGES_WATERMARK) {
         record local;
         if (store_record_get(c->store, incoming->type, incoming->id, &c->scratch, &local)) {
@@ -327,8 +326,8 @@ static void adopt(client *c, const record *incoming)
                 for (int i = 0; i < other->n_events; i++)
                     record_add_event(&merged, &c->scratch, &other->events[i], rules->events_order, true);
                 project(c, &merged, &c->scratch);
-                int outcome = store_record_put_if_changed(c->store, &merged, &c->scratch, &old);
-                if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, &merged)))
+                int outcome = store_record_put_if_changed(c->store, &merged, &c->scratch);
+                if (outcome == STORE_PUT_NEW || outcome == STORE_PUT_CHANGED)
                     engine_observe_record(&c->cfg, &merged, &c->scratch);
                 return;
             }
@@ -338,8 +337,8 @@ static void adopt(client *c, const record *incoming)
                 return;
         }
     }
-    int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch, &old);
-    if (outcome == STORE_PUT_NEW || (outcome == STORE_PUT_CHANGED && !record_same_provenance(&old, incoming)))
+    int outcome = store_record_put_if_changed(c->store, incoming, &c->scratch);
+    if (outcome == STORE_PUT_NEW || outcome == STORE_PUT_CHANGED)
         engine_observe_record(&c->cfg, incoming, &c->scratch);
 }
 

@@ -354,3 +354,119 @@ bool record_unpack(const void *data, size_t len, arena *a, record *out, const ch
     *why = NULL;
     return true;
 }
+
+/* --- comparing without unpacking ------------------------------------------------ */
+
+/* The next string's bytes, where they lie (not copied); NULL when they do not fit. */
+static const unsigned char *get_view(reader *rd, size_t *len)
+{
+    uint64_t n = get_u64(rd);
+    if (!rd->ok || n > (uint64_t)(rd->end - rd->p)) {
+        rd->ok = false;
+        return NULL;
+    }
+    const unsigned char *s = rd->p;
+    rd->p += n;
+    *len = (size_t)n;
+    return s;
+}
+
+static bool view_is(const unsigned char *bytes, size_t len, const char *s)
+{
+    return bytes && strlen(s) == len && memcmp(bytes, s, len) == 0;
+}
+
+/* The next value equals v (value_equal). A string is compared where it lies, not copied. */
+static bool value_is(reader *rd, const value *v)
+{
+    if (rd->p < rd->end && *rd->p == VAL_STRING) {
+        rd->p++;
+        size_t len;
+        const unsigned char *s = get_view(rd, &len);
+        return v->kind == VAL_STRING && view_is(s, len, v->s);
+    }
+    value got;
+    get_value(rd, NULL, &got);   /* no arena: not a string */
+    return rd->ok && value_equal(&got, v);
+}
+
+static void skip_value(reader *rd)
+{
+    size_t len;
+    if (rd->p < rd->end && *rd->p == VAL_STRING) {
+        rd->p++;
+        get_view(rd, &len);
+    } else {
+        value ignored;
+        get_value(rd, NULL, &ignored);
+    }
+}
+
+bool record_packed_same_provenance(const void *data, size_t len, const record *r)
+{
+    reader rd = { .p = data, .end = (const unsigned char *)data + len, .ok = true };
+    size_t n;
+    if (get_byte(&rd) != RECORD_PACK_MAGIC)
+        return false;
+    for (int k = 0; k < 3; k++)   /* type id tenant */
+        get_view(&rd, &n);
+    for (int k = 0; k < 4; k++)   /* version seq updated_us born_version */
+        get_i64(&rd);
+    unsigned flags = get_byte(&rd);
+    stamp st, del = { 0 }, prev_del;
+    get_stamp(&rd, &st);
+    if (flags & FLAG_DEL)
+        get_stamp(&rd, &del);
+    if (flags & FLAG_PREV_DEL)
+        get_stamp(&rd, &prev_del);
+    if (!rd.ok || (bool)(flags & FLAG_DELETED) != r->deleted || st.w != r->st.w || del.w != r->del.w)
+        return false;
+    /* Fields are packed in the record's order, sorted by name, as the record holds them. A counter
+     * unpacks with its contributions' total as its value, whatever value was packed. */
+    if (get_count(&rd, FIELD_BYTES_MIN, RECORD_FIELDS_MAX) != r->n_fields || !rd.ok)
+        return false;
+    for (int i = 0; i < r->n_fields; i++) {
+        const field *f = &r->fields[i];
+        const unsigned char *name = get_view(&rd, &n);
+        if (!view_is(name, n, f->name))
+            return false;
+        const unsigned char *packed_value = rd.p;
+        skip_value(&rd);
+        get_stamp(&rd, &st);
+        int n_parts = get_count(&rd, PART_BYTES_MIN, INT32_MAX);
+        if (!rd.ok || st.w != f->st.w || n_parts != f->n_parts)
+            return false;
+        int64_t total = 0;
+        for (int k = 0; k < n_parts; k++) {
+            counter_part part = { .node = (int32_t)get_i64(&rd), .p = get_i64(&rd), .n = get_i64(&rd), .w = get_u64(&rd) };
+            const counter_part *want = &f->parts[k];
+            if (!rd.ok || part.node != want->node || part.p != want->p || part.n != want->n || part.w != want->w)
+                return false;
+            total += part.p - part.n;
+        }
+        if (n_parts) {
+            value v = { .kind = VAL_INT, .i = total };
+            if (!value_equal(&v, &f->v))
+                return false;
+        } else {
+            reader at = { .p = packed_value, .end = rd.end, .ok = true };
+            if (!value_is(&at, &f->v))
+                return false;
+        }
+    }
+    if (get_count(&rd, EVENT_BYTES_MIN, INT32_MAX / 2) != r->n_events || !rd.ok)
+        return false;
+    for (int i = 0; i < r->n_events; i++) {
+        write_id w = get_u64(&rd);
+        get_i64(&rd);   /* at_us */
+        int64_t server_us = get_i64(&rd);
+        if (!rd.ok || w != r->events[i].w || server_us != r->events[i].server_us)
+            return false;
+        int n_fields = get_count(&rd, EVENT_FIELD_BYTES_MIN, INT32_MAX);
+        for (int k = 0; k < n_fields && rd.ok; k++) {
+            get_view(&rd, &n);
+            skip_value(&rd);
+        }
+    }
+    return rd.ok && rd.p == rd.end;
+}

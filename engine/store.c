@@ -676,7 +676,7 @@ void store_record_put(store *s, const record *r)
     put_encoded(s, r, ST_RECORD_PUT);
 }
 
-int store_record_put_if_changed(store *s, const record *r, arena *a, record *old)
+int store_record_put_if_changed(store *s, const record *r, arena *a)
 {
     encode_body(s, r);
     const void *body;
@@ -686,8 +686,15 @@ int store_record_put_if_changed(store *s, const record *r, arena *a, record *old
     if (state == BODY_PRESENT) {
         if (len == s->text.len && memcmp(body, s->text.data, len) == 0)
             return STORE_PUT_SAME;
-        decode_bytes(body, len, a, old);
-        outcome = STORE_PUT_CHANGED;
+        bool same;
+        if (*(const unsigned char *)body == RECORD_PACK_MAGIC) {
+            same = record_packed_same_provenance(body, len, r);
+        } else {
+            record old;
+            decode_bytes(body, len, a, &old);
+            same = record_same_provenance(&old, r);
+        }
+        outcome = same ? STORE_PUT_RESTAMPED : STORE_PUT_CHANGED;
     }
     put_encoded(s, r, state == BODY_PRESENT ? ST_RECORD_UPDATE : ST_RECORD_INSERT);
     return outcome;

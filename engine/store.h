@@ -118,11 +118,13 @@ void store_power_loss(store *s);
 
 bool store_record_get(store *s, const char *type, const char *id, arena *a, record *out);
 void store_record_put(store *s, const record *r);
-/* Store r unless the stored body is already exactly r's. Returns STORE_PUT_*; on
- * STORE_PUT_CHANGED *old (in a) is the copy r replaced. Comparing stored text first
- * means the common case, a pulled record the device already has, decodes nothing. */
-enum { STORE_PUT_SAME, STORE_PUT_CHANGED, STORE_PUT_NEW };
-int store_record_put_if_changed(store *s, const record *r, arena *a, record *old);
+/* Store r unless the stored body is already exactly r's. Returns STORE_PUT_*: SAME when the body
+ * is r's (nothing written); RESTAMPED when r replaced a copy with the same provenance
+ * (record_same_provenance: a new version of a state the replica held); CHANGED when it replaced
+ * another; NEW when there was none. The stored body is compared first, and a packed one is
+ * compared where it lies, so the common cases decode nothing. a: scratch for a text body. */
+enum { STORE_PUT_SAME, STORE_PUT_RESTAMPED, STORE_PUT_CHANGED, STORE_PUT_NEW };
+int store_record_put_if_changed(store *s, const record *r, arena *a);
 /* A tenant's records with seq > since, by seq, at most limit. Returns the count; *out in a. */
 int store_changes_since(store *s, const char *tenant, int64_t since, int limit, arena *a, record **out);
 void store_changelog_add(store *s, const record *r);

@@ -826,6 +826,92 @@ static void packed_form_reads_as_the_json_form(void)
     arena_release(&a);
 }
 
+/* One change to a copy of a record: some record_same_provenance compares, some it ignores. */
+static void mutate(record *y, arena *a, int which)
+{
+    field *count = &y->fields[record_field(y, "count") - y->fields];
+    value v;
+    switch (which) {
+    case 0: break;
+    case 1: y->deleted = !y->deleted; break;
+    case 2: y->st.w = WRITE_ID(9, 9); break;
+    case 3: y->st.ts_us++; y->version++; y->seq++; y->updated_us++; break;   /* ignored */
+    case 4: y->del.w = WRITE_ID(9, 8); break;
+    case 5: y->fields[0].name = "a0"; break;   /* still first in order */
+    case 6: v = (value){ .kind = VAL_INT, .i = 5 }; record_set_field(y, a, "a", &v, &y->fields[0].st); break;
+    case 7: v = (value){ .kind = VAL_STRING, .s = "other" }; record_set_field(y, a, "e", &v, &record_field(y, "e")->st); break;
+    case 8: v = (value){ .kind = VAL_STRING, .s = "-1" }; record_set_field(y, a, "a", &v, &y->fields[0].st); break;
+    case 9: y->fields[1].st.w = WRITE_ID(9, 7); break;
+    case 10: y->fields[1].st.ts_us += 3; y->fields[1].st.server_us++; break;   /* ignored */
+    case 11: count->parts[1].p++; count->v.i++; break;
+    case 12: count->parts[0].w = WRITE_ID(9, 6); break;
+    case 13: count->parts[1].node = 5; break;
+    case 14: count->n_parts = 1; count->v.i = count->parts[0].p - count->parts[0].n; break;
+    case 15: count->v.i += 1; break;   /* unpacked, a counter's value is its parts' total */
+    case 16: v = (value){ .kind = VAL_NULL }; record_set_field(y, a, "zz", &v, &y->st); break;
+    case 17: y->n_fields--; break;
+    case 18: y->events[0].w = WRITE_ID(9, 5); break;
+    case 19: y->events[1].server_us = 77; break;
+    case 20: y->events[0].at_us = 1; y->events[0].n_fields = 1; break;   /* ignored */
+    case 21: y->n_events--; break;
+    case 22: y->tenant = "bob"; y->prev_del.w = WRITE_ID(9, 4); break;   /* ignored */
+    case 23: { /* an integral real and the integer it reads as: one JSON number */
+        const field *d = record_field(y, "d");
+        if (d->v.kind == VAL_REAL && d->v.r == (double)(int64_t)d->v.r) {
+            v = (value){ .kind = VAL_INT, .i = (int64_t)d->v.r };
+            record_set_field(y, a, "d", &v, &d->st);
+        }
+        break;
+    }
+    }
+}
+#define MUTATIONS 24
+
+/* record_packed_same_provenance answers what unpacking and record_same_provenance answer, for every
+ * change above in either record, every kind of value; and false for a damaged body. */
+static void packed_provenance_is_unpacked_provenance(void)
+{
+    const double reals[] = { 2.5, 2.0, -0.0, 9007199254740994.0, 0.0 / 0.0, -7.0 };
+    const char *texts[] = { "plain", "", "h\xc3\xa9llo" };
+    arena a;
+    arena_init(&a, 4096);
+    int same = 0, differ = 0;
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+            for (int m = 0; m < MUTATIONS; m++) {
+                record x, y, back;
+                build_every_member(&x, &a, reals[i], texts[t]);
+                record_copy(&y, &x, &a);
+                mutate(&y, &a, m);
+                const record *pair[2][2] = { { &x, &y }, { &y, &x } };
+                for (int k = 0; k < 2; k++) {
+                    buf packed;
+                    buf_init(&packed);
+                    record_pack(pair[k][0], &packed);
+                    const char *why;
+                    EXPECT(record_unpack(packed.data, packed.len, &a, &back, &why));
+                    bool want = record_same_provenance(&back, pair[k][1]);
+                    if (record_packed_same_provenance(packed.data, packed.len, pair[k][1]) != want) {
+                        fprintf(stderr, "%s:%d: real %g, text %zu, change %d, direction %d: packed says %s\n",
+                                __FILE__, __LINE__, reals[i], t, m, k, want ? "differ" : "same");
+                        test_failures++;
+                    }
+                    want ? same++ : differ++;
+                    /* Cut short or lengthened: not what record_pack wrote. */
+                    EXPECT(!record_packed_same_provenance(packed.data, packed.len - 1, pair[k][1]));
+                    buf_putc(&packed, 0);
+                    EXPECT(!record_packed_same_provenance(packed.data, packed.len, pair[k][1]));
+                    EXPECT(!record_packed_same_provenance(packed.data + 1, packed.len - 2, pair[k][1]));
+                    buf_free(&packed);
+                }
+            }
+        }
+    }
+    /* Both answers came up, many times over. */
+    EXPECT(same > 100 && differ > 300);
+    arena_release(&a);
+}
+
 /* Every prefix of a packed record, and every single-byte change of it, is refused or read without
  * reading past the end (the sanitizer build checks the second); the whole one is read. */
 static void unpack_refuses_damaged_input(void)
@@ -1083,6 +1169,7 @@ int main(void)
     decode_numbers_beyond_int64();
     from_json_reads_members_in_any_order();
     packed_form_reads_as_the_json_form();
+    packed_provenance_is_unpacked_provenance();
     unpack_refuses_damaged_input();
     value_equality();
     same_state_and_same_provenance();
