@@ -18,6 +18,9 @@ void buf_init(buf *b);
 void buf_free(buf *b);
 void buf_clear(buf *b);
 void buf_put(buf *b, const char *s, size_t len);
+/* Room for extra more bytes and the terminator, written by the caller at data + len: a writer of
+ * many small pieces reserves once, counts what it wrote in len, and ends with the terminator. */
+void buf_reserve(buf *b, size_t extra);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,16 +36,35 @@
 
 /* --- writing ------------------------------------------------------------------ */
 
-static void put_u64(buf *b, uint64_t v)
+/* Writers reserve what they may write and write it in place; record_pack ends the text. A varint
+ * takes at most 10 bytes. */
+static unsigned char *room(buf *b, size_t n)
 {
-    char bytes[10];
-    int n = 0;
+    if (b->cap < b->len + n + 1)
+        buf_reserve(b, n);
+    return (unsigned char *)b->data + b->len;
+}
+
+static void put_byte(buf *b, unsigned byte)
+{
+    *room(b, 1) = (unsigned char)byte;
+    b->len++;
+}
+
+static unsigned char *varint(unsigned char *p, uint64_t v)
+{
     while (v >= 0x80) {
-        bytes[n++] = (char)(v | 0x80);
+        *p++ = (unsigned char)(v | 0x80);
         v >>= 7;
     }
-    bytes[n++] = (char)v;
-    buf_put(b, bytes, (size_t)n);
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static void put_u64(buf *b, uint64_t v)
+{
+    unsigned char *p = room(b, 10);
+    b->len += (size_t)(varint(p, v) - p);
 }
 
 static void put_i64(buf *b, int64_t v)
@@ -56,8 +75,9 @@ static void put_i64(buf *b, int64_t v)
 static void put_str(buf *b, const char *s)
 {
     size_t n = strlen(s);
-    put_u64(b, n);
-    buf_put(b, s, n);
+    unsigned char *p = room(b, n + 10), *at = varint(p, n);
+    memcpy(at, s, n);
+    b->len += (size_t)(at - p) + n;
 }
 
 static void put_stamp(buf *b, const stamp *st)
@@ -98,19 +118,18 @@ static value canonical(const value *v)
 static void put_value(buf *b, const value *given)
 {
     value v = canonical(given);
-    char kind = (char)v.kind;
-    buf_put(b, &kind, 1);
+    put_byte(b, (unsigned)v.kind);
     switch (v.kind) {
     case VAL_NULL: break;
-    case VAL_BOOL: buf_put(b, v.b ? "\1" : "\0", 1); break;
+    case VAL_BOOL: put_byte(b, v.b ? 1 : 0); break;
     case VAL_INT: put_i64(b, v.i); break;
     case VAL_REAL: {
         uint64_t bits;
         memcpy(&bits, &v.r, sizeof bits);
-        char bytes[8];
+        unsigned char *p = room(b, 8);
         for (int k = 0; k < 8; k++)
-            bytes[k] = (char)(bits >> (8 * k));
-        buf_put(b, bytes, 8);
+            p[k] = (unsigned char)(bits >> (8 * k));
+        b->len += 8;
         break;
     }
     case VAL_STRING: put_str(b, v.s); break;
@@ -119,7 +138,7 @@ static void put_value(buf *b, const value *given)
 
 void record_pack(const record *r, buf *b)
 {
-    buf_put(b, (const char[]){ RECORD_PACK_MAGIC }, 1);
+    put_byte(b, RECORD_PACK_MAGIC);
     put_str(b, r->type);
     put_str(b, r->id);
     put_str(b, r->tenant ? r->tenant : "");
@@ -129,7 +148,7 @@ void record_pack(const record *r, buf *b)
     put_i64(b, r->born_version);
     unsigned flags = (r->deleted ? FLAG_DELETED : 0) | (r->del.w != WRITE_NONE ? FLAG_DEL : 0) |
                      (r->born_version ? FLAG_PREV_DEL : 0);
-    buf_put(b, (const char[]){ (char)flags }, 1);
+    put_byte(b, flags);
     put_stamp(b, &r->st);
     if (flags & FLAG_DEL)
         put_stamp(b, &r->del);
@@ -161,6 +180,7 @@ void record_pack(const record *r, buf *b)
             put_value(b, &e->fields[k].v);
         }
     }
+    room(b, 0)[0] = '\0';   /* buf's invariant, which the writers above leave to the end */
 }
 
 /* --- reading ------------------------------------------------------------------ */
