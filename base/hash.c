@@ -40,8 +40,14 @@ uint64_t hash64_bytes(uint64_t h, const void *data, size_t len)
         h = absorb(h, w);
     }
     uint64_t tail = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The same word, copied: in memory order a little-endian word is the bytes assembled below.
+     * Most of what is hashed is a short key or id, which is all tail. */
+    memcpy(&tail, p + i, len - i);
+#else
     for (size_t k = 0; i + k < len; k++)
         tail |= (uint64_t)p[i + k] << (8 * k);
+#endif
     h = absorb(h, tail);
     return absorb(h, (uint64_t)len);
 }

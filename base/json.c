@@ -5,6 +5,7 @@
  */
 #include "base/json.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -115,6 +116,13 @@ static struct {
     uint64_t bits;
     uint8_t len;   /* 0: empty */
 } real_lengths[REAL_LENGTHS];
+
+size_t json_int_length(int64_t v)
+{
+    assert(v > -(INT64_C(1) << 53) && v < INT64_C(1) << 53);
+    uint64_t u = v < 0 ? (uint64_t)-v : (uint64_t)v;
+    return (size_t)decimal_digits(u) + (v < 0);
+}
 
 size_t json_number_length(double v)
 {

@@ -37,6 +37,9 @@ void json_put_i64(buf *b, int64_t v);
 void json_put_number(buf *b, double v);
 /* Bytes json_put_number would write. */
 size_t json_number_length(double v);
+/* json_number_length((double)v) for an integer inside +-2^53 (its digits and sign), without the
+ * double's tests. */
+size_t json_int_length(int64_t v);
 /* Compact form of a cJSON tree. */
 void json_write(buf *b, const cJSON *v);
 /* Indented form (two spaces a level) for files people read. */

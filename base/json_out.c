@@ -186,14 +186,20 @@ void jo_string(json_out *o, const char *s)
     }
 }
 
+/* A number into the hash sink, whose text is text_bytes long. */
+static void hash_number(json_out *o, double d, uint64_t text_bytes)
+{
+    o->bytes += text_bytes;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
+    begin_value(o, NULL);
+}
+
 void jo_number(json_out *o, double d)
 {
     if (o->sink == JSON_OUT_HASH) {
-        o->bytes += json_number_length(d);
-        uint64_t bits;
-        memcpy(&bits, &d, sizeof bits);
-        o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
-        begin_value(o, NULL);
+        hash_number(o, d, json_number_length(d));
     } else if (o->sink == JSON_OUT_TEXT) {
         begin_value(o, NULL);
         json_put_number(o->text, d);
@@ -207,6 +213,8 @@ void jo_int(json_out *o, int64_t v)
     if (o->sink == JSON_OUT_TEXT) {
         begin_value(o, NULL);
         json_put_i64(o->text, v);   /* exact: no double between */
+    } else if (o->sink == JSON_OUT_HASH && v > -(INT64_C(1) << 53) && v < INT64_C(1) << 53) {
+        hash_number(o, (double)v, json_int_length(v));   /* (double)v is v: the same text */
     } else {
         jo_number(o, (double)v);
     }

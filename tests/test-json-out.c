@@ -49,6 +49,12 @@ static void write_value(json_out *o)
     jo_array(o);
     jo_int(o, -42);
     jo_int(o, INT64_C(1735689600000123));
+    jo_int(o, 0);
+    jo_int(o, INT64_C(999999999999999));
+    jo_int(o, INT64_C(1000000000000000));
+    jo_int(o, INT64_C(9007199254740991));   /* the last the hash sink sizes as an integer */
+    jo_int(o, -INT64_C(9007199254740991));
+    jo_int(o, INT64_C(9007199254740992));   /* from here as the double it is */
     jo_end(o);
     jo_end(o);
 }
@@ -56,7 +62,8 @@ static void write_value(json_out *o)
 static const char EXPECTED[] =
     "{\"type\":\"push\",\"quote\\\"tab\\tnl\\nctl\\u0001\":\"back\\\\slash \\\"é\\\" \\u001f\",\"empty\":{},"
     "\"list\":[0,-1735689600000123,62.5,1e+300,true,false,null,[],[{\"\":\"\"}]],\"last\":9007199254740991,"
-    "\"ints\":[-42,1735689600000123]}";
+    "\"ints\":[-42,1735689600000123,0,999999999999999,1000000000000000,9007199254740991,-9007199254740991,"
+    "9007199254740992]}";
 
 int main(void)
 {

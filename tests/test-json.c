@@ -67,6 +67,18 @@ static void test_number_length(void)
         json_put_number(&b, values[i]);
         EXPECT_INT(json_number_length(values[i]), b.len);
     }
+    /* An integer's length without the double's tests: every power of ten and its neighbours. */
+    int64_t p = 1;
+    for (int k = 0; k <= 15; k++, p *= 10) {   /* 10^15 + 1 < 2^53 < 10^16 */
+        const int64_t ints[] = { p - 1, p, p + 1, -(p - 1), -p, -(p + 1) };
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+            buf_clear(&b);
+            json_put_number(&b, (double)ints[i]);
+            EXPECT_INT(json_int_length(ints[i]), b.len);
+        }
+    }
+    EXPECT_INT(json_int_length(INT64_C(9007199254740991)), 16);
+    EXPECT_INT(json_int_length(-INT64_C(9007199254740991)), 17);
     buf_free(&b);
 }
 
