@@ -41,9 +41,28 @@ uint64_t hash64_bytes(uint64_t h, const void *data, size_t len)
     }
     uint64_t tail = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* The same word, copied: in memory order a little-endian word is the bytes assembled below.
-     * Most of what is hashed is a short key or id, which is all tail. */
-    memcpy(&tail, p + i, len - i);
+    /* The same word, loaded: in memory order a little-endian word is the bytes assembled below.
+     * Most of what is hashed is a short key or id, which is all tail. Fixed-size copies are single
+     * loads; a copy of len - i bytes would be a call. */
+    const unsigned char *q = p + i;
+    size_t n = len - i;
+    unsigned shift = 0;
+    if (n & 4) {
+        uint32_t w;
+        memcpy(&w, q, 4);
+        tail = w;
+        q += 4;
+        shift = 32;
+    }
+    if (n & 2) {
+        uint16_t w;
+        memcpy(&w, q, 2);
+        tail |= (uint64_t)w << shift;
+        q += 2;
+        shift += 16;
+    }
+    if (n & 1)
+        tail |= (uint64_t)*q << shift;
 #else
     for (size_t k = 0; i + k < len; k++)
         tail |= (uint64_t)p[i + k] << (8 * k);
