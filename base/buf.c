@@ -27,14 +27,19 @@ void buf_clear(buf *b)
         b->data[0] = '\0';
 }
 
-void buf_reserve(buf *b, size_t extra)
+static void reserve(buf *b, size_t extra)
 {
     xgrow(&b->data, &b->cap, b->len + extra + 1, 1);
 }
 
+void buf_reserve(buf *b, size_t extra)
+{
+    reserve(b, extra);
+}
+
 void buf_put(buf *b, const char *s, size_t len)
 {
-    buf_reserve(b, len);
+    reserve(b, len);
     memcpy(b->data + b->len, s, len);
     b->len += len;
     b->data[b->len] = '\0';
@@ -58,7 +63,7 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap)
     va_end(copy);
     if (n <= 0)
         return;
-    buf_reserve(b, (size_t)n);
+    reserve(b, (size_t)n);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
 }
