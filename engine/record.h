@@ -151,8 +151,8 @@ bool record_decode(const char *text, size_t len, arena *a, record *out, const ch
 void record_pack(const record *r, buf *out);
 bool record_unpack(const void *data, size_t len, arena *a, record *out, const char **why);
 /* record_same_provenance of what data unpacks to and r, read where it lies: nothing is copied or
- * allocated, and an event's fields are passed over. data is what record_pack wrote (false for
- * anything that does not unpack, whatever r). */
+ * allocated, and an event's fields are passed over. data is what record_pack wrote; bytes that
+ * end early, run on past the record or hold a malformed value read as not the same. */
 bool record_packed_same_provenance(const void *data, size_t len, const record *r);
 
 cJSON *stamp_to_json(const stamp *st);
