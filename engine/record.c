@@ -148,10 +148,12 @@ void record_set_field(record *r, arena *a, const char *name, const value *v, con
 
 int64_t counter_total(const counter_part *parts, int n_parts)
 {
-    int64_t total = 0;
+    /* In unsigned arithmetic, which wraps where int64_t's would be undefined: a damaged stored body
+     * may hold any p and n. Any total that fits is the same either way. */
+    uint64_t total = 0;
     for (int i = 0; i < n_parts; i++)
-        total += parts[i].p - parts[i].n;
-    return total;
+        total += (uint64_t)parts[i].p - (uint64_t)parts[i].n;
+    return (int64_t)total;
 }
 
 void record_set_counter(record *r, arena *a, const char *name, const counter_part *parts, int n_parts,

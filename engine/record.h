@@ -111,6 +111,7 @@ bool record_identical(const record *a, const record *b);
 /* Replace a field's counter contributions (copied into a) and set its value to their total. */
 void record_set_counter(record *r, arena *a, const char *name, const counter_part *parts, int n_parts,
                         const stamp *st);
+/* The sum of p - n over the parts; a sum beyond int64_t wraps (a damaged body may hold any p and n). */
 int64_t counter_total(const counter_part *parts, int n_parts);
 /* The join of two contribution lists: per node, the larger p and the larger n. Result in a. */
 int counter_join(const counter_part *x, int nx, const counter_part *y, int ny, arena *a, counter_part **out);

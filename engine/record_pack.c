@@ -456,16 +456,15 @@ bool record_packed_same_provenance(const void *data, size_t len, const record *r
         int n_parts = get_count(&rd, PART_BYTES_MIN, INT32_MAX);
         if (!rd.ok || st.w != f->st.w || n_parts != f->n_parts)
             return false;
-        int64_t total = 0;
         for (int k = 0; k < n_parts; k++) {
             counter_part part = { .node = (int32_t)get_i64(&rd), .p = get_i64(&rd), .n = get_i64(&rd), .w = get_u64(&rd) };
             const counter_part *want = &f->parts[k];
             if (!rd.ok || part.node != want->node || part.p != want->p || part.n != want->n || part.w != want->w)
                 return false;
-            total += part.p - part.n;
         }
         if (n_parts) {
-            value v = { .kind = VAL_INT, .i = total };
+            /* The parts are r's: what unpacking sets the value to is their total. */
+            value v = { .kind = VAL_INT, .i = counter_total(f->parts, n_parts) };
             if (!value_equal(&v, &f->v))
                 return false;
         } else {

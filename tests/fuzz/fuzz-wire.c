@@ -5,7 +5,8 @@
  * message: its correlation id, what a request asks, a push, a push result, a
  * pull and a pull result. record_from_json and the store's record_decode
  * and record_unpack read the same bytes too: they decode the records those
- * messages carry and the store keeps.
+ * messages carry and the store keeps; record_packed_same_provenance compares
+ * them where they lie.
  *
  * Oracles besides the sanitizers: a parser that accepts a pull or a pull
  * result hands back values its own builder takes (the builders assert what
@@ -121,6 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)record_decode((const char *)data, size, &a, &r, &why);
     /* The same bytes as a packed body (an in-memory store's form). Whatever record_unpack accepts,
      * record_pack takes, and its packing reads back and packs to the same bytes again. */
+    record empty;
+    record_init(&empty, &a, "note", "n1");
+    (void)record_packed_same_provenance(data, size, &empty);   /* any bytes: read within them */
     if (record_unpack(data, size, &a, &r, &why)) {
         buf once, twice;
         buf_init(&once);
@@ -131,6 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(ok && "record_unpack refuses what record_pack wrote");
         record_pack(&back, &twice);
         assert(once.len == twice.len && memcmp(once.data, twice.data, once.len) == 0);
+        /* Comparing a packed body where it lies answers what unpacking it and comparing does. */
+        assert(record_packed_same_provenance(once.data, once.len, &r) == record_same_provenance(&back, &r));
+        assert(record_packed_same_provenance(once.data, once.len, &back));
         buf_free(&once);
         buf_free(&twice);
     }
