@@ -234,7 +234,8 @@ static int get_count(reader *rd, size_t min_bytes, int max)
     return (int)n;
 }
 
-/* A string copied into a; without a NUL inside (a C string would end there). */
+/* A string copied into a; without a NUL inside (a C string would end there). a NULL: passed over
+ * (checked as well), and "" returned. */
 static const char *get_str(reader *rd, arena *a)
 {
     uint64_t n = get_u64(rd);
@@ -242,7 +243,7 @@ static const char *get_str(reader *rd, arena *a)
         rd->ok = false;
         return "";
     }
-    const char *s = arena_strndup(a, (const char *)rd->p, (size_t)n);
+    const char *s = a ? arena_strndup(a, (const char *)rd->p, (size_t)n) : "";
     rd->p += n;
     return s;
 }
@@ -406,20 +407,8 @@ static bool value_is(reader *rd, const value *v)
         return v->kind == VAL_STRING && view_is(s, len, v->s);
     }
     value got;
-    get_value(rd, NULL, &got);   /* no arena: not a string */
+    get_value(rd, NULL, &got);   /* not a string: no arena needed */
     return rd->ok && value_equal(&got, v);
-}
-
-static void skip_value(reader *rd)
-{
-    size_t len;
-    if (rd->p < rd->end && *rd->p == VAL_STRING) {
-        rd->p++;
-        get_view(rd, &len);
-    } else {
-        value ignored;
-        get_value(rd, NULL, &ignored);
-    }
 }
 
 bool record_packed_same_provenance(const void *data, size_t len, const record *r)
@@ -450,8 +439,11 @@ bool record_packed_same_provenance(const void *data, size_t len, const record *r
         const unsigned char *name = get_view(&rd, &n);
         if (!view_is(name, n, f->name))
             return false;
-        const unsigned char *packed_value = rd.p;
-        skip_value(&rd);
+        value ignored;
+        if (f->n_parts)
+            get_value(&rd, NULL, &ignored);   /* a counter's value is its parts' total, below */
+        else if (!value_is(&rd, &f->v))
+            return false;
         get_stamp(&rd, &st);
         int n_parts = get_count(&rd, PART_BYTES_MIN, INT32_MAX);
         if (!rd.ok || st.w != f->st.w || n_parts != f->n_parts)
@@ -462,16 +454,10 @@ bool record_packed_same_provenance(const void *data, size_t len, const record *r
             if (!rd.ok || part.node != want->node || part.p != want->p || part.n != want->n || part.w != want->w)
                 return false;
         }
-        if (n_parts) {
-            /* The parts are r's: what unpacking sets the value to is their total. */
-            value v = { .kind = VAL_INT, .i = counter_total(f->parts, n_parts) };
-            if (!value_equal(&v, &f->v))
-                return false;
-        } else {
-            reader at = { .p = packed_value, .end = rd.end, .ok = true };
-            if (!value_is(&at, &f->v))
-                return false;
-        }
+        /* The parts are r's: what unpacking sets the value to is their total. */
+        value total = { .kind = VAL_INT, .i = counter_total(f->parts, n_parts) };
+        if (n_parts && !value_equal(&total, &f->v))
+            return false;
     }
     if (get_count(&rd, EVENT_BYTES_MIN, INT32_MAX / 2) != r->n_events || !rd.ok)
         return false;
@@ -483,8 +469,9 @@ bool record_packed_same_provenance(const void *data, size_t len, const record *r
             return false;
         int n_fields = get_count(&rd, EVENT_FIELD_BYTES_MIN, INT32_MAX);
         for (int k = 0; k < n_fields && rd.ok; k++) {
-            get_view(&rd, &n);
-            skip_value(&rd);
+            value ignored;
+            get_str(&rd, NULL);
+            get_value(&rd, NULL, &ignored);
         }
     }
     return rd.ok && rd.p == rd.end;

@@ -438,43 +438,49 @@ static message *native_pull(int64_t req, int64_t since, const char *type, int li
     return send_form(m, int_exact(req) && int_exact(since));
 }
 
-static message *native_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records,
-                                   int64_t next, bool has_more)
+/* Whether every value of a pull result survives its JSON form. */
+static bool pull_result_exact(int64_t req, hlc clock, int64_t now_us, int n, const record *records, int64_t next)
+{
+    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us) && int_exact(next);
+    for (int i = 0; i < n && exact; i++)
+        exact = record_json_exact(&records[i]);
+    return exact;
+}
+
+/* A pull result without its records. */
+static syncsim_msg *pull_result_new(int64_t req, hlc clock, int64_t now_us, int64_t next, bool has_more)
 {
     syncsim_msg *m = native_new(MSG_PULL_RESULT, req);
-    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us) && int_exact(next);
     m->clock = clock;
     m->now_us = now_us;
     m->next = next;
     m->has_more = has_more;
+    return m;
+}
+
+static message *native_pull_result(int64_t req, hlc clock, int64_t now_us, int n, const record *records,
+                                   int64_t next, bool has_more)
+{
+    syncsim_msg *m = pull_result_new(req, clock, now_us, next, has_more);
     record *out = wj_alloc(&m->a, n, sizeof *out);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         record_copy_as_written(&out[i], &records[i], &m->a);
-        exact = exact && record_json_exact(&records[i]);
-    }
     m->n = n;
     m->records = out;
-    return send_form(m, exact);
+    return send_form(m, pull_result_exact(req, clock, now_us, n, records, next));
 }
 
 /* native_pull_result without the copy: the message's arena becomes owner's, which holds the records. */
 static message *native_pull_result_take(int64_t req, hlc clock, int64_t now_us, int n, record *records,
                                         arena *owner, int64_t next, bool has_more)
 {
-    bool exact = int_exact(req) && int_exact(clock.l_us) && int_exact(now_us) && int_exact(next);
-    for (int i = 0; i < n && exact; i++)
-        exact = record_json_exact(&records[i]);
     /* Nothing to copy, or the tree's path: owner stays the caller's. */
-    if (n == 0 || !exact)
+    if (n == 0 || !pull_result_exact(req, clock, now_us, n, records, next))
         return native_pull_result(req, clock, now_us, n, records, next, has_more);
-    syncsim_msg *m = native_new(MSG_PULL_RESULT, req);
+    syncsim_msg *m = pull_result_new(req, clock, now_us, next, has_more);
     arena_release(&m->a);   /* nothing in it yet */
     m->a = *owner;
     arena_init(owner, owner->chunk_bytes);
-    m->clock = clock;
-    m->now_us = now_us;
-    m->next = next;
-    m->has_more = has_more;
     for (int i = 0; i < n; i++)
         record_as_written(&records[i]);
     m->n = n;
