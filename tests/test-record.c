@@ -826,6 +826,55 @@ static void packed_form_reads_as_the_json_form(void)
     arena_release(&a);
 }
 
+/* Times are packed as differences from the time before them, modulo 2^64: the extremes, side by
+ * side, come back exactly, as do write ids of every size; times close together take few bytes. */
+static void packed_times_are_differences(void)
+{
+    arena a;
+    arena_init(&a, 4096);
+    record r, back;
+    record_init(&r, &a, "note", "n1");
+    r.updated_us = INT64_MIN;
+    r.st = ST(UINT64_MAX, INT64_MAX, INT64_MIN, UINT32_MAX, 0);
+    r.st.version = INT64_MAX;
+    stamp st = ST(WRITE_ID(UINT32_MAX, 0), -1, INT64_MAX, 0, INT64_MIN);
+    value one = V_INT(1);
+    record_set_field(&r, &a, "a", &one, &st);
+    log_event e1 = { .w = WRITE_ID(0, 1), .at_us = INT64_MAX, .server_us = INT64_MIN, .n_fields = 0 };
+    log_event e2 = { .w = (write_id)1 << 32, .at_us = 0, .server_us = -1, .n_fields = 0 };
+    record_add_event(&r, &a, &e1, EVENT_ORDER_STORED, true);
+    record_add_event(&r, &a, &e2, EVENT_ORDER_STORED, true);
+    buf packed;
+    buf_init(&packed);
+    record_pack(&r, &packed);
+    const char *why;
+    EXPECT(record_unpack(packed.data, packed.len, &a, &back, &why));
+    EXPECT(same_record_exactly(&r, &back));
+    EXPECT(record_packed_same_provenance(packed.data, packed.len, &r));
+
+    /* A log of events a minute apart, each stored 80 ms after it occurred, at this century's
+     * times: an event takes at most 16 bytes (each of its times alone would take 8). */
+    record log;
+    record_init(&log, &a, "feed", "f1");
+    size_t len_before = 0;
+    for (int i = 0; i < 40; i++) {
+        int64_t at_us = INT64_C(1735689600000000) + (int64_t)i * 60000000;
+        op_field f = { "k", V_INT(i) };
+        log_event e = { .w = WRITE_ID(3, 1000 + i), .at_us = at_us, .server_us = at_us + 80000, .n_fields = 1,
+                        .fields = &f };
+        record_add_event(&log, &a, &e, EVENT_ORDER_STORED, true);
+        buf_clear(&packed);
+        record_pack(&log, &packed);
+        if (i)
+            EXPECT(packed.len - len_before <= 16);
+        len_before = packed.len;
+    }
+    EXPECT(record_unpack(packed.data, packed.len, &a, &back, &why));
+    EXPECT(same_record_exactly(&log, &back));
+    buf_free(&packed);
+    arena_release(&a);
+}
+
 /* One change to a copy of a record: some record_same_provenance compares, some it ignores. */
 static void mutate(record *y, arena *a, int which)
 {
@@ -1169,6 +1218,7 @@ int main(void)
     decode_numbers_beyond_int64();
     from_json_reads_members_in_any_order();
     packed_form_reads_as_the_json_form();
+    packed_times_are_differences();
     packed_provenance_is_unpacked_provenance();
     unpack_refuses_damaged_input();
     value_equality();
