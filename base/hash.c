@@ -8,22 +8,6 @@
 
 #include <string.h>
 
-static inline uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-/* One word into the state (MurmurHash3's 64-bit block step). */
-static inline uint64_t absorb(uint64_t h, uint64_t w)
-{
-    w *= UINT64_C(0x87c37b91114253d5);
-    w = rotl64(w, 31);
-    w *= UINT64_C(0x4cf5ad432745937f);
-    h ^= w;
-    h = rotl64(h, 27);
-    return h * 5 + UINT64_C(0x52dce729);
-}
-
 /*
  * Eight bytes at a time; words are assembled from bytes, so the hash is the
  * same on machines of either byte order. The length goes in last, so inputs
@@ -37,7 +21,7 @@ uint64_t hash64_bytes(uint64_t h, const void *data, size_t len)
         uint64_t w = (uint64_t)p[i] | (uint64_t)p[i + 1] << 8 | (uint64_t)p[i + 2] << 16 | (uint64_t)p[i + 3] << 24 |
                      (uint64_t)p[i + 4] << 32 | (uint64_t)p[i + 5] << 40 | (uint64_t)p[i + 6] << 48 |
                      (uint64_t)p[i + 7] << 56;
-        h = absorb(h, w);
+        h = hash64_absorb(h, w);
     }
     uint64_t tail = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -67,18 +51,13 @@ uint64_t hash64_bytes(uint64_t h, const void *data, size_t len)
     for (size_t k = 0; i + k < len; k++)
         tail |= (uint64_t)p[i + k] << (8 * k);
 #endif
-    h = absorb(h, tail);
-    return absorb(h, (uint64_t)len);
+    h = hash64_absorb(h, tail);
+    return hash64_absorb(h, (uint64_t)len);
 }
 
 uint64_t hash64_str(uint64_t h, const char *s)
 {
     return hash64_bytes(h, s, strlen(s) + 1);
-}
-
-uint64_t hash64_u64(uint64_t h, uint64_t v)
-{
-    return absorb(h, v);
 }
 
 void strmap_init(strmap *m)

@@ -14,7 +14,39 @@
 
 uint64_t hash64_bytes(uint64_t h, const void *data, size_t len);
 uint64_t hash64_str(uint64_t h, const char *s);   /* includes a terminator byte */
-uint64_t hash64_u64(uint64_t h, uint64_t v);      /* little-endian bytes of v */
+
+/* One word into the state (MurmurHash3's 64-bit block step). Inline: the trace hash absorbs a word
+ * per JSON token of every message, and a call cost more than the step. */
+static inline uint64_t hash64_absorb(uint64_t h, uint64_t w)
+{
+    w *= UINT64_C(0x87c37b91114253d5);
+    w = (w << 31) | (w >> 33);
+    w *= UINT64_C(0x4cf5ad432745937f);
+    h ^= w;
+    h = (h << 27) | (h >> 37);
+    return h * 5 + UINT64_C(0x52dce729);
+}
+
+/* The little-endian bytes of v. */
+static inline uint64_t hash64_u64(uint64_t h, uint64_t v)
+{
+    return hash64_absorb(h, v);
+}
+
+/* hash64_bytes of at most 8 bytes, inline: with a constant len and a string literal the compiler
+ * folds the load, so a literal key costs two or three steps and no call. */
+static inline uint64_t hash64_short(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t w = 0;
+    for (size_t k = 0; k < len; k++)
+        w |= (uint64_t)p[k] << (8 * k);
+    if (len == 8)   /* hash64_bytes: a whole word, then an empty tail */
+        h = hash64_absorb(hash64_absorb(h, w), 0);
+    else
+        h = hash64_absorb(h, w);
+    return hash64_absorb(h, (uint64_t)len);
+}
 
 /*
  * strmap: string -> int index map with open addressing. Keys are borrowed

@@ -53,12 +53,13 @@ static uint64_t string_bytes(const char *s)
 static void begin_value(json_out *o, cJSON *item)
 {
     int d = o->depth - 1;
-    if (o->sink != JSON_OUT_TREE) {
-        if (d >= 0 && !o->in_object[d] && o->members[d]++) {
-            o->bytes++;
-            if (o->sink == JSON_OUT_TEXT)
-                buf_putc(o->text, ',');
-        }
+    if (o->sink == JSON_OUT_HASH) {
+        jo_hash_begin_value(o);
+        return;
+    }
+    if (o->sink == JSON_OUT_TEXT) {
+        if (d >= 0 && !o->in_object[d] && o->members[d]++)
+            buf_putc(o->text, ',');
         return;
     }
     if (d < 0) {
@@ -118,11 +119,7 @@ void jo_end(json_out *o)
 /* A member's key in the hash sink: text_bytes its compact text (quotes included), len its length. */
 static void hash_key(json_out *o, const char *k, size_t len, uint64_t text_bytes)
 {
-    int d = o->depth - 1;
-    assert(d >= 0 && o->in_object[d]);
-    if (o->members[d]++)
-        o->bytes++;
-    o->bytes += text_bytes + 1;
+    jo_hash_key_begin(o, text_bytes);
     o->hash = hash64_bytes(o->hash, k, len + 1);   /* hash64_str's: the terminator included */
 }
 
@@ -162,7 +159,7 @@ void jo_key(json_out *o, const char *k)
 
 /* Its text is its length and two quotes: literal keys are written without characters to escape
  * (test-json-out's sizes and the native messages' in test-wire would tell). */
-void jo_key_static(json_out *o, const char *k, size_t len)
+void jo_key_static_sink(json_out *o, const char *k, size_t len)
 {
     if (o->sink == JSON_OUT_HASH)
         hash_key(o, k, len, len + 2);
@@ -186,20 +183,10 @@ void jo_string(json_out *o, const char *s)
     }
 }
 
-/* A number into the hash sink, whose text is text_bytes long. */
-static void hash_number(json_out *o, double d, uint64_t text_bytes)
-{
-    o->bytes += text_bytes;
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
-    begin_value(o, NULL);
-}
-
 void jo_number(json_out *o, double d)
 {
     if (o->sink == JSON_OUT_HASH) {
-        hash_number(o, d, json_number_length(d));
+        jo_hash_number(o, d, json_number_length(d));
     } else if (o->sink == JSON_OUT_TEXT) {
         begin_value(o, NULL);
         json_put_number(o->text, d);
@@ -208,13 +195,12 @@ void jo_number(json_out *o, double d)
     }
 }
 
-void jo_int(json_out *o, int64_t v)
+/* jo_int's other cases: the text, the tree, and the hash of an integer beyond 2^53. */
+void jo_int_sink(json_out *o, int64_t v)
 {
     if (o->sink == JSON_OUT_TEXT) {
         begin_value(o, NULL);
         json_put_i64(o->text, v);   /* exact: no double between */
-    } else if (o->sink == JSON_OUT_HASH && v > -(INT64_C(1) << 53) && v < INT64_C(1) << 53) {
-        hash_number(o, (double)v, json_int_length(v));   /* (double)v is v: the same text */
     } else {
         jo_number(o, (double)v);
     }

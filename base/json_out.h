@@ -23,11 +23,15 @@
 #define BASE_JSON_OUT_H
 
 #include "base/buf.h"
+#include "base/hash.h"
+#include "base/json.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Nesting a writer may reach; what syncsim writes stays far below it (asserted). */
 #define JSON_OUT_DEPTH_MAX 32
@@ -69,11 +73,11 @@ void jo_key(json_out *o, const char *key);
 /* A string literal as the key: the tree keeps the pointer, and its length and its compact text
  * (a literal is written here without characters to escape; asserted) need no scan. */
 #define jo_key_literal(o, literal) jo_key_static((o), "" literal, sizeof(literal) - 1)
-void jo_key_static(json_out *o, const char *key, size_t len);
+static inline void jo_key_static(json_out *o, const char *key, size_t len);
 void jo_string(json_out *o, const char *s);
 void jo_number(json_out *o, double d);
 /* An integer: jo_number((double)v) in the tree and the hash, exact in the text (beyond 2^53 too). */
-void jo_int(json_out *o, int64_t v);
+static inline void jo_int(json_out *o, int64_t v);
 void jo_bool(json_out *o, bool b);
 void jo_null(json_out *o);
 /* A whole value, as its tree. */
@@ -83,5 +87,61 @@ void jo_tree(json_out *o, const cJSON *v);
 cJSON *json_out_take(json_out *o);
 /* JSON_OUT_HASH, once the value is complete: the hash; *bytes (when given) the compact length. */
 uint64_t json_out_result(const json_out *o, uint64_t *bytes);
+
+/*
+ * The hash sink's steps, inline: a message's hash takes a step per token, most of them literal
+ * keys and integers, and the calls and the sink's dispatch cost more than the steps did. Below,
+ * the helpers json_out.c writes every hashed value with, then the two inline writers; the other
+ * sinks (and keys too long for one word) go through the functions after them.
+ */
+
+/* A value begins: in an array, after the first, its comma. */
+static inline void jo_hash_begin_value(json_out *o)
+{
+    int d = o->depth - 1;
+    if (d >= 0 && !o->in_object[d] && o->members[d]++)
+        o->bytes++;
+}
+
+/* A member's key, whose compact text (quotes included) is text_bytes long, is hashed next. */
+static inline void jo_hash_key_begin(json_out *o, uint64_t text_bytes)
+{
+    int d = o->depth - 1;
+    assert(d >= 0 && o->in_object[d]);
+    if (o->members[d]++)
+        o->bytes++;
+    o->bytes += text_bytes + 1;
+}
+
+/* A number, whose text is text_bytes long. */
+static inline void jo_hash_number(json_out *o, double d, uint64_t text_bytes)
+{
+    o->bytes += text_bytes;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    o->hash = hash64_u64(hash64_u64(o->hash, '#'), bits);
+    jo_hash_begin_value(o);
+}
+
+void jo_key_static_sink(json_out *o, const char *key, size_t len);
+void jo_int_sink(json_out *o, int64_t v);
+
+static inline void jo_key_static(json_out *o, const char *key, size_t len)
+{
+    if (o->sink == JSON_OUT_HASH && len < 8) {   /* hash64_str's input, the terminator included */
+        jo_hash_key_begin(o, len + 2);
+        o->hash = hash64_short(o->hash, key, len + 1);
+    } else {
+        jo_key_static_sink(o, key, len);
+    }
+}
+
+static inline void jo_int(json_out *o, int64_t v)
+{
+    if (o->sink == JSON_OUT_HASH && v > -(INT64_C(1) << 53) && v < INT64_C(1) << 53)
+        jo_hash_number(o, (double)v, json_int_length(v));   /* (double)v is v: the same text */
+    else
+        jo_int_sink(o, v);
+}
 
 #endif

@@ -2,7 +2,8 @@
  * test-hash: hash64_bytes is the same function whichever way it reads its input's last partial
  * word: against a reference that assembles every word byte by byte (the definition in
  * base/hash.c), for every length up to 40 at every alignment, so trace hashes do not depend on
- * the machine's byte order or on how the tail is read.
+ * the machine's byte order or on how the tail is read. hash64_short, the inline form for inputs of
+ * up to a word, against the same reference.
  */
 #include "base/hash.h"
 #include "tests/testlib.h"
@@ -46,6 +47,11 @@ int main(void)
     for (size_t offset = 0; offset < 8; offset++)
         for (size_t len = 0; len <= 40; len++)
             EXPECT_U64(hash64_bytes(HASH64_INIT + len, bytes + offset, len),
+                       reference(HASH64_INIT + len, bytes + offset, len));
+    /* hash64_short is hash64_bytes for inputs of up to a word. */
+    for (size_t offset = 0; offset < 8; offset++)
+        for (size_t len = 0; len <= 8; len++)
+            EXPECT_U64(hash64_short(HASH64_INIT + len, bytes + offset, len),
                        reference(HASH64_INIT + len, bytes + offset, len));
     /* A string is its bytes and the terminator. */
     EXPECT_U64(hash64_str(7, "field"), reference(7, (const unsigned char *)"field", 6));

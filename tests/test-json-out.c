@@ -6,7 +6,8 @@
  * length is the hash sink's byte count, and hashing the tree (jo_tree, which the trace hash of a
  * JSON message is) gives the hash sink's hash. Commas, keys with characters to escape, empty
  * containers, nesting and every scalar kind are in it. jo_int writes an integer beyond 2^53
- * exactly as text, and as the double it rounds to in a tree.
+ * exactly as text, and as the double it rounds to in a tree. Literal keys of every length the hash
+ * sink takes inline, and one past them.
  */
 #include "base/buf.h"
 #include "base/json.h"
@@ -56,6 +57,13 @@ static void write_value(json_out *o)
     jo_int(o, -INT64_C(9007199254740991));
     jo_int(o, INT64_C(9007199254740992));   /* from here as the double it is */
     jo_end(o);
+    /* Literal keys the hash sink takes inline (up to 7 characters) and one it does not. */
+    jo_key_literal(o, "");
+    jo_int(o, 1);
+    jo_key_literal(o, "deleted");
+    jo_int(o, -7);
+    jo_key_literal(o, "sequence");
+    jo_int(o, -INT64_C(9007199254740992));   /* -2^53: past the inline range, exact all the same */
     jo_end(o);
 }
 
@@ -63,7 +71,7 @@ static const char EXPECTED[] =
     "{\"type\":\"push\",\"quote\\\"tab\\tnl\\nctl\\u0001\":\"back\\\\slash \\\"é\\\" \\u001f\",\"empty\":{},"
     "\"list\":[0,-1735689600000123,62.5,1e+300,true,false,null,[],[{\"\":\"\"}]],\"last\":9007199254740991,"
     "\"ints\":[-42,1735689600000123,0,999999999999999,1000000000000000,9007199254740991,-9007199254740991,"
-    "9007199254740992]}";
+    "9007199254740992],\"\":1,\"deleted\":-7,\"sequence\":-9007199254740992}";
 
 int main(void)
 {
