@@ -1518,8 +1518,8 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             return false;
         }
     }
-    store_record_put(c->store, &rec);
     if (c->profile->changes == CHANGES_OUTBOX) {
+        bool ops = op->kind == OP_INCREMENT && rules->counters == COUNTER_OPS;
         outbox_entry e = {
             .op = travels,
             .type = op->type,
@@ -1528,11 +1528,17 @@ static bool client_user_op(node *n, const user_op *op, int64_t now_us, const cha
             .w = op->w,
             .n_changed = n_changed,
             .changed = changed,
-            .body = op->kind == OP_INCREMENT && rules->counters == COUNTER_OPS ? ops_body(&rec, op, &st, &c->scratch)
-                                                                                : rec,
+            .body = ops ? ops_body(&rec, op, &st, &c->scratch) : rec,
             .rank = rules->rank,
         };
-        store_outbox_add(c->store, &e);
+        if (ops) {
+            store_record_put(c->store, &rec);
+            store_outbox_add(c->store, &e);
+        } else {
+            store_record_put_queued(c->store, &rec, &e);
+        }
+    } else {
+        store_record_put(c->store, &rec);
     }
     int failed = commit(c);
     if (failed) {

@@ -787,10 +787,10 @@ static char *changed_to_json(int n, const char *const *names)
     return buf_take(&b);
 }
 
-int64_t store_outbox_add(store *s, const outbox_entry *e)
+/* Queue e with its body already encoded in s->text. */
+static int64_t outbox_add_encoded(store *s, const outbox_entry *e)
 {
     sqlite3_stmt *st = stmt(s, ST_OUTBOX_ADD);
-    encode_body(s, &e->body);
     char *changed = changed_to_json(e->n_changed, e->changed);
     bind_text(st, 1, e->type);
     bind_text(st, 2, e->id);
@@ -804,6 +804,21 @@ int64_t store_outbox_add(store *s, const outbox_entry *e)
     outbox_rows_add(s, run_done(s, ST_OUTBOX_ADD), 1);
     xfree(changed);
     return sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t store_outbox_add(store *s, const outbox_entry *e)
+{
+    encode_body(s, &e->body);
+    return outbox_add_encoded(s, e);
+}
+
+int64_t store_record_put_queued(store *s, const record *r, const outbox_entry *e)
+{
+    assert(strcmp(e->body.type, r->type) == 0 && strcmp(e->body.id, r->id) == 0 && e->body.st.w == r->st.w &&
+           e->body.n_fields == r->n_fields && e->body.n_events == r->n_events);
+    encode_body(s, r);
+    put_encoded(s, r, ST_RECORD_PUT);   /* leaves s->text as it is */
+    return outbox_add_encoded(s, e);
 }
 
 /* One outbox row, in the column order of ST_OUTBOX_PEEK and ST_OUTBOX_OF; strings and body in a. */

@@ -141,6 +141,9 @@ void store_meta_set(store *s, const char *key, int64_t number);
 void store_meta_set_all(store *s, int n, const char *const *keys, const int64_t *numbers);
 
 int64_t store_outbox_add(store *s, const outbox_entry *e);
+/* store_record_put(s, r) then store_outbox_add(s, e), for a change whose body is r itself (a
+ * user's write queued as it is stored): r is encoded once for both rows. */
+int64_t store_record_put_queued(store *s, const record *r, const outbox_entry *e);
 /* The pending entries (not waiting for the user) by rank, then oldest first, at most max.
  * Returns the count; *out in a. */
 int store_outbox_peek(store *s, int max, arena *a, outbox_entry **out);

@@ -380,6 +380,31 @@ static int64_t add_entry(store *s, arena *a, op_kind op, const char *type, const
     return store_outbox_add(s, &e);
 }
 
+/* A user's write stored and queued with one encoding: the row and the entry's body read back as
+ * the record, as the two calls would leave them. */
+static void put_queued_is_put_then_add(void)
+{
+    store *s = open_memory();
+    arena a;
+    arena_init(&a, 8192);
+    record r, got;
+    make_record(&r, &a, "note", "n1", 0, 7, WRITE_ID(2, 5));
+    const char *changed[] = { "n" };
+    outbox_entry e = { .op = OP_CREATE, .type = "note", .id = "n1", .w = WRITE_ID(2, 5), .n_changed = 1,
+                       .changed = changed, .body = r };
+    int64_t seq = store_record_put_queued(s, &r, &e);
+    EXPECT(seq > 0);
+    EXPECT(store_record_get(s, "note", "n1", &a, &got));
+    EXPECT(record_identical(&got, &r));
+    outbox_entry *out;
+    EXPECT_INT(store_outbox_peek(s, 10, &a, &out), 1);
+    EXPECT_INT(out[0].seq, seq);
+    EXPECT_STR(out[0].changed[0], "n");
+    EXPECT(record_identical(&out[0].body, &r));
+    store_close(s);
+    arena_release(&a);
+}
+
 /* One record's entries, in any state, oldest first: what an ops counter's pending deltas are read from. */
 static void outbox_of_one_record(void)
 {
@@ -1381,6 +1406,7 @@ int main(void)
     changes_since_pages_by_seq();
     meta_fallback_set_overwrite();
     outbox_queue();
+    put_queued_is_put_then_add();
     outbox_of_one_record();
     outbox_rebase_matches_record_and_base();
     applied_ops_get_put();
