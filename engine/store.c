@@ -6,6 +6,7 @@
 #include "engine/store.h"
 #include "base/json.h"
 #include "engine/body_cache.h"
+#include "engine/store_malloc.h"
 #include "engine/store_vfs.h"
 #include "base/xalloc.h"
 
@@ -387,6 +388,7 @@ fail: {
 
 void store_library_setup(void)
 {
+    store_malloc_install();
     /* SQLite counts its allocations under a global mutex unless told not to: 2% of a week-100
      * write's instructions, for figures nothing here reads. Before any database is opened (the
      * call fails, harmlessly, once the library is initialised). */
