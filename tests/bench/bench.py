@@ -19,7 +19,9 @@ process it waited for; wall time is printed beside, but a shared machine's load 
              and each day's against the bare statements
   linearity  10x devices and 10x simulated time against a base run
              (target: at most 11x the CPU time); each case runs five times,
-             in turn, and its least CPU time counts
+             in turn, and its least CPU time counts. Where valgrind is
+             installed, each case's instructions too (cachegrind): the work,
+             which no load moves, apart from what the caches make of it
   memory     peak resident memory of a 1,000-device run (target: < 1 GiB)
   swarms     seeds per second of every seed design's swarm
              (scenarios/seeds/*/swarm.yaml) with 2 workers (target: >= 30)
@@ -43,6 +45,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,6 +148,21 @@ def sim_run(binary, scenario, tmp, extra=()):
     with open(out) as f:
         metrics = json.load(f)["metrics"]
     return wall, rss, metrics, proc.cpu
+
+
+def instructions(binary, scenario, tmp):
+    """Instructions (valgrind's cachegrind, no cache model) and writes of one run of scenario."""
+    out = os.path.join(tmp, "result.json")
+    proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                           binary, "run", scenario, "--json", out], capture_output=True, text=True)
+    if proc.returncode not in (0, 1):
+        die("valgrind %s run %s: exit %d\n%s" % (binary, scenario, proc.returncode, proc.stderr[-2000:]))
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    if not found:
+        die("valgrind printed no instruction count:\n%s" % proc.stderr[-2000:])
+    with open(out) as f:
+        writes = json.load(f)["metrics"]["writes"]
+    return int(found.group(1).replace(",", "")), max(writes, 1)
 
 
 # The sections in the order they run; --only names some of them.
@@ -251,6 +269,22 @@ def main():
                 ratio = "" if label == "base" else "%5.1fx the base   (target <= 11x)" % (cpu / best["base"][1])
                 print("linearity  %10.2f s CPU      (%.2f s wall) %-12s %3d devices, %3d h, %6d writes, least of %d  %s"
                       % (cpu, wall, label, users * 4, hours, m["writes"], LINEARITY_RUNS, ratio))
+            # The same cases counted in instructions, which no load moves: whether the work grows
+            # faster than the cases do, apart from how the host's caches take a larger working set.
+            if shutil.which("valgrind") and not quick:
+                counted = {}
+                for label, users, hours in cases:
+                    path = os.path.join(tmp, "lin-%d-%d.yaml" % (users, hours))
+                    counted[label] = instructions(binary, path, tmp)
+                base_count, base_writes = counted["base"]
+                for label, users, hours in cases:
+                    count, writes = counted[label]
+                    print("linearity  %10.2f G instr.    %-12s %6d writes, %.0f K a write (%.2fx the base's)%s"
+                          % (count / 1e9, label, writes, count / writes / 1e3,
+                             (count / writes) / (base_count / base_writes),
+                             "" if label == "base" else ", %.1fx the base in all" % (count / base_count)))
+            elif not quick:
+                print("linearity  instructions not counted: valgrind is not installed")
 
         # Memory at 1,000 devices.
         if want("memory"):
