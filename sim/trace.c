@@ -61,27 +61,28 @@ void trace_begin(trace *t, int64_t t_us, const char *kind)
     }
 }
 
-void trace_str(trace *t, const char *key, const char *value)
+/* keyed: trace_key_hash's for the member (trace.h). */
+void trace_str_keyed(trace *t, uint64_t keyed, const char *key, const char *value)
 {
-    t->hash = hash64_str(hash64_str(hash64_u64(t->hash, 's'), key), value);
+    t->hash = hash64_str(keyed, value);
     if (t->out) {
         key_prefix(t, key);
         buf_put_json_string(&t->line, value);
     }
 }
 
-void trace_int(trace *t, const char *key, int64_t value)
+void trace_int_keyed(trace *t, uint64_t keyed, const char *key, int64_t value)
 {
-    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'i'), key), (uint64_t)value);
+    t->hash = hash64_u64(keyed, (uint64_t)value);
     if (t->out) {
         key_prefix(t, key);
         buf_printf(&t->line, "%lld", (long long)value);
     }
 }
 
-void trace_bool(trace *t, const char *key, bool value)
+void trace_bool_keyed(trace *t, uint64_t keyed, const char *key, bool value)
 {
-    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'b'), key), value);
+    t->hash = hash64_u64(keyed, value);
     if (t->out) {
         key_prefix(t, key);
         buf_puts(&t->line, value ? "true" : "false");
@@ -113,9 +114,9 @@ void trace_json_unhashed(trace *t, const char *key, const cJSON *value)
     json_write(&t->line, value);
 }
 
-void trace_hex(trace *t, const char *key, uint64_t value)
+void trace_hex_keyed(trace *t, uint64_t keyed, const char *key, uint64_t value)
 {
-    t->hash = hash64_u64(hash64_str(hash64_u64(t->hash, 'x'), key), value);
+    t->hash = hash64_u64(keyed, value);
     if (t->out) {
         char hex[17];
         trace_hash_hex(value, hex);
