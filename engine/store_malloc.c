@@ -133,6 +133,8 @@ static void pool_free(void *p)
 
 static int pool_size(void *p)
 {
+    if (!p)
+        return 0;
     header *h = header_of(p);
     return (int)(h->cls == CLASS_LARGE ? h->size : class_bytes(h->cls));
 }
