@@ -26,9 +26,9 @@
 #include "base/hash.h"
 #include "base/json.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <stdbool.h>
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -71,7 +71,8 @@ void jo_end(json_out *o);
 /* A member's key, copied into the tree. */
 void jo_key(json_out *o, const char *key);
 /* A string literal as the key: the tree keeps the pointer, and its length and its compact text
- * (a literal is written here without characters to escape; asserted) need no scan. */
+ * need no scan (a literal is written here without characters to escape: test-json-out's sizes
+ * and the native messages' in test-wire would tell). */
 #define jo_key_literal(o, literal) jo_key_static((o), "" literal, sizeof(literal) - 1)
 static inline void jo_key_static(json_out *o, const char *key, size_t len);
 void jo_string(json_out *o, const char *s);
