@@ -18,8 +18,9 @@
  *   just before it (the first from 0), signed, modulo 2^64 so that any value comes back. The times
  *   of one record lie close together, and nearest each other in this order (a stamp's three, an
  *   event's two), where each alone was an 8-byte varint: reading varints was 6.7% of the
- *   instructions of a run with long logs (12 devices, 60 h) before (docs/performance.md). A write id w is two varints, its node and its
- *   counter (WRITE_ID): a byte or two fewer than the whole.
+ *   instructions of a run with long logs (12 devices, 60 h) before (docs/performance.md). A
+ *   write id w is two varints, its node and its counter (WRITE_ID): a byte or two fewer than the
+ *   whole.
  *
  *   value: a kind byte (value_kind), then INT a signed varint, REAL the 8 bytes of the double
  *   (little-endian), BOOL one byte, STRING a string, NULL nothing.
