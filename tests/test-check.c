@@ -1466,6 +1466,48 @@ static void test_switched_tenants(void)
     }
 }
 
+/*
+ * Records the history knows no writer of belong to the user the server reports, or to anyone when it
+ * reports none. A device is compared with its user's records and the unowned ones together, in key
+ * order: the tablet's witness lists a0 (unowned, another value), b0 (unowned, missing) and c0
+ * (bob's by the server's word, so the server holds no c0 of alice's) in that order.
+ */
+static void test_tenants_with_unowned_records(void)
+{
+    fixture f;
+    fixture_init_from(&f, "tests/data/check/tenants.yaml");
+    write_id a = create(&f, PHONE, 1, "note/alice-1", "text=a");
+    write_id b = create(&f, LAPTOP, 1, "note/bob-1", "text=b");
+    receive(&f, a);
+    receive(&f, b);
+#define A0 "{'type':'note','id':'a0','deleted':false,'w':W(2,9),'fields':{'text':{'v':'u','w':W(2,9)}}}"
+#define ALICE1 "{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}"
+#define B0 "{'type':'note','id':'b0','deleted':false,'w':W(2,8),'fields':{'text':{'v':'v','w':W(2,8)}}}"
+#define BOB1 "{'type':'note','id':'bob-1','deleted':false,'w':W(3,1),'fields':{'text':{'v':'b','w':W(3,1)}}}"
+#define C0 "'type':'note','id':'c0','deleted':false,'w':W(3,9),'fields':{'text':{'v':'w','w':W(3,9)}}"
+    snap(&f, 0, "{'records':[" A0 "," ALICE1 "," B0 "," BOB1 ",{'tenant':'bob'," C0 "}]}");
+    snap(&f, PHONE, "{'records':[" A0 "," ALICE1 "," B0 "]}");
+    snap(&f, TABLET, "{'records':[{'type':'note','id':'a0','deleted':false,'w':W(2,9),'fields':{'text':{'v':'z',"
+                     "'w':W(2,9)}}}," ALICE1 ",{" C0 "}]}");
+    snap(&f, LAPTOP, "{'records':[" A0 "," B0 "," BOB1 ",{'tenant':'bob'," C0 "}]}");
+#undef A0
+#undef ALICE1
+#undef B0
+#undef BOB1
+#undef C0
+    const check_result *r = run(&f, true, NULL);
+    EXPECT_U64(r->counts[VC_TENANT_LEAK], 0);
+    EXPECT_INT(r->n_findings, 1);
+    const finding *x = only(r, VC_DIVERGENCE);
+    EXPECT_INT(x->node, TABLET);
+    EXPECT_STR(x->record, "note/a0");
+    EXPECT_STR(x->summary, "tablet disagrees with the server on 3 records after quiescence");
+    EXPECT_STR(x->witness, "    note/a0: server {text: \"u\"}, tablet {text: \"z\"}\n"
+                           "    note/b0: server {text: \"v\"}, tablet absent\n"
+                           "    note/c0: server absent, tablet {text: \"w\"}\n");
+    fixture_free(&f);
+}
+
 /* A live record's reference must name a live parent on the server once sync has settled. */
 static void test_dangling_refs(void)
 {
@@ -2089,6 +2131,7 @@ int main(void)
     test_order_divergence();
     test_tenants();
     test_switched_tenants();
+    test_tenants_with_unowned_records();
     test_dangling_refs();
     test_write_name();
     return test_exit("test-check");
