@@ -84,10 +84,9 @@ void record_copy(record *dst, const record *src, arena *a)
     dst->type = arena_strdup(a, src->type);
     dst->id = arena_strdup(a, src->id);
     dst->tenant = arena_strdup(a, src->tenant ? src->tenant : "");
-    dst->fields = NULL;
-    dst->cap_fields = 0;
-    dst->n_fields = 0;
-    reserve_fields(dst, a, src->n_fields);
+    /* Exactly as many as the source's (a copy is seldom grown; reserve_fields doubles then). */
+    dst->fields = src->n_fields ? arena_alloc(a, (size_t)src->n_fields * sizeof *dst->fields) : NULL;
+    dst->cap_fields = src->n_fields;
     for (int i = 0; i < src->n_fields; i++) {
         dst->fields[i].name = arena_strdup(a, src->fields[i].name);
         dst->fields[i].v = copy_value(&src->fields[i].v, a);
@@ -95,14 +94,10 @@ void record_copy(record *dst, const record *src, arena *a)
         dst->fields[i].n_parts = src->fields[i].n_parts;
         dst->fields[i].parts = copy_parts(src->fields[i].parts, src->fields[i].n_parts, a);
     }
-    dst->n_fields = src->n_fields;
-    dst->events = NULL;
-    dst->cap_events = 0;
-    dst->n_events = 0;
-    reserve_events(dst, a, src->n_events);
+    dst->events = src->n_events ? arena_alloc(a, (size_t)src->n_events * sizeof *dst->events) : NULL;
+    dst->cap_events = src->n_events;
     for (int i = 0; i < src->n_events; i++)
         dst->events[i] = copy_event(&src->events[i], a);
-    dst->n_events = src->n_events;
 }
 
 /* Index of name, or -(insertion point) - 1. */

@@ -363,6 +363,10 @@ bool record_unpack(const void *data, size_t len, arena *a, record *out, const ch
     if (flags & FLAG_PREV_DEL)
         get_stamp(&rd, &out->prev_del);
     int n_fields = get_count(&rd, FIELD_BYTES_MIN, RECORD_FIELDS_MAX);
+    if (n_fields) {
+        out->fields = arena_alloc(a, (size_t)n_fields * sizeof *out->fields);
+        out->cap_fields = n_fields;
+    }
     for (int i = 0; i < n_fields && rd.ok; i++) {
         const char *name = get_str(&rd, a);
         value v;
@@ -379,6 +383,16 @@ bool record_unpack(const void *data, size_t len, arena *a, record *out, const ch
         }
         if (!rd.ok)
             break;
+        /* record_pack writes the fields sorted by name: each goes at the end, its name, value and
+         * contributions already in a (a counter's value is their total, as record_set_counter
+         * makes it). One out of order is inserted where it belongs; one repeated is refused. */
+        if (out->n_fields == 0 || strcmp(out->fields[out->n_fields - 1].name, name) < 0) {
+            field *f = &out->fields[out->n_fields++];
+            *f = (field){ .name = name, .v = v, .st = st, .n_parts = n_parts, .parts = parts };
+            if (n_parts)
+                f->v = (value){ .kind = VAL_INT, .i = counter_total(parts, n_parts) };
+            continue;
+        }
         if (record_field(out, name)) {
             *why = "packed record with a repeated field";
             return false;

@@ -961,6 +961,58 @@ static void packed_provenance_is_unpacked_provenance(void)
     arena_release(&a);
 }
 
+/* Pack r with its fields in the given order (indexes into r's sorted fields), which may break the
+ * sorted-names invariant record_pack relies on nowhere: it writes them as they lie. */
+static void pack_fields_in_order(const record *r, const int *order, int n, arena *a, buf *out)
+{
+    record shuffled = *r;
+    shuffled.fields = arena_alloc(a, (size_t)n * sizeof *shuffled.fields);
+    for (int i = 0; i < n; i++)
+        shuffled.fields[i] = r->fields[order[i]];
+    shuffled.n_fields = n;
+    shuffled.cap_fields = n;
+    record_pack(&shuffled, out);
+}
+
+/* record_unpack appends record_pack's fields, which come sorted by name, in place. A body whose
+ * fields come in another order is still read, each inserted where it belongs; one holding a name
+ * twice, next to each other or apart, is refused. */
+static void unpack_sorts_fields_and_refuses_repeats(void)
+{
+    arena a;
+    arena_init(&a, 4096);
+    record r, want, back;
+    build_every_member(&r, &a, 2.5, "text");
+    EXPECT_INT(r.n_fields, 8);   /* a b c count d e f g: a counter among plain fields */
+    buf packed, again;
+    buf_init(&packed);
+    buf_init(&again);
+    record_pack(&r, &packed);
+    const char *why = NULL;
+    EXPECT(record_unpack(packed.data, packed.len, &a, &want, &why));
+    static const int orders[][8] = { { 7, 6, 5, 4, 3, 2, 1, 0 }, { 3, 0, 1, 2, 4, 5, 6, 7 }, { 0, 1, 2, 4, 5, 6, 7, 3 } };
+    for (size_t k = 0; k < sizeof orders / sizeof orders[0]; k++) {
+        buf_clear(&again);
+        pack_fields_in_order(&r, orders[k], 8, &a, &again);
+        EXPECT(again.len == packed.len && memcmp(again.data, packed.data, packed.len) != 0);
+        EXPECT(record_unpack(again.data, again.len, &a, &back, &why));
+        EXPECT(same_record_exactly(&back, &want));
+        EXPECT_INT(record_field(&back, "count")->n_parts, 2);
+        EXPECT_INT(record_field(&back, "count")->v.i, 11);   /* the parts' total: 10 - 2 + 3 */
+    }
+    static const int repeats[][8] = { { 0, 0, 1, 2, 3, 4, 5, 6 }, { 0, 1, 2, 3, 4, 5, 6, 1 }, { 3, 3, 0, 1, 2, 4, 5, 6 } };
+    for (size_t k = 0; k < sizeof repeats / sizeof repeats[0]; k++) {
+        buf_clear(&again);
+        pack_fields_in_order(&r, repeats[k], 8, &a, &again);
+        why = NULL;
+        EXPECT(!record_unpack(again.data, again.len, &a, &back, &why));
+        EXPECT_CONTAINS(why, "repeated");
+    }
+    buf_free(&packed);
+    buf_free(&again);
+    arena_release(&a);
+}
+
 /* Every prefix of a packed record, and every single-byte change of it, is refused or read without
  * reading past the end (the sanitizer build checks the second); the whole one is read. */
 static void unpack_refuses_damaged_input(void)
@@ -1221,6 +1273,7 @@ int main(void)
     packed_times_are_differences();
     packed_provenance_is_unpacked_provenance();
     unpack_refuses_damaged_input();
+    unpack_sorts_fields_and_refuses_repeats();
     value_equality();
     same_state_and_same_provenance();
     observation_reports_provenance();
