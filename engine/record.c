@@ -53,12 +53,15 @@ static counter_part *copy_parts(const counter_part *parts, int n, arena *a)
     return out;
 }
 
-static log_event copy_event(const log_event *e, arena *a)
+/* A copy of e in a. A field name e shares with the event before it (prev, or NULL; as record_unpack
+ * reads them) is shared in the copy too: taken from prev_copy, that event's copy. */
+static log_event copy_event(const log_event *e, const log_event *prev, const log_event *prev_copy, arena *a)
 {
     log_event out = *e;
     out.fields = arena_alloc(a, (size_t)(e->n_fields ? e->n_fields : 1) * sizeof *out.fields);
     for (int i = 0; i < e->n_fields; i++) {
-        out.fields[i].name = arena_strdup(a, e->fields[i].name);
+        bool shared = prev && i < prev->n_fields && prev->fields[i].name == e->fields[i].name;
+        out.fields[i].name = shared ? prev_copy->fields[i].name : arena_strdup(a, e->fields[i].name);
         out.fields[i].v = copy_value(&e->fields[i].v, a);
     }
     return out;
@@ -97,7 +100,7 @@ void record_copy(record *dst, const record *src, arena *a)
     dst->events = src->n_events ? arena_alloc(a, (size_t)src->n_events * sizeof *dst->events) : NULL;
     dst->cap_events = src->n_events;
     for (int i = 0; i < src->n_events; i++)
-        dst->events[i] = copy_event(&src->events[i], a);
+        dst->events[i] = copy_event(&src->events[i], i ? &src->events[i - 1] : NULL, i ? &dst->events[i - 1] : NULL, a);
 }
 
 /* Index of name, or -(insertion point) - 1. */
@@ -226,7 +229,7 @@ bool record_add_event(record *r, arena *a, const log_event *e, event_order order
         r->events[at] = r->events[at - 1];
         at--;
     }
-    r->events[at] = copy_event(e, a);
+    r->events[at] = copy_event(e, NULL, NULL, a);
     r->n_events++;
     return true;
 }

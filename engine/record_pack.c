@@ -271,6 +271,24 @@ static const char *get_str(reader *rd, arena *a)
     return s;
 }
 
+/* get_str for an event's field name: the same name as prev (the previous event's field at this
+ * place, or NULL) is prev itself, not another copy. A log repeats its field names in every event;
+ * one copy serves them all, and record_copy keeps them shared. */
+static const char *get_name(reader *rd, arena *a, const char *prev)
+{
+    uint64_t n = get_u64(rd);
+    if (!rd->ok || n > (uint64_t)(rd->end - rd->p) || memchr(rd->p, '\0', (size_t)n)) {
+        rd->ok = false;
+        return "";
+    }
+    /* strncmp stops at prev's end; the n bytes hold no NUL, so a shorter prev differs. */
+    const char *s = prev && strncmp(prev, (const char *)rd->p, (size_t)n) == 0 && prev[n] == '\0'
+                        ? prev
+                        : arena_strndup(a, (const char *)rd->p, (size_t)n);
+    rd->p += n;
+    return s;
+}
+
 static int64_t get_time(reader *rd)
 {
     rd->last_us = (int64_t)((uint64_t)rd->last_us + (uint64_t)get_i64(rd));
@@ -414,8 +432,9 @@ bool record_unpack(const void *data, size_t len, arena *a, record *out, const ch
         e->server_us = get_time(&rd);
         e->n_fields = get_count(&rd, EVENT_FIELD_BYTES_MIN, INT32_MAX);
         e->fields = arena_alloc(a, (size_t)(e->n_fields ? e->n_fields : 1) * sizeof *e->fields);
+        const log_event *prev = i ? &out->events[i - 1] : NULL;
         for (int k = 0; k < e->n_fields && rd.ok; k++) {
-            e->fields[k].name = get_str(&rd, a);
+            e->fields[k].name = get_name(&rd, a, prev && k < prev->n_fields ? prev->fields[k].name : NULL);
             get_value(&rd, a, &e->fields[k].v);
         }
         if (e->w == WRITE_NONE)

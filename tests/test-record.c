@@ -1013,6 +1013,61 @@ static void unpack_sorts_fields_and_refuses_repeats(void)
     arena_release(&a);
 }
 
+/* An event's field name the same as the one at its place in the event before is read as that same
+ * string (one copy serves the log), and a copy of the record shares it the same way in its own arena;
+ * a name that only begins like it, or runs on past it, is its own. */
+static void unpack_shares_repeated_event_names(void)
+{
+    arena a, b;
+    arena_init(&a, 4096);
+    arena_init(&b, 4096);
+    record r, back, copy;
+    record_init(&r, &a, "attempt", "a1");
+    r.st = ST(WRITE_ID(1, 1), 1, 1, 0, 0);
+    op_field f1[] = { { "kind", V_STR("start") }, { "x", V_INT(1) } };
+    op_field f2[] = { { "kind", V_STR("pause") }, { "x", V_INT(2) } };
+    op_field f3[] = { { "kin", V_STR("z") }, { "kinde", V_INT(3) } };
+    op_field f4[] = { { "kin", V_STR("q") } };
+    log_event events[] = {
+        { .w = WRITE_ID(1, 2), .at_us = 10, .n_fields = 2, .fields = f1 },
+        { .w = WRITE_ID(1, 3), .at_us = 11, .n_fields = 2, .fields = f2 },
+        { .w = WRITE_ID(2, 1), .at_us = 12, .n_fields = 2, .fields = f3 },
+        { .w = WRITE_ID(2, 2), .at_us = 13, .n_fields = 1, .fields = f4 },
+    };
+    for (int i = 0; i < 4; i++)
+        record_add_event(&r, &a, &events[i], EVENT_ORDER_STORED, true);
+    buf packed, again;
+    buf_init(&packed);
+    buf_init(&again);
+    record_pack(&r, &packed);
+    const char *why = NULL;
+    EXPECT(record_unpack(packed.data, packed.len, &a, &back, &why));
+    EXPECT_INT(back.n_events, 4);
+    const log_event *e = back.events;
+    EXPECT(e[1].fields[0].name == e[0].fields[0].name && e[1].fields[1].name == e[0].fields[1].name);
+    EXPECT(e[2].fields[0].name != e[1].fields[0].name && e[2].fields[1].name != e[1].fields[1].name);
+    EXPECT_STR(e[2].fields[0].name, "kin");
+    EXPECT_STR(e[2].fields[1].name, "kinde");
+    EXPECT(e[3].fields[0].name == e[2].fields[0].name);
+    record_pack(&back, &again);
+    EXPECT(again.len == packed.len && memcmp(again.data, packed.data, packed.len) == 0);
+    record_copy(&copy, &back, &b);
+    const log_event *c = copy.events;
+    EXPECT(c[1].fields[0].name == c[0].fields[0].name && c[3].fields[0].name == c[2].fields[0].name);
+    EXPECT(c[0].fields[0].name != e[0].fields[0].name);   /* the copy's own, in its arena */
+    EXPECT(c[2].fields[0].name != c[1].fields[0].name);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < e[i].n_fields; k++)
+            EXPECT_STR(c[i].fields[k].name, events[i].fields[k].name);
+    buf_clear(&again);
+    record_pack(&copy, &again);
+    EXPECT(again.len == packed.len && memcmp(again.data, packed.data, packed.len) == 0);
+    buf_free(&packed);
+    buf_free(&again);
+    arena_release(&a);
+    arena_release(&b);
+}
+
 /* Every prefix of a packed record, and every single-byte change of it, is refused or read without
  * reading past the end (the sanitizer build checks the second); the whole one is read. */
 static void unpack_refuses_damaged_input(void)
@@ -1274,6 +1329,7 @@ int main(void)
     packed_provenance_is_unpacked_provenance();
     unpack_refuses_damaged_input();
     unpack_sorts_fields_and_refuses_repeats();
+    unpack_shares_repeated_event_names();
     value_equality();
     same_state_and_same_provenance();
     observation_reports_provenance();
