@@ -16,7 +16,8 @@ process it waited for; wall time is printed beside, but a shared machine's load 
   per-day    the cost per write of each simulated day of week-100, timed by
              when `run --progress 1d` reports each day (target: flat from
              day 1 to day 7: cost grows with the work, not with history),
-             and each day's against the bare statements
+             and each day's against the bare statements; where valgrind is
+             installed, day 1's and day 2's instructions a write too
   linearity  10x devices and 10x simulated time against a base run
              (target: at most 11x the CPU time); each case runs five times,
              in turn, and its least CPU time counts. Where valgrind is
@@ -248,6 +249,22 @@ def main():
                       % (cost_us, "quarter" if quick else "day", day, day_writes, at_cpu - last_cpu,
                          cost_us / first_cost, cost_us / bare_us))
                 last_cpu, last_writes = at_cpu, writes_so_far
+            # Day 1 against day 2 in instructions, which no load moves (the CPU figures above move
+            # with the host from day to day): the first day's and the first two days' runs counted,
+            # the second day being their difference.
+            if shutil.which("valgrind") and not quick:
+                counted = []
+                for days in (1, 2):
+                    path = variant("tests/bench/week-100.yaml", os.path.join(tmp, "days-%d.yaml" % days),
+                                   duration="%dd" % days)
+                    counted.append(instructions(binary, path, tmp))
+                (one, one_writes), (two, two_writes) = counted
+                first = one / one_writes
+                second = (two - one) / max(two_writes - one_writes, 1)
+                print("per-day    %10.0f K instr./write day 1, %.0f K day 2: %.2fx the first   (target: flat)"
+                      % (first / 1e3, second / 1e3, second / first))
+            elif not quick:
+                print("per-day    instructions not counted: valgrind is not installed")
 
         # Linearity: 10x devices, 10x simulated time.
         if want("linearity"):
