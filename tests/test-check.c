@@ -1395,15 +1395,21 @@ static void test_order_divergence(void)
     fixture_free(&f);
 }
 
+/* tenants.yaml with alice's phone writing note/alice-1 and bob's laptop note/bob-1, both received. */
+static void alice_and_bob_notes(fixture *f)
+{
+    fixture_init_from(f, "tests/data/check/tenants.yaml");
+    write_id a = create(f, PHONE, 1, "note/alice-1", "text=a");
+    write_id b = create(f, LAPTOP, 1, "note/bob-1", "text=b");
+    receive(f, a);
+    receive(f, b);
+}
+
 /* A device holds its user's records, all of them, and nothing of another user's. */
 static void test_tenants(void)
 {
     fixture f;
-    fixture_init_from(&f, "tests/data/check/tenants.yaml");
-    write_id a = create(&f, PHONE, 1, "note/alice-1", "text=a");
-    write_id b = create(&f, LAPTOP, 1, "note/bob-1", "text=b");
-    receive(&f, a);
-    receive(&f, b);
+    alice_and_bob_notes(&f);
     const char *both = "{'records':[{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),"
                        "'fields':{'text':{'v':'a','w':W(1,1)}}},"
                        "{'type':'note','id':'bob-1','deleted':false,'w':W(3,1),'fields':{'text':{'v':'b','w':W(3,1)}}}]}";
@@ -1475,11 +1481,7 @@ static void test_switched_tenants(void)
 static void test_tenants_with_unowned_records(void)
 {
     fixture f;
-    fixture_init_from(&f, "tests/data/check/tenants.yaml");
-    write_id a = create(&f, PHONE, 1, "note/alice-1", "text=a");
-    write_id b = create(&f, LAPTOP, 1, "note/bob-1", "text=b");
-    receive(&f, a);
-    receive(&f, b);
+    alice_and_bob_notes(&f);
 #define A0 "{'type':'note','id':'a0','deleted':false,'w':W(2,9),'fields':{'text':{'v':'u','w':W(2,9)}}}"
 #define ALICE1 "{'type':'note','id':'alice-1','deleted':false,'w':W(1,1),'fields':{'text':{'v':'a','w':W(1,1)}}}"
 #define B0 "{'type':'note','id':'b0','deleted':false,'w':W(2,8),'fields':{'text':{'v':'v','w':W(2,8)}}}"
